@@ -1,0 +1,28 @@
+"""Fixtures: a vecgres server in-process on a free 127.0.0.1 port, always stopped."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).parent
+# the helper modules beside this file are imported by name (pytest runs in importlib mode)
+sys.path.insert(0, str(HERE))
+
+from wireclient import OPEN_CLIENTS, RunningServer, start_server  # noqa: E402
+
+
+@pytest.fixture
+def fake_server(tmp_path: Path) -> Iterator[RunningServer]:
+    from fake_session import FakeDatabase
+
+    srv = start_server(tmp_path, opener=lambda path, settings: FakeDatabase())
+    try:
+        yield srv
+    finally:
+        while OPEN_CLIENTS:
+            OPEN_CLIENTS.pop().close()
+        srv.stop()

@@ -1,0 +1,683 @@
+"""The traffic cop: ``Database`` (one data directory) and ``Session`` (one connection).
+
+Both the embedded API (``vecgres.connect``) and the wire server sit on
+``Session``. A session parses, plans and runs statements, tracks the
+transaction state and the session's settings, and hands back ``Result``s
+whose rows stream as Arrow record batches.
+
+Interface contract (what the server and the DB-API rely on):
+
+* ``Database.open(path, settings)`` opens or creates a data directory,
+  recovers it, and refuses (``DatabaseLocked``) if another process owns it.
+* ``Database.session(user=..., database=...)`` returns a new ``Session``.
+* ``Session.prepare(sql, param_types)`` parses and plans exactly one statement
+  and returns a ``PreparedStatement`` whose ``param_types`` are the inferred
+  parameter types (``$n`` placeholders) and ``columns`` the result description
+  (None when the statement returns no rows).
+* ``Session.execute_prepared(stmt, params)`` runs it. ``params`` are Python
+  values: ``None``, ``bool``, ``int``, ``float``, ``Decimal``, ``str``, ``bytes``,
+  ``date``/``time``/``datetime``/``timedelta``, ``UUID``, lists, ``numpy`` arrays
+  (vectors). A ``str`` is coerced to the parameter's type by PostgreSQL's input
+  rules, so the server can pass text-format parameters straight through.
+* ``Session.execute(sql, params)`` = prepare + execute of one statement.
+* ``Session.execute_script(sql)`` runs a simple-query string that may hold
+  several statements (implicit transaction, as PostgreSQL's simple protocol).
+* ``Session.transaction_status`` is ``"I"``, ``"T"`` or ``"E"``.
+* ``Session.cancel()`` may be called from another thread; the running
+  statement fails with ``57014``.
+* Any error raised is a ``VecgresError`` carrying a SQLSTATE.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import re
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+
+from vecgres import errors
+from vecgres.catalog.model import Catalog, Table
+from vecgres.config import GUCS, Settings
+from vecgres.executor.duck import DuckSession
+from vecgres.executor.keys import KeyIndexes
+from vecgres.executor.relation import PendingWrites, layout_of, table_view
+from vecgres.executor.sequences import SequenceState
+from vecgres.result import ColumnInfo, Notice, Result
+from vecgres.sql import ddl
+from vecgres.sql.bind import BindContext, BoundQuery, bind_query, count_params
+from vecgres.sql.dialect import DIALECT
+from vecgres.sql.settings import SessionSettings
+from vecgres.sql.typemap import type_from_duck
+from vecgres.storage.store import CommitBatch, Snapshot, Store, TableChange
+from vecgres.types import SqlType
+
+_TXN_RE = re.compile(
+    r"^\s*(BEGIN|START\s+TRANSACTION|COMMIT|END|ROLLBACK|ABORT|SAVEPOINT|RELEASE)\b(.*)$",
+    re.I | re.S,
+)
+_SET_RE = re.compile(r"^\s*(SET|RESET|SHOW)\b(.*)$", re.I | re.S)
+
+
+class Database:
+    """One data directory: storage, the committed catalog, locks and key indexes."""
+
+    def __init__(self, store: Store, settings: Settings, path: Path) -> None:
+        self.store = store
+        self.settings = settings
+        self.path = path
+        self.catalog = Catalog.from_bytes(store.catalog)
+        self._catalog_lock = threading.RLock()
+        self.locks = LockManager()
+        self.keys = KeyIndexes()
+        self.sequences = SequenceState(store)
+        for table in self.catalog.tables.values():
+            if table.kind == "r":
+                store.set_layout(table.oid, layout_of(table))
+        self.keys.rebuild(self.catalog, store.snapshot())
+        self._closed = False
+
+    @classmethod
+    def open(cls, path: str | Path, settings: Settings | None = None) -> Database:
+        settings = settings or Settings()
+        store = Store.open(str(path), settings)
+        try:
+            return cls(store, settings, Path(path))
+        except BaseException:
+            store.close()
+            raise
+
+    def session(self, user: str = "postgres", database: str = "postgres") -> Session:
+        return Session(self, user=user, database=database)
+
+    def snapshot(self) -> Snapshot:
+        return self.store.snapshot()
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            try:
+                self.sequences.flush()
+            finally:
+                self.store.close()
+
+    def commit(self, txn: Transaction) -> None:
+        """Make a transaction's writes durable and visible (one WAL record)."""
+        changes: list[TableChange] = []
+        for oid, pending in txn.pending.items():
+            inserts = [b for b in pending.inserts if b.num_rows]
+            deleted = pending.deleted_rowids()
+            if inserts and deleted.size:
+                # rows the transaction inserted and deleted again never reach storage
+                inserts = _drop_rowids(inserts, deleted)
+            if not inserts and not deleted.size and not pending.truncated:
+                continue
+            changes.append(TableChange(oid, inserts=inserts,
+                                       deletes=deleted if deleted.size else None,
+                                       truncate=pending.truncated))
+        for oid in txn.dropped:
+            changes.append(TableChange(oid, drop=True))
+        blob = txn.catalog.to_bytes() if txn.catalog is not None else None
+        if not changes and blob is None:
+            return
+        with self._catalog_lock:
+            if txn.catalog is not None:
+                for table in txn.catalog.tables.values():
+                    if table.kind == "r":
+                        self.store.set_layout(table.oid, layout_of(table))
+            self.store.commit(CommitBatch(tables=changes, catalog=blob))
+            if txn.catalog is not None:
+                self.catalog = txn.catalog
+            self.keys.apply_commit(self.catalog, txn)
+
+
+def _drop_rowids(batches: list[pa.RecordBatch], deleted: np.ndarray) -> list[pa.RecordBatch]:
+    out = []
+    for batch in batches:
+        rowids = batch.column("_rowid").to_numpy()
+        keep = ~np.isin(rowids, deleted)
+        if keep.all():
+            out.append(batch)
+        elif keep.any():
+            out.append(batch.filter(pa.array(keep)))
+    return out
+
+
+class LockManager:
+    """Table write locks: one writer per table, held to the end of its transaction."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._owners: dict[int, object] = {}
+
+    def acquire(self, oid: int, owner: object, timeout_ms: int, cancelled: threading.Event) -> None:
+        deadline = time.monotonic() + timeout_ms / 1000 if timeout_ms > 0 else None
+        with self._cond:
+            while True:
+                current = self._owners.get(oid)
+                if current is None or current is owner:
+                    self._owners[oid] = owner
+                    return
+                if cancelled.is_set():
+                    raise errors.QueryCanceled("canceling statement due to user request")
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise errors.LockNotAvailable("canceling statement due to lock timeout")
+                self._cond.wait(0.05 if remaining is None else min(remaining, 0.05))
+
+    def release_all(self, owner: object) -> None:
+        with self._cond:
+            for oid in [o for o, who in self._owners.items() if who is owner]:
+                del self._owners[oid]
+            self._cond.notify_all()
+
+
+@dataclass(slots=True)
+class Transaction:
+    explicit: bool
+    catalog: Catalog | None = None  # set once the transaction has done DDL
+    pending: dict[int, PendingWrites] = field(default_factory=dict)
+    dropped: list[int] = field(default_factory=list)
+    savepoints: list[tuple[str, Any]] = field(default_factory=list)
+    failed: bool = False
+    ddl: bool = False
+
+    def writes(self, oid: int) -> PendingWrites:
+        found = self.pending.get(oid)
+        if found is None:
+            found = self.pending[oid] = PendingWrites()
+        return found
+
+    def mark(self) -> Any:
+        return (
+            self.catalog,
+            {oid: p.mark() for oid, p in self.pending.items()},
+            list(self.dropped),
+        )
+
+    def rollback_to(self, mark: Any) -> None:
+        catalog, marks, dropped = mark
+        self.catalog = catalog
+        for oid in list(self.pending):
+            if oid in marks:
+                self.pending[oid].rollback_to(marks[oid])
+            else:
+                del self.pending[oid]
+        self.dropped = dropped
+
+
+@dataclass(slots=True)
+class PreparedStatement:
+    """A parsed and bound statement, ready to run many times."""
+
+    sql: str
+    param_types: list[SqlType]
+    columns: list[ColumnInfo] | None
+    kind: str
+    ast: exp.Expr | None = None
+    bound: BoundQuery | None = None
+    catalog_version: int = -1
+
+
+class Session:
+    """One connection's state: settings, transaction, DuckDB connection."""
+
+    def __init__(self, db: Database, *, user: str, database: str) -> None:
+        self.db = db
+        self.user = user
+        self.database = database
+        self.settings = SessionSettings(user)
+        self.txn: Transaction | None = None
+        self.duck = DuckSession(memory_limit_bytes=db.settings.query_memory_limit_bytes)
+        self._cancel = threading.Event()
+        self._deadline: float | None = None
+        self.currvals: dict[int, int] = {}
+        self.lastval: int | None = None
+        self.notices: list[Notice] = []
+        self._install_functions()
+
+    # --- public contract -------------------------------------------------------
+    @property
+    def transaction_status(self) -> str:
+        if self.txn is None or not self.txn.explicit:
+            return "I"
+        return "E" if self.txn.failed else "T"
+
+    def cancel(self) -> None:
+        self._cancel.set()
+        with contextlib.suppress(Exception):
+            self.duck.interrupt()
+
+    def close(self) -> None:
+        if self.txn is not None:
+            self._end_transaction(commit=False)
+        self.duck.close()
+
+    def split(self, sql: str) -> list[str]:
+        """The statements of a simple-query string, as text."""
+        try:
+            tokens = DIALECT.tokenize(sql)
+        except TokenError as exc:
+            raise errors.SyntaxError_(f"syntax error: {exc}") from None
+        out: list[str] = []
+        start = 0
+        for tok in tokens:
+            if tok.token_type.name == "SEMICOLON":
+                text = sql[start:tok.start].strip()
+                if text:
+                    out.append(text)
+                start = tok.end + 1
+        tail = sql[start:].strip()
+        if tail:
+            out.append(tail)
+        return out
+
+    def execute(self, sql: str, params: Sequence[object] | None = None) -> Result:
+        stmt = self.prepare(sql)
+        return self.execute_prepared(stmt, params or ())
+
+    def execute_script(self, sql: str) -> Iterator[Result]:
+        statements = self.split(sql)
+        implicit = len(statements) > 1 and self.txn is None
+        if implicit:
+            self.txn = Transaction(explicit=False)
+        try:
+            for text in statements:
+                result = self.execute(text)
+                yield result
+        except BaseException:
+            if implicit and self.txn is not None and not self.txn.explicit:
+                self._end_transaction(commit=False)
+            raise
+        if implicit and self.txn is not None and not self.txn.explicit:
+            self._end_transaction(commit=True)
+
+    def prepare(self, sql: str, param_types: Sequence[SqlType | None] = ()) -> PreparedStatement:
+        if _TXN_RE.match(sql):
+            return PreparedStatement(sql, [], None, "txn")
+        if _SET_RE.match(sql):
+            m = _SET_RE.match(sql)
+            assert m is not None
+            cols = [ColumnInfo(self.settings.show_name(m.group(2)), SqlType("text"))] \
+                if m.group(1).upper() == "SHOW" else None
+            return PreparedStatement(sql, [], cols, "set")
+        ast = self._parse_one(sql)
+        stmt = PreparedStatement(sql, [], None, _kind(ast), ast=ast)
+        n = count_params(ast)
+        if stmt.kind == "query":
+            stmt.bound = bind_query(ast, self._bind_context(), self._parse_view, param_types)
+            stmt.param_types = stmt.bound.param_types
+            stmt.columns = [
+                ColumnInfo(name, t or SqlType("text"), src[0], src[1])
+                for name, t, src in zip(stmt.bound.output_names, stmt.bound.output_types,
+                                         stmt.bound.output_sources, strict=True)
+            ]
+            stmt.catalog_version = self._catalog().version
+            if any(t is None for t in stmt.bound.output_types):
+                stmt.columns = self._describe_by_running(stmt)
+        else:
+            hints = list(param_types) + [None] * (n - len(param_types))
+            stmt.param_types = [h or SqlType("text") for h in hints[:n]]
+            if stmt.kind in ("insert", "update", "delete"):
+                stmt.columns = self._dml_columns(ast)
+                self._infer_dml_params(ast, stmt)
+        return stmt
+
+    def execute_prepared(self, stmt: PreparedStatement, params: Sequence[object]) -> Result:
+        self._cancel.clear()
+        timeout = self.settings.get_int("statement_timeout")
+        self._deadline = time.monotonic() + timeout / 1000 if timeout > 0 else None
+        if stmt.kind == "txn":
+            return self._transaction_control(stmt.sql)
+        if self.txn is not None and self.txn.failed:
+            raise errors.InFailedSqlTransaction(
+                "current transaction is aborted, commands ignored until end of transaction block"
+            )
+        if stmt.kind == "set":
+            return self._set_command(stmt.sql)
+        autocommit = self.txn is None
+        if autocommit:
+            self.txn = Transaction(explicit=False)
+        txn = self.txn
+        assert txn is not None
+        mark = txn.mark()
+        try:
+            result = self._dispatch(stmt, params)
+            if stmt.kind == "query" and result.columns is not None and autocommit:
+                # a read-only statement: nothing to commit, stream lazily
+                self.txn = None
+                return result
+            if autocommit:
+                self._end_transaction(commit=True)
+            return result
+        except BaseException as exc:
+            if autocommit:
+                self._end_transaction(commit=False)
+            else:
+                txn.rollback_to(mark)
+                txn.failed = True
+            if isinstance(exc, errors.VecgresError):
+                raise
+            if isinstance(exc, KeyboardInterrupt | SystemExit):
+                raise
+            raise errors.InternalError(f"internal error: {type(exc).__name__}: {exc}") from exc
+
+    # --- helpers ---------------------------------------------------------------
+    def _parse_one(self, sql: str) -> exp.Expr:
+        try:
+            parsed = [e for e in DIALECT.parse(sql) if e is not None]
+        except (ParseError, TokenError) as exc:
+            raise _syntax_error(sql, exc) from None
+        if not parsed:
+            raise errors.SyntaxError_("empty query")
+        if len(parsed) > 1:
+            raise errors.SyntaxError_("cannot insert multiple commands into a prepared statement")
+        return parsed[0]
+
+    def _parse_view(self, sql: str) -> exp.Expr:
+        return self._parse_one(sql)
+
+    def _catalog(self) -> Catalog:
+        if self.txn is not None and self.txn.catalog is not None:
+            return self.txn.catalog
+        return self.db.catalog
+
+    def _bind_context(self) -> BindContext:
+        return BindContext(self._catalog(), self.settings.search_path())
+
+    def _check_cancel(self) -> None:
+        if self._cancel.is_set():
+            raise errors.QueryCanceled("canceling statement due to user request")
+        if self._deadline is not None and time.monotonic() > self._deadline:
+            raise errors.QueryCanceled("canceling statement due to statement timeout")
+
+    def _describe_by_running(self, stmt: PreparedStatement) -> list[ColumnInfo]:
+        """Result types that analysis could not tell, from DuckDB's own description."""
+        assert stmt.bound is not None
+        bound = stmt.bound
+        params: list[object] = [None] * len(bound.param_types)
+        self._register_tables(bound.tables, self.db.snapshot())
+        try:
+            sql = bound.render(params)
+            types, stream = self.duck.query(f"SELECT * FROM ({sql}) AS q LIMIT 0", 1)
+            for _ in stream:
+                pass
+        finally:
+            self.duck.clear()
+        out = []
+        for index, name in enumerate(bound.output_names):
+            t = bound.output_types[index] if index < len(bound.output_types) else None
+            if t is None:
+                t = type_from_duck(types[index]) if index < len(types) else SqlType("text")
+            src = bound.output_sources[index] if index < len(bound.output_sources) else (0, 0)
+            out.append(ColumnInfo(name, t, src[0], src[1]))
+        return out
+
+    def _register_tables(self, tables: dict[str, Table], snap: Snapshot) -> None:
+        pending = self.txn.pending if self.txn is not None else {}
+        for name, table in tables.items():
+            data, masked = table_view(table, snap.table(table.oid), pending.get(table.oid))
+            self.duck.register(name, data, masked)
+
+    def _dispatch(self, stmt: PreparedStatement, params: Sequence[object]) -> Result:
+        kind = stmt.kind
+        if kind == "query":
+            return self._run_query(stmt, params)
+        assert stmt.ast is not None
+        if kind in ("insert", "update", "delete"):
+            return self._run_dml(stmt, params)
+        if kind == "copy":
+            from vecgres.sql.copy import run_copy
+
+            return run_copy(self, stmt.ast)
+        if kind == "explain":
+            raise errors.FeatureNotSupported("EXPLAIN is not supported yet")
+        return self._run_ddl(stmt.ast)
+
+    def _run_query(self, stmt: PreparedStatement, params: Sequence[object]) -> Result:
+        if stmt.bound is None or stmt.catalog_version != self._catalog().version:
+            assert stmt.ast is not None
+            stmt.bound = bind_query(stmt.ast, self._bind_context(), self._parse_view,
+                                    stmt.param_types)
+            stmt.catalog_version = self._catalog().version
+        bound = stmt.bound
+        from vecgres.sql.topk import try_topk
+
+        snap = self.db.snapshot()
+        fast = try_topk(self, bound, params, snap)
+        if fast is not None:
+            return fast
+        self._register_tables(bound.tables, snap)
+        sql = bound.render(params)
+        types, stream = self.duck.query(sql, self.db.settings.batch_rows)
+        columns = stmt.columns or []
+        if len(columns) != len(types):
+            columns = [
+                ColumnInfo(bound.output_names[i] if i < len(bound.output_names) else f"col{i}",
+                           type_from_duck(types[i]))
+                for i in range(len(types))
+            ]
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            try:
+                for batch in stream:
+                    self._check_cancel()
+                    yield batch
+            finally:
+                self.duck.clear()
+
+        return Result(columns, batches(), lambda n: f"SELECT {n}", notices=self._take_notices())
+
+    def _take_notices(self) -> list[Notice]:
+        out, self.notices = self.notices, []
+        return out
+
+    def notice(self, message: str, sqlstate: str = "00000") -> None:
+        self.notices.append(Notice("NOTICE", sqlstate, message))
+
+    def lock_table(self, table: Table) -> None:
+        assert self.txn is not None
+        self.db.locks.acquire(table.oid, self.txn, self.settings.get_int("lock_timeout")
+                              or self.db.settings.lock_timeout_ms, self._cancel)
+
+    def _dml_columns(self, ast: exp.Expr) -> list[ColumnInfo] | None:
+        returning = ast.args.get("returning")
+        if returning is None:
+            return None
+        from vecgres.sql.writes import returning_columns
+
+        return returning_columns(self, ast)
+
+    def _infer_dml_params(self, ast: exp.Expr, stmt: PreparedStatement) -> None:
+        from vecgres.sql.writes import infer_params
+
+        infer_params(self, ast, stmt.param_types)
+
+    def _run_dml(self, stmt: PreparedStatement, params: Sequence[object]) -> Result:
+        assert stmt.ast is not None
+        from vecgres.sql.writes import run_delete, run_insert, run_update
+
+        ctx = self
+        if stmt.kind == "insert":
+            return run_insert(ctx, stmt.ast, params, stmt.param_types)
+        if stmt.kind == "update":
+            return run_update(ctx, stmt.ast, params, stmt.param_types)
+        return run_delete(ctx, stmt.ast, params, stmt.param_types)
+
+    # --- DDL -------------------------------------------------------------------
+    def _begin_ddl(self) -> Transaction:
+        assert self.txn is not None
+        txn = self.txn
+        if not txn.ddl:
+            self.db.locks.acquire(0, txn, self.settings.get_int("lock_timeout")
+                                  or self.db.settings.lock_timeout_ms, self._cancel)
+            txn.ddl = True
+            # DDL starts from the newest committed catalog, under the DDL lock
+            if txn.catalog is None:
+                txn.catalog = self.db.catalog
+        return txn
+
+    def _apply_ddl(self, result: ddl.DdlResult) -> Result:
+        txn = self._begin_ddl()
+        for message in result.notices:
+            self.notice(message)
+        txn.catalog = result.catalog
+        for oid in result.dropped_tables:
+            txn.pending.pop(oid, None)
+            txn.dropped.append(oid)
+        for oid in result.truncated_tables:
+            txn.writes(oid).truncated = True
+        return Result(None, None, result.tag, notices=self._take_notices())
+
+    def _run_ddl(self, ast: exp.Expr) -> Result:
+        from vecgres.sql import ddl_more
+
+        self._begin_ddl()
+        return ddl_more.run(self, ast)
+
+    # --- transactions ----------------------------------------------------------
+    def _end_transaction(self, *, commit: bool) -> None:
+        txn = self.txn
+        self.txn = None
+        if txn is None:
+            return
+        try:
+            if commit and not txn.failed:
+                self.db.commit(txn)
+        finally:
+            self.db.locks.release_all(txn)
+
+    def _transaction_control(self, sql: str) -> Result:
+        m = _TXN_RE.match(sql)
+        assert m is not None
+        word = m.group(1).upper().split()[0]
+        rest = m.group(2).strip().rstrip(";").strip()
+        if word in ("BEGIN", "START"):
+            if self.txn is not None and self.txn.explicit:
+                self.notice("there is already a transaction in progress", "25001")
+                return Result(None, None, "BEGIN", notices=self._take_notices())
+            if self.txn is None:
+                self.txn = Transaction(explicit=True)
+            else:
+                self.txn.explicit = True
+            return Result(None, None, "BEGIN")
+        if word in ("COMMIT", "END"):
+            if self.txn is None or not self.txn.explicit:
+                self.notice("there is no transaction in progress", "25P01")
+                return Result(None, None, "COMMIT", notices=self._take_notices())
+            failed = self.txn.failed
+            self._end_transaction(commit=not failed)
+            return Result(None, None, "ROLLBACK" if failed else "COMMIT")
+        if word in ("ROLLBACK", "ABORT"):
+            target = re.match(r"(?:WORK\s+|TRANSACTION\s+)?TO\s+(?:SAVEPOINT\s+)?(\S+)", rest, re.I)
+            if target:
+                return self._rollback_to(target.group(1).strip('"'))
+            if self.txn is None or not self.txn.explicit:
+                self.notice("there is no transaction in progress", "25P01")
+                return Result(None, None, "ROLLBACK", notices=self._take_notices())
+            self._end_transaction(commit=False)
+            return Result(None, None, "ROLLBACK")
+        if self.txn is None or not self.txn.explicit:
+            raise errors.NoActiveSqlTransaction(
+                f"{word} can only be used in transaction blocks"
+            )
+        if self.txn.failed:
+            raise errors.InFailedSqlTransaction(
+                "current transaction is aborted, commands ignored until end of transaction block"
+            )
+        name = re.sub(r"^SAVEPOINT\s+", "", rest, flags=re.I).strip().strip('"').lower()
+        if word == "SAVEPOINT":
+            self.txn.savepoints.append((name, self.txn.mark()))
+            return Result(None, None, "SAVEPOINT")
+        # RELEASE
+        for index in range(len(self.txn.savepoints) - 1, -1, -1):
+            if self.txn.savepoints[index][0] == name:
+                del self.txn.savepoints[index:]
+                return Result(None, None, "RELEASE")
+        raise errors.InvalidSavepointSpecification(f'savepoint "{name}" does not exist')
+
+    def _rollback_to(self, name: str) -> Result:
+        name = name.lower()
+        if self.txn is None or not self.txn.explicit:
+            raise errors.NoActiveSqlTransaction(
+                "ROLLBACK TO SAVEPOINT can only be used in transaction blocks"
+            )
+        for index in range(len(self.txn.savepoints) - 1, -1, -1):
+            if self.txn.savepoints[index][0] == name:
+                self.txn.rollback_to(self.txn.savepoints[index][1])
+                del self.txn.savepoints[index + 1 :]
+                self.txn.failed = False
+                return Result(None, None, "ROLLBACK")
+        self.txn.failed = True
+        raise errors.InvalidSavepointSpecification(f'savepoint "{name}" does not exist')
+
+    # --- settings ----------------------------------------------------------------
+    def _set_command(self, sql: str) -> Result:
+        m = _SET_RE.match(sql)
+        assert m is not None
+        verb = m.group(1).upper()
+        rest = m.group(2).strip().rstrip(";").strip()
+        if verb == "SHOW":
+            name, value = self.settings.show(rest)
+            batch = pa.record_batch([pa.array([value], pa.string())], names=[name])
+            return Result([ColumnInfo(name, SqlType("text"))], iter([batch]), "SHOW")
+        if verb == "RESET":
+            changes = self.settings.reset(rest, self.txn)
+            return Result(None, None, "RESET", parameter_changes=changes)
+        changes = self.settings.set_from_sql(rest, self.txn)
+        return Result(None, None, "SET", parameter_changes=changes)
+
+    def _install_functions(self) -> None:
+        from vecgres.sql.functions import install
+
+        install(self)
+
+
+def _kind(ast: exp.Expr) -> str:
+    if isinstance(ast, exp.Query):
+        return "query"
+    if isinstance(ast, exp.Insert):
+        return "insert"
+    if isinstance(ast, exp.Update):
+        return "update"
+    if isinstance(ast, exp.Delete):
+        return "delete"
+    if isinstance(ast, exp.Copy):
+        return "copy"
+    if isinstance(ast, exp.Describe) or (
+        isinstance(ast, exp.Command) and ast.name.upper() == "EXPLAIN"
+    ):
+        return "explain"
+    return "ddl"
+
+
+def _syntax_error(sql: str, exc: Exception) -> errors.VecgresError:
+    errs = getattr(exc, "errors", None) or []
+    if errs:
+        first = errs[0]
+        token = first.get("highlight") or ""
+        line = first.get("line") or 1
+        col = first.get("col") or 1
+        pos = _position(sql, line, col, token)
+        if token:
+            return errors.SyntaxError_(f'syntax error at or near "{token}"', position=pos)
+        return errors.SyntaxError_("syntax error at end of input", position=len(sql) + 1)
+    return errors.SyntaxError_(f"syntax error: {str(exc).splitlines()[0]}")
+
+
+def _position(sql: str, line: int, col: int, token: str) -> int:
+    lines = sql.split("\n")
+    offset = sum(len(x) + 1 for x in lines[: line - 1])
+    return offset + max(col - len(token), 0) + 1
+
+
+__all__ = ["Database", "PreparedStatement", "Session", "dt"]

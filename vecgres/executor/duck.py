@@ -1,0 +1,263 @@
+"""The per-session DuckDB connection: settings, functions, and running SQL on Arrow views."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from vecgres import errors
+
+_MARK = re.compile("\x1eVGERR(.*?)\x1e", re.S)
+
+
+def error_payload(err: errors.VecgresError) -> str:
+    """How a Python function run by DuckDB smuggles a VecgresError through DuckDB's error text."""
+    body = {"sqlstate": err.code, "message": err.message, "detail": err.detail, "hint": err.hint}
+    return "\x1eVGERR" + json.dumps(body) + "\x1e"
+
+
+def _sql_quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def raise_sql(err: errors.VecgresError) -> str:
+    """A DuckDB expression that raises ``err`` when evaluated."""
+    return f"error({_sql_quote(error_payload(err))})"
+
+
+def translate_error(exc: Exception) -> errors.VecgresError:
+    """A DuckDB exception as the PostgreSQL error a client expects."""
+    text = str(exc)
+    m = _MARK.search(text)
+    if m:
+        body = json.loads(m.group(1))
+        return errors.VecgresError(
+            body["message"], detail=body.get("detail"), hint=body.get("hint"),
+            sqlstate=body["sqlstate"],
+        )
+    return _map_duckdb_message(text, exc)
+
+
+_TYPE_NAMES = {
+    "INT16": "smallint", "INT32": "integer", "INT64": "bigint", "SMALLINT": "smallint",
+    "INTEGER": "integer", "BIGINT": "bigint", "DOUBLE": "double precision", "FLOAT": "real",
+    "BOOL": "boolean", "BOOLEAN": "boolean", "DATE": "date", "TIMESTAMP": "timestamp",
+    "UUID": "uuid", "JSON": "json", "INTERVAL": "interval", "TIME": "time",
+    "TIMESTAMP WITH TIME ZONE": "timestamp with time zone", "BLOB": "bytea",
+}
+
+
+def _pg_type_name(duck: str) -> str:
+    duck = duck.strip().upper()
+    if duck.startswith("DECIMAL"):
+        return "numeric"
+    return _TYPE_NAMES.get(duck, duck.lower())
+
+
+def _map_duckdb_message(text: str, exc: Exception) -> errors.VecgresError:
+    first = text.split("\n")[0]
+    body = first.split(": ", 1)[1] if ": " in first else first
+    m = re.search(r"Could not convert string '(.*?)' to (\w+(?: WITH TIME ZONE)?)", text)
+    if m:
+        return errors.InvalidTextRepresentation(
+            f'invalid input syntax for type {_pg_type_name(m.group(2))}: "{m.group(1)}"'
+        )
+    m = re.search(r"(?:Type|Cast) (\w+) with value (\S+) can't be cast .*? to (\w+)", text)
+    if m or "out of range" in text.lower() and "Conversion Error" in text:
+        target = _pg_type_name(m.group(3)) if m else "integer"
+        return errors.NumericValueOutOfRange(f"{target} out of range")
+    if "Division by zero" in text or "division by zero" in text:
+        return errors.DivisionByZero("division by zero")
+    if "Overflow in" in text or ("out of range" in text and "Out of Range" in text):
+        return errors.NumericValueOutOfRange(body.strip())
+    m = re.search(r"Table with name (\S+) does not exist", text)
+    if m:
+        return errors.UndefinedTable(f'relation "{m.group(1)}" does not exist')
+    m = re.search(r'Referenced column "?([^"\s]+)"? not found', text)
+    if m:
+        return errors.UndefinedColumn(f'column "{m.group(1)}" does not exist')
+    m = re.search(r"Scalar Function with name (\w+) does not exist", text) or re.search(
+        r"Function with name (\w+) does not exist", text
+    )
+    if m:
+        return errors.UndefinedFunction(f"function {m.group(1)}() does not exist",
+                                        hint="No function matches the given name and argument "
+                                        "types. You might need to add explicit type casts.")
+    if "No function matches" in text:
+        fn = re.search(r"'(\w+)\(", text)
+        name = fn.group(1) if fn else "function"
+        return errors.UndefinedFunction(f"function {name} does not exist",
+                                        hint="No function matches the given name and argument "
+                                        "types. You might need to add explicit type casts.")
+    if "must appear in the GROUP BY clause" in text:
+        col = re.search(r'column "?(\w+)"?', text)
+        shown = col.group(1) if col else "?"
+        return errors.GroupingError(
+            f'column "{shown}" must appear in the GROUP BY clause or be used in an aggregate function'
+        )
+    if "Parser Error" in text:
+        return errors.SyntaxError_(body.strip())
+    if "Conversion Error" in text:
+        return errors.InvalidTextRepresentation(body.strip())
+    if "More than one row returned by a subquery" in text:
+        return errors.CardinalityViolation("more than one row returned by a subquery used as an expression")
+    if "Binder Error" in text:
+        return errors.DatatypeMismatch(body.strip())
+    if "Not implemented" in text:
+        return errors.FeatureNotSupported(body.strip())
+    if "Out of Memory" in text:
+        return errors.OutOfMemory("out of memory", detail=body.strip())
+    if "INTERRUPT" in text.upper() or "Interrupted" in text:
+        return errors.QueryCanceled("canceling statement due to user request")
+    return errors.DataException(body.strip() or type(exc).__name__)
+
+
+class DuckSession:
+    """One DuckDB connection per session, configured for PostgreSQL's semantics."""
+
+    def __init__(self, *, threads: int = 2, memory_limit_bytes: int | None = None) -> None:
+        self.con = duckdb.connect(":memory:")
+        self.con.execute("SET integer_division = true")
+        self.con.execute("SET default_null_order = 'nulls_last_on_asc_first_on_desc'")
+        self.con.execute(f"SET threads = {threads}")
+        self.con.execute("SET TimeZone = 'UTC'")
+        if memory_limit_bytes:
+            self.con.execute(f"SET memory_limit = '{memory_limit_bytes // (1024 * 1024)}MB'")
+        self._registered: set[str] = set()
+        self._open: _Stream | None = None
+        self._lock = threading.RLock()
+        from vecgres.executor.udfs import register_vector_udfs
+
+        register_vector_udfs(self.con)
+
+    def function(self, name: str, fn: Callable[..., Any], params: list[Any], ret: Any,
+                 *, side_effects: bool = False) -> None:
+        """Register a scalar Python function (a session function such as nextval)."""
+        self.con.create_function(
+            name, fn, params, ret, null_handling="special", exception_handling="default",
+            side_effects=side_effects,
+        )
+
+    def register(self, name: str, table: pa.Table, masked: bool) -> None:
+        if masked:
+            raw = name + "__raw"
+            self.con.register(raw, table)
+            self._registered.add(raw)
+            self.con.execute(
+                f'CREATE OR REPLACE TEMP VIEW "{name}" AS '
+                f'SELECT * EXCLUDE (__vis) FROM "{raw}" WHERE __vis'
+            )
+            self._registered.add("view:" + name)
+        else:
+            self.con.register(name, table)
+            self._registered.add(name)
+
+    def clear(self) -> None:
+        for name in self._registered:
+            try:
+                if name.startswith("view:"):
+                    self.con.execute(f'DROP VIEW IF EXISTS "{name[5:]}"')
+                else:
+                    self.con.unregister(name)
+            except duckdb.Error:
+                pass
+        self._registered.clear()
+
+    def query(self, sql: str, batch_rows: int) -> tuple[list[str], Iterator[pa.RecordBatch]]:
+        """Run SQL and stream its result; returns DuckDB's column types and the batches.
+
+        DuckDB allows one open result per connection, so a stream still open
+        when the next query starts (a suspended portal) is read to the end
+        into memory first.
+        """
+        self._detach_open()
+        try:
+            rel = self.con.sql(sql)
+        except duckdb.Error as exc:
+            raise translate_error(exc) from None
+        if rel is None:
+            return [], iter(())
+        types = [str(t) for t in rel.types]
+        try:
+            reader = rel.to_arrow_reader(batch_rows)
+        except duckdb.Error as exc:
+            raise translate_error(exc) from None
+        stream = _Stream(reader)
+        self._open = stream
+        return types, iter(stream)
+
+    def _detach_open(self) -> None:
+        if self._open is not None:
+            self._open.detach()
+            self._open = None
+
+    def arrow(self, sql: str) -> pa.Table:
+        """Run SQL and return the whole result (for small internal results)."""
+        self._detach_open()
+        try:
+            rel = self.con.sql(sql)
+            if rel is None:
+                return pa.table({})
+            return rel.to_arrow_table()
+        except (duckdb.Error, pa.ArrowException) as exc:
+            raise translate_error(exc) from None
+
+    def execute(self, sql: str) -> None:
+        self._detach_open()
+        try:
+            self.con.execute(sql)
+        except duckdb.Error as exc:
+            raise translate_error(exc) from None
+
+    def interrupt(self) -> None:
+        self.con.interrupt()
+
+    def close(self) -> None:
+        self._detach_open()
+        self.clear()
+        self.con.close()
+
+
+class _Stream:
+    """A DuckDB result reader that can be drained into memory on demand."""
+
+    def __init__(self, reader: pa.RecordBatchReader) -> None:
+        self._reader: pa.RecordBatchReader | None = reader
+        self._buffered: list[pa.RecordBatch] = []
+
+    def _next(self) -> pa.RecordBatch | None:
+        if self._buffered:
+            return self._buffered.pop(0)
+        if self._reader is None:
+            return None
+        try:
+            return self._reader.read_next_batch()
+        except StopIteration:
+            self._reader = None
+            return None
+        except (duckdb.Error, pa.ArrowException) as exc:
+            self._reader = None
+            raise translate_error(exc) from None
+
+    def detach(self) -> None:
+        while self._reader is not None:
+            try:
+                self._buffered.append(self._reader.read_next_batch())
+            except StopIteration:
+                self._reader = None
+            except (duckdb.Error, pa.ArrowException):
+                # the error surfaces when the stream is read, as it would have
+                self._reader = None
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        while True:
+            batch = self._next()
+            if batch is None:
+                return
+            yield batch

@@ -1,0 +1,977 @@
+"""One client connection: startup, authentication, then the simple/extended query loop.
+
+Statements run in the server's worker threads (one at a time per
+connection), so a slow query never stalls the event loop; each result batch is
+encoded in the worker too, then written with ``drain()`` back-pressure. Output
+is buffered and flushed where PostgreSQL flushes: ReadyForQuery, Flush, COPY
+handshakes, large buffers and authentication steps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import logging
+import secrets
+import ssl
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final, TypeVar
+
+import pyarrow as pa
+
+from vecgres.codec.binary import decode_binary, encode_binary_column
+from vecgres.codec.text import encode_text_column
+from vecgres.config import GUCS
+from vecgres.errors import (
+    FeatureNotSupported,
+    IndeterminateDatatype,
+    InvalidAuthorizationSpecification,
+    InvalidCursorName,
+    InvalidPassword,
+    ProtocolViolation,
+    QueryCanceled,
+    Severity,
+    TooManyConnections,
+    VecgresError,
+)
+from vecgres.server import protocol as pq
+from vecgres.server.auth.hba import choose_method
+from vecgres.server.auth.scram import MECHANISM, MECHANISM_PLUS, ScramExchange, Verifier
+from vecgres.server.errors import (
+    DuplicateCursor,
+    DuplicatePreparedStatement,
+    FeatureNotSupportedFatal,
+    InvalidCatalogNameFatal,
+    InvalidParameterValueFatal,
+    InvalidSqlStatementName,
+    UnrecognizedParameter,
+    error_fields,
+    notice_fields,
+)
+from vecgres.types import SqlType, by_oid
+
+if TYPE_CHECKING:
+    from vecgres.result import ColumnInfo, Result
+    from vecgres.server.server import Server
+    from vecgres.server.session import PreparedLike, SessionLike
+
+log = logging.getLogger("vecgres.server")
+
+T = TypeVar("T")
+
+# flush the output buffer once it holds this much, even mid-result
+FLUSH_BYTES: Final = 256 * 1024
+READ_CHUNK: Final = 256 * 1024
+
+# PostgreSQL's order of ParameterStatus messages after AuthenticationOk (WIRE.md 2.1)
+STARTUP_REPORTED: Final = (
+    "application_name",
+    "client_encoding",
+    "DateStyle",
+    "default_transaction_read_only",
+    "in_hot_standby",
+    "integer_datetimes",
+    "IntervalStyle",
+    "is_superuser",
+    "server_encoding",
+    "server_version",
+    "session_authorization",
+    "standard_conforming_strings",
+    "TimeZone",
+)
+_GUC_NAMES: Final = {name.lower(): name for name in GUCS}
+# startup keys that are not settings
+_STARTUP_KEYS: Final = frozenset({"user", "database", "options", "replication"})
+_UTF8_NAMES: Final = frozenset({"utf8", "utf-8", "unicode"})
+
+
+class ClientGone(Exception):
+    """The peer closed the socket or a write failed: stop quietly."""
+
+
+class _Done(Exception):
+    pass
+
+
+@dataclass(slots=True)
+class Statement:
+    """A prepared statement as the wire sees it (the empty query has no engine statement)."""
+
+    sql: str
+    prepared: PreparedLike | None
+    param_oids: list[int]
+
+    @property
+    def columns(self) -> Sequence[ColumnInfo] | None:
+        return None if self.prepared is None else self.prepared.columns
+
+
+@dataclass(slots=True)
+class Portal:
+    statement: Statement
+    params: list[object]
+    formats: list[int]  # one per result column
+    result: Result | None = None
+    batches: Iterator[pa.RecordBatch] | None = None
+    pending: pa.RecordBatch | None = None
+    done: bool = False
+    rows_sent: int = 0
+    messages: list[bytes] = field(default_factory=list)
+
+    def close(self) -> None:
+        if self.result is not None:
+            self.result.close()
+
+
+def _result_formats(codes: Sequence[int], ncols: int) -> list[int]:
+    for code in codes:
+        if code not in (0, 1):
+            raise pq.MessageFormatError(f"unsupported format code: {code}")
+    if not codes:
+        return [0] * ncols
+    if len(codes) == 1:
+        return [codes[0]] * ncols
+    if len(codes) != ncols:
+        raise pq.MessageFormatError(
+            f"bind message has {len(codes)} result formats but query has {ncols} columns"
+        )
+    return list(codes)
+
+
+def type_size(t: SqlType) -> int:
+    return t.typlen
+
+
+def field_descriptions(
+    columns: Sequence[ColumnInfo], formats: Sequence[int]
+) -> list[pq.FieldDescription]:
+    return [
+        pq.FieldDescription(
+            c.name, c.table_oid, c.column_number, c.type.oid, type_size(c.type), c.type.typmod, f
+        )
+        for c, f in zip(columns, formats, strict=True)
+    ]
+
+
+def encode_rows(
+    batch: pa.RecordBatch, columns: Sequence[ColumnInfo], formats: Sequence[int]
+) -> bytes:
+    """DataRow messages for one batch (runs in a worker thread)."""
+    cells = [
+        (encode_binary_column if fmt else encode_text_column)(batch.column(i), col.type)
+        for i, (col, fmt) in enumerate(zip(columns, formats, strict=True))
+    ]
+    if not cells:
+        return (
+            pq.data_rows([])
+            if batch.num_rows == 0
+            else b"".join(pq.data_row([]) for _ in range(batch.num_rows))
+        )
+    return pq.data_rows(cells)
+
+
+class Connection:
+    def __init__(
+        self, server: Server, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        self.server = server
+        self.settings = server.settings
+        self.reader = reader
+        self.writer = writer
+        self.inbuf = bytearray()
+        self.out = bytearray()
+        self.pid = 0
+        self.secret = 0
+        self.session: SessionLike | None = None
+        self.user = ""
+        self.database = ""
+        self.ssl = False
+        self.statements: dict[str, Statement] = {}
+        self.portals: dict[str, Portal] = {}
+        self.ignore_till_sync = False
+        self.busy = False
+        self.closing = False
+        peer = writer.get_extra_info("peername")
+        self.address: str | None = peer[0] if isinstance(peer, tuple) else None
+
+    # --- I/O --------------------------------------------------------------------------------
+
+    async def _fill(self) -> None:
+        try:
+            data = await self.reader.read(READ_CHUNK)
+        except (ConnectionError, ssl.SSLError) as exc:
+            raise ClientGone() from exc
+        if not data:
+            raise ClientGone()
+        self.inbuf += data
+
+    def send(self, data: bytes) -> None:
+        self.out += data
+
+    async def flush(self) -> None:
+        if not self.out:
+            return
+        data = bytes(self.out)
+        self.out.clear()
+        try:
+            self.writer.write(data)
+            await self.writer.drain()
+        except (ConnectionError, RuntimeError, ssl.SSLError) as exc:
+            raise ClientGone() from exc
+
+    async def _maybe_flush(self) -> None:
+        if len(self.out) >= FLUSH_BYTES:
+            await self.flush()
+
+    async def read_frame(self) -> tuple[int, bytes]:
+        """The type byte and body of the next message (framing checked, body not parsed)."""
+        while True:
+            size = pq.message_size(self.inbuf, self.settings)
+            if size is not None and len(self.inbuf) >= size:
+                kind, body = self.inbuf[0], bytes(self.inbuf[5:size])
+                del self.inbuf[:size]
+                return kind, body
+            await self._fill()
+
+    async def read_message(self) -> pq.FrontendMessage:
+        kind, body = await self.read_frame()
+        return pq.parse_body(kind, body)
+
+    async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
+        return await self.server.run_blocking(fn, *args)
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    async def serve(self) -> None:
+        try:
+            if not await self._startup():
+                return
+            await self._loop()
+        except ClientGone:
+            pass
+        except pq.FramingError as exc:
+            log.info("closing connection from %s: %s", self.address, exc.message)
+        except VecgresError as exc:
+            if exc.severity in (Severity.FATAL, Severity.PANIC):
+                self.send(pq.error_response(error_fields(exc)))
+            else:
+                self.send(pq.error_response(error_fields(exc, severity=Severity.FATAL)))
+            with contextlib.suppress(ClientGone):
+                await self.flush()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self.send(pq.error_response(error_fields(exc, severity=Severity.FATAL)))
+            with contextlib.suppress(ClientGone):
+                await self.flush()
+        finally:
+            await self._cleanup()
+
+    async def _cleanup(self) -> None:
+        for portal in self.portals.values():
+            portal.close()
+        self.portals.clear()
+        if self.session is not None:
+            session, self.session = self.session, None
+            if session.transaction_status != "I":
+                log.info("unexpected EOF on client connection with an open transaction")
+            with contextlib.suppress(Exception):
+                await self.run_blocking(session.close)
+        self.server.forget(self)
+        with contextlib.suppress(Exception):
+            self.writer.close()
+            await asyncio.wait_for(self.writer.wait_closed(), 1.0)
+
+    async def terminate(self, exc: VecgresError) -> None:
+        """Server shutdown: cancel the running statement, tell an idle client, and close."""
+        self.closing = True
+        if self.session is not None:
+            self.session.cancel()
+        if not self.busy:
+            self.send(pq.error_response(error_fields(exc)))
+            with contextlib.suppress(ClientGone):
+                await self.flush()
+            with contextlib.suppress(Exception):
+                self.writer.close()
+
+    # --- startup ----------------------------------------------------------------------------
+
+    async def _read_startup(self) -> pq.StartupPacket:
+        while True:
+            parsed = pq.read_startup(self.inbuf, self.settings)
+            if parsed is not None:
+                packet, size = parsed
+                del self.inbuf[:size]
+                return packet
+            if self.inbuf[:1] == b"\x16" and not self.ssl:
+                raise pq.FramingError("direct TLS connections are not supported")
+            await self._fill()
+
+    async def _startup(self) -> bool:
+        async with asyncio.timeout(self.settings.authentication_timeout_s):
+            packet = await self._read_startup()
+            while isinstance(packet, pq.SSLRequest | pq.GSSENCRequest):
+                if isinstance(packet, pq.SSLRequest) and self.server.ssl_context and not self.ssl:
+                    if self.inbuf:
+                        # bytes sent before the handshake could be injected (CVE-2021-23214)
+                        raise pq.FramingError("received unencrypted data after SSL request")
+                    self.writer.write(b"S")
+                    await self.writer.drain()
+                    await self.writer.start_tls(self.server.ssl_context)
+                    self.ssl = True
+                else:
+                    self.writer.write(b"N")
+                    await self.writer.drain()
+                packet = await self._read_startup()
+            if isinstance(packet, pq.CancelRequest):
+                self.server.cancel(packet.pid, packet.secret)
+                return False
+            assert isinstance(packet, pq.StartupMessage)
+            await self._handle_startup(packet)
+        return True
+
+    async def _handle_startup(self, packet: pq.StartupMessage) -> None:
+        if packet.major != 3:
+            raise FeatureNotSupportedFatal(
+                f"unsupported frontend protocol {packet.major}.{packet.minor}: "
+                "server supports 3.0 to 3.0"
+            )
+        params = dict(packet.params)
+        unknown_pq = sorted(k for k in params if k.startswith("_pq_."))
+        if packet.minor > 0 or unknown_pq:
+            self.send(pq.negotiate_protocol_version(0, unknown_pq))
+        user = params.get("user", "")
+        if not user:
+            raise InvalidAuthorizationSpecification(
+                "no PostgreSQL user name specified in startup packet"
+            )
+        self.user = user
+        self.database = params.get("database") or user
+        settings = self._startup_settings(params)
+        if not self.server.admit(self):
+            raise TooManyConnections("sorry, too many clients already")
+        await self._authenticate()
+        if not self.server.cluster.has_database(self.database):
+            raise InvalidCatalogNameFatal(f'database "{self.database}" does not exist')
+        self.session = await self.run_blocking(
+            self.server.cluster.session, self.database, self.user
+        )
+        reported = {name: GUCS[name].default for name in STARTUP_REPORTED}
+        reported["session_authorization"] = self.user
+        for name, value in settings.items():
+            if name == "client_encoding":
+                continue
+            result = await self.run_blocking(
+                self.session.execute, f"SET {name} TO {_literal(value)}"
+            )
+            await self.run_blocking(_drain_result, result)
+            if name in reported:
+                reported[name] = result.parameter_changes.get(name, value)
+        self.pid, self.secret = self.server.register(self)
+        self.send(pq.authentication_ok())
+        for name in STARTUP_REPORTED:
+            self.send(pq.parameter_status(name, reported[name]))
+        self.send(pq.backend_key_data(self.pid, self.secret))
+        self.send(pq.ready_for_query(self.session.transaction_status))
+        await self.flush()
+        log.info(
+            "connection authorized: user=%s database=%s ssl=%s", self.user, self.database, self.ssl
+        )
+
+    def _startup_settings(self, params: dict[str, str]) -> dict[str, str]:
+        settings: dict[str, str] = {}
+        pairs = [(k, v) for k, v in params.items() if k not in _STARTUP_KEYS]
+        pairs += _parse_options(params.get("options", ""))
+        for key, raw in pairs:
+            if key.startswith("_pq_."):
+                continue
+            name = _GUC_NAMES.get(key.lower())
+            if name is None:
+                raise UnrecognizedParameter(f'unrecognized configuration parameter "{key}"')
+            value = raw.strip()
+            if len(value) >= 2 and value[0] == value[-1] == "'":
+                value = value[1:-1]  # asyncpg sends client_encoding='utf-8' with the quotes
+            if name == "client_encoding" and value.lower() not in _UTF8_NAMES:
+                raise InvalidParameterValueFatal(
+                    f'invalid value for parameter "client_encoding": "{value}"'
+                )
+            settings[name] = value
+        return settings
+
+    # --- authentication ---------------------------------------------------------------------
+
+    async def _read_auth(self) -> bytes:
+        msg = await self.read_message()
+        if not isinstance(msg, pq.AuthResponse):
+            raise ProtocolViolation(
+                f"expected password response, got message type {_type_byte(msg)}"
+            )
+        return msg.data
+
+    async def _authenticate(self) -> None:
+        method = choose_method(
+            self.server.hba_rules,
+            database=self.database,
+            user=self.user,
+            address=self.address,
+            ssl=self.ssl,
+        )
+        where = (
+            f'host "{self.address}", user "{self.user}", database "{self.database}", '
+            f"{'SSL encryption' if self.ssl else 'no encryption'}"
+        )
+        if method is None:
+            raise InvalidAuthorizationSpecification(f"no pg_hba.conf entry for {where}")
+        if method == "reject":
+            raise InvalidAuthorizationSpecification(f"pg_hba.conf rejects connection for {where}")
+        if method == "trust":
+            return
+        creds = self.server.users.credentials(self.user)
+        failed = InvalidPassword(f'password authentication failed for user "{self.user}"')
+        if method == "md5" and creds is not None and creds.md5 is not None:
+            salt = secrets.token_bytes(4)
+            self.send(pq.authentication(5, salt))
+            await self.flush()
+            answer = _cstring(await self._read_auth())
+            inner = creds.md5[3:].encode()
+            expected = "md5" + hashlib.md5(inner + salt).hexdigest()
+            if not hmac.compare_digest(answer, expected):
+                raise failed
+            return
+        if method == "password":
+            self.send(pq.authentication(3))
+            await self.flush()
+            password = _cstring(await self._read_auth())
+            verifier = None if creds is None or creds.scram is None else Verifier.parse(creds.scram)
+            ok = verifier is not None and verifier.check_password(password)
+            if not ok and creds is not None and creds.md5 is not None:
+                candidate = "md5" + hashlib.md5((password + self.user).encode()).hexdigest()
+                ok = hmac.compare_digest(candidate, creds.md5)
+            if not ok:
+                raise failed
+            return
+        # scram-sha-256 (also md5 rules whose user only has a SCRAM verifier, as PostgreSQL)
+        verifier = None if creds is None or creds.scram is None else Verifier.parse(creds.scram)
+        binding = self.server.channel_binding if self.ssl else None
+        mechanisms = [MECHANISM_PLUS, MECHANISM] if binding is not None else [MECHANISM]
+        self.send(pq.authentication_sasl(mechanisms))
+        await self.flush()
+        exchange = ScramExchange(verifier, binding)
+        first = await self._read_auth()
+        mechanism, first_msg = _sasl_initial(first)
+        self.send(pq.authentication(11, exchange.client_first(mechanism, first_msg).encode()))
+        await self.flush()
+        final = await self._read_auth()
+        server_final = exchange.client_final(pq.decode_utf8(final))
+        if server_final is None:
+            raise failed
+        self.send(pq.authentication(12, server_final.encode()))
+
+    # --- main loop --------------------------------------------------------------------------
+
+    async def _loop(self) -> None:
+        while not self.closing:
+            if not self.inbuf:
+                await self.flush()
+            kind, body = await self.read_frame()
+            if kind == ord("X"):
+                return
+            if self.ignore_till_sync and kind != ord("S"):
+                continue
+            try:
+                msg = pq.parse_body(kind, body)
+                await self._dispatch(msg)
+            except pq.FramingError:
+                raise
+            except VecgresError as exc:
+                if exc.severity in (Severity.FATAL, Severity.PANIC):
+                    raise
+                self.send(pq.error_response(error_fields(exc)))
+                if kind == ord("Q"):
+                    self.send(pq.ready_for_query(self._status()))
+                else:
+                    self.ignore_till_sync = True
+
+    def _status(self) -> str:
+        return "I" if self.session is None else self.session.transaction_status
+
+    async def _dispatch(self, msg: pq.FrontendMessage) -> None:
+        if isinstance(msg, pq.Query):
+            await self._simple_query(msg.sql)
+        elif isinstance(msg, pq.Parse):
+            await self._parse(msg)
+        elif isinstance(msg, pq.Bind):
+            await self._bind(msg)
+        elif isinstance(msg, pq.Describe):
+            self._describe(msg)
+        elif isinstance(msg, pq.Execute):
+            await self._execute(msg)
+        elif isinstance(msg, pq.Close):
+            self._close(msg)
+        elif isinstance(msg, pq.Sync):
+            await self._sync()
+        elif isinstance(msg, pq.Flush):
+            await self.flush()
+        elif isinstance(msg, pq.CopyData | pq.CopyDone | pq.CopyFail):
+            # copy messages outside COPY are ignored, as PostgreSQL does
+            return
+        elif isinstance(msg, pq.FunctionCall):
+            raise FeatureNotSupported("fastpath function calls are not supported")
+        else:
+            raise ProtocolViolation(f"unexpected message type {_type_byte(msg)}")
+
+    async def _sync(self) -> None:
+        self.ignore_till_sync = False
+        if self._status() == "I":
+            # portals live until the end of their transaction; outside a block that is now
+            for portal in self.portals.values():
+                portal.close()
+            self.portals.clear()
+        self.send(pq.ready_for_query(self._status()))
+        await self.flush()
+
+    # --- simple query -----------------------------------------------------------------------
+
+    async def _simple_query(self, sql: str) -> None:
+        if "\x00" in sql:
+            raise pq.MessageFormatError("invalid message format")
+        assert self.session is not None
+        # a simple query closes the unnamed portal and statement (PostgreSQL drops them)
+        unnamed = self.portals.pop("", None)
+        if unnamed is not None:
+            unnamed.close()
+        self.statements.pop("", None)
+        script = self.session.execute_script(sql)
+        produced = False
+        try:
+            while True:
+                self.busy = True
+                try:
+                    result = await self.run_blocking(_next_or_none, script)
+                finally:
+                    self.busy = False
+                if result is None:
+                    break
+                produced = True
+                await self._emit_result(result, describe=True)
+        except VecgresError as exc:
+            if exc.severity in (Severity.FATAL, Severity.PANIC):
+                raise
+            self.send(pq.error_response(error_fields(exc)))
+        except ClientGone:
+            await self.run_blocking(_close_iter, script)
+            raise
+        except Exception as exc:
+            self.send(pq.error_response(error_fields(exc)))
+            await self.run_blocking(_close_iter, script)
+        else:
+            if not produced:
+                self.send(pq.empty_query_response())
+        self.send(pq.ready_for_query(self._status()))
+        await self.flush()
+
+    async def _emit_result(
+        self, result: Result, *, describe: bool, formats: list[int] | None = None
+    ) -> None:
+        """Send one statement's result: description, rows, notices, tag (simple protocol)."""
+        try:
+            if result.copy is not None:
+                await self._copy(result)
+                return
+            columns = result.columns
+            if columns is not None:
+                fmts = formats if formats is not None else [0] * len(columns)
+                if describe:
+                    self.send(pq.row_description(field_descriptions(columns, fmts)))
+                portal = Portal(Statement("", None, []), [], fmts, result, result.batches())
+                await self._stream(portal, columns, 0)
+            else:
+                await self.run_blocking(_drain_result, result)
+            self._finish(result)
+        except BaseException:
+            result.close()
+            raise
+
+    def _finish(self, result: Result) -> None:
+        for notice in result.notices:
+            self.send(pq.notice_response(notice_fields(notice)))
+        for name, value in result.parameter_changes.items():
+            self.send(pq.parameter_status(name, value))
+        self.send(pq.command_complete(result.command_tag))
+
+    async def _stream(self, portal: Portal, columns: Sequence[ColumnInfo], max_rows: int) -> bool:
+        """Send rows of ``portal``; True if stopped by ``max_rows`` (PortalSuspended)."""
+        sent = 0
+        while not portal.done:
+            limit = max_rows - sent if max_rows else 0
+            self.busy = True
+            try:
+                chunk, count = await self.run_blocking(
+                    _next_rows, portal, columns, portal.formats, limit
+                )
+            finally:
+                self.busy = False
+            if chunk:
+                self.send(chunk)
+                await self._maybe_flush()
+            sent += count
+            if max_rows and sent >= max_rows and not portal.done:
+                return True
+        return False
+
+    # --- extended query ---------------------------------------------------------------------
+
+    async def _parse(self, msg: pq.Parse) -> None:
+        assert self.session is not None
+        if msg.name and msg.name in self.statements:
+            raise DuplicatePreparedStatement(f'prepared statement "{msg.name}" already exists')
+        hints: list[SqlType | None] = [
+            None if oid == 0 else _type_of(oid) for oid in msg.param_oids
+        ]
+        if _is_empty(msg.sql):
+            stmt = Statement(msg.sql, None, [])
+        else:
+            self.busy = True
+            try:
+                prepared = await self.run_blocking(self.session.prepare, msg.sql, hints)
+            finally:
+                self.busy = False
+            oids = [t.oid for t in prepared.param_types]
+            # a type the client declared wins over what the engine inferred
+            for i, oid in enumerate(msg.param_oids[: len(oids)]):
+                if oid:
+                    oids[i] = oid
+            stmt = Statement(msg.sql, prepared, oids)
+        self.statements[msg.name] = stmt
+        self.send(pq.parse_complete())
+
+    def _statement(self, name: str) -> Statement:
+        stmt = self.statements.get(name)
+        if stmt is None:
+            raise InvalidSqlStatementName(f'prepared statement "{name}" does not exist')
+        return stmt
+
+    async def _bind(self, msg: pq.Bind) -> None:
+        stmt = self._statement(msg.statement)
+        if msg.portal and msg.portal in self.portals:
+            raise DuplicateCursor(f'cursor "{msg.portal}" already exists')
+        nparams = len(stmt.param_oids)
+        if len(msg.params) != nparams:
+            raise pq.MessageFormatError(
+                f"bind message supplies {len(msg.params)} parameters, but prepared statement "
+                f'"{msg.statement}" requires {nparams}'
+            )
+        pformats = msg.param_formats
+        if len(pformats) not in (0, 1, nparams):
+            raise pq.MessageFormatError(
+                f"bind message has {len(pformats)} parameter formats but {nparams} parameters"
+            )
+        values: list[object] = []
+        for i, raw in enumerate(msg.params):
+            fmt = pformats[0] if len(pformats) == 1 else (pformats[i] if pformats else 0)
+            values.append(_decode_param(raw, fmt, stmt.param_oids[i]))
+        columns = stmt.columns
+        formats = _result_formats(msg.result_formats, len(columns) if columns else 0)
+        old = self.portals.pop(msg.portal, None)
+        if old is not None:
+            old.close()
+        self.portals[msg.portal] = Portal(stmt, values, formats)
+        self.send(pq.bind_complete())
+
+    def _describe(self, msg: pq.Describe) -> None:
+        if msg.kind == "S":
+            stmt = self._statement(msg.name)
+            self.send(pq.parameter_description(stmt.param_oids))
+            columns = stmt.columns
+            formats = [0] * len(columns) if columns else []
+        else:
+            portal = self._portal(msg.name)
+            columns = portal.statement.columns
+            formats = portal.formats
+        if columns:
+            self.send(pq.row_description(field_descriptions(columns, formats)))
+        else:
+            self.send(pq.no_data())
+
+    def _portal(self, name: str) -> Portal:
+        portal = self.portals.get(name)
+        if portal is None:
+            raise InvalidCursorName(f'portal "{name}" does not exist')
+        return portal
+
+    async def _execute(self, msg: pq.Execute) -> None:
+        portal = self._portal(msg.portal)
+        assert self.session is not None
+        if portal.statement.prepared is None:
+            self.send(pq.empty_query_response())
+            return
+        if portal.result is None:
+            self.busy = True
+            try:
+                portal.result = await self.run_blocking(
+                    self.session.execute_prepared, portal.statement.prepared, portal.params
+                )
+            finally:
+                self.busy = False
+            portal.batches = portal.result.batches()
+        result = portal.result
+        if result.copy is not None:
+            try:
+                await self._copy(result)
+            finally:
+                portal.done = True
+            return
+        if portal.done and result.columns is None:
+            # a finished portal without rows reports its tag again, like PostgreSQL
+            self.send(pq.command_complete(result.command_tag))
+            return
+        try:
+            if result.columns is not None:
+                if await self._stream(portal, result.columns, msg.max_rows):
+                    self.send(pq.portal_suspended())
+                    return
+            else:
+                await self.run_blocking(_drain_result, result)
+                portal.done = True
+        except BaseException:
+            portal.done = True
+            result.close()
+            raise
+        self._finish(result)
+
+    def _close(self, msg: pq.Close) -> None:
+        if msg.kind == "S":
+            self.statements.pop(msg.name, None)
+        else:
+            portal = self.portals.pop(msg.name, None)
+            if portal is not None:
+                portal.close()
+        self.send(pq.close_complete())
+
+    # --- COPY -------------------------------------------------------------------------------
+
+    async def _copy(self, result: Result) -> None:
+        copy = result.copy
+        assert copy is not None
+        overall = 1 if copy.format == "binary" else 0
+        formats = [overall] * copy.column_count
+        if copy.direction == "out":
+            assert copy.chunks is not None
+            assert copy.tag is not None
+            self.send(pq.copy_out_response(overall, formats))
+            chunks = copy.chunks()
+            try:
+                while True:
+                    self.busy = True
+                    try:
+                        chunk = await self.run_blocking(_next_or_none, chunks)
+                    finally:
+                        self.busy = False
+                    if chunk is None:
+                        break
+                    self.send(pq.copy_data(chunk))
+                    await self._maybe_flush()
+            except BaseException:
+                await self.run_blocking(_close_iter, chunks)
+                raise
+            self.send(pq.copy_done())
+            self.send(pq.command_complete(copy.tag()))
+            return
+        assert copy.write is not None
+        assert copy.finish is not None
+        self.send(pq.copy_in_response(overall, formats))
+        await self.flush()
+        failure: VecgresError | None = None
+        while True:
+            try:
+                msg = await self.read_message()
+            except ClientGone:
+                if copy.fail is not None:
+                    await self.run_blocking(copy.fail, "connection lost")
+                raise
+            if isinstance(msg, pq.CopyData):
+                if failure is None:
+                    try:
+                        await self.run_blocking(copy.write, msg.data)
+                    except VecgresError as exc:
+                        # keep reading until CopyDone/CopyFail, then report
+                        failure = exc
+            elif isinstance(msg, pq.CopyDone):
+                if failure is not None:
+                    raise failure
+                tag = await self.run_blocking(copy.finish)
+                self.send(pq.command_complete(tag))
+                return
+            elif isinstance(msg, pq.CopyFail):
+                if copy.fail is not None:
+                    with contextlib.suppress(VecgresError):
+                        await self.run_blocking(copy.fail, msg.message)
+                raise QueryCanceled(f"COPY from stdin failed: {msg.message}")
+            elif isinstance(msg, pq.Flush | pq.Sync):
+                continue
+            else:
+                if copy.fail is not None:
+                    with contextlib.suppress(VecgresError):
+                        await self.run_blocking(copy.fail, "protocol violation")
+                self.send(
+                    pq.error_response(
+                        error_fields(
+                            ProtocolViolation(
+                                f"unexpected message type 0x{_type_byte(msg):02x} "
+                                "during COPY from stdin"
+                            ),
+                            severity=Severity.ERROR,
+                        )
+                    )
+                )
+                raise ProtocolViolation(
+                    "terminating connection because protocol synchronization was lost"
+                )
+
+
+# --- helpers run in worker threads ---------------------------------------------------------
+
+
+def _next_or_none(it: Iterator[T]) -> T | None:
+    return next(it, None)
+
+
+def _close_iter(it: Iterator[object]) -> None:
+    close = getattr(it, "close", None)
+    if close is not None:
+        close()
+
+
+def _drain_result(result: Result) -> None:
+    for _ in result.batches():
+        pass
+
+
+def _next_rows(
+    portal: Portal, columns: Sequence[ColumnInfo], formats: Sequence[int], limit: int
+) -> tuple[bytes, int]:
+    """Encode the next batch (or ``limit`` rows of it) of ``portal`` as DataRows."""
+    batch = portal.pending
+    portal.pending = None
+    while batch is None or batch.num_rows == 0:
+        assert portal.batches is not None
+        batch = next(portal.batches, None)
+        if batch is None:
+            portal.done = True
+            return b"", 0
+    if limit and batch.num_rows > limit:
+        portal.pending = batch.slice(limit)
+        batch = batch.slice(0, limit)
+    portal.rows_sent += batch.num_rows
+    return encode_rows(batch, columns, formats), batch.num_rows
+
+
+# --- small parsers ---------------------------------------------------------------------------
+
+
+def _type_byte(msg: pq.FrontendMessage) -> int:
+    names = {
+        pq.Query: "Q",
+        pq.Parse: "P",
+        pq.Bind: "B",
+        pq.Describe: "D",
+        pq.Execute: "E",
+        pq.Close: "C",
+        pq.Sync: "S",
+        pq.Flush: "H",
+        pq.Terminate: "X",
+        pq.CopyData: "d",
+        pq.CopyDone: "c",
+        pq.CopyFail: "f",
+        pq.AuthResponse: "p",
+        pq.FunctionCall: "F",
+    }
+    return ord(names[type(msg)])
+
+
+def _cstring(data: bytes) -> str:
+    if not data.endswith(b"\x00") or data.count(b"\x00") != 1:
+        raise ProtocolViolation("invalid password packet")
+    return pq.decode_utf8(data[:-1])
+
+
+def _sasl_initial(data: bytes) -> tuple[str, str]:
+    end = data.find(b"\x00")
+    if end < 0 or len(data) < end + 5:
+        raise ProtocolViolation("malformed SASL message")
+    mechanism = data[:end].decode("ascii", "replace")
+    length = int.from_bytes(data[end + 1 : end + 5], "big", signed=True)
+    payload = data[end + 5 :]
+    if length == -1:
+        payload = b""
+    elif length != len(payload):
+        raise ProtocolViolation("malformed SASL message")
+    return mechanism, pq.decode_utf8(payload)
+
+
+def _parse_options(options: str) -> list[tuple[str, str]]:
+    """``-c name=value`` and ``--name=value`` pairs of the startup ``options`` string."""
+    words: list[str] = []
+    current = ""
+    escaped = False
+    for ch in options:
+        if escaped:
+            current += ch
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch.isspace():
+            if current:
+                words.append(current)
+            current = ""
+        else:
+            current += ch
+    if current:
+        words.append(current)
+    pairs: list[tuple[str, str]] = []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word == "-c" and i + 1 < len(words):
+            setting = words[i + 1]
+            i += 2
+        elif word.startswith("-c") or word.startswith("--"):
+            setting = word[2:]
+            i += 1
+        else:
+            raise InvalidAuthorizationSpecification(f"invalid command-line argument: {word}")
+        name, sep, value = setting.partition("=")
+        if not sep:
+            raise InvalidAuthorizationSpecification(f"invalid command-line argument: {setting}")
+        pairs.append((name.replace("-", "_"), value))
+    return pairs
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _is_empty(sql: str) -> bool:
+    return not sql.replace(";", "").strip()
+
+
+def _type_of(oid: int) -> SqlType | None:
+    return by_oid(oid)
+
+
+def _decode_param(raw: bytes | None, fmt: int, oid: int) -> object:
+    if raw is None:
+        return None
+    if fmt == 0:
+        return pq.decode_utf8(raw)
+    if fmt != 1:
+        raise pq.MessageFormatError(f"unsupported format code: {fmt}")
+    if oid == 0:
+        raise IndeterminateDatatype("could not determine data type of binary parameter")
+    try:
+        return decode_binary(raw, oid)
+    except ProtocolViolation as exc:
+        raise pq.MessageFormatError(exc.message) from None

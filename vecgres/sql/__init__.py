@@ -1,0 +1,1 @@
+"""vecgres.sql."""

@@ -1,0 +1,237 @@
+"""Dispatch of DDL statements onto the catalog functions of ``ddl.py``."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from sqlglot import exp
+
+from vecgres import errors
+from vecgres.catalog.model import Column, Index, Table
+from vecgres.result import Result
+from vecgres.sql import ddl
+from vecgres.sql.bind import bind_query
+from vecgres.sql.typemap import sql_type
+
+if TYPE_CHECKING:
+    from vecgres.engine import Session
+
+
+def run(session: Session, ast: exp.Expr) -> Result:
+    catalog = session._catalog()
+    path = session.settings.search_path()
+    if isinstance(ast, exp.Create):
+        kind = (ast.kind or "").upper()
+        if kind == "TABLE":
+            return session._apply_ddl(ddl.create_table(ast, catalog, path))
+        if kind == "SCHEMA":
+            return session._apply_ddl(ddl.create_schema(ast, catalog))
+        if kind == "SEQUENCE":
+            return session._apply_ddl(ddl.create_sequence(ast, catalog, path))
+        if kind == "VIEW":
+            query = ast.expression
+            bound = bind_query(query, session._bind_context(), session._parse_view)
+            cols = session._describe_by_running(
+                type("P", (), {"bound": bound})()  # type: ignore[arg-type]
+            )
+            names = [c.name for c in cols]
+            target = ast.this
+            if isinstance(target, exp.Schema) and target.expressions:
+                given = [e.name for e in target.expressions]
+                names = given + names[len(given):]
+            return session._apply_ddl(ddl.create_view(
+                ast, catalog, path, [(n, c.type) for n, c in zip(names, cols, strict=True)]))
+        if kind == "INDEX":
+            return _create_index(session, ast)
+        raise errors.FeatureNotSupported(f"CREATE {kind} is not supported yet")
+    if isinstance(ast, exp.Drop):
+        kind = (ast.kind or "").upper()
+        if kind in ("TABLE", "VIEW", "SCHEMA", "SEQUENCE", "INDEX"):
+            result = ddl.drop_objects(ast, catalog, path)
+            for oid in set(catalog.sequences) - set(result.catalog.sequences):
+                session.db.sequences.forget(oid)
+            return session._apply_ddl(result)
+        if kind == "EXTENSION":
+            cat = catalog.edit()
+            cat.extensions.pop("vector", None)
+            return session._apply_ddl(ddl.DdlResult(cat, "DROP EXTENSION"))
+        raise errors.FeatureNotSupported(f"DROP {kind} is not supported yet")
+    if isinstance(ast, exp.TruncateTable):
+        cat = catalog.edit()
+        oids = []
+        for node in ast.expressions:
+            table = cat.resolve_table(node.name, node.db or None, path)
+            session.lock_table(table)
+            oids.append(table.oid)
+        return session._apply_ddl(ddl.DdlResult(catalog, "TRUNCATE TABLE", truncated_tables=oids))
+    if isinstance(ast, exp.Alter):
+        return _alter(session, ast)
+    if isinstance(ast, exp.Command):
+        text = (ast.name + " " + (ast.expression.name if isinstance(ast.expression, exp.Expr)
+                                  else str(ast.expression or ""))).strip()
+        m = re.match(r"CREATE\s+EXTENSION\s+(IF\s+NOT\s+EXISTS\s+)?\"?(\w+)\"?", text, re.I)
+        if m:
+            name = m.group(2).lower()
+            if name not in ("vector", "plpgsql"):
+                raise errors.UndefinedFile(
+                    f'extension "{name}" is not available',
+                    detail=f'Could not open extension control file for "{name}".',
+                    hint="The extension must first be installed on the system where PostgreSQL "
+                    "is running.",
+                )
+            if name in catalog.extensions:
+                if m.group(1):
+                    session.notice(f'extension "{name}" already exists, skipping', "42710")
+                    return Result(None, None, "CREATE EXTENSION", notices=session._take_notices())
+                raise errors.DuplicateObject(f'extension "{name}" already exists')
+            cat = catalog.edit()
+            cat.extensions[name] = "0.8.1"
+            return session._apply_ddl(ddl.DdlResult(cat, "CREATE EXTENSION"))
+        raise errors.FeatureNotSupported(f"statement is not supported yet: {text.split()[0] if text else ''}")
+    raise errors.FeatureNotSupported(f"{type(ast).__name__.upper()} statements are not supported yet")
+
+
+def _create_index(session: Session, ast: exp.Create) -> Result:
+    """Index metadata. Unique indexes are enforced; ANN methods are recorded (searches stay exact)."""
+    catalog = session._catalog()
+    index_node = ast.this
+    table_node = index_node.args.get("table")
+    if table_node is None:
+        raise errors.SyntaxError_("syntax error in CREATE INDEX")
+    table = catalog.resolve_table(table_node.name, table_node.db or None,
+                                  session.settings.search_path())
+    params = index_node.args.get("params")
+    method = "btree"
+    columns: list[str] = []
+    if params is not None:
+        using = params.args.get("using")
+        if using is not None:
+            method = using.name.lower() if isinstance(using, exp.Expr) else str(using).lower()
+        for col in params.args.get("columns") or []:
+            node = col.this if isinstance(col, exp.Ordered) else col
+            if isinstance(node, exp.Column):
+                columns.append(node.name)
+            elif isinstance(node, exp.Opclass) and isinstance(node.this, exp.Column):
+                columns.append(node.this.name)
+            else:
+                raise errors.FeatureNotSupported("expression indexes are not supported yet")
+    if method not in ("btree", "hash"):
+        raise errors.FeatureNotSupported(f"index method {method} is not supported yet")
+    for name in columns:
+        if table.column(name) is None:
+            raise errors.UndefinedColumn(f'column "{name}" does not exist')
+    cat = catalog.edit()
+    table = cat.tables[table.oid]
+    name = index_node.name or f"{table.name}_{'_'.join(columns)}_idx"
+    if cat.name_taken(table.schema, name):
+        if ast.args.get("exists"):
+            session.notice(f'relation "{name}" already exists, skipping', "42P07")
+            return Result(None, None, "CREATE INDEX", notices=session._take_notices())
+        raise errors.DuplicateTable(f'relation "{name}" already exists')
+    unique = bool(ast.args.get("unique"))
+    idx = Index(cat.allocate_oid(), name, columns, method=method, unique=unique)
+    table.indexes.append(idx)
+    if unique:
+        session.db.keys.check_new_index(table, idx, session)
+    return session._apply_ddl(ddl.DdlResult(cat, "CREATE INDEX"))
+
+
+def _alter(session: Session, ast: exp.Alter) -> Result:
+    catalog = session._catalog()
+    path = session.settings.search_path()
+    if (ast.args.get("kind") or "TABLE").upper() != "TABLE":
+        raise errors.FeatureNotSupported(f"ALTER {ast.args.get('kind')} is not supported yet")
+    target = ast.this
+    found = catalog.resolve(target.name, target.db or None, path)
+    if not isinstance(found, Table):
+        if ast.args.get("exists"):
+            session.notice(f'relation "{target.name}" does not exist, skipping')
+            return Result(None, None, "ALTER TABLE", notices=session._take_notices())
+        raise errors.UndefinedTable(f'relation "{target.name}" does not exist')
+    session.lock_table(found)
+    cat = catalog.edit()
+    table = cat.tables[found.oid]
+    for action in ast.args.get("actions") or []:
+        if isinstance(action, exp.ColumnDef):
+            _add_column(session, table, action)
+        elif isinstance(action, exp.Drop):
+            name = action.this.name if action.this is not None else ""
+            col = table.column(name)
+            if col is None:
+                if action.args.get("exists"):
+                    continue
+                raise errors.UndefinedColumn(
+                    f'column "{name}" of relation "{table.name}" does not exist')
+            if any(name in idx.columns for idx in table.indexes if idx.primary):
+                table.indexes = [i for i in table.indexes if name not in i.columns]
+            table.indexes = [i for i in table.indexes if name not in i.columns]
+            table.columns = [c for c in table.columns if c.name != name]
+            if not table.columns:
+                raise errors.FeatureNotSupported("cannot drop the last column of a table")
+        elif isinstance(action, exp.RenameColumn):
+            old = action.this.name
+            new = action.args["to"].name
+            col = table.column(old)
+            if col is None:
+                raise errors.UndefinedColumn(f'column "{old}" does not exist')
+            if table.column(new) is not None:
+                raise errors.DuplicateColumn(
+                    f'column "{new}" of relation "{table.name}" already exists')
+            col.name = new
+            for idx in table.indexes:
+                idx.columns = [new if c == old else c for c in idx.columns]
+        elif isinstance(action, exp.AlterRename):
+            new = action.this.name
+            if cat.name_taken(table.schema, new):
+                raise errors.DuplicateTable(f'relation "{new}" already exists')
+            table.name = new
+        elif isinstance(action, exp.AlterColumn):
+            col = table.column(action.this.name)
+            if col is None:
+                raise errors.UndefinedColumn(f'column "{action.this.name}" does not exist')
+            if action.args.get("drop") and action.args.get("allow_null") is None:
+                col.default = None
+            elif action.args.get("default") is not None:
+                col.default = action.args["default"].sql(dialect=ddl.DIALECT)
+            elif action.args.get("allow_null") is not None:
+                col.not_null = not action.args["allow_null"]
+            else:
+                raise errors.FeatureNotSupported("this ALTER COLUMN form is not supported yet")
+        else:
+            raise errors.FeatureNotSupported(
+                f"ALTER TABLE {type(action).__name__} is not supported yet")
+    return session._apply_ddl(ddl.DdlResult(cat, "ALTER TABLE"))
+
+
+def _add_column(session: Session, table: Table, action: exp.ColumnDef) -> None:
+    name = action.name
+    if table.column(name) is not None:
+        raise errors.DuplicateColumn(f'column "{name}" of relation "{table.name}" already exists')
+    kind = action.args.get("kind")
+    if kind is None:
+        raise errors.SyntaxError_("syntax error in ADD COLUMN")
+    col = Column(table.next_column_id, name, sql_type(kind))
+    table.next_column_id += 1
+    for constraint in action.constraints:
+        ckind = constraint.kind
+        if isinstance(ckind, exp.DefaultColumnConstraint):
+            col.default = ckind.this.sql(dialect=ddl.DIALECT)
+        elif isinstance(ckind, exp.NotNullColumnConstraint):
+            col.not_null = True
+        elif isinstance(ckind, exp.PrimaryKeyColumnConstraint | exp.UniqueColumnConstraint):
+            raise errors.FeatureNotSupported("adding a key column is not supported yet")
+    if col.default is not None:
+        # existing rows read the default as it is now (PostgreSQL's attmissingval)
+        value = session.execute(f"SELECT CAST({col.default} AS {col.type})")
+        rows = [b for b in value.batches()]
+        col.missing = rows[0].column(0).to_pylist()[0] if rows and rows[0].num_rows else None
+        if hasattr(col.missing, "isoformat") or not isinstance(
+            col.missing, int | float | str | bool | type(None)
+        ):
+            col.missing = str(col.missing) if col.missing is not None else None
+    if col.not_null and col.missing is None and session.db.snapshot().table(table.oid) is not None \
+            and session.db.snapshot().table(table.oid).num_rows():  # type: ignore[union-attr]
+        raise errors.NotNullViolation(
+            f'column "{name}" of relation "{table.name}" contains null values')
+    table.columns.append(col)

@@ -1,0 +1,118 @@
+"""PostgreSQL as vecgres reads it: sqlglot's Postgres dialect plus pgvector's operators.
+
+sqlglot has no token types for pgvector's operators, so the tokenizer maps
+them onto token types the Postgres dialect never produces, and the parser
+turns those into our own expression classes. pgvector's operators are
+user-defined operators in PostgreSQL, so they bind tighter than comparisons
+and looser than ``+``/``-``: the same level as sqlglot's bitwise operators.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from sqlglot import exp, parser, tokens
+from sqlglot.dialects.postgres import Postgres
+from sqlglot.tokens import TokenType
+
+
+class VectorOp(exp.Expression, exp.Binary):
+    """A pgvector distance operator; ``metric`` names it."""
+
+    metric: ClassVar[str] = ""
+    symbol: ClassVar[str] = ""
+
+
+class L2Distance(VectorOp):
+    metric = "l2"
+    symbol = "<->"
+
+
+class CosineDistance(VectorOp):
+    metric = "cosine"
+    symbol = "<=>"
+
+
+class NegativeInnerProduct(VectorOp):
+    metric = "ip"
+    symbol = "<#>"
+
+
+class L1Distance(VectorOp):
+    metric = "l1"
+    symbol = "<+>"
+
+
+class HammingDistance(VectorOp):
+    metric = "hamming"
+    symbol = "<~>"
+
+
+class JaccardDistance(VectorOp):
+    metric = "jaccard"
+    symbol = "<%>"
+
+
+VECTOR_OPS: tuple[type[VectorOp], ...] = (
+    L2Distance,
+    CosineDistance,
+    NegativeInnerProduct,
+    L1Distance,
+    HammingDistance,
+    JaccardDistance,
+)
+
+# token types the Postgres dialect never emits, borrowed for pgvector's operators
+_TOKENS: dict[str, TokenType] = {
+    "<->": TokenType.LR_ARROW,
+    "<=>": TokenType.NULLSAFE_EQ,
+    "<#>": TokenType.MATCH_CONDITION,
+    "<+>": TokenType.SEPARATOR,
+    "<~>": TokenType.STORAGE_INTEGRATION,
+    "<%>": TokenType.INTEGRATION,
+}
+_OPS_BY_TOKEN: dict[TokenType, type[exp.Expr]] = {
+    _TOKENS[op.symbol]: op for op in VECTOR_OPS
+}
+
+
+class Vecgres(Postgres):
+    class Tokenizer(Postgres.Tokenizer):
+        KEYWORDS: ClassVar[dict[str, TokenType]] = {
+            **Postgres.Tokenizer.KEYWORDS,
+            **_TOKENS,
+        }
+
+    class Parser(Postgres.Parser):
+        FACTOR: ClassVar[dict[TokenType, type[exp.Expr]]] = {
+            k: v
+            for k, v in Postgres.Parser.FACTOR.items()
+            if k not in (TokenType.LR_ARROW, TokenType.LLRR_ARROW)
+        }
+        BITWISE: ClassVar[dict[TokenType, type[exp.Expr]]] = {
+            **Postgres.Parser.BITWISE,
+            **_OPS_BY_TOKEN,
+        }
+        EQUALITY: ClassVar[dict[TokenType, type[exp.Expr]]] = {
+            k: v for k, v in Postgres.Parser.EQUALITY.items() if k != TokenType.NULLSAFE_EQ
+        }
+
+    class Generator(Postgres.Generator):
+        TRANSFORMS: ClassVar[dict[type[exp.Expr], Any]] = {
+            **Postgres.Generator.TRANSFORMS,
+            **{
+                op: (lambda self, e, s=op.symbol: self.binary(e, s))
+                for op in VECTOR_OPS
+            },
+        }
+
+
+DIALECT = Vecgres()
+
+
+def parse(sql: str) -> list[exp.Expr | None]:
+    """Parse a string of one or more statements."""
+    return DIALECT.parse(sql)
+
+
+__all__ = ["DIALECT", "VECTOR_OPS", "Vecgres", "VectorOp", "parse", "parser", "tokens"]
