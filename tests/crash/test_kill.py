@@ -37,6 +37,10 @@ def test_sigkill_loop(tmp_path):
     path = str(tmp_path / "db")
     script = tmp_path / "writer.py"
     script.write_text(WRITER)
+    setup = vecgres.connect(path)
+    setup.cursor().execute("CREATE TABLE t (batch int, n int, v vector(4))")
+    setup.commit()
+    setup.close()
     acked: set[int] = set()
     next_batch = 0
     rng = random.Random(1)
@@ -45,7 +49,7 @@ def test_sigkill_loop(tmp_path):
             [sys.executable, str(script), path, str(next_batch)],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         )
-        time.sleep(rng.uniform(0.5, 1.5))
+        time.sleep(rng.uniform(1.0, 2.0))
         os.kill(proc.pid, signal.SIGKILL)
         out, _ = proc.communicate()
         for line in out.split():
