@@ -37,8 +37,9 @@ class InterfaceError(Exception):
 _PLACEHOLDER = re.compile(r"%(?:\((\w+)\))?([sb])|%%|'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"")
 
 
-def convert_placeholders(sql: str, params: Sequence[Any] | Mapping[str, Any] | None
-                         ) -> tuple[str, list[Any]]:
+def convert_placeholders(
+    sql: str, params: Sequence[Any] | Mapping[str, Any] | None
+) -> tuple[str, list[Any]]:
     """psycopg's placeholders to PostgreSQL's ``$n``, with the values in order."""
     if params is None:
         return sql, []
@@ -78,9 +79,9 @@ def convert_placeholders(sql: str, params: Sequence[Any] | Mapping[str, Any] | N
 def _python_values(arr: pa.Array | pa.ChunkedArray, col: ColumnInfo) -> list[Any]:
     t = col.type
     if t.name == "vector" and not t.is_array:
-        from vecgres.vector.text import format_vector
-
         import numpy as np
+
+        from vecgres.vector.text import format_vector
 
         out: list[Any] = []
         for value in arr.to_pylist():
@@ -130,18 +131,23 @@ class Cursor:
         self.closed = False
 
     # --- execution ---------------------------------------------------------------
-    def execute(self, query: str, params: Sequence[Any] | Mapping[str, Any] | None = None
-                ) -> Cursor:
+    def execute(
+        self, query: str, params: Sequence[Any] | Mapping[str, Any] | None = None
+    ) -> Cursor:
         self._check()
         sql, values = convert_placeholders(query, params)
         session = self.connection._session_for_statement()
-        results = [session.execute(sql, values)] if values or params is not None else \
-            list(session.execute_script(sql))
+        results = (
+            [session.execute(sql, values)]
+            if values or params is not None
+            else list(session.execute_script(sql))
+        )
         self._take(results[-1] if results else None)
         return self
 
-    def executemany(self, query: str, seq_of_params: Sequence[Sequence[Any] | Mapping[str, Any]]
-                    ) -> Cursor:
+    def executemany(
+        self, query: str, seq_of_params: Sequence[Sequence[Any] | Mapping[str, Any]]
+    ) -> Cursor:
         self._check()
         total = 0
         session = self.connection._session_for_statement()
@@ -272,8 +278,9 @@ class Connection:
         self._check()
         return Cursor(self)
 
-    def execute(self, query: str, params: Sequence[Any] | Mapping[str, Any] | None = None
-                ) -> Cursor:
+    def execute(
+        self, query: str, params: Sequence[Any] | Mapping[str, Any] | None = None
+    ) -> Cursor:
         return self.cursor().execute(query, params)
 
     def commit(self) -> None:

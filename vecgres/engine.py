@@ -47,7 +47,7 @@ from sqlglot.errors import ParseError, TokenError
 
 from vecgres import errors
 from vecgres.catalog.model import Catalog, Table
-from vecgres.config import GUCS, Settings
+from vecgres.config import Settings
 from vecgres.executor.duck import DuckSession
 from vecgres.executor.keys import KeyIndexes
 from vecgres.executor.relation import PendingWrites, layout_of, table_view
@@ -121,9 +121,14 @@ class Database:
                 inserts = _drop_rowids(inserts, deleted)
             if not inserts and not deleted.size and not pending.truncated:
                 continue
-            changes.append(TableChange(oid, inserts=inserts,
-                                       deletes=deleted if deleted.size else None,
-                                       truncate=pending.truncated))
+            changes.append(
+                TableChange(
+                    oid,
+                    inserts=inserts,
+                    deletes=deleted if deleted.size else None,
+                    truncate=pending.truncated,
+                )
+            )
         for oid in txn.dropped:
             changes.append(TableChange(oid, drop=True))
         blob = txn.catalog.to_bytes() if txn.catalog is not None else None
@@ -272,7 +277,7 @@ class Session:
         start = 0
         for tok in tokens:
             if tok.token_type.name == "SEMICOLON":
-                text = sql[start:tok.start].strip()
+                text = sql[start : tok.start].strip()
                 if text:
                     out.append(text)
                 start = tok.end + 1
@@ -307,8 +312,11 @@ class Session:
         if _SET_RE.match(sql):
             m = _SET_RE.match(sql)
             assert m is not None
-            cols = [ColumnInfo(self.settings.show_name(m.group(2)), SqlType("text"))] \
-                if m.group(1).upper() == "SHOW" else None
+            cols = (
+                [ColumnInfo(self.settings.show_name(m.group(2)), SqlType("text"))]
+                if m.group(1).upper() == "SHOW"
+                else None
+            )
             return PreparedStatement(sql, [], cols, "set")
         ast = self._parse_one(sql)
         stmt = PreparedStatement(sql, [], None, _kind(ast), ast=ast)
@@ -318,8 +326,12 @@ class Session:
             stmt.param_types = stmt.bound.param_types
             stmt.columns = [
                 ColumnInfo(name, t or SqlType("text"), src[0], src[1])
-                for name, t, src in zip(stmt.bound.output_names, stmt.bound.output_types,
-                                         stmt.bound.output_sources, strict=True)
+                for name, t, src in zip(
+                    stmt.bound.output_names,
+                    stmt.bound.output_types,
+                    stmt.bound.output_sources,
+                    strict=True,
+                )
             ]
             stmt.catalog_version = self._catalog().version
             if any(t is None for t in stmt.bound.output_types):
@@ -446,8 +458,9 @@ class Session:
     def _run_query(self, stmt: PreparedStatement, params: Sequence[object]) -> Result:
         if stmt.bound is None or stmt.catalog_version != self._catalog().version:
             assert stmt.ast is not None
-            stmt.bound = bind_query(stmt.ast, self._bind_context(), self._parse_view,
-                                    stmt.param_types)
+            stmt.bound = bind_query(
+                stmt.ast, self._bind_context(), self._parse_view, stmt.param_types
+            )
             stmt.catalog_version = self._catalog().version
         bound = stmt.bound
         from vecgres.sql.topk import try_topk
@@ -462,8 +475,10 @@ class Session:
         columns = stmt.columns or []
         if len(columns) != len(types):
             columns = [
-                ColumnInfo(bound.output_names[i] if i < len(bound.output_names) else f"col{i}",
-                           type_from_duck(types[i]))
+                ColumnInfo(
+                    bound.output_names[i] if i < len(bound.output_names) else f"col{i}",
+                    type_from_duck(types[i]),
+                )
                 for i in range(len(types))
             ]
 
@@ -486,8 +501,12 @@ class Session:
 
     def lock_table(self, table: Table) -> None:
         assert self.txn is not None
-        self.db.locks.acquire(table.oid, self.txn, self.settings.get_int("lock_timeout")
-                              or self.db.settings.lock_timeout_ms, self._cancel)
+        self.db.locks.acquire(
+            table.oid,
+            self.txn,
+            self.settings.get_int("lock_timeout") or self.db.settings.lock_timeout_ms,
+            self._cancel,
+        )
 
     def _dml_columns(self, ast: exp.Expr) -> list[ColumnInfo] | None:
         returning = ast.args.get("returning")
@@ -518,8 +537,12 @@ class Session:
         assert self.txn is not None
         txn = self.txn
         if not txn.ddl:
-            self.db.locks.acquire(0, txn, self.settings.get_int("lock_timeout")
-                                  or self.db.settings.lock_timeout_ms, self._cancel)
+            self.db.locks.acquire(
+                0,
+                txn,
+                self.settings.get_int("lock_timeout") or self.db.settings.lock_timeout_ms,
+                self._cancel,
+            )
             txn.ddl = True
             # DDL starts from the newest committed catalog, under the DDL lock
             if txn.catalog is None:
@@ -587,9 +610,7 @@ class Session:
             self._end_transaction(commit=False)
             return Result(None, None, "ROLLBACK")
         if self.txn is None or not self.txn.explicit:
-            raise errors.NoActiveSqlTransaction(
-                f"{word} can only be used in transaction blocks"
-            )
+            raise errors.NoActiveSqlTransaction(f"{word} can only be used in transaction blocks")
         if self.txn.failed:
             raise errors.InFailedSqlTransaction(
                 "current transaction is aborted, commands ignored until end of transaction block"

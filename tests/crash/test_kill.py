@@ -47,7 +47,9 @@ def test_sigkill_loop(tmp_path):
     for _ in range(20):
         proc = subprocess.Popen(
             [sys.executable, str(script), path, str(next_batch)],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
         )
         time.sleep(rng.uniform(1.0, 2.0))
         os.kill(proc.pid, signal.SIGKILL)

@@ -45,10 +45,14 @@ def test_issue_example_and_restart(tmp_path):
     cur = con.cursor()
     cur.execute("SELECT id, body, embedding FROM items ORDER BY id")
     assert cur.fetchall() == [
-        (1, "a", "[1,2,3]"), (2, "b", "[3,1,2]"), (3, "c", "[3,1,2]"), (4, "d", "[0,0,0]")
+        (1, "a", "[1,2,3]"),
+        (2, "b", "[3,1,2]"),
+        (3, "c", "[3,1,2]"),
+        (4, "d", "[0,0,0]"),
     ]
-    cur.execute("INSERT INTO items (category, body, embedding) VALUES (3, 'e', '[1,1,1]') "
-                "RETURNING id")
+    cur.execute(
+        "INSERT INTO items (category, body, embedding) VALUES (3, 'e', '[1,1,1]') RETURNING id"
+    )
     assert cur.fetchall() == [(5,)]
     con.close()
 
@@ -73,9 +77,16 @@ def test_errors_keep_connection_usable(con):
     cases = [
         ("INSERT INTO t VALUES (2, '[1,2]')", "22000", "expected 3 dimensions, not 2"),
         ("INSERT INTO t VALUES (3, '[1,NaN,3]')", "22000", "NaN not allowed in vector"),
-        ("INSERT INTO t VALUES (4, '[1,2')", "22P02", 'invalid input syntax for type vector: "[1,2"'),
-        ("INSERT INTO t VALUES (1, '[1,2,3]')", "23505",
-         'duplicate key value violates unique constraint "t_pkey"'),
+        (
+            "INSERT INTO t VALUES (4, '[1,2')",
+            "22P02",
+            'invalid input syntax for type vector: "[1,2"',
+        ),
+        (
+            "INSERT INTO t VALUES (1, '[1,2,3]')",
+            "23505",
+            'duplicate key value violates unique constraint "t_pkey"',
+        ),
         ("SELECT * FROM nope", "42P01", 'relation "nope" does not exist'),
         ("SELECT nope FROM t", "42703", 'column "nope" does not exist'),
         ("SELECT 1/0", "22012", "division by zero"),
@@ -120,8 +131,10 @@ def test_update_delete_upsert(con):
     cur.execute("INSERT INTO kv VALUES ('a', 1), ('b', 2), ('c', 3)")
     cur.execute("UPDATE kv SET v = v * 10 WHERE k <> 'b' RETURNING k, v")
     assert sorted(cur.fetchall()) == [("a", 10), ("c", 30)]
-    cur.execute("INSERT INTO kv VALUES ('a', 5), ('d', 4) "
-                "ON CONFLICT (k) DO UPDATE SET v = kv.v + EXCLUDED.v")
+    cur.execute(
+        "INSERT INTO kv VALUES ('a', 5), ('d', 4) "
+        "ON CONFLICT (k) DO UPDATE SET v = kv.v + EXCLUDED.v"
+    )
     assert cur.rowcount == 2
     cur.execute("INSERT INTO kv VALUES ('b', 99) ON CONFLICT DO NOTHING")
     assert cur.rowcount == 0
@@ -142,8 +155,10 @@ def test_exact_topk_matches_numpy(con):
     cur.execute("CREATE TABLE v (id int PRIMARY KEY, cat int, e vector(8))")
     cur.executemany(
         "INSERT INTO v VALUES (%s, %s, %s)",
-        [(i, i % 3, "[" + ",".join(repr(float(x)) for x in row) + "]")
-         for i, row in enumerate(data)],
+        [
+            (i, i % 3, "[" + ",".join(repr(float(x)) for x in row) + "]")
+            for i, row in enumerate(data)
+        ],
     )
     cur.execute("DELETE FROM v WHERE id % 10 = 0")
     alive = np.array([i for i in range(500) if i % 10 != 0])

@@ -193,9 +193,7 @@ def _encode(cat: Catalog) -> dict[str, Any]:
     tables = []
     for table in cat.tables.values():
         t = asdict(table)
-        t["columns"] = [
-            {**asdict(c), "type": _type_to_json(c.type)} for c in table.columns
-        ]
+        t["columns"] = [{**asdict(c), "type": _type_to_json(c.type)} for c in table.columns]
         tables.append(t)
     return {
         "version": cat.version,

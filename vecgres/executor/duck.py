@@ -38,18 +38,33 @@ def translate_error(exc: Exception) -> errors.VecgresError:
     if m:
         body = json.loads(m.group(1))
         return errors.VecgresError(
-            body["message"], detail=body.get("detail"), hint=body.get("hint"),
+            body["message"],
+            detail=body.get("detail"),
+            hint=body.get("hint"),
             sqlstate=body["sqlstate"],
         )
     return _map_duckdb_message(text, exc)
 
 
 _TYPE_NAMES = {
-    "INT16": "smallint", "INT32": "integer", "INT64": "bigint", "SMALLINT": "smallint",
-    "INTEGER": "integer", "BIGINT": "bigint", "DOUBLE": "double precision", "FLOAT": "real",
-    "BOOL": "boolean", "BOOLEAN": "boolean", "DATE": "date", "TIMESTAMP": "timestamp",
-    "UUID": "uuid", "JSON": "json", "INTERVAL": "interval", "TIME": "time",
-    "TIMESTAMP WITH TIME ZONE": "timestamp with time zone", "BLOB": "bytea",
+    "INT16": "smallint",
+    "INT32": "integer",
+    "INT64": "bigint",
+    "SMALLINT": "smallint",
+    "INTEGER": "integer",
+    "BIGINT": "bigint",
+    "DOUBLE": "double precision",
+    "FLOAT": "real",
+    "BOOL": "boolean",
+    "BOOLEAN": "boolean",
+    "DATE": "date",
+    "TIMESTAMP": "timestamp",
+    "UUID": "uuid",
+    "JSON": "json",
+    "INTERVAL": "interval",
+    "TIME": "time",
+    "TIMESTAMP WITH TIME ZONE": "timestamp with time zone",
+    "BLOB": "bytea",
 }
 
 
@@ -69,7 +84,7 @@ def _map_duckdb_message(text: str, exc: Exception) -> errors.VecgresError:
             f'invalid input syntax for type {_pg_type_name(m.group(2))}: "{m.group(1)}"'
         )
     m = re.search(r"(?:Type|Cast) (\w+) with value (\S+) can't be cast .*? to (\w+)", text)
-    if m or "out of range" in text.lower() and "Conversion Error" in text:
+    if m or ("out of range" in text.lower() and "Conversion Error" in text):
         target = _pg_type_name(m.group(3)) if m else "integer"
         return errors.NumericValueOutOfRange(f"{target} out of range")
     if "Division by zero" in text or "division by zero" in text:
@@ -86,15 +101,19 @@ def _map_duckdb_message(text: str, exc: Exception) -> errors.VecgresError:
         r"Function with name (\w+) does not exist", text
     )
     if m:
-        return errors.UndefinedFunction(f"function {m.group(1)}() does not exist",
-                                        hint="No function matches the given name and argument "
-                                        "types. You might need to add explicit type casts.")
+        return errors.UndefinedFunction(
+            f"function {m.group(1)}() does not exist",
+            hint="No function matches the given name and argument "
+            "types. You might need to add explicit type casts.",
+        )
     if "No function matches" in text:
         fn = re.search(r"'(\w+)\(", text)
         name = fn.group(1) if fn else "function"
-        return errors.UndefinedFunction(f"function {name} does not exist",
-                                        hint="No function matches the given name and argument "
-                                        "types. You might need to add explicit type casts.")
+        return errors.UndefinedFunction(
+            f"function {name} does not exist",
+            hint="No function matches the given name and argument "
+            "types. You might need to add explicit type casts.",
+        )
     if "must appear in the GROUP BY clause" in text:
         col = re.search(r'column "?(\w+)"?', text)
         shown = col.group(1) if col else "?"
@@ -106,7 +125,9 @@ def _map_duckdb_message(text: str, exc: Exception) -> errors.VecgresError:
     if "Conversion Error" in text:
         return errors.InvalidTextRepresentation(body.strip())
     if "More than one row returned by a subquery" in text:
-        return errors.CardinalityViolation("more than one row returned by a subquery used as an expression")
+        return errors.CardinalityViolation(
+            "more than one row returned by a subquery used as an expression"
+        )
     if "Binder Error" in text:
         return errors.DatatypeMismatch(body.strip())
     if "Not implemented" in text:
@@ -136,11 +157,23 @@ class DuckSession:
 
         register_vector_udfs(self.con)
 
-    def function(self, name: str, fn: Callable[..., Any], params: list[Any], ret: Any,
-                 *, side_effects: bool = False) -> None:
+    def function(
+        self,
+        name: str,
+        fn: Callable[..., Any],
+        params: list[Any],
+        ret: Any,
+        *,
+        side_effects: bool = False,
+    ) -> None:
         """Register a scalar Python function (a session function such as nextval)."""
         self.con.create_function(
-            name, fn, params, ret, null_handling="special", exception_handling="default",
+            name,
+            fn,
+            params,
+            ret,
+            null_handling="special",
+            exception_handling="default",
             side_effects=side_effects,
         )
 

@@ -84,7 +84,9 @@ class KeyIndexes:
                 if table.kind != "r":
                     continue
                 pending = txn.pending.get(table.oid)
-                new_index = [i for i in table.unique_indexes if (table.oid, i.oid) not in self._maps]
+                new_index = [
+                    i for i in table.unique_indexes if (table.oid, i.oid) not in self._maps
+                ]
                 for index in new_index:
                     self._maps[(table.oid, index.oid)] = KeyMap()
                 if pending is None:
@@ -102,8 +104,11 @@ class KeyIndexes:
                             continue
                         data = named(batch, table)
                         rowids = data.column("_rowid").to_pylist()
-                        keep = [r for r in rowids if r not in set(deleted.tolist())] \
-                            if deleted.size else rowids
+                        keep = (
+                            [r for r in rowids if r not in set(deleted.tolist())]
+                            if deleted.size
+                            else rowids
+                        )
                         if len(keep) != len(rowids):
                             mask = pa.array([r in set(keep) for r in rowids])
                             data = data.filter(mask)
@@ -125,8 +130,9 @@ class KeyIndexes:
                 for batch in pending.inserts:
                     if batch.num_rows:
                         data = named(batch, table)
-                        for key, rowid in zip(_keys(data, index),
-                                              data.column("_rowid").to_pylist(), strict=True):
+                        for key, rowid in zip(
+                            _keys(data, index), data.column("_rowid").to_pylist(), strict=True
+                        ):
                             if rowid not in own_deleted and not _has_null(key):
                                 own_keys[key] = rowid
             truncated = pending is not None and pending.truncated
@@ -160,7 +166,9 @@ class KeyIndexes:
                 )
             seen.add(key)
 
-    def conflicts(self, table: Table, index: Index, keys: list[Any], pending: Any) -> list[int | None]:
+    def conflicts(
+        self, table: Table, index: Index, keys: list[Any], pending: Any
+    ) -> list[int | None]:
         """For each key, the row id of the visible row holding it (or None)."""
         km = self._maps.get((table.oid, index.oid))
         own_deleted = set(pending.deleted_rowids().tolist()) if pending is not None else set()
@@ -169,8 +177,9 @@ class KeyIndexes:
             for batch in pending.inserts:
                 if batch.num_rows:
                     data = named(batch, table)
-                    for key, rowid in zip(_keys(data, index),
-                                          data.column("_rowid").to_pylist(), strict=True):
+                    for key, rowid in zip(
+                        _keys(data, index), data.column("_rowid").to_pylist(), strict=True
+                    ):
                         if rowid not in own_deleted:
                             own_keys[key] = rowid
         truncated = pending is not None and pending.truncated

@@ -85,7 +85,8 @@ def table_view(
     own_deletes = pending.deleted_rowids() if pending is not None else None
     if own_deletes is not None and own_deletes.size:
         masks = [
-            _and_not_deleted(part, mask, own_deletes) for part, mask in zip(parts, masks, strict=True)
+            _and_not_deleted(part, mask, own_deletes)
+            for part, mask in zip(parts, masks, strict=True)
         ]
     schema = storage_schema(table)
     if not parts:
@@ -110,7 +111,9 @@ def _and_not_deleted(part: pa.Table, mask: np.ndarray | None, deleted: np.ndarra
     return keep if mask is None else (mask & keep)
 
 
-def _conform_batch(batch: pa.RecordBatch, schema: pa.Schema, missing: dict[str, object]) -> pa.Table:
+def _conform_batch(
+    batch: pa.RecordBatch, schema: pa.Schema, missing: dict[str, object]
+) -> pa.Table:
     """A pending batch under the current schema (columns added or dropped since it was made)."""
     table = pa.Table.from_batches([batch])
     if table.schema.names == schema.names:

@@ -18,8 +18,9 @@ if TYPE_CHECKING:
 # storage table that holds sequence state: (sequence oid, last value handed out or reserved)
 SEQUENCE_TABLE = 1
 LOG_AHEAD = 32
-_SCHEMA = pa.schema([pa.field("c1", pa.int64()), pa.field("c2", pa.int64()),
-                     pa.field("c3", pa.bool_())])
+_SCHEMA = pa.schema(
+    [pa.field("c1", pa.int64()), pa.field("c2", pa.int64()), pa.field("c3", pa.bool_())]
+)
 
 
 class SequenceState:
@@ -35,9 +36,13 @@ class SequenceState:
             for seg in snap.segments:
                 data = seg.conformed(TableLayout(schema=_SCHEMA, missing={}))
                 vis = seg.visible
-                rows = zip(data.column("_rowid").to_pylist(), data.column("c1").to_pylist(),
-                           data.column("c2").to_pylist(), data.column("c3").to_pylist(),
-                           strict=True)
+                rows = zip(
+                    data.column("_rowid").to_pylist(),
+                    data.column("c1").to_pylist(),
+                    data.column("c2").to_pylist(),
+                    data.column("c3").to_pylist(),
+                    strict=True,
+                )
                 for pos, (rowid, oid, reserved, called) in enumerate(rows):
                     if vis is not None and not vis[pos]:
                         continue
@@ -49,12 +54,19 @@ class SequenceState:
         old = self._rowids.get(oid)
         rowid = self._store.next_rowid(SEQUENCE_TABLE)
         batch = pa.record_batch(
-            [pa.array([rowid], pa.int64()), pa.array([oid], pa.int64()),
-             pa.array([value], pa.int64()), pa.array([called])],
+            [
+                pa.array([rowid], pa.int64()),
+                pa.array([oid], pa.int64()),
+                pa.array([value], pa.int64()),
+                pa.array([called]),
+            ],
             names=["_rowid", "c1", "c2", "c3"],
         )
-        change = TableChange(SEQUENCE_TABLE, inserts=[batch],
-                             deletes=None if old is None else np.array([old], dtype=np.int64))
+        change = TableChange(
+            SEQUENCE_TABLE,
+            inserts=[batch],
+            deletes=None if old is None else np.array([old], dtype=np.int64),
+        )
         self._store.commit(CommitBatch(tables=[change]))
         self._rowids[oid] = rowid
 
@@ -93,7 +105,9 @@ class SequenceState:
         if value > seq.max_value or value < seq.min_value:
             raise errors.VecgresError(
                 f'setval: value {value} is out of bounds for sequence "{seq.name}" '
-                f"({seq.min_value}..{seq.max_value})", sqlstate="22003")
+                f"({seq.min_value}..{seq.max_value})",
+                sqlstate="22003",
+            )
         with self._lock:
             self._values[seq.oid] = [value, value, 1 if is_called else 0]
             self._persist(seq.oid, value, is_called)

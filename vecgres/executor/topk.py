@@ -53,8 +53,10 @@ def match_topk(bound: Any) -> TopKPlan | None:
     ast = bound.ast
     if not isinstance(ast, exp.Select) or ast.args.get("with"):
         return None
-    if any(ast.args.get(k) for k in ("joins", "group", "having", "distinct", "qualify",
-                                     "windows", "laterals")):
+    if any(
+        ast.args.get(k)
+        for k in ("joins", "group", "having", "distinct", "qualify", "windows", "laterals")
+    ):
         return None
     if any(isinstance(e, exp.AggFunc | exp.Window) for p in ast.expressions for e in p.walk()):
         return None
@@ -87,8 +89,10 @@ def match_topk(bound: Any) -> TopKPlan | None:
         col, query = query, col
     if not isinstance(col, exp.Column):
         return None
-    if not (isinstance(query, exp.Parameter) or
-            (isinstance(query, exp.Cast) and isinstance(query.this, exp.Literal))):
+    if not (
+        isinstance(query, exp.Parameter)
+        or (isinstance(query, exp.Cast) and isinstance(query.this, exp.Literal))
+    ):
         return None
     table: Table = bound.tables[rel]
     column = table.column(col.name)
@@ -96,9 +100,15 @@ def match_topk(bound: Any) -> TopKPlan | None:
         return None
     offset = ast.args.get("offset")
     where = ast.args.get("where")
-    return TopKPlan(rel, col.name, key.name.lower(), query, limit.expression,
-                    offset.expression if offset is not None else None,
-                    where.this if where is not None else None)
+    return TopKPlan(
+        rel,
+        col.name,
+        key.name.lower(),
+        query,
+        limit.expression,
+        offset.expression if offset is not None else None,
+        where.this if where is not None else None,
+    )
 
 
 def _int_value(node: exp.Expr | None, params: Sequence[object]) -> int | None:
@@ -126,8 +136,9 @@ def _query_vector(node: exp.Expr, params: Sequence[object]) -> np.ndarray:
     return np.array([float(x) for x in text.strip("[]").split(",")], dtype=np.float32)
 
 
-def run_topk(session: Any, bound: Any, plan: TopKPlan, params: Sequence[object],
-             snap: Any) -> Result | None:
+def run_topk(
+    session: Any, bound: Any, plan: TopKPlan, params: Sequence[object], snap: Any
+) -> Result | None:
     k = _int_value(plan.limit, params)
     offset = _int_value(plan.offset, params)
     if k is None or offset is None or k < 0 or offset < 0:
@@ -211,28 +222,49 @@ def run_topk(session: Any, bound: Any, plan: TopKPlan, params: Sequence[object],
 
     columns = [
         ColumnInfo(name, t or SqlType("text"), src[0], src[1])
-        for name, t, src in zip(bound.output_names, bound.output_types, bound.output_sources,
-                                strict=True)
+        for name, t, src in zip(
+            bound.output_names, bound.output_types, bound.output_sources, strict=True
+        )
     ]
     if any(t is None for t in bound.output_types):
         from vecgres.sql.typemap import type_from_duck
 
         columns = [
-            ColumnInfo(c.name, bound.output_types[i] or type_from_duck(types[i]),
-                       c.table_oid, c.column_number)
+            ColumnInfo(
+                c.name,
+                bound.output_types[i] or type_from_duck(types[i]),
+                c.table_oid,
+                c.column_number,
+            )
             for i, c in enumerate(columns)
         ]
     return Result(columns, iter(batches), lambda n: f"SELECT {n}")
 
 
-def _filter_rowids(session: Any, bound: Any, plan: TopKPlan, params: Sequence[object],
-                   data: pa.Table, masked: bool, table: Table) -> np.ndarray:
+def _filter_rowids(
+    session: Any,
+    bound: Any,
+    plan: TopKPlan,
+    params: Sequence[object],
+    data: pa.Table,
+    masked: bool,
+    table: Table,
+) -> np.ndarray:
     """Row ids that pass the WHERE clause, evaluated by DuckDB on the scalar columns."""
-    select = exp.select(exp.column(ROWID)).from_(
-        exp.Table(this=exp.to_identifier(plan.rel),
-                  alias=exp.TableAlias(this=exp.to_identifier(
-                      bound.ast.args.get("from_", bound.ast.args.get("from")).this.alias_or_name)))
-    ).where(plan.where.copy() if plan.where is not None else exp.true())
+    select = (
+        exp.select(exp.column(ROWID))
+        .from_(
+            exp.Table(
+                this=exp.to_identifier(plan.rel),
+                alias=exp.TableAlias(
+                    this=exp.to_identifier(
+                        bound.ast.args.get("from_", bound.ast.args.get("from")).this.alias_or_name
+                    )
+                ),
+            )
+        )
+        .where(plan.where.copy() if plan.where is not None else exp.true())
+    )
     original = bound.ast
     bound.ast = select
     try:

@@ -175,8 +175,9 @@ def _python_literal(value: object) -> exp.Expr:
         return exp.cast(exp.Literal.string(value.isoformat()), "TIME")
     if isinstance(value, dt.timedelta):
         return exp.cast(
-            exp.Literal.string(f"{value.days} days {value.seconds} seconds "
-                               f"{value.microseconds} microseconds"),
+            exp.Literal.string(
+                f"{value.days} days {value.seconds} seconds {value.microseconds} microseconds"
+            ),
             "INTERVAL",
         )
     if isinstance(value, uuid.UUID):
@@ -184,8 +185,9 @@ def _python_literal(value: object) -> exp.Expr:
     if isinstance(value, np.ndarray):
         return vector_literal(value)
     if isinstance(value, list | tuple):
-        return exp.Array(expressions=[_python_literal(v) if v is not None else exp.null()
-                                      for v in value])
+        return exp.Array(
+            expressions=[_python_literal(v) if v is not None else exp.null() for v in value]
+        )
     if isinstance(value, dict):
         import json
 
@@ -257,9 +259,7 @@ def _column_error(text: str) -> errors.VecgresError:
         return errors.AmbiguousColumn(f'column reference "{m.group(1)}" is ambiguous')
     m = re.search(r"Unknown table: '?([^']+)'?", text)
     if m:
-        return errors.UndefinedTable(
-            f'missing FROM-clause entry for table "{m.group(1)}"'
-        )
+        return errors.UndefinedTable(f'missing FROM-clause entry for table "{m.group(1)}"')
     return errors.SyntaxError_(text)
 
 
@@ -278,7 +278,9 @@ def _expand_views(ast: exp.Expr, ctx: BindContext, parse_view: Callable[[str], e
             if isinstance(found, Table) and found.kind == "v" and found.view_sql:
                 sub = parse_view(found.view_sql)
                 alias = node.alias or node.name
-                node.replace(exp.Subquery(this=sub, alias=exp.TableAlias(this=exp.to_identifier(alias))))
+                node.replace(
+                    exp.Subquery(this=sub, alias=exp.TableAlias(this=exp.to_identifier(alias)))
+                )
                 changed = True
         if not changed:
             return
@@ -312,8 +314,12 @@ def _hide_rowid_from_stars(ast: exp.Expr) -> None:
         keep = [
             e
             for e in select.expressions
-            if not (isinstance(e, exp.Alias) and e.alias == "_rowid"
-                    and isinstance(e.this, exp.Column) and e.this.name == "_rowid")
+            if not (
+                isinstance(e, exp.Alias)
+                and e.alias == "_rowid"
+                and isinstance(e.this, exp.Column)
+                and e.this.name == "_rowid"
+            )
             and not (isinstance(e, exp.Column) and e.name == "_rowid")
         ]
         if len(keep) != len(select.expressions):
@@ -339,7 +345,9 @@ def column_type(col: exp.Expr, alias_tables: dict[str, Table]) -> SqlType | None
     return found.type if found is not None else None
 
 
-def expr_type(node: exp.Expr, alias_tables: dict[str, Table], params: list[SqlType]) -> SqlType | None:
+def expr_type(
+    node: exp.Expr, alias_tables: dict[str, Table], params: list[SqlType]
+) -> SqlType | None:
     """The SQL type of an expression, where it is evident."""
     if isinstance(node, exp.Column):
         return column_type(node, alias_tables)
@@ -433,7 +441,9 @@ def _rewrite_vectors(ast: exp.Expr, alias_tables: dict[str, Table], params: list
             continue
         inner = cast.this
         if isinstance(inner, exp.Literal) and inner.is_string:
-            cast.replace(vector_literal(vector_text.parse_vector(inner.this, target.typmod), target.dims))
+            cast.replace(
+                vector_literal(vector_text.parse_vector(inner.this, target.typmod), target.dims)
+            )
             continue
         if isinstance(inner, exp.Parameter):
             continue  # substituted as a vector literal at execution
@@ -442,20 +452,26 @@ def _rewrite_vectors(ast: exp.Expr, alias_tables: dict[str, Table], params: list
             if target.dims is None:
                 cast.replace(inner.copy())
             else:
-                cast.replace(exp.func("pgv_check_typmod", inner.copy(), exp.Literal.number(target.typmod)))
+                cast.replace(
+                    exp.func("pgv_check_typmod", inner.copy(), exp.Literal.number(target.typmod))
+                )
             continue
         if source is not None and source.is_array:
-            cast.replace(exp.func(
-                "pgv_check_typmod",
-                exp.cast(inner.copy(), "FLOAT[]", dialect="duckdb"),
-                exp.Literal.number(target.typmod),
-            ))
+            cast.replace(
+                exp.func(
+                    "pgv_check_typmod",
+                    exp.cast(inner.copy(), "FLOAT[]", dialect="duckdb"),
+                    exp.Literal.number(target.typmod),
+                )
+            )
             continue
-        cast.replace(exp.func(
-            "pgv_vector_in",
-            exp.cast(inner.copy(), "VARCHAR", dialect="duckdb"),
-            exp.Literal.number(target.typmod),
-        ))
+        cast.replace(
+            exp.func(
+                "pgv_vector_in",
+                exp.cast(inner.copy(), "VARCHAR", dialect="duckdb"),
+                exp.Literal.number(target.typmod),
+            )
+        )
     for op in list(ast.find_all(VectorOp)):
         if op.metric not in _VECTOR_OP_FUNCS:
             raise errors.FeatureNotSupported(f"operator {op.symbol} is not supported yet")
@@ -463,8 +479,11 @@ def _rewrite_vectors(ast: exp.Expr, alias_tables: dict[str, Table], params: list
         _vectorize_operand(op.expression, op.this, alias_tables, params)
         op.replace(exp.func(_VECTOR_OP_FUNCS[op.metric], op.this.copy(), op.expression.copy()))
     # comparisons and arithmetic with a vector column and a string literal
-    for node in list(ast.find_all(exp.EQ, exp.NEQ, exp.LT, exp.LTE, exp.GT, exp.GTE,
-                                  exp.Add, exp.Sub, exp.Mul, exp.DPipe)):
+    for node in list(
+        ast.find_all(
+            exp.EQ, exp.NEQ, exp.LT, exp.LTE, exp.GT, exp.GTE, exp.Add, exp.Sub, exp.Mul, exp.DPipe
+        )
+    ):
         left, right = node.this, node.expression
         lt = expr_type(left, alias_tables, params)
         rt = expr_type(right, alias_tables, params)
@@ -473,9 +492,16 @@ def _rewrite_vectors(ast: exp.Expr, alias_tables: dict[str, Table], params: list
         _vectorize_operand(left, right, alias_tables, params)
         _vectorize_operand(right, left, alias_tables, params)
         name = {
-            exp.EQ: "pgv_eq", exp.NEQ: "pgv_ne", exp.LT: "pgv_lt", exp.LTE: "pgv_le",
-            exp.GT: "pgv_gt", exp.GTE: "pgv_ge", exp.Add: "pgv_add", exp.Sub: "pgv_sub",
-            exp.Mul: "pgv_mul", exp.DPipe: "pgv_concat",
+            exp.EQ: "pgv_eq",
+            exp.NEQ: "pgv_ne",
+            exp.LT: "pgv_lt",
+            exp.LTE: "pgv_le",
+            exp.GT: "pgv_gt",
+            exp.GTE: "pgv_ge",
+            exp.Add: "pgv_add",
+            exp.Sub: "pgv_sub",
+            exp.Mul: "pgv_mul",
+            exp.DPipe: "pgv_concat",
         }[type(node)]
         node.replace(exp.func(name, node.this.copy(), node.expression.copy()))
     for agg in list(ast.find_all(exp.Avg, exp.Sum)):
@@ -489,8 +515,12 @@ def _rewrite_vectors(ast: exp.Expr, alias_tables: dict[str, Table], params: list
             continue
         args = [a.copy() for a in call.expressions]
         for index, arg in enumerate(args):
-            if isinstance(arg, exp.Literal) and arg.is_string and index < 2 and call.name.lower() not in ("subvector",) or (
-                isinstance(arg, exp.Literal) and arg.is_string and index == 0
+            if (
+                (isinstance(arg, exp.Literal)
+                and arg.is_string
+                and index < 2
+                and call.name.lower() not in ("subvector",))
+                or (isinstance(arg, exp.Literal) and arg.is_string and index == 0)
             ):
                 args[index] = vector_literal(vector_text.parse_vector(arg.this))
         call.replace(exp.func(spec[0], *args))
@@ -519,7 +549,9 @@ def _outputs(
         query = query.this
     if isinstance(query, exp.SetOperation):
         query = query.this
-        while not isinstance(query, exp.Select) and isinstance(query, exp.SetOperation | exp.Subquery):
+        while not isinstance(query, exp.Select) and isinstance(
+            query, exp.SetOperation | exp.Subquery
+        ):
             query = query.this
     if not isinstance(query, exp.Select):
         return [], [], []
@@ -565,12 +597,30 @@ def _output_name(proj: exp.Expr) -> str:
     return "?column?"
 
 
-_FUNC_NAMES = {"Count": "count", "CountIf": "count", "Avg": "avg", "Sum": "sum", "Min": "min",
-               "Max": "max", "Coalesce": "coalesce", "ArrayAgg": "array_agg",
-               "CurrentTimestamp": "now", "Case": "case", "Upper": "upper", "Lower": "lower",
-               "Length": "length", "Abs": "abs", "Round": "round", "Nullif": "nullif",
-               "StringAgg": "string_agg", "GroupConcat": "string_agg", "Explode": "unnest",
-               "Unnest": "unnest", "If": "case", "Sqrt": "sqrt"}
+_FUNC_NAMES = {
+    "Count": "count",
+    "CountIf": "count",
+    "Avg": "avg",
+    "Sum": "sum",
+    "Min": "min",
+    "Max": "max",
+    "Coalesce": "coalesce",
+    "ArrayAgg": "array_agg",
+    "CurrentTimestamp": "now",
+    "Case": "case",
+    "Upper": "upper",
+    "Lower": "lower",
+    "Length": "length",
+    "Abs": "abs",
+    "Round": "round",
+    "Nullif": "nullif",
+    "StringAgg": "string_agg",
+    "GroupConcat": "string_agg",
+    "Explode": "unnest",
+    "Unnest": "unnest",
+    "If": "case",
+    "Sqrt": "sqrt",
+}
 
 
 def _type_label(cast: exp.Cast) -> str:
@@ -578,10 +628,19 @@ def _type_label(cast: exp.Cast) -> str:
         t = sql_type(cast.to)
     except errors.VecgresError:
         return "?column?"
-    names = {"integer": "int4", "bigint": "int8", "smallint": "int2", "real": "float4",
-             "double precision": "float8", "boolean": "bool", "character varying": "varchar",
-             "character": "bpchar", "timestamp with time zone": "timestamptz",
-             "timestamp without time zone": "timestamp", "time without time zone": "time"}
+    names = {
+        "integer": "int4",
+        "bigint": "int8",
+        "smallint": "int2",
+        "real": "float4",
+        "double precision": "float8",
+        "boolean": "bool",
+        "character varying": "varchar",
+        "character": "bpchar",
+        "timestamp with time zone": "timestamptz",
+        "timestamp without time zone": "timestamp",
+        "time without time zone": "time",
+    }
     return names.get(t.name, t.name) if not t.is_array else "?column?"
 
 

@@ -46,9 +46,7 @@ def default_sql(node: exp.Expr) -> str:
     return node.sql(dialect=DIALECT)
 
 
-def create_table(
-    stmt: exp.Create, catalog: Catalog, search_path: list[str]
-) -> DdlResult:
+def create_table(stmt: exp.Create, catalog: Catalog, search_path: list[str]) -> DdlResult:
     schema_node = stmt.this
     if not isinstance(schema_node, exp.Schema) or not isinstance(schema_node.this, exp.Table):
         if stmt.expression is not None:
@@ -59,8 +57,9 @@ def create_table(
     schema = _target_schema(table_node, catalog, search_path)
     if catalog.find_relation(schema, name) is not None:
         if stmt.args.get("exists"):
-            return DdlResult(catalog, "CREATE TABLE",
-                             [f'relation "{name}" already exists, skipping'])
+            return DdlResult(
+                catalog, "CREATE TABLE", [f'relation "{name}" already exists, skipping']
+            )
         raise errors.DuplicateTable(f'relation "{name}" already exists')
     cat = catalog.edit()
     oid = cat.allocate_oid()
@@ -72,9 +71,7 @@ def create_table(
         if isinstance(item, exp.ColumnDef):
             col_name = item.name
             if any(c.name == col_name for c in columns):
-                raise errors.DuplicateColumn(
-                    f'column "{col_name}" specified more than once'
-                )
+                raise errors.DuplicateColumn(f'column "{col_name}" specified more than once')
             kind = item.args.get("kind")
             if kind is None:
                 raise errors.SyntaxError_(f'syntax error at or near "{col_name}"')
@@ -110,10 +107,14 @@ def create_table(
                 seq_oid = cat.allocate_oid()
                 type_name = col_type.name
                 cat.sequences[seq_oid] = Sequence(
-                    seq_oid, schema, seq_name,
+                    seq_oid,
+                    schema,
+                    seq_name,
                     max_value={"smallint": 32767, "integer": 2147483647}.get(
-                        type_name, 9223372036854775807),
-                    type_name=type_name, owned_by=(name, col_name),
+                        type_name, 9223372036854775807
+                    ),
+                    type_name=type_name,
+                    owned_by=(name, col_name),
                 )
                 col.default = f"nextval('{seq_name}'::regclass)"
                 col.not_null = True
@@ -132,7 +133,11 @@ def create_table(
                 primary = [_ident(e) for e in inner.expressions]
             elif isinstance(inner, exp.UniqueColumnConstraint):
                 target = inner.this
-                cols = [_ident(e) for e in target.expressions] if isinstance(target, exp.Schema) else []
+                cols = (
+                    [_ident(e) for e in target.expressions]
+                    if isinstance(target, exp.Schema)
+                    else []
+                )
                 uniques.append(cols)
             else:
                 raise errors.FeatureNotSupported(f"constraint {item.sql()} is not supported yet")
@@ -148,15 +153,24 @@ def create_table(
                 raise errors.UndefinedColumn(f'column "{key}" named in key does not exist')
             col.not_null = True
         pk_name = f"{name}_pkey"
-        table.indexes.append(Index(cat.allocate_oid(), pk_name, primary, unique=True,
-                                   primary=True, constraint_name=pk_name))
+        table.indexes.append(
+            Index(
+                cat.allocate_oid(),
+                pk_name,
+                primary,
+                unique=True,
+                primary=True,
+                constraint_name=pk_name,
+            )
+        )
     for cols in uniques:
         for key in cols:
             if table.column(key) is None:
                 raise errors.UndefinedColumn(f'column "{key}" named in key does not exist')
         idx_name = f"{name}_{'_'.join(cols)}_key"
-        table.indexes.append(Index(cat.allocate_oid(), idx_name, cols, unique=True,
-                                   constraint_name=idx_name))
+        table.indexes.append(
+            Index(cat.allocate_oid(), idx_name, cols, unique=True, constraint_name=idx_name)
+        )
     cat.tables[oid] = table
     return DdlResult(cat, "CREATE TABLE", created_table=table)
 
@@ -171,9 +185,7 @@ def _serial_name(table: str, column: str, cat: Catalog, schema: str) -> str:
     return name
 
 
-def drop_objects(
-    stmt: exp.Drop, catalog: Catalog, search_path: list[str]
-) -> DdlResult:
+def drop_objects(stmt: exp.Drop, catalog: Catalog, search_path: list[str]) -> DdlResult:
     kind = (stmt.kind or "").upper()
     targets = stmt.expressions or [stmt.this]
     cat = catalog.edit()
@@ -222,10 +234,8 @@ def drop_objects(
         found_rel = cat.resolve(name, target.db or None, search_path)
         want_view = kind == "VIEW"
         want_seq = kind == "SEQUENCE"
-        ok = (
-            (want_seq and isinstance(found_rel, Sequence))
-            or (not want_seq and isinstance(found_rel, Table)
-                and (found_rel.kind == "v") == want_view)
+        ok = (want_seq and isinstance(found_rel, Sequence)) or (
+            not want_seq and isinstance(found_rel, Table) and (found_rel.kind == "v") == want_view
         )
         if found_rel is None or not ok:
             if found_rel is not None and not ok:
@@ -246,13 +256,18 @@ def drop_objects(
         if found_rel.kind == "r":
             result.dropped_tables.append(found_rel.oid)
             for seq in list(cat.sequences.values()):
-                if seq.owned_by is not None and seq.schema == found_rel.schema \
-                        and seq.owned_by[0] == found_rel.name:
+                if (
+                    seq.owned_by is not None
+                    and seq.schema == found_rel.schema
+                    and seq.owned_by[0] == found_rel.name
+                ):
                     del cat.sequences[seq.oid]
     return result
 
 
-def _find_index(cat: Catalog, target: exp.Table, search_path: list[str]) -> tuple[Table, Index] | None:
+def _find_index(
+    cat: Catalog, target: exp.Table, search_path: list[str]
+) -> tuple[Table, Index] | None:
     schemas = [target.db] if target.db else search_path
     for schema in schemas:
         found = cat.find_index(schema, target.name)
@@ -265,7 +280,9 @@ def create_schema(stmt: exp.Create, catalog: Catalog) -> DdlResult:
     name = stmt.this.name
     if name in catalog.schemas or name in ("pg_catalog", "information_schema"):
         if stmt.args.get("exists"):
-            return DdlResult(catalog, "CREATE SCHEMA", [f'schema "{name}" already exists, skipping'])
+            return DdlResult(
+                catalog, "CREATE SCHEMA", [f'schema "{name}" already exists, skipping']
+            )
         raise errors.DuplicateSchema(f'schema "{name}" already exists')
     cat = catalog.edit()
     cat.schemas[name] = cat.allocate_oid()
@@ -278,12 +295,13 @@ def create_sequence(stmt: exp.Create, catalog: Catalog, search_path: list[str]) 
     name = target.name
     if catalog.find_relation(schema, name) is not None:
         if stmt.args.get("exists"):
-            return DdlResult(catalog, "CREATE SEQUENCE",
-                             [f'relation "{name}" already exists, skipping'])
+            return DdlResult(
+                catalog, "CREATE SEQUENCE", [f'relation "{name}" already exists, skipping']
+            )
         raise errors.DuplicateTable(f'relation "{name}" already exists')
     cat = catalog.edit()
     seq = Sequence(cat.allocate_oid(), schema, name)
-    for prop in (stmt.args.get("properties").expressions if stmt.args.get("properties") else []):
+    for prop in stmt.args.get("properties").expressions if stmt.args.get("properties") else []:
         if isinstance(prop, exp.SequenceProperties):
             for key in ("start", "increment", "minvalue", "maxvalue"):
                 val = prop.args.get(key)
@@ -311,8 +329,9 @@ def create_sequence(stmt: exp.Create, catalog: Catalog, search_path: list[str]) 
     return DdlResult(cat, "CREATE SEQUENCE")
 
 
-def create_view(stmt: exp.Create, catalog: Catalog, search_path: list[str],
-                columns: list[tuple[str, SqlType]]) -> DdlResult:
+def create_view(
+    stmt: exp.Create, catalog: Catalog, search_path: list[str], columns: list[tuple[str, SqlType]]
+) -> DdlResult:
     target = stmt.this
     if isinstance(target, exp.Schema):
         target = target.this
@@ -320,12 +339,15 @@ def create_view(stmt: exp.Create, catalog: Catalog, search_path: list[str],
     name = target.name
     existing = catalog.find_relation(schema, name)
     replace = bool(stmt.args.get("replace"))
-    if existing is not None and not (replace and isinstance(existing, Table) and existing.kind == "v"):
+    if existing is not None and not (
+        replace and isinstance(existing, Table) and existing.kind == "v"
+    ):
         raise errors.DuplicateTable(f'relation "{name}" already exists')
     cat = catalog.edit()
     oid = existing.oid if existing is not None else cat.allocate_oid()
     cols = [Column(i + 1, n, t) for i, (n, t) in enumerate(columns)]
     query = stmt.expression
-    cat.tables[oid] = Table(oid, schema, name, cols, len(cols) + 1, kind="v",
-                            view_sql=query.sql(dialect=DIALECT))
+    cat.tables[oid] = Table(
+        oid, schema, name, cols, len(cols) + 1, kind="v", view_sql=query.sql(dialect=DIALECT)
+    )
     return DdlResult(cat, "CREATE VIEW")

@@ -39,9 +39,12 @@ def run(session: Session, ast: exp.Expr) -> Result:
             target = ast.this
             if isinstance(target, exp.Schema) and target.expressions:
                 given = [e.name for e in target.expressions]
-                names = given + names[len(given):]
-            return session._apply_ddl(ddl.create_view(
-                ast, catalog, path, [(n, c.type) for n, c in zip(names, cols, strict=True)]))
+                names = given + names[len(given) :]
+            return session._apply_ddl(
+                ddl.create_view(
+                    ast, catalog, path, [(n, c.type) for n, c in zip(names, cols, strict=True)]
+                )
+            )
         if kind == "INDEX":
             return _create_index(session, ast)
         raise errors.FeatureNotSupported(f"CREATE {kind} is not supported yet")
@@ -68,8 +71,15 @@ def run(session: Session, ast: exp.Expr) -> Result:
     if isinstance(ast, exp.Alter):
         return _alter(session, ast)
     if isinstance(ast, exp.Command):
-        text = (ast.name + " " + (ast.expression.name if isinstance(ast.expression, exp.Expr)
-                                  else str(ast.expression or ""))).strip()
+        text = (
+            ast.name
+            + " "
+            + (
+                ast.expression.name
+                if isinstance(ast.expression, exp.Expr)
+                else str(ast.expression or "")
+            )
+        ).strip()
         m = re.match(r"CREATE\s+EXTENSION\s+(IF\s+NOT\s+EXISTS\s+)?\"?(\w+)\"?", text, re.I)
         if m:
             name = m.group(2).lower()
@@ -88,8 +98,12 @@ def run(session: Session, ast: exp.Expr) -> Result:
             cat = catalog.edit()
             cat.extensions[name] = "0.8.1"
             return session._apply_ddl(ddl.DdlResult(cat, "CREATE EXTENSION"))
-        raise errors.FeatureNotSupported(f"statement is not supported yet: {text.split()[0] if text else ''}")
-    raise errors.FeatureNotSupported(f"{type(ast).__name__.upper()} statements are not supported yet")
+        raise errors.FeatureNotSupported(
+            f"statement is not supported yet: {text.split()[0] if text else ''}"
+        )
+    raise errors.FeatureNotSupported(
+        f"{type(ast).__name__.upper()} statements are not supported yet"
+    )
 
 
 def _create_index(session: Session, ast: exp.Create) -> Result:
@@ -99,8 +113,9 @@ def _create_index(session: Session, ast: exp.Create) -> Result:
     table_node = index_node.args.get("table")
     if table_node is None:
         raise errors.SyntaxError_("syntax error in CREATE INDEX")
-    table = catalog.resolve_table(table_node.name, table_node.db or None,
-                                  session.settings.search_path())
+    table = catalog.resolve_table(
+        table_node.name, table_node.db or None, session.settings.search_path()
+    )
     params = index_node.args.get("params")
     method = "btree"
     columns: list[str] = []
@@ -162,7 +177,8 @@ def _alter(session: Session, ast: exp.Alter) -> Result:
                 if action.args.get("exists"):
                     continue
                 raise errors.UndefinedColumn(
-                    f'column "{name}" of relation "{table.name}" does not exist')
+                    f'column "{name}" of relation "{table.name}" does not exist'
+                )
             if any(name in idx.columns for idx in table.indexes if idx.primary):
                 table.indexes = [i for i in table.indexes if name not in i.columns]
             table.indexes = [i for i in table.indexes if name not in i.columns]
@@ -177,7 +193,8 @@ def _alter(session: Session, ast: exp.Alter) -> Result:
                 raise errors.UndefinedColumn(f'column "{old}" does not exist')
             if table.column(new) is not None:
                 raise errors.DuplicateColumn(
-                    f'column "{new}" of relation "{table.name}" already exists')
+                    f'column "{new}" of relation "{table.name}" already exists'
+                )
             col.name = new
             for idx in table.indexes:
                 idx.columns = [new if c == old else c for c in idx.columns]
@@ -200,7 +217,8 @@ def _alter(session: Session, ast: exp.Alter) -> Result:
                 raise errors.FeatureNotSupported("this ALTER COLUMN form is not supported yet")
         else:
             raise errors.FeatureNotSupported(
-                f"ALTER TABLE {type(action).__name__} is not supported yet")
+                f"ALTER TABLE {type(action).__name__} is not supported yet"
+            )
     return session._apply_ddl(ddl.DdlResult(cat, "ALTER TABLE"))
 
 
@@ -230,8 +248,13 @@ def _add_column(session: Session, table: Table, action: exp.ColumnDef) -> None:
             col.missing, int | float | str | bool | type(None)
         ):
             col.missing = str(col.missing) if col.missing is not None else None
-    if col.not_null and col.missing is None and session.db.snapshot().table(table.oid) is not None \
-            and session.db.snapshot().table(table.oid).num_rows():  # type: ignore[union-attr]
+    if (
+        col.not_null
+        and col.missing is None
+        and session.db.snapshot().table(table.oid) is not None
+        and session.db.snapshot().table(table.oid).num_rows()
+    ):  # type: ignore[union-attr]
         raise errors.NotNullViolation(
-            f'column "{name}" of relation "{table.name}" contains null values')
+            f'column "{name}" of relation "{table.name}" contains null values'
+        )
     table.columns.append(col)

@@ -71,9 +71,7 @@ _TOKENS: dict[str, TokenType] = {
     "<~>": TokenType.STORAGE_INTEGRATION,
     "<%>": TokenType.INTEGRATION,
 }
-_OPS_BY_TOKEN: dict[TokenType, type[exp.Expr]] = {
-    _TOKENS[op.symbol]: op for op in VECTOR_OPS
-}
+_OPS_BY_TOKEN: dict[TokenType, type[exp.Expr]] = {_TOKENS[op.symbol]: op for op in VECTOR_OPS}
 
 
 class Vecgres(Postgres):
@@ -100,10 +98,7 @@ class Vecgres(Postgres):
     class Generator(Postgres.Generator):
         TRANSFORMS: ClassVar[dict[type[exp.Expr], Any]] = {
             **Postgres.Generator.TRANSFORMS,
-            **{
-                op: (lambda self, e, s=op.symbol: self.binary(e, s))
-                for op in VECTOR_OPS
-            },
+            **{op: (lambda self, e, s=op.symbol: self.binary(e, s)) for op in VECTOR_OPS},
         }
 
 

@@ -53,8 +53,11 @@ def install(session: Session) -> None:
             return None
         seq = sequence(name)
         if seq.oid not in session.currvals:
-            _fail(errors.ObjectNotInPrerequisiteState(
-                f'currval of sequence "{seq.name}" is not yet defined in this session'))
+            _fail(
+                errors.ObjectNotInPrerequisiteState(
+                    f'currval of sequence "{seq.name}" is not yet defined in this session'
+                )
+            )
         return session.currvals[seq.oid]
 
     def lastval() -> int | None:

@@ -8,8 +8,13 @@ from typing import Any
 from vecgres import errors
 from vecgres.config import GUCS, Guc
 
-_ALIASES = {"datestyle": "DateStyle", "timezone": "TimeZone", "intervalstyle": "IntervalStyle",
-            "time zone": "TimeZone", "names": "client_encoding"}
+_ALIASES = {
+    "datestyle": "DateStyle",
+    "timezone": "TimeZone",
+    "intervalstyle": "IntervalStyle",
+    "time zone": "TimeZone",
+    "names": "client_encoding",
+}
 
 
 def canonical(name: str) -> str:
@@ -83,7 +88,7 @@ class SessionSettings:
         key = canonical(name)
         guc = GUCS.get(key)
         if guc is None:
-            if "." in key and not key.split(".")[0] in ("hnsw", "ivfflat", "vecgres"):
+            if "." in key and key.split(".")[0] not in ("hnsw", "ivfflat", "vecgres"):
                 return key, value  # custom placeholder variables are allowed, as in PostgreSQL
             raise errors.UndefinedObject(f'unrecognized configuration parameter "{name}"')
         if guc.kind in ("int", "real"):
@@ -102,9 +107,7 @@ class SessionSettings:
                 return key, "on"
             if lowered in ("off", "false", "no", "0", "f", "n"):
                 return key, "off"
-            raise errors.InvalidParameterValue(
-                f'parameter "{key}" requires a Boolean value'
-            )
+            raise errors.InvalidParameterValue(f'parameter "{key}" requires a Boolean value')
         if guc.kind == "enum":
             lowered = value.lower()
             if lowered not in guc.choices:
@@ -158,7 +161,9 @@ class SessionSettings:
             return self.set("client_encoding", _unquote(nm.group(1)), local=local, txn=txn)
         m = re.match(r'("?[\w.$]+"?)\s*(?:=|\bTO\b)\s*(.*)$', rest, re.I | re.S)
         if not m:
-            raise errors.SyntaxError_(f'syntax error at or near "{rest.split()[0] if rest else ""}"')
+            raise errors.SyntaxError_(
+                f'syntax error at or near "{rest.split()[0] if rest else ""}"'
+            )
         name, raw = m.group(1), m.group(2).strip()
         if raw.upper() == "DEFAULT":
             return self.reset(name, txn)
@@ -201,12 +206,22 @@ def _parse_number(value: str, guc: Guc) -> float:
         kind = "integer" if guc.kind == "int" else "numeric"
         raise errors.InvalidParameterValue(
             f'invalid value for parameter "{guc.name}": "{value}"'
-            if kind == "numeric" else f'invalid value for parameter "{guc.name}": "{value}"'
+            if kind == "numeric"
+            else f'invalid value for parameter "{guc.name}": "{value}"'
         )
     number = float(m.group(1))
     unit = m.group(2)
-    scale = {"ms": 1, "s": 1000, "min": 60000, "h": 3600000, "d": 86400000,
-             "kB": 1, "MB": 1024, "GB": 1024 * 1024, "TB": 1024 * 1024 * 1024}
+    scale = {
+        "ms": 1,
+        "s": 1000,
+        "min": 60000,
+        "h": 3600000,
+        "d": 86400000,
+        "kB": 1,
+        "MB": 1024,
+        "GB": 1024 * 1024,
+        "TB": 1024 * 1024 * 1024,
+    }
     if unit:
         number *= scale[unit]
     return round(number) if guc.kind == "int" else number

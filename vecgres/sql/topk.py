@@ -19,8 +19,9 @@ if TYPE_CHECKING:
     from vecgres.storage.store import Snapshot
 
 
-def try_topk(session: Session, bound: BoundQuery, params: Sequence[object],
-             snap: Snapshot) -> Result | None:
+def try_topk(
+    session: Session, bound: BoundQuery, params: Sequence[object], snap: Snapshot
+) -> Result | None:
     plan: TopKPlan | None = match_topk(bound)
     if plan is None:
         return None

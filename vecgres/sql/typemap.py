@@ -77,7 +77,7 @@ def sql_type(dt: exp.Expr) -> SqlType:
         name = dt.name.lower()
         return SqlType(name if name in ("oid", "regclass", "regtype", "regproc") else "oid")
     if not isinstance(dt, exp.DataType):
-        raise errors.SyntaxError_(f"syntax error at or near \"{dt.sql()}\"")
+        raise errors.SyntaxError_(f'syntax error at or near "{dt.sql()}"')
     if dt.this == DT.ARRAY:
         inner = dt.expressions[0] if dt.expressions else None
         if not isinstance(inner, exp.DataType):
@@ -101,9 +101,7 @@ def sql_type(dt: exp.Expr) -> SqlType:
         dims = _int_param(dt, 0)
         if dims is not None:
             if dims < 1:
-                raise errors.InvalidParameterValue(
-                    f"dimensions for type {name} must be at least 1"
-                )
+                raise errors.InvalidParameterValue(f"dimensions for type {name} must be at least 1")
             limit = 1_000_000_000 if name == "sparsevec" else VECTOR_MAX_DIM
             if dims > limit:
                 raise errors.InvalidParameterValue(

@@ -35,8 +35,10 @@ def _target(session: Session, node: exp.Expr) -> tuple[Table, str]:
         table_node.name, table_node.db or None, session.settings.search_path()
     )
     if table.kind != "r":
-        raise errors.FeatureNotSupported(f'cannot change view "{table.name}"',
-                                         detail="Views are not automatically updatable yet.")
+        raise errors.FeatureNotSupported(
+            f'cannot change view "{table.name}"',
+            detail="Views are not automatically updatable yet.",
+        )
     return table, table_node.alias_or_name
 
 
@@ -54,8 +56,7 @@ def _conversion(col: Column, src_expr: str, src_type: str, table: Table) -> str:
         if "[" in up:
             return f"pgv_check_typmod(CAST({src_expr} AS FLOAT[]), {t.typmod})"
         raise errors.DatatypeMismatch(
-            f'column "{col.name}" is of type {t} but expression is of type '
-            f"{src_type.lower()}",
+            f'column "{col.name}" is of type {t} but expression is of type {src_type.lower()}',
             hint="You will need to rewrite or cast the expression.",
         )
     target = duck_type(t)
@@ -65,8 +66,10 @@ def _conversion(col: Column, src_expr: str, src_type: str, table: Table) -> str:
         label = "character varying" if t.name == "character varying" else "character"
         err = raise_sql(errors.StringDataRightTruncation(f"value too long for type {label}({n})"))
         # PostgreSQL trims trailing spaces that do not fit instead of failing
-        expr = (f"CASE WHEN length(rtrim({expr}, ' ')) > {n} THEN {err} "
-                f"ELSE {'rpad' if t.name == 'character' else 'left'}({expr}, {n}) END")
+        expr = (
+            f"CASE WHEN length(rtrim({expr}, ' ')) > {n} THEN {err} "
+            f"ELSE {'rpad' if t.name == 'character' else 'left'}({expr}, {n}) END"
+        )
         if t.name == "character":
             expr = f"CASE WHEN {src_expr} IS NULL THEN NULL ELSE {expr} END"
     return expr
@@ -86,8 +89,12 @@ def _default_sql(session: Session, col: Column) -> str:
 
 
 def _prepare_rows(
-    session: Session, table: Table, columns: list[Column], source: pa.Table,
-    *, fill_defaults: bool,
+    session: Session,
+    table: Table,
+    columns: list[Column],
+    source: pa.Table,
+    *,
+    fill_defaults: bool,
 ) -> pa.Table:
     """Source rows -> a table with every column of ``table`` in its storage type (no row ids)."""
     duck = session.duck
@@ -136,12 +143,19 @@ def _allocate(session: Session, table: Table, rows: pa.Table) -> pa.RecordBatch:
     rowids = pa.array(np.arange(start, start + rows.num_rows, dtype=np.int64))
     arrays = [rowids, *rows.columns]
     batch = pa.Table.from_arrays(arrays, schema=storage_schema(table)).combine_chunks()
-    return batch.to_batches()[0] if batch.num_rows else pa.RecordBatch.from_pylist(
-        [], schema=storage_schema(table))
+    return (
+        batch.to_batches()[0]
+        if batch.num_rows
+        else pa.RecordBatch.from_pylist([], schema=storage_schema(table))
+    )
 
 
 def _returning(
-    session: Session, ast: exp.Expr, table: Table, alias: str, rows: pa.Table,
+    session: Session,
+    ast: exp.Expr,
+    table: Table,
+    alias: str,
+    rows: pa.Table,
     params: Sequence[object],
 ) -> Result:
     returning = ast.args.get("returning")
@@ -163,22 +177,30 @@ def _returning(
 def _returning_query(session: Session, ast: exp.Expr, table: Table, alias: str) -> BoundQuery:
     returning = ast.args["returning"]
     query = exp.select(*[e.copy() for e in returning.expressions]).from_(
-        exp.Table(this=exp.to_identifier(table.name), db=exp.to_identifier(table.schema),
-                  alias=exp.TableAlias(this=exp.to_identifier(alias)))
+        exp.Table(
+            this=exp.to_identifier(table.name),
+            db=exp.to_identifier(table.schema),
+            alias=exp.TableAlias(this=exp.to_identifier(alias)),
+        )
     )
     return bind_query(query, session._bind_context(), session._parse_view)
 
 
-def returning_columns(session: Session, ast: exp.Expr, bound: BoundQuery | None = None
-                      ) -> list[ColumnInfo]:
+def returning_columns(
+    session: Session, ast: exp.Expr, bound: BoundQuery | None = None
+) -> list[ColumnInfo]:
     table_node = ast.this
     if isinstance(ast, exp.Insert):
         table, alias = _target(session, ast.this)
     else:
         table, alias = _target(session, table_node)
     bound = bound or _returning_query(session, ast, table, alias)
-    return [ColumnInfo(n, t or SqlType("text"), s[0], s[1]) for n, t, s in
-            zip(bound.output_names, bound.output_types, bound.output_sources, strict=True)]
+    return [
+        ColumnInfo(n, t or SqlType("text"), s[0], s[1])
+        for n, t, s in zip(
+            bound.output_names, bound.output_types, bound.output_sources, strict=True
+        )
+    ]
 
 
 def infer_params(session: Session, ast: exp.Expr, param_types: list[SqlType]) -> None:
@@ -245,28 +267,39 @@ def _values_with_defaults(session: Session, source: exp.Values, columns: list[Co
             raise errors.SyntaxError_("INSERT has more expressions than target columns")
         new_values = []
         for index, value in enumerate(values):
-            if isinstance(value, exp.Var) and value.name.upper() == "DEFAULT" or \
-                    isinstance(value, exp.Column) and value.name.upper() == "DEFAULT" and \
-                    not value.table:
+            if (
+                (isinstance(value, exp.Var)
+                and value.name.upper() == "DEFAULT")
+                or (isinstance(value, exp.Column)
+                and value.name.upper() == "DEFAULT"
+                and not value.table)
+            ):
                 col = columns[index]
-                new_values.append(session._parse_one(f"SELECT {col.default or 'NULL'}")
-                                  .expressions[0])
+                new_values.append(
+                    session._parse_one(f"SELECT {col.default or 'NULL'}").expressions[0]
+                )
             else:
                 new_values.append(value)
         if len(values) < len(columns):
-            for col in columns[len(values):]:
-                new_values.append(session._parse_one(f"SELECT {col.default or 'NULL'}")
-                                  .expressions[0])
+            for col in columns[len(values) :]:
+                new_values.append(
+                    session._parse_one(f"SELECT {col.default or 'NULL'}").expressions[0]
+                )
         rows.append(exp.Tuple(expressions=new_values))
     names = [f"v{i}" for i in range(len(columns))]
     return exp.select(*[exp.column(n) for n in names]).from_(
-        exp.Values(expressions=rows, alias=exp.TableAlias(
-            this=exp.to_identifier("v"), columns=[exp.to_identifier(n) for n in names]))
+        exp.Values(
+            expressions=rows,
+            alias=exp.TableAlias(
+                this=exp.to_identifier("v"), columns=[exp.to_identifier(n) for n in names]
+            ),
+        )
     )
 
 
-def run_insert(session: Session, ast: exp.Insert, params: Sequence[object],
-               param_types: list[SqlType]) -> Result:
+def run_insert(
+    session: Session, ast: exp.Insert, params: Sequence[object], param_types: list[SqlType]
+) -> Result:
     table, alias = _target(session, ast.this)
     session.lock_table(table)
     columns = _insert_columns(ast, table)
@@ -314,15 +347,23 @@ def run_insert(session: Session, ast: exp.Insert, params: Sequence[object],
         upd_batch = _allocate(session, table, updated)
         pending.inserts.append(upd_batch)
         count += updated.num_rows
-        all_rows = pa.concat_tables([all_rows, pa.Table.from_batches([upd_batch]).rename_columns(
-            [ROWID, *updated.schema.names])])
+        all_rows = pa.concat_tables(
+            [
+                all_rows,
+                pa.Table.from_batches([upd_batch]).rename_columns([ROWID, *updated.schema.names]),
+            ]
+        )
     result = _returning(session, ast, table, alias, all_rows, params)
     result._tag = f"INSERT 0 {count}"
     return result
 
 
 def _on_conflict(
-    session: Session, table: Table, alias: str, conflict: exp.OnConflict, rows: pa.Table,
+    session: Session,
+    table: Table,
+    alias: str,
+    conflict: exp.OnConflict,
+    rows: pa.Table,
     params: Sequence[object],
 ) -> tuple[pa.Table, np.ndarray, pa.Table | None]:
     assert session.txn is not None
@@ -363,8 +404,11 @@ def _on_conflict(
     new_rows = rows.take(pa.array(fresh, pa.int64()))
     # a fresh row may still collide with another fresh row of the same statement
     if do_nothing or not hits:
-        return _dedupe(new_rows, index.columns) if do_nothing else new_rows, \
-            np.empty(0, dtype=np.int64), None
+        return (
+            _dedupe(new_rows, index.columns) if do_nothing else new_rows,
+            np.empty(0, dtype=np.int64),
+            None,
+        )
     # DO UPDATE SET ... [WHERE ...]: evaluate over the existing rows joined with EXCLUDED
     excluded = rows.take(pa.array([p for p, _ in hits], pa.int64()))
     old_rowids = np.array([r for _, r in hits], dtype=np.int64)
@@ -385,8 +429,13 @@ def _dedupe(rows: pa.Table, key_cols: list[str]) -> pa.Table:
 
 
 def _conflict_update(
-    session: Session, table: Table, alias: str, conflict: exp.OnConflict, excluded: pa.Table,
-    old_rowids: np.ndarray, params: Sequence[object],
+    session: Session,
+    table: Table,
+    alias: str,
+    conflict: exp.OnConflict,
+    excluded: pa.Table,
+    old_rowids: np.ndarray,
+    params: Sequence[object],
 ) -> tuple[pa.Table, np.ndarray]:
     sets = conflict.args.get("expressions") or []
     assignments: dict[str, exp.Expr] = {}
@@ -397,13 +446,27 @@ def _conflict_update(
     for col in table.columns:
         value = assignments.get(col.name, exp.column(col.name, table=alias))
         projections.append(exp.alias_(value.copy(), col.name))
-    ex_table = exp.Table(this=exp.to_identifier("__excluded_src"),
-                         alias=exp.TableAlias(this=exp.to_identifier("excluded")))
-    query = exp.select(*projections).from_(
-        exp.Table(this=exp.to_identifier(table.name), db=exp.to_identifier(table.schema),
-                  alias=exp.TableAlias(this=exp.to_identifier(alias)))
-    ).join(ex_table, on=exp.EQ(this=exp.column(ROWID, table=alias),
-                               expression=exp.column("__target", table="excluded")))
+    ex_table = exp.Table(
+        this=exp.to_identifier("__excluded_src"),
+        alias=exp.TableAlias(this=exp.to_identifier("excluded")),
+    )
+    query = (
+        exp.select(*projections)
+        .from_(
+            exp.Table(
+                this=exp.to_identifier(table.name),
+                db=exp.to_identifier(table.schema),
+                alias=exp.TableAlias(this=exp.to_identifier(alias)),
+            )
+        )
+        .join(
+            ex_table,
+            on=exp.EQ(
+                this=exp.column(ROWID, table=alias),
+                expression=exp.column("__target", table="excluded"),
+            ),
+        )
+    )
     if where is not None:
         query = query.where(where.this.copy() if isinstance(where, exp.Where) else where.copy())
     # bind with a CTE-like stand-in so "excluded" resolves: register it as a relation
@@ -424,8 +487,9 @@ def _conflict_update(
     return rows, deleted.astype(np.int64)
 
 
-def _bind_with_extra(session: Session, query: exp.Expr, extra: dict[str, pa.Table],
-                     table: Table) -> BoundQuery:
+def _bind_with_extra(
+    session: Session, query: exp.Expr, extra: dict[str, pa.Table], table: Table
+) -> BoundQuery:
     """Bind a query that also reads ad-hoc Arrow relations (EXCLUDED)."""
     from vecgres.catalog.model import Column as CatColumn
     from vecgres.catalog.model import Table as CatTable
@@ -454,12 +518,20 @@ def _bind_with_extra(session: Session, query: exp.Expr, extra: dict[str, pa.Tabl
 
 
 def _select_rows(
-    session: Session, ast: exp.Expr, table: Table, alias: str, projections: list[exp.Expr],
-    params: Sequence[object], param_types: list[SqlType],
+    session: Session,
+    ast: exp.Expr,
+    table: Table,
+    alias: str,
+    projections: list[exp.Expr],
+    params: Sequence[object],
+    param_types: list[SqlType],
 ) -> pa.Table:
     query = exp.select(*projections).from_(
-        exp.Table(this=exp.to_identifier(table.name), db=exp.to_identifier(table.schema),
-                  alias=exp.TableAlias(this=exp.to_identifier(alias)))
+        exp.Table(
+            this=exp.to_identifier(table.name),
+            db=exp.to_identifier(table.schema),
+            alias=exp.TableAlias(this=exp.to_identifier(alias)),
+        )
     )
     sources: list[exp.Expr] = []
     from_ = ast.args.get("from_")
@@ -483,8 +555,9 @@ def _select_rows(
         session.duck.clear()
 
 
-def run_delete(session: Session, ast: exp.Delete, params: Sequence[object],
-               param_types: list[SqlType]) -> Result:
+def run_delete(
+    session: Session, ast: exp.Delete, params: Sequence[object], param_types: list[SqlType]
+) -> Result:
     table, alias = _target(session, ast.this)
     session.lock_table(table)
     projections: list[exp.Expr] = [exp.alias_(exp.column(ROWID, table=alias), "__rowid")]
@@ -500,8 +573,9 @@ def run_delete(session: Session, ast: exp.Delete, params: Sequence[object],
     return result
 
 
-def run_update(session: Session, ast: exp.Update, params: Sequence[object],
-               param_types: list[SqlType]) -> Result:
+def run_update(
+    session: Session, ast: exp.Update, params: Sequence[object], param_types: list[SqlType]
+) -> Result:
     table, alias = _target(session, ast.this)
     session.lock_table(table)
     assignments: dict[str, exp.Expr] = {}
@@ -518,8 +592,11 @@ def run_update(session: Session, ast: exp.Update, params: Sequence[object],
         value = assignments.get(col.name)
         if value is None:
             projections.append(exp.alias_(exp.column(col.name, table=alias), col.name))
-        elif isinstance(value, exp.Var | exp.Column) and value.name.upper() == "DEFAULT" \
-                and not getattr(value, "table", ""):
+        elif (
+            isinstance(value, exp.Var | exp.Column)
+            and value.name.upper() == "DEFAULT"
+            and not getattr(value, "table", "")
+        ):
             parsed = session._parse_one(f"SELECT {col.default or 'NULL'}").expressions[0]
             projections.append(exp.alias_(parsed, col.name))
         else:
