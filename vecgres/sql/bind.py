@@ -538,7 +538,8 @@ def _rewrite_functions(ast: exp.Expr) -> None:
             while isinstance(arg, exp.Cast) and isinstance(arg.to, exp.ObjectIdentifier):
                 arg = arg.this
             args.append(arg.copy())
-        call.replace(exp.func(spec[0], *args))
+        udf = "vg_setval3" if name == "setval" and len(args) == 3 else spec[0]
+        call.replace(exp.func(udf, *args))
 
 
 def _outputs(

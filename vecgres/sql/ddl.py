@@ -187,13 +187,13 @@ def _serial_name(table: str, column: str, cat: Catalog, schema: str) -> str:
 
 def drop_objects(stmt: exp.Drop, catalog: Catalog, search_path: list[str]) -> DdlResult:
     kind = (stmt.kind or "").upper()
-    targets = stmt.expressions or [stmt.this]
+    targets = stmt.args.get("tables") or stmt.expressions or [stmt.this]
     cat = catalog.edit()
     result = DdlResult(cat, f"DROP {kind}")
     for target in targets:
         if not isinstance(target, exp.Table):
             raise errors.SyntaxError_("syntax error in DROP")
-        name = target.name
+        name = _schema_name(target) if kind == "SCHEMA" else target.name
         if kind == "SCHEMA":
             if name not in cat.schemas:
                 if stmt.args.get("exists"):
@@ -252,6 +252,16 @@ def drop_objects(stmt: exp.Drop, catalog: Catalog, search_path: list[str]) -> Dd
         if isinstance(found_rel, Sequence):
             del cat.sequences[found_rel.oid]
             continue
+        for view in _dependent_views(cat, found_rel, search_path):
+            if not stmt.args.get("cascade"):
+                noun = "view" if found_rel.kind == "v" else "table"
+                raise errors.DependentObjectsStillExist(
+                    f"cannot drop {noun} {name} because other objects depend on it",
+                    detail=f"view {view.name} depends on {noun} {name}",
+                    hint="Use DROP ... CASCADE to drop the dependent objects too.",
+                )
+            result.notices.append(f"drop cascades to view {view.name}")
+            del cat.tables[view.oid]
         del cat.tables[found_rel.oid]
         if found_rel.kind == "r":
             result.dropped_tables.append(found_rel.oid)
@@ -265,6 +275,26 @@ def drop_objects(stmt: exp.Drop, catalog: Catalog, search_path: list[str]) -> Dd
     return result
 
 
+def _dependent_views(cat: Catalog, target: Table, search_path: list[str]) -> list[Table]:
+    """Views whose query names ``target`` (directly)."""
+    out = []
+    for view in list(cat.tables.values()):
+        if view.kind != "v" or not view.view_sql or view.oid == target.oid:
+            continue
+        try:
+            parsed = DIALECT.parse(view.view_sql)[0]
+        except Exception:  # a view we stored ourselves; unparsable means no known dependency
+            continue
+        if parsed is None:
+            continue
+        for node in parsed.find_all(exp.Table):
+            found = cat.resolve(node.name, node.db or None, [view.schema, *search_path])
+            if found is not None and found.oid == target.oid:
+                out.append(view)
+                break
+    return out
+
+
 def _find_index(
     cat: Catalog, target: exp.Table, search_path: list[str]
 ) -> tuple[Table, Index] | None:
@@ -276,8 +306,15 @@ def _find_index(
     return None
 
 
+def _schema_name(node: exp.Expr) -> str:
+    # sqlglot parses a schema name as a table with only a db part
+    if isinstance(node, exp.Table) and not node.name and node.db:
+        return node.db
+    return node.name
+
+
 def create_schema(stmt: exp.Create, catalog: Catalog) -> DdlResult:
-    name = stmt.this.name
+    name = _schema_name(stmt.this)
     if name in catalog.schemas or name in ("pg_catalog", "information_schema"):
         if stmt.args.get("exists"):
             return DdlResult(

@@ -171,7 +171,8 @@ def _alter(session: Session, ast: exp.Alter) -> Result:
         if isinstance(action, exp.ColumnDef):
             _add_column(session, table, action)
         elif isinstance(action, exp.Drop):
-            name = action.this.name if action.this is not None else ""
+            dropped = action.args.get("tables") or [action.this]
+            name = dropped[0].name if dropped[0] is not None else ""
             col = table.column(name)
             if col is None:
                 if action.args.get("exists"):

@@ -65,15 +65,16 @@ def install(session: Session) -> None:
             _fail(errors.ObjectNotInPrerequisiteState("lastval is not yet defined in this session"))
         return session.lastval
 
-    def setval(name: str | None, value: int | None) -> int | None:
-        if name is None or value is None:
+    def setval(name: str | None, value: int | None, is_called: bool | None = True) -> int | None:
+        if name is None or value is None or is_called is None:
             return None
         seq = sequence(name)
         try:
-            session.db.sequences.setval(seq, value)
+            session.db.sequences.setval(seq, value, is_called)
         except errors.VecgresError as exc:
             _fail(exc)
-        session.currvals[seq.oid] = value
+        if is_called:  # as PostgreSQL: currval changes only when the value counts as used
+            session.currvals[seq.oid] = value
         return value
 
     def current_setting(name: str | None) -> str | None:
@@ -99,6 +100,10 @@ def install(session: Session) -> None:
     duck.function("vg_nextval", nextval, [V], B, side_effects=True)
     duck.function("vg_currval", currval, [V], B, side_effects=True)
     duck.function("vg_lastval", lastval, [], B, side_effects=True)
-    duck.function("vg_setval", setval, [V, B], B, side_effects=True)
+    def setval2(name: str | None, value: int | None) -> int | None:
+        return setval(name, value, True)
+
+    duck.function("vg_setval", setval2, [V, B], B, side_effects=True)
+    duck.function("vg_setval3", setval, [V, B, BOOL], B, side_effects=True)
     duck.function("vg_current_setting", current_setting, [V], V, side_effects=True)
     duck.function("vg_set_config", set_config, [V, V, BOOL], V, side_effects=True)
