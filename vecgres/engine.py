@@ -393,7 +393,9 @@ class Session:
             raise errors.SyntaxError_("empty query")
         if len(parsed) > 1:
             raise errors.SyntaxError_("cannot insert multiple commands into a prepared statement")
-        return parsed[0]
+        from vecgres.sql.bind import normalize_statement
+
+        return normalize_statement(parsed[0])
 
     def _parse_view(self, sql: str) -> exp.Expr:
         return self._parse_one(sql)

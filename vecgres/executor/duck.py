@@ -31,8 +31,8 @@ def raise_sql(err: errors.VecgresError) -> str:
     return f"error({_sql_quote(error_payload(err))})"
 
 
-def translate_error(exc: Exception) -> errors.VecgresError:
-    """A DuckDB exception as the PostgreSQL error a client expects."""
+def translate_error(exc: Exception, sql: str = "") -> errors.VecgresError:
+    """A DuckDB exception as the PostgreSQL error a client expects (``sql``: what ran)."""
     text = str(exc)
     m = _MARK.search(text)
     if m:
@@ -43,7 +43,7 @@ def translate_error(exc: Exception) -> errors.VecgresError:
             hint=body.get("hint"),
             sqlstate=body["sqlstate"],
         )
-    return _map_duckdb_message(text, exc)
+    return _map_duckdb_message(text, exc, sql)
 
 
 _TYPE_NAMES = {
@@ -75,9 +75,96 @@ def _pg_type_name(duck: str) -> str:
     return _TYPE_NAMES.get(duck, duck.lower())
 
 
-def _map_duckdb_message(text: str, exc: Exception) -> errors.VecgresError:
+_DUCK_PHYSICAL = {"INT16": "smallint", "INT32": "integer", "INT64": "bigint", "INT128": "numeric"}
+
+
+def _duck_arg_type(duck: str) -> str:
+    """A DuckDB argument type (as binder errors print them) in PostgreSQL's words."""
+    duck = duck.strip().upper()
+    if duck == "INTEGER_LITERAL":
+        return "integer"
+    if duck == "STRING_LITERAL":
+        return "unknown"
+    if duck == "VARCHAR":
+        return "text"
+    if duck.endswith("[]"):
+        return _duck_arg_type(duck[:-2]) + "[]"
+    return _pg_type_name(duck)
+
+
+def _pg_wording(text: str, body: str) -> errors.VecgresError | None:
+    """DuckDB messages that have a PostgreSQL counterpart with a fixed wording."""
+    m = re.search(r"Overflow in \w+ of (INT16|INT32|INT64|INT128)", text)
+    if m:
+        return errors.NumericValueOutOfRange(f"{_DUCK_PHYSICAL[m.group(1)]} out of range")
+    m = re.search(r"(date|timestamp) field value out of range: (\"[^\"]*\")", text)
+    if m:
+        return errors.VecgresError(
+            f"date/time field value out of range: {m.group(2)}", sqlstate="22008"
+        )
+    m = re.search(r"invalid (date|timestamp) field format: (\"[^\"]*\")", text)
+    if m:
+        kind = "date" if m.group(1) == "date" else "timestamp"
+        return errors.InvalidDatetimeFormat(f"invalid input syntax for type {kind}: {m.group(2)}")
+    m = re.search(r"Unimplemented type for cast \((\S+) -> ([^)]+)\)", text)
+    if m:
+        return errors.CannotCoerce(
+            f"cannot cast type {_duck_arg_type(m.group(1))} to {_duck_arg_type(m.group(2))}"
+        )
+    if "Malformed JSON" in text:
+        detail = re.search(r"Malformed JSON at byte \d+ of input: ([^.]*)", text)
+        return errors.InvalidTextRepresentation(
+            "invalid input syntax for type json",
+            detail=detail.group(1).capitalize() + "." if detail else None,
+        )
+    if "WHERE clause cannot contain aggregates" in text:
+        return errors.GroupingError("aggregate functions are not allowed in WHERE")
+    if "WHERE clause cannot contain window functions" in text:
+        return errors.VecgresError("window functions are not allowed in WHERE", sqlstate="42P20")
+    if "Set operations can only apply to expressions with the same number" in text:
+        return errors.SyntaxError_("each UNION query must have the same number of columns")
+    if re.search(r"Subquery returns \d+ columns - expected 1", text):
+        return errors.SyntaxError_("subquery must return only one column")
+    if "LIMIT/OFFSET cannot be negative" in text:
+        return errors.VecgresError("LIMIT must not be negative", sqlstate="2201W")
+    m = re.search(r"No function matches the given name and argument types '(.+?)\((.*?)\)'", text)
+    if m:
+        name, args = m.group(1), [a for a in m.group(2).split(", ") if a]
+        types = [_duck_arg_type(a) for a in args]
+        hint = (
+            "No {} matches the given name and argument types. "
+            "You might need to add explicit type casts."
+        )
+        if not re.match(r"^\w+$", name):
+            if len(types) == 2:
+                shown = f"{types[0]} {name} {types[1]}"
+            else:
+                shown = f"{name} {types[0]}" if types else name
+            return errors.UndefinedFunction(
+                f"operator does not exist: {shown}", hint=hint.format("operator")
+            )
+        return errors.UndefinedFunction(
+            f"function {name}({', '.join(types)}) does not exist", hint=hint.format("function")
+        )
+    m = re.search(r"Cannot deduce template type '\w+' in function: '([^(]+)\(", text)
+    if m and not re.match(r"^\w+$", m.group(1)):
+        found = re.findall(r"inferred to be: .*?'(\w+)'.*?'(\w+)'", text.replace("\n", " "))
+        if found:
+            left, right = (_duck_arg_type(x) for x in found[0])
+            return errors.UndefinedFunction(
+                f"operator does not exist: {left}[] {m.group(1)} {right}[]",
+                hint="No operator matches the given name and argument types. "
+                "You might need to add explicit type casts.",
+            )
+    return None
+
+
+def _map_duckdb_message(text: str, exc: Exception, sql: str) -> errors.VecgresError:
     first = text.split("\n")[0]
     body = first.split(": ", 1)[1] if ": " in first else first
+    mapped = _pg_wording(text, body)
+    if mapped is not None:
+        return mapped
     m = re.search(r"Could not convert string '(.*?)' to (\w+(?: WITH TIME ZONE)?)", text)
     if m:
         return errors.InvalidTextRepresentation(
@@ -85,7 +172,7 @@ def _map_duckdb_message(text: str, exc: Exception) -> errors.VecgresError:
         )
     m = re.search(r"(?:Type|Cast) (\w+) with value (\S+) can't be cast .*? to (\w+)", text)
     if m or ("out of range" in text.lower() and "Conversion Error" in text):
-        target = _pg_type_name(m.group(3)) if m else "integer"
+        target = _DUCK_PHYSICAL.get(m.group(3), _pg_type_name(m.group(3))) if m else "integer"
         return errors.NumericValueOutOfRange(f"{target} out of range")
     if "Division by zero" in text or "division by zero" in text:
         return errors.DivisionByZero("division by zero")
@@ -117,8 +204,13 @@ def _map_duckdb_message(text: str, exc: Exception) -> errors.VecgresError:
     if "must appear in the GROUP BY clause" in text:
         col = re.search(r'column "?(\w+)"?', text)
         shown = col.group(1) if col else "?"
+        # PostgreSQL names the column with its range variable, which only the SQL tells
+        qualified = re.search(r"\b(\w+)\.\"?" + re.escape(shown) + r"\b", sql) if col else None
+        if qualified:
+            shown = f"{qualified.group(1)}.{shown}"
         return errors.GroupingError(
-            f'column "{shown}" must appear in the GROUP BY clause or be used in an aggregate function'
+            f'column "{shown}" must appear in the GROUP BY clause '
+            "or be used in an aggregate function"
         )
     if "Parser Error" in text:
         return errors.SyntaxError_(body.strip())
@@ -213,7 +305,7 @@ class DuckSession:
         try:
             rel = self.con.sql(sql)
         except duckdb.Error as exc:
-            raise translate_error(exc) from None
+            raise translate_error(exc, sql) from None
         if rel is None:
             return [], iter(())
         types = [str(t) for t in rel.types]
@@ -239,7 +331,7 @@ class DuckSession:
                 return pa.table({})
             return rel.to_arrow_table()
         except (duckdb.Error, pa.ArrowException) as exc:
-            raise translate_error(exc) from None
+            raise translate_error(exc, sql) from None
 
     def execute(self, sql: str) -> None:
         self._detach_open()

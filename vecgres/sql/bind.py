@@ -20,11 +20,13 @@ from typing import Any
 import numpy as np
 from sqlglot import exp
 from sqlglot.errors import OptimizeError
+from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 from sqlglot.optimizer.qualify import qualify
 
 from vecgres import errors
 from vecgres.catalog.model import Catalog, Table
-from vecgres.sql.dialect import DIALECT, VectorOp
+from vecgres.sql.dialect import DIALECT, DUCK, VectorOp
+from vecgres.sql.literals import typed_literal
 from vecgres.sql.typemap import duck_type, sql_type
 from vecgres.types import FLOAT8, INT4, INT8, TEXT, UNKNOWN, SqlType
 from vecgres.vector import text as vector_text
@@ -96,7 +98,7 @@ class BoundQuery:
                 if index > len(params):
                     raise errors.UndefinedParameter(f"there is no parameter ${index}")
                 node.replace(literal(params[index - 1], self.param_types[index - 1]))
-        return ast.sql(dialect="duckdb")
+        return ast.sql(dialect=DUCK)
 
 
 def _param_index(node: exp.Expr) -> int | None:
@@ -198,6 +200,30 @@ def _python_literal(value: object) -> exp.Expr:
 # --- binding ------------------------------------------------------------------
 
 
+def normalize_statement(ast: exp.Expr) -> exp.Expr:
+    """A parsed statement as PostgreSQL reads it: unquoted names folded to lower case,
+    a bare VALUES list as the query it stands for, LIMIT/OFFSET constants checked."""
+    ast = normalize_identifiers(ast, dialect=DIALECT)
+    if isinstance(ast, exp.Values) and not ast.alias:
+        width = len(ast.expressions[0].expressions) if ast.expressions else 0
+        names = [exp.to_identifier(f"column{i + 1}") for i in range(width)]
+        ast = exp.select(*[exp.column(n.name) for n in names]).from_(
+            exp.Values(
+                expressions=ast.expressions,
+                alias=exp.TableAlias(
+                    this=exp.to_identifier("*VALUES*", quoted=True), columns=names
+                ),
+            )
+        )
+    for node in ast.find_all(exp.Limit, exp.Offset):
+        value = node.expression
+        if isinstance(value, exp.Neg) and isinstance(value.this, exp.Literal):
+            if isinstance(node, exp.Limit):
+                raise errors.VecgresError("LIMIT must not be negative", sqlstate="2201W")
+            raise errors.VecgresError("OFFSET must not be negative", sqlstate="2201X")
+    return ast
+
+
 def rel_name(table: Table) -> str:
     return f"{REL_PREFIX}{table.oid}"
 
@@ -213,8 +239,9 @@ def bind_query(
     tables: dict[str, Table] = {}
     _expand_views(ast, ctx, parse_view)
     _bind_tables(ast, ctx, tables)
+    # names as identifiers sqlglot will not fold: catalog names are exact
     schema = {
-        name: {col.name: duck_type(col.type) for col in table.columns}
+        name: {_exact(col.name): duck_type(col.type) for col in table.columns}
         for name, table in tables.items()
     }
     # the hidden row id is addressable only by the engine's own statements
@@ -240,11 +267,20 @@ def bind_query(
         if hint is not None:
             param_types[index] = hint
     _infer_params(ast, alias_tables, param_types)
+    rewrite_typed_literals(ast)
     _rewrite_vectors(ast, alias_tables, param_types)
     _rewrite_functions(ast)
     names, types, sources = _outputs(ast, alias_tables)
     param_types = [TEXT if t.name == "unknown" else t for t in param_types]
     return BoundQuery(ast, tables, param_types, names, types, sources)
+
+
+def _exact(name: str) -> str:
+    return (
+        name
+        if name == name.lower() and name.isidentifier()
+        else '"' + name.replace('"', '""') + '"'
+    )
 
 
 def _column_error(text: str) -> errors.VecgresError:
@@ -516,14 +552,28 @@ def _rewrite_vectors(ast: exp.Expr, alias_tables: dict[str, Table], params: list
         args = [a.copy() for a in call.expressions]
         for index, arg in enumerate(args):
             if (
-                (isinstance(arg, exp.Literal)
+                isinstance(arg, exp.Literal)
                 and arg.is_string
                 and index < 2
-                and call.name.lower() not in ("subvector",))
-                or (isinstance(arg, exp.Literal) and arg.is_string and index == 0)
-            ):
+                and call.name.lower() not in ("subvector",)
+            ) or (isinstance(arg, exp.Literal) and arg.is_string and index == 0):
                 args[index] = vector_literal(vector_text.parse_vector(arg.this))
         call.replace(exp.func(spec[0], *args))
+
+
+def rewrite_typed_literals(ast: exp.Expr) -> None:
+    """'...'::T for the types whose text input DuckDB reads differently (arrays, bytea)."""
+    for cast in list(ast.find_all(exp.Cast)):
+        inner = cast.this
+        if not (isinstance(inner, exp.Literal) and inner.is_string):
+            continue
+        try:
+            target = sql_type(cast.to)
+        except errors.VecgresError:
+            continue
+        replacement = typed_literal(inner.this, target)
+        if replacement is not None:
+            cast.replace(replacement)
 
 
 def _rewrite_functions(ast: exp.Expr) -> None:

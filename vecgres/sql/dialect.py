@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from sqlglot import exp, parser, tokens
+from sqlglot.dialects.duckdb import DuckDB
 from sqlglot.dialects.postgres import Postgres
 from sqlglot.tokens import TokenType
 
@@ -105,9 +106,22 @@ class Vecgres(Postgres):
 DIALECT = Vecgres()
 
 
+class DuckPg(DuckDB):
+    """DuckDB as our sessions configure it: PostgreSQL's NULL ordering (``default_null_order``).
+
+    sqlglot leaves out NULLS FIRST/LAST when they match the target's default,
+    so the target must know the default we set.
+    """
+
+    NULL_ORDERING = "nulls_are_large"
+
+
+DUCK = DuckPg()
+
+
 def parse(sql: str) -> list[exp.Expr | None]:
     """Parse a string of one or more statements."""
     return DIALECT.parse(sql)
 
 
-__all__ = ["DIALECT", "VECTOR_OPS", "Vecgres", "VectorOp", "parse", "parser", "tokens"]
+__all__ = ["DIALECT", "DUCK", "VECTOR_OPS", "Vecgres", "VectorOp", "parse", "parser", "tokens"]

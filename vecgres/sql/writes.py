@@ -16,7 +16,8 @@ from vecgres.executor.keys import unique_violation
 from vecgres.executor.relation import ROWID, storage_schema
 from vecgres.result import ColumnInfo, Result
 from vecgres.sql.bind import BoundQuery, bind_query, expr_type, rel_name
-from vecgres.sql.dialect import DIALECT
+from vecgres.sql.dialect import DIALECT, DUCK
+from vecgres.sql.literals import typed_literal
 from vecgres.sql.typemap import duck_type
 from vecgres.types import SqlType
 
@@ -68,7 +69,7 @@ def _conversion(col: Column, src_expr: str, src_type: str, table: Table) -> str:
         # PostgreSQL trims trailing spaces that do not fit instead of failing
         expr = (
             f"CASE WHEN length(rtrim({expr}, ' ')) > {n} THEN {err} "
-            f"ELSE {'rpad' if t.name == 'character' else 'left'}({expr}, {n}) END"
+            f"ELSE {f'rpad({expr}, {n}, {chr(39)} {chr(39)})' if t.name == 'character' else f'left({expr}, {n})'} END"
         )
         if t.name == "character":
             expr = f"CASE WHEN {src_expr} IS NULL THEN NULL ELSE {expr} END"
@@ -85,7 +86,7 @@ def _default_sql(session: Session, col: Column) -> str:
     expr = bound.ast.expressions[0]
     if isinstance(expr, exp.Alias):
         expr = expr.this
-    return expr.sql(dialect="duckdb")
+    return expr.sql(dialect=DUCK)
 
 
 def _prepare_rows(
@@ -109,7 +110,11 @@ def _prepare_rows(
                 src = _q(source.schema.names[index])
                 exprs.append(f"{_conversion(col, src, types[index], table)} AS {_q(col.name)}")
             elif fill_defaults:
-                exprs.append(f"{_default_sql(session, col)} AS {_q(col.name)}")
+                default = _default_sql(session, col)
+                if col.default is not None and not col.type.is_vector:
+                    # defaults are assigned to the column's type like any other value
+                    default = _conversion(col, f"({default})", "UNKNOWN", table)
+                exprs.append(f"{default} AS {_q(col.name)}")
             else:
                 raise errors.InternalError(f"column {col.name} missing")
         out = duck.arrow(f"SELECT {', '.join(exprs)} FROM {SRC}")
@@ -278,6 +283,10 @@ def _values_with_defaults(session: Session, source: exp.Values, columns: list[Co
                 new_values.append(
                     session._parse_one(f"SELECT {col.default or 'NULL'}").expressions[0]
                 )
+            elif isinstance(value, exp.Literal) and value.is_string:
+                # an untyped literal takes its column's type, with PostgreSQL's input syntax
+                typed = typed_literal(value.this, columns[index].type)
+                new_values.append(typed if typed is not None else value)
             else:
                 new_values.append(value)
         if len(values) < len(columns):

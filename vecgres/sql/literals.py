@@ -1,0 +1,127 @@
+"""String literals of PostgreSQL's input formats that DuckDB reads differently.
+
+An untyped string literal takes the type it is assigned to or cast to, with
+PostgreSQL's input syntax: ``'{1,2,3}'`` for arrays, ``'\\x00ff'`` for bytea.
+These become DuckDB expressions of the right type here, at bind time, so a
+malformed literal fails with PostgreSQL's message before anything runs.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from vecgres import errors
+from vecgres.sql.typemap import duck_type
+from vecgres.types import SqlType
+
+
+def _malformed(text: str, detail: str) -> errors.VecgresError:
+    return errors.InvalidTextRepresentation(f'malformed array literal: "{text}"', detail=detail)
+
+
+def parse_array(text: str) -> list[str | None]:
+    """The elements of a one-dimensional array literal (``None`` for NULL)."""
+    s = text.strip()
+    if not s.startswith("{"):
+        raise _malformed(text, 'Array value must start with "{" or dimension information.')
+    items: list[str | None] = []
+    i, n = 1, len(s)
+    expect_item = True
+    while True:
+        while i < n and s[i].isspace():
+            i += 1
+        if i >= n:
+            raise _malformed(text, "Unexpected end of input.")
+        ch = s[i]
+        if ch == "}" and (not items or not expect_item):
+            i += 1
+            break
+        if not expect_item:
+            if ch != ",":
+                raise _malformed(text, f'Unexpected "{ch}" character.')
+            i += 1
+            expect_item = True
+            continue
+        if ch == "{":
+            raise errors.FeatureNotSupported("multidimensional arrays are not supported yet")
+        if ch == '"':
+            i += 1
+            buf = []
+            while i < n and s[i] != '"':
+                if s[i] == "\\" and i + 1 < n:
+                    i += 1
+                buf.append(s[i])
+                i += 1
+            if i >= n:
+                raise _malformed(text, "Unexpected end of input.")
+            i += 1
+            items.append("".join(buf))
+        else:
+            buf = []
+            while i < n and s[i] not in ',}"{':
+                if s[i] == "\\" and i + 1 < n:
+                    i += 1
+                buf.append(s[i])
+                i += 1
+            word = "".join(buf).strip()
+            if not word:
+                raise _malformed(text, f'Unexpected "{s[i] if i < n else ""}" character.')
+            items.append(None if word.upper() == "NULL" else word)
+        expect_item = False
+    if s[i:].strip():
+        raise _malformed(text, "Junk after closing right brace.")
+    return items
+
+
+def bytea_literal(text: str) -> exp.Expr:
+    """PostgreSQL's bytea input: hex (``\\x...``) or the escape format."""
+    if text.startswith("\\x"):
+        digits = "".join(text[2:].split())
+        try:
+            bytes.fromhex(digits)
+        except ValueError:
+            raise errors.InvalidTextRepresentation(
+                "invalid hexadecimal data: odd number of digits"
+                if len(digits) % 2
+                else f'invalid hexadecimal digit: "{digits}"'
+            ) from None
+        return exp.func("from_hex", exp.Literal.string(digits))
+    out = bytearray()
+    i = 0
+    raw = text.encode()
+    while i < len(raw):
+        if raw[i] == 0x5C:  # backslash: \\ or \ooo
+            if raw[i + 1 : i + 2] == b"\\":
+                out.append(0x5C)
+                i += 2
+                continue
+            octal = raw[i + 1 : i + 4]
+            if len(octal) == 3 and all(0x30 <= c <= 0x37 for c in octal):
+                out.append(int(octal, 8))
+                i += 4
+                continue
+            raise errors.InvalidTextRepresentation("invalid input syntax for type bytea")
+        out.append(raw[i])
+        i += 1
+    return exp.func("from_hex", exp.Literal.string(out.hex()))
+
+
+def typed_literal(text: str, t: SqlType) -> exp.Expr | None:
+    """A DuckDB expression for the string literal ``text`` read as type ``t``.
+
+    None when DuckDB's own cast already reads PostgreSQL's format.
+    """
+    if t.is_array:
+        elem = t.element
+        items: list[exp.Expr] = []
+        for item in parse_array(text):
+            if item is None:
+                items.append(exp.null())
+            elif elem.name == "bytea":
+                items.append(bytea_literal(item))
+            else:
+                items.append(exp.Literal.string(item))
+        return exp.cast(exp.Array(expressions=items), duck_type(t), dialect="duckdb")
+    if t.name == "bytea":
+        return bytea_literal(text)
+    return None
