@@ -248,6 +248,9 @@ class DuckSession:
         from vecgres.executor.udfs import register_vector_udfs
 
         register_vector_udfs(self.con)
+        from vecgres.executor.jsonfuncs import register as register_json
+
+        register_json(self.con)
 
     def function(
         self,

@@ -26,6 +26,7 @@ from sqlglot.optimizer.qualify import qualify
 from vecgres import errors
 from vecgres.catalog.model import Catalog, Table
 from vecgres.sql.dialect import DIALECT, DUCK, VectorOp
+from vecgres.sql.jsonops import rewrite_json
 from vecgres.sql.literals import typed_literal
 from vecgres.sql.typemap import duck_type, sql_type
 from vecgres.types import FLOAT8, INT4, INT8, TEXT, UNKNOWN, SqlType
@@ -268,6 +269,7 @@ def bind_query(
             param_types[index] = hint
     _infer_params(ast, alias_tables, param_types)
     rewrite_typed_literals(ast)
+    rewrite_json(ast, lambda node: expr_type(node, alias_tables, param_types))
     _rewrite_vectors(ast, alias_tables, param_types)
     _rewrite_functions(ast)
     names, types, sources = _outputs(ast, alias_tables)

@@ -92,6 +92,13 @@ class Vecgres(Postgres):
             **Postgres.Parser.BITWISE,
             **_OPS_BY_TOKEN,
         }
+        # PostgreSQL has no lambdas: ``f(j -> 'k')`` is json's -> operator
+        LAMBDAS: ClassVar[dict[TokenType, Any]] = {}
+        # jsonb's ``?`` (has key): a placeholder token in operator position
+        RANGE_PARSERS: ClassVar[dict[TokenType, Any]] = {
+            **Postgres.Parser.RANGE_PARSERS,
+            TokenType.PLACEHOLDER: parser.binary_range_parser(exp.JSONBContains),
+        }
         EQUALITY: ClassVar[dict[TokenType, type[exp.Expr]]] = {
             k: v for k, v in Postgres.Parser.EQUALITY.items() if k != TokenType.NULLSAFE_EQ
         }

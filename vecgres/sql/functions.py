@@ -100,6 +100,7 @@ def install(session: Session) -> None:
     duck.function("vg_nextval", nextval, [V], B, side_effects=True)
     duck.function("vg_currval", currval, [V], B, side_effects=True)
     duck.function("vg_lastval", lastval, [], B, side_effects=True)
+
     def setval2(name: str | None, value: int | None) -> int | None:
         return setval(name, value, True)
 

@@ -62,6 +62,8 @@ def _conversion(col: Column, src_expr: str, src_type: str, table: Table) -> str:
         )
     target = duck_type(t)
     expr = f"CAST({src_expr} AS {target})"
+    if t.name == "jsonb" and not t.is_array:
+        expr = f"vg_jsonb_in(CAST({src_expr} AS VARCHAR))"
     if t.name in ("character varying", "character") and t.typmod >= 4 and not t.is_array:
         n = t.typmod - 4
         label = "character varying" if t.name == "character varying" else "character"
@@ -272,12 +274,10 @@ def _values_with_defaults(session: Session, source: exp.Values, columns: list[Co
             raise errors.SyntaxError_("INSERT has more expressions than target columns")
         new_values = []
         for index, value in enumerate(values):
-            if (
-                (isinstance(value, exp.Var)
-                and value.name.upper() == "DEFAULT")
-                or (isinstance(value, exp.Column)
+            if (isinstance(value, exp.Var) and value.name.upper() == "DEFAULT") or (
+                isinstance(value, exp.Column)
                 and value.name.upper() == "DEFAULT"
-                and not value.table)
+                and not value.table
             ):
                 col = columns[index]
                 new_values.append(
@@ -334,8 +334,7 @@ def run_insert(
         if src.num_columns > len(columns):
             raise errors.SyntaxError_("INSERT has more expressions than target columns")
         raise errors.SyntaxError_("INSERT has more target columns than expressions")
-    if not columns:
-        src = src.drop_columns(["__one"])
+    # DEFAULT VALUES: the placeholder column stays so the row count survives
     src = src.rename_columns([f"s{i}" for i in range(src.num_columns)])
     rows = _prepare_rows(session, table, columns, src, fill_defaults=True)
     assert session.txn is not None

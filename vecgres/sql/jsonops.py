@@ -1,0 +1,259 @@
+"""json and jsonb operators and functions, rewritten for DuckDB at bind time.
+
+DuckDB's JSON type holds text; jsonb values are kept in PostgreSQL's
+canonical text by the ``vg_jsonb_*`` functions (executor/jsonfuncs.py).
+Which operand is json, jsonb or neither comes from the catalog and casts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from sqlglot import exp
+
+from vecgres import errors
+from vecgres.executor.jsonfuncs import dump, jsonb_in
+from vecgres.sql.literals import parse_array
+from vecgres.types import SqlType
+
+TypeOf = Callable[[exp.Expr], SqlType | None]
+
+_JSONB_BUILDERS = {"jsonb_build_object": "json_object", "jsonb_build_array": "json_array"}
+_JSON_BUILDERS = {"json_build_object": "json_object", "json_build_array": "json_array"}
+
+
+def _text(node: exp.Expr) -> exp.Expr:
+    return exp.cast(node, "VARCHAR", dialect="duckdb")
+
+
+def _call(name: str, *args: exp.Expr) -> exp.Expr:
+    # Anonymous, so sqlglot does not reinterpret DuckDB's own JSON functions
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+def _canonical(node: exp.Expr) -> exp.Expr:
+    return exp.func("vg_jsonb_in", _text(node))
+
+
+def _json_kind(node: exp.Expr, type_of: TypeOf, memo: dict[int, str | None]) -> str | None:
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    kind: str | None = None
+    if isinstance(node, exp.Paren):
+        kind = _json_kind(node.this, type_of, memo)
+    elif isinstance(node, exp.JSONExtract | exp.JSONBExtract):
+        kind = _json_kind(node.this, type_of, memo)
+    elif isinstance(node, exp.DPipe | exp.Sub):
+        kind = "jsonb" if _json_kind(node.this, type_of, memo) == "jsonb" else None
+    elif isinstance(node, exp.Anonymous):
+        name = node.name.lower()
+        if name in _JSONB_BUILDERS or name in ("to_jsonb", "jsonb_set", "jsonb_agg"):
+            kind = "jsonb"
+        elif name in _JSON_BUILDERS or name in ("to_json", "json_agg", "row_to_json"):
+            kind = "json"
+    elif isinstance(node, exp.JSONArrayAgg):
+        kind = "json"
+    else:
+        t = type_of(node)
+        if t is not None and not t.is_array and t.name in ("json", "jsonb"):
+            kind = t.name
+    memo[key] = kind
+    return kind
+
+
+def _pointer(path: str) -> str:
+    """A PostgreSQL text[] path literal as a JSON pointer, which DuckDB reads."""
+    parts = parse_array(path)
+    return "".join(
+        "/" + (p or "").replace("~", "~0").replace("/", "~1") for p in parts if p is not None
+    )
+
+
+def _json_literal_check(text: str) -> None:
+    try:
+        json.loads(text)
+    except ValueError:
+        raise errors.InvalidTextRepresentation("invalid input syntax for type json") from None
+
+
+def _pg_typeof(node: exp.Anonymous, type_of: TypeOf, memo: dict[int, str | None]) -> None:
+    """pg_typeof(x) as a constant where the type is evident, else from DuckDB's typeof."""
+    arg = node.expressions[0]
+    kind = memo.get(id(arg))
+    t = SqlType(kind) if kind is not None else type_of(arg)
+    if t is None and isinstance(arg, exp.DPipe):
+        t = SqlType("text")
+    if t is None and isinstance(arg, exp.Avg):
+        inner = type_of(arg.this)
+        integral = inner is None or inner.name in ("smallint", "integer", "bigint", "numeric")
+        t = SqlType("numeric" if integral else "double precision")
+    if t is not None:
+        shown = SqlType(t.name, is_array=t.is_array).format()
+        node.replace(exp.Literal.string(shown))
+    else:
+        node.replace(exp.func("vg_pg_type_name", _call("typeof", arg.copy())))
+
+
+def rewrite_json(ast: exp.Expr, type_of: TypeOf) -> None:
+    memo: dict[int, str | None] = {}
+    nodes = list(ast.walk(bfs=False))
+    for node in nodes:
+        _json_kind(node, type_of, memo)
+    for node in nodes:
+        if isinstance(node, exp.Anonymous) and node.name.lower() == "pg_typeof":
+            if len(node.expressions) == 1:
+                _pg_typeof(node, type_of, memo)
+    nodes = list(ast.walk(bfs=False))
+    for node in reversed(nodes):
+        if node.parent is None and node is not ast:
+            continue  # already replaced together with an ancestor
+        _rewrite_one(node, type_of, memo)
+
+
+def _rewrite_one(node: exp.Expr, type_of: TypeOf, memo: dict[int, str | None]) -> None:
+    kind = memo.get(id(node))
+    if isinstance(node, exp.Cast):
+        try:
+            target = type_of(node)
+        except errors.VecgresError:
+            return
+        if target is None or target.is_array or target.name not in ("json", "jsonb"):
+            return
+        inner = node.this
+        if isinstance(inner, exp.Literal) and inner.is_string:
+            _json_literal_check(inner.this)
+            if target.name == "jsonb":
+                node.set("this", exp.Literal.string(jsonb_in(inner.this) or ""))
+            return
+        if target.name == "jsonb" and memo.get(id(inner)) != "jsonb":
+            node.replace(_canonical(inner.copy()))
+        return
+    if isinstance(node, exp.JSONExtract) and kind is not None:
+        node.replace(_reformat(node.copy(), kind))
+        return
+    if isinstance(node, exp.JSONBExtract | exp.JSONBExtractScalar):
+        path = node.expression
+        if not (isinstance(path, exp.Literal) and path.is_string):
+            raise errors.FeatureNotSupported("#> and #>> with a non-constant path")
+        pointer = exp.Literal.string(_pointer(path.this))
+        target = node.this.copy()
+        if isinstance(node, exp.JSONBExtract):
+            got = _call("json_extract", target, pointer)
+            node.replace(_reformat(got, kind or "jsonb"))
+        else:
+            node.replace(exp.func("vg_jsonb_text", _text(_call("json_extract", target, pointer))))
+        return
+    if isinstance(node, exp.ArrayContainsAll | exp.ArrayContainedBy):
+        left, right = node.this, node.expression
+        kinds = {memo.get(id(left)), memo.get(id(right))}
+        if "json" in kinds:
+            op = "@>" if isinstance(node, exp.ArrayContainsAll) else "<@"
+            raise errors.UndefinedFunction(
+                f"operator does not exist: json {op} json",
+                hint="No operator matches the given name and argument types. "
+                "You might need to add explicit type casts.",
+            )
+        if "jsonb" in kinds:
+            if isinstance(node, exp.ArrayContainedBy):
+                left, right = right, left
+            node.replace(exp.func("vg_jsonb_contains", _text(left.copy()), _text(right.copy())))
+        return
+    if isinstance(node, exp.JSONBContainsTopKey | exp.JSONBContains):
+        node.replace(
+            exp.func("vg_jsonb_exists", _text(node.this.copy()), _text(node.expression.copy()))
+        )
+        return
+    if isinstance(node, exp.JSONBContainsAnyTopKeys | exp.JSONBContainsAllTopKeys):
+        name = (
+            "vg_jsonb_exists_any"
+            if isinstance(node, exp.JSONBContainsAnyTopKeys)
+            else "vg_jsonb_exists_all"
+        )
+        keys = exp.cast(node.expression.copy(), "VARCHAR[]", dialect="duckdb")
+        node.replace(exp.func(name, _text(node.this.copy()), keys))
+        return
+    if isinstance(node, exp.DPipe) and memo.get(id(node.this)) == "jsonb":
+        node.replace(
+            exp.func("vg_jsonb_concat", _text(node.this.copy()), _text(node.expression.copy()))
+        )
+        return
+    if isinstance(node, exp.Sub) and memo.get(id(node.this)) == "jsonb":
+        node.replace(
+            exp.func("vg_jsonb_delete", _text(node.this.copy()), _text(node.expression.copy()))
+        )
+        return
+    if isinstance(node, exp.JSONArrayAgg):
+        node.replace(exp.func("vg_json_format", _text(node.copy()), exp.Literal.string("plain")))
+        return
+    if isinstance(node, exp.Anonymous):
+        if isinstance(node.parent, exp.Table) and node.name.lower() in ("jsonb_each", "json_each"):
+            _rewrite_each(node)
+        else:
+            _rewrite_function(node)
+
+
+def _rewrite_each(node: exp.Anonymous) -> None:
+    """jsonb_each(x) in FROM: DuckDB's json_each, values printed as PostgreSQL does."""
+    table = node.parent
+    assert isinstance(table, exp.Table)
+    value = exp.column("value")
+    kind = "jsonb" if node.name.lower() == "jsonb_each" else "json"
+    query = exp.select(exp.column("key"), _reformat(value, kind).as_("value")).from_(
+        exp.Table(this=_call("json_each", *[a.copy() for a in node.expressions]))
+    )
+    alias = table.args.get("alias")
+    table.replace(exp.Subquery(this=query, alias=alias.copy() if alias else None))
+
+
+def _reformat(node: exp.Expr, kind: str) -> exp.Expr:
+    if kind == "jsonb":
+        return _canonical(node)
+    return exp.func("vg_json_format", _text(node), exp.Literal.string("plain"))
+
+
+def _rewrite_function(node: exp.Anonymous) -> None:
+    name = node.name.lower()
+    args = [a.copy() for a in node.expressions]
+    if name in ("jsonb_typeof", "json_typeof") and len(args) == 1:
+        node.replace(exp.func("vg_json_typeof", exp.func("json_type", args[0])))
+    elif name in ("jsonb_array_length", "json_array_length") and len(args) == 1:
+        node.replace(exp.func("json_array_length", args[0]))
+    elif name in ("jsonb_object_keys", "json_object_keys") and len(args) == 1:
+        node.replace(exp.Explode(this=exp.func("json_keys", args[0])))
+    elif name in ("jsonb_array_elements_text", "json_array_elements_text") and len(args) == 1:
+        node.replace(
+            exp.Explode(this=_call("json_extract_string", args[0], exp.Literal.string("$[*]")))
+        )
+    elif name in ("jsonb_array_elements", "json_array_elements") and len(args) == 1:
+        elems = exp.Explode(this=_call("json_extract", args[0], exp.Literal.string("$[*]")))
+        node.replace(_reformat(elems, "jsonb" if name.startswith("jsonb") else "json"))
+    elif name in _JSONB_BUILDERS:
+        node.replace(_canonical(exp.func(_JSONB_BUILDERS[name], *args)))
+    elif name in _JSON_BUILDERS:
+        style = "object" if name == "json_build_object" else "plain"
+        built = exp.func(_JSON_BUILDERS[name], *args)
+        node.replace(exp.func("vg_json_format", _text(built), exp.Literal.string(style)))
+    elif name == "to_jsonb" and len(args) == 1:
+        node.replace(_canonical(exp.func("to_json", args[0])))
+    elif name == "jsonb_agg":
+        node.replace(_canonical(exp.func("to_json", _call("list", *args))))
+    elif name == "jsonb_set" and len(args) in (3, 4):
+        path = args[1]
+        if isinstance(path, exp.Literal) and path.is_string:
+            items = parse_array(path.this)
+            path = exp.Array(
+                expressions=[exp.null() if i is None else exp.Literal.string(i) for i in items]
+            )
+        node.replace(
+            exp.func(
+                "vg_jsonb_set",
+                _text(args[0]),
+                exp.cast(path, "VARCHAR[]", dialect="duckdb"),
+                _text(args[2]),
+            )
+        )
+
+
+__all__ = ["dump", "rewrite_json"]
