@@ -165,7 +165,9 @@ def _map_duckdb_message(text: str, exc: Exception, sql: str) -> errors.VecgresEr
     mapped = _pg_wording(text, body)
     if mapped is not None:
         return mapped
-    m = re.search(r"Could not convert string '(.*?)' to (\w+(?: WITH TIME ZONE)?)", text)
+    m = re.search(
+        r"Could not convert string '(.*?)' to (\w+(?: WITH TIME ZONE)?)", text
+    ) or re.search(r'Could not convert string "(.*?)" to (\w+)', text)
     if m:
         return errors.InvalidTextRepresentation(
             f'invalid input syntax for type {_pg_type_name(m.group(2))}: "{m.group(1)}"'

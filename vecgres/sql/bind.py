@@ -27,7 +27,7 @@ from vecgres import errors
 from vecgres.catalog.model import Catalog, Table
 from vecgres.sql.dialect import DIALECT, DUCK, VectorOp
 from vecgres.sql.jsonops import rewrite_json
-from vecgres.sql.literals import typed_literal
+from vecgres.sql.literals import scalar_literal, typed_literal
 from vecgres.sql.typemap import duck_type, sql_type
 from vecgres.types import FLOAT8, INT4, INT8, TEXT, UNKNOWN, SqlType
 from vecgres.vector import text as vector_text
@@ -205,6 +205,34 @@ def normalize_statement(ast: exp.Expr) -> exp.Expr:
     """A parsed statement as PostgreSQL reads it: unquoted names folded to lower case,
     a bare VALUES list as the query it stands for, LIMIT/OFFSET constants checked."""
     ast = normalize_identifiers(ast, dialect=DIALECT)
+    # sqlglot reads E'...' strings (escapes already applied) as byte strings: they are text
+    for node in list(ast.find_all(exp.ByteString)):
+        node.replace(exp.Literal.string(node.this))
+    for node in list(ast.find_all(exp.Round)):
+        # PostgreSQL rounds float8 halves to even, numeric ones away from zero
+        arg = node.this
+        if (
+            isinstance(arg, exp.Cast)
+            and arg.to.this
+            in (
+                exp.DataType.Type.DOUBLE,
+                exp.DataType.Type.FLOAT,
+            )
+            and node.args.get("decimals") is None
+        ):
+            node.replace(
+                exp.Anonymous(this="round_even", expressions=[arg.copy(), exp.Literal.number(0)])
+            )
+    for node in list(ast.find_all(exp.Anonymous)):
+        # octet_length of text: DuckDB counts bytes of blobs only
+        if node.name.lower() == "octet_length" and len(node.expressions) == 1:
+            node.set("expressions", [exp.Encode(this=node.expressions[0].copy())])
+    for node in list(ast.find_all(exp.Format)):
+        node.replace(
+            exp.Anonymous(
+                this="printf", expressions=[node.this.copy(), *[e.copy() for e in node.expressions]]
+            )
+        )
     if isinstance(ast, exp.Values) and not ast.alias:
         width = len(ast.expressions[0].expressions) if ast.expressions else 0
         names = [exp.to_identifier(f"column{i + 1}") for i in range(width)]
@@ -268,8 +296,8 @@ def bind_query(
         if hint is not None:
             param_types[index] = hint
     _infer_params(ast, alias_tables, param_types)
-    rewrite_typed_literals(ast)
     rewrite_json(ast, lambda node: expr_type(node, alias_tables, param_types))
+    rewrite_typed_literals(ast)
     _rewrite_vectors(ast, alias_tables, param_types)
     _rewrite_functions(ast)
     names, types, sources = _outputs(ast, alias_tables)
@@ -573,7 +601,7 @@ def rewrite_typed_literals(ast: exp.Expr) -> None:
             target = sql_type(cast.to)
         except errors.VecgresError:
             continue
-        replacement = typed_literal(inner.this, target)
+        replacement = typed_literal(inner.this, target) or scalar_literal(inner.this, target)
         if replacement is not None:
             cast.replace(replacement)
 

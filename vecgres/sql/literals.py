@@ -8,6 +8,8 @@ malformed literal fails with PostgreSQL's message before anything runs.
 
 from __future__ import annotations
 
+import re
+
 from sqlglot import exp
 
 from vecgres import errors
@@ -124,4 +126,55 @@ def typed_literal(text: str, t: SqlType) -> exp.Expr | None:
         return exp.cast(exp.Array(expressions=items), duck_type(t), dialect="duckdb")
     if t.name == "bytea":
         return bytea_literal(text)
+    return None
+
+
+_INT_RE = re.compile(r"^\s*[+-]?\d+\s*$")
+_BOOL_WORDS = {
+    "t": True,
+    "tr": True,
+    "tru": True,
+    "true": True,
+    "y": True,
+    "ye": True,
+    "yes": True,
+    "on": True,
+    "1": True,
+    "f": False,
+    "fa": False,
+    "fal": False,
+    "fals": False,
+    "false": False,
+    "n": False,
+    "no": False,
+    "of": False,
+    "off": False,
+    "0": False,
+}
+
+
+def scalar_literal(text: str, t: SqlType) -> exp.Expr | None:
+    """Literal input DuckDB would read more leniently than PostgreSQL (or not at all)."""
+    if t.is_array:
+        return None
+    if t.name in ("smallint", "integer", "bigint"):
+        if not _INT_RE.match(text):
+            raise errors.InvalidTextRepresentation(
+                f'invalid input syntax for type {t.name}: "{text}"'
+            )
+        return None
+    if t.name == "boolean":
+        value = _BOOL_WORDS.get(text.strip().lower())
+        if value is None:
+            raise errors.InvalidTextRepresentation(
+                f'invalid input syntax for type boolean: "{text}"'
+            )
+        return exp.true() if value else exp.false()
+    if t.name in ("character varying", "character") and t.typmod >= 4:
+        # an explicit cast truncates; char(n) pads with spaces
+        n = t.typmod - 4
+        value = text[:n]
+        if t.name == "character":
+            value = value.ljust(n)
+        return exp.Literal.string(value)
     return None
