@@ -94,6 +94,12 @@ def _duck_arg_type(duck: str) -> str:
 
 def _pg_wording(text: str, body: str) -> errors.VecgresError | None:
     """DuckDB messages that have a PostgreSQL counterpart with a fixed wording."""
+    m = re.search(r"out of range for the destination type (\w+)", text)
+    if m:
+        target = _DUCK_PHYSICAL.get(m.group(1), _pg_type_name(m.group(1)))
+        return errors.NumericValueOutOfRange(f"{target} out of range")
+    if re.search(r"to type DECIMAL\(\d+,\d+\) failed: value is out of range", text):
+        return errors.NumericValueOutOfRange("numeric field overflow")
     m = re.search(r"Overflow in \w+ of (INT16|INT32|INT64|INT128)", text)
     if m:
         return errors.NumericValueOutOfRange(f"{_DUCK_PHYSICAL[m.group(1)]} out of range")

@@ -244,6 +244,8 @@ def normalize_statement(ast: exp.Expr) -> exp.Expr:
                 ),
             )
         )
+    if ast.args.get("locks"):
+        raise errors.FeatureNotSupported("SELECT FOR UPDATE/SHARE is not supported yet")
     for node in ast.find_all(exp.Limit, exp.Offset):
         value = node.expression
         if isinstance(value, exp.Neg) and isinstance(value.this, exp.Literal):
@@ -276,6 +278,7 @@ def bind_query(
     # the hidden row id is addressable only by the engine's own statements
     for name in schema:
         schema[name]["_rowid"] = "BIGINT"
+    before = ast.copy()
     try:
         ast = qualify(
             ast,
@@ -287,7 +290,7 @@ def bind_query(
             validate_qualify_columns=True,
         )
     except OptimizeError as exc:
-        raise _column_error(str(exc)) from None
+        raise _column_error(str(exc), before) from None
     _hide_rowid_from_stars(ast)
     alias_tables = _alias_map(ast, tables)
     n_params = count_params(ast)
@@ -296,6 +299,7 @@ def bind_query(
         if hint is not None:
             param_types[index] = hint
     _infer_params(ast, alias_tables, param_types)
+    _check_operand_types(ast, alias_tables, param_types)
     rewrite_json(ast, lambda node: expr_type(node, alias_tables, param_types))
     rewrite_typed_literals(ast)
     _rewrite_vectors(ast, alias_tables, param_types)
@@ -313,12 +317,28 @@ def _exact(name: str) -> str:
     )
 
 
-def _column_error(text: str) -> errors.VecgresError:
+def _column_error(text: str, ast: exp.Expr) -> errors.VecgresError:
+    ranges = {t.alias_or_name for t in ast.find_all(exp.Table)} | {
+        s.alias for s in ast.find_all(exp.Subquery) if s.alias
+    }
     m = re.search(r"Column '([^']+)' could not be resolved(?: for table: '([^']+)')?", text)
     if m:
         col = m.group(1)
         if m.group(2) and not m.group(2).startswith(REL_PREFIX):
+            if m.group(2) not in ranges:
+                return errors.UndefinedTable(f'missing FROM-clause entry for table "{m.group(2)}"')
             return errors.UndefinedColumn(f"column {m.group(2)}.{col} does not exist")
+        return errors.UndefinedColumn(f'column "{col}" does not exist')
+    m = re.search(r"Unknown column: (\w+)", text)
+    if m:
+        col = m.group(1)
+        for node in ast.find_all(exp.Column):
+            if node.name == col and node.table:
+                if node.table not in ranges:
+                    return errors.UndefinedTable(
+                        f'missing FROM-clause entry for table "{node.table}"'
+                    )
+                return errors.UndefinedColumn(f"column {node.table}.{col} does not exist")
         return errors.UndefinedColumn(f'column "{col}" does not exist')
     m = re.search(r"Ambiguous column '([^']+)'", text)
     if m:
@@ -589,6 +609,54 @@ def _rewrite_vectors(ast: exp.Expr, alias_tables: dict[str, Table], params: list
             ) or (isinstance(arg, exp.Literal) and arg.is_string and index == 0):
                 args[index] = vector_literal(vector_text.parse_vector(arg.this))
         call.replace(exp.func(spec[0], *args))
+
+
+_STRINGS = ("text", "character varying", "character")
+
+
+def _literal_type(node: exp.Expr) -> str | None:
+    if isinstance(node, exp.Literal) and not node.is_string:
+        text = node.this
+        if re.fullmatch(r"\d+", text):
+            return "integer" if int(text) < 2**31 else "bigint" if int(text) < 2**63 else "numeric"
+        return "numeric"
+    return None
+
+
+def _check_operand_types(
+    ast: exp.Expr, alias_tables: dict[str, Table], params: list[SqlType]
+) -> None:
+    """Type errors PostgreSQL reports that DuckDB's implicit casts would hide."""
+    for where in ast.find_all(exp.Where):
+        t = expr_type(where.this, alias_tables, params)
+        if t is not None and t.name != "boolean" and not t.is_vector:
+            shown = SqlType(t.name, is_array=t.is_array).format()
+            raise errors.DatatypeMismatch(
+                f"argument of WHERE must be type boolean, not type {shown}"
+            )
+    for node in ast.find_all(exp.EQ, exp.NEQ, exp.LT, exp.LTE, exp.GT, exp.GTE):
+        for col, other in ((node.this, node.expression), (node.expression, node.this)):
+            t = column_type(col, alias_tables)
+            lit = _literal_type(other)
+            if t is not None and lit is not None and t.name in _STRINGS and not t.is_array:
+                left, right = SqlType(t.name).format(), lit
+                if col is node.expression:
+                    left, right = right, left
+                raise errors.UndefinedFunction(
+                    f"operator does not exist: {left} {_SYMBOLS[type(node)]} {right}",
+                    hint="No operator matches the given name and argument types. "
+                    "You might need to add explicit type casts.",
+                )
+
+
+_SYMBOLS: dict[type, str] = {
+    exp.EQ: "=",
+    exp.NEQ: "<>",
+    exp.LT: "<",
+    exp.LTE: "<=",
+    exp.GT: ">",
+    exp.GTE: ">=",
+}
 
 
 def rewrite_typed_literals(ast: exp.Expr) -> None:

@@ -53,6 +53,9 @@ def create_table(stmt: exp.Create, catalog: Catalog, search_path: list[str]) -> 
             raise errors.FeatureNotSupported("CREATE TABLE AS is not supported yet")
         raise errors.SyntaxError_("syntax error in CREATE TABLE")
     table_node = schema_node.this
+    for prop in stmt.args["properties"].expressions if stmt.args.get("properties") else []:
+        if isinstance(prop, exp.InheritsProperty):
+            raise errors.FeatureNotSupported("table inheritance (INHERITS) is not supported")
     name = table_node.name
     schema = _target_schema(table_node, catalog, search_path)
     if catalog.find_relation(schema, name) is not None:
@@ -142,6 +145,8 @@ def create_table(stmt: exp.Create, catalog: Catalog, search_path: list[str]) -> 
             else:
                 raise errors.FeatureNotSupported(f"constraint {item.sql()} is not supported yet")
         else:
+            if "MATCH PARTIAL" in item.sql().upper():
+                raise errors.FeatureNotSupported("MATCH PARTIAL not yet implemented")
             raise errors.FeatureNotSupported(f"table element {item.sql()} is not supported yet")
     if not columns:
         raise errors.FeatureNotSupported("tables without columns are not supported")

@@ -163,6 +163,16 @@ def scalar_literal(text: str, t: SqlType) -> exp.Expr | None:
                 f'invalid input syntax for type {t.name}: "{text}"'
             )
         return None
+    if t.name in ("double precision", "real"):
+        try:
+            value = float(text)
+        except ValueError:
+            return None  # DuckDB's message is translated
+        if value in (float("inf"), float("-inf")) and "inf" not in text.lower():
+            raise errors.NumericValueOutOfRange(
+                f'"{text.strip()}" is out of range for type {t.name}'
+            )
+        return None
     if t.name == "boolean":
         value = _BOOL_WORDS.get(text.strip().lower())
         if value is None:

@@ -18,7 +18,7 @@ from vecgres.result import ColumnInfo, Result
 from vecgres.sql.bind import BoundQuery, bind_query, expr_type, rel_name
 from vecgres.sql.dialect import DIALECT, DUCK
 from vecgres.sql.literals import typed_literal
-from vecgres.sql.typemap import duck_type
+from vecgres.sql.typemap import duck_type, type_from_duck
 from vecgres.types import SqlType
 
 if TYPE_CHECKING:
@@ -61,6 +61,13 @@ def _conversion(col: Column, src_expr: str, src_type: str, table: Table) -> str:
             hint="You will need to rewrite or cast the expression.",
         )
     target = duck_type(t)
+    src_up = src_type.upper()
+    if t.is_array and "[" not in src_up and src_up not in ("VARCHAR", "NULL", '"NULL"', "UNKNOWN"):
+        shown = type_from_duck(src_type).format()
+        raise errors.DatatypeMismatch(
+            f'column "{col.name}" is of type {t} but expression is of type {shown}',
+            hint="You will need to rewrite or cast the expression.",
+        )
     expr = f"CAST({src_expr} AS {target})"
     if t.name == "jsonb" and not t.is_array:
         expr = f"vg_jsonb_in(CAST({src_expr} AS VARCHAR))"
@@ -265,13 +272,17 @@ def _insert_columns(ast: exp.Insert, table: Table) -> list[Column]:
     return list(table.columns)
 
 
-def _values_with_defaults(session: Session, source: exp.Values, columns: list[Column]) -> exp.Expr:
+def _values_with_defaults(
+    session: Session, source: exp.Values, columns: list[Column], explicit: bool = False
+) -> exp.Expr:
     """VALUES rows with DEFAULT replaced by each column's default expression."""
     rows = []
     for row in source.expressions:
         values = list(row.expressions)
         if len(values) > len(columns):
             raise errors.SyntaxError_("INSERT has more expressions than target columns")
+        if explicit and len(values) < len(columns):
+            raise errors.SyntaxError_("INSERT has more target columns than expressions")
         new_values = []
         for index, value in enumerate(values):
             if (isinstance(value, exp.Var) and value.name.upper() == "DEFAULT") or (
@@ -314,7 +325,8 @@ def run_insert(
     columns = _insert_columns(ast, table)
     source = ast.expression
     if isinstance(source, exp.Values):
-        query = _values_with_defaults(session, source, columns)
+        explicit = isinstance(ast.this, exp.Schema) and bool(ast.this.expressions)
+        query = _values_with_defaults(session, source, columns, explicit)
     elif isinstance(source, exp.Query):
         query = source
     elif source is None:
@@ -401,10 +413,10 @@ def _on_conflict(
                     hint="Ensure that no rows proposed for insertion within the same command "
                     "have duplicate constrained values.",
                 )
+        if key is not None:
+            seen.add(key)
         if rowid is None:
             fresh.append(pos)
-            if key is not None:
-                seen.add(key)
         else:
             hits.append((pos, rowid))
     action = conflict.args.get("action")
