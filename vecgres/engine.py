@@ -395,7 +395,7 @@ class Session:
             raise errors.SyntaxError_("cannot insert multiple commands into a prepared statement")
         from vecgres.sql.bind import normalize_statement
 
-        return normalize_statement(parsed[0])
+        return normalize_statement(parsed[0], sql)
 
     def _parse_view(self, sql: str) -> exp.Expr:
         return self._parse_one(sql)

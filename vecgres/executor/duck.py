@@ -165,6 +165,34 @@ def _pg_wording(text: str, body: str) -> errors.VecgresError | None:
     return None
 
 
+def _call_arg_types(sql: str, name: str) -> list[str]:
+    """The argument types of the first call of ``name`` in ``sql``, as far as literals tell."""
+    from sqlglot import exp, parse_one
+    from sqlglot.errors import SqlglotError
+
+    try:
+        tree = parse_one(sql, dialect="duckdb")
+    except SqlglotError:
+        return []
+    for call in tree.find_all(exp.Anonymous):
+        if call.name.lower() != name.lower():
+            continue
+        out = []
+        for arg in call.expressions:
+            if isinstance(arg, exp.Literal) and arg.is_string:
+                out.append("unknown")
+            elif isinstance(arg, exp.Literal):
+                out.append("integer" if arg.this.isdigit() and int(arg.this) < 2**31 else "numeric")
+            elif isinstance(arg, exp.Boolean):
+                out.append("boolean")
+            elif isinstance(arg, exp.Cast):
+                out.append(_duck_arg_type(arg.to.sql(dialect="duckdb")))
+            else:
+                return []  # types of other expressions are not known here
+        return out
+    return []
+
+
 def _map_duckdb_message(text: str, exc: Exception, sql: str) -> errors.VecgresError:
     first = text.split("\n")[0]
     body = first.split(": ", 1)[1] if ": " in first else first
@@ -197,7 +225,7 @@ def _map_duckdb_message(text: str, exc: Exception, sql: str) -> errors.VecgresEr
     )
     if m:
         return errors.UndefinedFunction(
-            f"function {m.group(1)}() does not exist",
+            f"function {m.group(1)}({', '.join(_call_arg_types(sql, m.group(1)))}) does not exist",
             hint="No function matches the given name and argument "
             "types. You might need to add explicit type casts.",
         )

@@ -201,9 +201,18 @@ def _python_literal(value: object) -> exp.Expr:
 # --- binding ------------------------------------------------------------------
 
 
-def normalize_statement(ast: exp.Expr) -> exp.Expr:
+def normalize_statement(ast: exp.Expr, sql: str = "") -> exp.Expr:
     """A parsed statement as PostgreSQL reads it: unquoted names folded to lower case,
     a bare VALUES list as the query it stands for, LIMIT/OFFSET constants checked."""
+    if isinstance(
+        ast, exp.Alias | exp.Column | exp.Identifier | exp.Literal | exp.Predicate | exp.Not
+    ):
+        # sqlglot accepts a bare expression as a statement; PostgreSQL does not
+        words = sql.split()
+        first = words[0] if words else ""
+        raise errors.SyntaxError_(
+            f'syntax error at or near "{first}"', position=sql.find(first) + 1 if first else None
+        )
     ast = normalize_identifiers(ast, dialect=DIALECT)
     # sqlglot reads E'...' strings (escapes already applied) as byte strings: they are text
     for node in list(ast.find_all(exp.ByteString)):
@@ -211,6 +220,14 @@ def normalize_statement(ast: exp.Expr) -> exp.Expr:
     for node in list(ast.find_all(exp.Round)):
         # PostgreSQL rounds float8 halves to even, numeric ones away from zero
         arg = node.this
+        places = node.args.get("decimals")
+        if isinstance(places, exp.Literal) and not places.is_string and places.this.isdigit():
+            # round(x, n) exists only for numeric: its result has exactly n decimals
+            if int(places.this) <= 38:
+                node.replace(
+                    exp.cast(node.copy(), f"DECIMAL(38,{int(places.this)})", dialect="duckdb")
+                )
+            continue
         if (
             isinstance(arg, exp.Cast)
             and arg.to.this
@@ -275,9 +292,12 @@ def bind_query(
         name: {_exact(col.name): duck_type(col.type) for col in table.columns}
         for name, table in tables.items()
     }
-    # the hidden row id is addressable only by the engine's own statements
-    for name in schema:
-        schema[name]["_rowid"] = "BIGINT"
+    # the hidden row id is addressable only by the engine's own statements (and only
+    # when they name it, so NATURAL JOIN and USING never see it)
+    if any(c.name == "_rowid" for c in ast.find_all(exp.Column)):
+        for name in schema:
+            schema[name]["_rowid"] = "BIGINT"
+    _name_function_columns(ast)
     before = ast.copy()
     try:
         ast = qualify(
@@ -290,7 +310,7 @@ def bind_query(
             validate_qualify_columns=True,
         )
     except OptimizeError as exc:
-        raise _column_error(str(exc), before) from None
+        raise _column_error(str(exc), before, tables) from None
     _hide_rowid_from_stars(ast)
     alias_tables = _alias_map(ast, tables)
     n_params = count_params(ast)
@@ -309,6 +329,22 @@ def bind_query(
     return BoundQuery(ast, tables, param_types, names, types, sources)
 
 
+_SCALAR_SRFS = (exp.ExplodingGenerateSeries, exp.GenerateSeries, exp.Unnest, exp.Explode)
+
+
+def _name_function_columns(ast: exp.Expr) -> None:
+    """``FROM generate_series(...) AS g``: a scalar function's one column takes the alias."""
+    for node in list(ast.find_all(exp.Table, exp.Lateral)):
+        alias = node.args.get("alias")
+        fn = node.this
+        if not isinstance(alias, exp.TableAlias) or alias.columns or not alias.this:
+            continue
+        if isinstance(fn, exp.Unnest) and len(fn.expressions) != 1:
+            continue
+        if isinstance(fn, _SCALAR_SRFS):
+            alias.set("columns", [exp.to_identifier(alias.name)])
+
+
 def _exact(name: str) -> str:
     return (
         name
@@ -317,11 +353,21 @@ def _exact(name: str) -> str:
     )
 
 
-def _column_error(text: str, ast: exp.Expr) -> errors.VecgresError:
+def _column_error(
+    text: str, ast: exp.Expr, tables: dict[str, Table] | None = None
+) -> errors.VecgresError:
     ranges = {t.alias_or_name for t in ast.find_all(exp.Table)} | {
         s.alias for s in ast.find_all(exp.Subquery) if s.alias
     }
     m = re.search(r"Column '([^']+)' could not be resolved(?: for table: '([^']+)')?", text)
+    if m and not m.group(2) and tables:
+        holders = [
+            t
+            for t in ast.find_all(exp.Table)
+            if t.name in tables and tables[t.name].column(m.group(1))
+        ]
+        if len(holders) > 1:
+            return errors.AmbiguousColumn(f'column reference "{m.group(1)}" is ambiguous')
     if m:
         col = m.group(1)
         if m.group(2) and not m.group(2).startswith(REL_PREFIX):
