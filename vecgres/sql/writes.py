@@ -593,6 +593,24 @@ def run_delete(
     return result
 
 
+def _check_row_by_row(table: Table, rowids: np.ndarray, before: pa.Table, after: pa.Table) -> None:
+    """PostgreSQL checks a unique key as each row is updated, in table order: a new key
+    that another updated row still holds at that moment is a violation (even a swap)."""
+    order = np.argsort(rowids, kind="stable")
+    for index in table.unique_indexes:
+        olds = list(zip(*(before.column(c).to_pylist() for c in index.columns), strict=True))
+        news = list(zip(*(after.column(c).to_pylist() for c in index.columns), strict=True))
+        held = {k for k in olds if None not in k}
+        for i in order:
+            old_key, new_key = olds[i], news[i]
+            held.discard(old_key)
+            if None in new_key:
+                continue
+            if new_key in held and new_key != old_key:
+                raise unique_violation(index, new_key[0] if len(new_key) == 1 else new_key)
+            held.add(new_key)
+
+
 def run_update(
     session: Session, ast: exp.Update, params: Sequence[object], param_types: list[SqlType]
 ) -> Result:
@@ -621,6 +639,8 @@ def run_update(
             projections.append(exp.alias_(parsed, col.name))
         else:
             projections.append(exp.alias_(value.copy(), col.name))
+    key_cols = sorted({c for index in table.unique_indexes for c in index.columns})
+    projections += [exp.alias_(exp.column(name, table=alias), f"__old_{name}") for name in key_cols]
     out = _select_rows(session, ast, table, alias, projections, params, param_types)
     old = out.column(0).to_numpy().astype(np.int64)
     if np.unique(old).size != old.size:
@@ -628,11 +648,14 @@ def run_update(
         _, first = np.unique(old, return_index=True)
         out = out.take(pa.array(np.sort(first)))
         old = out.column(0).to_numpy().astype(np.int64)
+    old_keys = out.select([f"__old_{name}" for name in key_cols]).rename_columns(key_cols)
+    out = out.drop_columns([f"__old_{name}" for name in key_cols])
     src = out.drop_columns([out.schema.names[0]])
     src = src.rename_columns([f"s{i}" for i in range(src.num_columns)])
     rows = _prepare_rows(session, table, list(table.columns), src, fill_defaults=False)
     assert session.txn is not None
     pending = session.txn.writes(table.oid)
+    _check_row_by_row(table, old, old_keys, rows)
     session.db.keys.check(table, rows, pending, old)
     if old.size:
         pending.deletes.append(old)
