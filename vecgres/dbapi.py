@@ -102,6 +102,8 @@ def _python_values(arr: pa.Array | pa.ChunkedArray, col: ColumnInfo) -> list[Any
 
 
 def _normalize(value: Any) -> Any:
+    if isinstance(value, str):  # numeric text with PostgreSQL's scale (division, avg)
+        return Decimal(value)
     if isinstance(value, Decimal):
         if value == value.to_integral_value() and abs(value) < Decimal(10) ** 28:
             return value.quantize(Decimal(1))

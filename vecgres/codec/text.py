@@ -123,6 +123,8 @@ def _numeric(arr: pa.Array, t: SqlType) -> list[Cell]:
     ps = numeric_precision_scale(t)
     if pa.types.is_integer(arr.type):
         return _integer(arr)
+    if _is_stringish(arr.type):
+        return _as_bytes_cells(arr)  # already numeric_out's text (PostgreSQL-scaled division)
     if pa.types.is_floating(arr.type):
         values: list[object] = [
             None if v is None else (Decimal(repr(v)) if v == v else Decimal("NaN"))

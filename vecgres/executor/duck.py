@@ -287,6 +287,9 @@ class DuckSession:
         from vecgres.executor.jsonfuncs import register as register_json
 
         register_json(self.con)
+        from vecgres.executor.numeric import register as register_numeric
+
+        register_numeric(self.con)
 
     def function(
         self,

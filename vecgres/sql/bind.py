@@ -28,6 +28,7 @@ from vecgres.catalog.model import Catalog, Table
 from vecgres.sql.dialect import DIALECT, DUCK, VectorOp
 from vecgres.sql.jsonops import rewrite_json
 from vecgres.sql.literals import scalar_literal, typed_literal
+from vecgres.sql.numerics import rewrite_numeric_outputs
 from vecgres.sql.typemap import duck_type, sql_type
 from vecgres.types import FLOAT8, INT4, INT8, TEXT, UNKNOWN, SqlType
 from vecgres.vector import text as vector_text
@@ -321,6 +322,7 @@ def bind_query(
     _infer_params(ast, alias_tables, param_types)
     _check_operand_types(ast, alias_tables, param_types)
     rewrite_json(ast, lambda node: expr_type(node, alias_tables, param_types))
+    rewrite_numeric_outputs(ast, lambda node: expr_type(node, alias_tables, param_types))
     rewrite_typed_literals(ast)
     _rewrite_vectors(ast, alias_tables, param_types)
     _rewrite_functions(ast)
@@ -496,6 +498,8 @@ def expr_type(
         index = _param_index(node)
         if index is not None and index <= len(params) and params[index - 1].name != "unknown":
             return params[index - 1]
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "vg_numeric_div":
+        return SqlType("numeric")
     if isinstance(node, exp.Anonymous):
         spec = _VECTOR_FUNCS.get(node.name.lower())
         if spec is not None:

@@ -1,0 +1,77 @@
+"""numeric results with PostgreSQL's scale: ``/`` on numeric and ``avg`` of integers.
+
+Only a query's own output columns are rewritten (to ``vg_numeric_div``,
+which returns numeric text): inside larger expressions DuckDB's decimal
+arithmetic stays in charge, and ORDER BY keeps comparing numbers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from sqlglot import exp
+
+from vecgres.types import SqlType
+
+TypeOf = Callable[[exp.Expr], SqlType | None]
+
+_EXACT = ("smallint", "integer", "bigint", "numeric")
+
+
+def _exact_kind(node: exp.Expr, type_of: TypeOf) -> str | None:
+    """ "numeric", "integer" or None (float or unknown) for an operand."""
+    if isinstance(node, exp.Paren):
+        return _exact_kind(node.this, type_of)
+    if isinstance(node, exp.Literal) and not node.is_string:
+        return "integer" if re.fullmatch(r"\d+", node.this) else "numeric"
+    if isinstance(node, exp.Neg):
+        return _exact_kind(node.this, type_of)
+    t = type_of(node)
+    if t is None or t.is_array or t.name not in _EXACT:
+        return None
+    return "numeric" if t.name == "numeric" else "integer"
+
+
+def _text(node: exp.Expr) -> exp.Expr:
+    return exp.cast(node, "VARCHAR", dialect="duckdb")
+
+
+def _div(a: exp.Expr, b: exp.Expr) -> exp.Expr:
+    return exp.Anonymous(this="vg_numeric_div", expressions=[_text(a), _text(b)])
+
+
+def _referenced_outputs(select: exp.Select) -> set[str]:
+    """Output names and positions that ORDER BY, GROUP BY or HAVING refer to."""
+    out: set[str] = set()
+    for key in ("order", "group", "having"):
+        part = select.args.get(key)
+        if part is None:
+            continue
+        for node in part.find_all(exp.Column, exp.Literal):
+            out.add(node.name if isinstance(node, exp.Column) else str(node.this))
+    return out
+
+
+def rewrite_numeric_outputs(ast: exp.Expr, type_of: TypeOf) -> None:
+    if not isinstance(ast, exp.Select):
+        return
+    used = _referenced_outputs(ast)
+    for position, proj in enumerate(ast.expressions, start=1):
+        inner = proj.this if isinstance(proj, exp.Alias) else proj
+        if proj.alias_or_name in used or str(position) in used:
+            continue
+        replacement: exp.Expr | None = None
+        if isinstance(inner, exp.Div):
+            kinds = {_exact_kind(inner.this, type_of), _exact_kind(inner.expression, type_of)}
+            if kinds == {"numeric"} or kinds == {"numeric", "integer"}:
+                replacement = _div(inner.this.copy(), inner.expression.copy())
+        elif isinstance(inner, exp.Avg) and not isinstance(inner.this, exp.Distinct):
+            if _exact_kind(inner.this, type_of) is not None and not inner.find(exp.Window):
+                arg = inner.this
+                replacement = _div(exp.Sum(this=arg.copy()), exp.Count(this=arg.copy()))
+        if replacement is not None:
+            inner.replace(replacement)
+
+
+__all__ = ["rewrite_numeric_outputs"]
