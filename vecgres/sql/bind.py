@@ -202,6 +202,38 @@ def _python_literal(value: object) -> exp.Expr:
 # --- binding ------------------------------------------------------------------
 
 
+def _check_distinct_on(select: exp.Select) -> None:
+    distinct = select.args.get("distinct")
+    on = distinct.args.get("on") if isinstance(distinct, exp.Distinct) else None
+    order = select.args.get("order")
+    if on is None or order is None:
+        return
+    wanted = list(on.expressions) if isinstance(on, exp.Tuple) else [on]
+    by_alias = {p.alias: p.this for p in select.expressions if isinstance(p, exp.Alias)}
+
+    def resolve(node: exp.Expr) -> str:
+        if isinstance(node, exp.Literal) and not node.is_string and node.this.isdigit():
+            index = int(node.this) - 1
+            if 0 <= index < len(select.expressions):
+                proj = select.expressions[index]
+                node = proj.this if isinstance(proj, exp.Alias) else proj
+        elif isinstance(node, exp.Column) and not node.table and node.name in by_alias:
+            node = by_alias[node.name]
+        return node.sql()
+
+    remaining = {resolve(e) for e in wanted}
+    for item in order.expressions:
+        if not remaining:
+            return
+        key = resolve(item.this if isinstance(item, exp.Ordered) else item)
+        if key not in remaining and key not in {resolve(e) for e in wanted}:
+            raise errors.VecgresError(
+                "SELECT DISTINCT ON expressions must match initial ORDER BY expressions",
+                sqlstate="42P10",
+            )
+        remaining.discard(key)
+
+
 def normalize_statement(ast: exp.Expr, sql: str = "") -> exp.Expr:
     """A parsed statement as PostgreSQL reads it: unquoted names folded to lower case,
     a bare VALUES list as the query it stands for, LIMIT/OFFSET constants checked."""
@@ -262,6 +294,8 @@ def normalize_statement(ast: exp.Expr, sql: str = "") -> exp.Expr:
                 ),
             )
         )
+    for select in ast.find_all(exp.Select):
+        _check_distinct_on(select)
     if ast.args.get("locks"):
         raise errors.FeatureNotSupported("SELECT FOR UPDATE/SHARE is not supported yet")
     for node in ast.find_all(exp.Limit, exp.Offset):

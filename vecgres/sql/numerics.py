@@ -53,7 +53,20 @@ def _referenced_outputs(select: exp.Select) -> set[str]:
     return out
 
 
+def promote_real_arithmetic(ast: exp.Expr, type_of: TypeOf) -> None:
+    """real op integer is double precision in PostgreSQL (there is no real-integer operator)."""
+    for node in list(ast.find_all(exp.Add, exp.Sub, exp.Mul, exp.Div)):
+        sides = (node.this, node.expression)
+        types = [type_of(side) for side in sides]
+        kinds = [_exact_kind(side, type_of) for side in sides]
+        for index, t in enumerate(types):
+            other = kinds[1 - index]
+            if t is not None and t.name == "real" and not t.is_array and other == "integer":
+                sides[index].replace(exp.cast(sides[index].copy(), "DOUBLE", dialect="duckdb"))
+
+
 def rewrite_numeric_outputs(ast: exp.Expr, type_of: TypeOf) -> None:
+    promote_real_arithmetic(ast, type_of)
     if not isinstance(ast, exp.Select):
         return
     used = _referenced_outputs(ast)
@@ -66,10 +79,13 @@ def rewrite_numeric_outputs(ast: exp.Expr, type_of: TypeOf) -> None:
             kinds = {_exact_kind(inner.this, type_of), _exact_kind(inner.expression, type_of)}
             if kinds == {"numeric"} or kinds == {"numeric", "integer"}:
                 replacement = _div(inner.this.copy(), inner.expression.copy())
-        elif isinstance(inner, exp.Avg) and not isinstance(inner.this, exp.Distinct):
-            if _exact_kind(inner.this, type_of) is not None and not inner.find(exp.Window):
-                arg = inner.this
-                replacement = _div(exp.Sum(this=arg.copy()), exp.Count(this=arg.copy()))
+        elif (
+            isinstance(inner, exp.Avg)
+            and not isinstance(inner.this, exp.Distinct)
+            and _exact_kind(inner.this, type_of) is not None
+        ):
+            arg = inner.this
+            replacement = _div(exp.Sum(this=arg.copy()), exp.Count(this=arg.copy()))
         if replacement is not None:
             inner.replace(replacement)
 
