@@ -25,6 +25,7 @@ from sqlglot.optimizer.qualify import qualify
 
 from vecgres import errors
 from vecgres.catalog.model import Catalog, Table
+from vecgres.sql.arrayops import rewrite_arrays
 from vecgres.sql.dialect import DIALECT, DUCK, VectorOp
 from vecgres.sql.jsonops import rewrite_json
 from vecgres.sql.literals import scalar_literal, typed_literal
@@ -357,6 +358,7 @@ def bind_query(
     _check_operand_types(ast, alias_tables, param_types)
     rewrite_json(ast, lambda node: expr_type(node, alias_tables, param_types))
     rewrite_numeric_outputs(ast, lambda node: expr_type(node, alias_tables, param_types))
+    rewrite_arrays(ast, lambda node: expr_type(node, alias_tables, param_types))
     rewrite_typed_literals(ast)
     _rewrite_vectors(ast, alias_tables, param_types)
     _rewrite_functions(ast)

@@ -41,9 +41,7 @@ def _json_kind(node: exp.Expr, type_of: TypeOf, memo: dict[int, str | None]) -> 
     if key in memo:
         return memo[key]
     kind: str | None = None
-    if isinstance(node, exp.Paren):
-        kind = _json_kind(node.this, type_of, memo)
-    elif isinstance(node, exp.JSONExtract | exp.JSONBExtract):
+    if isinstance(node, exp.Paren) or isinstance(node, exp.JSONExtract | exp.JSONBExtract):
         kind = _json_kind(node.this, type_of, memo)
     elif isinstance(node, exp.DPipe | exp.Sub):
         kind = "jsonb" if _json_kind(node.this, type_of, memo) == "jsonb" else None

@@ -186,6 +186,9 @@ def type_from_duck(duck: str) -> SqlType:
     d = duck.upper()
     if d.endswith("[]"):
         inner = type_from_duck(d[:-2])
+        if inner.name == "numeric":
+            # DuckDB gives a computed array one scale; PostgreSQL keeps each element's own
+            inner = SqlType("numeric")
         return inner.array_of()
     if d.endswith("]") and "[" in d:
         base, _, size = d[:-1].rpartition("[")

@@ -1,0 +1,128 @@
+"""Array functions and operators where DuckDB's lists differ from PostgreSQL's arrays."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlglot import exp
+
+from vecgres.types import SqlType
+
+TypeOf = Callable[[exp.Expr], SqlType | None]
+
+
+def _call(name: str, *args: exp.Expr) -> exp.Expr:
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+def _is_array(node: exp.Expr, type_of: TypeOf) -> bool:
+    if isinstance(node, exp.Array):
+        return True
+    if isinstance(node, exp.Paren):
+        return _is_array(node.this, type_of)
+    t = type_of(node)
+    return t is not None and t.is_array
+
+
+def _null_if_empty(arr: exp.Expr, value: exp.Expr) -> exp.Expr:
+    # PostgreSQL's empty array has no dimensions: its length and dims are NULL
+    return exp.Case(
+        ifs=[
+            exp.If(
+                this=exp.EQ(this=exp.func("len", arr), expression=exp.Literal.number(0)),
+                true=exp.null(),
+            )
+        ],
+        default=value,
+    )
+
+
+def rewrite_arrays(ast: exp.Expr, type_of: TypeOf) -> None:
+    for node in list(ast.find_all(exp.ArraySize)):
+        arr, dim = node.this, node.expression
+        if dim is None:
+            continue
+        length = _null_if_empty(arr.copy(), exp.func("len", arr.copy()))
+        is_one = exp.EQ(this=dim.copy(), expression=exp.Literal.number(1))
+        node.replace(exp.Case(ifs=[exp.If(this=is_one, true=length)], default=exp.null()))
+    for node in list(ast.find_all(exp.Anonymous)):
+        name = node.name.lower()
+        args = [a.copy() for a in node.expressions]
+        if name == "array_dims" and len(args) == 1:
+            dims = exp.DPipe(
+                this=exp.DPipe(
+                    this=exp.Literal.string("[1:"),
+                    expression=exp.cast(exp.func("len", args[0]), "VARCHAR", dialect="duckdb"),
+                ),
+                expression=exp.Literal.string("]"),
+            )
+            node.replace(_null_if_empty(args[0].copy(), dims))
+        elif name == "array_replace" and len(args) == 3:
+            x = exp.to_identifier("x")
+            body = exp.Case(
+                ifs=[
+                    exp.If(
+                        this=exp.NullSafeEQ(this=exp.column("x"), expression=args[1]),
+                        true=args[2],
+                    )
+                ],
+                default=exp.column("x"),
+            )
+            node.replace(_call("list_transform", args[0], exp.Lambda(this=body, expressions=[x])))
+        elif (
+            name in ("all", "any", "some")
+            and len(args) == 1
+            and not isinstance(args[0], exp.Subquery | exp.Select)
+        ):
+            _null_array_quantifier(node, args[0])
+    for node in list(ast.find_all(exp.All, exp.Any)):
+        inner = node.this
+        if not isinstance(inner, exp.Subquery | exp.Select) and inner is not None:
+            _null_array_quantifier(node, inner.copy())
+    for node in list(ast.find_all(exp.ArrayContainsAll)):
+        left, right = node.this, node.expression
+        if _is_array(left, type_of) or _is_array(right, type_of):
+            # NULL elements never match in PostgreSQL's containment
+            no_nulls = exp.EQ(
+                this=_call("list_count", right.copy()), expression=exp.func("len", right.copy())
+            )
+            node.replace(exp.Paren(this=exp.And(this=node.copy(), expression=no_nulls)))
+    for node in list(ast.find_all(exp.DPipe)):
+        left, right = node.this, node.expression
+        la, ra = _is_array(left, type_of), _is_array(right, type_of)
+        if la and not ra:
+            node.replace(_call("list_append", left.copy(), right.copy()))
+        elif ra and not la:
+            node.replace(_call("list_prepend", left.copy(), right.copy()))
+        elif la and ra:
+            node.replace(_call("list_concat", left.copy(), right.copy()))
+    for fn in list(ast.find_all(exp.Unnest)):
+        if len(fn.expressions) > 1 and isinstance(fn.parent, exp.From | exp.Join):
+            _zip_unnest(fn)
+
+
+def _null_array_quantifier(node: exp.Expr, arr: exp.Expr) -> None:
+    """x op ALL/ANY (array) is NULL for a NULL array (DuckDB says true/false)."""
+    cmp = node.parent
+    if not isinstance(cmp, exp.Binary):
+        return
+    guarded = exp.Case(
+        ifs=[exp.If(this=exp.Is(this=arr, expression=exp.null()), true=exp.null())],
+        default=cmp.copy(),
+    )
+    cmp.replace(guarded)
+
+
+def _zip_unnest(fn: exp.Unnest) -> None:
+    """unnest(a, b, ...) in FROM: the arrays side by side, shorter ones padded with NULL."""
+    alias = fn.args.get("alias")
+    names = [c.name for c in alias.columns] if isinstance(alias, exp.TableAlias) else []
+    projections = []
+    for index, arr in enumerate(fn.expressions):
+        name = names[index] if index < len(names) else f"unnest{index + 1}"
+        projections.append(exp.alias_(exp.Unnest(expressions=[arr.copy()]), name))
+    sub = exp.Subquery(this=exp.select(*projections), alias=alias.copy() if alias else None)
+    fn.replace(sub)
+
+
+__all__ = ["rewrite_arrays"]
