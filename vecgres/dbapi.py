@@ -83,10 +83,10 @@ def _python_values(arr: pa.Array | pa.ChunkedArray, col: ColumnInfo) -> list[Any
 
         from vecgres.vector.text import format_vector
 
-        out: list[Any] = []
-        for value in arr.to_pylist():
-            out.append(None if value is None else format_vector(np.asarray(value, np.float32)))
-        return out
+        return [
+            None if value is None else format_vector(np.asarray(value, np.float32))
+            for value in arr.to_pylist()
+        ]
     values = arr.to_pylist()
     if t.name in ("json", "jsonb") and not t.is_array:
         return [None if v is None else json.loads(v) for v in values]
@@ -98,7 +98,7 @@ def _python_values(arr: pa.Array | pa.ChunkedArray, col: ColumnInfo) -> list[Any
         return [None if v is None else uuid.UUID(str(v)) for v in values]
     if t.name == "interval" and not t.is_array:
         return [None if v is None else _interval(v) for v in values]
-    return values
+    return list(values)
 
 
 def _normalize(value: Any) -> Any:

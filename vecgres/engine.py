@@ -129,8 +129,7 @@ class Database:
                     truncate=pending.truncated,
                 )
             )
-        for oid in txn.dropped:
-            changes.append(TableChange(oid, drop=True))
+        changes.extend(TableChange(oid, drop=True) for oid in txn.dropped)
         blob = txn.catalog.to_bytes() if txn.catalog is not None else None
         if not changes and blob is None:
             return
@@ -527,12 +526,13 @@ class Session:
         assert stmt.ast is not None
         from vecgres.sql.writes import run_delete, run_insert, run_update
 
-        ctx = self
-        if stmt.kind == "insert":
-            return run_insert(ctx, stmt.ast, params, stmt.param_types)
-        if stmt.kind == "update":
-            return run_update(ctx, stmt.ast, params, stmt.param_types)
-        return run_delete(ctx, stmt.ast, params, stmt.param_types)
+        ast = stmt.ast
+        if isinstance(ast, exp.Insert):
+            return run_insert(self, ast, params, stmt.param_types)
+        if isinstance(ast, exp.Update):
+            return run_update(self, ast, params, stmt.param_types)
+        assert isinstance(ast, exp.Delete)
+        return run_delete(self, ast, params, stmt.param_types)
 
     # --- DDL -------------------------------------------------------------------
     def _begin_ddl(self) -> Transaction:

@@ -10,6 +10,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+from duckdb.func import SPECIAL
 
 from vecgres import errors
 
@@ -306,8 +307,8 @@ class DuckSession:
             fn,
             params,
             ret,
-            null_handling="special",
-            exception_handling="default",
+            null_handling=SPECIAL,
+            exception_handling=duckdb.PythonExceptionHandling.DEFAULT,
             side_effects=side_effects,
         )
 
@@ -345,7 +346,8 @@ class DuckSession:
         """
         self._detach_open()
         try:
-            rel = self.con.sql(sql)
+            # None for statements without a result, whatever the stubs say
+            rel: duckdb.DuckDBPyRelation | None = self.con.sql(sql)
         except duckdb.Error as exc:
             raise translate_error(exc, sql) from None
         if rel is None:
@@ -368,7 +370,7 @@ class DuckSession:
         """Run SQL and return the whole result (for small internal results)."""
         self._detach_open()
         try:
-            rel = self.con.sql(sql)
+            rel: duckdb.DuckDBPyRelation | None = self.con.sql(sql)
             if rel is None:
                 return pa.table({})
             return rel.to_arrow_table()

@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 import duckdb
+from duckdb.func import SPECIAL
 
 from vecgres import errors
 from vecgres.executor.duck import error_payload
@@ -265,7 +266,7 @@ def register(con: duckdb.DuckDBPyConnection) -> None:
     VL = duckdb.sqltype("VARCHAR[]")
 
     def fn(name: str, f: Any, params: list[Any], ret: Any) -> None:
-        con.create_function(name, f, params, ret, null_handling="special")
+        con.create_function(name, f, params, ret, null_handling=SPECIAL)
 
     fn("vg_jsonb_in", jsonb_in, [V], J)
     fn("vg_json_format", json_format, [V, V], J)

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 def _keys(data: pa.Table, index: Index) -> list[Any]:
     cols = [data.column(name).to_pylist() for name in index.columns]
     if len(cols) == 1:
-        return cols[0]
+        return list(cols[0])
     return list(zip(*cols, strict=True))
 
 
@@ -130,11 +130,14 @@ class KeyIndexes:
                 for batch in pending.inserts:
                     if batch.num_rows:
                         data = named(batch, table)
-                        for key, rowid in zip(
+                        pairs = zip(
                             _keys(data, index), data.column("_rowid").to_pylist(), strict=True
-                        ):
-                            if rowid not in own_deleted and not _has_null(key):
-                                own_keys[key] = rowid
+                        )
+                        own_keys.update(
+                            (key, rowid)
+                            for key, rowid in pairs
+                            if rowid not in own_deleted and not _has_null(key)
+                        )
             truncated = pending is not None and pending.truncated
             for key in new_keys:
                 if _has_null(key):
@@ -177,11 +180,8 @@ class KeyIndexes:
             for batch in pending.inserts:
                 if batch.num_rows:
                     data = named(batch, table)
-                    for key, rowid in zip(
-                        _keys(data, index), data.column("_rowid").to_pylist(), strict=True
-                    ):
-                        if rowid not in own_deleted:
-                            own_keys[key] = rowid
+                    pairs = zip(_keys(data, index), data.column("_rowid").to_pylist(), strict=True)
+                    own_keys.update((k, r) for k, r in pairs if r not in own_deleted)
         truncated = pending is not None and pending.truncated
         out: list[int | None] = []
         for key in keys:
@@ -199,10 +199,8 @@ class KeyIndexes:
 def named(batch: pa.RecordBatch, table: Table) -> pa.Table:
     """A storage batch (``_rowid`` + ``c<id>``) with catalog column names."""
     data = pa.Table.from_batches([batch])
-    names = []
     by_field = {col.field_name: col.name for col in table.columns}
-    for name in data.schema.names:
-        names.append(by_field.get(name, name))
+    names = [by_field.get(name, name) for name in data.schema.names]
     return data.rename_columns(names)
 
 

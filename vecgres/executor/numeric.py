@@ -11,6 +11,7 @@ import decimal
 import math
 
 import duckdb
+from duckdb.func import SPECIAL
 
 from vecgres import errors
 from vecgres.executor.duck import error_payload
@@ -60,4 +61,4 @@ def numeric_div(a: str | None, b: str | None) -> str | None:
 
 def register(con: duckdb.DuckDBPyConnection) -> None:
     v = duckdb.sqltype("VARCHAR")
-    con.create_function("vg_numeric_div", numeric_div, [v, v], v, null_handling="special")
+    con.create_function("vg_numeric_div", numeric_div, [v, v], v, null_handling=SPECIAL)

@@ -85,7 +85,8 @@ class SequenceState:
                             bound = "maximum" if seq.increment > 0 else "minimum"
                             limit = seq.max_value if seq.increment > 0 else seq.min_value
                             raise errors.VecgresError(
-                                f'nextval: reached {bound} value of sequence "{seq.name}" ({limit})',
+                                f"nextval: reached {bound} value of sequence "
+                                f'"{seq.name}" ({limit})',
                                 sqlstate="2200H",
                             )
                         value = seq.min_value if seq.increment > 0 else seq.max_value

@@ -38,16 +38,16 @@ def _null_if_empty(arr: exp.Expr, value: exp.Expr) -> exp.Expr:
 
 
 def rewrite_arrays(ast: exp.Expr, type_of: TypeOf) -> None:
-    for node in list(ast.find_all(exp.ArraySize)):
-        arr, dim = node.this, node.expression
+    for size in list(ast.find_all(exp.ArraySize)):
+        arr, dim = size.this, size.expression
         if dim is None:
             continue
         length = _null_if_empty(arr.copy(), exp.func("len", arr.copy()))
         is_one = exp.EQ(this=dim.copy(), expression=exp.Literal.number(1))
-        node.replace(exp.Case(ifs=[exp.If(this=is_one, true=length)], default=exp.null()))
-    for node in list(ast.find_all(exp.Anonymous)):
-        name = node.name.lower()
-        args = [a.copy() for a in node.expressions]
+        size.replace(exp.Case(ifs=[exp.If(this=is_one, true=length)], default=exp.null()))
+    for call in list(ast.find_all(exp.Anonymous)):
+        name = call.name.lower()
+        args = [a.copy() for a in call.expressions]
         if name == "array_dims" and len(args) == 1:
             dims = exp.DPipe(
                 this=exp.DPipe(
@@ -56,7 +56,7 @@ def rewrite_arrays(ast: exp.Expr, type_of: TypeOf) -> None:
                 ),
                 expression=exp.Literal.string("]"),
             )
-            node.replace(_null_if_empty(args[0].copy(), dims))
+            call.replace(_null_if_empty(args[0].copy(), dims))
         elif name == "array_replace" and len(args) == 3:
             x = exp.to_identifier("x")
             body = exp.Case(
@@ -68,34 +68,34 @@ def rewrite_arrays(ast: exp.Expr, type_of: TypeOf) -> None:
                 ],
                 default=exp.column("x"),
             )
-            node.replace(_call("list_transform", args[0], exp.Lambda(this=body, expressions=[x])))
+            call.replace(_call("list_transform", args[0], exp.Lambda(this=body, expressions=[x])))
         elif (
             name in ("all", "any", "some")
             and len(args) == 1
             and not isinstance(args[0], exp.Subquery | exp.Select)
         ):
-            _null_array_quantifier(node, args[0])
-    for node in list(ast.find_all(exp.All, exp.Any)):
-        inner = node.this
+            _null_array_quantifier(call, args[0])
+    for quant in list(ast.find_all(exp.All, exp.Any)):
+        inner = quant.this
         if not isinstance(inner, exp.Subquery | exp.Select) and inner is not None:
-            _null_array_quantifier(node, inner.copy())
-    for node in list(ast.find_all(exp.ArrayContainsAll)):
-        left, right = node.this, node.expression
+            _null_array_quantifier(quant, inner.copy())
+    for contains in list(ast.find_all(exp.ArrayContainsAll)):
+        left, right = contains.this, contains.expression
         if _is_array(left, type_of) or _is_array(right, type_of):
             # NULL elements never match in PostgreSQL's containment
             no_nulls = exp.EQ(
                 this=_call("list_count", right.copy()), expression=exp.func("len", right.copy())
             )
-            node.replace(exp.Paren(this=exp.And(this=node.copy(), expression=no_nulls)))
-    for node in list(ast.find_all(exp.DPipe)):
-        left, right = node.this, node.expression
+            contains.replace(exp.Paren(this=exp.And(this=contains.copy(), expression=no_nulls)))
+    for pipe in list(ast.find_all(exp.DPipe)):
+        left, right = pipe.this, pipe.expression
         la, ra = _is_array(left, type_of), _is_array(right, type_of)
         if la and not ra:
-            node.replace(_call("list_append", left.copy(), right.copy()))
+            pipe.replace(_call("list_append", left.copy(), right.copy()))
         elif ra and not la:
-            node.replace(_call("list_prepend", left.copy(), right.copy()))
+            pipe.replace(_call("list_prepend", left.copy(), right.copy()))
         elif la and ra:
-            node.replace(_call("list_concat", left.copy(), right.copy()))
+            pipe.replace(_call("list_concat", left.copy(), right.copy()))
     for fn in list(ast.find_all(exp.Unnest)):
         if len(fn.expressions) > 1 and isinstance(fn.parent, exp.From | exp.Join):
             _zip_unnest(fn)

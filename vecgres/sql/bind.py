@@ -235,6 +235,14 @@ def _check_distinct_on(select: exp.Select) -> None:
         remaining.discard(key)
 
 
+# PostgreSQL statements sqlglot reads as bare expressions: real commands we do not run
+_PG_COMMANDS = frozenset(
+    "LISTEN NOTIFY UNLISTEN VACUUM ANALYZE CLUSTER REINDEX CHECKPOINT LOCK DISCARD PREPARE "
+    "EXECUTE DEALLOCATE DECLARE FETCH MOVE CLOSE GRANT REVOKE COMMENT SECURITY LOAD REFRESH "
+    "IMPORT REASSIGN".split()
+)
+
+
 def normalize_statement(ast: exp.Expr, sql: str = "") -> exp.Expr:
     """A parsed statement as PostgreSQL reads it: unquoted names folded to lower case,
     a bare VALUES list as the query it stands for, LIMIT/OFFSET constants checked."""
@@ -244,22 +252,24 @@ def normalize_statement(ast: exp.Expr, sql: str = "") -> exp.Expr:
         # sqlglot accepts a bare expression as a statement; PostgreSQL does not
         words = sql.split()
         first = words[0] if words else ""
+        if first.upper() in _PG_COMMANDS:
+            raise errors.FeatureNotSupported(f"{first.upper()} is not supported")
         raise errors.SyntaxError_(
             f'syntax error at or near "{first}"', position=sql.find(first) + 1 if first else None
         )
     ast = normalize_identifiers(ast, dialect=DIALECT)
     # sqlglot reads E'...' strings (escapes already applied) as byte strings: they are text
-    for node in list(ast.find_all(exp.ByteString)):
-        node.replace(exp.Literal.string(node.this))
-    for node in list(ast.find_all(exp.Round)):
+    for estr in list(ast.find_all(exp.ByteString)):
+        estr.replace(exp.Literal.string(estr.this))
+    for rnd in list(ast.find_all(exp.Round)):
         # PostgreSQL rounds float8 halves to even, numeric ones away from zero
-        arg = node.this
-        places = node.args.get("decimals")
+        arg = rnd.this
+        places = rnd.args.get("decimals")
         if isinstance(places, exp.Literal) and not places.is_string and places.this.isdigit():
             # round(x, n) exists only for numeric: its result has exactly n decimals
             if int(places.this) <= 38:
-                node.replace(
-                    exp.cast(node.copy(), f"DECIMAL(38,{int(places.this)})", dialect="duckdb")
+                rnd.replace(
+                    exp.cast(rnd.copy(), f"DECIMAL(38,{int(places.this)})", dialect="duckdb")
                 )
             continue
         if (
@@ -269,19 +279,19 @@ def normalize_statement(ast: exp.Expr, sql: str = "") -> exp.Expr:
                 exp.DataType.Type.DOUBLE,
                 exp.DataType.Type.FLOAT,
             )
-            and node.args.get("decimals") is None
+            and rnd.args.get("decimals") is None
         ):
-            node.replace(
+            rnd.replace(
                 exp.Anonymous(this="round_even", expressions=[arg.copy(), exp.Literal.number(0)])
             )
-    for node in list(ast.find_all(exp.Anonymous)):
+    for call in list(ast.find_all(exp.Anonymous)):
         # octet_length of text: DuckDB counts bytes of blobs only
-        if node.name.lower() == "octet_length" and len(node.expressions) == 1:
-            node.set("expressions", [exp.Encode(this=node.expressions[0].copy())])
-    for node in list(ast.find_all(exp.Format)):
-        node.replace(
+        if call.name.lower() == "octet_length" and len(call.expressions) == 1:
+            call.set("expressions", [exp.Encode(this=call.expressions[0].copy())])
+    for fmt in list(ast.find_all(exp.Format)):
+        fmt.replace(
             exp.Anonymous(
-                this="printf", expressions=[node.this.copy(), *[e.copy() for e in node.expressions]]
+                this="printf", expressions=[fmt.this.copy(), *[e.copy() for e in fmt.expressions]]
             )
         )
     if isinstance(ast, exp.Values) and not ast.alias:
@@ -299,10 +309,10 @@ def normalize_statement(ast: exp.Expr, sql: str = "") -> exp.Expr:
         _check_distinct_on(select)
     if ast.args.get("locks"):
         raise errors.FeatureNotSupported("SELECT FOR UPDATE/SHARE is not supported yet")
-    for node in ast.find_all(exp.Limit, exp.Offset):
-        value = node.expression
+    for clause in ast.find_all(exp.Limit, exp.Offset):
+        value = clause.expression
         if isinstance(value, exp.Neg) and isinstance(value.this, exp.Literal):
-            if isinstance(node, exp.Limit):
+            if isinstance(clause, exp.Limit):
                 raise errors.VecgresError("LIMIT must not be negative", sqlstate="2201W")
             raise errors.VecgresError("OFFSET must not be negative", sqlstate="2201X")
     return ast
@@ -339,7 +349,7 @@ def bind_query(
         ast = qualify(
             ast,
             dialect=DIALECT,
-            schema=schema,
+            schema=dict(schema),
             quote_identifiers=False,
             identify=False,
             expand_alias_refs=False,
@@ -576,7 +586,7 @@ def _infer_params(ast: exp.Expr, alias_tables: dict[str, Table], params: list[Sq
             inferred = SqlType(inferred.name) if inferred.is_vector else SqlType("vector")
         elif isinstance(parent, exp.Binary | exp.In | exp.Between):
             for other in parent.iter_expressions():
-                if other is node:
+                if id(other) == id(node):
                     continue
                 inferred = expr_type(other, alias_tables, params)
                 if inferred is not None:
@@ -604,7 +614,7 @@ def _rewrite_vectors(ast: exp.Expr, alias_tables: dict[str, Table], params: list
         try:
             target = sql_type(cast.to)
         except errors.VecgresError:
-            if isinstance(cast.to, exp.DataType) and cast.to.this == exp.DataType.Type.USERDEFINED:
+            if cast.to.this == exp.DataType.Type.USERDEFINED:
                 raise
             continue
         if target.name != "vector" or target.is_array:

@@ -99,12 +99,10 @@ def create_table(stmt: exp.Create, catalog: Catalog, search_path: list[str]) -> 
                     col.default = default_sql(ckind.this)
                 elif isinstance(ckind, exp.GeneratedAsIdentityColumnConstraint):
                     is_serial = True
-                elif isinstance(ckind, exp.CheckColumnConstraint | exp.ReferenceColumnConstraint):
+                elif isinstance(ckind, exp.CheckColumnConstraint | exp.Reference):
                     raise errors.FeatureNotSupported(
                         f"{ckind.key.upper()} constraints are not supported yet"
                     )
-                elif isinstance(ckind, exp.NullColumnConstraint):
-                    col.not_null = False
             if is_serial:
                 seq_name = _serial_name(name, col_name, cat, schema)
                 seq_oid = cat.allocate_oid()
@@ -153,10 +151,10 @@ def create_table(stmt: exp.Create, catalog: Catalog, search_path: list[str]) -> 
     table = Table(oid, schema, name, columns, next_id)
     if primary is not None:
         for key in primary:
-            col = table.column(key)
-            if col is None:
+            key_col = table.column(key)
+            if key_col is None:
                 raise errors.UndefinedColumn(f'column "{key}" named in key does not exist')
-            col.not_null = True
+            key_col.not_null = True
         pk_name = f"{name}_pkey"
         table.indexes.append(
             Index(
@@ -343,7 +341,8 @@ def create_sequence(stmt: exp.Create, catalog: Catalog, search_path: list[str]) 
         raise errors.DuplicateTable(f'relation "{name}" already exists')
     cat = catalog.edit()
     seq = Sequence(cat.allocate_oid(), schema, name)
-    for prop in stmt.args.get("properties").expressions if stmt.args.get("properties") else []:
+    props = stmt.args.get("properties")
+    for prop in props.expressions if props is not None else []:
         if isinstance(prop, exp.SequenceProperties):
             for key in ("start", "increment", "minvalue", "maxvalue"):
                 val = prop.args.get(key)

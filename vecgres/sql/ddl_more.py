@@ -12,6 +12,7 @@ from vecgres.catalog.model import Column, Index, Table
 from vecgres.result import Result
 from vecgres.sql import ddl
 from vecgres.sql.bind import bind_query
+from vecgres.sql.dialect import DIALECT
 from vecgres.sql.typemap import sql_type
 
 if TYPE_CHECKING:
@@ -32,9 +33,7 @@ def run(session: Session, ast: exp.Expr) -> Result:
         if kind == "VIEW":
             query = ast.expression
             bound = bind_query(query, session._bind_context(), session._parse_view)
-            cols = session._describe_by_running(
-                type("P", (), {"bound": bound})()  # type: ignore[arg-type]
-            )
+            cols = session._describe_by_running(type("P", (), {"bound": bound})())
             names = [c.name for c in cols]
             target = ast.this
             if isinstance(target, exp.Schema) and target.expressions:
@@ -107,7 +106,10 @@ def run(session: Session, ast: exp.Expr) -> Result:
 
 
 def _create_index(session: Session, ast: exp.Create) -> Result:
-    """Index metadata. Unique indexes are enforced; ANN methods are recorded (searches stay exact)."""
+    """Index metadata. Unique indexes are enforced; ANN methods are recorded.
+
+    Searches stay exact.
+    """
     catalog = session._catalog()
     index_node = ast.this
     table_node = index_node.args.get("table")
@@ -211,7 +213,7 @@ def _alter(session: Session, ast: exp.Alter) -> Result:
             if action.args.get("drop") and action.args.get("allow_null") is None:
                 col.default = None
             elif action.args.get("default") is not None:
-                col.default = action.args["default"].sql(dialect=ddl.DIALECT)
+                col.default = action.args["default"].sql(dialect=DIALECT)
             elif action.args.get("allow_null") is not None:
                 col.not_null = not action.args["allow_null"]
             else:
@@ -235,7 +237,7 @@ def _add_column(session: Session, table: Table, action: exp.ColumnDef) -> None:
     for constraint in action.constraints:
         ckind = constraint.kind
         if isinstance(ckind, exp.DefaultColumnConstraint):
-            col.default = ckind.this.sql(dialect=ddl.DIALECT)
+            col.default = ckind.this.sql(dialect=DIALECT)
         elif isinstance(ckind, exp.NotNullColumnConstraint):
             col.not_null = True
         elif isinstance(ckind, exp.PrimaryKeyColumnConstraint | exp.UniqueColumnConstraint):
@@ -243,18 +245,14 @@ def _add_column(session: Session, table: Table, action: exp.ColumnDef) -> None:
     if col.default is not None:
         # existing rows read the default as it is now (PostgreSQL's attmissingval)
         value = session.execute(f"SELECT CAST({col.default} AS {col.type})")
-        rows = [b for b in value.batches()]
+        rows = list(value.batches())
         col.missing = rows[0].column(0).to_pylist()[0] if rows and rows[0].num_rows else None
         if hasattr(col.missing, "isoformat") or not isinstance(
             col.missing, int | float | str | bool | type(None)
         ):
             col.missing = str(col.missing) if col.missing is not None else None
-    if (
-        col.not_null
-        and col.missing is None
-        and session.db.snapshot().table(table.oid) is not None
-        and session.db.snapshot().table(table.oid).num_rows()
-    ):  # type: ignore[union-attr]
+    stored = session.db.snapshot().table(table.oid)
+    if col.not_null and col.missing is None and stored is not None and stored.num_rows():
         raise errors.NotNullViolation(
             f'column "{name}" of relation "{table.name}" contains null values'
         )

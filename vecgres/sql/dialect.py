@@ -14,7 +14,9 @@ from typing import Any, ClassVar
 from sqlglot import exp, parser, tokens
 from sqlglot.dialects.duckdb import DuckDB
 from sqlglot.dialects.postgres import Postgres
-from sqlglot.tokens import TokenType
+from sqlglot.generators.postgres import PostgresGenerator
+from sqlglot.parsers.postgres import PostgresParser
+from sqlglot.tokenizer_core import TokenType
 
 
 class VectorOp(exp.Expression, exp.Binary):
@@ -72,7 +74,7 @@ _TOKENS: dict[str, TokenType] = {
     "<~>": TokenType.STORAGE_INTEGRATION,
     "<%>": TokenType.INTEGRATION,
 }
-_OPS_BY_TOKEN: dict[TokenType, type[exp.Expr]] = {_TOKENS[op.symbol]: op for op in VECTOR_OPS}
+_OPS_BY_TOKEN: dict[TokenType, type[exp.Binary]] = {_TOKENS[op.symbol]: op for op in VECTOR_OPS}
 
 
 class Vecgres(Postgres):
@@ -82,30 +84,30 @@ class Vecgres(Postgres):
             **_TOKENS,
         }
 
-    class Parser(Postgres.Parser):
-        FACTOR: ClassVar[dict[TokenType, type[exp.Expr]]] = {
+    class Parser(PostgresParser):
+        FACTOR: ClassVar[dict[TokenType, type[exp.Binary]]] = {
             k: v
-            for k, v in Postgres.Parser.FACTOR.items()
+            for k, v in PostgresParser.FACTOR.items()
             if k not in (TokenType.LR_ARROW, TokenType.LLRR_ARROW)
         }
-        BITWISE: ClassVar[dict[TokenType, type[exp.Expr]]] = {
-            **Postgres.Parser.BITWISE,
+        BITWISE: ClassVar[dict[TokenType, type[exp.Binary]]] = {
+            **PostgresParser.BITWISE,
             **_OPS_BY_TOKEN,
         }
         # PostgreSQL has no lambdas: ``f(j -> 'k')`` is json's -> operator
         LAMBDAS: ClassVar[dict[TokenType, Any]] = {}
         # jsonb's ``?`` (has key): a placeholder token in operator position
         RANGE_PARSERS: ClassVar[dict[TokenType, Any]] = {
-            **Postgres.Parser.RANGE_PARSERS,
+            **PostgresParser.RANGE_PARSERS,
             TokenType.PLACEHOLDER: parser.binary_range_parser(exp.JSONBContains),
         }
-        EQUALITY: ClassVar[dict[TokenType, type[exp.Expr]]] = {
-            k: v for k, v in Postgres.Parser.EQUALITY.items() if k != TokenType.NULLSAFE_EQ
+        EQUALITY: ClassVar[dict[TokenType, type[exp.Binary]]] = {
+            k: v for k, v in PostgresParser.EQUALITY.items() if k != TokenType.NULLSAFE_EQ
         }
 
-    class Generator(Postgres.Generator):
+    class Generator(PostgresGenerator):
         TRANSFORMS: ClassVar[dict[type[exp.Expr], Any]] = {
-            **Postgres.Generator.TRANSFORMS,
+            **PostgresGenerator.TRANSFORMS,
             **{op: (lambda self, e, s=op.symbol: self.binary(e, s)) for op in VECTOR_OPS},
         }
 

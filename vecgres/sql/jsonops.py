@@ -41,7 +41,7 @@ def _json_kind(node: exp.Expr, type_of: TypeOf, memo: dict[int, str | None]) -> 
     if key in memo:
         return memo[key]
     kind: str | None = None
-    if isinstance(node, exp.Paren) or isinstance(node, exp.JSONExtract | exp.JSONBExtract):
+    if isinstance(node, exp.Paren | exp.JSONExtract | exp.JSONBExtract):
         kind = _json_kind(node.this, type_of, memo)
     elif isinstance(node, exp.DPipe | exp.Sub):
         kind = "jsonb" if _json_kind(node.this, type_of, memo) == "jsonb" else None
@@ -100,9 +100,10 @@ def rewrite_json(ast: exp.Expr, type_of: TypeOf) -> None:
     for node in nodes:
         _json_kind(node, type_of, memo)
     for node in nodes:
-        if isinstance(node, exp.Anonymous) and node.name.lower() == "pg_typeof":
-            if len(node.expressions) == 1:
-                _pg_typeof(node, type_of, memo)
+        is_typeof = isinstance(node, exp.Anonymous) and node.name.lower() == "pg_typeof"
+        if is_typeof and len(node.expressions) == 1:
+            assert isinstance(node, exp.Anonymous)
+            _pg_typeof(node, type_of, memo)
     nodes = list(ast.walk(bfs=False))
     for node in reversed(nodes):
         if node.parent is None and node is not ast:

@@ -165,21 +165,21 @@ def scalar_literal(text: str, t: SqlType) -> exp.Expr | None:
         return None
     if t.name in ("double precision", "real"):
         try:
-            value = float(text)
+            number = float(text)
         except ValueError:
             return None  # DuckDB's message is translated
-        if value in (float("inf"), float("-inf")) and "inf" not in text.lower():
+        if number in (float("inf"), float("-inf")) and "inf" not in text.lower():
             raise errors.NumericValueOutOfRange(
                 f'"{text.strip()}" is out of range for type {t.name}'
             )
         return None
     if t.name == "boolean":
-        value = _BOOL_WORDS.get(text.strip().lower())
-        if value is None:
+        truth = _BOOL_WORDS.get(text.strip().lower())
+        if truth is None:
             raise errors.InvalidTextRepresentation(
                 f'invalid input syntax for type boolean: "{text}"'
             )
-        return exp.true() if value else exp.false()
+        return exp.true() if truth else exp.false()
     if t.name in ("character varying", "character") and t.typmod >= 4:
         # an explicit cast truncates; char(n) pads with spaces
         n = t.typmod - 4

@@ -203,12 +203,7 @@ def _unquote(v: str) -> str:
 def _parse_number(value: str, guc: Guc) -> float:
     m = re.fullmatch(r"\s*(-?[\d.]+)\s*(ms|s|min|h|d|kB|MB|GB|TB)?\s*", value)
     if not m:
-        kind = "integer" if guc.kind == "int" else "numeric"
-        raise errors.InvalidParameterValue(
-            f'invalid value for parameter "{guc.name}": "{value}"'
-            if kind == "numeric"
-            else f'invalid value for parameter "{guc.name}": "{value}"'
-        )
+        raise errors.InvalidParameterValue(f'invalid value for parameter "{guc.name}": "{value}"')
     number = float(m.group(1))
     unit = m.group(2)
     scale = {

@@ -76,10 +76,8 @@ def _conversion(col: Column, src_expr: str, src_type: str, table: Table) -> str:
         label = "character varying" if t.name == "character varying" else "character"
         err = raise_sql(errors.StringDataRightTruncation(f"value too long for type {label}({n})"))
         # PostgreSQL trims trailing spaces that do not fit instead of failing
-        expr = (
-            f"CASE WHEN length(rtrim({expr}, ' ')) > {n} THEN {err} "
-            f"ELSE {f'rpad({expr}, {n}, {chr(39)} {chr(39)})' if t.name == 'character' else f'left({expr}, {n})'} END"
-        )
+        fit = f"rpad({expr}, {n}, ' ')" if t.name == "character" else f"left({expr}, {n})"
+        expr = f"CASE WHEN length(rtrim({expr}, ' ')) > {n} THEN {err} ELSE {fit} END"
         if t.name == "character":
             expr = f"CASE WHEN {src_expr} IS NULL THEN NULL ELSE {expr} END"
     return expr
@@ -95,7 +93,8 @@ def _default_sql(session: Session, col: Column) -> str:
     expr = bound.ast.expressions[0]
     if isinstance(expr, exp.Alias):
         expr = expr.this
-    return expr.sql(dialect=DUCK)
+    text: str = expr.sql(dialect=DUCK)
+    return text
 
 
 def _prepare_rows(
@@ -240,7 +239,7 @@ def infer_params(session: Session, ast: exp.Expr, param_types: list[SqlType]) ->
                     param_types[number] = col.type
     where = ast.args.get("where")
     if where is not None:
-        table, alias = _target(session, ast.this if not isinstance(ast, exp.Insert) else ast.this)
+        table, alias = _target(session, ast.this)
         types = {alias: table}
         for node in where.find_all(exp.Parameter):
             parent = node.parent
@@ -300,11 +299,10 @@ def _values_with_defaults(
                 new_values.append(typed if typed is not None else value)
             else:
                 new_values.append(value)
-        if len(values) < len(columns):
-            for col in columns[len(values) :]:
-                new_values.append(
-                    session._parse_one(f"SELECT {col.default or 'NULL'}").expressions[0]
-                )
+        new_values.extend(
+            session._parse_one(f"SELECT {col.default or 'NULL'}").expressions[0]
+            for col in columns[len(values) :]
+        )
         rows.append(exp.Tuple(expressions=new_values))
     names = [f"v{i}" for i in range(len(columns))]
     return exp.select(*[exp.column(n) for n in names]).from_(
@@ -330,7 +328,6 @@ def run_insert(
     elif isinstance(source, exp.Query):
         query = source
     elif source is None:
-        query = exp.select(*[exp.null() for _ in columns]) if False else None
         columns = []
         query = exp.select(exp.Literal.number(1).as_("__one"))
     else:
@@ -405,14 +402,14 @@ def _on_conflict(
     seen: set[Any] = set()
     fresh = []
     hits: list[tuple[int, int]] = []
+    action_text = str(conflict.args.get("action") or "").upper()
     for pos, (key, rowid) in enumerate(zip(keys, existing, strict=True)):
-        if key in seen and key is not None:
-            if conflict.args.get("action") and "UPDATE" in str(conflict.args.get("action")).upper():
-                raise errors.CardinalityViolation(
-                    "ON CONFLICT DO UPDATE command cannot affect row a second time",
-                    hint="Ensure that no rows proposed for insertion within the same command "
-                    "have duplicate constrained values.",
-                )
+        if key in seen and key is not None and "UPDATE" in action_text:
+            raise errors.CardinalityViolation(
+                "ON CONFLICT DO UPDATE command cannot affect row a second time",
+                hint="Ensure that no rows proposed for insertion within the same command "
+                "have duplicate constrained values.",
+            )
         if key is not None:
             seen.add(key)
         if rowid is None:
