@@ -237,9 +237,33 @@ def _check_distinct_on(select: exp.Select) -> None:
 
 # PostgreSQL statements sqlglot reads as bare expressions: real commands we do not run
 _PG_COMMANDS = frozenset(
-    "LISTEN NOTIFY UNLISTEN VACUUM ANALYZE CLUSTER REINDEX CHECKPOINT LOCK DISCARD PREPARE "
-    "EXECUTE DEALLOCATE DECLARE FETCH MOVE CLOSE GRANT REVOKE COMMENT SECURITY LOAD REFRESH "
-    "IMPORT REASSIGN".split()
+    [
+        "LISTEN",
+        "NOTIFY",
+        "UNLISTEN",
+        "VACUUM",
+        "ANALYZE",
+        "CLUSTER",
+        "REINDEX",
+        "CHECKPOINT",
+        "LOCK",
+        "DISCARD",
+        "PREPARE",
+        "EXECUTE",
+        "DEALLOCATE",
+        "DECLARE",
+        "FETCH",
+        "MOVE",
+        "CLOSE",
+        "GRANT",
+        "REVOKE",
+        "COMMENT",
+        "SECURITY",
+        "LOAD",
+        "REFRESH",
+        "IMPORT",
+        "REASSIGN",
+    ]
 )
 
 
@@ -366,6 +390,7 @@ def bind_query(
             param_types[index] = hint
     _infer_params(ast, alias_tables, param_types)
     _check_operand_types(ast, alias_tables, param_types)
+    _check_setop_types(ast, alias_tables, param_types)
     rewrite_json(ast, lambda node: expr_type(node, alias_tables, param_types))
     rewrite_numeric_outputs(ast, lambda node: expr_type(node, alias_tables, param_types))
     rewrite_arrays(ast, lambda node: expr_type(node, alias_tables, param_types))
@@ -743,6 +768,47 @@ def _check_operand_types(
                     hint="No operator matches the given name and argument types. "
                     "You might need to add explicit type casts.",
                 )
+
+
+_NUMBERS = ("smallint", "integer", "bigint", "numeric", "real", "double precision")
+
+
+def _first_select(node: exp.Expr) -> exp.Select | None:
+    while isinstance(node, exp.SetOperation | exp.Subquery):
+        node = node.this
+    return node if isinstance(node, exp.Select) else None
+
+
+def _check_setop_types(
+    ast: exp.Expr, alias_tables: dict[str, Table], params: list[SqlType]
+) -> None:
+    """UNION/INTERSECT/EXCEPT of a number and a string column: PostgreSQL refuses (DuckDB casts)."""
+    for op in ast.find_all(exp.SetOperation):
+        left, right = _first_select(op.this), _first_select(op.expression)
+        if left is None or right is None or len(left.expressions) != len(right.expressions):
+            continue
+        for a, b in zip(left.expressions, right.expressions, strict=True):
+            ta, tb = _known_type(a, alias_tables, params), _known_type(b, alias_tables, params)
+            if ta is None or tb is None:
+                continue
+            if (ta in _NUMBERS and tb in _STRINGS) or (ta in _STRINGS and tb in _NUMBERS):
+                word = {exp.Union: "UNION", exp.Intersect: "INTERSECT", exp.Except: "EXCEPT"}
+                raise errors.DatatypeMismatch(
+                    f"{word.get(type(op), 'UNION')} types {ta} and {tb} cannot be matched"
+                )
+
+
+def _known_type(
+    proj: exp.Expr, alias_tables: dict[str, Table], params: list[SqlType]
+) -> str | None:
+    inner = proj.this if isinstance(proj, exp.Alias) else proj
+    lit = _literal_type(inner)
+    if lit is not None:
+        return lit
+    t = expr_type(inner, alias_tables, params)
+    if t is None or t.is_array:
+        return None
+    return SqlType(t.name).format()
 
 
 _SYMBOLS: dict[type, str] = {

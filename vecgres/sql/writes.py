@@ -15,7 +15,7 @@ from vecgres.executor.duck import raise_sql
 from vecgres.executor.keys import unique_violation
 from vecgres.executor.relation import ROWID, storage_schema
 from vecgres.result import ColumnInfo, Result
-from vecgres.sql.bind import BoundQuery, bind_query, expr_type, rel_name
+from vecgres.sql.bind import BoundQuery, bind_query, expr_type, literal, rel_name
 from vecgres.sql.dialect import DIALECT, DUCK
 from vecgres.sql.literals import typed_literal
 from vecgres.sql.typemap import duck_type, type_from_duck
@@ -315,13 +315,65 @@ def _values_with_defaults(
     )
 
 
+def _materialize_dml_ctes(
+    session: Session, ast: exp.Expr, params: Sequence[object], param_types: list[SqlType]
+) -> None:
+    """WITH x AS (INSERT/UPDATE/DELETE ... RETURNING ...): run it once, first; the rest of
+    the statement reads its RETURNING rows as constants."""
+    with_ = ast.args.get("with_")
+    if not isinstance(with_, exp.With):
+        return
+    for cte in list(with_.expressions):
+        body = cte.this
+        if isinstance(body, exp.Insert):
+            result = run_insert(session, body, params, param_types)
+        elif isinstance(body, exp.Update):
+            result = run_update(session, body, params, param_types)
+        elif isinstance(body, exp.Delete):
+            result = run_delete(session, body, params, param_types)
+        else:
+            continue
+        cols = result.columns or []
+        if not cols:
+            cte.pop()  # nothing to read: PostgreSQL runs it all the same
+            continue
+        names = [exp.to_identifier(c.name) for c in cols]
+        rows = [row for batch in result.batches() for row in batch.to_pylist()]
+        typed = [
+            exp.alias_(exp.cast(exp.null(), duck_type(c.type), dialect="duckdb"), c.name)
+            for c in cols
+        ]
+        if not rows:
+            cte.set("this", exp.select(*typed).where(exp.false()))
+            continue
+        values = exp.Values(
+            expressions=[
+                exp.Tuple(
+                    expressions=[literal(row[k], c.type) for k, c in zip(row, cols, strict=True)]
+                )
+                for row in rows
+            ],
+            alias=exp.TableAlias(this=exp.to_identifier("r"), columns=names),
+        )
+        cte.set("this", exp.select(*[exp.column(n.name) for n in names]).from_(values))
+    if not with_.expressions:
+        ast.set("with_", None)
+
+
 def run_insert(
     session: Session, ast: exp.Insert, params: Sequence[object], param_types: list[SqlType]
 ) -> Result:
+    if ast.args.get("with_") is not None:
+        ast = ast.copy()  # the prepared statement keeps its data-modifying CTEs
+        _materialize_dml_ctes(session, ast, params, param_types)
     table, alias = _target(session, ast.this)
     session.lock_table(table)
     columns = _insert_columns(ast, table)
     source = ast.expression
+    if isinstance(source, exp.Query) and ast.args.get("with_") is not None:
+        # WITH ... INSERT ... SELECT: the CTEs belong to the source query
+        source = source.copy()
+        source.set("with_", ast.args["with_"].copy())
     if isinstance(source, exp.Values):
         explicit = isinstance(ast.this, exp.Schema) and bool(ast.this.expressions)
         query = _values_with_defaults(session, source, columns, explicit)
