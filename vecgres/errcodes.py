@@ -27,6 +27,7 @@ ERRCODES: Final[tuple[tuple[str, str], ...]] = (
     ("22012", "division_by_zero"),
     ("2201W", "invalid_row_count_in_limit_clause"),
     ("2201X", "invalid_row_count_in_result_offset_clause"),
+    ("2201F", "invalid_argument_for_power_function"),
     ("2200H", "sequence_generator_limit_exceeded"),
     ("22021", "character_not_in_repertoire"),
     ("22023", "invalid_parameter_value"),

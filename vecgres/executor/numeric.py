@@ -59,6 +59,30 @@ def numeric_div(a: str | None, b: str | None) -> str | None:
     return text[1:] if text.startswith("-") and q == 0 else text
 
 
+def numeric_power(a: str | None, b: str | None) -> str | None:
+    """power(numeric, numeric) for a fractional exponent, to PostgreSQL's scale."""
+    if a is None or b is None:
+        return None
+    x, y = decimal.Decimal(a), decimal.Decimal(b)
+    if x < 0:
+        raise ValueError(
+            error_payload(
+                errors.VecgresError(
+                    "a negative number raised to a non-integer power yields a complex result",
+                    sqlstate="2201F",
+                )
+            )
+        )
+    if x == 0:
+        return "0" if y > 0 else None
+    ctx = decimal.Context(prec=60, rounding=decimal.ROUND_HALF_UP)
+    value = ctx.power(x, y)
+    rscale = _MIN_SIG_DIGITS - int(math.log10(value))
+    rscale = min(max(rscale, _dscale(x), _dscale(y), 0), 1000)
+    return f"{value.quantize(decimal.Decimal(1).scaleb(-rscale), context=ctx):f}"
+
+
 def register(con: duckdb.DuckDBPyConnection) -> None:
     v = duckdb.sqltype("VARCHAR")
+    con.create_function("vg_numeric_power", numeric_power, [v, v], v, null_handling=SPECIAL)
     con.create_function("vg_numeric_div", numeric_div, [v, v], v, null_handling=SPECIAL)

@@ -391,6 +391,11 @@ def bind_query(
     _infer_params(ast, alias_tables, param_types)
     _check_operand_types(ast, alias_tables, param_types)
     _check_setop_types(ast, alias_tables, param_types)
+    for length in list(ast.find_all(exp.Length)):
+        t = expr_type(length.this, alias_tables, param_types)
+        if t is not None and t.name == "character" and not t.is_array:
+            # char(n)'s padding is not part of its value
+            length.set("this", exp.Anonymous(this="rtrim", expressions=[length.this.copy()]))
     rewrite_json(ast, lambda node: expr_type(node, alias_tables, param_types))
     rewrite_numeric_outputs(ast, lambda node: expr_type(node, alias_tables, param_types))
     rewrite_arrays(ast, lambda node: expr_type(node, alias_tables, param_types))
@@ -569,7 +574,10 @@ def expr_type(
         index = _param_index(node)
         if index is not None and index <= len(params) and params[index - 1].name != "unknown":
             return params[index - 1]
-    if isinstance(node, exp.Anonymous) and node.name.lower() == "vg_numeric_div":
+    if isinstance(node, exp.Anonymous) and node.name.lower() in (
+        "vg_numeric_div",
+        "vg_numeric_power",
+    ):
         return SqlType("numeric")
     if isinstance(node, exp.Anonymous):
         spec = _VECTOR_FUNCS.get(node.name.lower())

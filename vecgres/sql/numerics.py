@@ -86,6 +86,16 @@ def rewrite_numeric_outputs(ast: exp.Expr, type_of: TypeOf) -> None:
         ):
             arg = inner.this
             replacement = _div(exp.Sum(this=arg.copy()), exp.Count(this=arg.copy()))
+        elif isinstance(inner, exp.Pow) and isinstance(inner.expression, exp.Literal):
+            exponent = inner.expression.this
+            fractional = not inner.expression.is_string and re.fullmatch(
+                r"\d*\.\d*[1-9]\d*", exponent
+            )
+            if fractional and _exact_kind(inner.this, type_of) is not None:
+                replacement = exp.Anonymous(
+                    this="vg_numeric_power",
+                    expressions=[_text(inner.this.copy()), _text(inner.expression.copy())],
+                )
         if replacement is not None:
             inner.replace(replacement)
 
