@@ -94,17 +94,40 @@ def _pg_typeof(node: exp.Anonymous, type_of: TypeOf, memo: dict[int, str | None]
         node.replace(exp.func("vg_pg_type_name", _call("typeof", arg.copy())))
 
 
+_RELEVANT = (
+    exp.Cast,
+    exp.JSONExtract,
+    exp.JSONBExtract,
+    exp.JSONBExtractScalar,
+    exp.ArrayContainsAll,
+    exp.ArrayContainedBy,
+    exp.JSONBContainsTopKey,
+    exp.JSONBContains,
+    exp.JSONBContainsAnyTopKeys,
+    exp.JSONBContainsAllTopKeys,
+    exp.DPipe,
+    exp.Sub,
+    exp.JSONArrayAgg,
+    exp.Anonymous,
+)
+
+
 def rewrite_json(ast: exp.Expr, type_of: TypeOf) -> None:
     memo: dict[int, str | None] = {}
-    nodes = list(ast.walk(bfs=False))
+    nodes = [n for n in ast.walk(bfs=False) if isinstance(n, _RELEVANT)]
+    if not nodes:
+        return
+    # kinds are settled on the original tree, before any operand is rewritten
     for node in nodes:
         _json_kind(node, type_of, memo)
+        for child in node.iter_expressions():
+            _json_kind(child, type_of, memo)
     for node in nodes:
         is_typeof = isinstance(node, exp.Anonymous) and node.name.lower() == "pg_typeof"
         if is_typeof and len(node.expressions) == 1:
             assert isinstance(node, exp.Anonymous)
             _pg_typeof(node, type_of, memo)
-    nodes = list(ast.walk(bfs=False))
+    nodes = [n for n in ast.walk(bfs=False) if isinstance(n, _RELEVANT)]
     for node in reversed(nodes):
         if node.parent is None and node is not ast:
             continue  # already replaced together with an ancestor
