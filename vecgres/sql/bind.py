@@ -866,7 +866,9 @@ def _outputs(
     query = ast
     while isinstance(query, exp.Subquery):
         query = query.this
+    mixed: set[int] = set()
     if isinstance(query, exp.SetOperation):
+        mixed = _mixed_number_columns(query)
         query = query.this
         while not isinstance(query, exp.Select) and isinstance(
             query, exp.SetOperation | exp.Subquery
@@ -883,6 +885,9 @@ def _outputs(
         t = expr_type(inner, alias_tables, [])
         if isinstance(inner, exp.Anonymous) and inner.name.startswith("pgv_"):
             t = t or None
+        if len(types) in mixed:
+            # integer and numeric branches: numeric whose values keep their own scale
+            t = SqlType("numeric")
         types.append(t)
         src = (0, 0)
         if isinstance(inner, exp.Column):
@@ -891,6 +896,26 @@ def _outputs(
                 src = (table.oid, table.attnum(inner.name))
         sources.append(src)
     return names, types, sources
+
+
+def _mixed_number_columns(op: exp.SetOperation) -> set[int]:
+    """Output positions where set-operation branches mix integer and numeric constants."""
+    branches: list[exp.Select] = []
+    stack: list[exp.Expr] = [op]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, exp.SetOperation):
+            stack.extend((node.this, node.expression))
+        elif isinstance(node, exp.Subquery):
+            stack.append(node.this)
+        elif isinstance(node, exp.Select):
+            branches.append(node)
+    kinds: dict[int, set[str | None]] = {}
+    for select in branches:
+        for index, proj in enumerate(select.expressions):
+            inner = proj.this if isinstance(proj, exp.Alias) else proj
+            kinds.setdefault(index, set()).add(_literal_type(inner))
+    return {i for i, k in kinds.items() if k == {"integer", "numeric"}}
 
 
 _GENERATED_ALIAS = re.compile(r"^_col_\d+$")
