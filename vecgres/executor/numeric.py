@@ -82,7 +82,67 @@ def numeric_power(a: str | None, b: str | None) -> str | None:
     return f"{value.quantize(decimal.Decimal(1).scaleb(-rscale), context=ctx):f}"
 
 
+def to_char_number(value: str | None, fmt: str | None) -> str | None:
+    """to_char(number, '9990.00')-style templates: 9, 0, '.', 'D', ',', 'G' and FM."""
+    if value is None or fmt is None:
+        return None
+    fill = not fmt.upper().startswith("FM")
+    body = fmt[2:] if not fill else fmt
+    body = body.replace("D", ".").replace("G", ",")
+    int_pat, _, frac_pat = body.partition(".")
+    has_point = "." in body
+    n_frac = sum(ch in "90" for ch in frac_pat)
+    number = decimal.Decimal(value)
+    rounded = abs(number).quantize(decimal.Decimal(1).scaleb(-n_frac), context=_CTX)
+    int_digits, _, frac_digits = f"{rounded:f}".partition(".")
+    int_digits = int_digits.lstrip("0")
+    n_int = sum(ch in "90" for ch in int_pat)
+    if len(int_digits) > n_int:
+        out = "".join("#" if ch in "90" else ch for ch in int_pat)
+        out += ("." + "#" * n_frac) if has_point else ""
+        return (" " if fill else "") + out
+    chars: list[str] = []
+    digits = list(int_digits)
+    forced = False
+    for ch in reversed(int_pat):
+        if ch in "90":
+            if digits:
+                chars.append(digits.pop())
+            elif ch == "0" or forced:
+                chars.append("0")
+                forced = True
+            else:
+                chars.append(" ")
+        elif ch == ",":
+            chars.append("," if digits or forced else " ")
+        else:
+            chars.append(ch)
+    int_text = "".join(reversed(chars))
+    # the sign goes just before the first digit; positive numbers get a space
+    stripped = int_text.lstrip(" ")
+    lead = len(int_text) - len(stripped)
+    sign = "-" if number < 0 else " "
+    int_text = " " * lead + sign + stripped
+    frac_text = ""
+    if has_point:
+        frac_chars = list((frac_digits or "").ljust(n_frac, "0"))
+        if not fill:
+            # FM drops trailing zeros that a 9 (not a 0) stands for
+            pats = [ch for ch in frac_pat if ch in "90"]
+            while frac_chars and frac_chars[-1] == "0" and pats and pats[-1] == "9":
+                frac_chars.pop()
+                pats.pop()
+        frac_text = "." + "".join(frac_chars)
+    text = int_text + frac_text
+    if not fill:
+        text = text.strip(" ")
+        if number >= 0:
+            text = text.lstrip(" ")
+    return text
+
+
 def register(con: duckdb.DuckDBPyConnection) -> None:
     v = duckdb.sqltype("VARCHAR")
+    con.create_function("vg_to_char_number", to_char_number, [v, v], v, null_handling=SPECIAL)
     con.create_function("vg_numeric_power", numeric_power, [v, v], v, null_handling=SPECIAL)
     con.create_function("vg_numeric_div", numeric_div, [v, v], v, null_handling=SPECIAL)

@@ -315,7 +315,12 @@ def normalize_statement(ast: exp.Expr, sql: str = "") -> exp.Expr:
     for fmt in list(ast.find_all(exp.Format)):
         fmt.replace(
             exp.Anonymous(
-                this="printf", expressions=[fmt.this.copy(), *[e.copy() for e in fmt.expressions]]
+                this="printf",
+                # PostgreSQL's %s takes any type as its text
+                expressions=[
+                    fmt.this.copy(),
+                    *[exp.cast(e.copy(), "VARCHAR", dialect="duckdb") for e in fmt.expressions],
+                ],
             )
         )
     if isinstance(ast, exp.Values) and not ast.alias:

@@ -65,8 +65,28 @@ def promote_real_arithmetic(ast: exp.Expr, type_of: TypeOf) -> None:
                 sides[index].replace(exp.cast(sides[index].copy(), "DOUBLE", dialect="duckdb"))
 
 
+def rewrite_to_char(ast: exp.Expr, type_of: TypeOf) -> None:
+    """to_char(number, template): sqlglot reads every to_char as a date format."""
+    for node in list(ast.find_all(exp.TimeToStr)):
+        fmt = node.args.get("format")
+        value = node.this
+        if not (isinstance(fmt, exp.Literal) and fmt.is_string) or "%" in fmt.this:
+            continue
+        t = type_of(value)
+        numeric = _exact_kind(value, type_of) is not None or (
+            t is not None and t.name in ("real", "double precision") and not t.is_array
+        )
+        if numeric:
+            node.replace(
+                exp.Anonymous(
+                    this="vg_to_char_number", expressions=[_text(value.copy()), fmt.copy()]
+                )
+            )
+
+
 def rewrite_numeric_outputs(ast: exp.Expr, type_of: TypeOf) -> None:
     promote_real_arithmetic(ast, type_of)
+    rewrite_to_char(ast, type_of)
     if not isinstance(ast, exp.Select):
         return
     used = _referenced_outputs(ast)
