@@ -54,6 +54,18 @@ class PendingWrites:
         self.truncated = mark[2]
 
 
+def duck_names(table: Table) -> list[str]:
+    """Column names as DuckDB sees them: it matches names without regard to case, so a
+    column whose name differs from an earlier one only by case gets a distinct name."""
+    seen: set[str] = set()
+    out = []
+    for position, col in enumerate(table.columns, start=1):
+        key = col.name.lower()
+        out.append(col.name if key not in seen else f"{col.name}__{position}")
+        seen.add(key)
+    return out
+
+
 def table_view(
     table: Table,
     snap: TableSnapshot | None,
@@ -66,7 +78,7 @@ def table_view(
     Segments are not copied: the result only chains their chunks.
     """
     layout = layout_of(table)
-    names = [ROWID, *(col.name for col in table.columns)]
+    names = [ROWID, *duck_names(table)]
     parts: list[pa.Table] = []
     masks: list[np.ndarray | None] = []
     if snap is not None and not (pending is not None and pending.truncated):

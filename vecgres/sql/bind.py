@@ -25,6 +25,7 @@ from sqlglot.optimizer.qualify import qualify
 
 from vecgres import errors
 from vecgres.catalog.model import Catalog, Table
+from vecgres.executor.relation import duck_names
 from vecgres.sql.arrayops import rewrite_arrays
 from vecgres.sql.dialect import DIALECT, DUCK, VectorOp
 from vecgres.sql.jsonops import rewrite_json
@@ -388,6 +389,7 @@ def bind_query(
         raise _column_error(str(exc), before, tables) from None
     _hide_rowid_from_stars(ast)
     alias_tables = _alias_map(ast, tables)
+    _use_duck_names(ast, alias_tables)
     n_params = count_params(ast)
     param_types: list[SqlType] = [UNKNOWN] * n_params
     for index, hint in enumerate(param_hints[:n_params]):
@@ -522,6 +524,35 @@ def _bind_tables(ast: exp.Expr, ctx: BindContext, tables: dict[str, Table]) -> N
         node.set("db", None)
         node.set("catalog", None)
         node.set("alias", exp.TableAlias(this=exp.to_identifier(alias)))
+
+
+def _use_duck_names(ast: exp.Expr, alias_tables: dict[str, Table]) -> None:
+    """Columns named like an earlier one but for case: DuckDB knows them by another name."""
+    renames: dict[str, dict[str, str]] = {}
+    for alias, table in alias_tables.items():
+        mapping = {
+            col.name: duck
+            for col, duck in zip(table.columns, duck_names(table), strict=True)
+            if duck != col.name
+        }
+        if mapping:
+            renames[alias] = mapping
+    if not renames:
+        return
+    for col in ast.find_all(exp.Column):
+        new = renames.get(col.table, {}).get(col.name)
+        if new is not None:
+            col.set("this", exp.to_identifier(new, quoted=True))
+    # output names that differ only by case are ambiguous to DuckDB: order by expressions
+    for select in ast.find_all(exp.Select):
+        order = select.args.get("order")
+        if order is None:
+            continue
+        outputs = {p.alias: p.this for p in select.expressions if isinstance(p, exp.Alias)}
+        for item in order.expressions:
+            ref = item.this if isinstance(item, exp.Ordered) else None
+            if isinstance(ref, exp.Column) and not ref.table and ref.name in outputs:
+                ref.replace(outputs[ref.name].copy())
 
 
 def _hide_rowid_from_stars(ast: exp.Expr) -> None:

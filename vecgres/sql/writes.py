@@ -13,7 +13,7 @@ from vecgres import errors
 from vecgres.codec.arrow import arrow_type
 from vecgres.executor.duck import raise_sql
 from vecgres.executor.keys import unique_violation
-from vecgres.executor.relation import ROWID, storage_schema
+from vecgres.executor.relation import ROWID, duck_names, storage_schema
 from vecgres.result import ColumnInfo, Result
 from vecgres.sql.bind import BoundQuery, bind_query, expr_type, literal, rel_name
 from vecgres.sql.dialect import DIALECT, DUCK
@@ -41,6 +41,12 @@ def _target(session: Session, node: exp.Expr) -> tuple[Table, str]:
             detail="Views are not automatically updatable yet.",
         )
     return table, table_node.alias_or_name
+
+
+def _col(name: str, table: str) -> exp.Column:
+    """A column reference that keeps its exact case (catalog names are exact)."""
+    # the range variable stays unquoted, as binding names it (sql/bind.py _bind_tables)
+    return exp.Column(this=exp.to_identifier(name, quoted=True), table=exp.to_identifier(table))
 
 
 def _q(name: str) -> str:
@@ -178,6 +184,8 @@ def _returning(
     data = rows
     if ROWID not in data.schema.names:
         data = data.add_column(0, ROWID, pa.array(np.zeros(rows.num_rows, dtype=np.int64)))
+    if data.num_columns == len(table.columns) + 1:
+        data = data.rename_columns([ROWID, *duck_names(table)])
     session.duck.register(rel_name(table), data, False)
     try:
         result = session.duck.arrow(bound.render(params))
@@ -511,10 +519,10 @@ def _conflict_update(
     for assign in sets:
         assignments[assign.this.name] = assign.expression
     where = conflict.args.get("where")
-    projections: list[exp.Expr] = [exp.alias_(exp.column(ROWID, table=alias), "__rowid")]
+    projections: list[exp.Expr] = [exp.alias_(_col(ROWID, alias), "__rowid")]
     for col in table.columns:
-        value = assignments.get(col.name, exp.column(col.name, table=alias))
-        projections.append(exp.alias_(value.copy(), col.name))
+        value = assignments.get(col.name, _col(col.name, alias))
+        projections.append(exp.alias_(value.copy(), col.name, quoted=True))
     ex_table = exp.Table(
         this=exp.to_identifier("__excluded_src"),
         alias=exp.TableAlias(this=exp.to_identifier("excluded")),
@@ -531,7 +539,7 @@ def _conflict_update(
         .join(
             ex_table,
             on=exp.EQ(
-                this=exp.column(ROWID, table=alias),
+                this=_col(ROWID, alias),
                 expression=exp.column("__target", table="excluded"),
             ),
         )
@@ -629,8 +637,8 @@ def run_delete(
 ) -> Result:
     table, alias = _target(session, ast.this)
     session.lock_table(table)
-    projections: list[exp.Expr] = [exp.alias_(exp.column(ROWID, table=alias), "__rowid")]
-    projections += [exp.column(col.name, table=alias) for col in table.columns]
+    projections: list[exp.Expr] = [exp.alias_(_col(ROWID, alias), "__rowid")]
+    projections += [_col(col.name, alias) for col in table.columns]
     rows = _select_rows(session, ast, table, alias, projections, params, param_types)
     rowids = np.unique(rows.column(0).to_numpy().astype(np.int64))
     assert session.txn is not None
@@ -674,22 +682,22 @@ def run_update(
                 f'column "{name}" of relation "{table.name}" does not exist'
             )
         assignments[name] = assign.expression
-    projections: list[exp.Expr] = [exp.alias_(exp.column(ROWID, table=alias), "__rowid")]
+    projections: list[exp.Expr] = [exp.alias_(_col(ROWID, alias), "__rowid")]
     for col in table.columns:
         value = assignments.get(col.name)
         if value is None:
-            projections.append(exp.alias_(exp.column(col.name, table=alias), col.name))
+            projections.append(exp.alias_(_col(col.name, alias), col.name, quoted=True))
         elif (
             isinstance(value, exp.Var | exp.Column)
             and value.name.upper() == "DEFAULT"
             and not getattr(value, "table", "")
         ):
             parsed = session._parse_one(f"SELECT {col.default or 'NULL'}").expressions[0]
-            projections.append(exp.alias_(parsed, col.name))
+            projections.append(exp.alias_(parsed, col.name, quoted=True))
         else:
-            projections.append(exp.alias_(value.copy(), col.name))
+            projections.append(exp.alias_(value.copy(), col.name, quoted=True))
     key_cols = sorted({c for index in table.unique_indexes for c in index.columns})
-    projections += [exp.alias_(exp.column(name, table=alias), f"__old_{name}") for name in key_cols]
+    projections += [exp.alias_(_col(name, alias), f"__old_{name}") for name in key_cols]
     out = _select_rows(session, ast, table, alias, projections, params, param_types)
     old = out.column(0).to_numpy().astype(np.int64)
     if np.unique(old).size != old.size:
