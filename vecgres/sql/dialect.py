@@ -94,6 +94,16 @@ class Vecgres(Postgres):
             **PostgresParser.BITWISE,
             **_OPS_BY_TOKEN,
         }
+        # sqlglot's LENGTH builder drops arguments past the second: keep them, so the
+        # call fails as PostgreSQL's does instead of running as a different call
+        FUNCTIONS: ClassVar[dict[str, Any]] = {
+            **PostgresParser.FUNCTIONS,
+            "LENGTH": lambda args: (
+                PostgresParser.FUNCTIONS["LENGTH"](args)
+                if len(args) <= 2
+                else exp.Anonymous(this="length", expressions=args)
+            ),
+        }
         # PostgreSQL has no lambdas: ``f(j -> 'k')`` is json's -> operator
         LAMBDAS: ClassVar[dict[TokenType, Any]] = {}
         # jsonb's ``?`` (has key): a placeholder token in operator position
