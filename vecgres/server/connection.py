@@ -27,6 +27,7 @@ from vecgres.codec.text import encode_text_column
 from vecgres.config import GUCS
 from vecgres.errors import (
     FeatureNotSupported,
+    IdleInTransactionSessionTimeout,
     IndeterminateDatatype,
     InvalidAuthorizationSpecification,
     InvalidCursorName,
@@ -280,6 +281,7 @@ class Connection:
                 log.info("unexpected EOF on client connection with an open transaction")
             with contextlib.suppress(Exception):
                 await self.run_blocking(session.close)
+            self.server.cluster.release(self.database)
         self.server.forget(self)
         with contextlib.suppress(Exception):
             self.writer.close()
@@ -354,6 +356,11 @@ class Connection:
         if not self.server.admit(self):
             raise TooManyConnections("sorry, too many clients already")
         await self._authenticate()
+        role = self.server.cluster.roles.get(self.user)
+        if role is not None and not role.login:
+            raise InvalidAuthorizationSpecification(
+                f'role "{self.user}" is not permitted to log in'
+            )
         if not self.server.cluster.has_database(self.database):
             raise InvalidCatalogNameFatal(f'database "{self.database}" does not exist')
         self.session = await self.run_blocking(
@@ -476,7 +483,7 @@ class Connection:
         while not self.closing:
             if not self.inbuf:
                 await self.flush()
-            kind, body = await self.read_frame()
+            kind, body = await self._read_idle()
             if kind == ord("X"):
                 return
             if self.ignore_till_sync and kind != ord("S"):
@@ -494,6 +501,21 @@ class Connection:
                     self.send(pq.ready_for_query(self._status()))
                 else:
                     self.ignore_till_sync = True
+
+    async def _read_idle(self) -> tuple[int, bytes]:
+        """The next message; inside a transaction block, no later than its idle timeout."""
+        timeout = 0
+        if self._status() != "I" and not self.inbuf:
+            timeout = _idle_timeout_ms(self.session)
+        if timeout <= 0:
+            return await self.read_frame()
+        try:
+            async with asyncio.timeout(timeout / 1000):
+                return await self.read_frame()
+        except TimeoutError:
+            raise IdleInTransactionSessionTimeout(
+                "terminating connection due to idle-in-transaction timeout"
+            ) from None
 
     def _status(self) -> str:
         return "I" if self.session is None else self.session.transaction_status
@@ -833,6 +855,17 @@ class Connection:
 
 
 # --- helpers run in worker threads ---------------------------------------------------------
+
+
+def _idle_timeout_ms(session: SessionLike | None) -> int:
+    settings = getattr(session, "settings", None)
+    get_int = getattr(settings, "get_int", None)
+    if get_int is None:
+        return 0
+    try:
+        return int(get_int("idle_in_transaction_session_timeout"))
+    except (VecgresError, ValueError):
+        return 0
 
 
 def _next_or_none(it: Iterator[T]) -> T | None:
