@@ -251,6 +251,10 @@ class Connection:
             if not await self._startup():
                 return
             await self._loop()
+            if self.closing:
+                # shutdown interrupted a running statement: the client hears why, as in PostgreSQL
+                self.send(pq.error_response(error_fields(self.server.shutdown_error())))
+                await self.flush()
         except ClientGone:
             pass
         except pq.FramingError as exc:

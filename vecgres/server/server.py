@@ -332,11 +332,15 @@ class Server:
 
     # --- shutdown ---------------------------------------------------------------------------
 
+    @staticmethod
+    def shutdown_error() -> AdminShutdown:
+        return AdminShutdown("terminating connection due to administrator command")
+
     async def stop(self) -> None:
         """Stop accepting, cancel running statements, tell clients, close the databases."""
         if self._server is not None:
             self._server.close()
-        shutdown = AdminShutdown("terminating connection due to administrator command")
+        shutdown = self.shutdown_error()
         for conn in list(self.connections):
             await conn.terminate(shutdown)
         if self._tasks:
