@@ -7,7 +7,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import psycopg
@@ -47,7 +46,6 @@ def _dsn(port: int, **extra: str) -> str:
     return " ".join(f"{k}={v}" for k, v in parts.items())
 
 
-@pytest.mark.slow
 def test_config_file_sigterm_and_single_owner(tmp_path):
     data = tmp_path / "data"
     conf = tmp_path / "vecgres.conf"

@@ -49,9 +49,11 @@ def test_databases_hold_separate_data_and_drop_waits_for_sessions(engine_server)
         psycopg.connect(engine_server.dsn(dbname="shop"))
     with psycopg.connect(engine_server.dsn(), autocommit=True) as admin:
         admin.execute("create database shop")  # a new, empty database of the same name
-    with psycopg.connect(engine_server.dsn(dbname="shop"), autocommit=True) as conn:
-        with pytest.raises(psycopg.errors.UndefinedTable):
-            conn.execute("select * from items")
+    with (
+        psycopg.connect(engine_server.dsn(dbname="shop"), autocommit=True) as conn,
+        pytest.raises(psycopg.errors.UndefinedTable),
+    ):
+        conn.execute("select * from items")
 
 
 @needs_createdb
@@ -94,12 +96,14 @@ def test_create_drop_database_errors(engine_server):
         conn.execute("drop database if exists nope")
         assert notices == ['database "nope" does not exist, skipping']
         conn.execute("drop database app")
-    with psycopg.connect(engine_server.dsn()) as conn:  # a transaction block
-        with pytest.raises(
+    with (
+        psycopg.connect(engine_server.dsn()) as conn,  # a transaction block
+        pytest.raises(
             psycopg.errors.ActiveSqlTransaction,
             match="CREATE DATABASE cannot run inside a transaction block",
-        ):
-            conn.execute("create database inblock")
+        ),
+    ):
+        conn.execute("create database inblock")
     with psycopg.connect(engine_server.dsn(), autocommit=True) as conn:
         names = conn.execute("select 1").fetchall()
         assert names == [(1,)]

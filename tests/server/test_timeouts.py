@@ -68,7 +68,8 @@ def test_idle_in_transaction_timeout_closes_the_connection(engine_server):
     assert raw.until("Z")[-1] == ("Z", b"T")
     start = time.monotonic()
     error = raw.message()
-    assert error is not None and error[0] == "E"
+    assert error is not None
+    assert error[0] == "E"
     assert time.monotonic() - start >= 0.15
     f = fields(error[1])
     assert (f["S"], f["C"], f["M"]) == (
