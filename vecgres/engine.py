@@ -45,7 +45,7 @@ import pyarrow as pa
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from vecgres import admin, errors
+from vecgres import admin, cursors, errors
 from vecgres.catalog.model import Catalog, Table
 from vecgres.config import Settings
 from vecgres.executor.duck import DuckSession
@@ -254,6 +254,7 @@ class Session:
         self.currvals: dict[int, int] = {}
         self.lastval: int | None = None
         self.notices: list[Notice] = []
+        self.cursors = cursors.CursorSet()
         self._install_functions()
 
     # --- public contract -------------------------------------------------------
@@ -268,8 +269,13 @@ class Session:
         with contextlib.suppress(Exception):
             self.duck.interrupt()
 
+    def cursor_columns(self, name: str) -> list[ColumnInfo] | None:
+        """The columns of the open SQL cursor ``name`` (the wire's Describe portal)."""
+        return self.cursors.columns(name)
+
     def close(self) -> None:
         self._disarm_timeout()
+        self.cursors.close_all()
         if self.txn is not None:
             self._end_transaction(commit=False)
         self.duck.close()
@@ -348,6 +354,10 @@ class Session:
             return PreparedStatement(sql, [], None, "txn")
         if admin.is_admin(sql):
             return PreparedStatement(sql, [], None, "admin")
+        if cursors.is_cursor_statement(sql):
+            query = cursors.declared_query(sql)
+            inner = [] if query is None else self.prepare(query, param_types).param_types
+            return PreparedStatement(sql, inner, self.cursors.describe(sql), "cursor")
         if _SET_RE.match(sql):
             m = _SET_RE.match(sql)
             assert m is not None
@@ -386,6 +396,8 @@ class Session:
     def execute_prepared(self, stmt: PreparedStatement, params: Sequence[object]) -> Result:
         self._cancel.clear()
         self._arm_timeout()
+        if stmt.kind not in ("txn", "set", "cursor") or cursors.declared_query(stmt.sql):
+            self.cursors.detach()  # the statement needs DuckDB: open cursors stop streaming
         if stmt.kind == "txn":
             return self._transaction_control(stmt.sql)
         if self.txn is not None and self.txn.failed:
@@ -403,6 +415,12 @@ class Session:
         try:
             if stmt.kind == "admin":
                 result = self._admin(stmt.sql, in_block=not autocommit)
+            elif stmt.kind == "cursor":
+                result = self.cursors.run(
+                    stmt.sql,
+                    in_block=not autocommit,
+                    execute=lambda q: self.execute_prepared(self.prepare(q), params),
+                )
             else:
                 result = self._dispatch(stmt, params)
             if stmt.kind == "query" and result.columns is not None and autocommit:
@@ -619,6 +637,7 @@ class Session:
 
     # --- transactions ----------------------------------------------------------
     def _end_transaction(self, *, commit: bool) -> None:
+        self.cursors.end_transaction()
         txn = self.txn
         self.txn = None
         if txn is None:

@@ -713,6 +713,10 @@ class Connection:
             self.send(pq.parameter_description(stmt.param_oids))
             columns = stmt.columns
             formats = [0] * len(columns) if columns else []
+        elif msg.name not in self.portals and self._cursor_columns(msg.name) is not None:
+            # a cursor made with DECLARE is a portal too (psycopg's server-side cursors)
+            columns = self._cursor_columns(msg.name)
+            formats = [0] * len(columns) if columns else []
         else:
             portal = self._portal(msg.name)
             columns = portal.statement.columns
@@ -721,6 +725,10 @@ class Connection:
             self.send(pq.row_description(field_descriptions(columns, formats)))
         else:
             self.send(pq.no_data())
+
+    def _cursor_columns(self, name: str) -> Sequence[ColumnInfo] | None:
+        lookup = getattr(self.session, "cursor_columns", None)
+        return None if lookup is None or not name else lookup(name)
 
     def _portal(self, name: str) -> Portal:
         portal = self.portals.get(name)
