@@ -107,3 +107,35 @@ def test_max_connections_real_engine(tmp_path):
         second.close()
     finally:
         srv.stop()
+
+
+def test_shutdown_cancels_a_running_statement(tmp_path):
+    srv = start_server(tmp_path)
+    stopped = False
+    try:
+        conn = psycopg.connect(srv.dsn(), autocommit=True)
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                conn.execute(SLOW)
+            except psycopg.Error as exc:
+                errors.append(exc)
+
+        worker = threading.Thread(target=run)
+        worker.start()
+        time.sleep(0.3)
+        start = time.monotonic()
+        srv.stop()
+        stopped = True
+        worker.join(10)
+        assert time.monotonic() - start < 5
+        assert len(errors) == 1
+        assert isinstance(errors[0], psycopg.errors.AdminShutdown)
+        assert errors[0].diag.message_primary == (
+            "terminating connection due to administrator command"
+        )
+        conn.close()
+    finally:
+        if not stopped:
+            srv.stop()

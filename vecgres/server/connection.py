@@ -500,6 +500,8 @@ class Connection:
             except VecgresError as exc:
                 if exc.severity in (Severity.FATAL, Severity.PANIC):
                     raise
+                if self.closing:
+                    raise self.server.shutdown_error() from None
                 self.send(pq.error_response(error_fields(exc)))
                 if kind == ord("Q"):
                     self.send(pq.ready_for_query(self._status()))
@@ -586,6 +588,9 @@ class Connection:
         except VecgresError as exc:
             if exc.severity in (Severity.FATAL, Severity.PANIC):
                 raise
+            if self.closing:
+                # shutdown canceled the statement: PostgreSQL reports only the FATAL
+                raise self.server.shutdown_error() from None
             self.send(pq.error_response(error_fields(exc)))
         except ClientGone:
             await self.run_blocking(_close_iter, script)
