@@ -903,6 +903,23 @@ def _drain_result(result: Result) -> None:
 def _next_rows(
     portal: Portal, columns: Sequence[ColumnInfo], formats: Sequence[int], limit: int
 ) -> tuple[bytes, int]:
+    """DataRows for the next batches of ``portal``: up to ``limit`` rows (0: no limit) or
+    about FLUSH_BYTES, so a small result, and its end, take one trip to a worker thread."""
+    chunks: list[bytes] = []
+    size = count = 0
+    while not portal.done:
+        chunk, n = _next_batch_rows(portal, columns, formats, limit - count if limit else 0)
+        chunks.append(chunk)
+        size += len(chunk)
+        count += n
+        if (limit and count >= limit) or size >= FLUSH_BYTES:
+            break
+    return b"".join(chunks), count
+
+
+def _next_batch_rows(
+    portal: Portal, columns: Sequence[ColumnInfo], formats: Sequence[int], limit: int
+) -> tuple[bytes, int]:
     """Encode the next batch (or ``limit`` rows of it) of ``portal`` as DataRows."""
     batch = portal.pending
     portal.pending = None
