@@ -195,6 +195,7 @@ class Connection:
         self.ignore_till_sync = False
         self.busy = False
         self.closing = False
+        self.waiting = False  # ReadyForQuery sent, no message read since
         peer = writer.get_extra_info("peername")
         self.address: str | None = peer[0] if isinstance(peer, tuple) else None
 
@@ -386,7 +387,7 @@ class Connection:
         for name in STARTUP_REPORTED:
             self.send(pq.parameter_status(name, reported[name]))
         self.send(pq.backend_key_data(self.pid, self.secret))
-        self.send(pq.ready_for_query(self.session.transaction_status))
+        self._ready()
         await self.flush()
         log.info(
             "connection authorized: user=%s database=%s ssl=%s", self.user, self.database, self.ssl
@@ -504,15 +505,21 @@ class Connection:
                     raise self.server.shutdown_error() from None
                 self.send(pq.error_response(error_fields(exc)))
                 if kind == ord("Q"):
-                    self.send(pq.ready_for_query(self._status()))
+                    self._ready()
                 else:
                     self.ignore_till_sync = True
 
+    def _ready(self) -> None:
+        self.send(pq.ready_for_query(self._status()))
+        self.waiting = True
+
     async def _read_idle(self) -> tuple[int, bytes]:
-        """The next message; inside a transaction block, no later than its idle timeout."""
+        """The next message; idle inside a transaction block, no later than its timeout."""
         timeout = 0
-        if self._status() != "I" and not self.inbuf:
+        if self.waiting and self._status() != "I" and not self.inbuf:
+            # PostgreSQL arms the timer only after ReadyForQuery (not mid extended protocol)
             timeout = _idle_timeout_ms(self.session)
+        self.waiting = False
         if timeout <= 0:
             return await self.read_frame()
         try:
@@ -558,7 +565,7 @@ class Connection:
             for portal in self.portals.values():
                 portal.close()
             self.portals.clear()
-        self.send(pq.ready_for_query(self._status()))
+        self._ready()
         await self.flush()
 
     # --- simple query -----------------------------------------------------------------------
@@ -601,7 +608,7 @@ class Connection:
         else:
             if not produced:
                 self.send(pq.empty_query_response())
-        self.send(pq.ready_for_query(self._status()))
+        self._ready()
         await self.flush()
 
     async def _emit_result(
