@@ -159,7 +159,11 @@ def _shell(args: argparse.Namespace) -> int:
     from vecgres.errors import VecgresError
     from vecgres.server.server import Cluster
 
-    cluster = Cluster(args.data, _settings(load_config(args.config) if args.config else {}))
+    try:
+        cluster = Cluster(args.data, _settings(load_config(args.config) if args.config else {}))
+    except (OSError, ConfigError, VecgresError) as exc:
+        print(f"vecgres: {getattr(exc, 'message', exc)}", file=sys.stderr)
+        return 1
     session = cluster.session(args.database, "postgres")
     buffer = ""
     try:
