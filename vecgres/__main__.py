@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import signal
@@ -17,27 +18,113 @@ from vecgres.config import Settings, default_data_dir
 log = logging.getLogger("vecgres")
 
 
-def _settings(config: str | None, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {}
-    if config:
-        values.update(json.loads(Path(config).read_text()))
+# serve options a --config file may hold besides the Settings fields
+_SERVE_KEYS = ("data", "hba", "users", "tls_cert", "tls_key")
+
+
+class ConfigError(ValueError):
+    """A --config file that cannot be used (reported with the file name, exit code 2)."""
+
+
+def _convert(name: str, kind: str, raw: object) -> object:
+    if not isinstance(raw, str):
+        return raw
+    value = raw.strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        value = value[1:-1]
+    try:
+        if kind == "bool":
+            lowered = value.lower()
+            if lowered in ("on", "true", "yes", "1"):
+                return True
+            if lowered in ("off", "false", "no", "0"):
+                return False
+            raise ValueError(value)
+        if kind == "int":
+            return int(value)
+        if kind == "float":
+            return float(value)
+    except ValueError:
+        raise ConfigError(f'invalid value for parameter "{name}": "{value}"') from None
+    return value
+
+
+def load_config(path: str) -> dict[str, Any]:
+    """A config file: JSON (``{"port": 5434}``) or postgresql.conf style (``port = 5434``)."""
+    text = Path(path).read_text()
+    raw: dict[str, Any] = {}
+    if text.lstrip().startswith("{"):
+        try:
+            loaded = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: expected a JSON object")
+        raw.update(loaded)
+    else:
+        for number, line in enumerate(text.splitlines(), 1):
+            line = line.split("#", 1)[0].strip()
+            if not line:
+                continue
+            name, sep, value = line.partition("=")
+            if not sep:
+                name, _, value = line.partition(" ")
+            if not name.strip() or not value.strip():
+                raise ConfigError(f"{path}:{number}: expected name = value")
+            raw[name.strip()] = value.strip()
+    kinds = {f.name: str(f.type) for f in dataclasses.fields(Settings)}
+    out: dict[str, Any] = {}
+    for name, value in raw.items():
+        key = name.replace("-", "_")
+        if key in _SERVE_KEYS:
+            out[key] = _convert(key, "str", value)
+        elif key in kinds:
+            out[key] = _convert(key, kinds[key], value)
+        else:
+            raise ConfigError(f'{path}: unrecognized configuration parameter "{name}"')
+    return out
+
+
+def _settings(config: dict[str, Any], **overrides: Any) -> Settings:
+    values = {k: v for k, v in config.items() if k not in _SERVE_KEYS}
     values.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(**values)
 
 
 async def _serve(args: argparse.Namespace) -> int:
+    from vecgres.errors import VecgresError
+    from vecgres.server.auth.hba import HbaError
     from vecgres.server.auth.users import JsonUserStore
     from vecgres.server.server import Cluster, Server, TlsConfig
 
-    settings = _settings(args.config, host=args.host, port=args.port)
+    try:
+        config = load_config(args.config) if args.config else {}
+    except (OSError, ConfigError) as exc:
+        log.error("could not load configuration: %s", exc)
+        return 2
+    for key in _SERVE_KEYS:
+        if getattr(args, key) is None and key in config:
+            setattr(args, key, config[key])
+    data = args.data if args.data is not None else default_data_dir()
+    settings = _settings(config, host=args.host, port=args.port)
     if bool(args.tls_cert) != bool(args.tls_key):
         log.error("--tls-cert and --tls-key go together")
         return 2
     tls = TlsConfig(args.tls_cert, args.tls_key) if args.tls_cert else None
-    users = JsonUserStore(args.users) if args.users else None
-    cluster = Cluster(args.data, settings)
-    server = Server(cluster, settings, tls=tls, hba_file=args.hba, users=users)
-    await server.start()
+    try:
+        users = JsonUserStore(args.users) if args.users else None
+        cluster = Cluster(data, settings)
+    except (OSError, ValueError, VecgresError) as exc:
+        log.error("could not start: %s", getattr(exc, "message", exc))
+        return 1
+    try:
+        server = Server(cluster, settings, tls=tls, hba_file=args.hba, users=users)
+        await server.start()
+    except (OSError, HbaError, ValueError, VecgresError) as exc:
+        cluster.close()
+        log.error("could not start: %s", getattr(exc, "message", exc))
+        return 1
+    log.info("data directory %s", Path(data).resolve())
     print(
         f"listening on postgresql://{settings.host}:{server.port}/postgres",
         flush=True,
@@ -47,9 +134,9 @@ async def _serve(args: argparse.Namespace) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
-    log.info("shutting down")
+    log.info("received shutdown request: stopping")
     await server.stop()
-    log.info("stopped")
+    log.info("database system is shut down")
     return 0
 
 
@@ -72,7 +159,11 @@ def _shell(args: argparse.Namespace) -> int:
     from vecgres.errors import VecgresError
     from vecgres.server.server import Cluster
 
-    cluster = Cluster(args.data, _settings(args.config))
+    try:
+        cluster = Cluster(args.data, _settings(load_config(args.config) if args.config else {}))
+    except (OSError, ConfigError, VecgresError) as exc:
+        print(f"vecgres: {getattr(exc, 'message', exc)}", file=sys.stderr)
+        return 1
     session = cluster.session(args.database, "postgres")
     buffer = ""
     try:
@@ -117,10 +208,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vecgres", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the PostgreSQL wire-protocol server")
-    serve.add_argument("--data", default=default_data_dir(), help="data directory")
+    serve.add_argument("--data", default=None, help="data directory (./vecgres-data)")
     serve.add_argument("--host", default=None, help="address to listen on (127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port (5433)")
-    serve.add_argument("--config", help="JSON file of Settings fields")
+    serve.add_argument(
+        "--config",
+        help="settings file: JSON or postgresql.conf-style 'name = value' lines "
+        "(Settings fields, and data/hba/users/tls_cert/tls_key); flags win",
+    )
     serve.add_argument("--tls-cert", help="PEM certificate chain for TLS")
     serve.add_argument("--tls-key", help="PEM private key for TLS")
     serve.add_argument("--hba", help="pg_hba.conf-style rule file (first match wins)")
@@ -128,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     shell = sub.add_parser("shell", help="interactive SQL on the embedded database")
     shell.add_argument("--data", default=default_data_dir(), help="data directory")
     shell.add_argument("--database", default="postgres")
-    shell.add_argument("--config", help="JSON file of Settings fields")
+    shell.add_argument("--config", help="settings file (as for serve)")
     return parser
 
 

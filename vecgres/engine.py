@@ -45,7 +45,7 @@ import pyarrow as pa
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from vecgres import errors
+from vecgres import admin, cursors, errors
 from vecgres.catalog.model import Catalog, Table
 from vecgres.config import Settings
 from vecgres.executor.duck import DuckSession
@@ -85,6 +85,8 @@ class Database:
                 store.set_layout(table.oid, layout_of(table))
         self.keys.rebuild(self.catalog, store.snapshot())
         self._closed = False
+        # CREATE/DROP DATABASE and roles: set by the owner of the data directory (the server)
+        self.cluster: admin.ClusterHooks | None = None
 
     @classmethod
     def open(cls, path: str | Path, settings: Settings | None = None) -> Database:
@@ -244,9 +246,14 @@ class Session:
         self.duck = DuckSession(memory_limit_bytes=db.settings.query_memory_limit_bytes)
         self._cancel = threading.Event()
         self._deadline: float | None = None
+        # statement_timeout: a timer interrupts DuckDB; the token tells a stale timer apart
+        self._timer: threading.Timer | None = None
+        self._timer_token: object | None = None
+        self._timed_out = False
         self.currvals: dict[int, int] = {}
         self.lastval: int | None = None
         self.notices: list[Notice] = []
+        self.cursors = cursors.CursorSet()
         self._install_functions()
 
     # --- public contract -------------------------------------------------------
@@ -261,10 +268,46 @@ class Session:
         with contextlib.suppress(Exception):
             self.duck.interrupt()
 
+    def cursor_columns(self, name: str) -> list[ColumnInfo] | None:
+        """The columns of the open SQL cursor ``name`` (the wire's Describe portal)."""
+        return self.cursors.columns(name)
+
     def close(self) -> None:
+        self._disarm_timeout()
+        self.cursors.close_all()
         if self.txn is not None:
             self._end_transaction(commit=False)
         self.duck.close()
+
+    def _arm_timeout(self) -> None:
+        self._disarm_timeout()
+        self._timed_out = False
+        timeout = self.settings.get_int("statement_timeout")
+        self._deadline = time.monotonic() + timeout / 1000 if timeout > 0 else None
+        if timeout > 0:
+            token = self._timer_token = object()
+            self._timer = threading.Timer(timeout / 1000, self._fire_timeout, (token,))
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _disarm_timeout(self) -> None:
+        self._timer_token = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _fire_timeout(self, token: object) -> None:
+        if self._timer_token is token:
+            self._timed_out = True
+            self._cancel.set()
+            with contextlib.suppress(Exception):
+                self.duck.interrupt()
+
+    def _canceled(self, exc: errors.VecgresError) -> errors.VecgresError:
+        """A 57014 from an interrupt says why: the timeout or the client's cancel."""
+        if isinstance(exc, errors.QueryCanceled) and self._timed_out:
+            return errors.QueryCanceled("canceling statement due to statement timeout")
+        return exc
 
     def split(self, sql: str) -> list[str]:
         """The statements of a simple-query string, as text."""
@@ -308,6 +351,12 @@ class Session:
     def prepare(self, sql: str, param_types: Sequence[SqlType | None] = ()) -> PreparedStatement:
         if _TXN_RE.match(sql):
             return PreparedStatement(sql, [], None, "txn")
+        if admin.is_admin(sql):
+            return PreparedStatement(sql, [], None, "admin")
+        if cursors.is_cursor_statement(sql):
+            query = cursors.declared_query(sql)
+            inner = [] if query is None else self.prepare(query, param_types).param_types
+            return PreparedStatement(sql, inner, self.cursors.describe(sql), "cursor")
         if _SET_RE.match(sql):
             m = _SET_RE.match(sql)
             assert m is not None
@@ -345,8 +394,9 @@ class Session:
 
     def execute_prepared(self, stmt: PreparedStatement, params: Sequence[object]) -> Result:
         self._cancel.clear()
-        timeout = self.settings.get_int("statement_timeout")
-        self._deadline = time.monotonic() + timeout / 1000 if timeout > 0 else None
+        self._arm_timeout()
+        if stmt.kind not in ("txn", "set", "cursor") or cursors.declared_query(stmt.sql):
+            self.cursors.detach()  # the statement needs DuckDB: open cursors stop streaming
         if stmt.kind == "txn":
             return self._transaction_control(stmt.sql)
         if self.txn is not None and self.txn.failed:
@@ -362,7 +412,16 @@ class Session:
         assert txn is not None
         mark = txn.mark()
         try:
-            result = self._dispatch(stmt, params)
+            if stmt.kind == "admin":
+                result = self._admin(stmt.sql, in_block=not autocommit)
+            elif stmt.kind == "cursor":
+                result = self.cursors.run(
+                    stmt.sql,
+                    in_block=not autocommit,
+                    execute=lambda q: self.execute_prepared(self.prepare(q), params),
+                )
+            else:
+                result = self._dispatch(stmt, params)
             if stmt.kind == "query" and result.columns is not None and autocommit:
                 # a read-only statement: nothing to commit, stream lazily
                 self.txn = None
@@ -377,7 +436,7 @@ class Session:
                 txn.rollback_to(mark)
                 txn.failed = True
             if isinstance(exc, errors.VecgresError):
-                raise
+                raise self._canceled(exc)
             if isinstance(exc, KeyboardInterrupt | SystemExit):
                 raise
             raise errors.InternalError(f"internal error: {type(exc).__name__}: {exc}") from exc
@@ -408,10 +467,16 @@ class Session:
         return BindContext(self._catalog(), self.settings.search_path())
 
     def _check_cancel(self) -> None:
+        if self._timed_out or (self._deadline is not None and time.monotonic() > self._deadline):
+            raise errors.QueryCanceled("canceling statement due to statement timeout")
         if self._cancel.is_set():
             raise errors.QueryCanceled("canceling statement due to user request")
-        if self._deadline is not None and time.monotonic() > self._deadline:
-            raise errors.QueryCanceled("canceling statement due to statement timeout")
+
+    def _admin(self, sql: str, *, in_block: bool) -> Result:
+        name = admin.needs_no_transaction(sql)
+        if name is not None and in_block:
+            raise errors.ActiveSqlTransaction(f"{name} cannot run inside a transaction block")
+        return admin.run(self.db.cluster, sql, database=self.database, user=self.user)
 
     def _describe_by_running(self, stmt: PreparedStatement) -> list[ColumnInfo]:
         """Result types that analysis could not tell, from DuckDB's own description."""
@@ -488,7 +553,10 @@ class Session:
                 for batch in stream:
                     self._check_cancel()
                     yield batch
+            except errors.VecgresError as exc:
+                raise self._canceled(exc) from None
             finally:
+                self._disarm_timeout()
                 self.duck.clear()
 
         return Result(columns, batches(), lambda n: f"SELECT {n}", notices=self._take_notices())
@@ -571,6 +639,7 @@ class Session:
 
     # --- transactions ----------------------------------------------------------
     def _end_transaction(self, *, commit: bool) -> None:
+        self.cursors.end_transaction()
         txn = self.txn
         self.txn = None
         if txn is None:

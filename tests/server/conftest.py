@@ -26,3 +26,15 @@ def fake_server(tmp_path: Path) -> Iterator[RunningServer]:
         while OPEN_CLIENTS:
             OPEN_CLIENTS.pop().close()
         srv.stop()
+
+
+@pytest.fixture
+def engine_server(tmp_path: Path) -> Iterator[RunningServer]:
+    """The server over the real engine (vecgres.engine.Database)."""
+    srv = start_server(tmp_path)
+    try:
+        yield srv
+    finally:
+        while OPEN_CLIENTS:
+            OPEN_CLIENTS.pop().close()
+        srv.stop()

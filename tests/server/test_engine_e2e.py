@@ -7,18 +7,6 @@ import shutil
 import subprocess
 
 import pytest
-from wireclient import OPEN_CLIENTS, start_server
-
-
-@pytest.fixture
-def engine_server(tmp_path):
-    srv = start_server(tmp_path)
-    try:
-        yield srv
-    finally:
-        while OPEN_CLIENTS:
-            OPEN_CLIENTS.pop().close()
-        srv.stop()
 
 
 def test_psycopg_create_insert_select(engine_server):

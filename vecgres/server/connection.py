@@ -27,6 +27,7 @@ from vecgres.codec.text import encode_text_column
 from vecgres.config import GUCS
 from vecgres.errors import (
     FeatureNotSupported,
+    IdleInTransactionSessionTimeout,
     IndeterminateDatatype,
     InvalidAuthorizationSpecification,
     InvalidCursorName,
@@ -194,6 +195,7 @@ class Connection:
         self.ignore_till_sync = False
         self.busy = False
         self.closing = False
+        self.waiting = False  # ReadyForQuery sent, no message read since
         peer = writer.get_extra_info("peername")
         self.address: str | None = peer[0] if isinstance(peer, tuple) else None
 
@@ -250,6 +252,10 @@ class Connection:
             if not await self._startup():
                 return
             await self._loop()
+            if self.closing:
+                # shutdown interrupted a running statement: the client hears why, as in PostgreSQL
+                self.send(pq.error_response(error_fields(self.server.shutdown_error())))
+                await self.flush()
         except ClientGone:
             pass
         except pq.FramingError as exc:
@@ -280,6 +286,7 @@ class Connection:
                 log.info("unexpected EOF on client connection with an open transaction")
             with contextlib.suppress(Exception):
                 await self.run_blocking(session.close)
+            self.server.cluster.release(self.database)
         self.server.forget(self)
         with contextlib.suppress(Exception):
             self.writer.close()
@@ -354,6 +361,11 @@ class Connection:
         if not self.server.admit(self):
             raise TooManyConnections("sorry, too many clients already")
         await self._authenticate()
+        role = self.server.cluster.roles.get(self.user)
+        if role is not None and not role.login:
+            raise InvalidAuthorizationSpecification(
+                f'role "{self.user}" is not permitted to log in'
+            )
         if not self.server.cluster.has_database(self.database):
             raise InvalidCatalogNameFatal(f'database "{self.database}" does not exist')
         self.session = await self.run_blocking(
@@ -375,7 +387,7 @@ class Connection:
         for name in STARTUP_REPORTED:
             self.send(pq.parameter_status(name, reported[name]))
         self.send(pq.backend_key_data(self.pid, self.secret))
-        self.send(pq.ready_for_query(self.session.transaction_status))
+        self._ready()
         await self.flush()
         log.info(
             "connection authorized: user=%s database=%s ssl=%s", self.user, self.database, self.ssl
@@ -476,7 +488,7 @@ class Connection:
         while not self.closing:
             if not self.inbuf:
                 await self.flush()
-            kind, body = await self.read_frame()
+            kind, body = await self._read_idle()
             if kind == ord("X"):
                 return
             if self.ignore_till_sync and kind != ord("S"):
@@ -489,11 +501,34 @@ class Connection:
             except VecgresError as exc:
                 if exc.severity in (Severity.FATAL, Severity.PANIC):
                     raise
+                if self.closing:
+                    raise self.server.shutdown_error() from None
                 self.send(pq.error_response(error_fields(exc)))
                 if kind == ord("Q"):
-                    self.send(pq.ready_for_query(self._status()))
+                    self._ready()
                 else:
                     self.ignore_till_sync = True
+
+    def _ready(self) -> None:
+        self.send(pq.ready_for_query(self._status()))
+        self.waiting = True
+
+    async def _read_idle(self) -> tuple[int, bytes]:
+        """The next message; idle inside a transaction block, no later than its timeout."""
+        timeout = 0
+        if self.waiting and self._status() != "I" and not self.inbuf:
+            # PostgreSQL arms the timer only after ReadyForQuery (not mid extended protocol)
+            timeout = _idle_timeout_ms(self.session)
+        self.waiting = False
+        if timeout <= 0:
+            return await self.read_frame()
+        try:
+            async with asyncio.timeout(timeout / 1000):
+                return await self.read_frame()
+        except TimeoutError:
+            raise IdleInTransactionSessionTimeout(
+                "terminating connection due to idle-in-transaction timeout"
+            ) from None
 
     def _status(self) -> str:
         return "I" if self.session is None else self.session.transaction_status
@@ -530,7 +565,7 @@ class Connection:
             for portal in self.portals.values():
                 portal.close()
             self.portals.clear()
-        self.send(pq.ready_for_query(self._status()))
+        self._ready()
         await self.flush()
 
     # --- simple query -----------------------------------------------------------------------
@@ -560,6 +595,9 @@ class Connection:
         except VecgresError as exc:
             if exc.severity in (Severity.FATAL, Severity.PANIC):
                 raise
+            if self.closing:
+                # shutdown canceled the statement: PostgreSQL reports only the FATAL
+                raise self.server.shutdown_error() from None
             self.send(pq.error_response(error_fields(exc)))
         except ClientGone:
             await self.run_blocking(_close_iter, script)
@@ -570,7 +608,7 @@ class Connection:
         else:
             if not produced:
                 self.send(pq.empty_query_response())
-        self.send(pq.ready_for_query(self._status()))
+        self._ready()
         await self.flush()
 
     async def _emit_result(
@@ -687,6 +725,10 @@ class Connection:
             self.send(pq.parameter_description(stmt.param_oids))
             columns = stmt.columns
             formats = [0] * len(columns) if columns else []
+        elif msg.name not in self.portals and self._cursor_columns(msg.name) is not None:
+            # a cursor made with DECLARE is a portal too (psycopg's server-side cursors)
+            columns = self._cursor_columns(msg.name)
+            formats = [0] * len(columns) if columns else []
         else:
             portal = self._portal(msg.name)
             columns = portal.statement.columns
@@ -695,6 +737,10 @@ class Connection:
             self.send(pq.row_description(field_descriptions(columns, formats)))
         else:
             self.send(pq.no_data())
+
+    def _cursor_columns(self, name: str) -> Sequence[ColumnInfo] | None:
+        lookup = getattr(self.session, "cursor_columns", None)
+        return None if lookup is None or not name else lookup(name)
 
     def _portal(self, name: str) -> Portal:
         portal = self.portals.get(name)
@@ -835,6 +881,17 @@ class Connection:
 # --- helpers run in worker threads ---------------------------------------------------------
 
 
+def _idle_timeout_ms(session: SessionLike | None) -> int:
+    settings = getattr(session, "settings", None)
+    get_int = getattr(settings, "get_int", None)
+    if get_int is None:
+        return 0
+    try:
+        return int(get_int("idle_in_transaction_session_timeout"))
+    except (VecgresError, ValueError):
+        return 0
+
+
 def _next_or_none(it: Iterator[T]) -> T | None:
     return next(it, None)
 
@@ -851,6 +908,23 @@ def _drain_result(result: Result) -> None:
 
 
 def _next_rows(
+    portal: Portal, columns: Sequence[ColumnInfo], formats: Sequence[int], limit: int
+) -> tuple[bytes, int]:
+    """DataRows for the next batches of ``portal``: up to ``limit`` rows (0: no limit) or
+    about FLUSH_BYTES, so a small result, and its end, take one trip to a worker thread."""
+    chunks: list[bytes] = []
+    size = count = 0
+    while not portal.done:
+        chunk, n = _next_batch_rows(portal, columns, formats, limit - count if limit else 0)
+        chunks.append(chunk)
+        size += len(chunk)
+        count += n
+        if (limit and count >= limit) or size >= FLUSH_BYTES:
+            break
+    return b"".join(chunks), count
+
+
+def _next_batch_rows(
     portal: Portal, columns: Sequence[ColumnInfo], formats: Sequence[int], limit: int
 ) -> tuple[bytes, int]:
     """Encode the next batch (or ``limit`` rows of it) of ``portal`` as DataRows."""

@@ -7,10 +7,12 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import fcntl
 import functools
 import hashlib
 import hmac
 import logging
+import os
 import secrets
 import shutil
 import ssl
@@ -20,10 +22,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from vecgres.admin import RoleOptions
 from vecgres.config import Settings
-from vecgres.errors import AdminShutdown, DuplicateDatabase, InvalidCatalogName, ObjectInUse
+from vecgres.errors import (
+    AdminShutdown,
+    DatabaseLocked,
+    DuplicateDatabase,
+    InvalidCatalogName,
+    ObjectInUse,
+)
 from vecgres.server.auth.hba import HbaRule, load_rules
-from vecgres.server.auth.users import MemoryUserStore, UserStore
+from vecgres.server.auth.roles import ChainedUserStore, RoleStore
+from vecgres.server.auth.users import UserStore
 from vecgres.server.connection import Connection
 
 if TYPE_CHECKING:
@@ -35,6 +45,8 @@ T = TypeVar("T")
 
 # worker threads beyond max_connections, for cancel/close work while every connection is busy
 SPARE_WORKERS = 4
+# DROP DATABASE waits this long for the database's other sessions to end
+DROP_WAIT_S = 5.0
 
 
 class DatabaseLike(Protocol):
@@ -55,10 +67,13 @@ def _open_engine_database(path: Path, settings: Settings) -> DatabaseLike:
 class Cluster:
     """All databases of one data directory: ``<data>/<dbname>``, opened lazily.
 
-    ``postgres`` is created on first start. CREATE/DROP DATABASE go through
-    ``create_database``/``drop_database`` once the engine calls back (see the
-    ``on_create_database`` hook the server hands each session's Database).
+    ``postgres`` is created on first start. The cluster holds ``<data>/postmaster.pid``
+    locked while it lives, so a second server on the same directory fails at
+    once. It is the engine's ``ClusterHooks``: CREATE/DROP DATABASE and the
+    role statements land here, and roles are kept in ``<data>/roles.json``.
     """
+
+    drop_wait_s: float = DROP_WAIT_S
 
     def __init__(
         self,
@@ -70,33 +85,56 @@ class Cluster:
         self.settings = settings
         self._opener = opener
         self._open: dict[str, DatabaseLike] = {}
+        self._sessions: dict[str, int] = {}  # live sessions per database
         self._lock = threading.Lock()
+        self._released = threading.Condition(self._lock)
         self.root.mkdir(parents=True, exist_ok=True)
+        self._pidfile: int | None = _lock_data_dir(self.root)
         (self.root / "postgres").mkdir(exist_ok=True)
+        self.roles = RoleStore(self.root)
 
     @staticmethod
     def _valid_name(name: str) -> bool:
         return bool(name) and "/" not in name and "\x00" not in name and name not in (".", "..")
 
     def names(self) -> list[str]:
-        return sorted(p.name for p in self.root.iterdir() if p.is_dir())
+        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and p.name[0] != ".")
 
     def has_database(self, name: str) -> bool:
         return self._valid_name(name) and (self.root / name).is_dir()
 
+    def _database(self, name: str) -> DatabaseLike:
+        db = self._open.get(name)
+        if db is None:
+            if not self.has_database(name):
+                raise InvalidCatalogName(f'database "{name}" does not exist')
+            db = self._opener(self.root / name, self.settings)
+            if hasattr(db, "cluster"):
+                db.cluster = self
+            self._open[name] = db
+        return db
+
     def database(self, name: str) -> DatabaseLike:
         with self._lock:
-            db = self._open.get(name)
-            if db is None:
-                if not self.has_database(name):
-                    raise InvalidCatalogName(f'database "{name}" does not exist')
-                db = self._opener(self.root / name, self.settings)
-                self._open[name] = db
-            return db
+            return self._database(name)
 
     def session(self, database: str, user: str) -> SessionLike:
-        session: SessionLike = self.database(database).session(user=user, database=database)
-        return session
+        """A new session; pair with ``release(database)`` when it closes."""
+        with self._lock:
+            session: SessionLike = self._database(database).session(user=user, database=database)
+            self._sessions[database] = self._sessions.get(database, 0) + 1
+            return session
+
+    def release(self, database: str) -> None:
+        with self._lock:
+            count = self._sessions.get(database, 0) - 1
+            if count > 0:
+                self._sessions[database] = count
+            else:
+                self._sessions.pop(database, None)
+                self._released.notify_all()
+
+    # --- ClusterHooks (vecgres.admin) -------------------------------------------------------
 
     def create_database(self, name: str) -> None:
         with self._lock:
@@ -106,16 +144,43 @@ class Cluster:
             if path.exists():
                 raise DuplicateDatabase(f'database "{name}" already exists')
             path.mkdir()
+            _fsync_dir(self.root)
 
-    def drop_database(self, name: str, *, missing_ok: bool = False) -> None:
+    def drop_database(self, name: str, *, missing_ok: bool = False, current: str = "") -> bool:
         with self._lock:
             if not self.has_database(name):
                 if missing_ok:
-                    return
+                    return False
                 raise InvalidCatalogName(f'database "{name}" does not exist')
-            if name in self._open:
-                raise ObjectInUse(f'database "{name}" is being accessed by other users')
-            shutil.rmtree(self.root / name)
+            if name == current:
+                raise ObjectInUse("cannot drop the currently open database")
+            # PostgreSQL waits up to 5 s for the other sessions to go (CountOtherDBBackends)
+            self._released.wait_for(lambda: not self._sessions.get(name), self.drop_wait_s)
+            others = self._sessions.get(name, 0)
+            if others:
+                raise ObjectInUse(
+                    f'database "{name}" is being accessed by other users',
+                    detail=f"There {'is' if others == 1 else 'are'} {others} other "
+                    f"session{'' if others == 1 else 's'} using the database.",
+                )
+            db = self._open.pop(name, None)
+            if db is not None:
+                db.close()
+            # rename first so a crash mid-removal never leaves a half database behind
+            doomed = self.root / f".dropped-{name}-{secrets.token_hex(4)}"
+            (self.root / name).rename(doomed)
+            _fsync_dir(self.root)
+            shutil.rmtree(doomed, ignore_errors=True)
+            return True
+
+    def create_role(self, name: str, options: RoleOptions) -> None:
+        self.roles.create(name, options)
+
+    def alter_role(self, name: str, options: RoleOptions) -> None:
+        self.roles.alter(name, options)
+
+    def drop_role(self, name: str, *, missing_ok: bool, current: str) -> bool:
+        return self.roles.drop(name, missing_ok=missing_ok, current=current)
 
     def close(self) -> None:
         with self._lock:
@@ -125,6 +190,36 @@ class Cluster:
                 except Exception:
                     log.exception("closing database %s failed", name)
             self._open.clear()
+            if self._pidfile is not None:
+                fcntl.flock(self._pidfile, fcntl.LOCK_UN)
+                os.close(self._pidfile)
+                self._pidfile = None
+
+
+def _lock_data_dir(root: Path) -> int:
+    """An exclusive flock on ``<data>/postmaster.pid`` holding our pid, or DatabaseLocked."""
+    path = root / "postmaster.pid"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        pid = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+        os.close(fd)
+        raise DatabaseLocked(
+            f'data directory "{root}" is in use by another vecgres server (pid {pid})',
+            hint="Stop that server first, or start this one with another --data directory.",
+        ) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +253,10 @@ class Server:
         self.cluster = cluster
         self.settings = settings
         self.hba_rules: list[HbaRule] = load_rules(hba_file)
-        self.users: UserStore = users if users is not None else MemoryUserStore()
+        # a --users file answers first, then the roles made with CREATE ROLE
+        self.users: UserStore = (
+            cluster.roles if users is None else ChainedUserStore(users, cluster.roles)
+        )
         self.ssl_context: ssl.SSLContext | None = None
         self.channel_binding: bytes | None = None
         if tls is not None:
@@ -234,11 +332,15 @@ class Server:
 
     # --- shutdown ---------------------------------------------------------------------------
 
+    @staticmethod
+    def shutdown_error() -> AdminShutdown:
+        return AdminShutdown("terminating connection due to administrator command")
+
     async def stop(self) -> None:
         """Stop accepting, cancel running statements, tell clients, close the databases."""
         if self._server is not None:
             self._server.close()
-        shutdown = AdminShutdown("terminating connection due to administrator command")
+        shutdown = self.shutdown_error()
         for conn in list(self.connections):
             await conn.terminate(shutdown)
         if self._tasks:

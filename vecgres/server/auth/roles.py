@@ -1,0 +1,144 @@
+"""Roles made with CREATE ROLE / CREATE USER: one JSON file per data directory.
+
+Roles belong to the whole cluster (every database sees the same ones), so they
+live beside the database directories in ``<data>/roles.json``, replaced
+atomically on each change. Passwords are kept only as SCRAM-SHA-256 verifiers
+(PostgreSQL's default ``password_encryption``), or as the md5 hash a client
+sent already hashed. The store is also the ``UserStore`` the authentication
+code asks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import threading
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from vecgres.admin import RoleOptions
+from vecgres.errors import DuplicateObject, ObjectInUse, UndefinedObject
+from vecgres.server.auth.scram import Verifier, make_verifier
+from vecgres.server.auth.users import Credentials, UserStore
+
+FILE_NAME = "roles.json"
+
+
+@dataclass(frozen=True, slots=True)
+class Role:
+    name: str
+    login: bool = False
+    superuser: bool = False
+    createdb: bool = False
+    createrole: bool = False
+    inherit: bool = True
+    replication: bool = False
+    bypassrls: bool = False
+    connection_limit: int = -1
+    valid_until: str | None = None
+    scram: str | None = None
+    md5: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _secrets(name: str, password: str) -> tuple[str | None, str | None]:
+    """(scram, md5) to store for ``password``: a pre-hashed value is kept as given."""
+    if password.startswith("SCRAM-SHA-256$") and Verifier.parse(password) is not None:
+        return password, None
+    if len(password) == 35 and password.startswith("md5"):
+        return None, password
+    return make_verifier(password), None
+
+
+class RoleStore:
+    def __init__(self, root: str | Path) -> None:
+        self.path = Path(root) / FILE_NAME
+        self._lock = threading.Lock()
+        self._roles: dict[str, Role] = {}
+        if self.path.exists():
+            data = json.loads(self.path.read_text())
+            for name, entry in data.items():
+                self._roles[name] = Role(**{**entry, "name": name})
+
+    def get(self, name: str) -> Role | None:
+        return self._roles.get(name)
+
+    def credentials(self, user: str) -> Credentials | None:
+        role = self._roles.get(user)
+        if role is None or (role.scram is None and role.md5 is None):
+            return None
+        return Credentials(role.scram, role.md5)
+
+    def create(self, name: str, options: RoleOptions) -> None:
+        with self._lock:
+            if name in self._roles:
+                raise DuplicateObject(f'role "{name}" already exists')
+            self._roles[name] = self._apply(Role(name), options)
+            self._save()
+
+    def alter(self, name: str, options: RoleOptions) -> None:
+        with self._lock:
+            role = self._roles.get(name)
+            if role is None:
+                raise UndefinedObject(f'role "{name}" does not exist')
+            self._roles[name] = self._apply(role, options)
+            self._save()
+
+    def drop(self, name: str, *, missing_ok: bool, current: str) -> bool:
+        with self._lock:
+            if name not in self._roles:
+                if missing_ok:
+                    return False
+                raise UndefinedObject(f'role "{name}" does not exist')
+            if name == current:
+                raise ObjectInUse("current user cannot be dropped")
+            del self._roles[name]
+            self._save()
+            return True
+
+    def _apply(self, role: Role, options: RoleOptions) -> Role:
+        changes: dict[str, Any] = dict(options.flags)
+        if options.clear_password:
+            changes["scram"] = changes["md5"] = None
+        elif options.password is not None:
+            changes["scram"], changes["md5"] = _secrets(role.name, options.password)
+        if options.connection_limit is not None:
+            changes["connection_limit"] = options.connection_limit
+        if options.valid_until is not None:
+            changes["valid_until"] = options.valid_until
+        return replace(role, **changes)
+
+    def _save(self) -> None:
+        data = {}
+        for name, role in sorted(self._roles.items()):
+            entry = asdict(role)
+            del entry["name"]
+            data[name] = entry
+        tmp = self.path.with_suffix(".tmp")
+        with open(tmp, "w") as fh:
+            json.dump(data, fh, indent=1)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.path)
+        with contextlib.suppress(OSError):
+            fd = os.open(self.path.parent, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+
+class ChainedUserStore:
+    """The first store that knows the user answers (a --users file, then SQL roles)."""
+
+    def __init__(self, *stores: UserStore) -> None:
+        self.stores = stores
+
+    def credentials(self, user: str) -> Credentials | None:
+        for store in self.stores:
+            found = store.credentials(user)
+            if found is not None:
+                return found
+        return None
