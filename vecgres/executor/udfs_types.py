@@ -1,0 +1,416 @@
+"""DuckDB functions for halfvec, sparsevec and bit (vector's own are in udfs.py).
+
+Storage forms during execution: halfvec is ``FLOAT[]`` holding values already
+rounded to float16 (see vecgres/vector/half.py), sparsevec is its canonical
+text ``{i:v,...}/dim`` as VARCHAR (parsed per batch, one parse per distinct
+value), bit is VARCHAR of '0'/'1'.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import duckdb
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from vecgres import vector as V
+from vecgres.errors import DataException
+from vecgres.executor.udfs import (
+    _Vecs,
+    _ints,
+    _list_result,
+    _masked,
+    _udf,
+)
+from vecgres.vector import bits as B
+from vecgres.vector import half as H
+from vecgres.vector import sparse as S
+
+F32Array = npt.NDArray[np.float32]
+
+
+def _texts(col: pa.ChunkedArray) -> list[str | None]:
+    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    return list(arr.to_pylist())
+
+
+def _sparse_rows(col: pa.ChunkedArray) -> list[S.Sparse | None]:
+    memo: dict[str, S.Sparse] = {}
+    out: list[S.Sparse | None] = []
+    for t in _texts(col):
+        if t is None:
+            out.append(None)
+            continue
+        v = memo.get(t)
+        if v is None:
+            v = S.parse(t)
+            memo[t] = v
+        out.append(v)
+    return out
+
+
+def _text_result(rows: list[str | None]) -> pa.Array:
+    return pa.array(rows, type=pa.string())
+
+
+def _float_result(rows: list[float | None]) -> pa.Array:
+    return pa.array(rows, type=pa.float64())
+
+
+# ---------------------------------------------------------------- halfvec
+
+
+def _check_half_dims(a: _Vecs, b: _Vecs, valid: npt.NDArray[np.bool_]) -> None:
+    bad = valid & (a.lengths != b.lengths)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise DataException(f"different halfvec dimensions {a.lengths[i]} and {b.lengths[i]}")
+
+
+def _half_distance(metric: str) -> Callable[[pa.ChunkedArray, pa.ChunkedArray], pa.Array]:
+    def fn(a_col: pa.ChunkedArray, b_col: pa.ChunkedArray) -> pa.Array:
+        a, b = _Vecs(a_col), _Vecs(b_col)
+        valid = a.valid & b.valid
+        _check_half_dims(a, b, valid)
+        res = np.zeros(a.n, dtype=np.float64)
+        d = a.uniform_dim()
+        if d is not None and b.uniform_dim() in (d, 0):
+            if valid.any():
+                res = V.rowwise_distances(metric, a.matrix(d), b.matrix(d))
+            return _masked(res, valid, pa.float64())
+        for i in np.flatnonzero(valid):
+            row_a, row_b = a.row(int(i))[None, :], b.row(int(i))[None, :]
+            res[i] = V.rowwise_distances(metric, row_a, row_b)[0]
+        return _masked(res, valid, pa.float64())
+
+    return fn
+
+
+def _half_arith(op: str) -> Callable[[pa.ChunkedArray, pa.ChunkedArray], pa.Array]:
+    def fn(a_col: pa.ChunkedArray, b_col: pa.ChunkedArray) -> pa.Array:
+        a, b = _Vecs(a_col), _Vecs(b_col)
+        valid = a.valid & b.valid
+        _check_half_dims(a, b, valid)
+        return _list_result(
+            [H.arith(a.row(i), b.row(i), op) if valid[i] else None for i in range(a.n)]
+        )
+
+    return fn
+
+
+def _half_concat(a_col: pa.ChunkedArray, b_col: pa.ChunkedArray) -> pa.Array:
+    a, b = _Vecs(a_col), _Vecs(b_col)
+    valid = a.valid & b.valid
+    rows: list[F32Array | None] = []
+    for i in range(a.n):
+        if not valid[i]:
+            rows.append(None)
+            continue
+        V.check_dim(int(a.lengths[i] + b.lengths[i]), "halfvec")
+        rows.append(np.concatenate([a.row(i), b.row(i)]))
+    return _list_result(rows)
+
+
+def _to_half(a_col: pa.ChunkedArray, m_col: pa.ChunkedArray) -> pa.Array:
+    a = _Vecs(a_col)
+    mods, mv = _ints(m_col)
+    rows: list[F32Array | None] = []
+    for i in range(a.n):
+        if not a.valid[i]:
+            rows.append(None)
+            continue
+        V.check_expected_dim(int(mods[i]) if mv[i] else -1, int(a.lengths[i]))
+        rows.append(H.to_half(a.row(i)))
+    return _list_result(rows)
+
+
+def _halfvec_in(t_col: pa.ChunkedArray, m_col: pa.ChunkedArray) -> pa.Array:
+    mods, mv = _ints(m_col)
+    rows: list[F32Array | None] = []
+    for i, s in enumerate(_texts(t_col)):
+        if s is None:
+            rows.append(None)
+            continue
+        rows.append(V.parse_halfvec(s, int(mods[i]) if mv[i] else -1).astype(np.float32))
+    return _list_result(rows)
+
+
+def _half_normalize(a_col: pa.ChunkedArray) -> pa.Array:
+    a = _Vecs(a_col)
+    rows: list[F32Array | None] = []
+    for i in range(a.n):
+        if not a.valid[i]:
+            rows.append(None)
+            continue
+        v = a.row(i).astype(np.float64)
+        norm = float(np.sqrt(np.dot(v, v)))
+        if norm > 0:
+            with np.errstate(over="ignore"):
+                rows.append(H.round_result((v / norm).astype(np.float32)))
+        else:
+            rows.append(a.row(i).copy())
+    return _list_result(rows)
+
+
+def _half_aggregate(kind: str) -> Callable[[pa.ChunkedArray], pa.Array]:
+    def fn(col: pa.ChunkedArray) -> pa.Array:
+        outer = col.combine_chunks()
+        valid = np.asarray(outer.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+        offsets = np.asarray(outer.offsets.to_numpy(zero_copy_only=False), dtype=np.int64)
+        inner = _Vecs(outer.values)
+        rows: list[F32Array | None] = []
+        for g in range(len(outer)):
+            members = [
+                inner.row(j)
+                for j in range(int(offsets[g]), int(offsets[g + 1]))
+                if valid[g] and inner.valid[j]
+            ]
+            if not members:
+                rows.append(None)
+                continue
+            if kind == "sum":
+                acc = members[0]
+                for m in members[1:]:
+                    if len(m) != len(acc):
+                        raise DataException(
+                            f"different halfvec dimensions {len(acc)} and {len(m)}"
+                        )
+                    acc = H.round_result(acc + m)
+                rows.append(acc)
+                continue
+            dim = len(members[0])
+            total = np.zeros(dim, np.float64)
+            for m in members:
+                if len(m) != dim:
+                    raise DataException(f"expected {dim} dimensions, not {len(m)}")
+                total += m
+            with np.errstate(over="ignore"):
+                rows.append(H.to_half((total / len(members)).astype(np.float32)))
+        return _list_result(rows)
+
+    return fn
+
+
+# ---------------------------------------------------------------- sparsevec
+
+
+def _sparse_distance(
+    fn: Callable[[S.Sparse, S.Sparse], float],
+) -> Callable[[pa.ChunkedArray, pa.ChunkedArray], pa.Array]:
+    def udf(a_col: pa.ChunkedArray, b_col: pa.ChunkedArray) -> pa.Array:
+        a, b = _sparse_rows(a_col), _sparse_rows(b_col)
+        return _float_result(
+            [None if x is None or y is None else fn(x, y) for x, y in zip(a, b, strict=True)]
+        )
+
+    return udf
+
+
+def _sparse_cmp_udf(
+    test: Callable[[int], Any], typ: pa.DataType
+) -> Callable[[pa.ChunkedArray, pa.ChunkedArray], pa.Array]:
+    def udf(a_col: pa.ChunkedArray, b_col: pa.ChunkedArray) -> pa.Array:
+        a, b = _sparse_rows(a_col), _sparse_rows(b_col)
+        return pa.array(
+            [
+                None if x is None or y is None else test(S.cmp(x, y))
+                for x, y in zip(a, b, strict=True)
+            ],
+            type=typ,
+        )
+
+    return udf
+
+
+def _sparse_in(t_col: pa.ChunkedArray, m_col: pa.ChunkedArray) -> pa.Array:
+    mods, mv = _ints(m_col)
+    out: list[str | None] = []
+    for i, s in enumerate(_texts(t_col)):
+        out.append(None if s is None else S.parse(s, int(mods[i]) if mv[i] else -1).text())
+    return _text_result(out)
+
+
+def _sparse_typmod(t_col: pa.ChunkedArray, m_col: pa.ChunkedArray) -> pa.Array:
+    mods, mv = _ints(m_col)
+    rows = _sparse_rows(t_col)
+    for i, v in enumerate(rows):
+        if v is not None and mv[i]:
+            S.check_typmod(v, int(mods[i]))
+    return _text_result(_texts(t_col))
+
+
+def _dense_to_sparse(a_col: pa.ChunkedArray, m_col: pa.ChunkedArray) -> pa.Array:
+    a = _Vecs(a_col)
+    mods, mv = _ints(m_col)
+    out: list[str | None] = []
+    for i in range(a.n):
+        if not a.valid[i]:
+            out.append(None)
+            continue
+        out.append(S.from_dense(a.row(i), int(mods[i]) if mv[i] else -1).text())
+    return _text_result(out)
+
+
+def _sparse_to_dense(typename: str) -> Callable[[pa.ChunkedArray, pa.ChunkedArray], pa.Array]:
+    def udf(t_col: pa.ChunkedArray, m_col: pa.ChunkedArray) -> pa.Array:
+        mods, mv = _ints(m_col)
+        rows: list[F32Array | None] = []
+        for i, v in enumerate(_sparse_rows(t_col)):
+            if v is None:
+                rows.append(None)
+                continue
+            rows.append(S.to_dense(v, int(mods[i]) if mv[i] else -1, typename))
+        return _list_result(rows)
+
+    return udf
+
+
+def _sparse_norm(t_col: pa.ChunkedArray) -> pa.Array:
+    return _float_result([None if v is None else S.l2_norm(v) for v in _sparse_rows(t_col)])
+
+
+def _sparse_normalize(t_col: pa.ChunkedArray) -> pa.Array:
+    return _text_result(
+        [None if v is None else S.l2_normalize(v).text() for v in _sparse_rows(t_col)]
+    )
+
+
+# ---------------------------------------------------------------- arrays -> types
+
+
+def _array_to(typename: str) -> Callable[[pa.ChunkedArray, pa.ChunkedArray], pa.Array]:
+    """``array_to_vector`` / ``array_to_halfvec`` / ``array_to_sparsevec`` on DOUBLE[]."""
+
+    def udf(a_col: pa.ChunkedArray, m_col: pa.ChunkedArray) -> pa.Array:
+        arr = a_col.combine_chunks()
+        mods, mv = _ints(m_col)
+        rows: list[Any] = []
+        for i, items in enumerate(arr.to_pylist()):
+            if items is None:
+                rows.append(None)
+                continue
+            typmod = int(mods[i]) if mv[i] else -1
+            if typename == "sparsevec":
+                v = V.vector_from_array(items, -1)
+                rows.append(S.from_dense(v, typmod).text())
+                continue
+            v = V.vector_from_array(items, typmod)
+            rows.append(H.to_half(v) if typename == "halfvec" else v)
+        if typename == "sparsevec":
+            return _text_result(rows)
+        return _list_result(rows)
+
+    return udf
+
+
+# ---------------------------------------------------------------- bit
+
+
+def _bit_fn(
+    fn: Callable[[str, str], float],
+) -> Callable[[pa.ChunkedArray, pa.ChunkedArray], pa.Array]:
+    def udf(a_col: pa.ChunkedArray, b_col: pa.ChunkedArray) -> pa.Array:
+        return _float_result(
+            [
+                None if x is None or y is None else fn(x, y)
+                for x, y in zip(_texts(a_col), _texts(b_col), strict=True)
+            ]
+        )
+
+    return udf
+
+
+def _half_out(a_col: pa.ChunkedArray) -> pa.Array:
+    a = _Vecs(a_col)
+    return _text_result([V.format_vector(a.row(i)) if a.valid[i] else None for i in range(a.n)])
+
+
+# ---------------------------------------------------------------- registration
+
+
+def register_type_udfs(con: duckdb.DuckDBPyConnection, add: Callable[..., None]) -> None:
+    vec = duckdb.list_type("FLOAT")
+    vecs = duckdb.list_type(vec)
+    for name, metric in (
+        ("l2_distance", "l2"),
+        ("l2_squared_distance", "l2_squared"),
+        ("negative_inner_product", "negative_ip"),
+        ("inner_product", "ip"),
+        ("cosine_distance", "cosine"),
+        ("l1_distance", "l1"),
+    ):
+        add(f"pgv_halfvec_{name}", _half_distance(metric), [vec, vec], "DOUBLE")
+    add("pgv_halfvec_add", _half_arith("+"), [vec, vec], vec)
+    add("pgv_halfvec_sub", _half_arith("-"), [vec, vec], vec)
+    add("pgv_halfvec_mul", _half_arith("*"), [vec, vec], vec)
+    add("pgv_halfvec_concat", _half_concat, [vec, vec], vec)
+    add("pgv_halfvec_l2_normalize", _half_normalize, [vec], vec)
+    add("pgv_to_halfvec", _to_half, [vec, "INTEGER"], vec)
+    add("pgv_halfvec_in", _halfvec_in, ["VARCHAR", "INTEGER"], vec)
+    add("pgv_halfvec_out", _half_out, [vec], "VARCHAR")
+    add("pgv_halfvec_avg_list", _half_aggregate("avg"), [vecs], vec)
+    add("pgv_halfvec_sum_list", _half_aggregate("sum"), [vecs], vec)
+    sparse_fns: dict[str, Callable[[S.Sparse, S.Sparse], float]] = {
+        "l2_distance": S.l2_distance,
+        "l2_squared_distance": S.l2_squared_distance,
+        "inner_product": S.inner_product,
+        "negative_inner_product": S.negative_inner_product,
+        "cosine_distance": S.cosine_distance,
+        "l1_distance": S.l1_distance,
+    }
+    for name, fn in sparse_fns.items():
+        add(f"pgv_sparsevec_{name}", _sparse_distance(fn), ["VARCHAR", "VARCHAR"], "DOUBLE")
+    add("pgv_sparsevec_cmp", _sparse_cmp_udf(int, pa.int32()), ["VARCHAR", "VARCHAR"], "INTEGER")
+    tests: dict[str, Callable[[int], bool]] = {
+        "lt": lambda r: r < 0,
+        "le": lambda r: r <= 0,
+        "eq": lambda r: r == 0,
+        "ne": lambda r: r != 0,
+        "ge": lambda r: r >= 0,
+        "gt": lambda r: r > 0,
+    }
+    for name, test in tests.items():
+        add(
+            f"pgv_sparsevec_{name}",
+            _sparse_cmp_udf(test, pa.bool_()),
+            ["VARCHAR", "VARCHAR"],
+            "BOOLEAN",
+        )
+    add("pgv_sparsevec_in", _sparse_in, ["VARCHAR", "INTEGER"], "VARCHAR")
+    add("pgv_sparsevec_typmod", _sparse_typmod, ["VARCHAR", "INTEGER"], "VARCHAR")
+    add("pgv_to_sparsevec", _dense_to_sparse, [vec, "INTEGER"], "VARCHAR")
+    add("pgv_sparsevec_to_vector", _sparse_to_dense("vector"), ["VARCHAR", "INTEGER"], vec)
+    add("pgv_sparsevec_to_halfvec", _sparse_to_dense("halfvec"), ["VARCHAR", "INTEGER"], vec)
+    add("pgv_sparsevec_l2_norm", _sparse_norm, ["VARCHAR"], "DOUBLE")
+    add("pgv_sparsevec_l2_normalize", _sparse_normalize, ["VARCHAR"], "VARCHAR")
+    dbl = duckdb.list_type("DOUBLE")
+    add("pgv_array_to_vector", _array_to("vector"), [dbl, "INTEGER"], vec)
+    add("pgv_array_to_halfvec", _array_to("halfvec"), [dbl, "INTEGER"], vec)
+    add("pgv_array_to_sparsevec", _array_to("sparsevec"), [dbl, "INTEGER"], "VARCHAR")
+    add("pgv_hamming_distance", _bit_fn(B.hamming_distance), ["VARCHAR", "VARCHAR"], "DOUBLE")
+    add("pgv_jaccard_distance", _bit_fn(B.jaccard_distance), ["VARCHAR", "VARCHAR"], "DOUBLE")
+    register_more(add)
+
+
+__all__ = ["register_type_udfs", "_udf"]
+
+
+def _half_subvector(
+    a_col: pa.ChunkedArray, s_col: pa.ChunkedArray, c_col: pa.ChunkedArray
+) -> pa.Array:
+    from vecgres.executor.udfs import _subvector
+
+    try:
+        return _subvector(a_col, s_col, c_col)
+    except DataException as e:
+        if e.message.startswith("vector "):
+            raise DataException("half" + e.message, sqlstate=e.code) from None
+        raise
+
+
+def register_more(add: Callable[..., None]) -> None:
+    vec = duckdb.list_type("FLOAT")
+    add("pgv_halfvec_subvector", _half_subvector, [vec, "INTEGER", "INTEGER"], vec)
