@@ -407,7 +407,7 @@ def _half_subvector(
         return _subvector(a_col, s_col, c_col)
     except DataException as e:
         if e.message.startswith("vector "):
-            raise DataException("half" + e.message, sqlstate=e.code) from None
+            raise DataException("halfvec" + e.message[6:], sqlstate=e.code) from None
         raise
 
 

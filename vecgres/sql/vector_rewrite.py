@@ -268,7 +268,7 @@ class VectorRewriter:
 
     def _operand(self, node: exp.Expr, kind: SqlType) -> exp.Expr:
         """``node`` as a value of ``kind``: untyped literals parsed, vector -> halfvec etc."""
-        if isinstance(node, exp.Literal) and node.is_string:
+        if isinstance(node, exp.Literal) and node.is_string and meta_type(node) is None:
             if kind.name == "bit varying" or kind.name == "bit":
                 return node
             out = parse_literal(node.this, SqlType(kind.name))
@@ -347,8 +347,11 @@ class VectorRewriter:
             return cast
         inner = cast.this
         source = self.type_of(inner)
+        untyped_text = (
+            isinstance(inner, exp.Literal) and inner.is_string and meta_type(inner) is None
+        )
         if target.is_array and target.name in KINDS:
-            if isinstance(inner, exp.Literal) and inner.is_string:
+            if untyped_text:
                 out = _array_literal(inner.this, target)
                 cast.replace(out)
                 return out
@@ -360,7 +363,7 @@ class VectorRewriter:
             if source is not None and source.is_vector:
                 return self._cast_from_vector(cast, source, target)
             return cast
-        if isinstance(inner, exp.Literal) and inner.is_string:
+        if untyped_text:
             out = parse_literal(inner.this, target)
         elif isinstance(inner, exp.Parameter):
             out = typed(inner.copy(), target)  # bound as a literal of the target type
@@ -699,3 +702,24 @@ def _udf_name(name: str, kind: str) -> str | None:
 
 def rewrite_vectors(ast: exp.Expr, base_type: TypeOf) -> exp.Expr:
     return VectorRewriter(base_type).rewrite(ast)
+
+
+def storage_conversion(t: SqlType, src_expr: str, src_type: str) -> str:
+    """DuckDB SQL turning an INSERT/UPDATE source value into a column of pgvector type ``t``."""
+    up = src_type.upper()
+    mod = t.typmod
+    if up in ("VARCHAR", "JSON", '"NULL"', "NULL"):
+        return f"pgv_{t.name}_in(CAST({src_expr} AS VARCHAR), {mod})"
+    if "[" in up:
+        if up.startswith("FLOAT["):
+            fn = {
+                "vector": "pgv_check_typmod",
+                "halfvec": "pgv_to_halfvec",
+                "sparsevec": "pgv_to_sparsevec",
+            }[t.name]
+            return f"{fn}(CAST({src_expr} AS FLOAT[]), {mod})"
+        return f"pgv_array_to_{t.name}(CAST({src_expr} AS DOUBLE[]), {mod})"
+    raise errors.DatatypeMismatch(
+        f"column is of type {t} but expression is of type {src_type.lower()}",
+        hint="You will need to rewrite or cast the expression.",
+    )
