@@ -411,6 +411,27 @@ def _half_subvector(
         raise
 
 
+def _bit_udf(explicit: bool) -> Callable[..., pa.Array]:
+    def udf(t_col: pa.ChunkedArray, m_col: pa.ChunkedArray, v_col: pa.ChunkedArray) -> pa.Array:
+        mods, mv = _ints(m_col)
+        varying = _texts(v_col)
+        out: list[str | None] = []
+        for i, s in enumerate(_texts(t_col)):
+            if s is None:
+                out.append(None)
+                continue
+            typmod = int(mods[i]) if mv[i] else -1
+            if explicit:
+                out.append(B.bit_cast(s, typmod, bool(varying[i])))
+            else:
+                out.append(B.bit_in(s, typmod, bool(varying[i])))
+        return _text_result(out)
+
+    return udf
+
+
 def register_more(add: Callable[..., None]) -> None:
     vec = duckdb.list_type("FLOAT")
+    add("pgv_bit_in", _bit_udf(False), ["VARCHAR", "INTEGER", "BOOLEAN"], "VARCHAR")
+    add("pgv_bit_cast", _bit_udf(True), ["VARCHAR", "INTEGER", "BOOLEAN"], "VARCHAR")
     add("pgv_halfvec_subvector", _half_subvector, [vec, "INTEGER", "INTEGER"], vec)

@@ -19,6 +19,7 @@ from vecgres import errors
 from vecgres.sql.dialect import VectorOp
 from vecgres.sql.typemap import sql_type
 from vecgres.types import BOOL, FLOAT8, INT4, SqlType
+from vecgres.vector import bits
 from vecgres.vector import half as H
 from vecgres.vector import sparse as S
 from vecgres.vector import text as vector_text
@@ -26,7 +27,8 @@ from vecgres.vector import text as vector_text
 META = "vg_type"
 DENSE = ("vector", "halfvec")
 KINDS = ("vector", "halfvec", "sparsevec")
-BIT = SqlType("bit varying")
+BIT = SqlType("bit")
+BIT_TYPES = ("bit", "bit varying")
 
 TypeOf = Callable[[exp.Expr], SqlType | None]
 
@@ -258,6 +260,10 @@ class VectorRewriter:
             return self._aggregate(node)
         if isinstance(node, exp.Array):
             return self._array(node)
+        if isinstance(node, exp.BitString):
+            out = typed(exp.Literal.string(bits.bit_in(str(node.this))), BIT)
+            node.replace(out)
+            return out
         if isinstance(node, exp.Explode | exp.Unnest):
             t = self.type_of(node)
             if t is not None:
@@ -269,8 +275,10 @@ class VectorRewriter:
     def _operand(self, node: exp.Expr, kind: SqlType) -> exp.Expr:
         """``node`` as a value of ``kind``: untyped literals parsed, vector -> halfvec etc."""
         if isinstance(node, exp.Literal) and node.is_string and meta_type(node) is None:
-            if kind.name == "bit varying" or kind.name == "bit":
-                return node
+            if kind.name in BIT_TYPES:
+                out = typed(exp.Literal.string(bits.bit_in(node.this)), BIT)
+                node.replace(out)
+                return out
             out = parse_literal(node.this, SqlType(kind.name))
             node.replace(out)
             return out
@@ -357,6 +365,23 @@ class VectorRewriter:
                 return out
             duck = "VARCHAR[]" if target.name == "sparsevec" else "FLOAT[][]"
             out = typed(exp.cast(inner.copy(), duck, dialect="duckdb"), target)
+            cast.replace(out)
+            return out
+        if target.name in BIT_TYPES and not target.is_array:
+            varying = target.name == "bit varying"
+            if untyped_text:
+                value = bits.bit_cast(inner.this, target.typmod, varying)
+                out = typed(exp.Literal.string(value), target)
+            else:
+                out = typed(
+                    exp.func(
+                        "pgv_bit_cast",
+                        exp.cast(inner.copy(), "VARCHAR", dialect="duckdb"),
+                        exp.Literal.number(target.typmod),
+                        exp.true() if varying else exp.false(),
+                    ),
+                    target,
+                )
             cast.replace(out)
             return out
         if target.name not in KINDS:
@@ -708,6 +733,9 @@ def storage_conversion(t: SqlType, src_expr: str, src_type: str) -> str:
     """DuckDB SQL turning an INSERT/UPDATE source value into a column of pgvector type ``t``."""
     up = src_type.upper()
     mod = t.typmod
+    if t.name in BIT_TYPES:
+        varying = "true" if t.name == "bit varying" else "false"
+        return f"pgv_bit_in(CAST({src_expr} AS VARCHAR), {mod}, {varying})"
     if up in ("VARCHAR", "JSON", '"NULL"', "NULL"):
         return f"pgv_{t.name}_in(CAST({src_expr} AS VARCHAR), {mod})"
     if "[" in up:

@@ -49,7 +49,7 @@ def _q(name: str) -> str:
 def _conversion(col: Column, src_expr: str, src_type: str, table: Table) -> str:
     """DuckDB SQL that turns ``src_expr`` (of DuckDB type ``src_type``) into ``col``'s type."""
     t = col.type
-    if t.is_vector:
+    if t.is_vector or (t.name in ("bit", "bit varying") and not t.is_array):
         from vecgres.sql.vector_rewrite import storage_conversion
 
         try:

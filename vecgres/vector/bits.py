@@ -23,3 +23,64 @@ def jaccard_distance(a: str, b: str) -> float:
         return 1.0
     aa, bb = bin(x).count("1"), bin(y).count("1")
     return 1.0 - ab / float(aa + bb - ab)
+
+
+def bit_in(text: str, typmod: int = -1, varying: bool = False) -> str:
+    """PostgreSQL ``bit_in``/``varbit_in`` for a '0'/'1' string (B'' and X'' forms too)."""
+    from vecgres.errors import InvalidTextRepresentation, StringDataLengthMismatch
+
+    s = text
+    if s[:1] in ("b", "B"):
+        s = s[1:]
+    elif s[:1] in ("x", "X"):
+        try:
+            s = "".join(f"{int(c, 16):04b}" for c in s[1:])
+        except ValueError:
+            bad = next(c for c in s[1:] if c not in "0123456789abcdefABCDEF")
+            raise InvalidTextRepresentation(
+                f'"{bad}" is not a valid hexadecimal digit'
+            ) from None
+    for c in s:
+        if c not in "01":
+            raise InvalidTextRepresentation(f'"{c}" is not a valid binary digit')
+    if typmod > 0:
+        if varying and len(s) > typmod:
+            raise StringDataLengthMismatch(
+                f"bit string too long for type bit varying({typmod})"
+            )
+        if not varying and len(s) != typmod:
+            raise StringDataLengthMismatch(
+                f"bit string length {len(s)} does not match type bit({typmod})"
+            )
+    return s
+
+
+def bit_send(s: str) -> bytes:
+    """``varbit_send``: int32 bit length, then the bits packed MSB first."""
+    n = len(s)
+    padded = s + "0" * (-n % 8)
+    body = int(padded, 2).to_bytes(len(padded) // 8, "big") if padded else b""
+    return n.to_bytes(4, "big", signed=True) + body
+
+
+def bit_recv(buf: bytes, typmod: int = -1, varying: bool = True) -> str:
+    """``varbit_recv``: the inverse of ``bit_send``."""
+    from vecgres.errors import InvalidBinaryRepresentation
+
+    if len(buf) < 4:
+        raise InvalidBinaryRepresentation("insufficient data left in message")
+    n = int.from_bytes(buf[:4], "big", signed=True)
+    if n < 0 or len(buf) - 4 != (n + 7) // 8:
+        raise InvalidBinaryRepresentation("invalid length in external bit string")
+    bits = "".join(f"{b:08b}" for b in buf[4:])[:n]
+    return bit_in(bits, typmod, varying)
+
+
+def bit_cast(text: str, typmod: int = -1, varying: bool = False) -> str:
+    """An explicit cast to bit(n)/varbit(n): truncates (and for bit(n) zero-pads)."""
+    s = bit_in(text)
+    if typmod > 0:
+        s = s[:typmod]
+        if not varying:
+            s = s.ljust(typmod, "0")
+    return s

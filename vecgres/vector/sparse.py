@@ -94,8 +94,9 @@ def cosine_distance(a: Sparse, b: Sparse) -> float:
 def l1_distance(a: Sparse, b: Sparse) -> float:
     check_same_dim(a, b)
     va, vb = _aligned(a, b)
+    # sparsevec_l1_distance sums float |differences| into a double
     with np.errstate(all="ignore"):
-        return float(np.sum(np.abs(va - vb), dtype=np.float32))
+        return float(np.sum(np.abs(va - vb).astype(np.float64)))
 
 
 def l2_norm(a: Sparse) -> float:
