@@ -63,18 +63,24 @@ def _float_result(rows: list[float | None]) -> pa.Array:
 # ---------------------------------------------------------------- halfvec
 
 
-def _check_half_dims(a: _Vecs, b: _Vecs, valid: npt.NDArray[np.bool_]) -> None:
+def _check_half_dims(
+    a: _Vecs, b: _Vecs, valid: npt.NDArray[np.bool_], typename: str = "halfvec"
+) -> None:
     bad = valid & (a.lengths != b.lengths)
     if bad.any():
         i = int(np.argmax(bad))
-        raise DataException(f"different halfvec dimensions {a.lengths[i]} and {b.lengths[i]}")
+        raise DataException(f"different {typename} dimensions {a.lengths[i]} and {b.lengths[i]}")
 
 
-def _half_distance(metric: str) -> Callable[[pa.ChunkedArray, pa.ChunkedArray], pa.Array]:
+def _half_distance(
+    metric: str, typename: str = "halfvec"
+) -> Callable[[pa.ChunkedArray, pa.ChunkedArray], pa.Array]:
+    """A distance on FLOAT[] batches (halfvec values are exact in float32)."""
+
     def fn(a_col: pa.ChunkedArray, b_col: pa.ChunkedArray) -> pa.Array:
         a, b = _Vecs(a_col), _Vecs(b_col)
         valid = a.valid & b.valid
-        _check_half_dims(a, b, valid)
+        _check_half_dims(a, b, valid, typename)
         res = np.zeros(a.n, dtype=np.float64)
         d = a.uniform_dim()
         if d is not None and b.uniform_dim() in (d, 0):
@@ -430,8 +436,18 @@ def _bit_udf(explicit: bool) -> Callable[..., pa.Array]:
     return udf
 
 
+def _spherical(a_col: pa.ChunkedArray, b_col: pa.ChunkedArray) -> pa.Array:
+    a, b = _Vecs(a_col), _Vecs(b_col)
+    valid = a.valid & b.valid
+    return _float_result(
+        [V.spherical_distance(a.row(i), b.row(i)) if valid[i] else None for i in range(a.n)]
+    )
+
+
 def register_more(add: Callable[..., None]) -> None:
     vec = duckdb.list_type("FLOAT")
+    add("pgv_spherical_distance", _spherical, [vec, vec], "DOUBLE")
+    add("pgv_l2_squared_distance", _half_distance("l2_squared", "vector"), [vec, vec], "DOUBLE")
     add("pgv_bit_in", _bit_udf(False), ["VARCHAR", "INTEGER", "BOOLEAN"], "VARCHAR")
     add("pgv_bit_cast", _bit_udf(True), ["VARCHAR", "INTEGER", "BOOLEAN"], "VARCHAR")
     add("pgv_halfvec_subvector", _half_subvector, [vec, "INTEGER", "INTEGER"], vec)

@@ -547,7 +547,47 @@ class VectorRewriter:
             self._operand(e, kind)
         return typed(node, kind.array_of())
 
+    def _cast_function(self, node: exp.Expr, name: str, args: list[exp.Expr]) -> exp.Expr:
+        """pgvector's cast functions called by name: ``array_to_vector(arr, typmod, explicit)``,
+        ``vector_to_halfvec(v, typmod, explicit)``, ``vector_to_float4(...)`` and the like."""
+        source_name, _, target_name = name.partition("_to_")
+        mod = args[1] if len(args) > 1 else exp.Literal.number(-1)
+        if not (isinstance(mod, exp.Literal) and not mod.is_string) and not (
+            isinstance(mod, exp.Neg) and isinstance(mod.this, exp.Literal)
+        ):
+            return node
+        typmod = int(mod.sql()) if isinstance(mod, exp.Literal) else -int(mod.this.this)
+        if target_name == "float4":
+            target = SqlType("real", is_array=True)
+        else:
+            target = SqlType(target_name, typmod)
+        arg = args[0].copy()
+        if source_name == "array":
+            source = self.type_of(args[0])
+            if source is not None and not source.is_array:
+                return node
+            if _is_array_text(args[0]):
+                doubles = _numeric_array_literal(args[0].this.this)
+            else:
+                doubles = exp.cast(arg, "DOUBLE[]", dialect="duckdb")
+            out: exp.Expr = typed(
+                exp.func(f"pgv_array_to_{target_name}", doubles, exp.Literal.number(typmod)),
+                target,
+            )
+        else:
+            source_type = SqlType(source_name)
+            if isinstance(arg, exp.Literal) and arg.is_string and meta_type(arg) is None:
+                arg = parse_literal(arg.this, source_type)
+            if target.is_array:
+                out = typed(exp.cast(arg, "FLOAT[]", dialect="duckdb"), target)
+            else:
+                out = self._convert(arg, source_type, target)
+        node.replace(out)
+        return out
+
     def _call(self, node: exp.Expr, name: str, args: list[exp.Expr]) -> exp.Expr:
+        if name in _CAST_FUNCS:
+            return self._cast_function(node, name, args)
         spec = _FUNCS.get(name)
         if spec is None:
             return node
@@ -614,6 +654,22 @@ def rewrite_array_fill(node: exp.Anonymous) -> exp.Expr | None:
     )
 
 
+_CAST_FUNCS = frozenset(
+    {
+        "array_to_vector",
+        "array_to_halfvec",
+        "array_to_sparsevec",
+        "vector_to_float4",
+        "halfvec_to_float4",
+        "vector_to_halfvec",
+        "halfvec_to_vector",
+        "vector_to_sparsevec",
+        "halfvec_to_sparsevec",
+        "sparsevec_to_vector",
+        "sparsevec_to_halfvec",
+    }
+)
+
 _SYMBOL = {exp.Add: "+", exp.Sub: "-", exp.Mul: "*", exp.DPipe: "||"}
 
 # name -> (argument family, default type for untyped literals, result type or "same")
@@ -667,7 +723,7 @@ def _udf_name(name: str, kind: str) -> str | None:
     if name in ("cmp", "vector_cmp"):
         return "pgv_sparsevec_cmp" if kind == "sparsevec" else "pgv_vector_cmp"
     if name == "spherical_distance":
-        return None
+        return "pgv_spherical_distance" if kind == "vector" else None
     if kind == "vector":
         return {
             "l2_distance": "pgv_l2_distance",
