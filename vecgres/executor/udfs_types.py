@@ -19,11 +19,11 @@ import pyarrow as pa
 from vecgres import vector as V
 from vecgres.errors import DataException
 from vecgres.executor.udfs import (
-    _Vecs,
     _ints,
     _list_result,
     _masked,
     _udf,
+    _Vecs,
 )
 from vecgres.vector import bits as B
 from vecgres.vector import half as H
@@ -181,9 +181,7 @@ def _half_aggregate(kind: str) -> Callable[[pa.ChunkedArray], pa.Array]:
                 acc = members[0]
                 for m in members[1:]:
                     if len(m) != len(acc):
-                        raise DataException(
-                            f"different halfvec dimensions {len(acc)} and {len(m)}"
-                        )
+                        raise DataException(f"different halfvec dimensions {len(acc)} and {len(m)}")
                     acc = H.round_result(acc + m)
                 rows.append(acc)
                 continue

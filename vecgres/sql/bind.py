@@ -27,7 +27,6 @@ from vecgres.catalog.model import Catalog, Table
 from vecgres.sql.dialect import DIALECT, VectorOp
 from vecgres.sql.typemap import duck_type, sql_type
 from vecgres.types import FLOAT8, INT4, INT8, TEXT, UNKNOWN, SqlType
-from vecgres.vector import text as vector_text
 
 REL_PREFIX = "__rel_"
 

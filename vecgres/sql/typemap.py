@@ -10,7 +10,7 @@ from vecgres.types import SqlType
 
 DT = exp.DataType.Type
 
-_FROM_SQLGLOT: dict[DT, str] = {
+_FROM_SQLGLOT: dict[object, str] = {
     DT.BOOLEAN: "boolean",
     DT.SMALLINT: "smallint",
     DT.INT: "integer",
@@ -86,9 +86,10 @@ def sql_type(dt: exp.Expr) -> SqlType:
     if dt.this == DT.USERDEFINED:
         kind = dt.args.get("kind")
         raw = (kind.name if isinstance(kind, exp.Expr) else str(kind or dt.this)).lower()
-        name = _USER_DEFINED.get(raw.split("(")[0].strip())
-        if name is None:
+        found_name = _USER_DEFINED.get(raw.split("(")[0].strip())
+        if found_name is None:
             raise errors.UndefinedObject(f'type "{raw}" does not exist')
+        name = found_name
     else:
         found = _FROM_SQLGLOT.get(dt.this)
         if found is None:
@@ -193,8 +194,8 @@ def type_from_duck(duck: str) -> SqlType:
             return SqlType("vector", int(size))
         return type_from_duck(base).array_of()
     if d.startswith("DECIMAL"):
-        inner = d[d.index("(") + 1 : -1]
-        p, s = (int(x) for x in inner.split(","))
+        params = d[d.index("(") + 1 : -1]
+        p, s = (int(x) for x in params.split(","))
         if (p, s) == (38, 10):
             return SqlType("numeric")
         if s == 0 and p == 38:  # HUGEINT sums come back as DECIMAL(38,0)

@@ -135,9 +135,7 @@ def _pg_array_items(text: str) -> list[str | None]:
 
 
 def _is_array_text(node: exp.Expr) -> bool:
-    return (
-        isinstance(node, exp.Cast) and isinstance(node.this, exp.Literal) and node.this.is_string
-    )
+    return isinstance(node, exp.Cast) and isinstance(node.this, exp.Literal) and node.this.is_string
 
 
 def _numeric_array_literal(text: str) -> exp.Expr:
@@ -153,9 +151,9 @@ def _numeric_array_literal(text: str) -> exp.Expr:
 
 def _array_literal(text: str, t: SqlType) -> exp.Expr:
     elem = t.element
-    parts = []
-    for item in _pg_array_items(text):
-        parts.append(exp.null() if item is None else parse_literal(item, elem))
+    parts = [
+        exp.null() if item is None else parse_literal(item, elem) for item in _pg_array_items(text)
+    ]
     duck = "VARCHAR[]" if elem.name == "sparsevec" else "FLOAT[][]"
     return typed(exp.cast(exp.Array(expressions=parts), duck, dialect="duckdb"), t)
 
@@ -261,9 +259,9 @@ class VectorRewriter:
         if isinstance(node, exp.Array):
             return self._array(node)
         if isinstance(node, exp.BitString):
-            out = typed(exp.Literal.string(bits.bit_in(str(node.this))), BIT)
-            node.replace(out)
-            return out
+            bit_literal = typed(exp.Literal.string(bits.bit_in(str(node.this))), BIT)
+            node.replace(bit_literal)
+            return bit_literal
         if isinstance(node, exp.Explode | exp.Unnest):
             t = self.type_of(node)
             if t is not None:
@@ -339,14 +337,10 @@ class VectorRewriter:
             target = sql_type(cast.to)
         except errors.VecgresError:
             to = cast.to
-            if isinstance(to, exp.DataType) and to.this in (
-                exp.DataType.Type.USERDEFINED,
-                exp.DataType.Type.VECTOR,
-            ):
+            if to.this in (exp.DataType.Type.USERDEFINED, exp.DataType.Type.VECTOR):
                 raise
             if (
-                isinstance(to, exp.DataType)
-                and to.this == exp.DataType.Type.ARRAY
+                to.this == exp.DataType.Type.ARRAY
                 and to.expressions
                 and isinstance(to.expressions[0], exp.DataType)
                 and to.expressions[0].this == exp.DataType.Type.VECTOR
@@ -403,16 +397,9 @@ class VectorRewriter:
                 ),
                 target,
             )
-        elif source is not None and source.is_array:
-            out = typed(
-                exp.func(
-                    f"pgv_array_to_{target.name}",
-                    exp.cast(inner.copy(), "DOUBLE[]", dialect="duckdb"),
-                    exp.Literal.number(target.typmod),
-                ),
-                target,
-            )
-        elif isinstance(inner, exp.ArrayAgg | exp.Array):
+        elif (source is not None and source.is_array) or isinstance(
+            inner, exp.ArrayAgg | exp.Array
+        ):
             out = typed(
                 exp.func(
                     f"pgv_array_to_{target.name}",
@@ -523,8 +510,9 @@ class VectorRewriter:
         if t is None or not t.is_vector:
             return agg
         if t.name == "sparsevec":
+            fn = "avg" if isinstance(agg, exp.Avg) else "sum"
             raise errors.UndefinedFunction(
-                f"function {'avg' if isinstance(agg, exp.Avg) else 'sum'}(sparsevec) does not exist",
+                f"function {fn}(sparsevec) does not exist",
                 hint="No function matches the given name and argument types. "
                 "You might need to add explicit type casts.",
             )
@@ -611,7 +599,7 @@ class VectorRewriter:
                 hint="No function matches the given name and argument types. "
                 "You might need to add explicit type casts.",
             )
-        rtype = SqlType(kind.name) if result == "same" else result
+        rtype = result if isinstance(result, SqlType) else SqlType(kind.name)
         out = typed(exp.func(udf, *new_args), rtype)
         node.replace(out)
         return out
@@ -624,7 +612,8 @@ def _cte_query(select: exp.Expr, name: str) -> exp.Expr | None:
         if isinstance(with_, exp.With):
             for cte in with_.expressions:
                 if cte.alias_or_name == name:
-                    return cte.this
+                    query: exp.Expr = cte.this
+                    return query
         node = node.parent
     return None
 
@@ -650,7 +639,9 @@ def rewrite_array_fill(node: exp.Anonymous) -> exp.Expr | None:
         return None
     n = args[1].expressions[0].copy()
     return exp.func(
-        "list_transform", exp.func("range", n), exp.Lambda(this=args[0].copy(), expressions=[exp.to_identifier("_")])
+        "list_transform",
+        exp.func("range", n),
+        exp.Lambda(this=args[0].copy(), expressions=[exp.to_identifier("_")]),
     )
 
 

@@ -37,17 +37,13 @@ def bit_in(text: str, typmod: int = -1, varying: bool = False) -> str:
             s = "".join(f"{int(c, 16):04b}" for c in s[1:])
         except ValueError:
             bad = next(c for c in s[1:] if c not in "0123456789abcdefABCDEF")
-            raise InvalidTextRepresentation(
-                f'"{bad}" is not a valid hexadecimal digit'
-            ) from None
+            raise InvalidTextRepresentation(f'"{bad}" is not a valid hexadecimal digit') from None
     for c in s:
         if c not in "01":
             raise InvalidTextRepresentation(f'"{c}" is not a valid binary digit')
     if typmod > 0:
         if varying and len(s) > typmod:
-            raise StringDataLengthMismatch(
-                f"bit string too long for type bit varying({typmod})"
-            )
+            raise StringDataLengthMismatch(f"bit string too long for type bit varying({typmod})")
         if not varying and len(s) != typmod:
             raise StringDataLengthMismatch(
                 f"bit string length {len(s)} does not match type bit({typmod})"

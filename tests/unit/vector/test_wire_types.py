@@ -17,7 +17,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "server"))
 
-from wireclient import OPEN_CLIENTS, RunningServer, start_server  # noqa: E402
+from wireclient import OPEN_CLIENTS, RunningServer, start_server
 
 psycopg = pytest.importorskip("psycopg")
 
@@ -67,9 +67,10 @@ def test_binary_results_are_pgvector_send_formats(server: RunningServer) -> None
         cur = conn.cursor(binary=True)
         v, h, s, b = cur.execute("SELECT v, h, s, b FROM items WHERE id = 1").fetchone()
         assert bytes(v) == struct.pack(">hh3f", 3, 0, 1.0, 2.5, -3.0)
-        assert bytes(h) == struct.pack(">hh", 3, 0) + np.array(
-            [1.23456, 0.1, -65504], dtype=">f2"
-        ).tobytes()
+        assert (
+            bytes(h)
+            == struct.pack(">hh", 3, 0) + np.array([1.23456, 0.1, -65504], dtype=">f2").tobytes()
+        )
         # sparsevec: dim, nnz, unused, 0-based indices, values
         assert bytes(s) == struct.pack(">iiiiiff", 5, 2, 0, 0, 3, 1.5, -2.0)
         # varbit_send: bit length, then the bits packed MSB first
