@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
+import numpy.typing as npt
+
 from vecgres.errors import DataException
 
 
@@ -80,3 +83,33 @@ def bit_cast(text: str, typmod: int = -1, varying: bool = False) -> str:
         if not varying:
             s = s.ljust(typmod, "0")
     return s
+
+
+def pack(rows: list[str]) -> tuple[npt.NDArray[np.uint8], int]:
+    """Equal-length bit strings as a packed (n, ceil(bits/8)) uint8 matrix
+    (faiss's binary-vector layout, MSB first) and the bit length."""
+    if not rows:
+        return np.zeros((0, 0), np.uint8), 0
+    nbits = len(rows[0])
+    for r in rows:
+        _check(rows[0], r)
+    raw = np.frombuffer("".join(rows).encode(), dtype=np.uint8).reshape(len(rows), nbits)
+    return np.packbits(raw == ord("1"), axis=1), nbits
+
+
+def hamming_distances(packed: npt.NDArray[np.uint8], q: str) -> npt.NDArray[np.float64]:
+    """Hamming distance of every packed row to ``q``: the exact top-k kernel for bit columns."""
+    qp, _ = pack([q])
+    x = np.bitwise_xor(packed, qp)
+    return np.unpackbits(x, axis=1).sum(axis=1).astype(np.float64)
+
+
+def jaccard_distances(packed: npt.NDArray[np.uint8], q: str) -> npt.NDArray[np.float64]:
+    """Jaccard distance of every packed row to ``q`` (1 when they share no set bit)."""
+    qp, _ = pack([q])
+    ab = np.unpackbits(packed & qp, axis=1).sum(axis=1).astype(np.float64)
+    aa = np.unpackbits(packed, axis=1).sum(axis=1).astype(np.float64)
+    bb = float(np.unpackbits(qp).sum())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = 1.0 - ab / (aa + bb - ab)
+    return np.where(ab == 0, 1.0, out)

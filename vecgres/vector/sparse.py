@@ -177,3 +177,24 @@ def check_typmod(a: Sparse, typmod: int) -> Sparse:
 def check_values(values: F32Array) -> None:
     for x in np.asarray(values, dtype=np.float32).tolist():
         check_element(x, "sparsevec")
+
+
+_METRICS = {
+    "l2": l2_distance,
+    "l2_squared": l2_squared_distance,
+    "ip": inner_product,
+    "negative_ip": negative_inner_product,
+    "cosine": cosine_distance,
+    "l1": l1_distance,
+}
+
+
+def distances(metric: str, rows: list[Sparse | None], q: Sparse) -> npt.NDArray[np.float64]:
+    """Distance of each row to ``q`` (NaN for NULL rows): the exact top-k kernel
+    for sparsevec columns. ``metric``: l2, l2_squared, ip, negative_ip, cosine, l1."""
+    fn = _METRICS[metric]
+    out = np.full(len(rows), np.nan, dtype=np.float64)
+    for i, row in enumerate(rows):
+        if row is not None:
+            out[i] = fn(row, q)
+    return out
