@@ -100,8 +100,9 @@ def pack(rows: list[str]) -> tuple[npt.NDArray[np.uint8], int]:
 def hamming_distances(packed: npt.NDArray[np.uint8], q: str) -> npt.NDArray[np.float64]:
     """Hamming distance of every packed row to ``q``: the exact top-k kernel for bit columns."""
     qp, _ = pack([q])
-    x = np.bitwise_xor(packed, qp)
-    return np.unpackbits(x, axis=1).sum(axis=1).astype(np.float64)
+    x: npt.NDArray[np.uint8] = np.bitwise_xor(packed, qp)
+    counts: npt.NDArray[np.float64] = np.unpackbits(x, axis=1).sum(axis=1).astype(np.float64)
+    return counts
 
 
 def jaccard_distances(packed: npt.NDArray[np.uint8], q: str) -> npt.NDArray[np.float64]:
@@ -112,4 +113,5 @@ def jaccard_distances(packed: npt.NDArray[np.uint8], q: str) -> npt.NDArray[np.f
     bb = float(np.unpackbits(qp).sum())
     with np.errstate(divide="ignore", invalid="ignore"):
         out = 1.0 - ab / (aa + bb - ab)
-    return np.where(ab == 0, 1.0, out)
+    result: npt.NDArray[np.float64] = np.where(ab == 0, 1.0, out)
+    return result

@@ -80,7 +80,9 @@ def test_sparse_batch_distances() -> None:
     rows = [S.parse("{1:1}/3"), None, S.parse("{2:2,3:1}/3")]
     q = S.parse("{1:1,2:1}/3")
     out = S.distances("l2_squared", rows, q)
-    assert out[0] == 1 and math.isnan(out[1]) and out[2] == 3
+    assert out[0] == 1
+    assert math.isnan(out[1])
+    assert out[2] == 3
     assert S.distances("negative_ip", rows, q).tolist()[::2] == [-1, -2]
 
 
