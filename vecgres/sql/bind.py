@@ -405,7 +405,12 @@ def _infer_params(ast: exp.Expr, alias_tables: dict[str, Table], params: list[Sq
         elif isinstance(parent, VectorOp):
             other = parent.expression if parent.this is node else parent.this
             inferred = expr_type(other, alias_tables, params) or SqlType("vector")
-            inferred = SqlType(inferred.name) if inferred.is_vector else SqlType("vector")
+            if parent.metric in ("hamming", "jaccard"):
+                inferred = SqlType("bit varying")
+            elif not inferred.is_vector:
+                inferred = SqlType("vector")
+            else:
+                inferred = SqlType(inferred.name)
         elif isinstance(parent, exp.Binary | exp.In | exp.Between):
             for other in parent.iter_expressions():
                 if other is node:

@@ -59,6 +59,29 @@ def test_text_results(server: RunningServer) -> None:
         )
 
 
+def test_text_parameters_take_the_column_type(server: RunningServer) -> None:
+    with psycopg.connect(server.dsn(), autocommit=True) as conn:
+        _setup(conn)
+        conn.execute(
+            "INSERT INTO items VALUES (3, %s, %s, %s, %s)",
+            ["[3,2,1]", "[65504,0.5,1]", "{5:1}/5", "0110"],
+        )
+        row = conn.execute("SELECT v, h, s, b FROM items WHERE id = %s", [3]).fetchone()
+        assert row == ("[3,2,1]", "[65504,0.5,1]", "{5:1}/5", "0110")
+        q = "SELECT id FROM items WHERE id < 3 ORDER BY {} LIMIT 1"
+        assert conn.execute(q.format("h <-> %s"), ["[1,0,-65504]"]).fetchone() == (1,)
+        assert conn.execute(q.format("s <#> %s"), ["{4:1}/5"]).fetchone() == (1,)
+        assert conn.execute(q.format("b <~> %s"), ["1010"]).fetchone() == (1,)
+        assert conn.execute("SELECT %s::halfvec(2)", ["[1.5,2]"]).fetchone() == ("[1.5,2]",)
+        with pytest.raises(psycopg.errors.NumericValueOutOfRange) as err:
+            conn.execute("INSERT INTO items (id, h) VALUES (4, %s)", ["[65520,1,1]"])
+        assert str(err.value).startswith('"65520" is out of range for type halfvec')
+        with pytest.raises(psycopg.errors.DataException) as err:
+            conn.execute("SELECT id FROM items ORDER BY s <-> %s LIMIT 1", ["{1:1}/4"])
+        assert str(err.value).startswith("different sparsevec dimensions 5 and 4")
+        assert conn.execute("SELECT count(*) FROM items").fetchone() == (3,)
+
+
 def test_binary_results_are_pgvector_send_formats(server: RunningServer) -> None:
     with psycopg.connect(server.dsn(), autocommit=True) as conn:
         _setup(conn)
