@@ -442,8 +442,21 @@ def _spherical(a_col: pa.ChunkedArray, b_col: pa.ChunkedArray) -> pa.Array:
     )
 
 
+_SORT_KEY = pa.list_(pa.struct([("k", pa.float64()), ("v", pa.float64())]))
+
+
+def _sparse_sortkey(t_col: pa.ChunkedArray) -> pa.Array:
+    rows = [
+        None if v is None else [{"k": k, "v": x} for k, x in S.sort_key(v)]
+        for v in _sparse_rows(t_col)
+    ]
+    return pa.array(rows, type=_SORT_KEY)
+
+
 def register_more(add: Callable[..., None]) -> None:
     vec = duckdb.list_type("FLOAT")
+    key = duckdb.list_type(duckdb.struct_type({"k": "DOUBLE", "v": "DOUBLE"}))
+    add("pgv_sparsevec_sortkey", _sparse_sortkey, ["VARCHAR"], key)
     add("pgv_spherical_distance", _spherical, [vec, vec], "DOUBLE")
     add("pgv_l2_squared_distance", _half_distance("l2_squared", "vector"), [vec, vec], "DOUBLE")
     add("pgv_bit_in", _bit_udf(False), ["VARCHAR", "INTEGER", "BOOLEAN"], "VARCHAR")

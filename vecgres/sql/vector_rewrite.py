@@ -202,9 +202,15 @@ class VectorRewriter:
 
     def _column_type(self, col: exp.Column) -> SqlType | None:
         """Type of a column read from a subquery, CTE or unnest() in the FROM clause."""
-        if not col.table:
-            return None
         select = col.find_ancestor(exp.Select)
+        if not col.table:
+            # qualified names are table columns; a bare one in ORDER BY is an output alias
+            if col.find_ancestor(exp.Ordered) is None:
+                return None
+            for proj in select.expressions if select is not None else []:
+                if isinstance(proj, exp.Alias) and proj.alias == col.name:
+                    return self.type_of(proj.this)
+            return None
         while select is not None:
             sources: list[exp.Expr] = []
             from_ = select.args.get("from_") or select.args.get("from")
@@ -258,6 +264,12 @@ class VectorRewriter:
             return self._aggregate(node)
         if isinstance(node, exp.Array):
             return self._array(node)
+        if isinstance(node, exp.Ordered):
+            t = self.type_of(node.this)
+            if t is not None and t.name == "sparsevec" and not t.is_array:
+                # canonical text does not sort like sparsevec_cmp; a key that does
+                node.set("this", exp.func("pgv_sparsevec_sortkey", node.this.copy()))
+            return node
         if isinstance(node, exp.BitString):
             bit_literal = typed(exp.Literal.string(bits.bit_in(str(node.this))), BIT)
             node.replace(bit_literal)

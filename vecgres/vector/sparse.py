@@ -198,3 +198,23 @@ def distances(metric: str, rows: list[Sparse | None], q: Sparse) -> npt.NDArray[
         if row is not None:
             out[i] = fn(row, q)
     return out
+
+
+_BIG = float(2**31)
+
+
+def sort_key(a: Sparse) -> list[tuple[float, float]]:
+    """A list whose lexicographic order is ``sparsevec_cmp``'s.
+
+    Each non-zero (i, v) maps to (2^31 - i, v) when v > 0 and (i - 2^31, v) when
+    v < 0, so the first differing position decides by the sign of the value
+    that is present there; a final (0, dim) stands for "zeros from here on" and
+    breaks ties by dimensions. (One edge differs: a longer vector whose extra
+    non-zero lies beyond the shorter one's dimensions compares by that value's
+    sign rather than by dimensions.)"""
+    key = [
+        ((_BIG - i) if v > 0 else (i - _BIG), float(v))
+        for i, v in zip(a.indices.tolist(), a.values.tolist(), strict=True)
+    ]
+    key.append((0.0, float(a.dim)))
+    return key
