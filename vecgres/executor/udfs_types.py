@@ -315,13 +315,21 @@ def _array_to(typename: str) -> Callable[[pa.ChunkedArray, pa.ChunkedArray], pa.
 
 def _bit_fn(
     fn: Callable[[str, str], float],
+    batch: Callable[[npt.NDArray[np.uint8], str], npt.NDArray[np.float64]],
 ) -> Callable[[pa.ChunkedArray, pa.ChunkedArray], pa.Array]:
     def udf(a_col: pa.ChunkedArray, b_col: pa.ChunkedArray) -> pa.Array:
+        a, b = _texts(a_col), _texts(b_col)
+        present = [x for x, y in zip(a, b, strict=True) if x is not None and y is not None]
+        consts = {y for x, y in zip(a, b, strict=True) if x is not None and y is not None}
+        if present and len(consts) == 1 and len({len(x) for x in present} | {len(*consts)}) == 1:
+            # the usual shape, a column against one constant: packed bits, numpy popcounts
+            packed, _ = B.pack(present)
+            dists = iter(batch(packed, next(iter(consts))).tolist())
+            return _float_result(
+                [None if x is None or y is None else next(dists) for x, y in zip(a, b, strict=True)]
+            )
         return _float_result(
-            [
-                None if x is None or y is None else fn(x, y)
-                for x, y in zip(_texts(a_col), _texts(b_col), strict=True)
-            ]
+            [None if x is None or y is None else fn(x, y) for x, y in zip(a, b, strict=True)]
         )
 
     return udf
@@ -394,8 +402,18 @@ def register_type_udfs(con: duckdb.DuckDBPyConnection, add: Callable[..., None])
     add("pgv_array_to_vector", _array_to("vector"), [dbl, "INTEGER"], vec)
     add("pgv_array_to_halfvec", _array_to("halfvec"), [dbl, "INTEGER"], vec)
     add("pgv_array_to_sparsevec", _array_to("sparsevec"), [dbl, "INTEGER"], "VARCHAR")
-    add("pgv_hamming_distance", _bit_fn(B.hamming_distance), ["VARCHAR", "VARCHAR"], "DOUBLE")
-    add("pgv_jaccard_distance", _bit_fn(B.jaccard_distance), ["VARCHAR", "VARCHAR"], "DOUBLE")
+    add(
+        "pgv_hamming_distance",
+        _bit_fn(B.hamming_distance, B.hamming_distances),
+        ["VARCHAR", "VARCHAR"],
+        "DOUBLE",
+    )
+    add(
+        "pgv_jaccard_distance",
+        _bit_fn(B.jaccard_distance, B.jaccard_distances),
+        ["VARCHAR", "VARCHAR"],
+        "DOUBLE",
+    )
     register_more(add)
 
 

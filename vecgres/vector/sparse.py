@@ -56,12 +56,21 @@ def _aligned(a: Sparse, b: Sparse) -> tuple[F32Array, F32Array]:
     return va, vb
 
 
+def _sequential_sum(x: F32Array) -> float:
+    """A float32 sum in index order, one element at a time: pgvector's merge loops
+    have branches, so (unlike the dense loops) the compiler does not reassociate them."""
+    if len(x) == 0:
+        return 0.0
+    with np.errstate(all="ignore"):
+        return float(np.cumsum(x, dtype=np.float32)[-1])
+
+
 def l2_squared_distance(a: Sparse, b: Sparse) -> float:
     check_same_dim(a, b)
     va, vb = _aligned(a, b)
     with np.errstate(all="ignore"):
         diff = va - vb
-        return float(np.sum(diff * diff, dtype=np.float32))
+        return _sequential_sum(diff * diff)
 
 
 def l2_distance(a: Sparse, b: Sparse) -> float:
@@ -72,7 +81,7 @@ def inner_product(a: Sparse, b: Sparse) -> float:
     check_same_dim(a, b)
     _, ia, ib = np.intersect1d(a.indices, b.indices, assume_unique=True, return_indices=True)
     with np.errstate(all="ignore"):
-        return float(np.sum(a.values[ia] * b.values[ib], dtype=np.float32))
+        return _sequential_sum(a.values[ia] * b.values[ib])
 
 
 def negative_inner_product(a: Sparse, b: Sparse) -> float:
