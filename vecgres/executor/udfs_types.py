@@ -46,7 +46,7 @@ def _sparse_rows(col: pa.ChunkedArray) -> list[S.Sparse | None]:
             continue
         v = memo.get(t)
         if v is None:
-            v = S.parse(t)
+            v = S.parse_stored(t)
             memo[t] = v
         out.append(v)
     return out
@@ -202,15 +202,27 @@ def _half_aggregate(kind: str) -> Callable[[pa.ChunkedArray], pa.Array]:
 
 
 def _sparse_distance(
-    fn: Callable[[S.Sparse, S.Sparse], float],
+    fn: Callable[[S.Sparse, S.Sparse], float], metric: str
 ) -> Callable[[pa.ChunkedArray, pa.ChunkedArray], pa.Array]:
     def udf(a_col: pa.ChunkedArray, b_col: pa.ChunkedArray) -> pa.Array:
+        b_texts = _texts(b_col)
+        consts = {t for t in b_texts if t is not None}
+        if len(consts) == 1 and None not in b_texts:
+            # a column against one constant: the whole batch at once
+            q = S.parse_stored(next(iter(consts)))
+            out = S.distances(metric, _sparse_rows(a_col), q)
+            return pa.array(out, type=pa.float64(), mask=np.isnan(out) & _nulls(a_col))
         a, b = _sparse_rows(a_col), _sparse_rows(b_col)
         return _float_result(
             [None if x is None or y is None else fn(x, y) for x, y in zip(a, b, strict=True)]
         )
 
     return udf
+
+
+def _nulls(col: pa.ChunkedArray) -> npt.NDArray[np.bool_]:
+    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    return np.asarray(arr.is_null().to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _sparse_cmp_udf(
@@ -365,16 +377,21 @@ def register_type_udfs(con: duckdb.DuckDBPyConnection, add: Callable[..., None])
     add("pgv_halfvec_out", _half_out, [vec], "VARCHAR")
     add("pgv_halfvec_avg_list", _half_aggregate("avg"), [vecs], vec)
     add("pgv_halfvec_sum_list", _half_aggregate("sum"), [vecs], vec)
-    sparse_fns: dict[str, Callable[[S.Sparse, S.Sparse], float]] = {
-        "l2_distance": S.l2_distance,
-        "l2_squared_distance": S.l2_squared_distance,
-        "inner_product": S.inner_product,
-        "negative_inner_product": S.negative_inner_product,
-        "cosine_distance": S.cosine_distance,
-        "l1_distance": S.l1_distance,
+    sparse_fns: dict[str, tuple[Callable[[S.Sparse, S.Sparse], float], str]] = {
+        "l2_distance": (S.l2_distance, "l2"),
+        "l2_squared_distance": (S.l2_squared_distance, "l2_squared"),
+        "inner_product": (S.inner_product, "ip"),
+        "negative_inner_product": (S.negative_inner_product, "negative_ip"),
+        "cosine_distance": (S.cosine_distance, "cosine"),
+        "l1_distance": (S.l1_distance, "l1"),
     }
-    for name, fn in sparse_fns.items():
-        add(f"pgv_sparsevec_{name}", _sparse_distance(fn), ["VARCHAR", "VARCHAR"], "DOUBLE")
+    for name, (fn, metric) in sparse_fns.items():
+        add(
+            f"pgv_sparsevec_{name}",
+            _sparse_distance(fn, metric),
+            ["VARCHAR", "VARCHAR"],
+            "DOUBLE",
+        )
     add("pgv_sparsevec_cmp", _sparse_cmp_udf(int, pa.int32()), ["VARCHAR", "VARCHAR"], "INTEGER")
     tests: dict[str, Callable[[int], bool]] = {
         "lt": lambda r: r < 0,

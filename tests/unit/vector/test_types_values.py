@@ -131,3 +131,36 @@ def test_bit_input_casts_and_binary() -> None:
     assert bits.bit_cast("1010", 3, True) == "101"
     assert bits.bit_send("1011") == struct.pack(">iB", 4, 0b10110000)
     assert bits.bit_recv(struct.pack(">iBB", 9, 0xFF, 0x80)) == "111111111"
+
+
+def test_sparse_batch_equals_one_row_functions() -> None:
+    """The vectorised kernel sums in the same order as the one-row functions."""
+    rng = np.random.default_rng(7)
+    for _ in range(60):
+        dim = int(rng.integers(1, 30))
+
+        def rand(dim: int = dim) -> S.Sparse:
+            scale = 10.0 ** rng.integers(-3, 4)
+            v = np.where(rng.random(dim) < 0.4, rng.standard_normal(dim) * scale, 0)
+            return S.from_dense(v.astype(np.float32))
+
+        rows: list[S.Sparse | None] = [rand() if rng.random() > 0.2 else None for _ in range(8)]
+        q = rand()
+        for metric, fn in S._METRICS.items():
+            got = S.distances(metric, rows, q)
+            for row, value in zip(rows, got, strict=True):
+                if row is None:
+                    assert math.isnan(value)
+                    continue
+                want = fn(row, q)
+                assert (math.isnan(want) and math.isnan(value)) or want == value
+
+
+def test_sparse_stored_form_parses_like_input() -> None:
+    for text in ("{}/3", "{1:1.5,3:-2e-05}/3", "{2:3.4028235e+38}/2", "{1:-9.36753e-40}/1"):
+        a, b = S.parse(text), S.parse_stored(text)
+        assert (a.dim, a.indices.tolist()) == (b.dim, b.indices.tolist())
+        assert a.values.tobytes() == b.values.tobytes()
+    # subnormal results are kept (only underflow to zero is out of range)
+    assert S.parse("{1:1e-40}/1").text() == "{1:1e-40}/1"
+    assert _err(S.parse, "{1:1e-46}/1").message == '"1e-46" is out of range for type sparsevec'
