@@ -31,6 +31,7 @@ ERRCODES: Final[tuple[tuple[str, str], ...]] = (
     ("2200H", "sequence_generator_limit_exceeded"),
     ("22021", "character_not_in_repertoire"),
     ("22023", "invalid_parameter_value"),
+    ("22026", "string_data_length_mismatch"),
     ("2202E", "array_subscript_error"),
     ("22P02", "invalid_text_representation"),
     ("22P03", "invalid_binary_representation"),

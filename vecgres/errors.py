@@ -86,6 +86,10 @@ class StringDataRightTruncation(VecgresError):
     sqlstate = "22001"
 
 
+class StringDataLengthMismatch(VecgresError):
+    sqlstate = "22026"
+
+
 class NumericValueOutOfRange(VecgresError):
     sqlstate = "22003"
 

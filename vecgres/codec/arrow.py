@@ -45,7 +45,6 @@ _SIMPLE: dict[str, pa.DataType] = {
     "int2vector": pa.string(),
     "oidvector": pa.string(),
     "pg_node_tree": pa.string(),
-    "halfvec": pa.list_(pa.float32()),
     "sparsevec": pa.string(),
 }
 
@@ -67,7 +66,7 @@ def arrow_type(t: SqlType) -> pa.DataType:
         if ps is None or ps[0] > 38:
             return UNCONSTRAINED_NUMERIC
         return pa.decimal128(ps[0], ps[1])
-    if t.name == "vector":
+    if t.name in ("vector", "halfvec"):
         if t.typmod > 0:
             return pa.list_(pa.float32(), t.typmod)
         return pa.list_(pa.float32())

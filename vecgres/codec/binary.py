@@ -35,7 +35,9 @@ from vecgres.codec.text import (
 )
 from vecgres.errors import InvalidBinaryRepresentation, ProtocolViolation
 from vecgres.types import SqlType, by_oid
-from vecgres.vector import halfvec_recv, vector_recv
+from vecgres.vector import halfvec_recv, halfvec_send, parse_sparsevec, vector_recv
+from vecgres.vector.binary import sparsevec_recv, sparsevec_send
+from vecgres.vector.bits import bit_recv, bit_send
 
 # days and microseconds between 1970-01-01 (Arrow, Unix) and 2000-01-01 (PostgreSQL)
 PG_EPOCH_DAYS: Final = 10_957
@@ -230,6 +232,23 @@ def _vector(arr: pa.Array) -> list[Cell]:
     return out
 
 
+def _vector_type(arr: pa.Array, name: str) -> list[Cell]:
+    """halfvec_send (from float16-exact float32 lists), sparsevec_send (from its
+    canonical text) and varbit_send (from '0'/'1' text)."""
+    out: list[Cell] = []
+    for value in arr.to_pylist():
+        if value is None:
+            out.append(None)
+        elif name == "halfvec":
+            out.append(halfvec_send(np.asarray(value, dtype=np.float16)))
+        elif name == "sparsevec":
+            dim, idx, vals = parse_sparsevec(value)
+            out.append(sparsevec_send(dim, idx, vals))
+        else:
+            out.append(bit_send(value))
+    return out
+
+
 def _array(arr: pa.Array, element: SqlType) -> list[Cell]:
     values, offsets = _list_layout(arr)
     values = plain(values)
@@ -319,6 +338,8 @@ def encode_binary_column(arr: pa.Array, t: SqlType) -> list[Cell]:
         return [None if c is None else b"\x01" + c for c in _text_bytes(arr, t)]
     if name == "vector":
         return _vector(arr)
+    if name in ("halfvec", "sparsevec", "bit", "bit varying"):
+        return _vector_type(arr, name)
     # text-likes (text, varchar, bpchar, name, json, char, unknown): UTF-8 bytes
     return _text_bytes(arr, t)
 
@@ -456,6 +477,10 @@ def decode_binary(buf: bytes, oid: int) -> object:
         return vector_recv(buf)
     if name == "halfvec":
         return halfvec_recv(buf)
+    if name == "sparsevec":
+        return sparsevec_recv(buf)
+    if name in ("bit", "bit varying"):
+        return bit_recv(buf)
     # text, varchar, bpchar, name, char, unknown, ...: UTF-8 text
     return _decode_text(buf)
 

@@ -460,6 +460,9 @@ def register_vector_udfs(con: duckdb.DuckDBPyConnection) -> None:
     add("pgv_check_typmod", _check_typmod, [vec, "INTEGER"], vec)
     add("pgv_avg_list", _aggregate_list("avg"), [vecs], vec)
     add("pgv_sum_list", _aggregate_list("sum"), [vecs], vec)
+    from vecgres.executor.udfs_types import register_type_udfs
+
+    register_type_udfs(con, add)
 
 
 __all__ = ["UdfError", "decode_udf_error", "encode_udf_error", "register_vector_udfs"]

@@ -32,8 +32,8 @@ from vecgres.sql.jsonops import rewrite_json
 from vecgres.sql.literals import scalar_literal, typed_literal
 from vecgres.sql.numerics import rewrite_numeric_outputs
 from vecgres.sql.typemap import duck_type, sql_type
+from vecgres.sql.vector_rewrite import alias_unnest_columns, rewrite_vectors
 from vecgres.types import FLOAT8, INT4, INT8, TEXT, UNKNOWN, SqlType
-from vecgres.vector import text as vector_text
 
 REL_PREFIX = "__rel_"
 
@@ -145,11 +145,10 @@ def literal(value: object, t: SqlType) -> exp.Expr:
         if t.name == "unknown":
             return exp.null()
         return exp.cast(exp.null(), duck_type(t), dialect="duckdb")
-    if t.is_vector and t.name == "vector":
-        if isinstance(value, str):
-            return vector_literal(vector_text.parse_vector(value, t.typmod), t.dims)
-        arr = np.asarray(value, dtype=np.float32)
-        return vector_literal(arr, t.dims)
+    if t.is_vector:
+        from vecgres.sql.vector_rewrite import value_literal
+
+        return value_literal(value, t)
     if t.name == "unknown" or (t.name == "text" and isinstance(value, str)):
         if isinstance(value, str):
             return exp.Literal.string(value)
@@ -368,6 +367,7 @@ def bind_query(
         name: {_exact(col.name): duck_type(col.type) for col in table.columns}
         for name, table in tables.items()
     }
+    alias_unnest_columns(ast)
     # the hidden row id is addressable only by the engine's own statements (and only
     # when they name it, so NATURAL JOIN and USING never see it)
     if any(c.name == "_rowid" for c in ast.find_all(exp.Column)):
@@ -595,6 +595,9 @@ def expr_type(
     node: exp.Expr, alias_tables: dict[str, Table], params: list[SqlType]
 ) -> SqlType | None:
     """The SQL type of an expression, where it is evident."""
+    known = node.meta.get("vg_type") if node.meta else None
+    if isinstance(known, SqlType):
+        return known
     if isinstance(node, exp.Column):
         return column_type(node, alias_tables)
     if isinstance(node, exp.Cast):
@@ -652,7 +655,12 @@ def _infer_params(ast: exp.Expr, alias_tables: dict[str, Table], params: list[Sq
         elif isinstance(parent, VectorOp):
             other = parent.expression if parent.this is node else parent.this
             inferred = expr_type(other, alias_tables, params) or SqlType("vector")
-            inferred = SqlType(inferred.name) if inferred.is_vector else SqlType("vector")
+            if parent.metric in ("hamming", "jaccard"):
+                inferred = SqlType("bit varying")
+            elif not inferred.is_vector:
+                inferred = SqlType("vector")
+            else:
+                inferred = SqlType(inferred.name)
         elif isinstance(parent, exp.Binary | exp.In | exp.Between):
             for other in parent.iter_expressions():
                 if id(other) == id(node):
@@ -666,114 +674,8 @@ def _infer_params(ast: exp.Expr, alias_tables: dict[str, Table], params: list[Sq
             params[index - 1] = inferred
 
 
-def _vectorize_operand(
-    node: exp.Expr, other: exp.Expr, alias_tables: dict[str, Table], params: list[SqlType]
-) -> None:
-    """Turn an untyped string literal beside a vector into a vector literal (pgvector's errors)."""
-    if isinstance(node, exp.Literal) and node.is_string:
-        t = expr_type(other, alias_tables, params)
-        name = t.name if t is not None and t.is_vector else "vector"
-        if name == "vector":
-            node.replace(vector_literal(vector_text.parse_vector(node.this)))
-
-
 def _rewrite_vectors(ast: exp.Expr, alias_tables: dict[str, Table], params: list[SqlType]) -> None:
-    # casts to vector first: literals are parsed now, with pgvector's errors
-    for cast in list(ast.find_all(exp.Cast)):
-        try:
-            target = sql_type(cast.to)
-        except errors.VecgresError:
-            if cast.to.this == exp.DataType.Type.USERDEFINED:
-                raise
-            continue
-        if target.name != "vector" or target.is_array:
-            if target.name in ("halfvec", "sparsevec", "bit", "bit varying"):
-                raise errors.FeatureNotSupported(f"type {target.name} is not supported yet")
-            continue
-        inner = cast.this
-        if isinstance(inner, exp.Literal) and inner.is_string:
-            cast.replace(
-                vector_literal(vector_text.parse_vector(inner.this, target.typmod), target.dims)
-            )
-            continue
-        if isinstance(inner, exp.Parameter):
-            continue  # substituted as a vector literal at execution
-        source = expr_type(inner, alias_tables, params)
-        if source is not None and source.is_vector:
-            if target.dims is None:
-                cast.replace(inner.copy())
-            else:
-                cast.replace(
-                    exp.func("pgv_check_typmod", inner.copy(), exp.Literal.number(target.typmod))
-                )
-            continue
-        if source is not None and source.is_array:
-            cast.replace(
-                exp.func(
-                    "pgv_check_typmod",
-                    exp.cast(inner.copy(), "FLOAT[]", dialect="duckdb"),
-                    exp.Literal.number(target.typmod),
-                )
-            )
-            continue
-        cast.replace(
-            exp.func(
-                "pgv_vector_in",
-                exp.cast(inner.copy(), "VARCHAR", dialect="duckdb"),
-                exp.Literal.number(target.typmod),
-            )
-        )
-    for op in list(ast.find_all(VectorOp)):
-        if op.metric not in _VECTOR_OP_FUNCS:
-            raise errors.FeatureNotSupported(f"operator {op.symbol} is not supported yet")
-        _vectorize_operand(op.this, op.expression, alias_tables, params)
-        _vectorize_operand(op.expression, op.this, alias_tables, params)
-        op.replace(exp.func(_VECTOR_OP_FUNCS[op.metric], op.this.copy(), op.expression.copy()))
-    # comparisons and arithmetic with a vector column and a string literal
-    for node in list(
-        ast.find_all(
-            exp.EQ, exp.NEQ, exp.LT, exp.LTE, exp.GT, exp.GTE, exp.Add, exp.Sub, exp.Mul, exp.DPipe
-        )
-    ):
-        left, right = node.this, node.expression
-        lt = expr_type(left, alias_tables, params)
-        rt = expr_type(right, alias_tables, params)
-        if not ((lt is not None and lt.is_vector) or (rt is not None and rt.is_vector)):
-            continue
-        _vectorize_operand(left, right, alias_tables, params)
-        _vectorize_operand(right, left, alias_tables, params)
-        name = {
-            exp.EQ: "pgv_eq",
-            exp.NEQ: "pgv_ne",
-            exp.LT: "pgv_lt",
-            exp.LTE: "pgv_le",
-            exp.GT: "pgv_gt",
-            exp.GTE: "pgv_ge",
-            exp.Add: "pgv_add",
-            exp.Sub: "pgv_sub",
-            exp.Mul: "pgv_mul",
-            exp.DPipe: "pgv_concat",
-        }[type(node)]
-        node.replace(exp.func(name, node.this.copy(), node.expression.copy()))
-    for agg in list(ast.find_all(exp.Avg, exp.Sum)):
-        t = expr_type(agg.this, alias_tables, params)
-        if t is not None and t.is_vector:
-            name = "pgv_avg_list" if isinstance(agg, exp.Avg) else "pgv_sum_list"
-            agg.replace(exp.func(name, exp.func("list", agg.this.copy())))
-    for call in list(ast.find_all(exp.Anonymous)):
-        spec = _VECTOR_FUNCS.get(call.name.lower())
-        if spec is None:
-            continue
-        args = [a.copy() for a in call.expressions]
-        for index, arg in enumerate(args):
-            if (
-                isinstance(arg, exp.Literal)
-                and arg.is_string
-                and index < 2
-                and call.name.lower() not in ("subvector",)
-            ) or (isinstance(arg, exp.Literal) and arg.is_string and index == 0):
-                args[index] = vector_literal(vector_text.parse_vector(arg.this))
-        call.replace(exp.func(spec[0], *args))
+    rewrite_vectors(ast, lambda node: expr_type(node, alias_tables, params))
 
 
 _STRINGS = ("text", "character varying", "character")
@@ -865,6 +767,17 @@ _SYMBOLS: dict[type, str] = {
 }
 
 
+def _is_pgvector_type(t: SqlType) -> bool:
+    return t.name in ("vector", "halfvec", "sparsevec", "bit", "bit varying")
+
+
+def _casts_to_pgvector(cast: exp.Cast) -> bool:
+    try:
+        return _is_pgvector_type(sql_type(cast.to))
+    except errors.VecgresError:
+        return False
+
+
 def rewrite_typed_literals(ast: exp.Expr) -> None:
     """'...'::T for the types whose text input DuckDB reads differently (arrays, bytea)."""
     for cast in list(ast.find_all(exp.Cast)):
@@ -875,6 +788,10 @@ def rewrite_typed_literals(ast: exp.Expr) -> None:
             target = sql_type(cast.to)
         except errors.VecgresError:
             continue
+        if _is_pgvector_type(target) or (
+            isinstance(cast.parent, exp.Cast) and _casts_to_pgvector(cast.parent)
+        ):
+            continue  # pgvector's types (arrays of them, arrays cast to them): vector_rewrite
         replacement = typed_literal(inner.this, target) or scalar_literal(inner.this, target)
         if replacement is not None:
             cast.replace(replacement)

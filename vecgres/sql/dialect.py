@@ -115,6 +115,10 @@ class Vecgres(Postgres):
             k: v for k, v in PostgresParser.EQUALITY.items() if k != TokenType.NULLSAFE_EQ
         }
 
+        def _parse_vector_expressions(self, expressions: list[exp.Expr]) -> list[exp.Expr]:
+            # pgvector's vector(n): the parameters are typmods, not an element type
+            return expressions
+
     class Generator(PostgresGenerator):
         TRANSFORMS: ClassVar[dict[type[exp.Expr], Any]] = {
             **PostgresGenerator.TRANSFORMS,

@@ -10,7 +10,7 @@ from vecgres.types import SqlType
 
 DT = exp.DType
 
-_FROM_SQLGLOT: dict[DT, str] = {
+_FROM_SQLGLOT: dict[object, str] = {
     DT.BOOLEAN: "boolean",
     DT.SMALLINT: "smallint",
     DT.INT: "integer",

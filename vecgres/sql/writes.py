@@ -56,16 +56,16 @@ def _q(name: str) -> str:
 def _conversion(col: Column, src_expr: str, src_type: str, table: Table) -> str:
     """DuckDB SQL that turns ``src_expr`` (of DuckDB type ``src_type``) into ``col``'s type."""
     t = col.type
-    if t.name == "vector" and not t.is_array:
-        up = src_type.upper()
-        if up in ("VARCHAR", "JSON", '"NULL"', "NULL"):
-            return f"pgv_vector_in(CAST({src_expr} AS VARCHAR), {t.typmod})"
-        if "[" in up:
-            return f"pgv_check_typmod(CAST({src_expr} AS FLOAT[]), {t.typmod})"
-        raise errors.DatatypeMismatch(
-            f'column "{col.name}" is of type {t} but expression is of type {src_type.lower()}',
-            hint="You will need to rewrite or cast the expression.",
-        )
+    if t.is_vector or (t.name in ("bit", "bit varying") and not t.is_array):
+        from vecgres.sql.vector_rewrite import storage_conversion
+
+        try:
+            return storage_conversion(t, src_expr, src_type)
+        except errors.DatatypeMismatch as exc:
+            raise errors.DatatypeMismatch(
+                f'column "{col.name}" is of type {t} but expression is of type {src_type.lower()}',
+                hint=exc.hint,
+            ) from None
     target = duck_type(t)
     src_up = src_type.upper()
     if t.is_array and "[" not in src_up and src_up not in ("VARCHAR", "NULL", '"NULL"', "UNKNOWN"):

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from vecgres.config import VECTOR_MAX_DIM
-from vecgres.errors import DataException, InvalidBinaryRepresentation
+from vecgres.errors import DataException, InvalidBinaryRepresentation, ProgramLimitExceeded
 from vecgres.vector.text import HALFVEC_MAX_DIM, check_dim, check_element, check_expected_dim
 
 _HEADER = struct.Struct(">hh")
@@ -80,3 +80,54 @@ def halfvec_send(v: npt.NDArray[np.float16]) -> bytes:
     """pgvector ``halfvec_send``."""
     a = np.asarray(v, dtype=np.float16)
     return _HEADER.pack(len(a), 0) + a.astype(">f2").tobytes()
+
+
+def sparsevec_recv(
+    buf: bytes, typmod: int = -1
+) -> tuple[int, npt.NDArray[np.int32], npt.NDArray[np.float32]]:
+    """pgvector ``sparsevec_recv``: int32 dim, nnz, unused; nnz 0-based int32
+    indices (strictly ascending); nnz float4 values (never zero)."""
+    from vecgres.vector.text import SPARSEVEC_MAX_DIM, SPARSEVEC_MAX_NNZ
+
+    if len(buf) < 12:
+        raise _insufficient()
+    dim, nnz, unused = struct.unpack_from(">iii", buf, 0)
+    check_dim(dim, "sparsevec", SPARSEVEC_MAX_DIM)
+    if nnz < 0:
+        raise DataException("sparsevec cannot have negative number of elements")
+    if nnz > SPARSEVEC_MAX_NNZ:
+        raise ProgramLimitExceeded(
+            f"sparsevec cannot have more than {SPARSEVEC_MAX_NNZ} non-zero elements"
+        )
+    if nnz > dim:
+        raise DataException("sparsevec cannot have more elements than dimensions")
+    check_expected_dim(typmod, dim)
+    if unused != 0:
+        raise DataException(f"expected unused to be 0, not {unused}")
+    if len(buf) < 12 + 8 * nnz:
+        raise _insufficient()
+    indices = np.frombuffer(buf, dtype=">i4", count=nnz, offset=12).astype(np.int32)
+    for i in range(nnz):
+        if indices[i] < 0 or indices[i] >= dim:
+            raise DataException("sparsevec index out of bounds")
+        if i > 0 and indices[i] < indices[i - 1]:
+            raise DataException("sparsevec indices must be in ascending order")
+        if i > 0 and indices[i] == indices[i - 1]:
+            raise DataException("sparsevec indices must not contain duplicates")
+    values = np.frombuffer(buf, dtype=">f4", count=nnz, offset=12 + 4 * nnz).astype(np.float32)
+    for x in values.tolist():
+        check_element(x, "sparsevec")
+        if x == 0:
+            raise DataException("binary representation of sparsevec cannot contain zero values")
+    if len(buf) != 12 + 8 * nnz:
+        raise InvalidBinaryRepresentation("incorrect binary data format")
+    return dim, indices, values
+
+
+def sparsevec_send(
+    dim: int, indices: npt.NDArray[np.int32], values: npt.NDArray[np.float32]
+) -> bytes:
+    """pgvector ``sparsevec_send``."""
+    idx = np.asarray(indices, dtype=">i4")
+    vals = np.asarray(values, dtype=">f4")
+    return struct.pack(">iii", dim, len(idx), 0) + idx.tobytes() + vals.tobytes()

@@ -550,3 +550,13 @@ def rowwise_binary_quantize(m: F32Array) -> list[str]:
     raw = chars.tobytes()
     d = m.shape[1]
     return [raw[i * d : (i + 1) * d].decode() for i in range(len(m))]
+
+
+# Exact top-k kernels for the other types, re-exported for the executor:
+# halfvec columns are float32 matrices of float16-exact values, so the dense
+# forms above (l2_distances, ... rowwise_distances) apply to them unchanged.
+from vecgres.vector.bits import hamming_distances, jaccard_distances  # noqa: E402
+from vecgres.vector.bits import pack as pack_bits  # noqa: E402
+from vecgres.vector.sparse import distances as sparse_distances  # noqa: E402
+
+__all__ += ["hamming_distances", "jaccard_distances", "pack_bits", "sparse_distances"]

@@ -352,12 +352,10 @@ def parse_sparsevec(
                 raise _sparse_syntax(lit)
             token = lit[pt:end]
             val, overflow = strtof(token)
-            # sparsevec (unlike vector) also rejects underflow to zero/subnormal
-            underflow = (
-                np.isfinite(val)
-                and abs(float(val)) < float(np.finfo(np.float32).tiny)
-                and _nonzero_token(token)
-            )
+            # sparsevec (unlike vector) rejects a non-zero number that underflows to
+            # zero, like float4in: errno == ERANGE && (value == 0 || isinf(value));
+            # subnormal results are kept
+            underflow = float(val) == 0 and _nonzero_token(token)
             if overflow or underflow:
                 raise NumericValueOutOfRange(f'"{token}" is out of range for type sparsevec')
             check_element(float(val), "sparsevec")

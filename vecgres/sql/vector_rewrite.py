@@ -1,0 +1,812 @@
+"""pgvector's types in a bound query: operators, functions, casts and aggregates
+rewritten into ``pgv_*`` DuckDB functions, bottom-up and by type.
+
+Each rewritten node records its SQL type in ``node.meta["vg_type"]`` so the
+enclosing expression (and the result description) knows it is a vector,
+halfvec, sparsevec or bit value even though DuckDB sees FLOAT[] or VARCHAR.
+Literals are parsed here, at bind time, so malformed ones fail with
+pgvector's errors before anything runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from sqlglot import exp
+
+from vecgres import errors
+from vecgres.sql.dialect import VectorOp
+from vecgres.sql.typemap import sql_type
+from vecgres.types import BOOL, FLOAT8, INT4, SqlType
+from vecgres.vector import bits
+from vecgres.vector import half as H
+from vecgres.vector import sparse as S
+from vecgres.vector import text as vector_text
+
+META = "vg_type"
+DENSE = ("vector", "halfvec")
+KINDS = ("vector", "halfvec", "sparsevec")
+BIT = SqlType("bit")
+BIT_TYPES = ("bit", "bit varying")
+
+TypeOf = Callable[[exp.Expr], SqlType | None]
+
+
+def typed(node: exp.Expr, t: SqlType | None) -> exp.Expr:
+    if t is not None:
+        node.meta[META] = t
+    return node
+
+
+def meta_type(node: exp.Expr) -> SqlType | None:
+    t = node.meta.get(META) if node.meta else None
+    return t if isinstance(t, SqlType) else None
+
+
+# --------------------------------------------------------------- literals
+
+
+def float_list_literal(values: np.ndarray, dims: int | None = None) -> exp.Expr:
+    """A DuckDB FLOAT[] literal holding exactly these float32 values."""
+    items = ",".join(_float_repr(float(x)) for x in np.asarray(values, dtype=np.float32))
+    size = f"[{dims}]" if dims else "[]"
+    return exp.cast(exp.Literal.string("[" + items + "]"), "FLOAT" + size, dialect="duckdb")
+
+
+def _float_repr(x: float) -> str:
+    if x != x:
+        return "nan"
+    if x in (float("inf"), float("-inf")):
+        return "inf" if x > 0 else "-inf"
+    return repr(x)
+
+
+def parse_literal(text: str, t: SqlType) -> exp.Expr:
+    """A text literal of a pgvector type as a typed DuckDB literal."""
+    if t.name == "vector":
+        out = float_list_literal(vector_text.parse_vector(text, t.typmod), t.dims)
+    elif t.name == "halfvec":
+        h = vector_text.parse_halfvec(text, t.typmod)
+        out = float_list_literal(h.astype(np.float32), t.dims)
+    else:
+        out = exp.Literal.string(S.parse(text, t.typmod).text())
+    return typed(out, SqlType(t.name, t.typmod))
+
+
+def value_literal(value: object, t: SqlType) -> exp.Expr:
+    """A bound parameter value (text or a sequence of numbers) of a pgvector type."""
+    if isinstance(value, str):
+        return parse_literal(value, t)
+    if t.name == "sparsevec":
+        if isinstance(value, tuple) and len(value) == 3:
+            dim, idx, vals = value
+            s = S.Sparse(int(dim), np.asarray(idx, np.int32), np.asarray(vals, np.float32))
+            S.check_typmod(s, t.typmod)
+            return exp.Literal.string(s.text())
+        return exp.Literal.string(S.from_dense(np.asarray(value, np.float32), t.typmod).text())
+    arr = np.asarray(value, dtype=np.float32)
+    vector_text.check_expected_dim(t.typmod, len(arr))
+    if t.name == "halfvec":
+        arr = H.to_half(arr)
+    return float_list_literal(arr, t.dims)
+
+
+def _pg_array_items(text: str) -> list[str | None]:
+    """The elements of a one-dimensional PostgreSQL array literal (``{"[1,2]",NULL}``)."""
+    s = text.strip()
+    if not (s.startswith("{") and s.endswith("}")):
+        raise errors.InvalidTextRepresentation(
+            f'malformed array literal: "{text}"',
+            detail='Array value must start with "{" or dimension information.',
+        )
+    body = s[1:-1]
+    items: list[str | None] = []
+    i, n = 0, len(body)
+    while i < n:
+        while i < n and body[i].isspace():
+            i += 1
+        if i >= n:
+            break
+        if body[i] == '"':
+            i += 1
+            buf = []
+            while i < n and body[i] != '"':
+                if body[i] == "\\" and i + 1 < n:
+                    i += 1
+                buf.append(body[i])
+                i += 1
+            i += 1
+            items.append("".join(buf))
+        else:
+            start = i
+            depth = 0
+            while i < n and (body[i] != "," or depth):
+                depth += body[i] in "[{"
+                depth -= body[i] in "]}"
+                i += 1
+            token = body[start:i].strip()
+            items.append(None if token.upper() == "NULL" else token)
+        while i < n and body[i].isspace():
+            i += 1
+        if i < n and body[i] == ",":
+            i += 1
+    return items
+
+
+def _is_array_text(node: exp.Expr) -> bool:
+    return isinstance(node, exp.Cast) and isinstance(node.this, exp.Literal) and node.this.is_string
+
+
+def _numeric_array_literal(text: str) -> exp.Expr:
+    """A PostgreSQL numeric array literal (``'{1,2.5,NULL}'``) as DuckDB DOUBLE[]."""
+    items = _pg_array_items(text)
+    if any(i is not None and i.lstrip().startswith("{") for i in items):
+        raise errors.DataException("array must be 1-D")
+    parts: list[exp.Expr] = [
+        exp.null() if i is None else exp.cast(exp.Literal.string(i), "DOUBLE") for i in items
+    ]
+    return exp.cast(exp.Array(expressions=parts), "DOUBLE[]", dialect="duckdb")
+
+
+def _array_literal(text: str, t: SqlType) -> exp.Expr:
+    elem = t.element
+    parts = [
+        exp.null() if item is None else parse_literal(item, elem) for item in _pg_array_items(text)
+    ]
+    duck = "VARCHAR[]" if elem.name == "sparsevec" else "FLOAT[][]"
+    return typed(exp.cast(exp.Array(expressions=parts), duck, dialect="duckdb"), t)
+
+
+# --------------------------------------------------------------- the rewriter
+
+
+class VectorRewriter:
+    def __init__(self, base_type: TypeOf) -> None:
+        self._base_type = base_type
+
+    def type_of(self, node: exp.Expr) -> SqlType | None:
+        t = meta_type(node)
+        if t is not None:
+            return t
+        if isinstance(node, exp.Paren):
+            return self.type_of(node.this)
+        if isinstance(node, exp.Column):
+            base = self._base_type(node)
+            return base if base is not None else self._column_type(node)
+        if isinstance(node, exp.Explode | exp.Unnest):
+            inner = node.this if isinstance(node, exp.Explode) else None
+            if inner is None and node.expressions:
+                inner = node.expressions[0]
+            it = self.type_of(inner) if inner is not None else None
+            if it is not None and it.is_array and it.name in KINDS:
+                return it.element
+            return None
+        if isinstance(node, exp.Array):
+            for e in node.expressions:
+                et = self.type_of(e)
+                if et is not None and et.is_vector:
+                    return et.array_of()
+        return self._base_type(node)
+
+    def rewrite(self, ast: exp.Expr) -> exp.Expr:
+        return self._visit(ast)
+
+    def _visit(self, node: exp.Expr) -> exp.Expr:
+        children = list(node.iter_expressions())
+        # sources before the expressions that read them, so their types are known
+        children.sort(key=lambda c: 0 if isinstance(c, exp.With | exp.From | exp.Join) else 1)
+        for child in children:
+            self._visit(child)
+        return self._node(node)
+
+    def _column_type(self, col: exp.Column) -> SqlType | None:
+        """Type of a column read from a subquery, CTE or unnest() in the FROM clause."""
+        select = col.find_ancestor(exp.Select)
+        if not col.table:
+            # qualified names are table columns; a bare one in ORDER BY is an output alias
+            if col.find_ancestor(exp.Ordered) is None:
+                return None
+            for proj in select.expressions if select is not None else []:
+                if isinstance(proj, exp.Alias) and proj.alias == col.name:
+                    return self.type_of(proj.this)
+            return None
+        while select is not None:
+            sources: list[exp.Expr] = []
+            from_ = select.args.get("from_") or select.args.get("from")
+            if from_ is not None:
+                sources.append(from_.this)
+            sources.extend(j.this for j in select.args.get("joins") or [])
+            for src in sources:
+                if src.alias_or_name != col.table:
+                    continue
+                if isinstance(src, exp.Unnest) and src.expressions:
+                    t = self.type_of(src.expressions[0])
+                    return t.element if t is not None and t.is_array else None
+                query = src.this if isinstance(src, exp.Subquery) else None
+                if isinstance(src, exp.Table):
+                    query = _cte_query(select, src.name)
+                if isinstance(query, exp.Select):
+                    for proj in query.expressions:
+                        if proj.alias_or_name == col.name:
+                            return self.type_of(proj.this if isinstance(proj, exp.Alias) else proj)
+                return None
+            select = select.find_ancestor(exp.Select)
+        return None
+
+    def _node(self, node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Cast) and not isinstance(node, exp.TryCast):
+            return self._cast(node)
+        if isinstance(node, VectorOp):
+            return self._operator(node)
+        if isinstance(node, exp.CosineDistance):
+            return self._call(node, "cosine_distance", [node.this, node.expression])
+        if isinstance(node, exp.Anonymous):
+            name = node.name.lower()
+            if name == "pg_typeof" and len(node.expressions) == 1:
+                t = self.type_of(node.expressions[0])
+                if t is not None:
+                    label = SqlType(t.name, is_array=t.is_array).format()
+                    out = exp.Literal.string(label)
+                    node.replace(out)
+                    return out
+            if name == "array_fill":
+                filled = rewrite_array_fill(node)
+                if filled is not None:
+                    node.replace(filled)
+                    return filled
+            return self._call(node, name, list(node.expressions))
+        if isinstance(node, exp.EQ | exp.NEQ | exp.LT | exp.LTE | exp.GT | exp.GTE):
+            return self._comparison(node)
+        if isinstance(node, exp.Add | exp.Sub | exp.Mul | exp.DPipe):
+            return self._arith(node)
+        if isinstance(node, exp.Avg | exp.Sum):
+            return self._aggregate(node)
+        if isinstance(node, exp.Array):
+            return self._array(node)
+        if isinstance(node, exp.Ordered):
+            t = self.type_of(node.this)
+            if t is not None and t.name == "sparsevec" and not t.is_array:
+                # canonical text does not sort like sparsevec_cmp; a key that does
+                node.set("this", exp.func("pgv_sparsevec_sortkey", node.this.copy()))
+            return node
+        if isinstance(node, exp.BitString):
+            bit_literal = typed(exp.Literal.string(bits.bit_in(str(node.this))), BIT)
+            node.replace(bit_literal)
+            return bit_literal
+        if isinstance(node, exp.Explode | exp.Unnest):
+            t = self.type_of(node)
+            if t is not None:
+                typed(node, t)
+        return node
+
+    # ---- operands
+
+    def _operand(self, node: exp.Expr, kind: SqlType) -> exp.Expr:
+        """``node`` as a value of ``kind``: untyped literals parsed, vector -> halfvec etc."""
+        if isinstance(node, exp.Literal) and node.is_string and meta_type(node) is None:
+            if kind.name in BIT_TYPES:
+                out = typed(exp.Literal.string(bits.bit_in(node.this)), BIT)
+                node.replace(out)
+                return out
+            out = parse_literal(node.this, SqlType(kind.name))
+            node.replace(out)
+            return out
+        t = self.type_of(node)
+        if t is None or not t.is_vector or t.name == kind.name:
+            return node
+        out = self._convert(node.copy(), t, SqlType(kind.name))
+        node.replace(out)
+        return out
+
+    def _kind_of(self, *nodes: exp.Expr, default: str = "vector") -> SqlType:
+        names = set()
+        for n in nodes:
+            t = self.type_of(n)
+            if t is not None and not t.is_array and (t.is_vector or t.name.startswith("bit")):
+                names.add("bit" if t.name.startswith("bit") else t.name)
+        for name in ("sparsevec", "halfvec", "vector", "bit"):
+            if name in names:
+                if name == "vector" and "halfvec" in names:
+                    return SqlType("halfvec")
+                return BIT if name == "bit" else SqlType(name)
+        if default == "bit":
+            return BIT
+        return SqlType(default if default in KINDS else "vector")
+
+    def _has_vector(self, *nodes: exp.Expr) -> bool:
+        for n in nodes:
+            t = self.type_of(n)
+            if t is not None and t.is_vector:
+                return True
+        return False
+
+    # ---- casts
+
+    def _convert(self, inner: exp.Expr, source: SqlType, target: SqlType) -> exp.Expr:
+        """A value of pgvector type ``source`` converted to ``target`` (with its typmod)."""
+        mod = exp.Literal.number(target.typmod)
+        s, t = source.name, target.name
+        if s == t:
+            if target.dims is None:
+                out = inner
+            elif t == "sparsevec":
+                out = exp.func("pgv_sparsevec_typmod", inner, mod)
+            else:
+                out = exp.func("pgv_check_typmod", inner, mod)
+        elif t == "halfvec" and s == "vector":
+            out = exp.func("pgv_to_halfvec", inner, mod)
+        elif t == "vector" and s == "halfvec":
+            out = exp.func("pgv_check_typmod", inner, mod)
+        elif t == "sparsevec":
+            out = exp.func("pgv_to_sparsevec", inner, mod)
+        else:
+            out = exp.func(f"pgv_sparsevec_to_{t}", inner, mod)
+        return typed(out, target)
+
+    def _cast(self, cast: exp.Cast) -> exp.Expr:
+        try:
+            target = sql_type(cast.to)
+        except errors.VecgresError:
+            to = cast.to
+            if to.this in (exp.DataType.Type.USERDEFINED, exp.DataType.Type.VECTOR):
+                raise
+            if (
+                to.this == exp.DataType.Type.ARRAY
+                and to.expressions
+                and isinstance(to.expressions[0], exp.DataType)
+                and to.expressions[0].this == exp.DataType.Type.VECTOR
+            ):
+                raise
+            return cast
+        inner = cast.this
+        source = self.type_of(inner)
+        untyped_text = (
+            isinstance(inner, exp.Literal) and inner.is_string and meta_type(inner) is None
+        )
+        if target.is_array and target.name in KINDS:
+            if untyped_text:
+                out = _array_literal(inner.this, target)
+                cast.replace(out)
+                return out
+            duck = "VARCHAR[]" if target.name == "sparsevec" else "FLOAT[][]"
+            out = typed(exp.cast(inner.copy(), duck, dialect="duckdb"), target)
+            cast.replace(out)
+            return out
+        if target.name in BIT_TYPES and not target.is_array:
+            varying = target.name == "bit varying"
+            if untyped_text:
+                value = bits.bit_cast(inner.this, target.typmod, varying)
+                out = typed(exp.Literal.string(value), target)
+            else:
+                out = typed(
+                    exp.func(
+                        "pgv_bit_cast",
+                        exp.cast(inner.copy(), "VARCHAR", dialect="duckdb"),
+                        exp.Literal.number(target.typmod),
+                        exp.true() if varying else exp.false(),
+                    ),
+                    target,
+                )
+            cast.replace(out)
+            return out
+        if target.name not in KINDS:
+            if source is not None and source.is_vector:
+                return self._cast_from_vector(cast, source, target)
+            return cast
+        if untyped_text:
+            out = parse_literal(inner.this, target)
+        elif isinstance(inner, exp.Parameter):
+            out = typed(inner.copy(), target)  # bound as a literal of the target type
+        elif source is not None and source.is_vector:
+            out = self._convert(inner.copy(), source, target)
+        elif source is not None and source.is_array and _is_array_text(inner):
+            out = typed(
+                exp.func(
+                    f"pgv_array_to_{target.name}",
+                    _numeric_array_literal(inner.this.this),
+                    exp.Literal.number(target.typmod),
+                ),
+                target,
+            )
+        elif (source is not None and source.is_array) or isinstance(
+            inner, exp.ArrayAgg | exp.Array
+        ):
+            out = typed(
+                exp.func(
+                    f"pgv_array_to_{target.name}",
+                    exp.cast(inner.copy(), "DOUBLE[]", dialect="duckdb"),
+                    exp.Literal.number(target.typmod),
+                ),
+                target,
+            )
+        else:
+            out = typed(
+                exp.func(
+                    f"pgv_{target.name}_in",
+                    exp.cast(inner.copy(), "VARCHAR", dialect="duckdb"),
+                    exp.Literal.number(target.typmod),
+                ),
+                target,
+            )
+            if target.name == "vector":
+                out = typed(
+                    exp.func(
+                        "pgv_vector_in",
+                        exp.cast(inner.copy(), "VARCHAR", dialect="duckdb"),
+                        exp.Literal.number(target.typmod),
+                    ),
+                    target,
+                )
+        cast.replace(out)
+        return out
+
+    def _cast_from_vector(self, cast: exp.Cast, source: SqlType, target: SqlType) -> exp.Expr:
+        inner = cast.this.copy()
+        if target.is_array and target.name in ("real", "double precision"):
+            if source.name == "sparsevec":
+                inner = exp.func("pgv_sparsevec_to_vector", inner, exp.Literal.number(-1))
+            out: exp.Expr = exp.cast(inner, "FLOAT[]", dialect="duckdb")
+            if target.name == "double precision":
+                out = exp.cast(out, "DOUBLE[]", dialect="duckdb")
+        elif target.name in ("text", "character varying"):
+            if source.name == "sparsevec":
+                out = inner
+            else:
+                out = exp.func(f"pgv_{source.name}_out", inner)
+        else:
+            raise errors.CannotCoerce(f"cannot cast type {source} to {target}")
+        typed(out, target)
+        cast.replace(out)
+        return out
+
+    # ---- operators and functions
+
+    def _operator(self, op: VectorOp) -> exp.Expr:
+        if op.metric in ("hamming", "jaccard"):
+            name = f"pgv_{op.metric}_distance"
+        else:
+            kind = self._kind_of(op.this, op.expression)
+            self._operand(op.this, kind)
+            self._operand(op.expression, kind)
+            metric = {
+                "l2": "l2_distance",
+                "cosine": "cosine_distance",
+                "ip": "negative_inner_product",
+                "l1": "l1_distance",
+            }[op.metric]
+            name = f"pgv_{metric}" if kind.name == "vector" else f"pgv_{kind.name}_{metric}"
+        out = typed(exp.func(name, op.this.copy(), op.expression.copy()), FLOAT8)
+        op.replace(out)
+        return out
+
+    def _comparison(self, node: exp.Binary) -> exp.Expr:
+        if not self._has_vector(node.this, node.expression):
+            return node
+        kind = self._kind_of(node.this, node.expression)
+        self._operand(node.this, kind)
+        self._operand(node.expression, kind)
+        suffix = {
+            exp.EQ: "eq",
+            exp.NEQ: "ne",
+            exp.LT: "lt",
+            exp.LTE: "le",
+            exp.GT: "gt",
+            exp.GTE: "ge",
+        }[type(node)]
+        name = f"pgv_sparsevec_{suffix}" if kind.name == "sparsevec" else f"pgv_{suffix}"
+        out = typed(exp.func(name, node.this.copy(), node.expression.copy()), BOOL)
+        node.replace(out)
+        return out
+
+    def _arith(self, node: exp.Binary) -> exp.Expr:
+        if not self._has_vector(node.this, node.expression):
+            return node
+        kind = self._kind_of(node.this, node.expression)
+        if kind.name == "sparsevec":
+            raise errors.UndefinedFunction(
+                f"operator does not exist: sparsevec {_SYMBOL[type(node)]} sparsevec",
+                hint="No operator matches the given name and argument types. "
+                "You might need to add explicit type casts.",
+            )
+        self._operand(node.this, kind)
+        self._operand(node.expression, kind)
+        op = {exp.Add: "add", exp.Sub: "sub", exp.Mul: "mul", exp.DPipe: "concat"}[type(node)]
+        name = f"pgv_{op}" if kind.name == "vector" else f"pgv_halfvec_{op}"
+        out = typed(exp.func(name, node.this.copy(), node.expression.copy()), SqlType(kind.name))
+        node.replace(out)
+        return out
+
+    def _aggregate(self, agg: exp.Expr) -> exp.Expr:
+        t = self.type_of(agg.this)
+        if t is None or not t.is_vector:
+            return agg
+        if t.name == "sparsevec":
+            fn = "avg" if isinstance(agg, exp.Avg) else "sum"
+            raise errors.UndefinedFunction(
+                f"function {fn}(sparsevec) does not exist",
+                hint="No function matches the given name and argument types. "
+                "You might need to add explicit type casts.",
+            )
+        kind = "avg" if isinstance(agg, exp.Avg) else "sum"
+        name = f"pgv_{kind}_list" if t.name == "vector" else f"pgv_halfvec_{kind}_list"
+        out = typed(exp.func(name, exp.func("list", agg.this.copy())), SqlType(t.name))
+        agg.replace(out)
+        return out
+
+    def _array(self, node: exp.Array) -> exp.Expr:
+        kind: SqlType | None = None
+        for e in node.expressions:
+            t = self.type_of(e)
+            if t is not None and t.is_vector:
+                kind = SqlType(t.name)
+                break
+        if kind is None:
+            return node
+        for e in list(node.expressions):
+            self._operand(e, kind)
+        return typed(node, kind.array_of())
+
+    def _cast_function(self, node: exp.Expr, name: str, args: list[exp.Expr]) -> exp.Expr:
+        """pgvector's cast functions called by name: ``array_to_vector(arr, typmod, explicit)``,
+        ``vector_to_halfvec(v, typmod, explicit)``, ``vector_to_float4(...)`` and the like."""
+        source_name, _, target_name = name.partition("_to_")
+        mod = args[1] if len(args) > 1 else exp.Literal.number(-1)
+        if not (isinstance(mod, exp.Literal) and not mod.is_string) and not (
+            isinstance(mod, exp.Neg) and isinstance(mod.this, exp.Literal)
+        ):
+            return node
+        typmod = int(mod.sql()) if isinstance(mod, exp.Literal) else -int(mod.this.this)
+        if target_name == "float4":
+            target = SqlType("real", is_array=True)
+        else:
+            target = SqlType(target_name, typmod)
+        arg = args[0].copy()
+        if source_name == "array":
+            source = self.type_of(args[0])
+            if source is not None and not source.is_array:
+                return node
+            if _is_array_text(args[0]):
+                doubles = _numeric_array_literal(args[0].this.this)
+            else:
+                doubles = exp.cast(arg, "DOUBLE[]", dialect="duckdb")
+            out: exp.Expr = typed(
+                exp.func(f"pgv_array_to_{target_name}", doubles, exp.Literal.number(typmod)),
+                target,
+            )
+        else:
+            source_type = SqlType(source_name)
+            if isinstance(arg, exp.Literal) and arg.is_string and meta_type(arg) is None:
+                arg = parse_literal(arg.this, source_type)
+            if target.is_array:
+                out = typed(exp.cast(arg, "FLOAT[]", dialect="duckdb"), target)
+            else:
+                out = self._convert(arg, source_type, target)
+        node.replace(out)
+        return out
+
+    def _call(self, node: exp.Expr, name: str, args: list[exp.Expr]) -> exp.Expr:
+        if name in _CAST_FUNCS:
+            return self._cast_function(node, name, args)
+        spec = _FUNCS.get(name)
+        if spec is None:
+            return node
+        family, default, result = spec
+        n_vec = 1 if family in ("unary", "sub") else 2
+        if family == "bit":
+            kind = BIT
+        else:
+            kind = self._kind_of(*args[:n_vec], default=default)
+            if default != "any" and name.startswith(default):
+                kind = SqlType(default)
+            for a in args[:n_vec]:
+                self._operand(a, kind)
+        new_args = [a.copy() for a in (node.args.get("expressions") or [])]
+        if isinstance(node, exp.CosineDistance):
+            new_args = [node.this.copy(), node.expression.copy()]
+        udf = _udf_name(name, kind.name)
+        if udf is None:
+            raise errors.UndefinedFunction(
+                f"function {name}({', '.join(kind.name for _ in args[:n_vec])}) does not exist",
+                hint="No function matches the given name and argument types. "
+                "You might need to add explicit type casts.",
+            )
+        rtype = result if isinstance(result, SqlType) else SqlType(kind.name)
+        out = typed(exp.func(udf, *new_args), rtype)
+        node.replace(out)
+        return out
+
+
+def _cte_query(select: exp.Expr, name: str) -> exp.Expr | None:
+    node: exp.Expr | None = select
+    while node is not None:
+        with_ = node.args.get("with_") or node.args.get("with")
+        if isinstance(with_, exp.With):
+            for cte in with_.expressions:
+                if cte.alias_or_name == name:
+                    query: exp.Expr = cte.this
+                    return query
+        node = node.parent
+    return None
+
+
+def alias_unnest_columns(ast: exp.Expr) -> None:
+    """``FROM unnest(x) v`` names its one column ``v``, as PostgreSQL does."""
+    for node in ast.find_all(exp.Unnest):
+        alias = node.args.get("alias")
+        if (
+            isinstance(alias, exp.TableAlias)
+            and alias.this is not None
+            and not alias.columns
+            and len(node.expressions) == 1
+            and isinstance(node.parent, exp.From | exp.Join)
+        ):
+            alias.set("columns", [exp.to_identifier(alias.name)])
+
+
+def rewrite_array_fill(node: exp.Anonymous) -> exp.Expr | None:
+    """``array_fill(v, ARRAY[n])``: a one-dimensional array of n copies."""
+    args = node.expressions
+    if len(args) != 2 or not isinstance(args[1], exp.Array) or len(args[1].expressions) != 1:
+        return None
+    n = args[1].expressions[0].copy()
+    return exp.func(
+        "list_transform",
+        exp.func("range", n),
+        exp.Lambda(this=args[0].copy(), expressions=[exp.to_identifier("_")]),
+    )
+
+
+_CAST_FUNCS = frozenset(
+    {
+        "array_to_vector",
+        "array_to_halfvec",
+        "array_to_sparsevec",
+        "vector_to_float4",
+        "halfvec_to_float4",
+        "vector_to_halfvec",
+        "halfvec_to_vector",
+        "vector_to_sparsevec",
+        "halfvec_to_sparsevec",
+        "sparsevec_to_vector",
+        "sparsevec_to_halfvec",
+    }
+)
+
+_SYMBOL = {exp.Add: "+", exp.Sub: "-", exp.Mul: "*", exp.DPipe: "||"}
+
+# name -> (argument family, default type for untyped literals, result type or "same")
+_FUNCS: dict[str, tuple[str, str, SqlType | str]] = {
+    "l2_distance": ("binary", "any", FLOAT8),
+    "inner_product": ("binary", "any", FLOAT8),
+    "cosine_distance": ("binary", "any", FLOAT8),
+    "l1_distance": ("binary", "any", FLOAT8),
+    "vector_dims": ("unary", "any", INT4),
+    "vector_norm": ("unary", "vector", FLOAT8),
+    "l2_norm": ("unary", "any", FLOAT8),
+    "l2_normalize": ("unary", "any", "same"),
+    "binary_quantize": ("unary", "any", BIT),
+    "subvector": ("sub", "any", "same"),
+    "vector_cmp": ("binary", "vector", INT4),
+    "halfvec_cmp": ("binary", "halfvec", INT4),
+    "sparsevec_cmp": ("binary", "sparsevec", INT4),
+    "vector_l2_squared_distance": ("binary", "vector", FLOAT8),
+    "vector_negative_inner_product": ("binary", "vector", FLOAT8),
+    "vector_spherical_distance": ("binary", "vector", FLOAT8),
+    "halfvec_l2_squared_distance": ("binary", "halfvec", FLOAT8),
+    "halfvec_negative_inner_product": ("binary", "halfvec", FLOAT8),
+    "sparsevec_l2_squared_distance": ("binary", "sparsevec", FLOAT8),
+    "sparsevec_negative_inner_product": ("binary", "sparsevec", FLOAT8),
+    "vector_add": ("binary", "vector", "same"),
+    "vector_sub": ("binary", "vector", "same"),
+    "vector_mul": ("binary", "vector", "same"),
+    "vector_concat": ("binary", "vector", "same"),
+    "halfvec_add": ("binary", "halfvec", "same"),
+    "halfvec_sub": ("binary", "halfvec", "same"),
+    "halfvec_mul": ("binary", "halfvec", "same"),
+    "halfvec_concat": ("binary", "halfvec", "same"),
+    "vector_lt": ("binary", "vector", BOOL),
+    "vector_le": ("binary", "vector", BOOL),
+    "vector_eq": ("binary", "vector", BOOL),
+    "vector_ne": ("binary", "vector", BOOL),
+    "vector_ge": ("binary", "vector", BOOL),
+    "vector_gt": ("binary", "vector", BOOL),
+    "hamming_distance": ("bit", "bit", FLOAT8),
+    "jaccard_distance": ("bit", "bit", FLOAT8),
+}
+
+
+def _udf_name(name: str, kind: str) -> str | None:
+    for prefix in ("vector_", "halfvec_", "sparsevec_"):
+        if name.startswith(prefix) and name not in ("vector_dims", "vector_norm", "vector_cmp"):
+            name = name[len(prefix) :]
+            break
+    if name in ("hamming_distance", "jaccard_distance"):
+        return f"pgv_{name}"
+    if name in ("cmp", "vector_cmp"):
+        return "pgv_sparsevec_cmp" if kind == "sparsevec" else "pgv_vector_cmp"
+    if name == "spherical_distance":
+        return "pgv_spherical_distance" if kind == "vector" else None
+    if kind == "vector":
+        return {
+            "l2_distance": "pgv_l2_distance",
+            "inner_product": "pgv_inner_product",
+            "cosine_distance": "pgv_cosine_distance",
+            "l1_distance": "pgv_l1_distance",
+            "vector_dims": "pgv_vector_dims",
+            "vector_norm": "pgv_vector_norm",
+            "l2_norm": "pgv_vector_norm",
+            "l2_normalize": "pgv_l2_normalize",
+            "binary_quantize": "pgv_binary_quantize",
+            "subvector": "pgv_subvector",
+            "l2_squared_distance": "pgv_l2_squared_distance",
+            "negative_inner_product": "pgv_negative_inner_product",
+            "add": "pgv_add",
+            "sub": "pgv_sub",
+            "mul": "pgv_mul",
+            "concat": "pgv_concat",
+            "lt": "pgv_lt",
+            "le": "pgv_le",
+            "eq": "pgv_eq",
+            "ne": "pgv_ne",
+            "ge": "pgv_ge",
+            "gt": "pgv_gt",
+        }.get(name)
+    if kind == "halfvec":
+        return {
+            "l2_distance": "pgv_halfvec_l2_distance",
+            "inner_product": "pgv_halfvec_inner_product",
+            "cosine_distance": "pgv_halfvec_cosine_distance",
+            "l1_distance": "pgv_halfvec_l1_distance",
+            "vector_dims": "pgv_vector_dims",
+            "l2_norm": "pgv_vector_norm",
+            "l2_normalize": "pgv_halfvec_l2_normalize",
+            "binary_quantize": "pgv_binary_quantize",
+            "subvector": "pgv_halfvec_subvector",
+            "l2_squared_distance": "pgv_halfvec_l2_squared_distance",
+            "negative_inner_product": "pgv_halfvec_negative_inner_product",
+            "add": "pgv_halfvec_add",
+            "sub": "pgv_halfvec_sub",
+            "mul": "pgv_halfvec_mul",
+            "concat": "pgv_halfvec_concat",
+        }.get(name)
+    if kind == "sparsevec":
+        return {
+            "l2_distance": "pgv_sparsevec_l2_distance",
+            "inner_product": "pgv_sparsevec_inner_product",
+            "cosine_distance": "pgv_sparsevec_cosine_distance",
+            "l1_distance": "pgv_sparsevec_l1_distance",
+            "l2_norm": "pgv_sparsevec_l2_norm",
+            "l2_normalize": "pgv_sparsevec_l2_normalize",
+            "l2_squared_distance": "pgv_sparsevec_l2_squared_distance",
+            "negative_inner_product": "pgv_sparsevec_negative_inner_product",
+        }.get(name)
+    return None
+
+
+def rewrite_vectors(ast: exp.Expr, base_type: TypeOf) -> exp.Expr:
+    return VectorRewriter(base_type).rewrite(ast)
+
+
+def storage_conversion(t: SqlType, src_expr: str, src_type: str) -> str:
+    """DuckDB SQL turning an INSERT/UPDATE source value into a column of pgvector type ``t``."""
+    up = src_type.upper()
+    mod = t.typmod
+    if t.name in BIT_TYPES:
+        varying = "true" if t.name == "bit varying" else "false"
+        return f"pgv_bit_in(CAST({src_expr} AS VARCHAR), {mod}, {varying})"
+    if up in ("VARCHAR", "JSON", '"NULL"', "NULL"):
+        return f"pgv_{t.name}_in(CAST({src_expr} AS VARCHAR), {mod})"
+    if "[" in up:
+        if up.startswith("FLOAT["):
+            fn = {
+                "vector": "pgv_check_typmod",
+                "halfvec": "pgv_to_halfvec",
+                "sparsevec": "pgv_to_sparsevec",
+            }[t.name]
+            return f"{fn}(CAST({src_expr} AS FLOAT[]), {mod})"
+        return f"pgv_array_to_{t.name}(CAST({src_expr} AS DOUBLE[]), {mod})"
+    raise errors.DatatypeMismatch(
+        f"column is of type {t} but expression is of type {src_type.lower()}",
+        hint="You will need to rewrite or cast the expression.",
+    )
