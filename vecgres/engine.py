@@ -35,6 +35,7 @@ import datetime as dt
 import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -234,6 +235,19 @@ class PreparedStatement:
     catalog_version: int = -1
 
 
+_PLAN_CACHE_SIZE = 256
+
+
+def _column_from_duck(bound: BoundQuery, index: int, duck: str | None) -> ColumnInfo:
+    """Result column ``index``: the bound type where analysis knew it, else DuckDB's."""
+    name = bound.output_names[index] if index < len(bound.output_names) else f"col{index}"
+    t = bound.output_types[index] if index < len(bound.output_types) else None
+    if t is None:
+        t = type_from_duck(duck) if duck is not None else SqlType("text")
+    src = bound.output_sources[index] if index < len(bound.output_sources) else (0, 0)
+    return ColumnInfo(name, t, src[0], src[1])
+
+
 class Session:
     """One connection's state: settings, transaction, DuckDB connection."""
 
@@ -254,6 +268,10 @@ class Session:
         self.lastval: int | None = None
         self.notices: list[Notice] = []
         self.cursors = cursors.CursorSet()
+        # statement text -> (catalog and search_path it was bound under, statement)
+        self._plans: OrderedDict[str, tuple[tuple[Catalog, tuple[str, ...]], PreparedStatement]] = (
+            OrderedDict()
+        )
         self._install_functions()
 
     # --- public contract -------------------------------------------------------
@@ -329,8 +347,24 @@ class Session:
         return out
 
     def execute(self, sql: str, params: Sequence[object] | None = None) -> Result:
-        stmt = self.prepare(sql)
+        stmt = self._prepare_cached(sql)
         return self.execute_prepared(stmt, params or ())
+
+    def _prepare_cached(self, sql: str) -> PreparedStatement:
+        """Queries run again by their text skip parsing and binding (simple protocol, DB-API)."""
+        if self.txn is not None and self.txn.catalog is not None:
+            return self.prepare(sql, describe=False)  # uncommitted DDL: bind afresh
+        key = (self.db.catalog, tuple(self.settings.search_path()))
+        hit = self._plans.get(sql)
+        if hit is not None and hit[0][0] is key[0] and hit[0][1] == key[1]:
+            self._plans.move_to_end(sql)
+            return hit[1]
+        stmt = self.prepare(sql, describe=False)
+        if stmt.kind == "query":
+            self._plans[sql] = (key, stmt)
+            if len(self._plans) > _PLAN_CACHE_SIZE:
+                self._plans.popitem(last=False)
+        return stmt
 
     def execute_script(self, sql: str) -> Iterator[Result]:
         statements = self.split(sql)
@@ -348,7 +382,10 @@ class Session:
         if implicit and self.txn is not None and not self.txn.explicit:
             self._end_transaction(commit=True)
 
-    def prepare(self, sql: str, param_types: Sequence[SqlType | None] = ()) -> PreparedStatement:
+    def prepare(
+        self, sql: str, param_types: Sequence[SqlType | None] = (), *, describe: bool = True
+    ) -> PreparedStatement:
+        """Parse and bind; ``describe=False`` leaves unknown result types to the first run."""
         if _TXN_RE.match(sql):
             return PreparedStatement(sql, [], None, "txn")
         if admin.is_admin(sql):
@@ -383,7 +420,7 @@ class Session:
             ]
             stmt.catalog_version = self._catalog().version
             if any(t is None for t in stmt.bound.output_types):
-                stmt.columns = self._describe_by_running(stmt)
+                stmt.columns = self._describe_by_running(stmt) if describe else None
         else:
             hints = list(param_types) + [None] * (n - len(param_types))
             stmt.param_types = [h or SqlType("text") for h in hints[:n]]
@@ -491,14 +528,10 @@ class Session:
                 pass
         finally:
             self.duck.clear()
-        out = []
-        for index, name in enumerate(bound.output_names):
-            t = bound.output_types[index] if index < len(bound.output_types) else None
-            if t is None:
-                t = type_from_duck(types[index]) if index < len(types) else SqlType("text")
-            src = bound.output_sources[index] if index < len(bound.output_sources) else (0, 0)
-            out.append(ColumnInfo(name, t, src[0], src[1]))
-        return out
+        return [
+            _column_from_duck(bound, i, types[i] if i < len(types) else None)
+            for i in range(len(bound.output_names))
+        ]
 
     def _register_tables(self, tables: dict[str, Table], snap: Snapshot) -> None:
         pending = self.txn.pending if self.txn is not None else {}
@@ -540,13 +573,7 @@ class Session:
         types, stream = self.duck.query(sql, self.db.settings.batch_rows)
         columns = stmt.columns or []
         if len(columns) != len(types):
-            columns = [
-                ColumnInfo(
-                    bound.output_names[i] if i < len(bound.output_names) else f"col{i}",
-                    type_from_duck(types[i]),
-                )
-                for i in range(len(types))
-            ]
+            columns = [_column_from_duck(bound, i, types[i]) for i in range(len(types))]
 
         def batches() -> Iterator[pa.RecordBatch]:
             try:

@@ -876,7 +876,9 @@ _GENERATED_ALIAS = re.compile(r"^_col_\d+$")
 
 def _output_name(proj: exp.Expr) -> str:
     if isinstance(proj, exp.Alias):
-        if _GENERATED_ALIAS.match(proj.alias):
+        # sqlglot names an unaliased literal after its value; PostgreSQL says ?column?
+        generated = isinstance(proj.this, exp.Literal) and proj.alias == proj.this.name
+        if _GENERATED_ALIAS.match(proj.alias) or generated:
             return _output_name(proj.this)
         return proj.alias
     if isinstance(proj, exp.Column):
