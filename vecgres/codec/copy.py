@@ -38,6 +38,8 @@ class CopyOptions:
     header: bool = False
     quote: str = '"'
     escape: str | None = None  # csv: defaults to quote
+    # csv COPY TO: positions of the columns whose non-NULL values are always quoted
+    force_quote: frozenset[int] = frozenset()
 
     @property
     def delim(self) -> str:
@@ -416,12 +418,13 @@ def _text_field(cell: bytes, table: dict[int, str]) -> str:
     return cell.decode("utf-8").translate(table)
 
 
-def _csv_field(cell: bytes, opts: CopyOptions, single: bool = False) -> str:
+def _csv_field(cell: bytes, opts: CopyOptions, single: bool = False, force: bool = False) -> str:
     text = cell.decode("utf-8")
     quote = opts.quote
     escape = opts.escape or quote
     needs = (
-        text == opts.null_text
+        force
+        or text == opts.null_text
         # a lone \. would read back as the end-of-data marker (PG quotes it only then)
         or (single and text == END_OF_DATA)
         or any(c in text for c in (opts.delim, quote, "\r", "\n"))
@@ -471,8 +474,12 @@ def encode_batch(batch: pa.RecordBatch, types: Sequence[SqlType], options: CopyO
     lines: list[str] = []
     if options.format == "csv":
         single = len(types) == 1
+        forced = [i in options.force_quote for i in range(len(types))]
         lines.extend(
-            delim.join(null if c is None else _csv_field(c, options, single) for c in row)
+            delim.join(
+                null if c is None else _csv_field(c, options, single, f)
+                for c, f in zip(row, forced, strict=True)
+            )
             for row in zip(*text_columns, strict=True)
         )
     else:
