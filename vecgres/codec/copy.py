@@ -457,38 +457,46 @@ BINARY_TRAILER: Final = struct.pack(">h", -1)
 
 def encode_batch(batch: pa.RecordBatch, types: Sequence[SqlType], options: CopyOptions) -> bytes:
     """One Arrow batch as COPY TO data, without header or trailer."""
+    return b"".join(encode_rows(batch, types, options))
+
+
+def encode_rows(
+    batch: pa.RecordBatch, types: Sequence[SqlType], options: CopyOptions
+) -> list[bytes]:
+    """One Arrow batch as COPY TO data, one ``bytes`` per row (PostgreSQL sends a
+    CopyData message per row, and clients such as psycopg read them so)."""
     if options.format == "binary":
         columns = [encode_binary_column(batch.column(i), t) for i, t in enumerate(types)]
         count = struct.pack(">h", len(types))
-        parts: list[bytes] = []
-        for row in zip(*columns, strict=True):
-            parts.append(count)
-            parts.extend(
+        return [
+            count
+            + b"".join(
                 b"\xff\xff\xff\xff" if cell is None else struct.pack(">i", len(cell)) + cell
                 for cell in row
             )
-        return b"".join(parts)
+            for row in zip(*columns, strict=True)
+        ]
     text_columns = [encode_text_column(batch.column(i), t) for i, t in enumerate(types)]
     null = options.null_text
     delim = options.delim
-    lines: list[str] = []
     if options.format == "csv":
         single = len(types) == 1
         forced = [i in options.force_quote for i in range(len(types))]
-        lines.extend(
-            delim.join(
-                null if c is None else _csv_field(c, options, single, f)
-                for c, f in zip(row, forced, strict=True)
-            )
+        return [
+            (
+                delim.join(
+                    null if c is None else _csv_field(c, options, single, f)
+                    for c, f in zip(row, forced, strict=True)
+                )
+                + "\n"
+            ).encode("utf-8")
             for row in zip(*text_columns, strict=True)
+        ]
+    table = dict(_TEXT_OUT_ESCAPES)
+    table.setdefault(ord(delim), "\\" + delim)
+    return [
+        (delim.join(null if c is None else _text_field(c, table) for c in row) + "\n").encode(
+            "utf-8"
         )
-    else:
-        table = dict(_TEXT_OUT_ESCAPES)
-        table.setdefault(ord(delim), "\\" + delim)
-        lines.extend(
-            delim.join(null if c is None else _text_field(c, table) for c in row)
-            for row in zip(*text_columns, strict=True)
-        )
-    if not lines:
-        return b""
-    return ("\n".join(lines) + "\n").encode("utf-8")
+        for row in zip(*text_columns, strict=True)
+    ]

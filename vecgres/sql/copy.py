@@ -30,6 +30,7 @@ from vecgres.codec.copy import (
     Decoder,
     binary_header,
     encode_batch,
+    encode_rows,
     header_line,
     make_decoder,
 )
@@ -645,7 +646,23 @@ def _copy_to(session: Session, stmt: CopyStmt) -> Result:
     types = [c.type for c in columns]
     counter = {"rows": 0}
 
+    def messages() -> Iterator[bytes]:
+        """One CopyData per row, as PostgreSQL sends them (binary: header with the first)."""
+        prefix = b""
+        if options.format == "binary":
+            prefix = binary_header()
+        elif options.header:
+            yield header_line([c.name for c in columns], options)
+        for batch in result.batches():
+            counter["rows"] += batch.num_rows
+            for row in encode_rows(batch, types, options):
+                yield prefix + row
+                prefix = b""
+        if options.format == "binary":
+            yield prefix + BINARY_TRAILER
+
     def chunks() -> Iterator[bytes]:
+        """File output: whole batches at a time."""
         if options.format == "binary":
             yield binary_header()
         elif options.header:
@@ -664,7 +681,7 @@ def _copy_to(session: Session, stmt: CopyStmt) -> Result:
                 "out",
                 options.format,
                 len(columns),
-                chunks=chunks,
+                chunks=messages,
                 tag=lambda: f"COPY {counter['rows']}",
             ),
         )
