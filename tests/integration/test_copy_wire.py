@@ -97,19 +97,22 @@ def test_failed_copy_loads_nothing_and_connection_stays_usable(server: RunningSe
     with psycopg.connect(server.dsn(), autocommit=True) as conn:
         conn.execute("CREATE TABLE k (id int PRIMARY KEY, v vector(2) NOT NULL)")
         conn.execute("INSERT INTO k VALUES (1, '[1,1]')")
-        with pytest.raises(psycopg.errors.UniqueViolation), conn.cursor().copy(
-            "COPY k FROM STDIN"
-        ) as copy:
+        with (
+            pytest.raises(psycopg.errors.UniqueViolation),
+            conn.cursor().copy("COPY k FROM STDIN") as copy,
+        ):
             copy.write_row((2, "[2,2]"))
             copy.write_row((1, "[3,3]"))
-        with pytest.raises(psycopg.errors.DataException) as info, conn.cursor().copy(
-            "COPY k FROM STDIN"
-        ) as copy:
+        with (
+            pytest.raises(psycopg.errors.DataException) as info,
+            conn.cursor().copy("COPY k FROM STDIN") as copy,
+        ):
             copy.write_row((5, "[1,2,3]"))
         assert "expected 2 dimensions, not 3" in str(info.value)
-        with pytest.raises(psycopg.errors.NotNullViolation), conn.cursor().copy(
-            "COPY k FROM STDIN"
-        ) as copy:
+        with (
+            pytest.raises(psycopg.errors.NotNullViolation),
+            conn.cursor().copy("COPY k FROM STDIN") as copy,
+        ):
             copy.write_row((6, None))
         # a client-side error inside the block sends CopyFail
         with pytest.raises(ZeroDivisionError), conn.cursor().copy("COPY k FROM STDIN") as copy:

@@ -34,7 +34,8 @@ from vecgres.codec.copy import (
     header_line,
     make_decoder,
 )
-from vecgres.result import CopyRequest, Result
+from vecgres.codec.text import encode_text_column
+from vecgres.result import ColumnInfo, CopyRequest, Result
 from vecgres.sql.copy_input import text_column, value_column
 from vecgres.sql.copy_stmt import CopyStmt, parse_copy
 from vecgres.sql.writes import SRC, _allocate, _check_not_null, _conversion, _default_sql
@@ -389,7 +390,7 @@ def _convert(session: Session, table: Table, columns: list[Column], source: pa.T
     direct: dict[str, pa.ChunkedArray] = {}
     exprs: list[str] = []
     types: list[str] = []
-    if any(source.column(i).type != arrow_type(c.type) for i, c in enumerate(columns)):
+    if not all(_passes(c, source.column(i).type) for i, c in enumerate(columns)):
         duck = session.duck
         duck.con.register(SRC, source)
         try:
@@ -398,7 +399,7 @@ def _convert(session: Session, table: Table, columns: list[Column], source: pa.T
             duck.con.unregister(SRC)
     for col in table.columns:
         index = provided.get(col.name)
-        if index is not None and source.column(index).type == arrow_type(col.type):
+        if index is not None and _passes(col, source.column(index).type):
             direct[col.name] = source.column(index)
         elif index is not None:
             src = _quote(source.schema.names[index])
@@ -424,6 +425,15 @@ def _convert(session: Session, table: Table, columns: list[Column], source: pa.T
         return out.cast(schema)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         raise errors.DatatypeMismatch(f"cannot store value: {exc}") from None
+
+
+def _passes(col: Column, arrow: pa.DataType) -> bool:
+    """Whether a source column is already valid storage for ``col`` (no cast, no typmod)."""
+    from vecgres.codec.arrow import arrow_type
+
+    t = col.type
+    # vectors were checked by _prepare_vectors; other typmods (varchar(n)) need the cast
+    return arrow == arrow_type(t) and (t.typmod < 0 or (t.name == "vector" and not t.is_array))
 
 
 def _prepare_vectors(columns: list[Column], source: pa.Table) -> pa.Table:
@@ -697,24 +707,42 @@ def _copy_to(session: Session, stmt: CopyStmt) -> Result:
     return Result(None, None, f"COPY {counter['rows']}")
 
 
+def _parquet_safe(data: pa.Table, columns: Sequence[ColumnInfo]) -> pa.Table:
+    """Parquet has no month-day-nano interval: intervals go out as PostgreSQL's text."""
+    for index, col in enumerate(columns):
+        if col.type.name == "interval" or pa.types.is_interval(data.column(index).type):
+            cells = encode_text_column(data.column(index).combine_chunks(), col.type)
+            text = pa.array([None if c is None else c.decode() for c in cells], pa.string())
+            data = data.set_column(index, col.name, text)
+    return data
+
+
 def _write_parquet(path: Path, result: Result, counter: dict[str, int]) -> None:
     from vecgres.codec.arrow import arrow_type
 
     columns = result.columns or []
-    schema = pa.schema([pa.field(c.name, arrow_type(c.type)) for c in columns])
+    schema = pa.schema(
+        [
+            pa.field(c.name, pa.string() if c.type.name == "interval" else arrow_type(c.type))
+            for c in columns
+        ]
+    )
     tmp = path.with_name(path.name + ".part")
     try:
         with _open(tmp, "wb") as f:
             writer: pq.ParquetWriter | None = None
             for batch in result.batches():
                 counter["rows"] += batch.num_rows
-                data = pa.Table.from_batches([batch]).rename_columns(schema.names)
+                data = _parquet_safe(
+                    pa.Table.from_batches([batch]).rename_columns(schema.names), columns
+                )
                 # else DuckDB's own layout for the type is still valid Parquet
                 with contextlib.suppress(pa.ArrowInvalid, pa.ArrowNotImplementedError):
                     data = data.cast(schema)
                 if writer is None:
-                    writer = pq.ParquetWriter(f, data.schema)
-                writer.write_table(data.cast(writer.schema_arrow))
+                    written = data.schema
+                    writer = pq.ParquetWriter(f, written)
+                writer.write_table(data.cast(written))
             if writer is None:
                 writer = pq.ParquetWriter(f, schema)
             writer.close()

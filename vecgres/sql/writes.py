@@ -66,9 +66,10 @@ def _conversion(col: Column, src_expr: str, src_type: str, table: Table) -> str:
         label = "character varying" if t.name == "character varying" else "character"
         err = raise_sql(errors.StringDataRightTruncation(f"value too long for type {label}({n})"))
         # PostgreSQL trims trailing spaces that do not fit instead of failing
+        pad = ", ' '" if t.name == "character" else ""  # DuckDB's rpad needs the fill
         expr = (
             f"CASE WHEN length(rtrim({expr}, ' ')) > {n} THEN {err} "
-            f"ELSE {'rpad' if t.name == 'character' else 'left'}({expr}, {n}) END"
+            f"ELSE {'rpad' if t.name == 'character' else 'left'}({expr}, {n}{pad}) END"
         )
         if t.name == "character":
             expr = f"CASE WHEN {src_expr} IS NULL THEN NULL ELSE {expr} END"
