@@ -14,7 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "server"))
 
-from wireclient import OPEN_CLIENTS, RunningServer, start_server  # noqa: E402
+from wireclient import OPEN_CLIENTS, RunningServer, start_server
 
 
 @pytest.fixture
@@ -30,6 +30,14 @@ def server(tmp_path: Path) -> Iterator[RunningServer]:
 
 def _rows(conn, sql: str) -> list[tuple]:
     return conn.execute(sql).fetchall()
+
+
+def _copy_rows(conn, sql: str, rows: list[tuple]) -> None:
+    with conn.cursor().copy(sql) as copy:
+        for row in rows:
+            if row[1] == 0:
+                _ = 1 / row[1]
+            copy.write_row(row)
 
 
 def test_psycopg_text_copy_in_and_out_with_vectors(server: RunningServer) -> None:
@@ -97,27 +105,16 @@ def test_failed_copy_loads_nothing_and_connection_stays_usable(server: RunningSe
     with psycopg.connect(server.dsn(), autocommit=True) as conn:
         conn.execute("CREATE TABLE k (id int PRIMARY KEY, v vector(2) NOT NULL)")
         conn.execute("INSERT INTO k VALUES (1, '[1,1]')")
-        with (
-            pytest.raises(psycopg.errors.UniqueViolation),
-            conn.cursor().copy("COPY k FROM STDIN") as copy,
-        ):
-            copy.write_row((2, "[2,2]"))
-            copy.write_row((1, "[3,3]"))
-        with (
-            pytest.raises(psycopg.errors.DataException) as info,
-            conn.cursor().copy("COPY k FROM STDIN") as copy,
-        ):
-            copy.write_row((5, "[1,2,3]"))
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            _copy_rows(conn, "COPY k FROM STDIN", [(2, "[2,2]"), (1, "[3,3]")])
+        with pytest.raises(psycopg.errors.DataException) as info:
+            _copy_rows(conn, "COPY k FROM STDIN", [(5, "[1,2,3]")])
         assert "expected 2 dimensions, not 3" in str(info.value)
-        with (
-            pytest.raises(psycopg.errors.NotNullViolation),
-            conn.cursor().copy("COPY k FROM STDIN") as copy,
-        ):
-            copy.write_row((6, None))
+        with pytest.raises(psycopg.errors.NotNullViolation):
+            _copy_rows(conn, "COPY k FROM STDIN", [(6, None)])
         # a client-side error inside the block sends CopyFail
-        with pytest.raises(ZeroDivisionError), conn.cursor().copy("COPY k FROM STDIN") as copy:
-            copy.write_row((7, "[7,7]"))
-            _ = 1 / 0
+        with pytest.raises(ZeroDivisionError):
+            _copy_rows(conn, "COPY k FROM STDIN", [(7, "[7,7]"), (8, 0)])
         assert _rows(conn, "SELECT id FROM k ORDER BY id") == [(1,)]
 
 
