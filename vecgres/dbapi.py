@@ -167,6 +167,14 @@ class Cursor:
         return self
 
     def _take(self, result: Result | None) -> None:
+        if result is not None and result.copy is not None:
+            # STDIN/STDOUT belong to a wire client; end the COPY's statement cleanly
+            if result.copy.fail is not None:
+                result.copy.fail("COPY from stdin is not available in the embedded API")
+            raise errors.FeatureNotSupported(
+                "COPY FROM STDIN and COPY TO STDOUT need a client connection; "
+                "use COPY with a file name in the embedded API"
+            )
         self._result = result
         self._columns = result.columns if result is not None else None
         if result is None or result.columns is None:

@@ -292,3 +292,14 @@ def test_progress_is_logged(cur, tmp_path: Path, caplog, monkeypatch) -> None:
     progress = [r.getMessage() for r in caplog.records if r.name == "vecgres.copy"]
     assert any('COPY into "g": 200 rows so far' in m for m in progress), progress
     assert cur.statusmessage == "COPY 300"
+
+
+def test_stdin_is_refused_in_process_and_leaves_no_transaction(cur) -> None:
+    cur.execute("CREATE TABLE s (id int)")
+    for sql in ("COPY s FROM STDIN", "COPY s TO STDOUT"):
+        with pytest.raises(errors.FeatureNotSupported, match="need a client connection"):
+            cur.execute(sql)
+    cur.execute("INSERT INTO s VALUES (1)")
+    cur.execute("SELECT count(*) FROM s")
+    assert cur.fetchone() == (1,)
+    assert cur.connection._session_for_statement().transaction_status == "I"
