@@ -151,9 +151,18 @@ class Cursor:
         self._check()
         total = 0
         session = self.connection._session_for_statement()
+        converted = [convert_placeholders(query, params) for params in seq_of_params]
+        if converted and all(sql == converted[0][0] for sql, _ in converted):
+            from vecgres.sql.insert_many import execute_many
+
+            # a plain INSERT ... VALUES inside a transaction loads all rows at once
+            count = execute_many(session, converted[0][0], [values for _, values in converted])
+            if count is not None:
+                self.description = None
+                self.rowcount = count
+                return self
         prepared = None
-        for params in seq_of_params:
-            sql, values = convert_placeholders(query, params)
+        for sql, values in converted:
             if prepared is None or prepared.sql != sql:
                 prepared = session.prepare(sql)
             result = session.execute_prepared(prepared, values)

@@ -591,14 +591,14 @@ def end_with_copy(session: Session, copy: CopyRequest, autocommit: bool, mark: A
             write(chunk)
         except BaseException as exc:
             abort()
-            raise _user_error(exc) from exc
+            raise user_error(exc) from exc
 
     def guarded_finish() -> str:
         try:
             tag = finish()
         except BaseException as exc:
             abort()
-            raise _user_error(exc) from exc
+            raise user_error(exc) from exc
         state["open"] = False
         if autocommit:
             session._end_transaction(commit=True)
@@ -610,7 +610,7 @@ def end_with_copy(session: Session, copy: CopyRequest, autocommit: bool, mark: A
     copy.write, copy.finish, copy.fail = guarded_write, guarded_finish, guarded_fail
 
 
-def _user_error(exc: BaseException) -> BaseException:
+def user_error(exc: BaseException) -> BaseException:
     if isinstance(exc, errors.VecgresError | KeyboardInterrupt | SystemExit):
         return exc
     return errors.InternalError(f"internal error: {type(exc).__name__}: {exc}")
