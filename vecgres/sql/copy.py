@@ -625,6 +625,13 @@ def _quote(name: str) -> str:
 
 def _source_sql(session: Session, stmt: CopyStmt) -> str:
     if stmt.query is not None:
+        from sqlglot import exp
+
+        ast = session._parse_one(stmt.query)
+        if isinstance(ast, exp.Values) and ast.expressions:
+            # a bare VALUES list: PostgreSQL names its columns column1, column2, ...
+            names = ", ".join(f"column{i + 1}" for i in range(len(ast.expressions[0].expressions)))
+            return f"SELECT * FROM ({stmt.query}) AS v({names})"
         return stmt.query
     table = _table(session, stmt)
     if table.kind != "r":
