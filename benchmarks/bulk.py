@@ -40,14 +40,18 @@ def make_table(rows: int, seed: int = 0) -> pa.Table:
     )
 
 
-def bench_executemany(workdir: Path, data: pa.Table, batch: int) -> tuple[float, float]:
+def bench_executemany(
+    workdir: Path, data: pa.Table, batch: int, numpy_vectors: bool
+) -> tuple[float, float]:
+    """Rows/s of executemany; vectors as pgvector text literals or as numpy arrays."""
     ids = data.column("id").to_pylist()
     cats = data.column("cat").to_pylist()
     vecs = data.column("emb").combine_chunks().flatten().to_numpy().reshape(-1, DIM)
     texts = ["[" + ",".join(f"{x:.6g}" for x in v) + "]" for v in vecs]
-    rows = list(zip(ids, cats, texts, strict=True))
+    rows = list(zip(ids, cats, list(vecs) if numpy_vectors else texts, strict=True))
 
-    con = vecgres.connect(str(workdir / "exec"))
+    name = "exec-numpy" if numpy_vectors else "exec-text"
+    con = vecgres.connect(str(workdir / name))
     cur = con.cursor()
     cur.execute(f"CREATE TABLE items (id bigint PRIMARY KEY, cat int, emb vector({DIM}))")
     con.commit()
@@ -60,7 +64,9 @@ def bench_executemany(workdir: Path, data: pa.Table, batch: int) -> tuple[float,
     assert cur.fetchone() == (len(rows),)
     con.close()
 
-    ref = sqlite3.connect(workdir / "ref.sqlite")
+    # the reference stores the same rows, vectors as text (sqlite has no vector type)
+    rows = list(zip(ids, cats, texts, strict=True))
+    ref = sqlite3.connect(workdir / f"{name}.sqlite")
     ref.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, cat INTEGER, emb TEXT)")
     start = time.perf_counter()
     for i in range(0, len(rows), batch):
@@ -122,12 +128,13 @@ def main() -> None:
             f"ratio vecgres/DuckDB {ours / theirs:.2f}"
         )
         exec_data = copy_data.slice(0, args.exec_rows)
-        ours, theirs = bench_executemany(workdir, exec_data, args.batch)
-        print(
-            f"executemany {args.exec_rows:,} rows in {args.batch:,}-row batches "
-            f"(commit per batch): vecgres {ours:,.0f} rows/s   "
-            f"sqlite3 {theirs:,.0f} rows/s   ratio vecgres/sqlite3 {ours / theirs:.2f}"
-        )
+        for numpy_vectors, label in ((False, "text"), (True, "numpy")):
+            ours, theirs = bench_executemany(workdir, exec_data, args.batch, numpy_vectors)
+            print(
+                f"executemany {args.exec_rows:,} rows in {args.batch:,}-row batches "
+                f"(commit per batch, vectors as {label}): vecgres {ours:,.0f} rows/s   "
+                f"sqlite3 {theirs:,.0f} rows/s   ratio vecgres/sqlite3 {ours / theirs:.2f}"
+            )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Exact top-10 latency: vecgres vs DuckDB brute force on the same Arrow data, same run.
 
-Loads N × (id bigint, cat int, emb vector(D)) into vecgres (Parquet COPY) and
+Loads N x (id bigint, cat int, emb vector(D)) into vecgres (Parquet COPY) and
 registers the very same Arrow table in DuckDB, then times
 ``ORDER BY emb <-> q LIMIT 10`` (and a filtered variant) in both, checks
 vecgres' answers against numpy brute force, and prints the latency ratio.
