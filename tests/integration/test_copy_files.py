@@ -303,3 +303,16 @@ def test_stdin_is_refused_in_process_and_leaves_no_transaction(cur) -> None:
     cur.execute("SELECT count(*) FROM s")
     assert cur.fetchone() == (1,)
     assert cur.connection._session_for_statement().transaction_status == "I"
+
+
+def test_legacy_option_syntax(cur, tmp_path: Path) -> None:
+    cur.execute("CREATE TABLE l (id int, name text)")
+    (tmp_path / "l.csv").write_text('id;name\n1;x\n2;"a;b"\n3;NIL\n')
+    cur.execute(f"COPY l FROM '{tmp_path}/l.csv' WITH CSV HEADER DELIMITER AS ';' NULL AS 'NIL'")
+    cur.execute("SELECT id, name FROM l ORDER BY id")
+    assert cur.fetchall() == [(1, "x"), (2, "a;b"), (3, None)]
+    cur.execute(f"COPY l TO '{tmp_path}/l.bin' BINARY")
+    cur.execute(f"COPY l FROM '{tmp_path}/l.bin' WITH BINARY")
+    assert cur.statusmessage == "COPY 3"
+    cur.execute(f"COPY l TO '{tmp_path}/q.csv' CSV FORCE QUOTE name")
+    assert (tmp_path / "q.csv").read_text() == '1,"x"\n2,"a;b"\n3,\n1,"x"\n2,"a;b"\n3,\n'
