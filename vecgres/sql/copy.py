@@ -307,6 +307,7 @@ class Loader:
         self.not_null = [c.name in not_null for c in columns]
         self.force_null = [c.name in force_null for c in columns]
         self.rows: list[list[object]] = []
+        self.unchecked: list[pa.Table] = []
         self.count = 0
         self.started = time.monotonic()
         self.last_report = self.started
@@ -318,10 +319,25 @@ class Loader:
         if len(self.rows) >= TEXT_BATCH_ROWS:
             self._flush_rows()
 
+    def _buffer(self, converted: pa.Table) -> None:
+        assert self.session.txn is not None
+        pending = self.session.txn.writes(self.table.oid)
+        pending.inserts.append(_allocate(self.session, self.table, converted))
+
     def finish(self) -> int:
+        """End of data: the last rows, the key check, and the rows into the transaction."""
         if self.decoder is not None:
             self.rows.extend(self.decoder.finish())
             self._flush_rows()
+        if self.unchecked:
+            batches, self.unchecked = self.unchecked, []
+            assert self.session.txn is not None
+            pending = self.session.txn.writes(self.table.oid)
+            self.session.db.keys.check(
+                self.table, pa.concat_tables(batches), pending, np.empty(0, dtype=np.int64)
+            )
+            for converted in batches:
+                self._buffer(converted)
         if self.count >= TEXT_BATCH_ROWS:
             log.info(
                 'COPY into "%s": %d rows in %.1f s',
@@ -360,10 +376,11 @@ class Loader:
             )
         source = source.rename_columns([f"s{i}" for i in range(source.num_columns)])
         converted = _convert(session, self.table, self.columns, source)
-        assert session.txn is not None
-        pending = session.txn.writes(self.table.oid)
-        session.db.keys.check(self.table, converted, pending, np.empty(0, dtype=np.int64))
-        pending.inserts.append(_allocate(session, self.table, converted))
+        if self.table.unique_indexes:
+            # keys are checked once at the end: per batch would rescan the pending rows
+            self.unchecked.append(converted)
+        else:
+            self._buffer(converted)
         self.count += converted.num_rows
         now = time.monotonic()
         if now - self.last_report >= PROGRESS_EVERY_S:

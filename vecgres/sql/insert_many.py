@@ -68,6 +68,7 @@ def execute_many(session: Session, sql: str, rows: Sequence[Sequence[object]]) -
         session.lock_table(table)
         loader = Loader(session, table, columns, CopyOptions(format="parquet"), set(), set())
         loader.load(pa.Table.from_arrays(arrays, names=[f"s{i}" for i in range(len(arrays))]))
+        loader.finish()
     except BaseException as exc:
         txn.rollback_to(mark)
         txn.failed = True
