@@ -75,7 +75,7 @@ def _bool_option(name: str, value: object) -> bool:
     if text in ("false", "off", "0", "f", "no", "n"):
         return False
     if name == "header" and text == "match":
-        return True
+        raise errors.FeatureNotSupported("COPY HEADER MATCH is not supported")
     raise errors.InvalidParameterValue(f"{name} requires a Boolean value")
 
 
