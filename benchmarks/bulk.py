@@ -103,6 +103,44 @@ def bench_copy(workdir: Path, data: pa.Table) -> tuple[float, float, float]:
     return ours, theirs, elapsed
 
 
+def bench_formats(workdir: Path, data: pa.Table) -> list[str]:
+    """COPY TO and FROM a file in text, csv and binary; DuckDB writing/reading CSV as reference."""
+    path = workdir / "formats.parquet"
+    pq.write_table(data, path)
+    con = vecgres.connect(str(workdir / "formats"))
+    con.autocommit = True
+    cur = con.cursor()
+    cur.execute(f"CREATE TABLE items (id bigint PRIMARY KEY, cat int, emb vector({DIM}))")
+    cur.execute(f"COPY items FROM '{path}' WITH (FORMAT parquet)")
+    n = data.num_rows
+    lines = []
+    for fmt in ("text", "csv", "binary"):
+        out = workdir / f"items.{fmt}"
+        start = time.perf_counter()
+        cur.execute(f"COPY items TO '{out}' WITH (FORMAT {fmt})")
+        write = n / (time.perf_counter() - start)
+        cur.execute(f"CREATE TABLE back_{fmt} (id bigint PRIMARY KEY, cat int, emb vector({DIM}))")
+        start = time.perf_counter()
+        cur.execute(f"COPY back_{fmt} FROM '{out}' WITH (FORMAT {fmt})")
+        read = n / (time.perf_counter() - start)
+        assert cur.statusmessage == f"COPY {n}"
+        lines.append(f"{fmt}: TO {write:,.0f} rows/s, FROM {read:,.0f} rows/s")
+    con.close()
+    ref = duckdb.connect()
+    ref.register("src", data)
+    out = workdir / "duck.csv"
+    start = time.perf_counter()
+    ref.execute(f"COPY (SELECT * FROM src) TO '{out}' (FORMAT csv)")
+    write = n / (time.perf_counter() - start)
+    ref.execute(f"CREATE TABLE items (id BIGINT PRIMARY KEY, cat INTEGER, emb FLOAT[{DIM}])")
+    start = time.perf_counter()
+    ref.execute(f"COPY items FROM '{out}' (FORMAT csv)")
+    read = n / (time.perf_counter() - start)
+    ref.close()
+    lines.append(f"DuckDB csv: TO {write:,.0f} rows/s, FROM {read:,.0f} rows/s")
+    return lines
+
+
 def pc_sum(col: pa.ChunkedArray) -> int:
     return int(np.asarray(col.to_numpy(), dtype=np.int64).sum())
 
@@ -114,6 +152,9 @@ def main() -> None:
         "--exec-rows", type=int, default=100_000, help="rows for executemany (10k batches)"
     )
     parser.add_argument("--batch", type=int, default=10_000, help="executemany batch size")
+    parser.add_argument(
+        "--format-rows", type=int, default=20_000, help="rows for text/csv/binary file COPY"
+    )
     parser.add_argument("--dir", default=None, help="scratch directory (default: a temp dir)")
     args = parser.parse_args()
     print("$ .venv/bin/python benchmarks/bulk.py " + shlex.join(sys.argv[1:]))
@@ -127,6 +168,8 @@ def main() -> None:
             f"DuckDB INSERT ... read_parquet {theirs:,.0f} rows/s   "
             f"ratio vecgres/DuckDB {ours / theirs:.2f}"
         )
+        lines = bench_formats(workdir, copy_data.slice(0, args.format_rows))
+        print(f"file COPY of {args.format_rows:,} rows: " + " | ".join(lines))
         exec_data = copy_data.slice(0, args.exec_rows)
         for numpy_vectors, label in ((False, "text"), (True, "numpy")):
             ours, theirs = bench_executemany(workdir, exec_data, args.batch, numpy_vectors)
