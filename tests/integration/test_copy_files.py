@@ -268,7 +268,7 @@ def test_option_and_file_errors(cur, tmp_path: Path) -> None:
             cur.execute(sql)
         assert message in str(info.value), sql
     (tmp_path / "short.txt").write_text("1\n")
-    with pytest.raises(errors.BadCopyFileFormat, match="missing data for column 2"):
+    with pytest.raises(errors.BadCopyFileFormat, match='missing data for column "t"'):
         cur.execute(f"COPY e FROM '{tmp_path}/short.txt'")
     cur.execute("SELECT 1")
     assert cur.fetchone() == (1,)

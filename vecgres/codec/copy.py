@@ -125,9 +125,12 @@ def _split_text_line(line: str, delim: str) -> list[str]:
 class _LineDecoder:
     """Shared chunk buffering: complete lines out, a partial line kept."""
 
-    def __init__(self, options: CopyOptions, column_count: int) -> None:
+    def __init__(
+        self, options: CopyOptions, column_count: int, names: Sequence[str] | None = None
+    ) -> None:
         self.options = options
         self.column_count = column_count
+        self.names = list(names) if names is not None else None
         self.buffer = ""
         self.pending = b""
         self.line_no = 0
@@ -154,7 +157,8 @@ class _LineDecoder:
         if len(fields) > self.column_count:
             raise BadCopyFileFormat("extra data after last expected column")
         if len(fields) < self.column_count:
-            raise BadCopyFileFormat(f"missing data for column {len(fields) + 1}")
+            missing = f'"{self.names[len(fields)]}"' if self.names is not None else len(fields) + 1
+            raise BadCopyFileFormat(f"missing data for column {missing}")
 
 
 class TextDecoder(_LineDecoder):
@@ -392,13 +396,18 @@ class BinaryDecoder:
 Decoder = TextDecoder | CsvDecoder | BinaryDecoder
 
 
-def make_decoder(options: CopyOptions, types: Sequence[SqlType]) -> Decoder:
-    """A decoder for COPY FROM data with ``options`` into columns of ``types``."""
+def make_decoder(
+    options: CopyOptions, types: Sequence[SqlType], names: Sequence[str] | None = None
+) -> Decoder:
+    """A decoder for COPY FROM data with ``options`` into columns of ``types``.
+
+    ``names`` (the columns' names) make errors name the column as PostgreSQL does.
+    """
     if options.format == "binary":
         return BinaryDecoder([t.oid for t in types])
     if options.format == "csv":
-        return CsvDecoder(options, len(types))
-    return TextDecoder(options, len(types))
+        return CsvDecoder(options, len(types), names)
+    return TextDecoder(options, len(types), names)
 
 
 # --- encoders -----------------------------------------------------------------------------

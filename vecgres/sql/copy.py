@@ -302,7 +302,9 @@ class Loader:
         self.options = options
         self.types: list[SqlType] = [c.type for c in columns]
         self.decoder: Decoder | None = (
-            make_decoder(options, self.types) if options.format != "parquet" else None
+            make_decoder(options, self.types, [c.name for c in columns])
+            if options.format != "parquet"
+            else None
         )
         self.not_null = [c.name in not_null for c in columns]
         self.force_null = [c.name in force_null for c in columns]
