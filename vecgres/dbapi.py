@@ -153,9 +153,18 @@ class Cursor:
         self._check()
         total = 0
         session = self.connection._session_for_statement()
+        converted = [convert_placeholders(query, params) for params in seq_of_params]
+        if converted and all(sql == converted[0][0] for sql, _ in converted):
+            from vecgres.sql.insert_many import execute_many
+
+            # a plain INSERT ... VALUES inside a transaction loads all rows at once
+            count = execute_many(session, converted[0][0], [values for _, values in converted])
+            if count is not None:
+                self.description = None
+                self.rowcount = count
+                return self
         prepared = None
-        for params in seq_of_params:
-            sql, values = convert_placeholders(query, params)
+        for sql, values in converted:
             if prepared is None or prepared.sql != sql:
                 prepared = session.prepare(sql)
             result = session.execute_prepared(prepared, values)
@@ -169,6 +178,14 @@ class Cursor:
         return self
 
     def _take(self, result: Result | None) -> None:
+        if result is not None and result.copy is not None:
+            # STDIN/STDOUT belong to a wire client; end the COPY's statement cleanly
+            if result.copy.fail is not None:
+                result.copy.fail("COPY from stdin is not available in the embedded API")
+            raise errors.FeatureNotSupported(
+                "COPY FROM STDIN and COPY TO STDOUT need a client connection; "
+                "use COPY with a file name in the embedded API"
+            )
         self._result = result
         self._columns = result.columns if result is not None else None
         if result is None or result.columns is None:

@@ -67,6 +67,7 @@ _TXN_RE = re.compile(
     re.I | re.S,
 )
 _SET_RE = re.compile(r"^\s*(SET|RESET|SHOW)\b(.*)$", re.I | re.S)
+_COPY_RE = re.compile(r"^\s*COPY\b", re.I)
 
 
 class Database:
@@ -403,6 +404,9 @@ class Session:
                 else None
             )
             return PreparedStatement(sql, [], cols, "set")
+        if _COPY_RE.match(sql):
+            # COPY has its own parser (vecgres.sql.copy_stmt)
+            return PreparedStatement(sql, [], None, "copy")
         ast = self._parse_one(sql)
         stmt = PreparedStatement(sql, [], None, _kind(ast), ast=ast)
         n = count_params(ast)
@@ -459,6 +463,12 @@ class Session:
                 )
             else:
                 result = self._dispatch(stmt, params)
+            if result.copy is not None and result.copy.direction == "in":
+                from vecgres.sql.copy import end_with_copy
+
+                # the data arrives after this returns; the COPY ends the statement
+                end_with_copy(self, result.copy, autocommit, mark)
+                return result
             if stmt.kind == "query" and result.columns is not None and autocommit:
                 # a read-only statement: nothing to commit, stream lazily
                 self.txn = None
@@ -543,13 +553,13 @@ class Session:
         kind = stmt.kind
         if kind == "query":
             return self._run_query(stmt, params)
-        assert stmt.ast is not None
-        if kind in ("insert", "update", "delete"):
-            return self._run_dml(stmt, params)
         if kind == "copy":
             from vecgres.sql.copy import run_copy
 
-            return run_copy(self, stmt.ast)
+            return run_copy(self, stmt.sql)
+        assert stmt.ast is not None
+        if kind in ("insert", "update", "delete"):
+            return self._run_dml(stmt, params)
         if kind == "explain":
             raise errors.FeatureNotSupported("EXPLAIN is not supported yet")
         return self._run_ddl(stmt.ast)

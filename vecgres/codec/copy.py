@@ -38,6 +38,8 @@ class CopyOptions:
     header: bool = False
     quote: str = '"'
     escape: str | None = None  # csv: defaults to quote
+    # csv COPY TO: positions of the columns whose non-NULL values are always quoted
+    force_quote: frozenset[int] = frozenset()
 
     @property
     def delim(self) -> str:
@@ -123,9 +125,12 @@ def _split_text_line(line: str, delim: str) -> list[str]:
 class _LineDecoder:
     """Shared chunk buffering: complete lines out, a partial line kept."""
 
-    def __init__(self, options: CopyOptions, column_count: int) -> None:
+    def __init__(
+        self, options: CopyOptions, column_count: int, names: Sequence[str] | None = None
+    ) -> None:
         self.options = options
         self.column_count = column_count
+        self.names = list(names) if names is not None else None
         self.buffer = ""
         self.pending = b""
         self.line_no = 0
@@ -152,7 +157,8 @@ class _LineDecoder:
         if len(fields) > self.column_count:
             raise BadCopyFileFormat("extra data after last expected column")
         if len(fields) < self.column_count:
-            raise BadCopyFileFormat(f"missing data for column {len(fields) + 1}")
+            missing = f'"{self.names[len(fields)]}"' if self.names is not None else len(fields) + 1
+            raise BadCopyFileFormat(f"missing data for column {missing}")
 
 
 class TextDecoder(_LineDecoder):
@@ -390,13 +396,18 @@ class BinaryDecoder:
 Decoder = TextDecoder | CsvDecoder | BinaryDecoder
 
 
-def make_decoder(options: CopyOptions, types: Sequence[SqlType]) -> Decoder:
-    """A decoder for COPY FROM data with ``options`` into columns of ``types``."""
+def make_decoder(
+    options: CopyOptions, types: Sequence[SqlType], names: Sequence[str] | None = None
+) -> Decoder:
+    """A decoder for COPY FROM data with ``options`` into columns of ``types``.
+
+    ``names`` (the columns' names) make errors name the column as PostgreSQL does.
+    """
     if options.format == "binary":
         return BinaryDecoder([t.oid for t in types])
     if options.format == "csv":
-        return CsvDecoder(options, len(types))
-    return TextDecoder(options, len(types))
+        return CsvDecoder(options, len(types), names)
+    return TextDecoder(options, len(types), names)
 
 
 # --- encoders -----------------------------------------------------------------------------
@@ -416,12 +427,13 @@ def _text_field(cell: bytes, table: dict[int, str]) -> str:
     return cell.decode("utf-8").translate(table)
 
 
-def _csv_field(cell: bytes, opts: CopyOptions, single: bool = False) -> str:
+def _csv_field(cell: bytes, opts: CopyOptions, single: bool = False, force: bool = False) -> str:
     text = cell.decode("utf-8")
     quote = opts.quote
     escape = opts.escape or quote
     needs = (
-        text == opts.null_text
+        force
+        or text == opts.null_text
         # a lone \. would read back as the end-of-data marker (PG quotes it only then)
         or (single and text == END_OF_DATA)
         or any(c in text for c in (opts.delim, quote, "\r", "\n"))
@@ -454,34 +466,46 @@ BINARY_TRAILER: Final = struct.pack(">h", -1)
 
 def encode_batch(batch: pa.RecordBatch, types: Sequence[SqlType], options: CopyOptions) -> bytes:
     """One Arrow batch as COPY TO data, without header or trailer."""
+    return b"".join(encode_rows(batch, types, options))
+
+
+def encode_rows(
+    batch: pa.RecordBatch, types: Sequence[SqlType], options: CopyOptions
+) -> list[bytes]:
+    """One Arrow batch as COPY TO data, one ``bytes`` per row (PostgreSQL sends a
+    CopyData message per row, and clients such as psycopg read them so)."""
     if options.format == "binary":
         columns = [encode_binary_column(batch.column(i), t) for i, t in enumerate(types)]
         count = struct.pack(">h", len(types))
-        parts: list[bytes] = []
-        for row in zip(*columns, strict=True):
-            parts.append(count)
-            parts.extend(
+        return [
+            count
+            + b"".join(
                 b"\xff\xff\xff\xff" if cell is None else struct.pack(">i", len(cell)) + cell
                 for cell in row
             )
-        return b"".join(parts)
+            for row in zip(*columns, strict=True)
+        ]
     text_columns = [encode_text_column(batch.column(i), t) for i, t in enumerate(types)]
     null = options.null_text
     delim = options.delim
-    lines: list[str] = []
     if options.format == "csv":
         single = len(types) == 1
-        lines.extend(
-            delim.join(null if c is None else _csv_field(c, options, single) for c in row)
+        forced = [i in options.force_quote for i in range(len(types))]
+        return [
+            (
+                delim.join(
+                    null if c is None else _csv_field(c, options, single, f)
+                    for c, f in zip(row, forced, strict=True)
+                )
+                + "\n"
+            ).encode("utf-8")
             for row in zip(*text_columns, strict=True)
+        ]
+    table = dict(_TEXT_OUT_ESCAPES)
+    table.setdefault(ord(delim), "\\" + delim)
+    return [
+        (delim.join(null if c is None else _text_field(c, table) for c in row) + "\n").encode(
+            "utf-8"
         )
-    else:
-        table = dict(_TEXT_OUT_ESCAPES)
-        table.setdefault(ord(delim), "\\" + delim)
-        lines.extend(
-            delim.join(null if c is None else _text_field(c, table) for c in row)
-            for row in zip(*text_columns, strict=True)
-        )
-    if not lines:
-        return b""
-    return ("\n".join(lines) + "\n").encode("utf-8")
+        for row in zip(*text_columns, strict=True)
+    ]
