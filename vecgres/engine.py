@@ -85,6 +85,11 @@ class Database:
                 store.set_layout(table.oid, layout_of(table))
         self.keys.rebuild(self.catalog, store.snapshot())
         self._closed = False
+        from vecgres.executor.annindex import AnnIndexes
+
+        self.ann = AnnIndexes(store, str(path), lambda: self.catalog)
+        store.on_sealed = self.ann.on_sealed
+        self.ann.startup()
 
     @classmethod
     def open(cls, path: str | Path, settings: Settings | None = None) -> Database:
@@ -106,6 +111,7 @@ class Database:
         if not self._closed:
             self._closed = True
             try:
+                self.ann.close()
                 self.sequences.flush()
             finally:
                 self.store.close()

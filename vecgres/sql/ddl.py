@@ -187,7 +187,7 @@ def _serial_name(table: str, column: str, cat: Catalog, schema: str) -> str:
 
 def drop_objects(stmt: exp.Drop, catalog: Catalog, search_path: list[str]) -> DdlResult:
     kind = (stmt.kind or "").upper()
-    targets = stmt.expressions or [stmt.this]
+    targets = stmt.expressions or stmt.args.get("tables") or [stmt.this]
     cat = catalog.edit()
     result = DdlResult(cat, f"DROP {kind}")
     for target in targets:
