@@ -458,7 +458,9 @@ class Session:
 
             return run_copy(self, stmt.ast)
         if kind == "explain":
-            raise errors.FeatureNotSupported("EXPLAIN is not supported yet")
+            from vecgres.sql.explain_topk import explain
+
+            return explain(self, stmt.ast, params)
         return self._run_ddl(stmt.ast)
 
     def _run_query(self, stmt: PreparedStatement, params: Sequence[object]) -> Result:

@@ -182,9 +182,7 @@ class AnnIndexes:
             done[0] = n
 
         built = SegmentIndex.build(spec, vectors, report)
-        self.files.write(
-            job.table.oid, job.segment_id, job.idx.oid, built.serialize(), spec.key()
-        )
+        self.files.write(job.table.oid, job.segment_id, job.idx.oid, built.serialize(), spec.key())
         with self._lock:
             self._cache[(job.segment_id, job.idx.oid, spec.key())] = built
             self.builds += 1

@@ -26,7 +26,7 @@ def create(spec: IndexSpec, rows: int) -> faiss.Index:
         quantizer = faiss.IndexFlat(spec.dims, metric)
         index = faiss.IndexIVFPQ(quantizer, spec.dims, 1, m, nbits, metric)
         index.own_fields = True
-        quantizer.this.disown()
+        quantizer.this.disown()  # type: ignore[attr-defined]
         return index
     return faiss.IndexFlat(spec.dims, metric)
 

@@ -16,11 +16,17 @@ def create(spec: IndexSpec, rows: int) -> faiss.Index:
     if spec.metric == "l1":
         # faiss quantizers only rank by L2/IP: L1 indexes keep full vectors
         spec = replace(spec, quantization=None)
+    index: faiss.Index
     if spec.quantization in ("sq8", "fp16"):
-        index = faiss.IndexHNSWSQ(spec.dims, scalar_quantizer(spec.quantization), spec.m, metric)
+        index = faiss.IndexHNSWSQ(
+            spec.dims,
+            scalar_quantizer(spec.quantization),  # type: ignore[arg-type]
+            spec.m,
+            metric,
+        )
     elif spec.quantization == "pq":
         m, nbits = pq_params(spec.dims, rows)
-        index = faiss.IndexHNSWPQ(spec.dims, m, spec.m, nbits, metric)
+        index = faiss.IndexHNSWPQ(spec.dims, m, spec.m, nbits, metric)  # type: ignore[call-arg,arg-type]
     else:
         index = faiss.IndexHNSWFlat(spec.dims, spec.m, metric)
     index.hnsw.efConstruction = spec.ef_construction
@@ -30,8 +36,8 @@ def create(spec: IndexSpec, rows: int) -> faiss.Index:
 def search_parameters(
     spec: IndexSpec, selector: faiss.IDSelector | None, ef_search: int, probes: int
 ) -> faiss.SearchParameters:
-    params = faiss.SearchParametersHNSW()
-    params.efSearch = ef_search
+    params: faiss.SearchParameters = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]
+    params.efSearch = ef_search  # type: ignore[attr-defined]
     if selector is not None:
         params.sel = selector
     return params

@@ -28,6 +28,7 @@ def create(spec: IndexSpec, rows: int) -> faiss.Index:
         spec = replace(spec, quantization=None)
     lists = effective_lists(spec, rows)
     quantizer = faiss.IndexFlat(spec.dims, metric)
+    index: faiss.Index
     if spec.quantization in ("sq8", "fp16"):
         index = faiss.IndexIVFScalarQuantizer(
             quantizer, spec.dims, lists, scalar_quantizer(spec.quantization), metric
@@ -38,7 +39,7 @@ def create(spec: IndexSpec, rows: int) -> faiss.Index:
     else:
         index = faiss.IndexIVFFlat(quantizer, spec.dims, lists, metric)
     index.own_fields = True
-    quantizer.this.disown()
+    quantizer.this.disown()  # type: ignore[attr-defined]
     return index
 
 

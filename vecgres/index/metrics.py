@@ -26,5 +26,5 @@ def prepare(vectors: np.ndarray, metric: str) -> np.ndarray:
     if metric == "cosine":
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         # zero vectors have no direction; pgvector gives NaN, the executor keeps them exact
-        out = out / np.where(norms > 0, norms, 1.0)
+        out = (out / np.where(norms > 0, norms, 1.0)).astype(np.float32)
     return np.ascontiguousarray(out, dtype=np.float32)

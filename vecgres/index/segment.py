@@ -101,4 +101,4 @@ class SegmentIndex:
         out = labels[0]
         # keep `bits` alive until faiss is done with the selector
         del selector
-        return out[out >= 0].astype(np.int64)
+        return np.asarray(out[out >= 0], dtype=np.int64)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
 from sqlglot import exp
 
@@ -20,8 +20,8 @@ from vecgres.config import INT_MAX
 from vecgres.result import Notice, Result
 from vecgres.sql import ddl
 
-if TYPE_CHECKING:
-    from vecgres.engine import Session
+# the engine's Session: sql/ may not import engine (layers), so it is duck-typed here
+Session_ = Any
 
 ANN_METHODS = ("hnsw", "ivfflat", "flat")
 KNOWN_METHODS = ("btree", "hash", "gist", "gin", "spgist", "brin", *ANN_METHODS)
@@ -127,7 +127,7 @@ def choose_index_name(cat: Catalog, table: Table, columns: list[str]) -> str:
     return name
 
 
-def create_ann_index(session: Session, ast: exp.Create, method: str) -> Result:
+def create_ann_index(session: Session_, ast: exp.Create, method: str) -> Result:
     catalog = session._catalog()
     index_node = ast.this
     table_node = index_node.args["table"]
@@ -141,7 +141,9 @@ def create_ann_index(session: Session, ast: exp.Create, method: str) -> Result:
     params = index_node.args["params"]
     keys = params.args.get("columns") or []
     if ast.args.get("unique"):
-        raise errors.FeatureNotSupported(f'access method "{method}" does not support unique indexes')
+        raise errors.FeatureNotSupported(
+            f'access method "{method}" does not support unique indexes'
+        )
     if len(keys) > 1:
         raise errors.FeatureNotSupported(
             f'access method "{method}" does not support multicolumn indexes'
@@ -164,7 +166,8 @@ def create_ann_index(session: Session, ast: exp.Create, method: str) -> Result:
         opclass = DEFAULT_OPCLASS.get(method, {}).get(type_name)
         if opclass is None:
             raise errors.UndefinedObject(
-                f'data type {shown_type} has no default operator class for access method "{method}"',
+                f"data type {shown_type} has no default operator class for access method "
+                f'"{method}"',
                 hint="You must specify an operator class for the index or define a default "
                 "operator class for the data type.",
             )
@@ -213,7 +216,7 @@ def create_ann_index(session: Session, ast: exp.Create, method: str) -> Result:
                     "Drop the index until the table has more data.",
                 )
             )
-    result = session._apply_ddl(ddl.DdlResult(cat, "CREATE INDEX"))
+    result: Result = session._apply_ddl(ddl.DdlResult(cat, "CREATE INDEX"))
     session.db.ann.build_all(table, idx, "CREATE INDEX")
     return result
 
@@ -228,7 +231,7 @@ _REINDEX_RE = re.compile(
 )
 
 
-def reindex(session: Session, text: str) -> Result:
+def reindex(session: Session_, text: str) -> Result:
     m = _REINDEX_RE.match(text)
     if m is None:
         raise errors.FeatureNotSupported("REINDEX supports only INDEX and TABLE")
