@@ -69,10 +69,13 @@ class AnnIndexes:
         self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._worker = threading.Thread(target=self._run, name="vecgres-index-build", daemon=True)
         self._worker.start()
+        self._closed = False
         self.builds = 0  # segment indexes built by this process (tests, EXPLAIN ANALYZE)
 
     # --- hooks ---------------------------------------------------------------
     def on_sealed(self, table_id: int, segment_id: int) -> None:
+        if self._closed:
+            return
         table = self._catalog().tables.get(table_id)
         if table is None:
             return
@@ -99,6 +102,7 @@ class AnnIndexes:
             _log.info(f"removed stale index file {path}")
 
     def close(self) -> None:
+        self._closed = True
         self._queue.put(None)
         self._worker.join(timeout=30)
 
@@ -143,9 +147,10 @@ class AnnIndexes:
             if job is None:
                 return
             try:
-                self._build(job)
+                if not self._closed:  # closing: the next open rebuilds what is missing
+                    self._build(job)
             except Exception as exc:
-                _log.error(f"building index {job.idx.name} on segment {job.segment_id}: {exc!r}")
+                _log.exception(f"building index {job.idx.name} on segment {job.segment_id}: {exc!r}")
             finally:
                 spec = index_spec(job.table, job.idx)
                 if spec is not None:

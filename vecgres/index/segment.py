@@ -31,6 +31,14 @@ def module_for(method: str) -> ModuleType:
     return _MODULES[method]
 
 
+def _quiet_training(index: faiss.Index) -> None:
+    """Small segments train k-means on few points by design: no faiss warnings."""
+    for owner in (index, getattr(index, "pq", None)):
+        cp = getattr(owner, "cp", None)
+        if cp is not None:
+            cp.min_points_per_centroid = 1
+
+
 class SegmentIndex:
     """A faiss index whose labels are the offsets of one segment's rows."""
 
@@ -51,6 +59,7 @@ class SegmentIndex:
         rows = len(vectors)
         data = prepare(vectors, spec.metric)
         index = module_for(spec.method).create(spec, rows)
+        _quiet_training(index)
         with _threads_lock:
             faiss.omp_set_num_threads(BUILD_THREADS)
             if not index.is_trained:

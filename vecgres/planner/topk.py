@@ -89,6 +89,7 @@ def plan_topk(
     ef_search: int,
     probes: int,
     max_probes: int,
+    exact_max_rows: int = EXACT_MAX_ROWS,
 ) -> AnnTopK:
     metric = OPERATOR_METRIC[operator]
     index = choose_index(table, column, metric) if enable_ann else None
@@ -105,4 +106,5 @@ def plan_topk(
         ef_search=ef_search,
         probes=probes,
         max_probes=max(max_probes, probes),
+        exact_max_rows=exact_max_rows,
     )

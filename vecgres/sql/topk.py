@@ -188,6 +188,7 @@ def plan_for(
         ef_search=settings.get_int("hnsw.ef_search"),
         probes=settings.get_int("ivfflat.probes"),
         max_probes=settings.get_int("ivfflat.max_probes"),
+        exact_max_rows=session.db.settings.ann_exact_max_rows,
     )
     return plan, shape
 
