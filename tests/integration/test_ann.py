@@ -58,6 +58,29 @@ def open_db(path: str, **overrides: object):
     return con
 
 
+PRIMES = (37, 101, 211, 307, 401, 503, 601, 709)
+
+
+def synthetic(n: int, start: int = 0) -> np.ndarray:
+    """Pseudo-random vectors from integer arithmetic (quadratic, so no lattice ties),
+    computed identically by SQL and numpy."""
+    i = np.arange(start, start + n, dtype=np.int64)[:, None]
+    p = np.array(PRIMES[:DIMS], dtype=np.int64)[None, :]
+    j = np.arange(DIMS, dtype=np.int64)[None, :]
+    return (((i * i * p + i * (j + 3) * 7919 + j) % 100003) / 10000.0 - 5.0).astype(np.float32)
+
+
+def load_synthetic(cur, n: int, start: int = 0) -> None:
+    elems = ", ".join(
+        f"((i * i * {p} + i * {(j + 3) * 7919} + {j}) % 100003) / 10000.0 - 5.0"
+        for j, p in enumerate(PRIMES)
+    )
+    cur.execute(
+        f"INSERT INTO items SELECT i, i % 100, ARRAY[{elems}]::vector({DIMS}) "
+        f"FROM generate_series({start}, {start + n - 1}) AS s(i)"
+    )
+
+
 def load(cur, x: np.ndarray, start: int = 0, batch: int = 150) -> None:
     for lo in range(0, len(x), batch):
         rows = ", ".join(
@@ -90,8 +113,7 @@ def explain_analyze(cur, sql: str) -> list[str]:
 
 @pytest.fixture
 def data():
-    rng = np.random.default_rng(7)
-    return rng.standard_normal((1200, DIMS)).astype(np.float32)
+    return synthetic(1200)
 
 
 @pytest.fixture
@@ -100,7 +122,8 @@ def db(tmp_path, data):
     con = open_db(path)
     cur = con.cursor()
     cur.execute("CREATE TABLE items (id int, cat int, embedding vector(8))")
-    load(cur, data)
+    for start in range(0, 1200, 300):  # one sealed segment each
+        load_synthetic(cur, 300, start)
     yield path, con, cur
     con.close()
 
@@ -221,7 +244,8 @@ def test_indexes_survive_restart_without_rebuild(tmp_path, data):
     con = open_db(path)
     cur = con.cursor()
     cur.execute("CREATE TABLE items (id int, cat int, embedding vector(8))")
-    load(cur, data)
+    for start in range(0, 1200, 300):
+        load_synthetic(cur, 300, start)
     cur.execute("CREATE INDEX ON items USING hnsw (embedding vector_l2_ops)")
     files = index_files(path)
     before = {f: os.stat(f).st_mtime_ns for f in files}
@@ -242,7 +266,8 @@ def test_corrupt_or_missing_index_file_is_rebuilt_not_loaded(tmp_path, data):
     con = open_db(path)
     cur = con.cursor()
     cur.execute("CREATE TABLE items (id int, cat int, embedding vector(8))")
-    load(cur, data)
+    for start in range(0, 1200, 300):
+        load_synthetic(cur, 300, start)
     cur.execute("CREATE INDEX ON items USING hnsw (embedding vector_l2_ops)")
     q = data[11]
     expected = knn(cur, "<->", q, 10)
@@ -275,7 +300,8 @@ def test_compaction_rebuilds_indexes_of_new_segments(tmp_path, data):
     cur = con.cursor()
     cur.execute("CREATE TABLE items (id int, cat int, embedding vector(8))")
     cur.execute("CREATE INDEX ON items USING hnsw (embedding vector_l2_ops)")
-    load(cur, data)
+    for start in range(0, 1200, 300):
+        load_synthetic(cur, 300, start)
     cur.execute("DELETE FROM items WHERE id < 100")
 
     def one_merged_index() -> bool:
