@@ -149,8 +149,8 @@ class AnnIndexes:
             try:
                 if not self._closed:  # closing: the next open rebuilds what is missing
                     self._build(job)
-            except Exception as exc:
-                _log.exception(f"building index {job.idx.name} on segment {job.segment_id}: {exc!r}")
+            except Exception:
+                _log.exception(f"building index {job.idx.name} on segment {job.segment_id}")
             finally:
                 spec = index_spec(job.table, job.idx)
                 if spec is not None:

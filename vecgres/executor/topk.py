@@ -242,6 +242,11 @@ def _search_part(
     use_allowlist = not full and fraction < plan.allowlist_below_fraction
     k = plan.k if full or use_allowlist else math.ceil(plan.k / fraction * 1.5)
     ef, probes = plan.ef_search, plan.probes
+    if not full:
+        # keep ef_search *allowed* candidates in the list: a filtered search otherwise
+        # loses recall in proportion to the fraction filtered out (pgvector's iterative
+        # scan answers the same problem by scanning on)
+        ef = math.ceil(ef / fraction)
     strategy = "ann" if full else ("ann-allowlist" if use_allowlist else "ann-widened")
     for _ in range(MAX_WIDENINGS + 1):
         found = index.search(
