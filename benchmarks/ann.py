@@ -117,6 +117,18 @@ def start_server(path: str, port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("vecgres serve did not start")
 
 
+def wait_sealed(cur: object, op: str, dims: int) -> None:
+    """Wait until background sealing has left no growing segment (EXPLAIN ANALYZE says)."""
+    zero = "[" + ",".join(["0"] * dims) + "]"
+    while True:
+        cur.execute(  # type: ignore[attr-defined]
+            f"EXPLAIN ANALYZE SELECT id FROM items ORDER BY embedding {op} '{zero}' LIMIT 1"
+        )
+        if not any("growing" in r[0] for r in cur.fetchall()):  # type: ignore[attr-defined]
+            return
+        time.sleep(0.2)
+
+
 def bench(name: str, args: argparse.Namespace) -> None:
     dims, op, opclass = DATASETS[name]
     rows = args.rows
@@ -137,6 +149,7 @@ def bench(name: str, args: argparse.Namespace) -> None:
     x = table.column(1).combine_chunks().values.to_numpy().reshape(-1, dims).astype(np.float32)
     print(f"\n== {name}: {rows} x {dims}, {op}, segments of {args.seal_rows} rows")
     print(f"load: {load_s:.1f} s ({rows / load_s:.0f} rows/s)")
+    wait_sealed(cur, op, dims)
 
     start = time.perf_counter()
     cur.execute(f"CREATE INDEX items_idx ON items USING hnsw (embedding {opclass})")

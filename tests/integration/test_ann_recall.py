@@ -61,10 +61,7 @@ def distances(x: np.ndarray, q: np.ndarray, op: str) -> np.ndarray:
 @pytest.fixture(scope="module")
 def db(tmp_path_factory):
     path = str(tmp_path_factory.mktemp("recall") / "db")
-    # ann_exact_max_rows=0: filtered searches use the index down to 2 % selectivity
-    con = vecgres.connect(
-        path, seal_rows=SEG, fsync=False, background_compaction=False, ann_exact_max_rows=0
-    )
+    con = vecgres.connect(path, seal_rows=SEG, fsync=False, background_compaction=False)
     con.autocommit = True
     cur = con.cursor()
     cur.execute(f"CREATE TABLE items (id int, cat int, embedding vector({DIMS}))")

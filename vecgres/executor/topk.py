@@ -23,6 +23,8 @@ from vecgres.catalog.model import Index, Table
 from vecgres.executor.annindex import AnnIndexes
 from vecgres.executor.relation import ROWID, VISIBLE, PendingWrites, layout_of, table_view
 from vecgres.executor.vectors import column_matrix, null_mask
+from vecgres.index.ivfflat import effective_lists
+from vecgres.index.segment import SegmentIndex
 from vecgres.vector.ops import (
     cosine_distances,
     l1_distances,
@@ -210,6 +212,17 @@ def _exact(
     return rowids[offsets[idx]], d[idx]
 
 
+def _ann_cost(index: SegmentIndex, plan: TopKPlan, rows: int, fraction: float) -> float:
+    """Distances an ANN search would compute: exact on fewer matching rows is cheaper
+    and exact (a filtered HNSW search over a correlated filter can also lose recall)."""
+    spec = index.spec
+    if spec.method == "hnsw":
+        return plan.ef_search / fraction * 2 * spec.m
+    if spec.method == "ivfflat":
+        return plan.probes * rows / effective_lists(spec, rows)
+    return float(rows)
+
+
 def _search_part(
     ann: AnnIndexes,
     table: Table,
@@ -234,6 +247,7 @@ def _search_part(
         index is None
         or matching <= max(plan.exact_max_rows, plan.k)
         or fraction < plan.exact_below_fraction
+        or (plan.exact_max_rows > 0 and matching <= _ann_cost(index, plan, rows, fraction))
     ):
         ids, dist = _exact(matrix, rowids, np.flatnonzero(mask), plan)
         return ids, dist, SegmentReport(seg_id, rows, matching, "exact", matching)

@@ -6,8 +6,10 @@ for the filter and for the final projection), so the executor never sees a
 parse tree. The per-segment strategy is decided at run time from measured
 selectivity with the thresholds set here:
 
-* at most ``exact_max_rows`` matching rows in a segment, or a matching
-  fraction under ``exact_below_fraction``: exact distances on those rows;
+* at most ``exact_max_rows`` matching rows in a segment, a matching fraction
+  under ``exact_below_fraction``, or fewer matching rows than the distances the
+  ANN search would compute (hnsw: ef/fraction·2m; ivfflat: probes·rows/lists):
+  exact distances on those rows (``exact_max_rows = 0`` forces ANN, for tests);
 * fraction under ``allowlist_below_fraction``: ANN with an allow-list of the
   matching offsets (faiss ``IDSelectorBitmap``) inside the traversal;
 * otherwise: ANN over the whole segment with a candidate list widened by
