@@ -363,3 +363,20 @@ def test_enable_ann_off_equals_numpy(tmp_path_factory, seed, op, k, cut):
     expected = list(np.flatnonzero(mask)[np.argsort(d[mask], kind="stable")][:k])
     assert knn(cur, op, q, k, f"WHERE cat < {cut}") == expected
     con.close()
+
+
+def test_create_index_rolled_back_is_not_used(db, data):
+    _path, con, cur = db
+    con.autocommit = False
+    cur.execute("CREATE INDEX items_tmp ON items USING hnsw (embedding vector_l2_ops)")
+    plan = explain_analyze(
+        cur, f"SELECT id FROM items ORDER BY embedding <-> '{vec(data[1])}' LIMIT 3"
+    )
+    assert "items_tmp" in plan[1]
+    con.rollback()
+    con.autocommit = True
+    plan = explain_analyze(
+        cur, f"SELECT id FROM items ORDER BY embedding <-> '{vec(data[1])}' LIMIT 3"
+    )
+    assert plan[1].startswith("  ->  Sort")
+    assert knn(cur, "<->", data[1], 3)[0] == 1
