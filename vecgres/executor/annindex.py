@@ -188,6 +188,7 @@ class AnnIndexes:
 
         built = SegmentIndex.build(spec, vectors, report)
         self.files.write(job.table.oid, job.segment_id, job.idx.oid, built.serialize(), spec.key())
+        self._forget_compacted()
         with self._lock:
             self._cache[(job.segment_id, job.idx.oid, spec.key())] = built
             self.builds += 1
@@ -195,6 +196,18 @@ class AnnIndexes:
             f"built {spec.method} index {job.idx.name} on segment {job.segment_id} "
             f"({len(vectors)} rows)"
         )
+
+    def _forget_compacted(self) -> None:
+        """Drop cached indexes of segments that compaction or DROP removed (ids are unique)."""
+        snap = self.store.snapshot()
+        live: set[int | None] = set()
+        for tid in snap.table_ids():
+            tsnap = snap.table(tid)
+            if tsnap is not None:
+                live.update(seg.segment_id for seg in tsnap.segments)
+        with self._lock:
+            for key in [k for k in self._cache if k[0] not in live]:
+                del self._cache[key]
 
     def _load(
         self, table_id: int, segment_id: int, index_oid: int, spec: IndexSpec, rows: int

@@ -74,6 +74,10 @@ class TopKPlan(Protocol):
     @property
     def exact_max_rows(self) -> int: ...
     @property
+    def projection(self) -> tuple[tuple[str, str | None], ...] | None: ...
+    @property
+    def offset(self) -> int: ...
+    @property
     def exact_below_fraction(self) -> float: ...
     @property
     def allowlist_below_fraction(self) -> float: ...
@@ -168,9 +172,11 @@ def run_topk(
         ids = np.concatenate(best_ids)
         dist = np.concatenate(best_dist)
         order = np.argsort(dist, kind="stable")[:need]
-        winners = np.sort(ids[order])
+        ranked, ranked_dist = ids[order], dist[order]
+        winners = np.sort(ranked)
     else:
-        winners = np.empty(0, dtype=np.int64)
+        ranked = winners = np.empty(0, dtype=np.int64)
+        ranked_dist = np.empty(0)
     if len(winners) < need and len(winners) < matching_total:
         # rows with NULL vectors take the remaining places (they sort last, as in PostgreSQL)
         return None
@@ -178,6 +184,8 @@ def run_topk(
     keep = np.isin(all_ids, winners)
     if masked:
         keep &= data.column(VISIBLE).to_numpy(zero_copy_only=False)
+    if plan.projection is not None:
+        return _project(data, np.flatnonzero(keep), plan, ranked, ranked_dist, reports)
     small = data.filter(pa.array(keep))
     if masked:
         small = small.drop_columns([VISIBLE])
@@ -188,6 +196,34 @@ def run_topk(
     finally:
         duck.clear()
     return TopKRun(types, iter(batches), reports)
+
+
+def _project(
+    data: pa.Table,
+    positions: np.ndarray,
+    plan: TopKPlan,
+    ranked: np.ndarray,
+    ranked_dist: np.ndarray,
+    reports: list[SegmentReport],
+) -> TopKRun:
+    """The result of ``SELECT cols, distance … ORDER BY distance LIMIT k`` without DuckDB."""
+    assert plan.projection is not None
+    ranked, ranked_dist = ranked[plan.offset :], ranked_dist[plan.offset :]
+    found_ids = np.asarray(data.column(ROWID).take(pa.array(positions)).to_numpy())
+    sorter = np.argsort(found_ids)
+    take = pa.array(positions[sorter[np.searchsorted(found_ids[sorter], ranked)]], pa.int64())
+    arrays: list[pa.Array | pa.ChunkedArray] = []
+    types: list[str] = []
+    for _name, source in plan.projection:
+        if source is None:
+            arrays.append(pa.array(ranked_dist, pa.float64()))
+            types.append("DOUBLE")
+        else:
+            arrays.append(data.column(source).take(take))
+            types.append("")
+    names = [name for name, _ in plan.projection]
+    table = pa.table(arrays, names=[f"c{i}" for i in range(len(names))])
+    return TopKRun(types, iter(table.to_batches()), reports)
 
 
 def _member(rowids: np.ndarray, sorted_allowed: np.ndarray) -> np.ndarray:

@@ -57,6 +57,10 @@ class AnnTopK:
     probes: int
     max_probes: int
     exact_max_rows: int = EXACT_MAX_ROWS
+    # when the select list is only table columns and the ORDER BY distance:
+    # (output name, column name or None for the distance) — built without DuckDB
+    projection: tuple[tuple[str, str | None], ...] | None = None
+    offset: int = 0
     exact_below_fraction: float = EXACT_BELOW_FRACTION
     allowlist_below_fraction: float = ALLOWLIST_BELOW_FRACTION
 
@@ -92,6 +96,8 @@ def plan_topk(
     probes: int,
     max_probes: int,
     exact_max_rows: int = EXACT_MAX_ROWS,
+    projection: tuple[tuple[str, str | None], ...] | None = None,
+    offset: int = 0,
 ) -> AnnTopK:
     metric = OPERATOR_METRIC[operator]
     index = choose_index(table, column, metric) if enable_ann else None
@@ -109,4 +115,6 @@ def plan_topk(
         probes=probes,
         max_probes=max(max_probes, probes),
         exact_max_rows=exact_max_rows,
+        projection=projection,
+        offset=offset,
     )

@@ -41,6 +41,7 @@ class TopKShape:
     limit: exp.Expr
     offset: exp.Expr | None
     where: exp.Expr | None
+    projection: tuple[tuple[str, str | None], ...] | None
 
 
 def match_topk(bound: BoundQuery) -> TopKShape | None:
@@ -95,6 +96,7 @@ def match_topk(bound: BoundQuery) -> TopKShape | None:
         return None
     offset = ast.args.get("offset")
     where = ast.args.get("where")
+    projection = _projection(bound, table, key)
     return TopKShape(
         rel,
         source.this.alias_or_name,
@@ -104,7 +106,28 @@ def match_topk(bound: BoundQuery) -> TopKShape | None:
         limit.expression,
         offset.expression if offset is not None else None,
         where.this if where is not None else None,
+        projection,
     )
+
+
+def _projection(
+    bound: BoundQuery, table: Table, key: exp.Expr
+) -> tuple[tuple[str, str | None], ...] | None:
+    """Output columns as (name, column or None for the distance) if that is all there is."""
+    out: list[str | None] = []
+    for proj in bound.ast.expressions:
+        node = proj.this if isinstance(proj, exp.Alias) else proj
+        if isinstance(node, exp.Star):
+            out.extend(col.name for col in table.columns)
+        elif isinstance(node, exp.Column) and table.column(node.name) is not None:
+            out.append(node.name)
+        elif node == key:
+            out.append(None)
+        else:
+            return None
+    if len(out) != len(bound.output_names):
+        return None
+    return tuple(zip(bound.output_names, out, strict=True))
 
 
 def _int_value(node: exp.Expr | None, params: Sequence[object]) -> int | None:
@@ -189,6 +212,8 @@ def plan_for(
         probes=settings.get_int("ivfflat.probes"),
         max_probes=settings.get_int("ivfflat.max_probes"),
         exact_max_rows=session.db.settings.ann_exact_max_rows,
+        projection=shape.projection,
+        offset=offset,
     )
     return plan, shape
 
@@ -222,7 +247,12 @@ def try_topk(
     columns = [
         ColumnInfo(
             name,
-            t or (type_from_duck(run.types[i]) if i < len(run.types) else SqlType("text")),
+            t
+            or (
+                type_from_duck(run.types[i])
+                if i < len(run.types) and run.types[i]
+                else SqlType("text")
+            ),
             src[0],
             src[1],
         )
