@@ -20,6 +20,7 @@ insert throughput with and without an index.
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import shutil
 import subprocess
@@ -133,7 +134,8 @@ def bench(name: str, args: argparse.Namespace) -> None:
     dims, op, opclass = DATASETS[name]
     rows = args.rows
     work = tempfile.mkdtemp(prefix=f"vecgres-bench-{name}-")
-    path = os.path.join(work, "db")
+    # the server's layout: <data>/<database>, so --wire can serve the same files
+    path = os.path.join(work, "data", "postgres")
     con = vecgres.connect(path, fsync=False, seal_rows=args.seal_rows)
     con.autocommit = True
     cur = con.cursor()
@@ -185,14 +187,15 @@ def bench(name: str, args: argparse.Namespace) -> None:
     if args.wire:
         con.close()
         port = 55000 + os.getpid() % 1000
-        server = start_server(path, port)
+        server = start_server(os.path.dirname(path), port)
+        atexit.register(server.terminate)  # also when the benchmark fails half-way
         import psycopg
 
         wire = psycopg.connect(
             f"host=127.0.0.1 port={port} user=postgres dbname=postgres", autocommit=True
         )
         wcur = wire.cursor()
-        wsql = f"SELECT id FROM items ORDER BY embedding {op} %s::vector LIMIT 10"
+        wsql = f"SELECT id FROM items ORDER BY embedding {op} %s LIMIT 10"
 
         def wire_run(q: np.ndarray) -> list[int]:
             text = "[" + ",".join(f"{v:.7g}" for v in q) + "]"
