@@ -13,6 +13,7 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,11 +21,14 @@ from vecgres.catalog.model import Catalog, Index, Table
 from vecgres.executor.relation import layout_of
 from vecgres.executor.vectors import column_matrix
 from vecgres.index import progress
-from vecgres.index.segment import SegmentIndex
 from vecgres.index.spec import IndexSpec
 from vecgres.storage.indexfiles import IndexFiles
 from vecgres.storage.snapshot import SegmentSnapshot
 from vecgres.storage.store import Store
+
+if TYPE_CHECKING:
+    # faiss loads on the first index use, not when a database opens
+    from vecgres.index.segment import SegmentIndex
 
 ANN_METHODS = ("hnsw", "ivfflat", "flat")
 _log = logging.getLogger("vecgres.index")
@@ -186,6 +190,8 @@ class AnnIndexes:
             progress.update(job.idx.oid, phase="loading tuples", add_done=n - done[0])
             done[0] = n
 
+        from vecgres.index.segment import SegmentIndex
+
         built = SegmentIndex.build(spec, vectors, report)
         self.files.write(job.table.oid, job.segment_id, job.idx.oid, built.serialize(), spec.key())
         self._forget_compacted()
@@ -220,6 +226,8 @@ class AnnIndexes:
         path = self.files.verified_path(table_id, segment_id, index_oid, spec.key())
         if path is None:
             return None
+        from vecgres.index.segment import SegmentIndex
+
         try:
             loaded = SegmentIndex.load(spec, path, rows)
         except (RuntimeError, ValueError) as exc:

@@ -23,8 +23,7 @@ from vecgres.catalog.model import Index, Table
 from vecgres.executor.annindex import AnnIndexes
 from vecgres.executor.relation import ROWID, VISIBLE, PendingWrites, layout_of, table_view
 from vecgres.executor.vectors import column_matrix, null_mask
-from vecgres.index.ivfflat import effective_lists
-from vecgres.index.segment import SegmentIndex
+from vecgres.index.spec import effective_lists
 from vecgres.vector.ops import (
     cosine_distances,
     l1_distances,
@@ -34,6 +33,7 @@ from vecgres.vector.ops import (
 
 if TYPE_CHECKING:
     from vecgres.executor.duck import DuckSession
+    from vecgres.index.segment import SegmentIndex
     from vecgres.storage.snapshot import SegmentSnapshot, TableSnapshot
 
 DISTANCES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {

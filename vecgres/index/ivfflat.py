@@ -1,7 +1,6 @@
 """IVFFlat (pgvector's ``lists``; ``ivfflat.probes`` at query time).
 
-A segment smaller than pgvector's table gets at most one list per 39 rows
-(faiss's k-means minimum), so small segments are not split into empty lists.
+Lists per segment: see ``spec.effective_lists``.
 """
 
 from __future__ import annotations
@@ -12,13 +11,7 @@ import faiss
 
 from vecgres.index.metrics import FAISS_METRIC
 from vecgres.index.quantized import pq_params, scalar_quantizer
-from vecgres.index.spec import IndexSpec
-
-MIN_ROWS_PER_LIST = 39
-
-
-def effective_lists(spec: IndexSpec, rows: int) -> int:
-    return max(1, min(spec.lists, rows // MIN_ROWS_PER_LIST))
+from vecgres.index.spec import IndexSpec, effective_lists
 
 
 def create(spec: IndexSpec, rows: int) -> faiss.Index:

@@ -27,3 +27,13 @@ class IndexSpec:
             f"{self.method}:{self.metric}:{self.dims}:{self.m}:{self.ef_construction}:"
             f"{self.lists}:{self.quantization or ''}"
         )
+
+
+# faiss's k-means wants 39 training points per centroid
+MIN_ROWS_PER_LIST = 39
+
+
+def effective_lists(spec: IndexSpec, rows: int) -> int:
+    """A segment smaller than pgvector's table gets at most one list per 39 rows,
+    so small segments are not split into nearly empty lists."""
+    return max(1, min(spec.lists, rows // MIN_ROWS_PER_LIST))
