@@ -57,6 +57,8 @@ class Settings:
     authentication_timeout_s: float = 60.0
     # per-query memory budget for sorts, aggregates and ANN buffers (53200 past it)
     query_memory_limit_bytes: int = 4 * 1024 * 1024 * 1024
+    # a segment with at most this many rows passing the filter is searched exactly, not by ANN
+    ann_exact_max_rows: int = 2000
     extra: dict[str, str] = field(default_factory=dict)
 
     def replace(self, **changes: object) -> Settings:

@@ -89,6 +89,11 @@ class Database:
         self._closed = False
         # CREATE/DROP DATABASE and roles: set by the owner of the data directory (the server)
         self.cluster: admin.ClusterHooks | None = None
+        from vecgres.executor.annindex import AnnIndexes
+
+        self.ann = AnnIndexes(store, str(path), lambda: self.catalog)
+        store.on_sealed = self.ann.on_sealed
+        self.ann.startup()
 
     @classmethod
     def open(cls, path: str | Path, settings: Settings | None = None) -> Database:
@@ -110,6 +115,7 @@ class Database:
         if not self._closed:
             self._closed = True
             try:
+                self.ann.close()
                 self.sequences.flush()
             finally:
                 self.store.close()
@@ -561,7 +567,9 @@ class Session:
         if kind in ("insert", "update", "delete"):
             return self._run_dml(stmt, params)
         if kind == "explain":
-            raise errors.FeatureNotSupported("EXPLAIN is not supported yet")
+            from vecgres.sql.explain_topk import explain
+
+            return explain(self, stmt.ast, params)
         return self._run_ddl(stmt.ast)
 
     def _run_query(self, stmt: PreparedStatement, params: Sequence[object]) -> Result:

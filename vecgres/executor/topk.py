@@ -1,24 +1,29 @@
-"""Exact top-k by vector distance over a table's segments.
+"""Top-k by vector distance over a table's segments (exact or per-segment ANN).
 
-Distances are computed on numpy views of the Arrow vector columns (no copy
-of the stored vectors); each chunk contributes its best ``k + offset``
-candidates, the candidates are merged, and only the winning rows are handed
-to DuckDB, which evaluates the select list, ORDER BY and LIMIT on them.
+Each sealed segment is searched on its own: exact distances on numpy views
+of the Arrow vectors, or its faiss index with an allow-list or a widened
+candidate list (the planner's thresholds pick, from the selectivity measured
+on that segment). The growing segment and the transaction's own inserts are
+searched exactly. Candidates are re-ranked with pgvector's exact distance,
+merged, and only the winning rows are handed to DuckDB, which evaluates the
+select list, ORDER BY and LIMIT on them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import pyarrow as pa
-from sqlglot import exp
 
-from vecgres.executor.relation import ROWID, VISIBLE, table_view
-from vecgres.result import Result
-from vecgres.vector import text as vector_text
+from vecgres.catalog.model import Index, Table
+from vecgres.executor.annindex import AnnIndexes
+from vecgres.executor.relation import ROWID, VISIBLE, PendingWrites, layout_of, table_view
+from vecgres.executor.vectors import column_matrix, null_mask
+from vecgres.index.spec import effective_lists
 from vecgres.vector.ops import (
     cosine_distances,
     l1_distances,
@@ -27,251 +32,282 @@ from vecgres.vector.ops import (
 )
 
 if TYPE_CHECKING:
-    from vecgres.catalog.model import Table
+    from vecgres.executor.duck import DuckSession
+    from vecgres.index.segment import SegmentIndex
+    from vecgres.storage.snapshot import SegmentSnapshot, TableSnapshot
 
-_METRICS = {
-    "pgv_l2_distance": l2_distances,
-    "pgv_cosine_distance": cosine_distances,
-    "pgv_negative_inner_product": negative_inner_products,
-    "pgv_l1_distance": l1_distances,
+DISTANCES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+    "l2": l2_distances,
+    "cosine": cosine_distances,
+    "ip": negative_inner_products,
+    "l1": l1_distances,
 }
+# after this many widenings an ANN search that is still short goes exact
+MAX_WIDENINGS = 4
 
 
-@dataclass(frozen=True, slots=True)
-class TopKPlan:
-    rel: str
-    column: str
-    metric: str
-    query: exp.Expr  # the vector literal or parameter
-    limit: exp.Expr
-    offset: exp.Expr | None
-    where: exp.Expr | None
+class TopKPlan(Protocol):
+    """What the executor reads of the planner's ``AnnTopK`` (planner/topk.py)."""
+
+    @property
+    def rel(self) -> str: ...
+    @property
+    def column(self) -> str: ...
+    @property
+    def metric(self) -> str: ...
+    @property
+    def query(self) -> np.ndarray: ...
+    @property
+    def k(self) -> int: ...
+    @property
+    def filter_sql(self) -> str | None: ...
+    @property
+    def final_sql(self) -> str: ...
+    @property
+    def index(self) -> Index | None: ...
+    @property
+    def ef_search(self) -> int: ...
+    @property
+    def probes(self) -> int: ...
+    @property
+    def max_probes(self) -> int: ...
+    @property
+    def exact_max_rows(self) -> int: ...
+    @property
+    def projection(self) -> tuple[tuple[str, str | None], ...] | None: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def exact_below_fraction(self) -> float: ...
+    @property
+    def allowlist_below_fraction(self) -> float: ...
 
 
-def match_topk(bound: Any) -> TopKPlan | None:
-    """The top-k plan of a bound query, or None when the query has another shape."""
-    ast = bound.ast
-    if not isinstance(ast, exp.Select) or ast.args.get("with"):
-        return None
-    if any(
-        ast.args.get(k)
-        for k in ("joins", "group", "having", "distinct", "qualify", "windows", "laterals")
-    ):
-        return None
-    if any(isinstance(e, exp.AggFunc | exp.Window) for p in ast.expressions for e in p.walk()):
-        return None
-    source = ast.args.get("from_") or ast.args.get("from")
-    if source is None or not isinstance(source.this, exp.Table):
-        return None
-    rel = source.this.name
-    if rel not in bound.tables or len(bound.tables) != 1:
-        return None
-    order = ast.args.get("order")
-    limit = ast.args.get("limit")
-    if order is None or limit is None or len(order.expressions) != 1:
-        return None
-    ordered = order.expressions[0]
-    if ordered.args.get("desc"):
-        return None
-    key = ordered.this
-    if isinstance(key, exp.Column) and not key.table:
-        for proj in ast.expressions:
-            if isinstance(proj, exp.Alias) and proj.alias == key.name:
-                key = proj.this
-                break
-    if not isinstance(key, exp.Anonymous) or key.name.lower() not in _METRICS:
-        return None
-    args = key.expressions
-    if len(args) != 2:
-        return None
-    col, query = args
-    if not isinstance(col, exp.Column):
-        col, query = query, col
-    if not isinstance(col, exp.Column):
-        return None
-    if not (
-        isinstance(query, exp.Parameter)
-        or (isinstance(query, exp.Cast) and isinstance(query.this, exp.Literal))
-    ):
-        return None
-    table: Table = bound.tables[rel]
-    column = table.column(col.name)
-    if column is None or column.type.dims is None or column.type.name != "vector":
-        return None
-    offset = ast.args.get("offset")
-    where = ast.args.get("where")
-    return TopKPlan(
-        rel,
-        col.name,
-        key.name.lower(),
-        query,
-        limit.expression,
-        offset.expression if offset is not None else None,
-        where.this if where is not None else None,
-    )
+@dataclass(slots=True)
+class SegmentReport:
+    """What happened in one segment (EXPLAIN ANALYZE, tests)."""
+
+    segment_id: int | None
+    rows: int
+    matching: int
+    strategy: str  # skipped | exact | ann | ann-allowlist | ann-widened
+    candidates: int = 0
 
 
-def _int_value(node: exp.Expr | None, params: Sequence[object]) -> int | None:
-    if node is None:
-        return 0
-    if isinstance(node, exp.Literal) and not node.is_string:
-        return int(node.this)
-    if isinstance(node, exp.Parameter):
-        value = params[int(node.this.this) - 1]
-        try:
-            return int(value)  # type: ignore[call-overload]
-        except (TypeError, ValueError):
-            return None
-    return None
+@dataclass(slots=True)
+class TopKRun:
+    types: list[str]
+    batches: Iterator[pa.RecordBatch]
+    segments: list[SegmentReport] = field(default_factory=list)
 
 
-def _query_vector(node: exp.Expr, params: Sequence[object]) -> np.ndarray:
-    if isinstance(node, exp.Parameter):
-        value = params[int(node.this.this) - 1]
-        if isinstance(value, str):
-            return vector_text.parse_vector(value)
-        return np.asarray(value, dtype=np.float32)
-    assert isinstance(node, exp.Cast)
-    text = node.this.this
-    return np.array([float(x) for x in text.strip("[]").split(",")], dtype=np.float32)
+class _Fallback(Exception):
+    """The fast path cannot decide the order (NaN distances, NULL vectors sorting last)."""
 
 
 def run_topk(
-    session: Any, bound: Any, plan: TopKPlan, params: Sequence[object], snap: Any
-) -> Result | None:
-    k = _int_value(plan.limit, params)
-    offset = _int_value(plan.offset, params)
-    if k is None or offset is None or k < 0 or offset < 0:
-        return None
-    need = k + offset
-    table: Table = bound.tables[plan.rel]
+    duck: DuckSession,
+    ann: AnnIndexes,
+    table: Table,
+    plan: TopKPlan,
+    snap: TableSnapshot | None,
+    pending: PendingWrites | None,
+    batch_rows: int,
+    check_cancel: Callable[[], None],
+) -> TopKRun | None:
+    """The statement's result computed on its winners only; None to use DuckDB's exact path."""
     column = table.column(plan.column)
-    assert column is not None and column.type.dims is not None
-    query = _query_vector(plan.query, params)
-    if query.shape != (column.type.dims,) or not np.isfinite(query).all():
-        return None  # DuckDB raises pgvector's error
-    pending = session.txn.pending.get(table.oid) if session.txn is not None else None
-    data, masked = table_view(table, snap.table(table.oid), pending)
-    allowed: np.ndarray | None = None
-    if plan.where is not None:
-        allowed = _filter_rowids(session, bound, plan, params, data, masked, table)
-    distance = _METRICS[plan.metric]
-    vectors = data.column(plan.column)
-    # columns may be chunked differently: use whole arrays sliced by position
-    vis = data.column(VISIBLE).to_numpy() if masked else None
-    rowids = data.column(ROWID).to_numpy()
-    best_pos: list[np.ndarray] = []
-    best_dist: list[np.ndarray] = []
-    base = 0
+    assert column is not None
+    assert column.type.dims is not None
     dims = column.type.dims
-    for chunk in vectors.chunks:
-        n = len(chunk)
-        if n == 0:
-            continue
-        session._check_cancel()
-        mask = np.ones(n, dtype=bool)
-        if chunk.null_count:
-            mask &= ~np.asarray(chunk.is_null())
-        if vis is not None:
-            mask &= vis[base : base + n]
-        if allowed is not None:
-            mask &= np.isin(rowids[base : base + n], allowed)
-        if not mask.any():
-            base += n
-            continue
-        matrix = chunk.flatten().to_numpy(zero_copy_only=False).reshape(-1, dims)
-        if chunk.null_count:
-            matrix = np.nan_to_num(matrix)
-        d = np.asarray(distance(matrix, query), dtype=np.float64)
-        d = np.where(mask, d, np.inf)
-        invalid = mask & ~np.isfinite(d)
-        if invalid.any():
-            return None  # NaN/inf distances: leave the ordering to DuckDB's exact path
-        take = min(need, int(mask.sum()))
-        if take == 0:
-            base += n
-            continue
-        idx = np.argpartition(d, take - 1)[:take] if take < n else np.arange(n)
-        idx = idx[np.isfinite(d[idx])]
-        best_pos.append(idx + base)
-        best_dist.append(d[idx])
-        base += n
-    if best_pos:
-        pos = np.concatenate(best_pos)
+    data, masked = table_view(table, snap, pending)
+    allowed: np.ndarray | None = None
+    if plan.filter_sql is not None:
+        duck.register(plan.rel, data, masked)
+        try:
+            allowed = np.sort(duck.arrow(plan.filter_sql).column(0).to_numpy())
+        finally:
+            duck.clear()
+    own_deleted = pending.deleted_rowids() if pending is not None else None
+    truncated = pending is not None and pending.truncated
+    layout = layout_of(table)
+    best_ids: list[np.ndarray] = []
+    best_dist: list[np.ndarray] = []
+    reports: list[SegmentReport] = []
+    matching_total = 0
+    parts: list[tuple[SegmentSnapshot | None, pa.Table, np.ndarray | None]] = []
+    if snap is not None and not truncated:
+        parts.extend((s, s.conformed(layout), s.visible) for s in snap.segments)
+    if pending is not None:
+        parts.extend(
+            (None, pa.Table.from_batches([b]), None) for b in pending.inserts if b.num_rows
+        )
+    try:
+        for seg, part, visible in parts:
+            check_cancel()
+            if part.num_rows == 0:
+                continue
+            rowids = np.asarray(part.column(ROWID).to_numpy(), dtype=np.int64)
+            mask = np.ones(len(rowids), dtype=bool) if visible is None else visible.copy()
+            if own_deleted is not None and own_deleted.size:
+                mask &= ~np.isin(rowids, own_deleted)
+            if allowed is not None:
+                mask &= _member(rowids, allowed)
+            matching_total += int(mask.sum())
+            if column.field_name not in part.column_names:
+                continue  # stored before the column existed: NULL vectors only
+            vectors_col = part.column(column.field_name)
+            nulls = null_mask(vectors_col)
+            if nulls is not None:
+                mask &= ~nulls
+            ids, dist, report = _search_part(ann, table, plan, seg, vectors_col, dims, rowids, mask)
+            reports.append(report)
+            if len(ids):
+                best_ids.append(ids)
+                best_dist.append(dist)
+    except _Fallback:
+        return None
+    need = plan.k
+    if best_ids:
+        ids = np.concatenate(best_ids)
         dist = np.concatenate(best_dist)
         order = np.argsort(dist, kind="stable")[:need]
-        winners = np.sort(pos[order])
+        ranked, ranked_dist = ids[order], dist[order]
+        winners = np.sort(ranked)
     else:
-        winners = np.empty(0, dtype=np.int64)
-    matching = int(np.isin(rowids, allowed).sum()) if allowed is not None else None
-    if len(winners) < need and (matching is None or len(winners) < matching):
-        # fewer non-null candidates than asked: NULL vectors sort last, as in PostgreSQL
+        ranked = winners = np.empty(0, dtype=np.int64)
+        ranked_dist = np.empty(0)
+    if len(winners) < need and len(winners) < matching_total:
+        # rows with NULL vectors take the remaining places (they sort last, as in PostgreSQL)
         return None
-    small = data.take(pa.array(winners, pa.int64()))
+    all_ids = data.column(ROWID).to_numpy()
+    keep = np.isin(all_ids, winners)
+    if masked:
+        keep &= data.column(VISIBLE).to_numpy(zero_copy_only=False)
+    if plan.projection is not None:
+        return _project(data, np.flatnonzero(keep), plan, ranked, ranked_dist, reports)
+    small = data.filter(pa.array(keep))
     if masked:
         small = small.drop_columns([VISIBLE])
-    session.duck.register(plan.rel, small, False)
+    duck.register(plan.rel, small, False)
     try:
-        sql = bound.render(params)
-        types, stream = session.duck.query(sql, session.db.settings.batch_rows)
+        types, stream = duck.query(plan.final_sql, batch_rows)
         batches = list(stream)
     finally:
-        session.duck.clear()
-    from vecgres.result import ColumnInfo
-    from vecgres.types import SqlType
-
-    columns = [
-        ColumnInfo(name, t or SqlType("text"), src[0], src[1])
-        for name, t, src in zip(
-            bound.output_names, bound.output_types, bound.output_sources, strict=True
-        )
-    ]
-    if any(t is None for t in bound.output_types):
-        from vecgres.sql.typemap import type_from_duck
-
-        columns = [
-            ColumnInfo(
-                c.name,
-                bound.output_types[i] or type_from_duck(types[i]),
-                c.table_oid,
-                c.column_number,
-            )
-            for i, c in enumerate(columns)
-        ]
-    return Result(columns, iter(batches), lambda n: f"SELECT {n}")
+        duck.clear()
+    return TopKRun(types, iter(batches), reports)
 
 
-def _filter_rowids(
-    session: Any,
-    bound: Any,
-    plan: TopKPlan,
-    params: Sequence[object],
+def _project(
     data: pa.Table,
-    masked: bool,
+    positions: np.ndarray,
+    plan: TopKPlan,
+    ranked: np.ndarray,
+    ranked_dist: np.ndarray,
+    reports: list[SegmentReport],
+) -> TopKRun:
+    """The result of ``SELECT cols, distance … ORDER BY distance LIMIT k`` without DuckDB."""
+    assert plan.projection is not None
+    ranked, ranked_dist = ranked[plan.offset :], ranked_dist[plan.offset :]
+    found_ids = np.asarray(data.column(ROWID).take(pa.array(positions)).to_numpy())
+    sorter = np.argsort(found_ids)
+    take = pa.array(positions[sorter[np.searchsorted(found_ids[sorter], ranked)]], pa.int64())
+    arrays: list[pa.Array | pa.ChunkedArray] = []
+    types: list[str] = []
+    for _name, source in plan.projection:
+        if source is None:
+            arrays.append(pa.array(ranked_dist, pa.float64()))
+            types.append("DOUBLE")
+        else:
+            arrays.append(data.column(source).take(take))
+            types.append("")
+    names = [name for name, _ in plan.projection]
+    table = pa.table(arrays, names=[f"c{i}" for i in range(len(names))])
+    return TopKRun(types, iter(table.to_batches()), reports)
+
+
+def _member(rowids: np.ndarray, sorted_allowed: np.ndarray) -> np.ndarray:
+    if not len(sorted_allowed):
+        return np.zeros(len(rowids), dtype=bool)
+    pos = np.searchsorted(sorted_allowed, rowids)
+    pos[pos >= len(sorted_allowed)] = 0
+    return np.asarray(sorted_allowed[pos] == rowids)
+
+
+def _exact(
+    matrix: np.ndarray, rowids: np.ndarray, offsets: np.ndarray, plan: TopKPlan
+) -> tuple[np.ndarray, np.ndarray]:
+    """(rowids, distances) of the best ``k`` of ``offsets``, by pgvector's exact distance."""
+    if not len(offsets):
+        return np.empty(0, dtype=np.int64), np.empty(0)
+    d = np.asarray(DISTANCES[plan.metric](matrix[offsets], plan.query), dtype=np.float64)
+    if not np.isfinite(d).all():
+        raise _Fallback
+    take = min(plan.k, len(offsets))
+    idx = np.argpartition(d, take - 1)[:take] if take < len(offsets) else np.arange(len(offsets))
+    return rowids[offsets[idx]], d[idx]
+
+
+def _ann_cost(index: SegmentIndex, plan: TopKPlan, rows: int, fraction: float) -> float:
+    """Distances an ANN search would compute: exact on fewer matching rows is cheaper
+    and exact (a filtered HNSW search over a correlated filter can also lose recall)."""
+    spec = index.spec
+    if spec.method == "hnsw":
+        return plan.ef_search / fraction * 2 * spec.m
+    if spec.method == "ivfflat":
+        return plan.probes * rows / effective_lists(spec, rows)
+    return float(rows)
+
+
+def _search_part(
+    ann: AnnIndexes,
     table: Table,
-) -> np.ndarray:
-    """Row ids that pass the WHERE clause, evaluated by DuckDB on the scalar columns."""
-    select = (
-        exp.select(exp.column(ROWID))
-        .from_(
-            exp.Table(
-                this=exp.to_identifier(plan.rel),
-                alias=exp.TableAlias(
-                    this=exp.to_identifier(
-                        bound.ast.args.get("from_", bound.ast.args.get("from")).this.alias_or_name
-                    )
-                ),
-            )
+    plan: TopKPlan,
+    seg: SegmentSnapshot | None,
+    vectors_col: pa.ChunkedArray,
+    dims: int,
+    rowids: np.ndarray,
+    mask: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, SegmentReport]:
+    rows = len(rowids)
+    matching = int(mask.sum())
+    seg_id = seg.segment_id if seg is not None else None
+    if matching == 0:
+        return np.empty(0, np.int64), np.empty(0), SegmentReport(seg_id, rows, 0, "skipped")
+    matrix = column_matrix(vectors_col, dims)
+    index = None
+    if plan.index is not None and seg is not None and seg.segment_id is not None:
+        index = ann.get(table, plan.index, seg)
+    fraction = matching / rows
+    if (
+        index is None
+        or matching <= max(plan.exact_max_rows, plan.k)
+        or fraction < plan.exact_below_fraction
+        or (plan.exact_max_rows > 0 and matching <= _ann_cost(index, plan, rows, fraction))
+    ):
+        ids, dist = _exact(matrix, rowids, np.flatnonzero(mask), plan)
+        return ids, dist, SegmentReport(seg_id, rows, matching, "exact", matching)
+    want = min(plan.k, matching)
+    full = matching == rows
+    use_allowlist = not full and fraction < plan.allowlist_below_fraction
+    k = plan.k if full or use_allowlist else math.ceil(plan.k / fraction * 1.5)
+    ef, probes = plan.ef_search, plan.probes
+    if not full:
+        # keep ef_search *allowed* candidates in the list: a filtered search otherwise
+        # loses recall in proportion to the fraction filtered out (pgvector's iterative
+        # scan answers the same problem by scanning on)
+        ef = math.ceil(ef / fraction)
+    strategy = "ann" if full else ("ann-allowlist" if use_allowlist else "ann-widened")
+    for _ in range(MAX_WIDENINGS + 1):
+        found = index.search(
+            plan.query, min(k, rows), mask if use_allowlist else None, ef_search=ef, probes=probes
         )
-        .where(plan.where.copy() if plan.where is not None else exp.true())
-    )
-    original = bound.ast
-    bound.ast = select
-    try:
-        session.duck.register(plan.rel, data, masked)
-        sql = bound.render(params)
-        result = session.duck.arrow(sql)
-    finally:
-        bound.ast = original
-        session.duck.clear()
-    return result.column(0).to_numpy()
+        found = found[mask[found]]
+        if len(found) >= want:
+            ids, dist = _exact(matrix, rowids, found, plan)
+            return ids, dist, SegmentReport(seg_id, rows, matching, strategy, len(found))
+        if k >= rows and probes >= plan.max_probes:
+            break
+        k, ef, probes = k * 2, ef * 2, min(probes * 2, max(plan.max_probes, probes))
+    ids, dist = _exact(matrix, rowids, np.flatnonzero(mask), plan)
+    return ids, dist, SegmentReport(seg_id, rows, matching, "exact", matching)

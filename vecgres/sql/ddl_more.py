@@ -10,7 +10,7 @@ from sqlglot import exp
 from vecgres import errors
 from vecgres.catalog.model import Column, Index, Table
 from vecgres.result import Result
-from vecgres.sql import ddl
+from vecgres.sql import ddl, index_ddl
 from vecgres.sql.bind import bind_query
 from vecgres.sql.dialect import DIALECT
 from vecgres.sql.typemap import sql_type
@@ -69,6 +69,8 @@ def run(session: Session, ast: exp.Expr) -> Result:
         return session._apply_ddl(ddl.DdlResult(catalog, "TRUNCATE TABLE", truncated_tables=oids))
     if isinstance(ast, exp.Alter):
         return _alter(session, ast)
+    if isinstance(ast, exp.Command) and ast.name.upper() == "REINDEX":
+        return index_ddl.reindex(session, f"REINDEX {ast.expression.name}")
     if isinstance(ast, exp.Command):
         text = (
             ast.name
@@ -106,10 +108,7 @@ def run(session: Session, ast: exp.Expr) -> Result:
 
 
 def _create_index(session: Session, ast: exp.Create) -> Result:
-    """Index metadata. Unique indexes are enforced; ANN methods are recorded.
-
-    Searches stay exact.
-    """
+    """Index metadata. Unique indexes are enforced; ANN methods go to index_ddl."""
     catalog = session._catalog()
     index_node = ast.this
     table_node = index_node.args.get("table")
@@ -133,6 +132,10 @@ def _create_index(session: Session, ast: exp.Create) -> Result:
                 columns.append(node.this.name)
             else:
                 raise errors.FeatureNotSupported("expression indexes are not supported yet")
+    if index_ddl.is_ann(method):
+        return index_ddl.create_ann_index(session, ast, method)
+    if method not in index_ddl.KNOWN_METHODS:
+        raise errors.UndefinedObject(f'access method "{method}" does not exist')
     if method not in ("btree", "hash"):
         raise errors.FeatureNotSupported(f"index method {method} is not supported yet")
     for name in columns:

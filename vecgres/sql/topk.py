@@ -1,28 +1,263 @@
 """The top-k shape: ``SELECT ... FROM t [WHERE ...] ORDER BY col <op> const LIMIT k``.
 
-When a query has this shape, the k nearest rows are found by exact distance
-computation on the segments' vectors (numpy/faiss, no copy of the vectors),
-and only the winners go through DuckDB for the select list.
+Recognized here on the bound parse tree; the planner turns it into an
+``AnnTopK`` of plain values, the executor searches the segments (exact or
+ANN per segment) and only the winners go through DuckDB for the select list.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from vecgres.executor.topk import TopKPlan, match_topk, run_topk
+import numpy as np
+from sqlglot import exp
+
+from vecgres.executor.relation import ROWID
+from vecgres.executor.topk import TopKRun, run_topk
+from vecgres.planner.topk import OPERATOR_METRIC, AnnTopK, plan_topk
+from vecgres.result import ColumnInfo, Result
+from vecgres.sql.typemap import type_from_duck
+from vecgres.types import SqlType
+from vecgres.vector import text as vector_text
 
 if TYPE_CHECKING:
-    from vecgres.engine import Session
-    from vecgres.result import Result
+    from vecgres.catalog.model import Table
     from vecgres.sql.bind import BoundQuery
     from vecgres.storage.store import Snapshot
 
+# the engine's Session: sql/ may not import engine (layers), so it is duck-typed here
+Session_ = Any
+
+
+@dataclass(frozen=True, slots=True)
+class TopKShape:
+    rel: str
+    alias: str
+    column: str
+    operator: str  # pgv_* function name
+    query: exp.Expr  # the vector literal or parameter
+    limit: exp.Expr
+    offset: exp.Expr | None
+    where: exp.Expr | None
+    projection: tuple[tuple[str, str | None], ...] | None
+
+
+def match_topk(bound: BoundQuery) -> TopKShape | None:
+    """The top-k shape of a bound query, or None when the query has another shape."""
+    ast = bound.ast
+    if not isinstance(ast, exp.Select) or ast.args.get("with"):
+        return None
+    if any(
+        ast.args.get(k)
+        for k in ("joins", "group", "having", "distinct", "qualify", "windows", "laterals")
+    ):
+        return None
+    if any(isinstance(e, exp.AggFunc | exp.Window) for p in ast.expressions for e in p.walk()):
+        return None
+    source = ast.args.get("from_") or ast.args.get("from")
+    if source is None or not isinstance(source.this, exp.Table):
+        return None
+    rel = source.this.name
+    if rel not in bound.tables or len(bound.tables) != 1:
+        return None
+    order = ast.args.get("order")
+    limit = ast.args.get("limit")
+    if order is None or limit is None or len(order.expressions) != 1:
+        return None
+    ordered = order.expressions[0]
+    if ordered.args.get("desc"):
+        return None
+    key = ordered.this
+    if isinstance(key, exp.Column) and not key.table:
+        for proj in ast.expressions:
+            if isinstance(proj, exp.Alias) and proj.alias == key.name:
+                key = proj.this
+                break
+    if not isinstance(key, exp.Anonymous) or key.name.lower() not in OPERATOR_METRIC:
+        return None
+    args = key.expressions
+    if len(args) != 2:
+        return None
+    col, query = args
+    if not isinstance(col, exp.Column):
+        col, query = query, col
+    if not isinstance(col, exp.Column):
+        return None
+    if not (
+        isinstance(query, exp.Parameter)
+        or (isinstance(query, exp.Cast) and isinstance(query.this, exp.Literal))
+    ):
+        return None
+    table: Table = bound.tables[rel]
+    column = table.column(col.name)
+    if column is None or column.type.dims is None or column.type.name != "vector":
+        return None
+    offset = ast.args.get("offset")
+    where = ast.args.get("where")
+    projection = _projection(bound, table, key)
+    return TopKShape(
+        rel,
+        source.this.alias_or_name,
+        col.name,
+        key.name.lower(),
+        query,
+        limit.expression,
+        offset.expression if offset is not None else None,
+        where.this if where is not None else None,
+        projection,
+    )
+
+
+def _projection(
+    bound: BoundQuery, table: Table, key: exp.Expr
+) -> tuple[tuple[str, str | None], ...] | None:
+    """Output columns as (name, column or None for the distance) if that is all there is."""
+    out: list[str | None] = []
+    for proj in bound.ast.expressions:
+        node = proj.this if isinstance(proj, exp.Alias) else proj
+        if isinstance(node, exp.Star):
+            out.extend(col.name for col in table.columns)
+        elif isinstance(node, exp.Column) and table.column(node.name) is not None:
+            out.append(node.name)
+        elif node == key:
+            out.append(None)
+        else:
+            return None
+    if len(out) != len(bound.output_names):
+        return None
+    return tuple(zip(bound.output_names, out, strict=True))
+
+
+def _int_value(node: exp.Expr | None, params: Sequence[object]) -> int | None:
+    if node is None:
+        return 0
+    if isinstance(node, exp.Literal) and not node.is_string:
+        return int(node.this)
+    if isinstance(node, exp.Parameter):
+        value = params[int(node.this.this) - 1]
+        try:
+            return int(value)  # type: ignore[call-overload,no-any-return]
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
+def _query_vector(node: exp.Expr, params: Sequence[object]) -> np.ndarray | None:
+    if isinstance(node, exp.Parameter):
+        value = params[int(node.this.this) - 1]
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return vector_text.parse_vector(value)
+        return np.asarray(value, dtype=np.float32)
+    assert isinstance(node, exp.Cast)
+    return vector_text.parse_vector(node.this.this)
+
+
+def _filter_sql(bound: BoundQuery, shape: TopKShape, params: Sequence[object]) -> str:
+    """DuckDB SQL selecting the row ids that pass the WHERE clause."""
+    assert shape.where is not None
+    select = (
+        exp.select(exp.column(ROWID))
+        .from_(
+            exp.Table(
+                this=exp.to_identifier(shape.rel),
+                alias=exp.TableAlias(this=exp.to_identifier(shape.alias)),
+            )
+        )
+        .where(shape.where.copy())
+    )
+    original = bound.ast
+    bound.ast = select
+    try:
+        return bound.render(params)
+    finally:
+        bound.ast = original
+
+
+def plan_for(
+    session: Session_, bound: BoundQuery, params: Sequence[object]
+) -> tuple[AnnTopK, TopKShape] | None:
+    shape = match_topk(bound)
+    if shape is None:
+        return None
+    k = _int_value(shape.limit, params)
+    offset = _int_value(shape.offset, params)
+    if k is None or offset is None or k < 0 or offset < 0:
+        return None
+    table = bound.tables[shape.rel]
+    column = table.column(shape.column)
+    assert column is not None
+    assert column.type.dims is not None
+    try:
+        query = _query_vector(shape.query, params)
+    except Exception:
+        return None  # DuckDB raises pgvector's error
+    if query is None or query.shape != (column.type.dims,) or not np.isfinite(query).all():
+        return None  # DuckDB raises pgvector's error (or sorts NULL distances)
+    settings = session.settings
+    plan = plan_topk(
+        table,
+        shape.rel,
+        shape.column,
+        shape.operator,
+        query.astype(np.float32),
+        k + offset,
+        _filter_sql(bound, shape, params) if shape.where is not None else None,
+        bound.render(params),
+        enable_ann=settings.get("vecgres.enable_ann") == "on",
+        ef_search=settings.get_int("hnsw.ef_search"),
+        probes=settings.get_int("ivfflat.probes"),
+        max_probes=settings.get_int("ivfflat.max_probes"),
+        exact_max_rows=session.db.settings.ann_exact_max_rows,
+        projection=shape.projection,
+        offset=offset,
+    )
+    return plan, shape
+
+
+def execute_plan(
+    session: Session_, bound: BoundQuery, plan: AnnTopK, snap: Snapshot
+) -> TopKRun | None:
+    table = bound.tables[plan.rel]
+    pending = session.txn.pending.get(table.oid) if session.txn is not None else None
+    return run_topk(
+        session.duck,
+        session.db.ann,
+        table,
+        plan,
+        snap.table(table.oid),
+        pending,
+        session.db.settings.batch_rows,
+        session._check_cancel,
+    )
+
 
 def try_topk(
-    session: Session, bound: BoundQuery, params: Sequence[object], snap: Snapshot
+    session: Session_, bound: BoundQuery, params: Sequence[object], snap: Snapshot
 ) -> Result | None:
-    plan: TopKPlan | None = match_topk(bound)
-    if plan is None:
+    found = plan_for(session, bound, params)
+    if found is None:
         return None
-    return run_topk(session, bound, plan, params, snap)
+    run = execute_plan(session, bound, found[0], snap)
+    if run is None:
+        return None
+    columns = [
+        ColumnInfo(
+            name,
+            t
+            or (
+                type_from_duck(run.types[i])
+                if i < len(run.types) and run.types[i]
+                else SqlType("text")
+            ),
+            src[0],
+            src[1],
+        )
+        for i, (name, t, src) in enumerate(
+            zip(bound.output_names, bound.output_types, bound.output_sources, strict=True)
+        )
+    ]
+    return Result(columns, run.batches, lambda n: f"SELECT {n}")

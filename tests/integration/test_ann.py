@@ -1,0 +1,382 @@
+"""ANN indexes per segment, seen through SQL: exactness, filters, durability, rebuilds.
+
+Segments are kept small (``seal_rows``) and the executor is told to use ANN
+even on few matching rows (``ann_exact_max_rows=0``), so the per-segment
+ANN paths run on small data.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import vecgres
+
+DIMS = 8
+METRIC_OPS = {
+    "<->": "vector_l2_ops",
+    "<#>": "vector_ip_ops",
+    "<=>": "vector_cosine_ops",
+    "<+>": "vector_l1_ops",
+}
+
+
+def distances(x: np.ndarray, q: np.ndarray, op: str) -> np.ndarray:
+    x64, q64 = x.astype(np.float64), q.astype(np.float64)
+    if op == "<->":
+        return np.sqrt(((x64 - q64) ** 2).sum(1))
+    if op == "<#>":
+        return -(x64 @ q64)
+    if op == "<=>":
+        return 1 - (x64 @ q64) / (np.linalg.norm(x64, axis=1) * np.linalg.norm(q64))
+    return np.abs(x64 - q64).sum(1)
+
+
+def vec(v: np.ndarray) -> str:
+    return "[" + ",".join(repr(float(x)) for x in v) + "]"
+
+
+def open_db(path: str, **overrides: object):
+    opts: dict[str, object] = {
+        "seal_rows": 300,
+        "fsync": False,
+        "background_compaction": False,
+        "ann_exact_max_rows": 0,
+    }
+    opts.update(overrides)
+    con = vecgres.connect(path, **opts)
+    con.autocommit = True
+    return con
+
+
+PRIMES = (37, 101, 211, 307, 401, 503, 601, 709)
+
+
+def synthetic(n: int, start: int = 0) -> np.ndarray:
+    """Pseudo-random vectors from integer arithmetic (quadratic, so no lattice ties),
+    computed identically by SQL and numpy."""
+    i = np.arange(start, start + n, dtype=np.int64)[:, None]
+    p = np.array(PRIMES[:DIMS], dtype=np.int64)[None, :]
+    j = np.arange(DIMS, dtype=np.int64)[None, :]
+    return (((i * i * p + i * (j + 3) * 7919 + j) % 100003) / 10000.0 - 5.0).astype(np.float32)
+
+
+def load_synthetic(cur, n: int, start: int = 0) -> None:
+    elems = ", ".join(
+        f"((i * i * {p} + i * {(j + 3) * 7919} + {j}) % 100003) / 10000.0 - 5.0"
+        for j, p in enumerate(PRIMES)
+    )
+    cur.execute(
+        f"INSERT INTO items SELECT i, i % 100, ARRAY[{elems}]::vector({DIMS}) "
+        f"FROM generate_series({start}, {start + n - 1}) AS s(i)"
+    )
+
+
+def load(cur, x: np.ndarray, start: int = 0, batch: int = 150) -> None:
+    for lo in range(0, len(x), batch):
+        rows = ", ".join(
+            f"({start + i}, {(start + i) % 100}, '{vec(x[i])}')"
+            for i in range(lo, min(lo + batch, len(x)))
+        )
+        cur.execute(f"INSERT INTO items VALUES {rows}")
+
+
+def knn(cur, op: str, q: np.ndarray, k: int, where: str = "") -> list[int]:
+    cur.execute(f"SELECT id FROM items {where} ORDER BY embedding {op} %s LIMIT {k}", (vec(q),))
+    return [r[0] for r in cur.fetchall()]
+
+
+def index_files(path: str) -> list[str]:
+    return sorted(glob.glob(os.path.join(path, "indexes", "*", "*.faiss")))
+
+
+def wait_for(predicate, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def explain_analyze(cur, sql: str) -> list[str]:
+    cur.execute("EXPLAIN ANALYZE " + sql)
+    return [r[0] for r in cur.fetchall()]
+
+
+@pytest.fixture
+def data():
+    return synthetic(1200)
+
+
+@pytest.fixture
+def db(tmp_path, data):
+    path = str(tmp_path / "db")
+    con = open_db(path)
+    cur = con.cursor()
+    cur.execute("CREATE TABLE items (id int, cat int, embedding vector(8))")
+    for start in range(0, 1200, 300):  # one sealed segment each
+        load_synthetic(cur, 300, start)
+    yield path, con, cur
+    con.close()
+
+
+@pytest.mark.parametrize("op", ["<->", "<#>", "<=>", "<+>"])
+def test_flat_index_is_exact_with_filters_and_deletes(db, data, op):
+    path, _con, cur = db
+    cur.execute(f"CREATE INDEX ON items USING flat (embedding {METRIC_OPS[op]})")
+    assert len(index_files(path)) == 4  # 1200 rows / 300 per sealed segment
+    cur.execute("DELETE FROM items WHERE id % 7 = 0")
+    alive = np.arange(len(data)) % 7 != 0
+    rng = np.random.default_rng(1)
+    for cut in (1, 10, 50, 100):  # selectivity of `cat < cut`
+        q = rng.standard_normal(DIMS).astype(np.float32)
+        mask = alive & (np.arange(len(data)) % 100 < cut)
+        d = distances(data, q, op)
+        expected = list(np.flatnonzero(mask)[np.argsort(d[mask], kind="stable")][:10])
+        assert knn(cur, op, q, 10, f"WHERE cat < {cut}") == expected
+
+
+@pytest.mark.parametrize(
+    ("method", "options"),
+    [
+        ("hnsw", ""),
+        ("ivfflat", "WITH (lists = 4)"),
+        ("hnsw", "WITH (quantization = 'sq8')"),
+        ("ivfflat", "WITH (lists = 4, quantization = 'pq')"),
+        ("flat", "WITH (quantization = 'fp16')"),
+    ],
+)
+def test_filtered_search_never_short(db, data, method, options):
+    """k rows whenever at least k match, sorted by distance, deleted rows never returned."""
+    _path, _con, cur = db
+    cur.execute(f"CREATE INDEX ON items USING {method} (embedding vector_l2_ops) {options}")
+    cur.execute("DELETE FROM items WHERE id % 7 = 3")
+    ids = np.arange(len(data))
+    rng = np.random.default_rng(3)
+    for cut in (1, 1, 3, 30, 30, 70, 70):
+        matching = int(((ids % 100 < cut) & (ids % 7 != 3)).sum())
+        q = rng.standard_normal(DIMS).astype(np.float32)
+        cur.execute(
+            f"SELECT id, cat, embedding <-> %s FROM items WHERE cat < {cut} "
+            "ORDER BY embedding <-> %s LIMIT 10",
+            (vec(q), vec(q)),
+        )
+        rows = cur.fetchall()
+        assert len(rows) == min(10, matching)
+        assert all(r[1] < cut and r[0] % 7 != 3 for r in rows)
+        dists = [r[2] for r in rows]
+        assert dists == sorted(dists)
+
+
+def test_enable_ann_off_and_on_agree_with_numpy_when_few_rows_match(db, data):
+    _path, _con, cur = db
+    cur.execute("CREATE INDEX ON items USING hnsw (embedding vector_l2_ops)")
+    q = data[5] + 0.001
+    d = distances(data, q, "<->")
+    mask = np.arange(len(data)) % 100 == 42  # 12 rows match
+    expected = list(np.flatnonzero(mask)[np.argsort(d[mask])][:20])
+    assert knn(cur, "<->", q, 20, "WHERE cat = 42") == expected
+    cur.execute("SET vecgres.enable_ann = off")
+    assert knn(cur, "<->", q, 20, "WHERE cat = 42") == expected
+    assert knn(cur, "<->", q, 10) == list(np.argsort(d)[:10])
+
+
+def test_explain_analyze_shows_per_segment_strategies(db, data):
+    _path, _con, cur = db
+    cur.execute("CREATE INDEX items_hnsw ON items USING hnsw (embedding vector_l2_ops)")
+    q = vec(data[0])
+    plan = explain_analyze(cur, f"SELECT id FROM items ORDER BY embedding <-> '{q}' LIMIT 5")
+    assert plan[1].startswith("  ->  Index Scan using items_hnsw on items")
+    segments = [line for line in plan if "Segment:" in line]
+    assert len(segments) == 4
+    assert all(": ann," in line for line in segments)
+    plan = explain_analyze(
+        cur, f"SELECT id FROM items WHERE cat < 20 ORDER BY embedding <-> '{q}' LIMIT 5"
+    )
+    assert all("ann-allowlist" in line for line in plan if "Segment:" in line)
+    plan = explain_analyze(
+        cur, f"SELECT id FROM items WHERE cat < 90 ORDER BY embedding <-> '{q}' LIMIT 5"
+    )
+    assert all("ann-widened" in line for line in plan if "Segment:" in line)
+    cur.execute("SET vecgres.enable_ann = off")
+    plan = explain_analyze(cur, f"SELECT id FROM items ORDER BY embedding <-> '{q}' LIMIT 5")
+    assert plan[1].startswith("  ->  Sort")
+    assert all(": exact," in line for line in plan if "Segment:" in line)
+
+
+def test_growing_segment_and_own_writes_are_searched(db, data):
+    _path, con, cur = db
+    cur.execute("CREATE INDEX ON items USING hnsw (embedding vector_l2_ops)")
+    target = np.full(DIMS, 9.0, dtype=np.float32)
+    cur.execute("INSERT INTO items VALUES (5000, 1, %s)", (vec(target),))  # growing segment
+    assert knn(cur, "<->", target, 1) == [5000]
+    con.autocommit = False
+    cur.execute("INSERT INTO items VALUES (5001, 1, %s)", (vec(target * 1.01),))
+    cur.execute("DELETE FROM items WHERE id = 5000")
+    assert knn(cur, "<->", target, 2) == [5001, int(np.argmin(distances(data, target, "<->")))]
+    con.rollback()
+    con.autocommit = True
+    assert knn(cur, "<->", target, 1) == [5000]
+
+
+def test_updates_move_rows(db, data):
+    _path, _con, cur = db
+    cur.execute("CREATE INDEX ON items USING hnsw (embedding vector_cosine_ops)")
+    q = data[100]
+    assert knn(cur, "<=>", q, 1) == [100]
+    cur.execute("UPDATE items SET embedding = %s WHERE id = 100", (vec(-q),))
+    cur.execute("UPDATE items SET embedding = %s WHERE id = 7", (vec(q * 2),))
+    got = knn(cur, "<=>", q, 3)
+    assert got[0] == 7
+    assert 100 not in got
+
+
+def test_indexes_survive_restart_without_rebuild(tmp_path, data):
+    path = str(tmp_path / "db")
+    con = open_db(path)
+    cur = con.cursor()
+    cur.execute("CREATE TABLE items (id int, cat int, embedding vector(8))")
+    for start in range(0, 1200, 300):
+        load_synthetic(cur, 300, start)
+    cur.execute("CREATE INDEX ON items USING hnsw (embedding vector_l2_ops)")
+    files = index_files(path)
+    before = {f: os.stat(f).st_mtime_ns for f in files}
+    q = data[3]
+    first = knn(cur, "<->", q, 10)
+    con.close()
+    con = open_db(path)
+    cur = con.cursor()
+    assert knn(cur, "<->", q, 10) == first
+    plan = explain_analyze(cur, f"SELECT id FROM items ORDER BY embedding <-> '{vec(q)}' LIMIT 5")
+    assert sum(": ann," in line for line in plan) == 4
+    assert {f: os.stat(f).st_mtime_ns for f in index_files(path)} == before
+    con.close()
+
+
+def test_corrupt_or_missing_index_file_is_rebuilt_not_loaded(tmp_path, data):
+    path = str(tmp_path / "db")
+    con = open_db(path)
+    cur = con.cursor()
+    cur.execute("CREATE TABLE items (id int, cat int, embedding vector(8))")
+    for start in range(0, 1200, 300):
+        load_synthetic(cur, 300, start)
+    cur.execute("CREATE INDEX ON items USING hnsw (embedding vector_l2_ops)")
+    q = data[11]
+    expected = knn(cur, "<->", q, 10)
+    con.close()
+    files = index_files(path)
+    corrupt, missing = files[0], files[1]
+    raw = bytearray(Path(corrupt).read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    Path(corrupt).write_bytes(bytes(raw))
+    os.unlink(missing)
+
+    def healthy(p: str) -> bool:
+        if not os.path.exists(p + ".sum") or not os.path.exists(p):
+            return False
+        summary = json.loads(Path(p + ".sum").read_bytes())
+        return bool(summary["crc32"] == zlib.crc32(Path(p).read_bytes()))
+
+    con = open_db(path)
+    cur = con.cursor()
+    assert knn(cur, "<->", q, 10) == expected
+    wait_for(lambda: healthy(corrupt) and healthy(missing))
+    assert Path(corrupt).read_bytes() != bytes(raw)
+    assert knn(cur, "<->", q, 10) == expected
+    con.close()
+
+
+def test_compaction_rebuilds_indexes_of_new_segments(tmp_path, data):
+    path = str(tmp_path / "db")
+    con = open_db(path, background_compaction=True, compaction_small_rows=10_000)
+    cur = con.cursor()
+    cur.execute("CREATE TABLE items (id int, cat int, embedding vector(8))")
+    cur.execute("CREATE INDEX ON items USING hnsw (embedding vector_l2_ops)")
+    for start in range(0, 1200, 300):
+        load_synthetic(cur, 300, start)
+    cur.execute("DELETE FROM items WHERE id < 100")
+
+    def one_merged_index() -> bool:
+        found = index_files(path)
+        return len(found) == 1 and os.path.exists(found[0] + ".sum")
+
+    # small segments are merged in the background; only the merged one keeps an index
+    con.close()
+    con = open_db(path, background_compaction=True, compaction_small_rows=10_000)
+    cur = con.cursor()
+    wait_for(one_merged_index)
+    q = data[50]
+    got = knn(cur, "<->", q, 10)
+    d = distances(data, q, "<->")
+    d[:100] = np.inf
+    assert got == list(np.argsort(d)[:10])
+    con.close()
+
+
+def test_reindex_and_drop(db, data):
+    path, _con, cur = db
+    cur.execute("CREATE INDEX items_idx ON items USING ivfflat (embedding) WITH (lists = 2)")
+    files = index_files(path)
+    assert len(files) == 4
+    stamps = [os.stat(f).st_mtime_ns for f in files]
+    time.sleep(0.01)
+    cur.execute("REINDEX INDEX items_idx")
+    assert [os.stat(f).st_mtime_ns for f in index_files(path)] != stamps
+    cur.execute("DROP INDEX items_idx")
+    plan = explain_analyze(
+        cur, f"SELECT id FROM items ORDER BY embedding <-> '{vec(data[0])}' LIMIT 5"
+    )
+    assert plan[1].startswith("  ->  Sort")
+
+
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    seed=st.integers(0, 2**16),
+    op=st.sampled_from(["<->", "<#>", "<=>", "<+>"]),
+    k=st.integers(1, 30),
+    cut=st.integers(0, 100),
+)
+def test_enable_ann_off_equals_numpy(tmp_path_factory, seed, op, k, cut):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 700))
+    x = rng.standard_normal((n, 4)).astype(np.float32)
+    path = str(tmp_path_factory.mktemp("prop") / "db")
+    con = open_db(path)
+    cur = con.cursor()
+    cur.execute("CREATE TABLE items (id int, cat int, embedding vector(4))")
+    load(cur, x)
+    cur.execute(f"CREATE INDEX ON items USING hnsw (embedding {METRIC_OPS[op]})")
+    cur.execute("SET vecgres.enable_ann = off")
+    q = rng.standard_normal(4).astype(np.float32)
+    mask = np.arange(n) % 100 < cut
+    d = distances(x, q, op)
+    expected = list(np.flatnonzero(mask)[np.argsort(d[mask], kind="stable")][:k])
+    assert knn(cur, op, q, k, f"WHERE cat < {cut}") == expected
+    con.close()
+
+
+def test_create_index_rolled_back_is_not_used(db, data):
+    _path, con, cur = db
+    con.autocommit = False
+    cur.execute("CREATE INDEX items_tmp ON items USING hnsw (embedding vector_l2_ops)")
+    plan = explain_analyze(
+        cur, f"SELECT id FROM items ORDER BY embedding <-> '{vec(data[1])}' LIMIT 3"
+    )
+    assert "items_tmp" in plan[1]
+    con.rollback()
+    con.autocommit = True
+    plan = explain_analyze(
+        cur, f"SELECT id FROM items ORDER BY embedding <-> '{vec(data[1])}' LIMIT 3"
+    )
+    assert plan[1].startswith("  ->  Sort")
+    assert knn(cur, "<->", data[1], 3)[0] == 1

@@ -1,0 +1,259 @@
+"""The ANN indexes of sealed segments: build in the background, load verified, cache.
+
+One index per (sealed segment, index definition). Builds run in one worker
+thread (faiss uses every core inside it); a segment whose index is not built
+yet, or whose file is missing or corrupt, is searched exactly meanwhile and
+its index is (re)built — never loaded from an unverified file.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from vecgres.catalog.model import Catalog, Index, Table
+from vecgres.executor.relation import layout_of
+from vecgres.executor.vectors import column_matrix
+from vecgres.index import progress
+from vecgres.index.spec import IndexSpec
+from vecgres.storage.indexfiles import IndexFiles
+from vecgres.storage.snapshot import SegmentSnapshot
+from vecgres.storage.store import Store
+
+if TYPE_CHECKING:
+    # faiss loads on the first index use, not when a database opens
+    from vecgres.index.segment import SegmentIndex
+
+ANN_METHODS = ("hnsw", "ivfflat", "flat")
+_log = logging.getLogger("vecgres.index")
+
+
+def index_spec(table: Table, idx: Index) -> IndexSpec | None:
+    """The build spec of an ANN index on a vector column, or None for other indexes."""
+    if idx.method not in ANN_METHODS or len(idx.columns) != 1 or not idx.opclass:
+        return None
+    column = table.column(idx.columns[0])
+    if column is None or column.type.dims is None:
+        return None
+    opts = idx.options
+    return IndexSpec(
+        method=idx.method,
+        metric=idx.opclass.rsplit("_", 2)[-2],
+        dims=column.type.dims,
+        m=int(opts.get("m", 16)),
+        ef_construction=int(opts.get("ef_construction", 64)),
+        lists=int(opts.get("lists", 100)),
+        quantization=opts.get("quantization") or None,
+    )
+
+
+@dataclass(slots=True)
+class _Job:
+    table: Table
+    idx: Index
+    segment_id: int
+    command: str
+    done: threading.Event
+
+
+class AnnIndexes:
+    def __init__(self, store: Store, root: str, catalog: Callable[[], Catalog]) -> None:
+        self.store = store
+        self.files = IndexFiles(root)
+        self._catalog = catalog
+        self._cache: dict[tuple[int, int, str], SegmentIndex] = {}
+        self._pending: set[tuple[int, int, str]] = set()
+        self._lock = threading.Lock()
+        self._queue: queue.Queue[_Job | None] = queue.Queue()
+        self._worker = threading.Thread(target=self._run, name="vecgres-index-build", daemon=True)
+        self._worker.start()
+        self._closed = False
+        self.builds = 0  # segment indexes built by this process (tests, EXPLAIN ANALYZE)
+
+    # --- hooks ---------------------------------------------------------------
+    def on_sealed(self, table_id: int, segment_id: int) -> None:
+        if self._closed:
+            return
+        table = self._catalog().tables.get(table_id)
+        if table is None:
+            return
+        for idx in table.indexes:
+            if index_spec(table, idx) is not None:
+                self._enqueue(table, idx, segment_id, "BUILD")
+
+    def startup(self) -> None:
+        """Drop files of vanished segments/indexes and queue every missing index."""
+        snap = self.store.snapshot()
+        live: set[tuple[int, int, int]] = set()
+        for table in self._catalog().tables.values():
+            tsnap = snap.table(table.oid)
+            if tsnap is None:
+                continue
+            for idx in table.indexes:
+                if index_spec(table, idx) is None:
+                    continue
+                for seg in tsnap.segments:
+                    if seg.segment_id is not None:
+                        live.add((table.oid, seg.segment_id, idx.oid))
+                        self._enqueue(table, idx, seg.segment_id, "BUILD")
+        for path in self.files.remove_unless(live):
+            _log.info(f"removed stale index file {path}")
+
+    def close(self) -> None:
+        self._closed = True
+        self._queue.put(None)
+        self._worker.join(timeout=30)
+
+    # --- building ------------------------------------------------------------
+    def build_all(self, table: Table, idx: Index, command: str, *, force: bool = False) -> None:
+        """Build (or with ``force`` rebuild) the index on every sealed segment; wait."""
+        spec = index_spec(table, idx)
+        if spec is None:
+            return
+        tsnap = self.store.snapshot().table(table.oid)
+        segs = [s for s in (tsnap.segments if tsnap else ()) if s.segment_id is not None]
+        progress.start(idx.oid, table.oid, command, sum(len(s.rowids) for s in segs))
+        try:
+            jobs = []
+            for seg in segs:
+                assert seg.segment_id is not None
+                if force:
+                    self.files.remove(table.oid, seg.segment_id, idx.oid)
+                    with self._lock:
+                        self._cache.pop((seg.segment_id, idx.oid, spec.key()), None)
+                job = _Job(table, idx, seg.segment_id, command, threading.Event())
+                self._queue.put(job)
+                jobs.append(job)
+            for job in jobs:
+                job.done.wait()
+        finally:
+            progress.finish(idx.oid)
+
+    def _enqueue(self, table: Table, idx: Index, segment_id: int, command: str) -> None:
+        spec = index_spec(table, idx)
+        assert spec is not None
+        key = (segment_id, idx.oid, spec.key())
+        with self._lock:
+            if key in self._pending or key in self._cache:
+                return
+            self._pending.add(key)
+        self._queue.put(_Job(table, idx, segment_id, command, threading.Event()))
+
+    def _run(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            try:
+                if not self._closed:  # closing: the next open rebuilds what is missing
+                    self._build(job)
+            except Exception:
+                _log.exception(f"building index {job.idx.name} on segment {job.segment_id}")
+            finally:
+                spec = index_spec(job.table, job.idx)
+                if spec is not None:
+                    with self._lock:
+                        self._pending.discard((job.segment_id, job.idx.oid, spec.key()))
+                job.done.set()
+
+    def _segment(self, table_id: int, segment_id: int) -> SegmentSnapshot | None:
+        tsnap = self.store.snapshot().table(table_id)
+        for seg in tsnap.segments if tsnap else ():
+            if seg.segment_id == segment_id:
+                return seg
+        return None
+
+    def _build(self, job: _Job) -> None:
+        spec = index_spec(job.table, job.idx)
+        assert spec is not None
+        seg = self._segment(job.table.oid, job.segment_id)
+        if seg is None:
+            return  # compacted away meanwhile
+        if self._load(job.table.oid, job.segment_id, job.idx.oid, spec, len(seg.rowids)):
+            return
+        column = job.table.column(job.idx.columns[0])
+        assert column is not None
+        data = seg.conformed(layout_of(job.table))
+        vectors = column_matrix(data.column(column.field_name), spec.dims)
+        vectors = np.nan_to_num(vectors)  # NULL slots; the executor never allows them
+        phase = "loading tuples" if spec.method != "ivfflat" else "performing k-means"
+        progress.update(job.idx.oid, phase=phase)
+        done = [0]
+
+        def report(n: int) -> None:
+            progress.update(job.idx.oid, phase="loading tuples", add_done=n - done[0])
+            done[0] = n
+
+        from vecgres.index.segment import SegmentIndex
+
+        built = SegmentIndex.build(spec, vectors, report)
+        self.files.write(job.table.oid, job.segment_id, job.idx.oid, built.serialize(), spec.key())
+        self._forget_compacted()
+        with self._lock:
+            self._cache[(job.segment_id, job.idx.oid, spec.key())] = built
+            self.builds += 1
+        _log.info(
+            f"built {spec.method} index {job.idx.name} on segment {job.segment_id} "
+            f"({len(vectors)} rows)"
+        )
+
+    def _forget_compacted(self) -> None:
+        """Drop cached indexes of segments that compaction or DROP removed (ids are unique)."""
+        snap = self.store.snapshot()
+        live: set[int | None] = set()
+        for tid in snap.table_ids():
+            tsnap = snap.table(tid)
+            if tsnap is not None:
+                live.update(seg.segment_id for seg in tsnap.segments)
+        with self._lock:
+            for key in [k for k in self._cache if k[0] not in live]:
+                del self._cache[key]
+
+    def _load(
+        self, table_id: int, segment_id: int, index_oid: int, spec: IndexSpec, rows: int
+    ) -> SegmentIndex | None:
+        key = (segment_id, index_oid, spec.key())
+        with self._lock:
+            cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        path = self.files.verified_path(table_id, segment_id, index_oid, spec.key())
+        if path is None:
+            return None
+        from vecgres.index.segment import SegmentIndex
+
+        try:
+            loaded = SegmentIndex.load(spec, path, rows)
+        except (RuntimeError, ValueError) as exc:
+            _log.info(f"index file {path} unusable, rebuilding: {exc!r}")
+            self.files.remove(table_id, segment_id, index_oid)
+            return None
+        with self._lock:
+            self._cache[key] = loaded
+        return loaded
+
+    # --- searching -------------------------------------------------------------
+    def get(self, table: Table, idx: Index, seg: SegmentSnapshot) -> SegmentIndex | None:
+        """The segment's index if built and verified; otherwise queue a build and say None."""
+        spec = index_spec(table, idx)
+        if spec is None or seg.segment_id is None:
+            return None
+        found = self._load(table.oid, seg.segment_id, idx.oid, spec, len(seg.rowids))
+        if found is None:
+            self._enqueue(table, idx, seg.segment_id, "BUILD")
+        return found
+
+    def wait_idle(self) -> None:
+        """Block until every queued build is done (tests, CREATE INDEX)."""
+        marker = threading.Event()
+        while True:
+            with self._lock:
+                if not self._pending:
+                    break
+            marker.wait(0.01)

@@ -1,0 +1,113 @@
+"""One ANN index over one sealed segment's vectors: build, serialize, load, search.
+
+Labels are row offsets in the segment (0..n-1). A search may be restricted
+to an allow-list of offsets (faiss ``IDSelectorBitmap``), so filtering and
+deleted rows are applied inside the graph/list traversal, not after it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from types import ModuleType
+
+import faiss
+import numpy as np
+
+from vecgres.index import flat, hnsw, ivfflat
+from vecgres.index.metrics import prepare
+from vecgres.index.quantized import candidate_count
+from vecgres.index.spec import IndexSpec
+
+_MODULES: dict[str, ModuleType] = {"flat": flat, "hnsw": hnsw, "ivfflat": ivfflat}
+
+# faiss builds use every core; searches are single-query and run one thread each
+_threads_lock = threading.Lock()
+BUILD_THREADS = max(1, os.cpu_count() or 1)
+
+
+def module_for(method: str) -> ModuleType:
+    return _MODULES[method]
+
+
+def _quiet_training(index: faiss.Index) -> None:
+    """Small segments train k-means on few points by design: no faiss warnings."""
+    for owner in (index, getattr(index, "pq", None)):
+        cp = getattr(owner, "cp", None)
+        if cp is not None:
+            cp.min_points_per_centroid = 1
+
+
+class SegmentIndex:
+    """A faiss index whose labels are the offsets of one segment's rows."""
+
+    __slots__ = ("index", "rows", "spec")
+
+    def __init__(self, spec: IndexSpec, index: faiss.Index, rows: int) -> None:
+        self.spec = spec
+        self.index = index
+        self.rows = rows
+
+    @classmethod
+    def build(
+        cls,
+        spec: IndexSpec,
+        vectors: np.ndarray,
+        progress: Callable[[int], None] | None = None,
+    ) -> SegmentIndex:
+        rows = len(vectors)
+        data = prepare(vectors, spec.metric)
+        index = module_for(spec.method).create(spec, rows)
+        _quiet_training(index)
+        with _threads_lock:
+            faiss.omp_set_num_threads(BUILD_THREADS)
+            if not index.is_trained:
+                index.train(data)
+            step = max(1, min(rows, 10_000))
+            for start in range(0, rows, step):
+                index.add(data[start : start + step])
+                if progress is not None:
+                    progress(min(rows, start + step))
+        return cls(spec, index, rows)
+
+    def serialize(self) -> bytes:
+        return bytes(faiss.serialize_index(self.index))
+
+    @classmethod
+    def load(cls, spec: IndexSpec, path: str, rows: int) -> SegmentIndex:
+        """Read a verified file; memory-mapped where faiss can map the index type."""
+        try:
+            index = faiss.read_index(path, faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
+        except RuntimeError:
+            index = faiss.read_index(path)
+        if index.ntotal != rows or index.d != spec.dims:
+            raise ValueError(f"index file {path} does not match its segment")
+        return cls(spec, index, rows)
+
+    def search(
+        self,
+        query: np.ndarray,
+        k: int,
+        allowed: np.ndarray | None,
+        *,
+        ef_search: int,
+        probes: int,
+    ) -> np.ndarray:
+        """Offsets of up to ``candidate_count(k)`` nearest allowed rows (unordered use)."""
+        want = min(candidate_count(k, self.spec.quantization), self.rows)
+        if want <= 0:
+            return np.empty(0, dtype=np.int64)
+        selector = None
+        if allowed is not None:
+            bits = np.packbits(allowed.astype(np.uint8), bitorder="little")
+            selector = faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bits))
+        params = module_for(self.spec.method).search_parameters(
+            self.spec, selector, max(ef_search, want), probes
+        )
+        q = prepare(query.reshape(1, -1), self.spec.metric)
+        _dist, labels = self.index.search(q, want, params=params)
+        out = labels[0]
+        # keep `bits` alive until faiss is done with the selector
+        del selector
+        return np.asarray(out[out >= 0], dtype=np.int64)

@@ -1,0 +1,120 @@
+"""The physical plan of a top-k distance search, and the rule that chooses its index.
+
+``SELECT … FROM t [WHERE …] ORDER BY col <op> const LIMIT k [OFFSET n]``
+becomes an ``AnnTopK``: plain values only (the query vector, k, SQL strings
+for the filter and for the final projection), so the executor never sees a
+parse tree. The per-segment strategy is decided at run time from measured
+selectivity with the thresholds set here:
+
+* at most ``exact_max_rows`` matching rows in a segment, a matching fraction
+  under ``exact_below_fraction``, or fewer matching rows than the distances the
+  ANN search would compute (hnsw: ef/fraction·2m; ivfflat: probes·rows/lists):
+  exact distances on those rows (``exact_max_rows = 0`` forces ANN, for tests);
+* fraction under ``allowlist_below_fraction``: ANN with an allow-list of the
+  matching offsets (faiss ``IDSelectorBitmap``) inside the traversal;
+* otherwise: ANN over the whole segment with a candidate list widened by
+  1/fraction and re-searched (doubling) until k candidates pass the filter.
+
+Whatever the strategy, a segment that yields fewer than min(k, matching)
+rows is widened and finally searched exactly: results are never short.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from vecgres.catalog.model import Index, Table
+
+# pgvector operator (as its DuckDB function) -> opclass metric suffix
+OPERATOR_METRIC = {
+    "pgv_l2_distance": "l2",
+    "pgv_negative_inner_product": "ip",
+    "pgv_cosine_distance": "cosine",
+    "pgv_l1_distance": "l1",
+}
+OPERATOR_SYMBOL = {"l2": "<->", "ip": "<#>", "cosine": "<=>", "l1": "<+>"}
+ANN_METHODS = ("hnsw", "ivfflat", "flat")
+
+EXACT_MAX_ROWS = 2000
+EXACT_BELOW_FRACTION = 0.02
+ALLOWLIST_BELOW_FRACTION = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class AnnTopK:
+    table_oid: int
+    rel: str  # the relation name the SQL uses (registered in DuckDB under it)
+    column: str  # catalog column name of the vector column
+    metric: str  # l2 | ip | cosine | l1
+    query: np.ndarray  # float32 (dims,)
+    k: int  # LIMIT + OFFSET: rows the merge must deliver
+    filter_sql: str | None  # DuckDB SQL selecting the _rowid of rows passing WHERE
+    final_sql: str  # the statement itself, run on the winners only
+    index: Index | None  # None: exact search (no index, or vecgres.enable_ann = off)
+    ef_search: int
+    probes: int
+    max_probes: int
+    exact_max_rows: int = EXACT_MAX_ROWS
+    # when the select list is only table columns and the ORDER BY distance:
+    # (output name, column name or None for the distance) — built without DuckDB
+    projection: tuple[tuple[str, str | None], ...] | None = None
+    offset: int = 0
+    exact_below_fraction: float = EXACT_BELOW_FRACTION
+    allowlist_below_fraction: float = ALLOWLIST_BELOW_FRACTION
+
+
+def choose_index(table: Table, column: str, metric: str) -> Index | None:
+    """An ANN index on the column whose opclass matches the operator (pgvector:
+    one index per distance operator). HNSW first, then IVFFlat, then FLAT."""
+    found = [
+        idx
+        for idx in table.indexes
+        if idx.method in ANN_METHODS
+        and idx.columns == [column]
+        and idx.opclass is not None
+        and idx.opclass.rsplit("_", 2)[-2] == metric
+        and idx.opclass.startswith("vector_")
+    ]
+    found.sort(key=lambda idx: ANN_METHODS.index(idx.method))
+    return found[0] if found else None
+
+
+def plan_topk(
+    table: Table,
+    rel: str,
+    column: str,
+    operator: str,
+    query: np.ndarray,
+    k: int,
+    filter_sql: str | None,
+    final_sql: str,
+    *,
+    enable_ann: bool,
+    ef_search: int,
+    probes: int,
+    max_probes: int,
+    exact_max_rows: int = EXACT_MAX_ROWS,
+    projection: tuple[tuple[str, str | None], ...] | None = None,
+    offset: int = 0,
+) -> AnnTopK:
+    metric = OPERATOR_METRIC[operator]
+    index = choose_index(table, column, metric) if enable_ann else None
+    return AnnTopK(
+        table_oid=table.oid,
+        rel=rel,
+        column=column,
+        metric=metric,
+        query=query,
+        k=k,
+        filter_sql=filter_sql,
+        final_sql=final_sql,
+        index=index,
+        ef_search=ef_search,
+        probes=probes,
+        max_probes=max(max_probes, probes),
+        exact_max_rows=exact_max_rows,
+        projection=projection,
+        offset=offset,
+    )

@@ -1,0 +1,140 @@
+"""EXPLAIN [ANALYZE] for top-k distance searches, in PostgreSQL's text format.
+
+PostgreSQL + pgvector shows ``Limit -> Index Scan using <index> on <table>``
+with ``Order By:`` and ``Filter:`` lines when the index is used, and
+``Limit -> Sort -> Seq Scan`` otherwise. vecgres prints the same nodes
+(always without cost estimates, as ``COSTS OFF``) and under the scan its own
+details: the index method and search settings, and with ANALYZE what each
+segment did (strategy, rows matching, candidates). Other statements are not
+explainable yet.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import pyarrow as pa
+from sqlglot import exp
+
+from vecgres import errors
+from vecgres.executor.topk import SegmentReport
+from vecgres.planner.topk import OPERATOR_SYMBOL, AnnTopK
+from vecgres.result import ColumnInfo, Result
+from vecgres.sql.bind import bind_query
+from vecgres.sql.topk import TopKShape, execute_plan, plan_for
+from vecgres.types import SqlType
+from vecgres.vector.text import format_vector
+
+# the engine's Session: sql/ may not import engine (layers), so it is duck-typed here
+Session_ = Any
+
+_OPTIONS_RE = re.compile(r"^\s*\(([^)]*)\)\s*(.*)$", re.S)
+_WORDS_RE = re.compile(r"^\s*((?:(?:ANALYZE|ANALYSE|VERBOSE)\s+)*)(.*)$", re.S | re.I)
+
+
+def _split(text: str) -> tuple[bool, str]:
+    """(analyze?, the statement) of EXPLAIN's argument text."""
+    m = _OPTIONS_RE.match(text)
+    if m:
+        analyze = False
+        for option in m.group(1).split(","):
+            words = option.strip().lower().split()
+            if words and words[0] in ("analyze", "analyse"):
+                analyze = len(words) == 1 or words[1] in ("true", "on", "1")
+        return analyze, m.group(2)
+    m2 = _WORDS_RE.match(text)
+    assert m2 is not None
+    return bool(re.search(r"ANALY[SZ]E", m2.group(1), re.I)), m2.group(2)
+
+
+def explain(session: Session_, ast: exp.Expr, params: Sequence[object]) -> Result:
+    text = ast.expression.name if isinstance(ast.expression, exp.Expr) else str(ast.expression)
+    analyze, sql = _split(text)
+    query = session._parse_one(sql)
+    if not isinstance(query, exp.Query):
+        raise errors.FeatureNotSupported("EXPLAIN is supported only for top-k searches yet")
+    started = time.perf_counter()
+    bound = bind_query(query, session._bind_context(), session._parse_view)
+    found = plan_for(session, bound, params)
+    if found is None:
+        raise errors.FeatureNotSupported("EXPLAIN is supported only for top-k searches yet")
+    plan, shape = found
+    planned = time.perf_counter()
+    reports: list[SegmentReport] | None = None
+    rows = 0
+    if analyze:
+        run = execute_plan(session, bound, plan, session.db.snapshot())
+        if run is not None:
+            reports = run.segments
+            rows = sum(b.num_rows for b in run.batches)
+    done = time.perf_counter()
+    name = bound.tables[shape.rel].name
+    lines = _lines(plan, shape, name, reports, rows, analyze, (done - planned) * 1000)
+    if analyze:
+        lines.append(f"Planning Time: {(planned - started) * 1000:.3f} ms")
+        lines.append(f"Execution Time: {(done - planned) * 1000:.3f} ms")
+    batch = pa.record_batch([pa.array(lines, pa.string())], names=["QUERY PLAN"])
+    return Result([ColumnInfo("QUERY PLAN", SqlType("text"))], iter([batch]), "EXPLAIN")
+
+
+def _pg_text(node: exp.Expr) -> str:
+    """PostgreSQL's deparse of a one-table filter: columns unqualified."""
+    copy = node.copy()
+    for col in copy.find_all(exp.Column):
+        col.set("table", None)
+    return str(copy.sql(dialect="postgres"))
+
+
+def _lines(
+    plan: AnnTopK,
+    shape: TopKShape,
+    name: str,
+    reports: list[SegmentReport] | None,
+    rows: int,
+    analyze: bool,
+    ms: float,
+) -> list[str]:
+    actual = f" (actual time=0.000..{ms:.3f} rows={rows} loops=1)" if analyze else ""
+    rel = name if shape.alias in (shape.rel, name) else f"{name} {shape.alias}"
+    order = f"({shape.column} {OPERATOR_SYMBOL[plan.metric]} '{format_vector(plan.query)}'::vector)"
+    where = f"({_pg_text(shape.where)})" if shape.where is not None else None
+    scanned = sum(r.rows for r in reports) if reports is not None else 0
+    scan_actual = f" (actual time=0.000..{ms:.3f} rows={scanned} loops=1)" if analyze else ""
+    out = [f"Limit{actual}"]
+    if plan.index is not None:
+        out.append(f"  ->  Index Scan using {plan.index.name} on {rel}{actual}")
+        out.append(f"        Order By: {order}")
+        if where:
+            out.append(f"        Filter: {where}")
+        method = plan.index.method
+        knob = (
+            f"ef_search={plan.ef_search}"
+            if method == "hnsw"
+            else f"probes={plan.probes}"
+            if method == "ivfflat"
+            else "exhaustive"
+        )
+        quant = plan.index.options.get("quantization")
+        out.append(
+            f"        Vecgres: {method}{' ' + quant if quant else ''} per segment, {knob}, "
+            "growing segment exact"
+        )
+        indent = "        "
+    else:
+        out.append(f"  ->  Sort{actual}")
+        out.append(f"        Sort Key: ({order})")
+        out.append(f"        ->  Seq Scan on {rel}{scan_actual}")
+        if where:
+            out.append(f"              Filter: {where}")
+        indent = "              "
+    if reports is not None:
+        for r in reports:
+            name = f"segment {r.segment_id}" if r.segment_id is not None else "growing"
+            out.append(
+                f"{indent}Segment: {name}: {r.strategy}, rows={r.rows} matching={r.matching} "
+                f"candidates={r.candidates}"
+            )
+    return out

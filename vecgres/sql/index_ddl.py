@@ -1,0 +1,262 @@
+"""ANN index DDL as pgvector has it: ``CREATE INDEX … USING hnsw|ivfflat|flat``, REINDEX.
+
+Access methods, opclasses, option bounds and error texts are pgvector's
+(src/hnsw.c, src/ivfflat.c, vector--*.sql). ``flat`` and the ``quantization``
+option are vecgres extras. Building waits until every sealed segment has its
+index; the growing segment is always searched exactly.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlglot import exp
+
+from vecgres import errors
+from vecgres.catalog.model import Catalog, Index, Table
+from vecgres.config import INT_MAX
+from vecgres.result import Notice, Result
+from vecgres.sql import ddl
+
+# the engine's Session: sql/ may not import engine (layers), so it is duck-typed here
+Session_ = Any
+
+ANN_METHODS = ("hnsw", "ivfflat", "flat")
+KNOWN_METHODS = ("btree", "hash", "gist", "gin", "spgist", "brin", *ANN_METHODS)
+
+_METRICS = ("l2", "ip", "cosine", "l1")
+# opclass -> data type it indexes, per access method (pgvector's vector--0.8.0.sql)
+OPCLASSES: dict[str, dict[str, str]] = {
+    "hnsw": {
+        **{f"vector_{m}_ops": "vector" for m in _METRICS},
+        **{f"halfvec_{m}_ops": "halfvec" for m in _METRICS},
+        **{f"sparsevec_{m}_ops": "sparsevec" for m in _METRICS},
+        "bit_hamming_ops": "bit",
+        "bit_jaccard_ops": "bit",
+    },
+    "ivfflat": {
+        **{f"vector_{m}_ops": "vector" for m in ("l2", "ip", "cosine")},
+        **{f"halfvec_{m}_ops": "halfvec" for m in ("l2", "ip", "cosine")},
+        "bit_hamming_ops": "bit",
+    },
+    # vecgres's exhaustive method takes every metric of the vector type
+    "flat": {f"vector_{m}_ops": "vector" for m in _METRICS},
+}
+DEFAULT_OPCLASS = {"ivfflat": {"vector": "vector_l2_ops", "halfvec": "halfvec_l2_ops"}}
+# the opclasses vecgres builds today (halfvec/sparsevec/bit arrive with those types)
+BUILDABLE_TYPES = ("vector",)
+
+
+@dataclass(frozen=True, slots=True)
+class _IntOption:
+    default: int
+    low: int
+    high: int
+
+
+INT_OPTIONS: dict[str, dict[str, _IntOption]] = {
+    "hnsw": {"m": _IntOption(16, 2, 100), "ef_construction": _IntOption(64, 4, 1000)},
+    "ivfflat": {"lists": _IntOption(100, 1, 32768)},
+    "flat": {},
+}
+QUANTIZATIONS = ("sq8", "pq", "fp16")
+MAX_DIMS = {"hnsw": 2000, "ivfflat": 2000, "flat": 16000}
+
+
+def is_ann(method: str) -> bool:
+    return method in ANN_METHODS
+
+
+def _option_value(node: exp.Expr) -> str:
+    if isinstance(node, exp.Literal):
+        return str(node.this)
+    if isinstance(node, exp.Neg):
+        return "-" + _option_value(node.this)
+    return node.name if node.name else node.sql()
+
+
+def parse_options(method: str, props: list[exp.Expr]) -> dict[str, str]:
+    """pgvector's reloptions: names, integer parsing, bounds and their messages."""
+    ints = INT_OPTIONS[method]
+    out: dict[str, str] = {}
+    for prop in props:
+        name = prop.this.name.lower() if isinstance(prop.this, exp.Expr) else str(prop.this)
+        raw = _option_value(prop.args["value"])
+        if name == "quantization":
+            value = raw.lower()
+            if value not in QUANTIZATIONS:
+                raise errors.InvalidParameterValue(
+                    f'invalid value for enum option "quantization": {raw}',
+                    detail='Valid values are "sq8", "pq", and "fp16".',
+                )
+            out[name] = value
+            continue
+        spec = ints.get(name)
+        if spec is None:
+            raise errors.InvalidParameterValue(f'unrecognized parameter "{name}"')
+        if not re.fullmatch(r"\s*[+-]?\d+\s*", raw):
+            raise errors.InvalidParameterValue(f'invalid value for integer option "{name}": {raw}')
+        number = int(raw)
+        if number > INT_MAX or number < -INT_MAX - 1:
+            raise errors.InvalidParameterValue(f'invalid value for integer option "{name}": {raw}')
+        if not spec.low <= number <= spec.high:
+            raise errors.InvalidParameterValue(
+                f'value {raw.strip()} out of bounds for option "{name}"',
+                detail=f'Valid values are between "{spec.low}" and "{spec.high}".',
+            )
+        out[name] = str(number)
+    if method == "hnsw":
+        m = int(out.get("m", ints["m"].default))
+        efc = int(out.get("ef_construction", ints["ef_construction"].default))
+        if efc < 2 * m:
+            raise errors.InvalidParameterValue(
+                "ef_construction must be greater than or equal to 2 * m"
+            )
+    return out
+
+
+def choose_index_name(cat: Catalog, table: Table, columns: list[str]) -> str:
+    """PostgreSQL's ChooseIndexName: ``<table>_<cols>_idx``, then ``…_idx1``, ``…_idx2``."""
+    base = f"{table.name}_{'_'.join(columns)}_idx"
+    name, n = base, 0
+    while cat.name_taken(table.schema, name):
+        n += 1
+        name = f"{base}{n}"
+    return name
+
+
+def create_ann_index(session: Session_, ast: exp.Create, method: str) -> Result:
+    catalog = session._catalog()
+    index_node = ast.this
+    table_node = index_node.args["table"]
+    if ast.args.get("concurrently") and session.txn is not None and session.txn.explicit:
+        raise errors.ActiveSqlTransaction(
+            "CREATE INDEX CONCURRENTLY cannot run inside a transaction block"
+        )
+    table = catalog.resolve_table(
+        table_node.name, table_node.db or None, session.settings.search_path()
+    )
+    params = index_node.args["params"]
+    keys = params.args.get("columns") or []
+    if ast.args.get("unique"):
+        raise errors.FeatureNotSupported(
+            f'access method "{method}" does not support unique indexes'
+        )
+    if len(keys) > 1:
+        raise errors.FeatureNotSupported(
+            f'access method "{method}" does not support multicolumn indexes'
+        )
+    if params.args.get("where") is not None:
+        raise errors.FeatureNotSupported("partial ANN indexes are not supported yet")
+    node = keys[0].this if isinstance(keys[0], exp.Ordered) else keys[0]
+    opclass: str | None = None
+    if isinstance(node, exp.Opclass):
+        opclass = node.expression.name.lower()
+        node = node.this
+    if not isinstance(node, exp.Column):
+        raise errors.FeatureNotSupported("expression indexes are not supported yet")
+    column = table.column(node.name)
+    if column is None:
+        raise errors.UndefinedColumn(f'column "{node.name}" does not exist')
+    type_name = column.type.name
+    shown_type = "vector" if type_name == "vector" else column.type.name
+    if opclass is None:
+        opclass = DEFAULT_OPCLASS.get(method, {}).get(type_name)
+        if opclass is None:
+            raise errors.UndefinedObject(
+                f"data type {shown_type} has no default operator class for access method "
+                f'"{method}"',
+                hint="You must specify an operator class for the index or define a default "
+                "operator class for the data type.",
+            )
+    accepted = OPCLASSES[method].get(opclass)
+    if accepted is None:
+        raise errors.UndefinedObject(
+            f'operator class "{opclass}" does not exist for access method "{method}"'
+        )
+    if accepted != type_name or column.type.is_array:
+        raise errors.DatatypeMismatch(
+            f'operator class "{opclass}" does not accept data type {shown_type}'
+        )
+    if type_name not in BUILDABLE_TYPES:
+        raise errors.FeatureNotSupported(f"{method} indexes on {type_name} are not supported yet")
+    options = parse_options(method, list(params.args.get("with_storage") or []))
+    dims = column.type.dims
+    if dims is None:
+        raise errors.InternalError("column does not have dimensions")
+    if dims > MAX_DIMS[method]:
+        raise errors.ProgramLimitExceeded(
+            f"column cannot have more than {MAX_DIMS[method]} dimensions for {method} index"
+        )
+    cat = catalog.edit()
+    table = cat.tables[table.oid]
+    name = index_node.name
+    if not name:
+        name = choose_index_name(cat, table, [column.name])
+    elif cat.name_taken(table.schema, name):
+        if ast.args.get("exists"):
+            session.notice(f'relation "{name}" already exists, skipping', "42P07")
+            return Result(None, None, "CREATE INDEX", notices=session._take_notices())
+        raise errors.DuplicateTable(f'relation "{name}" already exists')
+    session.lock_table(table)
+    idx = Index(
+        cat.allocate_oid(), name, [column.name], method=method, options=options, opclass=opclass
+    )
+    table.indexes.append(idx)
+    if method == "ivfflat":
+        snap = session.db.snapshot().table(table.oid)
+        rows = snap.num_rows() if snap is not None else 0
+        if rows < int(options.get("lists", 100)):
+            session.notices.append(
+                _notice(
+                    "ivfflat index created with little data",
+                    "This will cause low recall.",
+                    "Drop the index until the table has more data.",
+                )
+            )
+    result: Result = session._apply_ddl(ddl.DdlResult(cat, "CREATE INDEX"))
+    session.db.ann.build_all(table, idx, "CREATE INDEX")
+    return result
+
+
+def _notice(message: str, detail: str, hint: str) -> Notice:
+    return Notice("NOTICE", "00000", message, detail=detail, hint=hint)
+
+
+_REINDEX_RE = re.compile(
+    r"^\s*REINDEX\s+(?:\(\s*VERBOSE\s*\)\s+)?(INDEX|TABLE)\s+(CONCURRENTLY\s+)?(\S+)\s*;?\s*$",
+    re.I,
+)
+
+
+def reindex(session: Session_, text: str) -> Result:
+    m = _REINDEX_RE.match(text)
+    if m is None:
+        raise errors.FeatureNotSupported("REINDEX supports only INDEX and TABLE")
+    kind = m.group(1).upper()
+    target = m.group(3)
+    schema, _, name = target.rpartition(".")
+    schema_name = schema.strip('"') or None
+    name = name.strip('"') if name.startswith('"') else name.lower()
+    catalog = session._catalog()
+    path = session.settings.search_path()
+    if kind == "TABLE":
+        table = catalog.resolve_table(name, schema_name, path)
+        targets = [(table, idx) for idx in table.indexes]
+    else:
+        found = None
+        for candidate in [schema_name] if schema_name else path:
+            found = catalog.find_index(candidate, name)
+            if found is not None:
+                break
+        if found is None:
+            shown = f"{schema_name}.{name}" if schema_name else name
+            raise errors.UndefinedTable(f'relation "{shown}" does not exist')
+        targets = [found]
+    for table, idx in targets:
+        if is_ann(idx.method):
+            session.lock_table(table)
+            session.db.ann.build_all(table, idx, "REINDEX", force=True)
+    return Result(None, None, "REINDEX")
