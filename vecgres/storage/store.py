@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from vecgres.config import Settings
 from vecgres.errors import DataCorrupted, DiskFull, InternalError, IoError, Panic
+from vecgres.storage import check as check_mod
 from vecgres.storage import compaction, deletes, fileio, manifest, recovery, segment, wal
 from vecgres.storage.batch import ROWID, CommitBatch, TableChange, TableLayout
 from vecgres.storage.manifest import Manifest, SegmentEntry, TableEntry
@@ -264,6 +265,13 @@ class Store:
         if self._wal is None:
             raise InternalError("storage is not open")
         return self._wal
+
+    def check(self) -> check_mod.Report:
+        """Run the consistency checker online; seal, compaction and manifest
+        writes wait meanwhile (commits continue)."""
+        self._check_usable()
+        with self._maint:
+            return check_mod.check_dir(self._root, wal_tail_expected=True)
 
     # --- maintenance triggers ---------------------------------------------
 
