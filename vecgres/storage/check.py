@@ -99,8 +99,7 @@ def check_dir(root: str, *, clean_tmp: bool = False, wal_tail_expected: bool = F
 def _check_manifest(root: str, report: Report) -> Manifest | None:
     path = os.path.join(root, manifest.NAME)
     if not fileio.exists(path):
-        if any(True for _ in fileio.walk_files(os.path.join(root, SEGMENTS_DIR))):
-            report.problems.append(f'manifest file "{path}" is missing but segments exist')
+        # with no manifest the WAL must start at LSN 1 (checked in _check_wal)
         return Manifest()
     report.files_checked += 1
     try:
@@ -251,6 +250,15 @@ def _check_wal(root: str, m: Manifest | None, report: Report, tail_expected: boo
                 return
     if bad is not None and not tail_expected:
         report.notes.append(f'torn WAL tail in "{bad[0]}" at offset {bad[1]} (truncated on open)')
+    if (
+        m is not None
+        and m.lsn == 0
+        and first is None
+        and not fileio.exists(os.path.join(root, manifest.NAME))
+    ):
+        seg = next(fileio.walk_files(os.path.join(root, SEGMENTS_DIR)), None)
+        if seg is not None:
+            report.problems.append(f'manifest is missing but "{seg}" exists and the WAL is empty')
     if m is not None and first is not None and first > m.lsn + 1:
         report.problems.append(
             f"WAL records {m.lsn + 1}..{first - 1} are missing (manifest LSN {m.lsn}, "

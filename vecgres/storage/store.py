@@ -115,11 +115,17 @@ class Store:
         self._dropped = dict(m.dropped)
         self._catalog, self._catalog_lsn = m.catalog, m.catalog_lsn
         self._next_segment_id = m.next_segment_id
-        for path in recovery.remove_unreferenced(root, m):
-            self._log(f'removed unreferenced file "{path}"')
         wal_dir = os.path.join(root, recovery.WAL_DIR)
         fileio.makedirs(wal_dir)
         records, infos = wal.scan(wal_dir)
+        recovery.refuse_lost_manifest(root, records[0][0] if records else None)
+        if records and records[0][0] > m.lsn + 1:
+            raise DataCorrupted(
+                f'WAL records {m.lsn + 1}..{records[0][0] - 1} are missing in "{wal_dir}"',
+                detail=f"the manifest reflects LSN {m.lsn}",
+            )
+        for path in recovery.remove_unreferenced(root, m):
+            self._log(f'removed unreferenced file "{path}"')
         last = m.lsn
         for lsn, payload in records:
             try:
