@@ -51,7 +51,8 @@ def _build(root: Path) -> Base:
     commit(TableChange(TABLE, deletes=np.array([41])), [], [41])
     # crash: leave the WAL as it is
     store._closed = True
-    assert store._wal is not None and store._dir_lock is not None
+    assert store._wal is not None
+    assert store._dir_lock is not None
     store._wal.close()
     store._dir_lock.release()
     return Base(root, state)
@@ -97,7 +98,7 @@ class Tally:
             store = Store.open(work, store_settings())
         except DataCorrupted as exc:
             refused = exc.message
-        except Exception as exc:  # noqa: BLE001 - counted: no other exception may escape
+        except Exception as exc:  # counted: no other exception may escape
             self.process_crashes += 1
             raise AssertionError(f"{name}: {exc!r}") from exc
         if expect == "refuse":
@@ -137,7 +138,7 @@ def test_corruption_matrix(tmp_path: Path) -> None:
     before_last_two = base.rows_by_lsn[recs[-3][2]]
 
     # (a) truncate at every byte inside the last two records
-    for i, (offset, size, lsn) in enumerate(recs[-2:]):
+    for i, (offset, size, _lsn) in enumerate(recs[-2:]):
         want = before_last_two if i == 0 else base.rows_by_lsn[recs[-2][2]]
         for cut in range(offset, offset + size):
 
@@ -178,7 +179,7 @@ def test_corruption_matrix(tmp_path: Path) -> None:
         return damage
 
     # (b) flipped bytes in a WAL record followed by valid ones: refuse
-    middle = [r for r in recs[:-1]]
+    middle = list(recs[:-1])
     n_random = scaled(500)
     full_wal = wal_path.stat().st_size
     for k in range(n_random):

@@ -45,9 +45,9 @@ def test_fsynced_append_is_kept_whole(tmp_path: Path) -> None:
     sim.cut()
     got = (tmp_path / "image" / "w").read_bytes()
     assert got[:700] == b"a" * 700
-    assert set(got[700:1400]) <= set(range(256))  # anything: dropped, torn or applied
-    sim2 = fileio.PowerCutSim(str(live), str(tmp_path / "img2"), seed=5, cut_at=None)
-    assert os.path.getsize(live / "w") == 1400 and sim2.ops == 0
+    # the unsynced second write is applied, dropped or torn: never longer
+    assert 700 <= len(got) <= 1400
+    assert os.path.getsize(live / "w") == 1400  # the live file saw both writes
 
 
 def test_model_catches_acknowledgement_before_fsync(

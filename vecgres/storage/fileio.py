@@ -353,14 +353,20 @@ def makedirs(path: str, *, durable: bool = True) -> None:
 
 
 def fsync_dir(path: str) -> None:
-    _op("fsync_dir", path)
-    if (sim := HOOKS.powercut) is not None:
-        sim.on_fsync_dir(path)
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    """fsync a directory; failure is FsyncError (D4) like a file's fsync."""
     try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        _op("fsync_dir", path)
+        if (sim := HOOKS.powercut) is not None:
+            sim.on_fsync_dir(path)
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except FsyncError:
+        raise
+    except OSError as exc:
+        raise FsyncError(exc.errno, exc.strerror, path) from exc
 
 
 def listdir(path: str) -> list[str]:

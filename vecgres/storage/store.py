@@ -90,13 +90,14 @@ class Store:
         """Open (or create) a data directory and recover it (README: Recovery)."""
         root = os.path.abspath(os.fspath(path))
         store = cls(root, settings, log or _noop_log)
-        fileio.makedirs(root)
-        store._dir_lock = fileio.DirLock(root)
-        try:
-            store._recover()
-        except BaseException:
-            store._dir_lock.release()
-            raise
+        with store._io_errors():
+            fileio.makedirs(root)
+            store._dir_lock = fileio.DirLock(root)
+            try:
+                store._recover()
+            except BaseException:
+                store._dir_lock.release()
+                raise
         if not settings.fsync:
             store._log("WARNING: fsync is off: data may be lost or corrupted on a crash (UNSAFE)")
         if settings.background_compaction or (settings.fsync and not settings.synchronous_commit):
@@ -205,7 +206,11 @@ class Store:
         _validate(batch)
         payload = wal.encode_payload(batch)
         w = self._require_wal()
-        lsn = w.append(payload)
+        try:
+            lsn = w.append(payload)
+        except Panic as exc:
+            self._set_broken(exc.message)
+            raise
         try:
             if self._settings.synchronous_commit:
                 w.sync_to(lsn)
