@@ -55,7 +55,7 @@ def test_injected_io_errors(tmp_path: Path) -> None:
     ops = _ops(tmp_path / "count")
     n_ops = len(ops)
     # default: about 80 operations per error code spread over the workload;
-    # VECGRES_RELIABILITY_SCALE >= 2 fails every operation
+    # VECGRES_RELIABILITY_SCALE=3 fails every operation
     stride = max(1, -(-n_ops // scaled(80)))
     t = dict.fromkeys(
         [
@@ -89,7 +89,7 @@ def test_injected_io_errors(tmp_path: Path) -> None:
                 errors.append(exc)
             if store is not None:
 
-                def on_error(exc: BaseException) -> bool:
+                def on_error(exc: BaseException, errors: list[BaseException] = errors) -> bool:
                     errors.append(exc)
                     return not isinstance(exc, Panic)
 
