@@ -210,6 +210,7 @@ def workload(
     steps: int,
     *,
     on_error: Callable[[BaseException], bool],
+    on_status: Callable[[Entry], None] | None = None,
 ) -> None:
     """Seeded inserts (1-40 rows), deletes of acknowledged rows, seals,
     compactions and checkpoints. ``on_error`` decides per exception whether to
@@ -228,20 +229,28 @@ def workload(
             if r < 0.7:
                 n = rng.randint(1, 40)
                 entry = ledger.begin("insert", list(range(next_id, next_id + n)))
+                if on_status is not None:
+                    on_status(entry)
                 batch = payload_rows(next_id, n, nprng)
                 next_id += n
                 store.commit(CommitBatch([TableChange(TABLE, [batch])]))
                 entry.status = "ok"
+                if on_status is not None:
+                    on_status(entry)
             elif r < 0.82:
                 live = ledger.acked_live()
                 if not live:
                     continue
                 victims = sorted(rng.sample(live, min(len(live), rng.randint(1, 5))))
                 entry = ledger.begin("delete", victims)
+                if on_status is not None:
+                    on_status(entry)
                 store.commit(
                     CommitBatch([TableChange(TABLE, deletes=np.array(victims, dtype=np.int64))])
                 )
                 entry.status = "ok"
+                if on_status is not None:
+                    on_status(entry)
             elif r < 0.9:
                 store.flush(TABLE)
             elif r < 0.96:

@@ -35,12 +35,19 @@ CRASHPOINTS: Final[tuple[str, ...]] = (
 )
 
 
+_CRASH_HITS: dict[str, int] = {}
+
+
 def crashpoint(name: str) -> None:
-    """SIGKILL this process when ``VECGRES_CRASHPOINT`` names this point."""
+    """SIGKILL this process when ``VECGRES_CRASHPOINT`` names this point (after
+    ``VECGRES_CRASHPOINT_SKIP`` earlier hits of it, default 0)."""
     if name not in CRASHPOINTS:
         raise AssertionError(f"crash point {name!r} is not registered")
     if os.environ.get("VECGRES_CRASHPOINT") == name:
-        os.kill(os.getpid(), signal.SIGKILL)
+        hits = _CRASH_HITS.get(name, 0)
+        _CRASH_HITS[name] = hits + 1
+        if hits >= int(os.environ.get("VECGRES_CRASHPOINT_SKIP", "0")):
+            os.kill(os.getpid(), signal.SIGKILL)
 
 
 OpRecord = tuple[str, str, int, int]
