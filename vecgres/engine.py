@@ -52,6 +52,7 @@ from vecgres.executor.duck import DuckSession
 from vecgres.executor.keys import KeyIndexes
 from vecgres.executor.relation import PendingWrites, layout_of, table_view
 from vecgres.executor.sequences import SequenceState
+from vecgres.executor.timeout import StatementTimer
 from vecgres.result import ColumnInfo, Notice, Result
 from vecgres.sql import ddl
 from vecgres.sql.bind import BindContext, BoundQuery, bind_query, count_params
@@ -245,6 +246,7 @@ class Session:
         self.duck = DuckSession(memory_limit_bytes=db.settings.query_memory_limit_bytes)
         self._cancel = threading.Event()
         self._deadline: float | None = None
+        self._timer = StatementTimer(self.duck.interrupt)
         self.currvals: dict[int, int] = {}
         self.lastval: int | None = None
         self.notices: list[Notice] = []
@@ -263,6 +265,7 @@ class Session:
             self.duck.interrupt()
 
     def close(self) -> None:
+        self._timer.disarm()
         if self.txn is not None:
             self._end_transaction(commit=False)
         self.duck.close()
@@ -348,6 +351,7 @@ class Session:
         self._cancel.clear()
         timeout = self.settings.get_int("statement_timeout")
         self._deadline = time.monotonic() + timeout / 1000 if timeout > 0 else None
+        self._timer.arm(timeout)
         if stmt.kind == "txn":
             return self._transaction_control(stmt.sql)
         if self.txn is not None and self.txn.failed:
