@@ -106,9 +106,16 @@ def test_sigkill_loop(tmp_path: Path) -> None:
         )
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "ready"
-        time.sleep(rng.uniform(0.05, 0.8))
+        # kill at a random moment after the first acknowledgement
+        early: list[str] = []
+        while not early or not early[-1].startswith("O"):
+            line = proc.stdout.readline()
+            assert line, "writer died before its first acknowledgement"
+            early.append(line)
+        time.sleep(rng.uniform(0.0, 0.6))
         os.kill(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate()
+        rest, _ = proc.communicate()
+        out = "".join(early) + rest
         for line in out.splitlines():
             parts = line.split()
             if parts[0] == "B":

@@ -54,9 +54,9 @@ def _crash(store: Store) -> None:
 def test_injected_io_errors(tmp_path: Path) -> None:
     ops = _ops(tmp_path / "count")
     n_ops = len(ops)
-    # default: about 80 operations per error code spread over the workload;
-    # VECGRES_RELIABILITY_SCALE=3 fails every operation
-    stride = max(1, -(-n_ops // scaled(80)))
+    # default: about 50 operations per error code spread over the workload;
+    # VECGRES_RELIABILITY_SCALE=4 fails every operation
+    stride = max(1, -(-n_ops // scaled(50)))
     t = dict.fromkeys(
         [
             "runs",

@@ -140,7 +140,7 @@ LITERAL = st.lists(ATOMS, min_size=0, max_size=5).map(
 ) | st.text(alphabet="[]0123456789,.eE+- naNI", max_size=12)
 
 
-@settings(max_examples=scaled(1000), deadline=None)
+@settings(max_examples=scaled(500), deadline=None)
 @given(LITERAL)
 def test_fuzzed_literals_match_reference(cur, text: str) -> None:  # type: ignore[no-untyped-def]
     want = _reference(text)
