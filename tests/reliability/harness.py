@@ -83,6 +83,15 @@ class Ledger:
     A statement is ``unknown`` until it returns (``ok``) or fails (``fail``)."""
 
     entries: list[Entry] = field(default_factory=list)
+    # catalog-only commits, in order: (blob, status)
+    catalogs: list[list[object]] = field(default_factory=list)
+
+    def catalog_ok(self, recovered: bytes) -> bool:
+        """The recovered catalog is the last acknowledged one or a later unknown one."""
+        last_ok = max((i for i, (_b, st) in enumerate(self.catalogs) if st == "ok"), default=-1)
+        allowed = {self.catalogs[last_ok][0] if last_ok >= 0 else b""}
+        allowed |= {b for b, st in self.catalogs[last_ok + 1 :] if st == "unknown"}
+        return recovered in allowed
 
     def begin(self, kind: Literal["insert", "delete"], row_ids: list[int]) -> Entry:
         entry = Entry(len(self.entries), kind, list(row_ids))
@@ -255,13 +264,21 @@ def workload(
                 store.flush(TABLE)
             elif r < 0.96:
                 store.compact(TABLE)
-            else:
+            elif r < 0.98:
                 store.checkpoint()
+            else:
+                cat: list[object] = [f"catalog {len(ledger.catalogs)}".encode(), "unknown"]
+                ledger.catalogs.append(cat)
+                store.commit(CommitBatch([], catalog=cat[0]))  # type: ignore[arg-type]
+                cat[1] = "ok"
         except fileio.PowerCut:
             raise
         except Exception as exc:
             # after a PANIC the record may be in the WAL: the outcome is unknown
             if entry is not None and type(exc).__name__ != "Panic":
                 entry.status = "fail"
+            pending_catalog = ledger.catalogs and ledger.catalogs[-1][1] == "unknown"
+            if pending_catalog and type(exc).__name__ != "Panic":
+                ledger.catalogs[-1][1] = "fail"
             if not on_error(exc):
                 return

@@ -133,6 +133,7 @@ def test_injected_io_errors(tmp_path: Path) -> None:
             t["tmp_files_leaked"] += len(list(root.rglob("*.tmp")))
             with Store.open(root, store_settings()) as again:
                 rowids, ok_rows = read_rows(again)
+                assert ledger.catalog_ok(again.catalog), (code, n, failed_op, again.catalog)
             outcome = ledger.verify(rowids, ok_rows)
             t["acked_lost"] += outcome.acked_rows_lost
             t["atomicity"] += outcome.atomicity_violations

@@ -62,8 +62,12 @@ def _one_cut(tmp: Path, seed: int, ordered: bool, n_ops: int, totals: dict[str, 
         return
     try:
         rowids, crc_ok = read_rows(store)
+        catalog_ok = ledger.catalog_ok(store.catalog)
     finally:
         store.close()
+    totals["catalog_mismatches"] += not catalog_ok
+    totals["catalog_commits"] += len(ledger.catalogs)
+    assert catalog_ok, f"seed {seed}: catalog {store.catalog!r} vs {ledger.catalogs}"
     outcome = ledger.verify(rowids, crc_ok)
     totals["acked_rows_lost"] += outcome.acked_rows_lost
     totals["atomicity_violations"] += outcome.atomicity_violations
@@ -95,6 +99,8 @@ def test_power_cuts(tmp_path: Path) -> None:
             "refused_start",
             "refused_ordered",
             "refused_reordered",
+            "catalog_mismatches",
+            "catalog_commits",
         ],
         0,
     )
@@ -116,5 +122,7 @@ def test_power_cuts(tmp_path: Path) -> None:
         check_failures=totals["check_failures"],
         refused_start_on_tail_only=totals["refused_ordered"],
         refused_start_reordered=totals["refused_reordered"],
+        catalog_commits=totals["catalog_commits"],
+        catalog_mismatches=totals["catalog_mismatches"],
     )
     assert totals["acked_rows_lost"] == 0
