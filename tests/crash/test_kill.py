@@ -162,5 +162,5 @@ def test_sigkill_loop(tmp_path: Path) -> None:
         recovery_seconds_p50=round(float(np.median(recovery_s)), 3),
         recovery_seconds_max=round(max(recovery_s), 3),
     )
-    assert acked > kills
+    assert acked >= kills  # at least one acknowledgement before each kill
     assert knn_mismatch == 0
