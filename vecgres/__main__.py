@@ -204,6 +204,27 @@ def _shell(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check(args: argparse.Namespace) -> int:
+    """``vecgres check DATA_DIR``, offline: exit 0 clean, 1 problems, 2 unusable."""
+    from vecgres.errors import DatabaseLocked
+    from vecgres.storage import check, fileio
+
+    if not Path(args.data_dir).is_dir():
+        print(f'vecgres check: "{args.data_dir}" is not a directory', file=sys.stderr)
+        return 2
+    try:
+        lock = fileio.DirLock(args.data_dir)
+    except DatabaseLocked as exc:
+        print(f"vecgres check: {exc.message}; use SELECT vecgres_check() online", file=sys.stderr)
+        return 2
+    try:
+        report = check.check_dir(args.data_dir, clean_tmp=args.clean)
+    finally:
+        lock.release()
+    print(report.summary())
+    return 0 if report.ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vecgres", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -224,6 +245,9 @@ def build_parser() -> argparse.ArgumentParser:
     shell.add_argument("--data", default=default_data_dir(), help="data directory")
     shell.add_argument("--database", default="postgres")
     shell.add_argument("--config", help="settings file (as for serve)")
+    check = sub.add_parser("check", help="check a stopped data directory for corruption")
+    check.add_argument("data_dir", help="data directory")
+    check.add_argument("--clean", action="store_true", help="remove leftover *.tmp files")
     return parser
 
 
@@ -234,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.command == "serve":
         return asyncio.run(_serve(args))
+    if args.command == "check":
+        return _check(args)
     return _shell(args)
 
 

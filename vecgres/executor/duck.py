@@ -280,6 +280,7 @@ class DuckSession:
         if memory_limit_bytes:
             self.con.execute(f"SET memory_limit = '{memory_limit_bytes // (1024 * 1024)}MB'")
         self._registered: set[str] = set()
+        self.cancel_message = "canceling statement due to user request"
         self._open: _Stream | None = None
         self._lock = threading.RLock()
         from vecgres.executor.udfs import register_vector_udfs
@@ -357,8 +358,8 @@ class DuckSession:
         try:
             reader = rel.to_arrow_reader(batch_rows)
         except duckdb.Error as exc:
-            raise translate_error(exc) from None
-        stream = _Stream(reader)
+            raise self._translate(exc) from None
+        stream = _Stream(reader, self._translate)
         self._open = stream
         return types, iter(stream)
 
@@ -385,8 +386,17 @@ class DuckSession:
         except duckdb.Error as exc:
             raise translate_error(exc) from None
 
-    def interrupt(self) -> None:
+    def interrupt(self, message: str = "canceling statement due to user request") -> None:
+        self.cancel_message = message
         self.con.interrupt()
+
+    def _translate(self, exc: Exception) -> errors.VecgresError:
+        err = translate_error(exc)
+        if isinstance(err, errors.QueryCanceled):
+            # a statement_timeout interrupt says so (PostgreSQL's wording)
+            err = errors.QueryCanceled(self.cancel_message)
+            self.cancel_message = "canceling statement due to user request"
+        return err
 
     def close(self) -> None:
         self._detach_open()
@@ -397,8 +407,13 @@ class DuckSession:
 class _Stream:
     """A DuckDB result reader that can be drained into memory on demand."""
 
-    def __init__(self, reader: pa.RecordBatchReader) -> None:
+    def __init__(
+        self,
+        reader: pa.RecordBatchReader,
+        translate: Callable[[Exception], errors.VecgresError] = translate_error,
+    ) -> None:
         self._reader: pa.RecordBatchReader | None = reader
+        self._translate = translate
         self._buffered: list[pa.RecordBatch] = []
 
     def _next(self) -> pa.RecordBatch | None:
@@ -413,7 +428,7 @@ class _Stream:
             return None
         except (duckdb.Error, pa.ArrowException) as exc:
             self._reader = None
-            raise translate_error(exc) from None
+            raise self._translate(exc) from None
 
     def detach(self) -> None:
         while self._reader is not None:

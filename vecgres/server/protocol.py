@@ -253,7 +253,7 @@ def read_startup(buf: bytes | bytearray, settings: Settings) -> tuple[StartupPac
     if len(buf) < 4:
         return None
     (length,) = _INT32.unpack_from(buf)
-    if length < 8 or length - 4 > settings.max_startup_bytes:
+    if length < 8 or length > settings.max_startup_bytes:  # PG counts the length word
         raise FramingError("invalid length of startup packet")
     if len(buf) < length:
         return None

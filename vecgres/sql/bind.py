@@ -68,6 +68,7 @@ _SESSION_FUNCS = {
     "lastval": ("vg_lastval", INT8),
     "current_setting": ("vg_current_setting", TEXT),
     "set_config": ("vg_set_config", TEXT),
+    "vecgres_check": ("vg_check", TEXT),
 }
 
 

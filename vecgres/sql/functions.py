@@ -108,3 +108,11 @@ def install(session: Session) -> None:
     duck.function("vg_setval3", setval, [V, B, BOOL], B, side_effects=True)
     duck.function("vg_current_setting", current_setting, [V], V, side_effects=True)
     duck.function("vg_set_config", set_config, [V, V, BOOL], V, side_effects=True)
+
+    def vecgres_check() -> str:
+        report = session.db.store.check()
+        if not report.ok:
+            _fail(errors.DataCorrupted(report.problems[0], detail=report.summary()))
+        return report.summary()
+
+    duck.function("vg_check", vecgres_check, [], V, side_effects=True)

@@ -34,6 +34,19 @@ def load_manifest(root: str) -> Manifest:
     return manifest.load(path)
 
 
+def refuse_lost_manifest(root: str, first_lsn: int | None) -> None:
+    """A directory without a manifest is new, or crashed before its first
+    manifest: then the WAL still starts at LSN 1 and replay rebuilds
+    everything. Segments with no WAL to rebuild them mean the manifest was
+    lost; starting would throw them away as unreferenced."""
+    path = os.path.join(root, manifest.NAME)
+    if fileio.exists(path) or first_lsn == 1:
+        return
+    seg = next((p for p in fileio.walk_files(os.path.join(root, SEGMENTS_DIR))), None)
+    if seg is not None:
+        raise DataCorrupted(f'could not open file "{path}": manifest is missing but "{seg}" exists')
+
+
 def open_tables(root: str, m: Manifest) -> dict[int, TableState]:
     """Memory-map every sealed segment and load its deletes, verifying checksums."""
     tables: dict[int, TableState] = {}

@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from vecgres.config import Settings
 from vecgres.errors import DataCorrupted, DiskFull, InternalError, IoError, Panic
+from vecgres.storage import check as check_mod
 from vecgres.storage import compaction, deletes, fileio, manifest, recovery, segment, wal
 from vecgres.storage.batch import ROWID, CommitBatch, TableChange, TableLayout
 from vecgres.storage.manifest import Manifest, SegmentEntry, TableEntry
@@ -89,13 +90,14 @@ class Store:
         """Open (or create) a data directory and recover it (README: Recovery)."""
         root = os.path.abspath(os.fspath(path))
         store = cls(root, settings, log or _noop_log)
-        fileio.makedirs(root)
-        store._dir_lock = fileio.DirLock(root)
-        try:
-            store._recover()
-        except BaseException:
-            store._dir_lock.release()
-            raise
+        with store._io_errors():
+            fileio.makedirs(root)
+            store._dir_lock = fileio.DirLock(root)
+            try:
+                store._recover()
+            except BaseException:
+                store._dir_lock.release()
+                raise
         if not settings.fsync:
             store._log("WARNING: fsync is off: data may be lost or corrupted on a crash (UNSAFE)")
         if settings.background_compaction or (settings.fsync and not settings.synchronous_commit):
@@ -114,11 +116,17 @@ class Store:
         self._dropped = dict(m.dropped)
         self._catalog, self._catalog_lsn = m.catalog, m.catalog_lsn
         self._next_segment_id = m.next_segment_id
-        for path in recovery.remove_unreferenced(root, m):
-            self._log(f'removed unreferenced file "{path}"')
         wal_dir = os.path.join(root, recovery.WAL_DIR)
         fileio.makedirs(wal_dir)
         records, infos = wal.scan(wal_dir)
+        recovery.refuse_lost_manifest(root, records[0][0] if records else None)
+        if records and records[0][0] > m.lsn + 1:
+            raise DataCorrupted(
+                f'WAL records {m.lsn + 1}..{records[0][0] - 1} are missing in "{wal_dir}"',
+                detail=f"the manifest reflects LSN {m.lsn}",
+            )
+        for path in recovery.remove_unreferenced(root, m):
+            self._log(f'removed unreferenced file "{path}"')
         last = m.lsn
         for lsn, payload in records:
             try:
@@ -198,7 +206,11 @@ class Store:
         _validate(batch)
         payload = wal.encode_payload(batch)
         w = self._require_wal()
-        lsn = w.append(payload)
+        try:
+            lsn = w.append(payload)
+        except Panic as exc:
+            self._set_broken(exc.message)
+            raise
         try:
             if self._settings.synchronous_commit:
                 w.sync_to(lsn)
@@ -264,6 +276,13 @@ class Store:
         if self._wal is None:
             raise InternalError("storage is not open")
         return self._wal
+
+    def check(self) -> check_mod.Report:
+        """Run the consistency checker online; seal, compaction and manifest
+        writes wait meanwhile (commits continue)."""
+        self._check_usable()
+        with self._maint:
+            return check_mod.check_dir(self._root, wal_tail_expected=True)
 
     # --- maintenance triggers ---------------------------------------------
 

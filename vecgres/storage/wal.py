@@ -291,7 +291,14 @@ class Wal:
                 on_written(lsn)
             fileio.crashpoint("wal.after_write_before_fsync")
             if cur.size >= self._settings.wal_file_bytes:
-                self._switch()
+                try:
+                    self._switch()
+                except Panic:
+                    raise
+                except OSError as exc:
+                    # the record is written but the next file cannot be started
+                    self._panic = f'could not create WAL file in "{self._dir}": {exc.strerror}'
+                    raise Panic(self._panic) from exc
             return lsn
 
     def _undo(self, cur: fileio.AppendFile, start: int) -> None:
