@@ -53,9 +53,10 @@ from vecgres.executor.keys import KeyIndexes
 from vecgres.executor.relation import PendingWrites, layout_of, table_view
 from vecgres.executor.sequences import SequenceState
 from vecgres.result import ColumnInfo, Notice, Result
-from vecgres.sql import ddl
+from vecgres.sql import ddl, pgcatalog
 from vecgres.sql.bind import BindContext, BoundQuery, bind_query, count_params
 from vecgres.sql.dialect import DIALECT
+from vecgres.sql.pgcatalog.state import catalog_rows as pgcatalog_rows
 from vecgres.sql.settings import SessionSettings
 from vecgres.sql.typemap import type_from_duck
 from vecgres.storage.store import CommitBatch, Snapshot, Store, TableChange
@@ -437,6 +438,9 @@ class Session:
     def _register_tables(self, tables: dict[str, Table], snap: Snapshot) -> None:
         pending = self.txn.pending if self.txn is not None else {}
         for name, table in tables.items():
+            if pgcatalog.is_system(table):
+                self.duck.register(name, pgcatalog_rows(self, table), False)
+                continue
             data, masked = table_view(table, snap.table(table.oid), pending.get(table.oid))
             self.duck.register(name, data, masked)
 
@@ -659,8 +663,10 @@ class Session:
 
     def _install_functions(self) -> None:
         from vecgres.sql.functions import install
+        from vecgres.sql.pgcatalog.functions import install as install_catalog
 
         install(self)
+        install_catalog(self)
 
 
 def _kind(ast: exp.Expr) -> str:

@@ -24,6 +24,7 @@ from sqlglot.optimizer.qualify import qualify
 
 from vecgres import errors
 from vecgres.catalog.model import Catalog, Table
+from vecgres.sql import pgcatalog
 from vecgres.sql.dialect import DIALECT, VectorOp
 from vecgres.sql.typemap import duck_type, sql_type
 from vecgres.types import FLOAT8, INT4, INT8, TEXT, UNKNOWN, SqlType
@@ -212,6 +213,7 @@ def bind_query(
     ast = ast.copy()
     tables: dict[str, Table] = {}
     _expand_views(ast, ctx, parse_view)
+    pgcatalog.rewrite(ast)
     _bind_tables(ast, ctx, tables)
     schema = {
         name: {col.name: duck_type(col.type) for col in table.columns}
@@ -297,9 +299,11 @@ def _bind_tables(ast: exp.Expr, ctx: BindContext, tables: dict[str, Table]) -> N
             continue  # table functions
         if not node.db and node.name in ctes:
             continue
-        if node.db in _SYSTEM_SCHEMAS:
-            continue
-        table = ctx.catalog.resolve_table(node.name, node.db or None, ctx.search_path)
+        table = pgcatalog.lookup(ctx.catalog, node.db or None, node.name, ctx.search_path)
+        if table is None and node.db in _SYSTEM_SCHEMAS:
+            raise errors.FeatureNotSupported(f"{node.db}.{node.name} is not supported by vecgres")
+        if table is None:
+            table = ctx.catalog.resolve_table(node.name, node.db or None, ctx.search_path)
         name = rel_name(table)
         tables[name] = table
         alias = node.alias or node.name

@@ -1,0 +1,57 @@
+"""The catalog relations as ``Table`` objects the binder can bind like user tables.
+
+A system relation is a ``Table`` whose OID is PostgreSQL's own (below
+``FIRST_USER_OID``), so the binder names it ``__rel_<oid>`` like any table and
+RowDescription reports PostgreSQL's table OID and attnum for its columns.
+The engine asks ``rows.build`` for its contents instead of storage.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from vecgres.catalog.model import Catalog, Column, Table
+from vecgres.config import FIRST_USER_OID
+from vecgres.sql.pgcatalog.columns import RELATIONS
+from vecgres.types import SqlType
+
+SYSTEM_SCHEMAS = ("pg_catalog", "information_schema")
+# column types shown as another type: regproc columns hold the function's name
+_AS = {"regproc": "text", "pg_node_tree": "text", "xid": "bigint", "regtype": "oid"}
+
+
+@cache
+def system_table(schema: str, name: str) -> Table | None:
+    spec = RELATIONS.get((schema, name))
+    if spec is None:
+        return None
+    oid, kind, cols = spec
+    columns = [
+        Column(index, col, SqlType(_AS.get(base, base), is_array=arr), not_null=nn)
+        for index, (col, base, arr, nn) in enumerate(cols, start=1)
+    ]
+    # views over the catalog are plain relations here: the rows are computed
+    return Table(oid, schema, name, columns, len(columns) + 1, kind="r" if kind == "v" else kind)
+
+
+def is_system(table: Table) -> bool:
+    return table.oid < FIRST_USER_OID and table.schema in SYSTEM_SCHEMAS
+
+
+def lookup(catalog: Catalog, schema: str | None, name: str, search_path: list[str]) -> Table | None:
+    """The system relation a table reference means, or None for a user relation.
+
+    An unqualified ``pg_class`` is pg_catalog's unless a user relation of that
+    name is on the search path (PostgreSQL searches pg_catalog first, but
+    nobody names a table pg_class on purpose).
+    """
+    if schema is not None:
+        return system_table(schema, name) if schema in SYSTEM_SCHEMAS else None
+    if "pg_catalog" in search_path:
+        return system_table("pg_catalog", name)
+    found = system_table("pg_catalog", name)
+    if found is None:
+        return None
+    if catalog.resolve(name, None, search_path) is not None:
+        return None
+    return found

@@ -1,0 +1,303 @@
+"""Rewriting client catalog SQL onto vecgres's catalog relations and functions.
+
+Runs on the parsed statement before binding: drops ``pg_catalog.`` qualifiers,
+``COLLATE pg_catalog.default`` and ``OPERATOR(pg_catalog.op)`` spellings,
+turns ``::regclass``-style casts into lookups, and renames catalog functions
+to the session's ``vgc_*`` functions. A catalog function vecgres does not
+have fails with 0A000 naming it, rather than with DuckDB's own answer.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from vecgres import errors
+from vecgres.sql.pgcatalog.functions import MACROS, SIGNATURES, udf_name
+from vecgres.sql.pgcatalog.relations import SYSTEM_SCHEMAS
+
+_REG_TYPES = ("regclass", "regtype", "regnamespace", "regrole", "regproc", "regprocedure", "oid")
+
+# functions that answer the same for every object vecgres has
+_CONSTANT: dict[str, exp.Expr] = {
+    **{
+        name: exp.true()
+        for name in (
+            "has_table_privilege",
+            "has_schema_privilege",
+            "has_database_privilege",
+            "has_any_column_privilege",
+            "has_column_privilege",
+            "has_function_privilege",
+            "has_sequence_privilege",
+            "has_type_privilege",
+            "pg_type_is_visible",
+            "pg_function_is_visible",
+            "pg_collation_is_visible",
+            "pg_opclass_is_visible",
+        )
+    },
+    # vecgres keeps no comments (COMMENT ON is not supported), so there are none
+    **{
+        name: exp.cast(exp.null(), "VARCHAR")
+        for name in (
+            "obj_description",
+            "col_description",
+            "shobj_description",
+            "pg_get_triggerdef",
+            "pg_get_partkeydef",
+            "pg_get_statisticsobjdef_columns",
+        )
+    },
+}
+
+# catalog functions vecgres does not have (so DuckDB's look-alikes never answer)
+_MISSING = frozenset(
+    {
+        "pg_get_keywords",
+        "pg_partition_ancestors",
+        "pg_partition_tree",
+        "_pg_expandarray",
+        "pg_indexes_size",
+        "pg_get_ruledef",
+        "pg_get_function_sqlbody",
+        "pg_show_all_settings",
+        "pg_typeof",
+        "pg_get_statisticsobjdef",
+    }
+)
+
+_OPERATORS: dict[str, type[exp.Expr]] = {
+    "~": exp.RegexpLike,
+    "~*": exp.RegexpILike,
+    "=": exp.EQ,
+    "<>": exp.NEQ,
+    "!=": exp.NEQ,
+    "<": exp.LT,
+    ">": exp.GT,
+    "<=": exp.LTE,
+    ">=": exp.GTE,
+    "~~": exp.Like,
+    "~~*": exp.ILike,
+}
+
+
+def rewrite(ast: exp.Expr) -> None:
+    """Rewrite ``ast`` in place."""
+    _name_outputs(ast)
+    for col in list(ast.find_all(exp.Column)):
+        if col.args.get("db") is not None and col.text("db") in SYSTEM_SCHEMAS:
+            col.set("db", None)
+            col.set("catalog", None)
+        elif (
+            not col.table
+            and col.name.lower() == "user"
+            and not col.this.args.get("quoted")
+            and not isinstance(col.parent, exp.Dot)
+        ):
+            col.replace(exp.func(udf_name("current_user", 0)))
+    for node in list(ast.find_all(exp.Collate)):
+        node.replace(node.this.copy())
+    for op in list(ast.find_all(exp.Operator)):
+        _operator(op)
+    for dot in list(ast.find_all(exp.Dot)):
+        if (
+            isinstance(dot.this, exp.Identifier)
+            and dot.this.name.lower() in SYSTEM_SCHEMAS
+            and isinstance(dot.expression, exp.Func)
+        ):
+            dot.replace(dot.expression.copy())
+    for func in list(ast.find_all(exp.Func)):
+        _function(func)
+    # innermost first, so an outer cast copies an already rewritten inner one
+    for cast in reversed(list(ast.find_all(exp.Cast))):
+        _cast(cast)
+
+
+def _name_outputs(ast: exp.Expr) -> None:
+    """Alias projections the rewrite would rename, with the name PostgreSQL gives them."""
+    for select in ast.find_all(exp.Select):
+        out = []
+        changed = False
+        for proj in select.expressions:
+            name = _pg_name(proj)
+            if name is not None:
+                proj = exp.alias_(proj.copy(), name, quoted=True)
+                changed = True
+            out.append(proj)
+        if changed:
+            select.set("expressions", out)
+
+
+def _pg_name(proj: exp.Expr) -> str | None:
+    if isinstance(proj, exp.Alias):
+        return None
+    if isinstance(proj, exp.Dot) and isinstance(proj.expression, exp.Func):
+        return _func_name(proj.expression)
+    if isinstance(proj, exp.Cast):
+        target = _cast_target(proj)
+        if target is None:
+            return None
+        inner = proj.this
+        while isinstance(inner, exp.Cast):
+            inner = inner.this
+        if isinstance(inner, exp.Column):
+            return inner.name
+        return target
+    if isinstance(proj, exp.Func):
+        name = _func_name(proj)
+        if name in _CONSTANT or (name, len(_args(proj))) in SIGNATURES:
+            return name
+        if isinstance(proj, _SESSION_NODES):
+            return name
+    if isinstance(proj, exp.Column) and not proj.table and proj.name.lower() == "user":
+        return None if proj.this.args.get("quoted") else "user"
+    return None
+
+
+_SESSION_NODES = (
+    exp.CurrentSchema,
+    exp.CurrentSchemas,
+    exp.CurrentUser,
+    exp.SessionUser,
+    exp.CurrentDatabase,
+    exp.CurrentCatalog,
+    exp.CurrentVersion,
+)
+_SESSION_NAMES: dict[type[exp.Expr], str] = {
+    exp.CurrentSchema: "current_schema",
+    exp.CurrentSchemas: "current_schemas",
+    exp.CurrentUser: "current_user",
+    exp.SessionUser: "session_user",
+    exp.CurrentDatabase: "current_database",
+    exp.CurrentCatalog: "current_catalog",
+    exp.CurrentVersion: "version",
+}
+
+
+def _func_name(func: exp.Expr) -> str:
+    if isinstance(func, exp.Anonymous):
+        return func.name.lower()
+    for cls, name in _SESSION_NAMES.items():
+        if isinstance(func, cls):
+            return name
+    return func.sql_name().lower() if isinstance(func, exp.Func) else ""
+
+
+def _args(func: exp.Expr) -> list[exp.Expr]:
+    if isinstance(func, exp.Anonymous):
+        return list(func.expressions)
+    return [a for a in func.iter_expressions()]
+
+
+def _operator(op: exp.Operator) -> None:
+    symbol = str(op.args.get("operator") or "").split(".")[-1].strip()
+    negate = symbol.startswith("!") and symbol not in ("!=",)
+    base = symbol[1:] if negate else symbol
+    cls = _OPERATORS.get(base)
+    if cls is None:
+        raise errors.FeatureNotSupported(f"operator {symbol} is not supported")
+    node: exp.Expr = cls(this=op.this.copy(), expression=op.expression.copy())
+    if negate:
+        node = exp.Not(this=node)
+    op.replace(node)
+
+
+def _function(func: exp.Func) -> None:
+    if isinstance(func, _SESSION_NODES):
+        name = _SESSION_NAMES[type(func)]
+        if name in ("session_user", "current_catalog"):
+            name = {"session_user": "current_user", "current_catalog": "current_database"}[name]
+        args = [a.copy() for a in func.iter_expressions()] if name == "current_schemas" else []
+        func.replace(exp.func(udf_name(name, len(args)), *args))
+        return
+    if not isinstance(func, exp.Anonymous):
+        return
+    name = func.name.lower()
+    args = [a.copy() for a in func.expressions]
+    if name in _CONSTANT:
+        func.replace(_CONSTANT[name].copy())
+    elif (name, len(args)) in SIGNATURES or (name, len(args)) in MACROS:
+        func.replace(exp.func(udf_name(name, len(args)), *args))
+    elif name in _MISSING:
+        raise errors.FeatureNotSupported(f"function {name}() is not supported by vecgres")
+
+
+def _cast_target(cast: exp.Cast) -> str | None:
+    """The reg* / pg_catalog type a cast goes to, as a lower-case name."""
+    to = cast.to
+    if isinstance(to, exp.ObjectIdentifier):
+        return to.name.lower()
+    if isinstance(to, exp.DataType) and to.this == exp.DataType.Type.USERDEFINED:
+        kind = to.args.get("kind")
+        if isinstance(kind, exp.Dot):
+            return kind.expression.name.lower()
+        if kind is not None:
+            return str(kind.name if hasattr(kind, "name") else kind).lower()
+    return None
+
+
+_PG_TYPES = {
+    "text": "TEXT",
+    "name": "VARCHAR",
+    "char": "VARCHAR",
+    "varchar": "VARCHAR",
+    "bpchar": "VARCHAR",
+    "int2": "SMALLINT",
+    "int4": "INTEGER",
+    "int8": "BIGINT",
+    "bool": "BOOLEAN",
+    "float4": "REAL",
+    "float8": "DOUBLE",
+    "oid": "BIGINT",
+    "numeric": "DECIMAL(38,10)",
+}
+
+
+def _cast(cast: exp.Cast) -> None:
+    target = _cast_target(cast)
+    if target is None:
+        return
+    inner = cast.this.copy()
+    to_text = _wants_text(cast)
+    if target == "oid":
+        cast.replace(exp.cast(inner, "BIGINT", dialect="duckdb"))
+        return
+    if target in ("regproc", "regprocedure"):
+        if isinstance(inner, exp.Literal) and inner.is_string:
+            cast.replace(exp.Literal.string(inner.this.split(".")[-1].split("(")[0]))
+        else:
+            cast.replace(exp.cast(inner, "VARCHAR", dialect="duckdb"))
+        return
+    if target in ("regclass", "regtype", "regnamespace", "regrole"):
+        if isinstance(inner, exp.Literal) and inner.is_string or _is_text_expr(inner):
+            value: exp.Expr = exp.func(udf_name(f"{target}_in", 1), inner)
+        else:
+            value = exp.cast(inner, "BIGINT", dialect="duckdb")
+        if to_text:
+            value = exp.func(udf_name(f"{target}_out", 1), value)
+        cast.replace(value)
+        return
+    duck = _PG_TYPES.get(target)
+    if duck is None:
+        if isinstance(cast.to, exp.DataType) and isinstance(cast.to.args.get("kind"), exp.Dot):
+            cast.set("to", exp.DataType.build(target, dialect="postgres"))
+        return
+    cast.set("to", exp.DataType.build(duck, dialect="duckdb"))
+
+
+def _is_text_expr(node: exp.Expr) -> bool:
+    return isinstance(node, exp.Cast) and node.to.is_type(*exp.DataType.TEXT_TYPES)
+
+
+def _wants_text(cast: exp.Cast) -> bool:
+    """Whether a reg* value is shown (its name) rather than compared (its OID)."""
+    parent = cast.parent
+    if isinstance(parent, exp.Cast):
+        return _cast_target(parent) in ("text", "name", "varchar") or parent.to.is_type(
+            *exp.DataType.TEXT_TYPES
+        )
+    if isinstance(parent, exp.Alias):
+        parent = parent.parent
+    return isinstance(parent, exp.Select) and cast in parent.expressions or (
+        isinstance(cast.parent, exp.Alias) and isinstance(cast.parent.parent, exp.Select)
+    )
