@@ -57,6 +57,7 @@ from vecgres.sql import ddl, pgcatalog
 from vecgres.sql.bind import BindContext, BoundQuery, bind_query, count_params
 from vecgres.sql.dialect import DIALECT
 from vecgres.sql.pgcatalog.state import catalog_rows as pgcatalog_rows
+from vecgres.sql.pgcatalog.typeinfo import substitute as pgcatalog_substitute
 from vecgres.sql.settings import SessionSettings
 from vecgres.sql.typemap import type_from_duck
 from vecgres.storage.store import CommitBatch, Snapshot, Store, TableChange
@@ -319,7 +320,7 @@ class Session:
                 else None
             )
             return PreparedStatement(sql, [], cols, "set")
-        ast = self._parse_one(sql)
+        ast = self._parse_one(pgcatalog_substitute(sql))
         stmt = PreparedStatement(sql, [], None, _kind(ast), ast=ast)
         n = count_params(ast)
         if stmt.kind == "query":

@@ -178,6 +178,7 @@ class DuckSession:
         )
 
     def register(self, name: str, table: pa.Table, masked: bool) -> None:
+        self._detach_open()  # DuckDB refuses to register while a result is open
         if masked:
             raw = name + "__raw"
             self.con.register(raw, table)

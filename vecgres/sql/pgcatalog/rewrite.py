@@ -46,6 +46,8 @@ _CONSTANT: dict[str, exp.Expr] = {
             "pg_get_triggerdef",
             "pg_get_partkeydef",
             "pg_get_statisticsobjdef_columns",
+            # void: vecgres takes no advisory locks, so there are none to release
+            "pg_advisory_unlock_all",
         )
     },
 }
@@ -84,6 +86,14 @@ _OPERATORS: dict[str, type[exp.Expr]] = {
 def rewrite(ast: exp.Expr) -> None:
     """Rewrite ``ast`` in place."""
     _name_outputs(ast)
+    for table in list(ast.find_all(exp.Table)):
+        if isinstance(table.this, exp.Func):
+            # pg_catalog.generate_series(...) s: the alias also names its one column
+            if table.text("db") in SYSTEM_SCHEMAS:
+                table.set("db", None)
+            alias = table.args.get("alias")
+            if isinstance(alias, exp.TableAlias) and not alias.columns and alias.this:
+                alias.set("columns", [exp.to_identifier(alias.name)])
     for col in list(ast.find_all(exp.Column)):
         if col.args.get("db") is not None and col.text("db") in SYSTEM_SCHEMAS:
             col.set("db", None)
@@ -108,6 +118,8 @@ def rewrite(ast: exp.Expr) -> None:
             dot.replace(dot.expression.copy())
     for func in list(ast.find_all(exp.Func)):
         _function(func)
+    for dt in list(ast.find_all(exp.DataType)):
+        _qualified_type(dt)
     # innermost first, so an outer cast copies an already rewritten inner one
     for cast in reversed(list(ast.find_all(exp.Cast))):
         _cast(cast)
@@ -283,6 +295,17 @@ def _cast(cast: exp.Cast) -> None:
             cast.set("to", exp.DataType.build(target, dialect="postgres"))
         return
     cast.set("to", exp.DataType.build(duck, dialect="duckdb"))
+
+
+def _qualified_type(dt: exp.DataType) -> None:
+    """``pg_catalog.int2`` (inside ``int2[]`` too) as the plain type."""
+    kind = dt.args.get("kind")
+    if dt.this != exp.DataType.Type.USERDEFINED or not isinstance(kind, exp.Dot):
+        return
+    name = kind.expression.name.lower()
+    if name in _REG_TYPES or isinstance(dt.parent, exp.Cast) and dt.arg_key == "to":
+        return  # the cast rewrite handles these
+    dt.replace(exp.DataType.build(_PG_TYPES.get(name, name), dialect="duckdb"))
 
 
 def _is_text_expr(node: exp.Expr) -> bool:

@@ -1,0 +1,47 @@
+"""Drivers' connect-time and type introspection against the catalog, over a socket."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+
+
+def test_psycopg_typeinfo_and_register_vector(server):
+    import psycopg
+    from pgvector.psycopg import register_vector
+    from psycopg.types import TypeInfo
+
+    with psycopg.connect(server.dsn(), autocommit=True) as conn:
+        info = TypeInfo.fetch(conn, "vector")
+        assert info is not None
+        assert (info.name, info.oid, info.array_oid) == ("vector", 16385, 16390)
+        register_vector(conn)
+        conn.execute("create table items (id int primary key, embedding vector(3))")
+        conn.execute("insert into items values (1, %s)", [np.array([1.0, 2.0, 3.0])])
+        row = conn.execute("select embedding from items").fetchone()
+        assert row is not None
+        assert np.array_equal(row[0].to_numpy(), np.array([1.0, 2.0, 3.0], dtype=np.float32))
+        version = conn.execute("select pg_catalog.version()").fetchone()
+        assert version is not None and version[0].startswith("PostgreSQL 16.")
+        assert conn.execute("select to_regtype('vector')::oid").fetchone() == (16385,)
+
+
+def test_asyncpg_introspection_and_register_vector(server):
+    import asyncpg
+    from pgvector.asyncpg import register_vector
+
+    async def run():
+        conn = await asyncpg.connect(
+            host="127.0.0.1", port=server.port, user="postgres", database="postgres", ssl=False
+        )
+        try:
+            await register_vector(conn)
+            await conn.execute("create table items (id int primary key, e vector(3))")
+            await conn.execute("insert into items values (1, $1)", np.array([1.0, 2.0, 3.0]))
+            rows = await conn.fetch("select e from items")
+            assert np.array_equal(rows[0]["e"].to_numpy(), np.array([1.0, 2.0, 3.0], dtype=np.float32))
+        finally:
+            await conn.close()
+
+    asyncio.run(run())

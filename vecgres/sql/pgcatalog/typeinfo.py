@@ -1,0 +1,41 @@
+"""asyncpg's type-introspection query, answered by an equivalent one vecgres can parse.
+
+asyncpg sends one fixed ``WITH RECURSIVE typeinfo_tree`` query (sqlglot cannot
+parse it: WIRE.md §2.3), so it is recognised by shape. vecgres has no domain,
+composite or range types, so the tree is the requested types plus their
+element types, one level deep, with the same columns in the same order.
+"""
+
+from __future__ import annotations
+
+# (sqlglot cannot parse `::oid[]`, so the parameter is declared bigint[])
+_MARKERS = ("WITH RECURSIVE typeinfo_tree(", "typebases(oid, depth)", "any($1::oid[])")
+
+_SELECT = """
+    SELECT t.oid AS oid, ns.nspname::text AS ns, t.typname::text AS name, t.typtype AS kind,
+        NULL::oid AS basetype, t.typelem AS elemtype, elem_t.typdelim AS elemdelim,
+        NULL::oid AS range_subtype, NULL::bigint[] AS attrtypoids, NULL::text[] AS attrnames,
+        {depth} AS depth, NULL::text AS basetype_name,
+        CASE WHEN t.typelem <> 0 THEN t.typelem::regtype::text END AS elemtype_name,
+        NULL::text AS range_subtype_name
+    FROM pg_catalog.pg_type t
+        JOIN pg_catalog.pg_namespace ns ON ns.oid = t.typnamespace
+        LEFT JOIN pg_catalog.pg_type elem_t ON t.typlen = -1 AND t.typelem <> 0
+            AND t.typelem = elem_t.oid
+"""
+
+# no outer SELECT: result types come from pg_type's columns (oid, "char"), as asyncpg needs
+QUERY = (
+    _SELECT.format(depth=1)
+    + " JOIN pg_catalog.pg_type parent ON parent.typelem = t.oid"
+    " WHERE parent.oid = any($1::bigint[]) UNION ALL "
+    + _SELECT.format(depth=0)
+    + " WHERE t.oid = any($1::bigint[]) ORDER BY depth DESC"
+)
+
+
+def substitute(sql: str) -> str:
+    """The statement to run instead of ``sql`` (``sql`` itself unless it is asyncpg's)."""
+    if all(marker in sql for marker in _MARKERS):
+        return QUERY
+    return sql
