@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "server"))
 
-from wireclient import OPEN_CLIENTS, RunningServer, start_server  # noqa: E402
+from wireclient import OPEN_CLIENTS, RunningServer, start_server
 
 
 @pytest.fixture

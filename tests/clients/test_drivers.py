@@ -23,7 +23,8 @@ def test_psycopg_typeinfo_and_register_vector(server):
         assert row is not None
         assert np.array_equal(row[0].to_numpy(), np.array([1.0, 2.0, 3.0], dtype=np.float32))
         version = conn.execute("select pg_catalog.version()").fetchone()
-        assert version is not None and version[0].startswith("PostgreSQL 16.")
+        assert version is not None
+        assert version[0].startswith("PostgreSQL 16.")
         assert conn.execute("select to_regtype('vector')::oid").fetchone() == (16385,)
 
 
@@ -40,7 +41,9 @@ def test_asyncpg_introspection_and_register_vector(server):
             await conn.execute("create table items (id int primary key, e vector(3))")
             await conn.execute("insert into items values (1, $1)", np.array([1.0, 2.0, 3.0]))
             rows = await conn.fetch("select e from items")
-            assert np.array_equal(rows[0]["e"].to_numpy(), np.array([1.0, 2.0, 3.0], dtype=np.float32))
+            assert np.array_equal(
+                rows[0]["e"].to_numpy(), np.array([1.0, 2.0, 3.0], dtype=np.float32)
+            )
         finally:
             await conn.close()
 

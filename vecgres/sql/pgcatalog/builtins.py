@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from vecgres.catalog.model import INFORMATION_SCHEMA_OID, PG_CATALOG_OID, PUBLIC_OID
+from vecgres.catalog.model import INFORMATION_SCHEMA_OID, PG_CATALOG_OID
 
 PG_TOAST_OID: Final = 99
 BOOTSTRAP_SUPERUSER_OID: Final = 10

@@ -216,7 +216,9 @@ class Functions:
     def pg_get_indexdef_1(self, oid: int | None) -> str | None:
         return self.pg_get_indexdef_3(oid, 0, False)
 
-    def pg_get_indexdef_3(self, oid: int | None, column: int | None, pretty: bool | None) -> str | None:
+    def pg_get_indexdef_3(
+        self, oid: int | None, column: int | None, pretty: bool | None
+    ) -> str | None:
         if oid is None:
             return None
         found = self._index(oid)
@@ -260,9 +262,7 @@ class Functions:
             raise
         if rel.column(column) is None:
             _fail(
-                errors.UndefinedColumn(
-                    f'column "{column}" of relation "{rel.name}" does not exist'
-                )
+                errors.UndefinedColumn(f'column "{column}" of relation "{rel.name}" does not exist')
             )
         for seq in cat.sequences.values():
             if seq.schema == rel.schema and seq.owned_by == (rel.name, column):
@@ -374,7 +374,9 @@ class Functions:
                 if idx.name == name and (schema is None or schema == table.schema):
                     return idx.oid
         for (sys_schema, sys_name), spec in RELATIONS.items():
-            if sys_name == name and (schema == sys_schema or (schema is None and sys_schema == "pg_catalog")):
+            if sys_name == name and (
+                schema == sys_schema or (schema is None and sys_schema == "pg_catalog")
+            ):
                 return spec[0]
         return None
 
@@ -412,7 +414,7 @@ class Functions:
     def regnamespace_in(self, text: str | None) -> int | None:
         oid = self.to_regnamespace(text)
         if oid is None and text is not None:
-            _fail(errors.UndefinedSchema(f'schema "{text}" does not exist'))
+            _fail(errors.InvalidSchemaName(f'schema "{text}" does not exist'))
         return oid
 
     def regnamespace_out(self, oid: int | None) -> str | None:

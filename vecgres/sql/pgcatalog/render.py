@@ -10,13 +10,7 @@ from vecgres.types import SqlType, by_oid
 _PLAIN_IDENT = re.compile(r"^[a-z_][a-z0-9_$]*$")
 # the reserved words PostgreSQL's quote_ident quotes that a column might be called
 _RESERVED = frozenset(
-    "all analyse analyze and any array as asc asymmetric both case cast check collate column "
-    "constraint create current_catalog current_date current_role current_time "
-    "current_timestamp current_user default deferrable desc distinct do else end except false "
-    "fetch for foreign from grant group having in initially intersect into lateral leading "
-    "limit localtime localtimestamp not null offset on only or order placing primary "
-    "references returning select session_user some symmetric table then to trailing true "
-    "union unique user using variadic when where window with".split()
+    ["all", "analyse", "analyze", "and", "any", "array", "as", "asc", "asymmetric", "both", "case", "cast", "check", "collate", "column", "constraint", "create", "current_catalog", "current_date", "current_role", "current_time", "current_timestamp", "current_user", "default", "deferrable", "desc", "distinct", "do", "else", "end", "except", "false", "fetch", "for", "foreign", "from", "grant", "group", "having", "in", "initially", "intersect", "into", "lateral", "leading", "limit", "localtime", "localtimestamp", "not", "null", "offset", "on", "only", "or", "order", "placing", "primary", "references", "returning", "select", "session_user", "some", "symmetric", "table", "then", "to", "trailing", "true", "union", "unique", "user", "using", "variadic", "when", "where", "window", "with"]
 )
 
 
@@ -46,7 +40,10 @@ def index_def(table: Table, idx: Index, *, qualify: bool = True) -> str:
         keys[0] = f"{keys[0]} {idx.opclass}"
     unique = "UNIQUE " if idx.unique or idx.primary else ""
     target = _qualified(table.schema, table.name) if qualify else quote_ident(table.name)
-    text = f"CREATE {unique}INDEX {quote_ident(idx.name)} ON {target} USING {idx.method} ({', '.join(keys)})"
+    text = (
+        f"CREATE {unique}INDEX {quote_ident(idx.name)} ON {target} "
+        f"USING {idx.method} ({', '.join(keys)})"
+    )
     if idx.options:
         text += " WITH (" + ", ".join(f"{k}='{v}'" for k, v in idx.options.items()) + ")"
     if idx.predicate:

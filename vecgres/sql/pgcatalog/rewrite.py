@@ -198,7 +198,7 @@ def _func_name(func: exp.Expr) -> str:
 def _args(func: exp.Expr) -> list[exp.Expr]:
     if isinstance(func, exp.Anonymous):
         return list(func.expressions)
-    return [a for a in func.iter_expressions()]
+    return list(func.iter_expressions())
 
 
 def _operator(op: exp.Operator) -> None:
@@ -239,12 +239,12 @@ def _cast_target(cast: exp.Cast) -> str | None:
     to = cast.to
     if isinstance(to, exp.ObjectIdentifier):
         return to.name.lower()
-    if isinstance(to, exp.DataType) and to.this == exp.DataType.Type.USERDEFINED:
+    if to.this == exp.DataType.Type.USERDEFINED:
         kind = to.args.get("kind")
         if isinstance(kind, exp.Dot):
-            return kind.expression.name.lower()
+            return str(kind.expression.name).lower()
         if kind is not None:
-            return str(kind.name if hasattr(kind, "name") else kind).lower()
+            return str(getattr(kind, "name", kind)).lower()
     return None
 
 
@@ -281,7 +281,7 @@ def _cast(cast: exp.Cast) -> None:
             cast.replace(exp.cast(inner, "VARCHAR", dialect="duckdb"))
         return
     if target in ("regclass", "regtype", "regnamespace", "regrole"):
-        if isinstance(inner, exp.Literal) and inner.is_string or _is_text_expr(inner):
+        if (isinstance(inner, exp.Literal) and inner.is_string) or _is_text_expr(inner):
             value: exp.Expr = exp.func(udf_name(f"{target}_in", 1), inner)
         else:
             value = exp.cast(inner, "BIGINT", dialect="duckdb")
@@ -291,7 +291,7 @@ def _cast(cast: exp.Cast) -> None:
         return
     duck = _PG_TYPES.get(target)
     if duck is None:
-        if isinstance(cast.to, exp.DataType) and isinstance(cast.to.args.get("kind"), exp.Dot):
+        if isinstance(cast.to.args.get("kind"), exp.Dot):
             cast.set("to", exp.DataType.build(target, dialect="postgres"))
         return
     cast.set("to", exp.DataType.build(duck, dialect="duckdb"))
@@ -303,7 +303,7 @@ def _qualified_type(dt: exp.DataType) -> None:
     if dt.this != exp.DataType.Type.USERDEFINED or not isinstance(kind, exp.Dot):
         return
     name = kind.expression.name.lower()
-    if name in _REG_TYPES or isinstance(dt.parent, exp.Cast) and dt.arg_key == "to":
+    if name in _REG_TYPES or (isinstance(dt.parent, exp.Cast) and dt.arg_key == "to"):
         return  # the cast rewrite handles these
     dt.replace(exp.DataType.build(_PG_TYPES.get(name, name), dialect="duckdb"))
 
@@ -321,6 +321,6 @@ def _wants_text(cast: exp.Cast) -> bool:
         )
     if isinstance(parent, exp.Alias):
         parent = parent.parent
-    return isinstance(parent, exp.Select) and cast in parent.expressions or (
+    return (isinstance(parent, exp.Select) and cast in parent.expressions) or (
         isinstance(cast.parent, exp.Alias) and isinstance(cast.parent.parent, exp.Select)
     )

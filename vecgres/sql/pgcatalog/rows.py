@@ -320,8 +320,8 @@ def _pg_attribute(st: CatalogState) -> Iterator[Row]:
             yield row
         for idx in table.indexes:
             for num, name in enumerate(idx.columns or ["expr"], start=1):
-                col = table.column(name)
-                t = col.type if col is not None else SqlType("text")
+                key = table.column(name)
+                t = key.type if key is not None else SqlType("text")
                 yield _attribute_row(idx.oid, num, name, t, False)
     for seq in st.sequences():
         bigint = SqlType("bigint")
@@ -507,12 +507,18 @@ def _pg_settings(st: CatalogState) -> Iterator[Row]:
     for name, guc in sorted(GUCS.items(), key=lambda kv: kv[0].lower()):
         value = st.setting(name)
         vartype = {"int": "integer", "real": "real"}.get(guc.kind, guc.kind)
-        context = "internal" if guc.name.startswith("server_") or guc.name in (
-            "integer_datetimes",
-            "max_identifier_length",
-            "max_index_keys",
-            "in_hot_standby",
-        ) else "user"
+        context = (
+            "internal"
+            if guc.name.startswith("server_")
+            or guc.name
+            in (
+                "integer_datetimes",
+                "max_identifier_length",
+                "max_index_keys",
+                "in_hot_standby",
+            )
+            else "user"
+        )
         yield {
             "name": name,
             "setting": value,
@@ -641,7 +647,10 @@ def _pg_sequences(st: CatalogState) -> Iterator[Row]:
 
 
 def _pg_tablespace(st: CatalogState) -> Iterator[Row]:
-    for oid, name in ((b.DEFAULT_TABLESPACE_OID, "pg_default"), (b.GLOBAL_TABLESPACE_OID, "pg_global")):
+    for oid, name in (
+        (b.DEFAULT_TABLESPACE_OID, "pg_default"),
+        (b.GLOBAL_TABLESPACE_OID, "pg_global"),
+    ):
         yield {"oid": oid, "spcname": name, "spcowner": b.BOOTSTRAP_SUPERUSER_OID}
 
 
@@ -756,7 +765,13 @@ def _is_tables(st: CatalogState) -> Iterator[Row]:
         }
 
 
-_NUMERIC_PRECISION = {"smallint": 16, "integer": 32, "bigint": 64, "real": 24, "double precision": 53}
+_NUMERIC_PRECISION = {
+    "smallint": 16,
+    "integer": 32,
+    "bigint": 64,
+    "real": 24,
+    "double precision": 53,
+}
 
 
 def _data_type(t: SqlType) -> tuple[str, str, str]:

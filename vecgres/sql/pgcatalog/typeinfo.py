@@ -26,8 +26,7 @@ _SELECT = """
 
 # no outer SELECT: result types come from pg_type's columns (oid, "char"), as asyncpg needs
 QUERY = (
-    _SELECT.format(depth=1)
-    + " JOIN pg_catalog.pg_type parent ON parent.typelem = t.oid"
+    _SELECT.format(depth=1) + " JOIN pg_catalog.pg_type parent ON parent.typelem = t.oid"
     " WHERE parent.oid = any($1::bigint[]) UNION ALL "
     + _SELECT.format(depth=0)
     + " WHERE t.oid = any($1::bigint[]) ORDER BY depth DESC"
