@@ -320,7 +320,10 @@ class Session:
                 else None
             )
             return PreparedStatement(sql, [], cols, "set")
-        ast = self._parse_one(pgcatalog_substitute(sql))
+        substitute = pgcatalog_substitute(sql)
+        if substitute is not None:
+            sql, param_types = substitute
+        ast = self._parse_one(sql)
         stmt = PreparedStatement(sql, [], None, _kind(ast), ast=ast)
         n = count_params(ast)
         if stmt.kind == "query":

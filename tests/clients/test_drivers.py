@@ -38,9 +38,13 @@ def test_asyncpg_introspection_and_register_vector(server):
         )
         try:
             await register_vector(conn)
-            await conn.execute("create table items (id int primary key, e vector(3))")
-            await conn.execute("insert into items values (1, $1)", np.array([1.0, 2.0, 3.0]))
-            rows = await conn.fetch("select e from items")
+            await conn.execute("create table items (id int primary key, e vector(3), t int[])")
+            await conn.execute(
+                "insert into items values (1, $1, $2)", np.array([1.0, 2.0, 3.0]), [4, 5]
+            )
+            # int[] is not one of asyncpg's core types: this runs its typeinfo query
+            rows = await conn.fetch("select e, t from items")
+            assert rows[0]["t"] == [4, 5]
             assert np.array_equal(
                 rows[0]["e"].to_numpy(), np.array([1.0, 2.0, 3.0], dtype=np.float32)
             )
