@@ -56,6 +56,7 @@ from vecgres.result import ColumnInfo, Notice, Result
 from vecgres.sql import ddl, pgcatalog
 from vecgres.sql.bind import BindContext, BoundQuery, bind_query, count_params
 from vecgres.sql.dialect import DIALECT
+from vecgres.sql.pgcatalog.functions import install as pgcatalog_functions
 from vecgres.sql.pgcatalog.state import catalog_rows as pgcatalog_rows
 from vecgres.sql.pgcatalog.typeinfo import substitute as pgcatalog_substitute
 from vecgres.sql.settings import SessionSettings
@@ -441,6 +442,7 @@ class Session:
 
     def _register_tables(self, tables: dict[str, Table], snap: Snapshot) -> None:
         pending = self.txn.pending if self.txn is not None else {}
+        pgcatalog_functions(self)
         for name, table in tables.items():
             if pgcatalog.is_system(table):
                 self.duck.register(name, pgcatalog_rows(self, table), False)
@@ -667,10 +669,8 @@ class Session:
 
     def _install_functions(self) -> None:
         from vecgres.sql.functions import install
-        from vecgres.sql.pgcatalog.functions import install as install_catalog
 
         install(self)
-        install_catalog(self)
 
 
 def _kind(ast: exp.Expr) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import platform
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import duckdb
 
@@ -17,72 +17,19 @@ from vecgres.catalog.model import Index, Sequence, Table
 from vecgres.executor.duck import error_payload
 from vecgres.sql.pgcatalog import builtins as b
 from vecgres.sql.pgcatalog.columns import RELATIONS
-from vecgres.sql.pgcatalog.render import constraint_def, format_type, index_column, index_def
+from vecgres.sql.pgcatalog.render import (
+    constraint_def,
+    format_type,
+    index_column,
+    index_def,
+    quote_ident,
+)
 from vecgres.sql.pgcatalog.rows import CatalogState, constraint_oid, typname
+from vecgres.sql.pgcatalog.signatures import MACRO_ARGS, MACROS, SIGNATURES, udf_name
 from vecgres.types import SqlType, base_types
 
 if TYPE_CHECKING:
     from vecgres.engine import Session
-
-V = duckdb.sqltype("VARCHAR")
-I8 = duckdb.sqltype("BIGINT")
-I4 = duckdb.sqltype("INTEGER")
-BOOL = duckdb.sqltype("BOOLEAN")
-VLIST = duckdb.sqltype("VARCHAR[]")
-
-# (pg name, arity) -> (param types, result type); the UDF is vgc_<name>_<arity>
-SIGNATURES: dict[tuple[str, int], tuple[list[Any], Any]] = {
-    ("version", 0): ([], V),
-    ("current_schema", 0): ([], V),
-    ("current_schemas", 1): ([BOOL], VLIST),
-    ("current_database", 0): ([], V),
-    ("current_user", 0): ([], V),
-    ("pg_backend_pid", 0): ([], I4),
-    ("format_type", 2): ([I8, I4], V),
-    ("pg_get_userbyid", 1): ([I8], V),
-    ("pg_table_is_visible", 1): ([I8], BOOL),
-    ("pg_get_expr", 2): ([V, I8], V),
-    ("pg_get_expr", 3): ([V, I8, BOOL], V),
-    ("pg_get_indexdef", 1): ([I8], V),
-    ("pg_get_indexdef", 3): ([I8, I4, BOOL], V),
-    ("pg_get_constraintdef", 1): ([I8], V),
-    ("pg_get_constraintdef", 2): ([I8, BOOL], V),
-    ("pg_get_viewdef", 1): ([I8], V),
-    ("pg_get_viewdef", 2): ([I8, BOOL], V),
-    ("pg_get_serial_sequence", 2): ([V, V], V),
-    ("pg_relation_size", 1): ([I8], I8),
-    ("pg_total_relation_size", 1): ([I8], I8),
-    ("pg_table_size", 1): ([I8], I8),
-    ("pg_encoding_to_char", 1): ([I4], V),
-    ("pg_relation_is_publishable", 1): ([I8], BOOL),
-    ("pg_get_function_result", 1): ([I8], V),
-    ("pg_get_function_arguments", 1): ([I8], V),
-    ("pg_get_function_identity_arguments", 1): ([I8], V),
-    ("to_regtype", 1): ([V], I8),
-    ("to_regclass", 1): ([V], I8),
-    ("to_regnamespace", 1): ([V], I8),
-    ("regclass_in", 1): ([V], I8),
-    ("regclass_out", 1): ([I8], V),
-    ("regtype_in", 1): ([V], I8),
-    ("regtype_out", 1): ([I8], V),
-    ("regnamespace_in", 1): ([V], I8),
-    ("regnamespace_out", 1): ([I8], V),
-    ("regrole_in", 1): ([V], I8),
-    ("regrole_out", 1): ([I8], V),
-    ("quote_ident", 1): ([V], V),
-}
-
-# functions that are macros over their arguments (no catalog needed)
-MACROS: dict[tuple[str, int], str] = {
-    ("array_upper", 2): "CASE WHEN a IS NULL OR len(a) = 0 OR b <> 1 THEN NULL ELSE len(a) END",
-    ("array_lower", 2): "CASE WHEN a IS NULL OR len(a) = 0 OR b <> 1 THEN NULL ELSE 1 END",
-    ("array_length", 2): "CASE WHEN a IS NULL OR len(a) = 0 OR b <> 1 THEN NULL ELSE len(a) END",
-}
-_MACRO_ARGS = ("a", "b", "c")
-
-
-def udf_name(name: str, arity: int) -> str:
-    return f"vgc_{name}_{arity}"
 
 
 def _fail(err: errors.VecgresError) -> None:
@@ -438,14 +385,20 @@ class Functions:
         return None if oid is None else (self._state().role_name(oid) or str(oid))
 
     def quote_ident(self, text: str | None) -> str | None:
-        from vecgres.sql.pgcatalog.render import quote_ident
-
         return None if text is None else quote_ident(text)
 
 
 def install(session: Session) -> None:
-    """Register the catalog functions in the session's DuckDB connection."""
+    """Register the catalog functions in the session's DuckDB connection, once.
+
+    Done on the session's first query rather than at connect, so sessions that
+    only write (and short-lived processes) do not pay for it.
+    """
     from vecgres.sql.pgcatalog.state import session_state
+
+    if getattr(session.duck, "pgcatalog_installed", False):
+        return
+    setattr(session.duck, "pgcatalog_installed", True)  # noqa: B010
 
     funcs = Functions(lambda: session_state(session), session.settings.search_path)
     for (name, arity), (params, ret) in SIGNATURES.items():
@@ -455,7 +408,13 @@ def install(session: Session) -> None:
         if impl is None and name == "pg_get_function_identity_arguments":
             impl = funcs.pg_get_function_arguments
         assert impl is not None, name
-        session.duck.function(udf_name(name, arity), impl, params, ret, side_effects=True)
+        session.duck.function(
+            udf_name(name, arity),
+            impl,
+            [duckdb.sqltype(p) for p in params],
+            duckdb.sqltype(ret),
+            side_effects=True,
+        )
     for (name, arity), body in MACROS.items():
-        args = ", ".join(_MACRO_ARGS[:arity])
+        args = ", ".join(MACRO_ARGS[:arity])
         session.duck.execute(f"CREATE OR REPLACE MACRO {udf_name(name, arity)}({args}) AS {body}")

@@ -12,8 +12,8 @@ from __future__ import annotations
 from sqlglot import exp
 
 from vecgres import errors
-from vecgres.sql.pgcatalog.functions import MACROS, SIGNATURES, udf_name
 from vecgres.sql.pgcatalog.relations import SYSTEM_SCHEMAS
+from vecgres.sql.pgcatalog.signatures import MACROS, SIGNATURES, udf_name
 
 _REG_TYPES = ("regclass", "regtype", "regnamespace", "regrole", "regproc", "regprocedure", "oid")
 
