@@ -56,9 +56,6 @@ from vecgres.result import ColumnInfo, Notice, Result
 from vecgres.sql import ddl, pgcatalog
 from vecgres.sql.bind import BindContext, BoundQuery, bind_query, count_params
 from vecgres.sql.dialect import DIALECT
-from vecgres.sql.pgcatalog.functions import install as pgcatalog_functions
-from vecgres.sql.pgcatalog.state import catalog_rows as pgcatalog_rows
-from vecgres.sql.pgcatalog.typeinfo import substitute as pgcatalog_substitute
 from vecgres.sql.settings import SessionSettings
 from vecgres.sql.typemap import type_from_duck
 from vecgres.storage.store import CommitBatch, Snapshot, Store, TableChange
@@ -321,7 +318,7 @@ class Session:
                 else None
             )
             return PreparedStatement(sql, [], cols, "set")
-        substitute = pgcatalog_substitute(sql)
+        substitute = pgcatalog.substitute(sql)
         if substitute is not None:
             sql, param_types = substitute
         ast = self._parse_one(sql)
@@ -442,10 +439,10 @@ class Session:
 
     def _register_tables(self, tables: dict[str, Table], snap: Snapshot) -> None:
         pending = self.txn.pending if self.txn is not None else {}
-        pgcatalog_functions(self)
+        pgcatalog.install_functions(self)
         for name, table in tables.items():
             if pgcatalog.is_system(table):
-                self.duck.register(name, pgcatalog_rows(self, table), False)
+                self.duck.register(name, pgcatalog.catalog_rows(self, table), False)
                 continue
             data, masked = table_view(table, snap.table(table.oid), pending.get(table.oid))
             self.duck.register(name, data, masked)

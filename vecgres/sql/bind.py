@@ -213,7 +213,7 @@ def bind_query(
     ast = ast.copy()
     tables: dict[str, Table] = {}
     _expand_views(ast, ctx, parse_view)
-    pgcatalog.rewrite(ast)
+    pgcatalog.rewrite_catalog_sql(ast)
     _bind_tables(ast, ctx, tables)
     schema = {
         name: {col.name: duck_type(col.type) for col in table.columns}

@@ -4,9 +4,81 @@
 ``rows`` computes their rows from the catalog, ``functions`` holds the catalog
 functions (``format_type``, ``pg_get_indexdef``, ``::regclass``, ...) and
 ``rewrite`` turns client SQL onto them.
+
+The entry points below import those modules on first use: most processes
+(bulk writers, short scripts) never touch the catalog, and the column tables
+are large enough to matter at startup.
 """
 
-from vecgres.sql.pgcatalog.relations import is_system, lookup, system_table
-from vecgres.sql.pgcatalog.rewrite import rewrite
+from __future__ import annotations
 
-__all__ = ["is_system", "lookup", "rewrite", "system_table"]
+from typing import TYPE_CHECKING
+
+from vecgres.config import FIRST_USER_OID
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from sqlglot import exp
+
+    from vecgres.catalog.model import Catalog, Table
+    from vecgres.engine import Session
+    from vecgres.types import SqlType
+
+SYSTEM_SCHEMAS = ("pg_catalog", "information_schema")
+
+
+def is_system(table: Table) -> bool:
+    """Whether ``table`` is one of the catalog relations (its rows come from ``catalog_rows``)."""
+    return table.oid < FIRST_USER_OID and table.schema in SYSTEM_SCHEMAS
+
+
+def lookup(catalog: Catalog, schema: str | None, name: str, search_path: list[str]) -> Table | None:
+    """The system relation a table reference means, or None for a user relation."""
+    if schema not in SYSTEM_SCHEMAS and not (schema is None and name.startswith("pg_")):
+        return None
+    from vecgres.sql.pgcatalog import relations
+
+    return relations.lookup(catalog, schema, name, search_path)
+
+
+def rewrite_catalog_sql(ast: exp.Expr) -> None:
+    """Rewrite a statement's catalog spellings in place (see ``rewrite.py``)."""
+    from vecgres.sql.pgcatalog.rewrite import rewrite
+
+    rewrite(ast)
+
+
+def install_functions(session: Session) -> None:
+    """Register the catalog functions in the session's DuckDB, once per session."""
+    if getattr(session.duck, "pgcatalog_installed", False):
+        return
+    from vecgres.sql.pgcatalog import functions
+
+    functions.install(session)
+
+
+def catalog_rows(session: Session, table: Table) -> pa.Table:
+    """The rows of system relation ``table`` as ``session`` sees them now."""
+    from vecgres.sql.pgcatalog import state
+
+    return state.catalog_rows(session, table)
+
+
+def substitute(sql: str) -> tuple[str, tuple[SqlType, ...]] | None:
+    """A statement to run instead of a client's unparseable catalog query, else None."""
+    if "typeinfo_tree" not in sql:
+        return None
+    from vecgres.sql.pgcatalog import typeinfo
+
+    return typeinfo.substitute(sql)
+
+
+__all__ = [
+    "SYSTEM_SCHEMAS",
+    "catalog_rows",
+    "install_functions",
+    "is_system",
+    "lookup",
+    "rewrite_catalog_sql",
+    "substitute",
+]

@@ -11,7 +11,6 @@ from __future__ import annotations
 from functools import cache
 
 from vecgres.catalog.model import Catalog, Column, Table
-from vecgres.config import FIRST_USER_OID
 from vecgres.sql.pgcatalog.columns import RELATIONS
 from vecgres.types import SqlType
 
@@ -32,10 +31,6 @@ def system_table(schema: str, name: str) -> Table | None:
     ]
     # views over the catalog are plain relations here: the rows are computed
     return Table(oid, schema, name, columns, len(columns) + 1, kind="r" if kind == "v" else kind)
-
-
-def is_system(table: Table) -> bool:
-    return table.oid < FIRST_USER_OID and table.schema in SYSTEM_SCHEMAS
 
 
 def lookup(catalog: Catalog, schema: str | None, name: str, search_path: list[str]) -> Table | None:
