@@ -84,9 +84,23 @@ _OPERATORS: dict[str, type[exp.Expr]] = {
 
 
 def rewrite(ast: exp.Expr) -> None:
-    """Rewrite ``ast`` in place."""
-    _name_outputs(ast)
-    for table in list(ast.find_all(exp.Table)):
+    """Rewrite ``ast`` in place.
+
+    One walk collects the nodes of interest (this runs for every statement, so
+    it must stay cheap); the rewrites then reuse nodes rather than copy them,
+    so nodes collected inside a rewritten one stay in the tree.
+    """
+    found: dict[type[exp.Expr], list[exp.Expr]] = {}
+    for node in ast.walk():
+        for cls in _COLLECTED:
+            if isinstance(node, cls):
+                found.setdefault(cls, []).append(node)
+                break
+    if not found:
+        return
+    for select in found.get(exp.Select, []):
+        _name_outputs(select)
+    for table in found.get(exp.Table, []):
         if isinstance(table.this, exp.Func):
             # pg_catalog.generate_series(...) s: the alias also names its one column
             if table.text("db") in SYSTEM_SCHEMAS:
@@ -94,7 +108,7 @@ def rewrite(ast: exp.Expr) -> None:
             alias = table.args.get("alias")
             if isinstance(alias, exp.TableAlias) and not alias.columns and alias.this:
                 alias.set("columns", [exp.to_identifier(alias.name)])
-    for col in list(ast.find_all(exp.Column)):
+    for col in found.get(exp.Column, []):
         if col.args.get("db") is not None and col.text("db") in SYSTEM_SCHEMAS:
             col.set("db", None)
             col.set("catalog", None)
@@ -104,40 +118,62 @@ def rewrite(ast: exp.Expr) -> None:
             and not col.this.args.get("quoted")
             and not isinstance(col.parent, exp.Dot)
         ):
-            col.replace(exp.func(udf_name("current_user", 0)))
-    for node in list(ast.find_all(exp.Collate)):
-        node.replace(node.this.copy())
-    for op in list(ast.find_all(exp.Operator)):
+            col.replace(_call(udf_name("current_user", 0), []))
+    for node in found.get(exp.Collate, []):
+        node.replace(node.this)
+    for op in found.get(exp.Operator, []):
+        assert isinstance(op, exp.Operator)
         _operator(op)
-    for dot in list(ast.find_all(exp.Dot)):
+    for dot in found.get(exp.Dot, []):
         if (
             isinstance(dot.this, exp.Identifier)
             and dot.this.name.lower() in SYSTEM_SCHEMAS
             and isinstance(dot.expression, exp.Func)
         ):
-            dot.replace(dot.expression.copy())
-    for func in list(ast.find_all(exp.Func)):
+            dot.replace(dot.expression)
+    for func in found.get(exp.Func, []):
+        assert isinstance(func, exp.Func)
         _function(func)
-    for dt in list(ast.find_all(exp.DataType)):
+    for dt in found.get(exp.DataType, []):
+        assert isinstance(dt, exp.DataType)
         _qualified_type(dt)
-    # innermost first, so an outer cast copies an already rewritten inner one
-    for cast in reversed(list(ast.find_all(exp.Cast))):
+    # innermost first, so an outer cast sees an already rewritten inner one
+    for cast in reversed(found.get(exp.Cast, [])):
+        assert isinstance(cast, exp.Cast)
         _cast(cast)
 
 
-def _name_outputs(ast: exp.Expr) -> None:
+# checked in this order: Cast and Operator are Funcs too in sqlglot's hierarchy
+_COLLECTED: tuple[type[exp.Expr], ...] = (
+    exp.Select,
+    exp.Table,
+    exp.Column,
+    exp.Collate,
+    exp.Operator,
+    exp.Dot,
+    exp.Cast,
+    exp.DataType,
+    exp.Func,
+)
+
+
+def _call(name: str, args: list[exp.Expr]) -> exp.Expr:
+    # not exp.func(): that copies the arguments, detaching nodes still to be rewritten
+    return exp.Anonymous(this=name, expressions=args)
+
+
+def _name_outputs(select: exp.Expr) -> None:
     """Alias projections the rewrite would rename, with the name PostgreSQL gives them."""
-    for select in ast.find_all(exp.Select):
-        out = []
-        changed = False
-        for proj in select.expressions:
-            name = _pg_name(proj)
-            if name is not None:
-                proj = exp.alias_(proj.copy(), name, quoted=True)
-                changed = True
-            out.append(proj)
-        if changed:
-            select.set("expressions", out)
+    out = []
+    changed = False
+    for proj in select.expressions:
+        name = _pg_name(proj)
+        if name is not None:
+            proj = exp.Alias(this=proj, alias=exp.to_identifier(name, quoted=True))
+            changed = True
+        out.append(proj)
+    if changed:
+        select.set("expressions", out)
 
 
 def _pg_name(proj: exp.Expr) -> str | None:
@@ -208,7 +244,7 @@ def _operator(op: exp.Operator) -> None:
     cls = _OPERATORS.get(base)
     if cls is None:
         raise errors.FeatureNotSupported(f"operator {symbol} is not supported")
-    node: exp.Expr = cls(this=op.this.copy(), expression=op.expression.copy())
+    node: exp.Expr = cls(this=op.this, expression=op.expression)
     if negate:
         node = exp.Not(this=node)
     op.replace(node)
@@ -219,17 +255,17 @@ def _function(func: exp.Func) -> None:
         name = _SESSION_NAMES[type(func)]
         if name in ("session_user", "current_catalog"):
             name = {"session_user": "current_user", "current_catalog": "current_database"}[name]
-        args = [a.copy() for a in func.iter_expressions()] if name == "current_schemas" else []
-        func.replace(exp.func(udf_name(name, len(args)), *args))
+        args = list(func.iter_expressions()) if name == "current_schemas" else []
+        func.replace(_call(udf_name(name, len(args)), args))
         return
     if not isinstance(func, exp.Anonymous):
         return
     name = func.name.lower()
-    args = [a.copy() for a in func.expressions]
+    args = list(func.expressions)
     if name in _CONSTANT:
         func.replace(_CONSTANT[name].copy())
     elif (name, len(args)) in SIGNATURES or (name, len(args)) in MACROS:
-        func.replace(exp.func(udf_name(name, len(args)), *args))
+        func.replace(_call(udf_name(name, len(args)), args))
     elif name in _MISSING:
         raise errors.FeatureNotSupported(f"function {name}() is not supported by vecgres")
 
@@ -282,11 +318,11 @@ def _cast(cast: exp.Cast) -> None:
         return
     if target in ("regclass", "regtype", "regnamespace", "regrole"):
         if (isinstance(inner, exp.Literal) and inner.is_string) or _is_text_expr(inner):
-            value: exp.Expr = exp.func(udf_name(f"{target}_in", 1), inner)
+            value: exp.Expr = _call(udf_name(f"{target}_in", 1), [inner])
         else:
             value = exp.cast(inner, "BIGINT", dialect="duckdb")
         if to_text:
-            value = exp.func(udf_name(f"{target}_out", 1), value)
+            value = _call(udf_name(f"{target}_out", 1), [value])
         cast.replace(value)
         return
     duck = _PG_TYPES.get(target)
