@@ -271,7 +271,10 @@ def _function(func: exp.Func) -> None:
 
 
 def _cast_target(cast: exp.Cast) -> str | None:
-    """The reg* / pg_catalog type a cast goes to, as a lower-case name."""
+    """The reg* or ``pg_catalog.``-qualified type a cast goes to, as a lower-case name.
+
+    None for every other cast (``::vector`` included): those are the binder's.
+    """
     to = cast.to
     if isinstance(to, exp.ObjectIdentifier):
         return to.name.lower()
@@ -279,8 +282,9 @@ def _cast_target(cast: exp.Cast) -> str | None:
         kind = to.args.get("kind")
         if isinstance(kind, exp.Dot):
             return str(kind.expression.name).lower()
-        if kind is not None:
-            return str(getattr(kind, "name", kind)).lower()
+        name = str(getattr(kind, "name", kind)).lower() if kind is not None else ""
+        if name in _REG_TYPES:
+            return name
     return None
 
 
