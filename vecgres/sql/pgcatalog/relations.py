@@ -11,10 +11,10 @@ from __future__ import annotations
 from functools import cache
 
 from vecgres.catalog.model import Catalog, Column, Table
+from vecgres.sql.pgcatalog import SYSTEM_SCHEMAS
 from vecgres.sql.pgcatalog.columns import RELATIONS
 from vecgres.types import SqlType
 
-SYSTEM_SCHEMAS = ("pg_catalog", "information_schema")
 # column types shown as another type: regproc columns hold the function's name
 _AS = {"regproc": "text", "pg_node_tree": "text", "xid": "bigint", "regtype": "oid"}
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from vecgres import errors
-from vecgres.sql.pgcatalog.relations import SYSTEM_SCHEMAS
+from vecgres.sql.pgcatalog import SYSTEM_SCHEMAS
 from vecgres.sql.pgcatalog.signatures import MACROS, SIGNATURES, udf_name
 
 _REG_TYPES = ("regclass", "regtype", "regnamespace", "regrole", "regproc", "regprocedure", "oid")
