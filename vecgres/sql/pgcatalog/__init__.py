@@ -43,9 +43,43 @@ def lookup(catalog: Catalog, schema: str | None, name: str, search_path: list[st
 
 def rewrite_catalog_sql(ast: exp.Expr) -> None:
     """Rewrite a statement's catalog spellings in place (see ``rewrite.py``)."""
+    if not _may_need_rewrite(ast):
+        return
     from vecgres.sql.pgcatalog.rewrite import rewrite
 
     rewrite(ast)
+
+
+REG_TYPES = ("regclass", "regtype", "regnamespace", "regrole", "regproc", "regprocedure", "oid")
+
+
+def _may_need_rewrite(ast: exp.Expr) -> bool:
+    """A cheap over-approximation, so plain statements (bulk INSERTs) skip the rewrite."""
+    from sqlglot import exp
+
+    for node in ast.walk():
+        if isinstance(node, exp.Anonymous | exp.Collate | exp.Operator | exp.Dot):
+            return True
+        if isinstance(node, exp.Table) and (
+            node.text("db") in SYSTEM_SCHEMAS
+            or node.name.startswith("pg_")
+            or isinstance(node.this, exp.Func)
+        ):
+            return True
+        if isinstance(node, exp.Column) and (node.args.get("db") or node.name.lower() == "user"):
+            return True
+        if isinstance(node, exp.ObjectIdentifier) or (
+            isinstance(node, exp.DataType)
+            and node.this == exp.DataType.Type.USERDEFINED
+            and (
+                isinstance(node.args.get("kind"), exp.Dot)
+                or str(getattr(node.args.get("kind"), "name", "")).lower() in REG_TYPES
+            )
+        ):
+            return True
+        if type(node).__name__.startswith(("Current", "Session")):
+            return True
+    return False
 
 
 def install_functions(session: Session) -> None:

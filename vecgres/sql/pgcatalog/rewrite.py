@@ -12,10 +12,9 @@ from __future__ import annotations
 from sqlglot import exp
 
 from vecgres import errors
+from vecgres.sql.pgcatalog import REG_TYPES as _REG_TYPES
 from vecgres.sql.pgcatalog import SYSTEM_SCHEMAS
 from vecgres.sql.pgcatalog.signatures import MACROS, SIGNATURES, udf_name
-
-_REG_TYPES = ("regclass", "regtype", "regnamespace", "regrole", "regproc", "regprocedure", "oid")
 
 # functions that answer the same for every object vecgres has
 _CONSTANT: dict[str, exp.Expr] = {
