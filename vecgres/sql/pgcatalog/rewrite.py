@@ -9,6 +9,8 @@ have fails with 0A000 naming it, rather than with DuckDB's own answer.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlglot import exp
 
 from vecgres import errors
@@ -67,6 +69,9 @@ _MISSING = frozenset(
     }
 )
 
+# same function, DuckDB's name
+_RENAMED = {"json_build_object": "json_object"}
+
 _OPERATORS: dict[str, type[exp.Expr]] = {
     "~": exp.RegexpLike,
     "~*": exp.RegexpILike,
@@ -108,6 +113,7 @@ def rewrite(ast: exp.Expr) -> None:
             if isinstance(alias, exp.TableAlias) and not alias.columns and alias.this:
                 alias.set("columns", [exp.to_identifier(alias.name)])
     for col in found.get(exp.Column, []):
+        assert isinstance(col, exp.Column)
         if col.args.get("db") is not None and col.text("db") in SYSTEM_SCHEMAS:
             col.set("db", None)
             col.set("catalog", None)
@@ -156,9 +162,9 @@ _COLLECTED: tuple[type[exp.Expr], ...] = (
 )
 
 
-def _call(name: str, args: list[exp.Expr]) -> exp.Expr:
+def _call(name: str, args: Sequence[exp.Expr]) -> exp.Expr:
     # not exp.func(): that copies the arguments, detaching nodes still to be rewritten
-    return exp.Anonymous(this=name, expressions=args)
+    return exp.Anonymous(this=name, expressions=list(args))
 
 
 def _name_outputs(select: exp.Expr) -> None:
@@ -261,7 +267,9 @@ def _function(func: exp.Func) -> None:
         return
     name = func.name.lower()
     args = list(func.expressions)
-    if name in _CONSTANT:
+    if name in _RENAMED:
+        func.set("this", _RENAMED[name])
+    elif name in _CONSTANT:
         func.replace(_CONSTANT[name].copy())
     elif (name, len(args)) in SIGNATURES or (name, len(args)) in MACROS:
         func.replace(_call(udf_name(name, len(args)), args))

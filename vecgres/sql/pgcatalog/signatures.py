@@ -4,7 +4,7 @@ from __future__ import annotations
 
 V = "VARCHAR"
 I8 = "BIGINT"
-I4 = "INTEGER"
+I4 = "BIGINT"  # integer arguments: DuckDB does not narrow BIGINT implicitly
 BOOL = "BOOLEAN"
 VLIST = "VARCHAR[]"
 
@@ -15,7 +15,7 @@ SIGNATURES: dict[tuple[str, int], tuple[list[str], str]] = {
     ("current_schemas", 1): ([BOOL], VLIST),
     ("current_database", 0): ([], V),
     ("current_user", 0): ([], V),
-    ("pg_backend_pid", 0): ([], I4),
+    ("pg_backend_pid", 0): ([], "INTEGER"),
     ("format_type", 2): ([I8, I4], V),
     ("pg_get_userbyid", 1): ([I8], V),
     ("pg_table_is_visible", 1): ([I8], BOOL),
