@@ -69,6 +69,8 @@ _MISSING = frozenset(
     }
 )
 
+_SEQUENCE_FUNCS = frozenset({"nextval", "currval", "setval"})
+
 # same function, DuckDB's name
 _RENAMED = {"json_build_object": "json_object"}
 
@@ -316,6 +318,9 @@ def _cast(cast: exp.Cast) -> None:
     target = _cast_target(cast)
     if target is None:
         return
+    parent = cast.parent
+    if isinstance(parent, exp.Anonymous) and parent.name.lower() in _SEQUENCE_FUNCS:
+        return  # nextval('s'::regclass): the binder resolves the sequence by name
     inner = cast.this.copy()
     to_text = _wants_text(cast)
     if target == "oid":
