@@ -116,3 +116,19 @@ def test_psql_describe_plus_shows_access_method(objects):
     out = _psql(objects, "\\d+ items")
     assert "Access method: heap" in out
     assert '"items_pkey" PRIMARY KEY, btree (id)' in out
+
+
+def test_psql_extension_and_functions_after_create_extension(server):
+    _psql(server, "create extension vector")
+    assert [line.rstrip() for line in _psql(server, "\\dx").splitlines()] == [
+        "                             List of installed extensions",
+        "  Name   | Version |   Schema   |                     Description",
+        "---------+---------+------------+------------------------------------------------------",
+        " plpgsql | 1.0     | pg_catalog | PL/pgSQL procedural language",
+        " vector  | 0.8.1   | public     | vector data type and ivfflat and hnsw access methods",
+        "(2 rows)",
+        "",
+    ]
+    functions = _psql(server, "\\df l2*")
+    assert " public | l2_distance  | double precision | vector, vector      | func" in functions
+    assert " public | l2_normalize | vector           | vector              | func" in functions

@@ -295,6 +295,8 @@ class Functions:
         return None
 
     def regtype_in(self, text: str | None) -> int | None:
+        if text is not None and text.strip().isdigit():
+            return int(text)
         if text is None:
             return None
         oid = self.to_regtype(text)
@@ -359,6 +361,8 @@ class Functions:
         return oid or None
 
     def regnamespace_in(self, text: str | None) -> int | None:
+        if text is not None and text.strip().isdigit():
+            return int(text)
         oid = self.to_regnamespace(text)
         if oid is None and text is not None:
             _fail(errors.InvalidSchemaName(f'schema "{text}" does not exist'))
@@ -373,6 +377,8 @@ class Functions:
         return str(oid)
 
     def regrole_in(self, text: str | None) -> int | None:
+        if text is not None and text.strip().isdigit():
+            return int(text)
         if text is None:
             return None
         for oid, name in self._state().roles():

@@ -333,6 +333,9 @@ def _cast(cast: exp.Cast) -> None:
             cast.replace(exp.cast(inner, "VARCHAR", dialect="duckdb"))
         return
     if target in ("regclass", "regtype", "regnamespace", "regrole"):
+        if isinstance(inner, exp.Parameter):
+            # a name or an OID in text form; the _in functions take both
+            inner = exp.cast(inner, "VARCHAR", dialect="duckdb")
         if (isinstance(inner, exp.Literal) and inner.is_string) or _is_text_expr(inner):
             value: exp.Expr = _call(udf_name(f"{target}_in", 1), [inner])
         else:

@@ -597,6 +597,26 @@ def _pg_extension(st: CatalogState) -> Iterator[Row]:
         }
 
 
+_EXTENSION_COMMENTS = {
+    "plpgsql": "PL/pgSQL procedural language",
+    "vector": "vector data type and ivfflat and hnsw access methods",
+}
+PG_EXTENSION_OID = 3079  # pg_extension's own OID, the classoid of its comments
+
+
+def _pg_description(st: CatalogState) -> Iterator[Row]:
+    # vecgres has no COMMENT ON: the only comments are the extensions' own
+    for row in _pg_extension(st):
+        text = _EXTENSION_COMMENTS.get(row["extname"])
+        if text is not None:
+            yield {
+                "objoid": row["oid"],
+                "classoid": PG_EXTENSION_OID,
+                "objsubid": 0,
+                "description": text,
+            }
+
+
 def _pg_collation(st: CatalogState) -> Iterator[Row]:
     for oid, name, provider, collate in (
         (b.DEFAULT_COLLATION_OID, "default", "d", None),
@@ -945,6 +965,7 @@ _BUILDERS: dict[tuple[str, str], Callable[[CatalogState], Iterator[Row]]] = {
     ("pg_catalog", "pg_proc"): _pg_proc,
     ("pg_catalog", "pg_extension"): _pg_extension,
     ("pg_catalog", "pg_collation"): _pg_collation,
+    ("pg_catalog", "pg_description"): _pg_description,
     ("pg_catalog", "pg_sequence"): _pg_sequence,
     ("pg_catalog", "pg_sequences"): _pg_sequences,
     ("pg_catalog", "pg_tablespace"): _pg_tablespace,
