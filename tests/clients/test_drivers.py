@@ -52,3 +52,25 @@ def test_asyncpg_introspection_and_register_vector(server):
             await conn.close()
 
     asyncio.run(run())
+
+
+def test_row_description_names_base_table_columns(server):
+    import psycopg
+
+    with psycopg.connect(server.dsn(), autocommit=True) as conn:
+        conn.execute("create table items (id int primary key, name text, embedding vector(3))")
+        oid_row = conn.execute("select 'items'::regclass::oid").fetchone()
+        assert oid_row is not None
+        cur = conn.execute("select embedding, id, 1 as one from items")
+        result = cur.pgresult
+        assert result is not None
+        # (table OID, attnum) per column, 0/0 for a computed one, as PostgreSQL sends them
+        assert [(result.ftable(i), result.ftablecol(i)) for i in range(3)] == [
+            (oid_row[0], 3),
+            (oid_row[0], 1),
+            (0, 0),
+        ]
+        cur = conn.execute("select relname from pg_catalog.pg_class limit 1")
+        assert cur.pgresult is not None
+        assert (cur.pgresult.ftable(0), cur.pgresult.ftablecol(0)) == (1259, 2)
+        assert cur.pgresult.ftype(0) == 19  # name
