@@ -307,6 +307,8 @@ class Session:
             self._end_transaction(commit=True)
 
     def prepare(self, sql: str, param_types: Sequence[SqlType | None] = ()) -> PreparedStatement:
+        if pgcatalog.noop_tag(sql) is not None:
+            return PreparedStatement(sql, [], None, "noop")
         if _TXN_RE.match(sql):
             return PreparedStatement(sql, [], None, "txn")
         if _SET_RE.match(sql):
@@ -353,6 +355,8 @@ class Session:
         self._deadline = time.monotonic() + timeout / 1000 if timeout > 0 else None
         if stmt.kind == "txn":
             return self._transaction_control(stmt.sql)
+        if stmt.kind == "noop":
+            return Result(None, None, pgcatalog.noop_tag(stmt.sql) or "")
         if self.txn is not None and self.txn.failed:
             raise errors.InFailedSqlTransaction(
                 "current transaction is aborted, commands ignored until end of transaction block"

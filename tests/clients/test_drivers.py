@@ -50,6 +50,19 @@ def test_asyncpg_introspection_and_register_vector(server):
             )
         finally:
             await conn.close()
+        pool = await asyncpg.create_pool(
+            host="127.0.0.1", port=server.port, user="postgres", ssl=False, min_size=1, max_size=1
+        )
+        try:
+            for _ in range(2):  # releasing runs the pool's reset: CLOSE ALL; UNLISTEN *; ...
+                async with pool.acquire() as c:
+                    await c.execute("set application_name = 'pooled'")
+                    assert await c.fetchval("select count(*) from items") == 1
+            async with pool.acquire() as c:
+                # the reset's RESET ALL took the setting back
+                assert await c.fetchval("show application_name") == ""
+        finally:
+            await pool.close()
 
     asyncio.run(run())
 

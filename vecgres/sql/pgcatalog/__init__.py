@@ -98,6 +98,15 @@ def catalog_rows(session: Session, table: Table) -> pa.Table:
     return state.catalog_rows(session, table)
 
 
+def noop_tag(sql: str) -> str | None:
+    """The command tag of a session statement with nothing to do (``CLOSE ALL``), else None."""
+    if not sql.lstrip()[:8].upper().startswith(("CLOSE", "UNLISTEN")):
+        return None
+    from vecgres.sql.pgcatalog import noops
+
+    return noops.noop_tag(sql)
+
+
 def substitute(sql: str) -> tuple[str, tuple[SqlType, ...]] | None:
     """A statement to run instead of a client's unparseable catalog query, else None."""
     if "typeinfo_tree" not in sql:
@@ -113,6 +122,7 @@ __all__ = [
     "install_functions",
     "is_system",
     "lookup",
+    "noop_tag",
     "rewrite_catalog_sql",
     "substitute",
 ]
