@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from sqlglot import exp
 
     from vecgres.catalog.model import Catalog, Table
-    from vecgres.engine import Session
+    from vecgres.sql.pgcatalog.session import CatalogSession as Session
     from vecgres.types import SqlType
 
 SYSTEM_SCHEMAS = ("pg_catalog", "information_schema")

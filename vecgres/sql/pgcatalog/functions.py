@@ -6,13 +6,14 @@ Python functions have one signature each, PostgreSQL's have overloads by arity.
 
 from __future__ import annotations
 
+import importlib.metadata
 import platform
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import duckdb
 
-from vecgres import __version__, errors
+from vecgres import errors
 from vecgres.catalog.model import Index, Sequence, Table
 from vecgres.executor.duck import error_payload
 from vecgres.sql.pgcatalog import builtins as b
@@ -29,7 +30,15 @@ from vecgres.sql.pgcatalog.signatures import MACRO_ARGS, MACROS, SIGNATURES, udf
 from vecgres.types import SqlType, base_types
 
 if TYPE_CHECKING:
-    from vecgres.engine import Session
+    from vecgres.sql.pgcatalog.session import CatalogSession as Session
+
+
+def _version() -> str:
+    # not vecgres.__version__: the package root sits above sql/ in the layers
+    try:
+        return importlib.metadata.version("vecgres")
+    except importlib.metadata.PackageNotFoundError:
+        return "dev"
 
 
 def _fail(err: errors.VecgresError) -> None:
@@ -94,7 +103,7 @@ class Functions:
     def version(self) -> str:
         st = self._state()
         return (
-            f"PostgreSQL {st.setting('server_version')} (vecgres {__version__}) on "
+            f"PostgreSQL {st.setting('server_version')} (vecgres {_version()}) on "
             f"{platform.machine()}-pc-linux-gnu, compiled by Python "
             f"{platform.python_version()}, 64-bit"
         )

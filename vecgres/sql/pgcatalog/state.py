@@ -12,7 +12,7 @@ from vecgres.sql.pgcatalog.rows import CatalogState, build
 
 if TYPE_CHECKING:
     from vecgres.catalog.model import Table
-    from vecgres.engine import Session
+    from vecgres.sql.pgcatalog.session import CatalogSession as Session
 
 
 def session_state(session: Session) -> CatalogState:
