@@ -87,3 +87,17 @@ def test_row_description_names_base_table_columns(server):
         assert cur.pgresult is not None
         assert (cur.pgresult.ftable(0), cur.pgresult.ftablecol(0)) == (1259, 2)
         assert cur.pgresult.ftype(0) == 19  # name
+
+
+def test_unanswerable_catalog_query_is_0A000_and_connection_survives(server):
+    import psycopg
+    import pytest
+
+    with psycopg.connect(server.dsn(), autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.FeatureNotSupported, match=r"pg_catalog\.pg_operator"):
+            conn.execute("select oprname from pg_catalog.pg_operator")
+        with pytest.raises(psycopg.errors.FeatureNotSupported, match="pg_get_keywords"):
+            conn.execute("select * from pg_catalog.pg_class where pg_get_keywords() is null")
+        # empty because vecgres has none, not because it does not know
+        assert conn.execute("select count(*) from pg_catalog.pg_inherits").fetchone() == (0,)
+        assert conn.execute("select 1").fetchone() == (1,)

@@ -985,6 +985,11 @@ _BUILDERS: dict[tuple[str, str], Callable[[CatalogState], Iterator[Row]]] = {
 }
 
 
+def has_rows(schema: str, name: str) -> bool:
+    """Whether vecgres computes the rows of this relation."""
+    return (schema, name) in _BUILDERS
+
+
 def _default(t: SqlType, not_null: bool) -> Any:
     """The value of a NOT NULL column a builder left out (false, 0, empty)."""
     if not not_null:
