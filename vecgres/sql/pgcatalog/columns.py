@@ -3,7 +3,16 @@
 Each entry: (schema, relation) -> (PostgreSQL's OID, relkind, columns), a column being
 (name, vecgres base type name, is array, NOT NULL). Domain types of information_schema
 are given as their base types; types vecgres has no values for (aclitem, pg_lsn,
-anyarray, inet) are text. Regenerate rather than edit by hand.
+anyarray, inet) are text. Generated from the reference server (tests/pgref/pg.sh) with
+
+    SELECT n.nspname, c.relname, c.oid, c.relkind, a.attnum, a.attname,
+           format_type(<base type of a domain, else atttypid>, <its typmod>), a.attnotnull
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+    WHERE pg_catalog tables and views (without pg_stat_sys_*, pg_stat_xact_*,
+          pg_stat_all_*, pg_statio_*, pg_largeobject, pg_statistic)
+       OR the information_schema views listed below
+    ORDER BY 1, 2, 5
 """
 
 from __future__ import annotations
