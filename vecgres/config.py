@@ -104,6 +104,7 @@ GUCS: Final[dict[str, Guc]] = {
         Guc("in_hot_standby", "bool", "off", report=True),
         Guc("default_transaction_read_only", "bool", "off", report=True),
         Guc("search_path", "string", '"$user", public'),
+        Guc("default_table_access_method", "string", "heap"),
         Guc("extra_float_digits", "int", "1", min=-15, max=3),
         Guc("statement_timeout", "int", "0", min=0, max=INT_MAX, unit="ms"),
         Guc("lock_timeout", "int", "0", min=0, max=INT_MAX, unit="ms"),

@@ -54,7 +54,7 @@ from vecgres.executor.keys import KeyIndexes
 from vecgres.executor.relation import PendingWrites, layout_of, table_view
 from vecgres.executor.sequences import SequenceState
 from vecgres.result import ColumnInfo, Notice, Result
-from vecgres.sql import ddl
+from vecgres.sql import ddl, pgcatalog
 from vecgres.sql.bind import BindContext, BoundQuery, bind_query, count_params
 from vecgres.sql.dialect import DIALECT
 from vecgres.sql.settings import SessionSettings
@@ -393,6 +393,8 @@ class Session:
         self, sql: str, param_types: Sequence[SqlType | None] = (), *, describe: bool = True
     ) -> PreparedStatement:
         """Parse and bind; ``describe=False`` leaves unknown result types to the first run."""
+        if pgcatalog.noop_tag(sql) is not None:
+            return PreparedStatement(sql, [], None, "noop")
         if _TXN_RE.match(sql):
             return PreparedStatement(sql, [], None, "txn")
         if admin.is_admin(sql):
@@ -413,6 +415,9 @@ class Session:
         if _COPY_RE.match(sql):
             # COPY has its own parser (vecgres.sql.copy_stmt)
             return PreparedStatement(sql, [], None, "copy")
+        substitute = pgcatalog.substitute(sql)
+        if substitute is not None:
+            sql, param_types = substitute
         ast = self._parse_one(sql)
         stmt = PreparedStatement(sql, [], None, _kind(ast), ast=ast)
         n = count_params(ast)
@@ -446,6 +451,8 @@ class Session:
             self.cursors.detach()  # the statement needs DuckDB: open cursors stop streaming
         if stmt.kind == "txn":
             return self._transaction_control(stmt.sql)
+        if stmt.kind == "noop":
+            return Result(None, None, pgcatalog.noop_tag(stmt.sql) or "")
         if self.txn is not None and self.txn.failed:
             raise errors.InFailedSqlTransaction(
                 "current transaction is aborted, commands ignored until end of transaction block"
@@ -551,7 +558,11 @@ class Session:
 
     def _register_tables(self, tables: dict[str, Table], snap: Snapshot) -> None:
         pending = self.txn.pending if self.txn is not None else {}
+        pgcatalog.install_functions(self)
         for name, table in tables.items():
+            if pgcatalog.is_system(table):
+                self.duck.register(name, pgcatalog.catalog_rows(self, table), False)
+                continue
             data, masked = table_view(table, snap.table(table.oid), pending.get(table.oid))
             self.duck.register(name, data, masked)
 

@@ -57,11 +57,6 @@ def test_databases_hold_separate_data_and_drop_waits_for_sessions(engine_server)
 
 
 @needs_createdb
-@pytest.mark.xfail(
-    reason="createdb/dropdb first run SELECT pg_catalog.set_config(...): schema-qualified "
-    "function calls belong to the pg_catalog work",
-    strict=False,
-)
 def test_createdb_dropdb_tools(engine_server):
     engine_server.server.cluster.drop_wait_s = 0.3
     made = _tool(engine_server, "createdb", "shop")

@@ -101,11 +101,6 @@ def test_psycopg_pipeline_mode(engine_server):
         assert conn.execute("select count(*) from t").fetchone() == (6,)
 
 
-@pytest.mark.xfail(
-    reason="asyncpg's pool resets connections with SELECT pg_advisory_unlock_all() and "
-    "UNLISTEN *, which the pg_catalog and SQL-surface work add",
-    strict=False,
-)
 def test_asyncpg_pool(engine_server):
     import asyncpg
 

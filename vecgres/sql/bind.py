@@ -26,6 +26,7 @@ from sqlglot.optimizer.qualify import qualify
 from vecgres import errors
 from vecgres.catalog.model import Catalog, Table
 from vecgres.executor.relation import duck_names
+from vecgres.sql import pgcatalog
 from vecgres.sql.arrayops import rewrite_arrays
 from vecgres.sql.dialect import DIALECT, DUCK, VectorOp
 from vecgres.sql.jsonops import rewrite_json
@@ -362,6 +363,7 @@ def bind_query(
     ast = ast.copy()
     tables: dict[str, Table] = {}
     _expand_views(ast, ctx, parse_view)
+    pgcatalog.rewrite_catalog_sql(ast)
     _bind_tables(ast, ctx, tables)
     # names as identifiers sqlglot will not fold: catalog names are exact
     schema = {
@@ -515,9 +517,11 @@ def _bind_tables(ast: exp.Expr, ctx: BindContext, tables: dict[str, Table]) -> N
             continue  # table functions
         if not node.db and node.name in ctes:
             continue
-        if node.db in _SYSTEM_SCHEMAS:
-            continue
-        table = ctx.catalog.resolve_table(node.name, node.db or None, ctx.search_path)
+        table = pgcatalog.lookup(ctx.catalog, node.db or None, node.name, ctx.search_path)
+        if table is None and node.db in _SYSTEM_SCHEMAS:
+            raise errors.FeatureNotSupported(f"{node.db}.{node.name} is not supported by vecgres")
+        if table is None:
+            table = ctx.catalog.resolve_table(node.name, node.db or None, ctx.search_path)
         name = rel_name(table)
         tables[name] = table
         alias = node.alias or node.name

@@ -173,11 +173,6 @@ def test_pgvector_python_codecs(server: RunningServer) -> None:
     _pgvector_round_trip(server, _register_known_oids)
 
 
-@pytest.mark.xfail(
-    reason="register_vector() looks the types up in pg_type with to_regtype(); "
-    "vecgres has no pg_type relation yet (catalog issue)",
-    strict=False,
-)
 def test_pgvector_python_register_vector(server: RunningServer) -> None:
     pgvector_psycopg = pytest.importorskip("pgvector.psycopg")
     _pgvector_round_trip(server, pgvector_psycopg.register_vector)

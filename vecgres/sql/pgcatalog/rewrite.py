@@ -1,0 +1,380 @@
+"""Rewriting client catalog SQL onto vecgres's catalog relations and functions.
+
+Runs on the parsed statement before binding: drops ``pg_catalog.`` qualifiers,
+``COLLATE pg_catalog.default`` and ``OPERATOR(pg_catalog.op)`` spellings,
+turns ``::regclass``-style casts into lookups, and renames catalog functions
+to the session's ``vgc_*`` functions. A catalog function vecgres does not
+have fails with 0A000 naming it, rather than with DuckDB's own answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlglot import exp
+
+from vecgres import errors
+from vecgres.sql.pgcatalog import REG_TYPES as _REG_TYPES
+from vecgres.sql.pgcatalog import SYSTEM_SCHEMAS
+from vecgres.sql.pgcatalog.signatures import MACROS, SIGNATURES, udf_name
+
+# functions that answer the same for every object vecgres has
+_CONSTANT: dict[str, exp.Expr] = {
+    **{
+        name: exp.true()
+        for name in (
+            "has_table_privilege",
+            "has_schema_privilege",
+            "has_database_privilege",
+            "has_any_column_privilege",
+            "has_column_privilege",
+            "has_function_privilege",
+            "has_sequence_privilege",
+            "has_type_privilege",
+            "pg_type_is_visible",
+            "pg_function_is_visible",
+            "pg_collation_is_visible",
+            "pg_opclass_is_visible",
+        )
+    },
+    # vecgres keeps no comments (COMMENT ON is not supported), so there are none
+    **{
+        name: exp.cast(exp.null(), "VARCHAR")
+        for name in (
+            "obj_description",
+            "col_description",
+            "shobj_description",
+            "pg_get_triggerdef",
+            "pg_get_partkeydef",
+            "pg_get_statisticsobjdef_columns",
+            # void: vecgres takes no advisory locks, so there are none to release
+            "pg_advisory_unlock_all",
+        )
+    },
+}
+
+# catalog functions vecgres does not have (so DuckDB's look-alikes never answer)
+_MISSING = frozenset(
+    {
+        "pg_get_keywords",
+        "pg_partition_ancestors",
+        "pg_partition_tree",
+        "_pg_expandarray",
+        "pg_indexes_size",
+        "pg_get_ruledef",
+        "pg_get_function_sqlbody",
+        "pg_show_all_settings",
+        "pg_get_statisticsobjdef",
+    }
+)
+
+_SEQUENCE_FUNCS = frozenset({"nextval", "currval", "setval"})
+
+# same function, DuckDB's name
+_RENAMED: dict[str, str] = {}
+
+_OPERATORS: dict[str, type[exp.Expr]] = {
+    "~": exp.RegexpLike,
+    "~*": exp.RegexpILike,
+    "=": exp.EQ,
+    "<>": exp.NEQ,
+    "!=": exp.NEQ,
+    "<": exp.LT,
+    ">": exp.GT,
+    "<=": exp.LTE,
+    ">=": exp.GTE,
+    "~~": exp.Like,
+    "~~*": exp.ILike,
+}
+
+
+def rewrite(ast: exp.Expr) -> None:
+    """Rewrite ``ast`` in place.
+
+    One walk collects the nodes of interest (this runs for every statement, so
+    it must stay cheap); the rewrites then reuse nodes rather than copy them,
+    so nodes collected inside a rewritten one stay in the tree.
+    """
+    found: dict[type[exp.Expr], list[exp.Expr]] = {}
+    for node in ast.walk():
+        for cls in _COLLECTED:
+            if isinstance(node, cls):
+                found.setdefault(cls, []).append(node)
+                break
+    if not found:
+        return
+    for select in found.get(exp.Select, []):
+        _name_outputs(select)
+    for table in found.get(exp.Table, []):
+        if isinstance(table.this, exp.Func):
+            # pg_catalog.generate_series(...) s: the alias also names its one column
+            if table.text("db") in SYSTEM_SCHEMAS:
+                table.set("db", None)
+            alias = table.args.get("alias")
+            if isinstance(alias, exp.TableAlias) and not alias.columns and alias.this:
+                alias.set("columns", [exp.to_identifier(alias.name)])
+    for col in found.get(exp.Column, []):
+        assert isinstance(col, exp.Column)
+        if col.args.get("db") is not None and col.text("db") in SYSTEM_SCHEMAS:
+            col.set("db", None)
+            col.set("catalog", None)
+        elif (
+            not col.table
+            and col.name.lower() == "user"
+            and not col.this.args.get("quoted")
+            and not isinstance(col.parent, exp.Dot)
+        ):
+            col.replace(_call(udf_name("current_user", 0), []))
+    for node in found.get(exp.Collate, []):
+        node.replace(node.this)
+    for op in found.get(exp.Operator, []):
+        assert isinstance(op, exp.Operator)
+        _operator(op)
+    for dot in found.get(exp.Dot, []):
+        if (
+            isinstance(dot.this, exp.Identifier)
+            and dot.this.name.lower() in SYSTEM_SCHEMAS
+            and isinstance(dot.expression, exp.Func)
+        ):
+            dot.replace(dot.expression)
+    for func in found.get(exp.Func, []):
+        assert isinstance(func, exp.Func)
+        _function(func)
+    for dt in found.get(exp.DataType, []):
+        assert isinstance(dt, exp.DataType)
+        _qualified_type(dt)
+    # innermost first, so an outer cast sees an already rewritten inner one
+    for cast in reversed(found.get(exp.Cast, [])):
+        assert isinstance(cast, exp.Cast)
+        _cast(cast)
+
+
+# checked in this order: Cast and Operator are Funcs too in sqlglot's hierarchy
+_COLLECTED: tuple[type[exp.Expr], ...] = (
+    exp.Select,
+    exp.Table,
+    exp.Column,
+    exp.Collate,
+    exp.Operator,
+    exp.Dot,
+    exp.Cast,
+    exp.DataType,
+    exp.Func,
+)
+
+
+def _call(name: str, args: Sequence[exp.Expr]) -> exp.Expr:
+    # not exp.func(): that copies the arguments, detaching nodes still to be rewritten
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+def _name_outputs(select: exp.Expr) -> None:
+    """Alias projections the rewrite would rename, with the name PostgreSQL gives them."""
+    out = []
+    changed = False
+    for proj in select.expressions:
+        name = _pg_name(proj)
+        if name is not None:
+            proj = exp.Alias(this=proj, alias=exp.to_identifier(name, quoted=True))
+            changed = True
+        out.append(proj)
+    if changed:
+        select.set("expressions", out)
+
+
+def _pg_name(proj: exp.Expr) -> str | None:
+    if isinstance(proj, exp.Alias):
+        return None
+    if isinstance(proj, exp.Dot) and isinstance(proj.expression, exp.Func):
+        return _func_name(proj.expression)
+    if isinstance(proj, exp.Cast):
+        target = _cast_target(proj)
+        if target is None:
+            return None
+        inner = proj.this
+        while isinstance(inner, exp.Cast):
+            inner = inner.this
+        if isinstance(inner, exp.Column):
+            return inner.name
+        return target
+    if isinstance(proj, exp.Func):
+        name = _func_name(proj)
+        if name in _CONSTANT or (name, len(_args(proj))) in SIGNATURES:
+            return name
+        if isinstance(proj, _SESSION_NODES):
+            return name
+    if isinstance(proj, exp.Column) and not proj.table and proj.name.lower() == "user":
+        return None if proj.this.args.get("quoted") else "user"
+    return None
+
+
+_SESSION_NODES = (
+    exp.CurrentSchema,
+    exp.CurrentSchemas,
+    exp.CurrentUser,
+    exp.SessionUser,
+    exp.CurrentDatabase,
+    exp.CurrentCatalog,
+    exp.CurrentVersion,
+)
+_SESSION_NAMES: dict[type[exp.Expr], str] = {
+    exp.CurrentSchema: "current_schema",
+    exp.CurrentSchemas: "current_schemas",
+    exp.CurrentUser: "current_user",
+    exp.SessionUser: "session_user",
+    exp.CurrentDatabase: "current_database",
+    exp.CurrentCatalog: "current_catalog",
+    exp.CurrentVersion: "version",
+}
+
+
+def _func_name(func: exp.Expr) -> str:
+    if isinstance(func, exp.Anonymous):
+        return func.name.lower()
+    for cls, name in _SESSION_NAMES.items():
+        if isinstance(func, cls):
+            return name
+    return func.sql_name().lower() if isinstance(func, exp.Func) else ""
+
+
+def _args(func: exp.Expr) -> list[exp.Expr]:
+    if isinstance(func, exp.Anonymous):
+        return list(func.expressions)
+    return list(func.iter_expressions())
+
+
+def _operator(op: exp.Operator) -> None:
+    symbol = str(op.args.get("operator") or "").split(".")[-1].strip()
+    negate = symbol.startswith("!") and symbol not in ("!=",)
+    base = symbol[1:] if negate else symbol
+    cls = _OPERATORS.get(base)
+    if cls is None:
+        raise errors.FeatureNotSupported(f"operator {symbol} is not supported")
+    node: exp.Expr = cls(this=op.this, expression=op.expression)
+    if negate:
+        node = exp.Not(this=node)
+    op.replace(node)
+
+
+def _function(func: exp.Func) -> None:
+    if isinstance(func, _SESSION_NODES):
+        name = _SESSION_NAMES[type(func)]
+        if name in ("session_user", "current_catalog"):
+            name = {"session_user": "current_user", "current_catalog": "current_database"}[name]
+        args = list(func.iter_expressions()) if name == "current_schemas" else []
+        func.replace(_call(udf_name(name, len(args)), args))
+        return
+    if not isinstance(func, exp.Anonymous):
+        return
+    name = func.name.lower()
+    args = list(func.expressions)
+    if name in _RENAMED:
+        func.set("this", _RENAMED[name])
+    elif name in _CONSTANT:
+        func.replace(_CONSTANT[name].copy())
+    elif (name, len(args)) in SIGNATURES or (name, len(args)) in MACROS:
+        func.replace(_call(udf_name(name, len(args)), args))
+    elif name in _MISSING:
+        raise errors.FeatureNotSupported(f"function {name}() is not supported by vecgres")
+
+
+def _cast_target(cast: exp.Cast) -> str | None:
+    """The reg* or ``pg_catalog.``-qualified type a cast goes to, as a lower-case name.
+
+    None for every other cast (``::vector`` included): those are the binder's.
+    """
+    to = cast.to
+    if isinstance(to, exp.ObjectIdentifier):
+        return to.name.lower()
+    if to.this == exp.DataType.Type.USERDEFINED:
+        kind = to.args.get("kind")
+        if isinstance(kind, exp.Dot):
+            return str(kind.expression.name).lower()
+        name = str(getattr(kind, "name", kind)).lower() if kind is not None else ""
+        if name in _REG_TYPES:
+            return name
+    return None
+
+
+_PG_TYPES = {
+    "text": "TEXT",
+    "name": "VARCHAR",
+    "char": "VARCHAR",
+    "varchar": "VARCHAR",
+    "bpchar": "VARCHAR",
+    "int2": "SMALLINT",
+    "int4": "INTEGER",
+    "int8": "BIGINT",
+    "bool": "BOOLEAN",
+    "float4": "REAL",
+    "float8": "DOUBLE",
+    "oid": "BIGINT",
+    "numeric": "DECIMAL(38,10)",
+}
+
+
+def _cast(cast: exp.Cast) -> None:
+    target = _cast_target(cast)
+    if target is None:
+        return
+    parent = cast.parent
+    if isinstance(parent, exp.Anonymous) and parent.name.lower() in _SEQUENCE_FUNCS:
+        return  # nextval('s'::regclass): the binder resolves the sequence by name
+    inner = cast.this.copy()
+    to_text = _wants_text(cast)
+    if target == "oid":
+        cast.replace(exp.cast(inner, "BIGINT", dialect="duckdb"))
+        return
+    if target in ("regproc", "regprocedure"):
+        if isinstance(inner, exp.Literal) and inner.is_string:
+            cast.replace(exp.Literal.string(inner.this.split(".")[-1].split("(")[0]))
+        else:
+            cast.replace(exp.cast(inner, "VARCHAR", dialect="duckdb"))
+        return
+    if target in ("regclass", "regtype", "regnamespace", "regrole"):
+        if isinstance(inner, exp.Parameter):
+            # a name or an OID in text form; the _in functions take both
+            inner = exp.cast(inner, "VARCHAR", dialect="duckdb")
+        if (isinstance(inner, exp.Literal) and inner.is_string) or _is_text_expr(inner):
+            value: exp.Expr = _call(udf_name(f"{target}_in", 1), [inner])
+        else:
+            value = exp.cast(inner, "BIGINT", dialect="duckdb")
+        if to_text:
+            value = _call(udf_name(f"{target}_out", 1), [value])
+        cast.replace(value)
+        return
+    duck = _PG_TYPES.get(target)
+    if duck is None:
+        if isinstance(cast.to.args.get("kind"), exp.Dot):
+            cast.set("to", exp.DataType.build(target, dialect="postgres"))
+        return
+    cast.set("to", exp.DataType.build(duck, dialect="duckdb"))
+
+
+def _qualified_type(dt: exp.DataType) -> None:
+    """``pg_catalog.int2`` (inside ``int2[]`` too) as the plain type."""
+    kind = dt.args.get("kind")
+    if dt.this != exp.DataType.Type.USERDEFINED or not isinstance(kind, exp.Dot):
+        return
+    name = kind.expression.name.lower()
+    if name in _REG_TYPES or (isinstance(dt.parent, exp.Cast) and dt.arg_key == "to"):
+        return  # the cast rewrite handles these
+    dt.replace(exp.DataType.build(_PG_TYPES.get(name, name), dialect="duckdb"))
+
+
+def _is_text_expr(node: exp.Expr) -> bool:
+    return isinstance(node, exp.Cast) and node.to.is_type(*exp.DataType.TEXT_TYPES)
+
+
+def _wants_text(cast: exp.Cast) -> bool:
+    """Whether a reg* value is shown (its name) rather than compared (its OID)."""
+    parent = cast.parent
+    if isinstance(parent, exp.Cast):
+        return _cast_target(parent) in ("text", "name", "varchar") or parent.to.is_type(
+            *exp.DataType.TEXT_TYPES
+        )
+    if isinstance(parent, exp.Alias):
+        parent = parent.parent
+    return (isinstance(parent, exp.Select) and cast in parent.expressions) or (
+        isinstance(cast.parent, exp.Alias) and isinstance(cast.parent.parent, exp.Select)
+    )

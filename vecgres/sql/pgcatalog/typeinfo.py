@@ -1,0 +1,50 @@
+"""asyncpg's type-introspection query, answered by an equivalent one vecgres can parse.
+
+asyncpg sends one fixed ``WITH RECURSIVE typeinfo_tree`` query (sqlglot cannot
+parse it: WIRE.md §2.3), so it is recognised by shape. vecgres has no domain,
+composite or range types, so the tree is the requested types plus their
+element types, one level deep, with the same columns in the same order.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from vecgres.types import SqlType
+
+_MARKERS = ("WITH RECURSIVE typeinfo_tree(", "typebases(oid, depth)", "any($1::oid[])")
+
+_SELECT = """
+    SELECT t.oid AS oid, ns.nspname::text AS ns, t.typname::text AS name, t.typtype AS kind,
+        none.indexrelid AS basetype, t.typelem AS elemtype, elem_t.typdelim AS elemdelim,
+        none.indrelid AS range_subtype, none.indclass AS attrtypoids, NULL::text[] AS attrnames,
+        {depth} AS depth, NULL::text AS basetype_name,
+        CASE WHEN t.typelem <> 0 THEN t.typelem::regtype::text END AS elemtype_name,
+        NULL::text AS range_subtype_name
+    FROM pg_catalog.pg_type t
+        JOIN pg_catalog.pg_namespace ns ON ns.oid = t.typnamespace
+        LEFT JOIN pg_catalog.pg_type elem_t ON t.typlen = -1 AND t.typelem <> 0
+            AND t.typelem = elem_t.oid
+        LEFT JOIN pg_catalog.pg_index none ON false
+"""
+
+# asyncpg decodes only oid[] and text[] without introspection, so every column's type must
+# be one of its core types: no outer SELECT (types come from the catalog columns), NULL oids
+# and oid[] from a row-less join, and the parameter declared oid[] (sqlglot cannot parse
+# `::oid[]`, so the engine passes the type as a hint)
+QUERY = (
+    _SELECT.format(depth=1) + " JOIN pg_catalog.pg_type parent ON parent.typelem = t.oid"
+    " WHERE parent.oid = any($1) UNION ALL "
+    + _SELECT.format(depth=0)
+    + " WHERE t.oid = any($1) ORDER BY depth DESC"
+)
+
+
+PARAM_TYPES: Final = (SqlType("oid", is_array=True),)
+
+
+def substitute(sql: str) -> tuple[str, tuple[SqlType, ...]] | None:
+    """The statement and parameter types to run instead of asyncpg's query, else None."""
+    if all(marker in sql for marker in _MARKERS):
+        return QUERY, PARAM_TYPES
+    return None
