@@ -14,9 +14,10 @@ from typing import Any, ClassVar
 from sqlglot import exp, parser, tokens
 from sqlglot.dialects.duckdb import DuckDB
 from sqlglot.dialects.postgres import Postgres
+from sqlglot.generators.duckdb import DuckDBGenerator
 from sqlglot.generators.postgres import PostgresGenerator
 from sqlglot.parsers.postgres import PostgresParser
-from sqlglot.tokenizer_core import TokenType
+from sqlglot.tokenizer_core import TokenizerCore, TokenType
 
 
 class VectorOp(exp.Expression, exp.Binary):
@@ -77,8 +78,29 @@ _TOKENS: dict[str, TokenType] = {
 _OPS_BY_TOKEN: dict[TokenType, type[exp.Binary]] = {_TOKENS[op.symbol]: op for op in VECTOR_OPS}
 
 
+class _TokenizerCore(TokenizerCore):
+    """sqlglot's core with one PostgreSQL rule: ``$`` before a digit is a parameter.
+
+    sqlglot reads ``$1,$2`` as a dollar-quoted string tagged ``1,``; PostgreSQL's
+    tags never start with a digit, so ``$<digit>`` is always a positional parameter.
+    """
+
+    __slots__ = ()
+
+    def _scan_string(self, start: str) -> bool:
+        if start == "$" and self._peek.isdigit():
+            self._add(self.heredoc_string_alternative)
+            return True
+        return bool(super()._scan_string(start))
+
+
 class Vecgres(Postgres):
     class Tokenizer(Postgres.Tokenizer):
+        def _init_core(self) -> TokenizerCore:
+            core = super()._init_core()
+            core.__class__ = _TokenizerCore  # same slots: only the method differs
+            return core
+
         KEYWORDS: ClassVar[dict[str, TokenType]] = {
             **Postgres.Tokenizer.KEYWORDS,
             **_TOKENS,
@@ -137,6 +159,15 @@ class DuckPg(DuckDB):
     """
 
     NULL_ORDERING = "nulls_are_large"
+
+    class Generator(DuckDBGenerator):
+        def datatype_sql(self, expression: exp.DataType) -> str:
+            # PostgreSQL's unconstrained numeric: the DECIMAL numeric columns are
+            # stored as, not DuckDB's bare DECIMAL(18,3), which rounds and overflows
+            if expression.this == exp.DType.DECIMAL and not expression.expressions:
+                return "DECIMAL(38,10)"
+            text: str = super().datatype_sql(expression)
+            return text
 
 
 DUCK = DuckPg()

@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 from sqlglot import exp
 
+from vecgres import errors
+from vecgres.sql.typemap import sql_type
 from vecgres.types import SqlType
 
 TypeOf = Callable[[exp.Expr], SqlType | None]
@@ -63,6 +65,30 @@ def promote_real_arithmetic(ast: exp.Expr, type_of: TypeOf) -> None:
             other = kinds[1 - index]
             if t is not None and t.name == "real" and not t.is_array and other == "integer":
                 sides[index].replace(exp.cast(sides[index].copy(), "DOUBLE", dialect="duckdb"))
+
+
+def rewrite_float_to_numeric(ast: exp.Expr, type_of: TypeOf) -> None:
+    """``float8::numeric``: PostgreSQL keeps 15 significant digits (6 for real).
+
+    DuckDB would convert the binary value exactly; the digits go through text as
+    float8out's ``%.15g`` does. The result is held as DECIMAL(38,10) like every
+    unconstrained numeric, so digits past the tenth decimal are rounded away.
+    """
+    for cast in list(ast.find_all(exp.Cast)):
+        try:
+            target = sql_type(cast.to)
+        except errors.VecgresError:
+            continue
+        if target.name != "numeric" or target.is_array or target.typmod >= 4:
+            continue
+        source = type_of(cast.this)
+        if source is None or source.is_array or source.name not in ("real", "double precision"):
+            continue
+        digits = 6 if source.name == "real" else 15
+        text = exp.Anonymous(
+            this="printf", expressions=[exp.Literal.string(f"%.{digits}g"), cast.this.copy()]
+        )
+        cast.replace(exp.Cast(this=text, to=cast.to.copy()))
 
 
 def rewrite_to_char(ast: exp.Expr, type_of: TypeOf) -> None:
