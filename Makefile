@@ -26,7 +26,9 @@ test: $(STAMP)
 	$(BIN)/pytest -q -p no:cacheprovider -n 2
 
 lint: $(STAMP)
-	$(BIN)/ruff check vecgres
+	$(BIN)/ruff check vecgres tests sqllogictest benchmarks
+	$(BIN)/ruff format --check vecgres tests sqllogictest benchmarks
+	$(BIN)/mypy vecgres
 	$(BIN)/lint-imports
 
 check: lint test

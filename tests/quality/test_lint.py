@@ -44,3 +44,8 @@ def test_layers_point_one_way() -> None:
     proc = _run(_tool("lint-imports"))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Contracts: 1 kept, 0 broken" in proc.stdout
+
+
+def test_mypy(tmp_path: Path) -> None:
+    proc = _run(_tool("mypy"), "--cache-dir", str(tmp_path / "mypy"), "vecgres")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
