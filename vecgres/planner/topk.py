@@ -51,7 +51,7 @@ class AnnTopK:
     query: np.ndarray  # float32 (dims,)
     k: int  # LIMIT + OFFSET: rows the merge must deliver
     filter_sql: str | None  # DuckDB SQL selecting the _rowid of rows passing WHERE
-    final_sql: str  # the statement itself, run on the winners only
+    final_sql: str  # the statement itself, run on the winners only ("" with a projection)
     index: Index | None  # None: exact search (no index, or vecgres.enable_ann = off)
     ef_search: int
     probes: int

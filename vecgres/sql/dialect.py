@@ -9,6 +9,7 @@ and looser than ``+``/``-``: the same level as sqlglot's bitwise operators.
 
 from __future__ import annotations
 
+import logging
 from typing import Any, ClassVar
 
 from sqlglot import exp, parser, tokens
@@ -76,6 +77,11 @@ _TOKENS: dict[str, TokenType] = {
     "<%>": TokenType.INTEGRATION,
 }
 _OPS_BY_TOKEN: dict[TokenType, type[exp.Binary]] = {_TOKENS[op.symbol]: op for op in VECTOR_OPS}
+
+
+# statements sqlglot cannot parse are recognised by our own code (EXPLAIN, COPY, ...);
+# its "falling back to parsing as a Command" warning would only be noise on stderr
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 
 class _TokenizerCore(TokenizerCore):

@@ -206,7 +206,8 @@ def plan_for(
         query.astype(np.float32),
         k + offset,
         _filter_sql(bound, shape, params) if shape.where is not None else None,
-        bound.render(params),
+        # the statement runs on the winners only when its select list needs DuckDB
+        bound.render(params) if shape.projection is None else "",
         enable_ann=settings.get("vecgres.enable_ann") == "on",
         ef_search=settings.get_int("hnsw.ef_search"),
         probes=settings.get_int("ivfflat.probes"),
