@@ -45,10 +45,10 @@ class AckWatch:
             lsn = original(store, batch)
             settings = store._settings
             # a test that swaps the hooks out stops the log: its commits cannot be judged
-            if hooks is fileio.HOOKS and hooks.oplog is watch.log:
-                if settings.fsync and settings.synchronous_commit:
-                    with watch._lock:
-                        watch.acks.append((start, len(watch.log), str(store._root)))
+            watched = hooks is fileio.HOOKS and hooks.oplog is watch.log
+            if watched and settings.fsync and settings.synchronous_commit:
+                with watch._lock:
+                    watch.acks.append((start, len(watch.log), str(store._root)))
             return lsn
 
         Store.commit = commit  # type: ignore[method-assign]
