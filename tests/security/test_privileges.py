@@ -235,3 +235,39 @@ def test_unknown_role_is_refused_at_connect(server: RunningServer) -> None:
         with pytest.raises(psycopg.errors.ObjectInUse):
             admin.execute("DROP ROLE postgres")
         assert admin.execute("SELECT current_user").fetchone() == ("postgres",)
+
+
+def test_grant_errors(server: RunningServer) -> None:
+    with _connect(server) as admin:
+        admin.execute("CREATE TABLE t (id int)")
+        cases = [
+            ("GRANT SELECT ON t TO nobody", "42704", 'role "nobody" does not exist'),
+            ("GRANT SELEC ON t TO public", "42601", 'unrecognized privilege type "selec"'),
+            ("GRANT USAGE ON t TO public", "0LP01", "invalid privilege type USAGE for table"),
+            (
+                "GRANT INSERT ON SCHEMA public TO public",
+                "0LP01",
+                "invalid privilege type INSERT for schema",
+            ),
+            ("GRANT SELECT ON missing TO public", "42P01", 'relation "missing" does not exist'),
+            ("GRANT USAGE ON SCHEMA nope TO public", "3F000", 'schema "nope" does not exist'),
+            (
+                "SELECT has_table_privilege('t', 'FOO')",
+                "22023",
+                'unrecognized privilege type: "FOO"',
+            ),
+            (
+                "SELECT has_table_privilege('nobody', 't', 'SELECT')",
+                "42704",
+                'role "nobody" does not exist',
+            ),
+        ]
+        for sql, state, message in cases:
+            with pytest.raises(psycopg.Error) as info:
+                admin.execute(sql)
+            assert (info.value.sqlstate, info.value.diag.message_primary) == (state, message), sql
+        # the connection survives every refusal
+        admin.execute("GRANT SELECT, UPDATE ON t TO public")
+        assert admin.execute(
+            "SELECT has_table_privilege('postgres', 't', 'update, delete')"
+        ).fetchone() == (True,)

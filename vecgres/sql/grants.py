@@ -46,6 +46,25 @@ _GRANT_RE: Final = re.compile(
 _IS_GRANT_RE: Final = re.compile(r"^\s*(GRANT|REVOKE)\b", re.I)
 
 
+# objects PostgreSQL grants on that vecgres has no privileges for (yet)
+_OTHER_OBJECTS: Final = frozenset(
+    {
+        "DATABASE",
+        "SEQUENCE",
+        "FUNCTION",
+        "PROCEDURE",
+        "ROUTINE",
+        "LANGUAGE",
+        "DOMAIN",
+        "TYPE",
+        "FOREIGN",
+        "TABLESPACE",
+        "LARGE",
+        "PARAMETER",
+    }
+)
+
+
 class InvalidGrantOperation(errors.VecgresError):
     sqlstate = "0LP01"
 
@@ -309,6 +328,8 @@ def is_grant(sql: str) -> bool:
 def run(session: Session, sql: str) -> Result:
     m = _GRANT_RE.match(sql)
     if m is None:
+        if re.search(r"\sON\s", sql, re.I) is None:
+            raise errors.FeatureNotSupported("role membership is not supported yet")
         raise errors.SyntaxError_('syntax error at or near "' + sql.split()[0] + '"')
     verb = m.group(1).upper()
     if m.group("tail") and "GRANT" in m.group("tail").upper():
@@ -320,6 +341,11 @@ def run(session: Session, sql: str) -> Result:
             raise errors.UndefinedObject(f'role "{name}" does not exist')
     target = m.group("target").strip()
     words = target.split()
+    other = words[0].upper()
+    if other in _OTHER_OBJECTS or (other == "ALL" and "TABLES" not in target.upper()):
+        raise errors.FeatureNotSupported(
+            f"GRANT and REVOKE on {other.lower()} are not supported yet"
+        )
     privs = [p.strip().upper() for p in _split_list(m.group("privs"))]
     privs = [re.sub(r"\s+PRIVILEGES$", "", p) for p in privs]
     txn = session._begin_ddl()
@@ -376,6 +402,8 @@ def _privileges(privs: list[str], allowed: tuple[str, ...], what: str) -> list[s
     if privs == ["ALL"]:
         return list(allowed)
     for p in privs:
+        if p not in TABLE_PRIVILEGES + SCHEMA_PRIVILEGES + ("CONNECT", "TEMPORARY", "TEMP"):
+            raise errors.SyntaxError_(f'unrecognized privilege type "{p.lower()}"')
         if p not in allowed:
             raise InvalidGrantOperation(f"invalid privilege type {p} for {what}")
     return privs
