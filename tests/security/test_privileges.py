@@ -110,6 +110,8 @@ def test_no_read_through_view_subquery_copy_or_function(server: RunningServer) -
             ):
                 list(copy)
         assert alice.execute("SELECT has_table_privilege('t', 'SELECT')").fetchone() == (False,)
+        _denied(alice, "EXPLAIN SELECT * FROM t", "permission denied for table t")
+        _denied(alice, "EXPLAIN (COSTS OFF) SELECT id FROM t", "permission denied for table t")
     # a view the owner of t makes and grants is readable (the view's owner reads t)
     with _connect(server) as admin:
         admin.execute("CREATE VIEW shown AS SELECT id FROM t")

@@ -137,7 +137,7 @@ def check(session: Session, stmt: PreparedStatement) -> None:
     elif kind in ("insert", "update", "delete"):
         _check_dml(session, ast)
     elif kind == "explain":
-        return
+        _check_explain(session, ast)
     else:
         _check_ddl(session, ast)
 
@@ -191,6 +191,27 @@ def _check_dml(session: Session, ast: exp.Expr) -> None:
     if reads_target or (isinstance(ast, exp.Insert) and ast.args.get("returning") is not None):
         _require(session, session.user, rel, "SELECT")
     _check_reads(session, ast, session.user, skip=target)
+
+
+_EXPLAIN_OPTIONS_RE: Final = re.compile(
+    r"^\s*(?:\((?:[^()]|\([^()]*\))*\)|(?:ANALYZE|VERBOSE)\b\s*)*", re.I
+)
+
+
+def _check_explain(session: Session, ast: exp.Expr) -> None:
+    """EXPLAIN plans (and ANALYZE runs) the statement: the statement's privileges apply."""
+    if isinstance(ast, exp.Command):
+        text = _EXPLAIN_OPTIONS_RE.sub("", ast.text("expression"), count=1)
+        try:
+            inner = session._parse_one(text)
+        except errors.VecgresError:
+            return  # EXPLAIN reports its own syntax error
+    else:
+        inner = ast.this if isinstance(ast.this, exp.Expr) else ast
+    if isinstance(inner, exp.Insert | exp.Update | exp.Delete):
+        _check_dml(session, inner)
+    else:
+        _check_reads(session, inner, session.user)
 
 
 def _check_copy(session: Session, sql: str) -> None:
