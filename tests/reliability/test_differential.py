@@ -104,10 +104,21 @@ class Gen:
         if r < 0.35:
             items = ", ".join(self.const(kind) for _ in range(self.rng.randint(1, 4)))
             return f"{col} IN ({items})"
+        if r < 0.38 and depth < 2:
+            return self.subquery(col, kind)
         if r < 0.42 and kind == "text":
             return f"{col} LIKE '{self.rng.choice(['a%', '%b', '%a%', 'c_b', '_'])}'"
         op = self.rng.choice(["=", "<>", "<", "<=", ">", ">="])
         return f"{col} {op} {self.const(kind)}"
+
+    def subquery(self, col: str, kind: str) -> str:
+        neg = self.rng.choice(["", "NOT "])
+        other = self.rng.choice(["a", "b"])
+        where = f"{other}.id > {self.rng.randint(0, 20)}"
+        if kind == "int":
+            inner = "y" if other == "b" else "x"
+            return f"{col} {neg}IN (SELECT {other}.{inner} FROM {other} WHERE {where})"
+        return f"{neg}EXISTS (SELECT 1 FROM {other} AS o WHERE o.s = {col})"
 
     def from_clause(self) -> tuple[str, list[str]]:
         r = self.rng.random()
@@ -125,8 +136,17 @@ class Gen:
             if self.pg_only:
                 return f"{col} {self.rng.choice(['/', '%'])} {self.rng.choice(['3', '-4', '7'])}"
             return f"{col} {self.rng.choice(['+', '-', '*'])} {self.rng.randint(-3, 5)}"
-        if kind == "text" and self.rng.random() < 0.3:
-            return f"upper({col})"
+        r = self.rng.random()
+        if kind == "text" and r < 0.3:
+            return self.rng.choice(
+                [f"upper({col})", f"{col} || 'z'", f"length({col})", f"coalesce({col}, '-')"]
+            )
+        if kind != "text" and r < 0.15:
+            return f"coalesce({col}, {self.const(kind)})"
+        if r < 0.22:
+            return f"CASE WHEN {self.predicate(tables, 2)} THEN 1 ELSE 0 END"
+        if kind == "int" and r < 0.28:
+            return f"abs({col})"
         return col
 
     def query(self) -> str:
@@ -138,9 +158,13 @@ class Gen:
             for _ in range(self.rng.randint(1, 3)):
                 col, kind = self.column(tables)
                 fn = self.rng.choice(
-                    ["count(*)", "count", "min", "max"] + (["sum", "avg"] if kind != "text" else [])
+                    ["count(*)", "count", "min", "max", "count_distinct"]
+                    + (["sum", "avg"] if kind != "text" else [])
                 )
-                aggs.append(fn if fn == "count(*)" else f"{fn}({col})")
+                if fn == "count_distinct":
+                    aggs.append(f"count(DISTINCT {col})")
+                else:
+                    aggs.append(fn if fn == "count(*)" else f"{fn}({col})")
             having = ""
             if self.rng.random() < 0.25:
                 having = f" HAVING count(*) > {self.rng.randint(0, 3)}"
@@ -162,6 +186,8 @@ class Gen:
             sql += " ORDER BY " + ", ".join(order)
             if self.rng.random() < 0.3:
                 sql += f" LIMIT {self.rng.randint(0, 10)}"
+                if self.rng.random() < 0.3:
+                    sql += f" OFFSET {self.rng.randint(0, 5)}"
         return sql
 
 

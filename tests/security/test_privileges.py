@@ -214,6 +214,8 @@ def test_role_attributes(server: RunningServer) -> None:
         _denied(alice, "CREATE ROLE x", "permission denied to create role")
         _denied(alice, "CREATE DATABASE d", "permission denied to create database")
         _denied(alice, "DROP ROLE manager", "permission denied to drop role")
+        alice.execute("ALTER ROLE alice PASSWORD 'new-secret'")  # one's own password: allowed
+        _denied(alice, "ALTER ROLE alice CREATEDB", "permission denied")
     with _connect(server, "manager") as manager:
         manager.execute("CREATE ROLE x LOGIN")
         _denied(manager, "CREATE ROLE y SUPERUSER", "must be superuser to create superusers")
