@@ -66,6 +66,9 @@ class ClusterHooks(Protocol):
     def drop_role(self, name: str, *, missing_ok: bool, current: str) -> bool:
         """Remove a role; False if it was missing and ``missing_ok``."""
 
+    def role_attributes(self, name: str) -> dict[str, bool] | None:
+        """superuser/createdb/createrole/login of a role; None if there is no such role."""
+
 
 def is_admin(sql: str) -> bool:
     return _ADMIN_RE.match(sql) is not None
@@ -89,9 +92,51 @@ def run(hooks: ClusterHooks | None, sql: str, *, database: str, user: str) -> Re
             hint='Run it through "vecgres serve".',
         )
     words = _tokens(rest)
+    attrs = hooks.role_attributes(user)
+    # no catalog role (a --users file's user): the operator's, all-powerful
+    me = attrs if attrs is not None else {"superuser": True}
     if noun == "DATABASE":
+        if verb == "CREATE" and not (me.get("superuser") or me.get("createdb")):
+            raise errors.InsufficientPrivilege("permission denied to create database")
         return _database(hooks, verb, words, database)
+    _check_role_privilege(hooks, me, verb, words, user)
     return _role(hooks, verb, noun, words, user)
+
+
+def _check_role_privilege(
+    hooks: ClusterHooks, me: dict[str, bool], verb: str, words: list[str], user: str
+) -> None:
+    """PostgreSQL 15's rules: CREATEROLE manages non-superusers, superusers manage all."""
+    if me.get("superuser"):
+        return
+    names = [_unquote(w) for w in words if w != "," and w.upper() not in ("IF", "EXISTS")]
+    target = names[0] if names else ""
+    upper = {w.upper() for w in words[1:]}
+    if verb == "CREATE":
+        if "SUPERUSER" in upper:
+            raise errors.InsufficientPrivilege("must be superuser to create superusers")
+        if not me.get("createrole"):
+            raise errors.InsufficientPrivilege("permission denied to create role")
+        return
+    if verb == "ALTER":
+        other = hooks.role_attributes(target) or {}
+        if other.get("superuser") or "SUPERUSER" in upper or "NOSUPERUSER" in upper:
+            raise errors.InsufficientPrivilege(
+                "must be superuser to alter superuser roles or change superuser attribute"
+            )
+        # a role may change its own password without CREATEROLE
+        own_password = target == user and upper <= {"PASSWORD", "ENCRYPTED", "WITH"} | {
+            w.upper() for w in words if w.startswith("'")
+        }
+        if not me.get("createrole") and not own_password:
+            raise errors.InsufficientPrivilege("permission denied")
+        return
+    for name in names:
+        other = hooks.role_attributes(name) or {}
+        if other.get("superuser"):
+            raise errors.InsufficientPrivilege("must be superuser to drop superusers")
+    if not me.get("createrole"):
+        raise errors.InsufficientPrivilege("permission denied to drop role")
 
 
 def _database(hooks: ClusterHooks, verb: str, words: list[str], current: str) -> Result:

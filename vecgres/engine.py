@@ -54,7 +54,7 @@ from vecgres.executor.keys import KeyIndexes
 from vecgres.executor.relation import PendingWrites, layout_of, table_view
 from vecgres.executor.sequences import SequenceState
 from vecgres.result import ColumnInfo, Notice, Result
-from vecgres.sql import ddl, pgcatalog
+from vecgres.sql import ddl, grants, pgcatalog
 from vecgres.sql.bind import BindContext, BoundQuery, bind_query, count_params
 from vecgres.sql.dialect import DIALECT
 from vecgres.sql.settings import SessionSettings
@@ -399,6 +399,8 @@ class Session:
             return PreparedStatement(sql, [], None, "txn")
         if admin.is_admin(sql):
             return PreparedStatement(sql, [], None, "admin")
+        if grants.is_grant(sql):
+            return PreparedStatement(sql, [], None, "grant")
         if cursors.is_cursor_statement(sql):
             query = cursors.declared_query(sql)
             inner = [] if query is None else self.prepare(query, param_types).param_types
@@ -568,6 +570,9 @@ class Session:
 
     def _dispatch(self, stmt: PreparedStatement, params: Sequence[object]) -> Result:
         kind = stmt.kind
+        if kind == "grant":
+            return grants.run(self, stmt.sql)
+        grants.check(self, stmt)
         if kind == "query":
             return self._run_query(stmt, params)
         if kind == "copy":
@@ -677,6 +682,7 @@ class Session:
 
     def _apply_ddl(self, result: ddl.DdlResult) -> Result:
         txn = self._begin_ddl()
+        grants.stamp_owner(self, txn.catalog, result.catalog)
         for message in result.notices:
             self.notice(message)
         txn.catalog = result.catalog

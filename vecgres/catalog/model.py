@@ -58,6 +58,7 @@ class Table:
     kind: str = "r"  # r table, v view
     view_sql: str | None = None
     owner: str = "postgres"
+    acl: dict[str, list[str]] = field(default_factory=dict)  # grantee (or "public") -> privileges
 
     def column(self, name: str) -> Column | None:
         for col in self.columns:
@@ -108,6 +109,9 @@ class Catalog:
     tables: dict[int, Table] = field(default_factory=dict)
     sequences: dict[int, Sequence] = field(default_factory=dict)
     extensions: dict[str, str] = field(default_factory=dict)  # name -> version
+    # GRANT ... ON SCHEMA (absent: PostgreSQL's default) and who made each schema
+    schema_acl: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    schema_owners: dict[str, str] = field(default_factory=dict)
 
     def edit(self) -> Catalog:
         """A deep copy with the version bumped, for DDL to change."""
@@ -202,6 +206,8 @@ def _encode(cat: Catalog) -> dict[str, Any]:
         "tables": tables,
         "sequences": [asdict(s) for s in cat.sequences.values()],
         "extensions": cat.extensions,
+        "schema_acl": cat.schema_acl,
+        "schema_owners": cat.schema_owners,
     }
 
 
@@ -224,4 +230,6 @@ def _decode(d: dict[str, Any]) -> Catalog:
         tables=tables,
         sequences=seqs,
         extensions=d.get("extensions", {}),
+        schema_acl=d.get("schema_acl", {}),
+        schema_owners=d.get("schema_owners", {}),
     )

@@ -362,6 +362,8 @@ class Connection:
             raise TooManyConnections("sorry, too many clients already")
         await self._authenticate()
         role = self.server.cluster.roles.get(self.user)
+        if role is None and self.server.users.credentials(self.user) is None:
+            raise InvalidAuthorizationSpecification(f'role "{self.user}" does not exist')
         if role is not None and not role.login:
             raise InvalidAuthorizationSpecification(
                 f'role "{self.user}" is not permitted to log in'

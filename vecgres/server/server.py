@@ -182,6 +182,9 @@ class Cluster:
     def drop_role(self, name: str, *, missing_ok: bool, current: str) -> bool:
         return self.roles.drop(name, missing_ok=missing_ok, current=current)
 
+    def role_attributes(self, name: str) -> dict[str, bool] | None:
+        return self.roles.attributes(name)
+
     def close(self) -> None:
         with self._lock:
             for name, db in self._open.items():

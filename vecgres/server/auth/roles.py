@@ -24,6 +24,8 @@ from vecgres.server.auth.scram import Verifier, make_verifier
 from vecgres.server.auth.users import Credentials, UserStore
 
 FILE_NAME = "roles.json"
+# the role initdb makes: it owns the data directory and is always a superuser
+BOOTSTRAP_ROLE = "postgres"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +63,31 @@ class RoleStore:
             data = json.loads(self.path.read_text())
             for name, entry in data.items():
                 self._roles[name] = Role(**{**entry, "name": name})
+        if BOOTSTRAP_ROLE not in self._roles:
+            self._roles[BOOTSTRAP_ROLE] = Role(
+                BOOTSTRAP_ROLE,
+                login=True,
+                superuser=True,
+                createdb=True,
+                createrole=True,
+                replication=True,
+                bypassrls=True,
+            )
+            self._save()
 
     def get(self, name: str) -> Role | None:
         return self._roles.get(name)
+
+    def attributes(self, name: str) -> dict[str, bool] | None:
+        role = self._roles.get(name)
+        if role is None:
+            return None
+        return {
+            "superuser": role.superuser,
+            "createdb": role.createdb,
+            "createrole": role.createrole,
+            "login": role.login,
+        }
 
     def credentials(self, user: str) -> Credentials | None:
         role = self._roles.get(user)
@@ -94,6 +118,10 @@ class RoleStore:
                 raise UndefinedObject(f'role "{name}" does not exist')
             if name == current:
                 raise ObjectInUse("current user cannot be dropped")
+            if name == BOOTSTRAP_ROLE:
+                raise ObjectInUse(
+                    f"cannot drop role {name} because it is required by the database system"
+                )
             del self._roles[name]
             self._save()
             return True

@@ -134,6 +134,23 @@ class Functions:
     def current_user(self) -> str:
         return self._state().user
 
+    # set by install(): the privilege check needs the session (vecgres.sql.grants)
+    privilege: Callable[[str | None, str, str], bool] | None = None
+
+    def has_table_privilege_2(self, table: str | None, privilege: str | None) -> bool | None:
+        return self.has_table_privilege_3(None, table, privilege)
+
+    def has_table_privilege_3(
+        self, user: str | None, table: str | None, privilege: str | None
+    ) -> bool | None:
+        if table is None or privilege is None or self.privilege is None:
+            return None
+        try:
+            return self.privilege(user, table, privilege)
+        except errors.VecgresError as exc:
+            _fail(exc)
+            return None
+
     def pg_backend_pid(self) -> int:
         return self._state().pid
 
@@ -416,6 +433,14 @@ def install(session: Session) -> None:
     setattr(session.duck, "pgcatalog_installed", True)  # noqa: B010
 
     funcs = Functions(lambda: session_state(session), session.settings.search_path)
+    from vecgres.sql.grants import table_privilege
+
+    funcs.privilege = lambda user, table, privilege: table_privilege(
+        session,  # type: ignore[arg-type]  # the engine's Session, seen through its protocol
+        user,
+        table,
+        privilege,
+    )
     for (name, arity), (params, ret) in SIGNATURES.items():
         impl = getattr(funcs, f"{name}_{arity}", None) or getattr(funcs, name, None)
         if impl is None and name in ("pg_total_relation_size", "pg_table_size"):

@@ -23,7 +23,6 @@ _CONSTANT: dict[str, exp.Expr] = {
     **{
         name: exp.true()
         for name in (
-            "has_table_privilege",
             "has_schema_privilege",
             "has_database_privilege",
             "has_any_column_privilege",
@@ -273,6 +272,8 @@ def _function(func: exp.Func) -> None:
     elif name in _CONSTANT:
         func.replace(_CONSTANT[name].copy())
     elif (name, len(args)) in SIGNATURES or (name, len(args)) in MACROS:
+        if name == "has_table_privilege":  # a name or an oid: the function takes text
+            args = [exp.cast(a, "VARCHAR") for a in args]
         func.replace(_call(udf_name(name, len(args)), args))
     elif name in _MISSING:
         raise errors.FeatureNotSupported(f"function {name}() is not supported by vecgres")

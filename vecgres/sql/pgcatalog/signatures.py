@@ -15,6 +15,8 @@ SIGNATURES: dict[tuple[str, int], tuple[list[str], str]] = {
     ("current_schemas", 1): ([BOOL], VLIST),
     ("current_database", 0): ([], V),
     ("current_user", 0): ([], V),
+    ("has_table_privilege", 2): ([V, V], BOOL),
+    ("has_table_privilege", 3): ([V, V, V], BOOL),
     ("pg_backend_pid", 0): ([], "INTEGER"),
     ("format_type", 2): ([I8, I4], V),
     ("pg_get_userbyid", 1): ([I8], V),

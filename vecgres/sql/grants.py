@@ -1,0 +1,488 @@
+"""Privileges: GRANT/REVOKE, table and schema ownership, and their checks.
+
+Privileges live in the catalog (``Table.acl``, ``Catalog.schema_acl``,
+``Catalog.schema_owners``), so they are transactional and survive restarts like
+any DDL. Who is a superuser is the cluster's business (roles are cluster-wide):
+the session asks its ``ClusterHooks``; a database opened without a cluster
+(``vecgres.connect()``) has a single, all-powerful user.
+
+The checks follow PostgreSQL: the owner and superusers may do everything;
+others need the privilege, granted to them or to PUBLIC; DROP, ALTER and
+CREATE INDEX need ownership; a view's tables are checked as the view's owner.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Final
+
+from sqlglot import exp
+
+from vecgres import errors
+from vecgres.catalog.model import Catalog, Sequence, Table
+from vecgres.result import Result
+
+if TYPE_CHECKING:
+    from vecgres.engine import PreparedStatement, Session
+
+TABLE_PRIVILEGES: Final = (
+    "SELECT",
+    "INSERT",
+    "UPDATE",
+    "DELETE",
+    "TRUNCATE",
+    "REFERENCES",
+    "TRIGGER",
+)
+SCHEMA_PRIVILEGES: Final = ("USAGE", "CREATE")
+PUBLIC: Final = "public"  # the PUBLIC pseudo-role, as a grantee
+_SYSTEM_SCHEMAS: Final = ("pg_catalog", "information_schema")
+
+_GRANT_RE: Final = re.compile(
+    r"^\s*(GRANT|REVOKE)\s+(?P<privs>.+?)\s+ON\s+(?P<target>.+?)\s+(?:TO|FROM)\s+(?P<who>.+?)"
+    r"(?P<tail>\s+WITH\s+GRANT\s+OPTION|\s+(?:CASCADE|RESTRICT))?\s*;?\s*$",
+    re.I | re.S,
+)
+_IS_GRANT_RE: Final = re.compile(r"^\s*(GRANT|REVOKE)\b", re.I)
+
+
+# objects PostgreSQL grants on that vecgres has no privileges for (yet)
+_OTHER_OBJECTS: Final = frozenset(
+    {
+        "DATABASE",
+        "SEQUENCE",
+        "FUNCTION",
+        "PROCEDURE",
+        "ROUTINE",
+        "LANGUAGE",
+        "DOMAIN",
+        "TYPE",
+        "FOREIGN",
+        "TABLESPACE",
+        "LARGE",
+        "PARAMETER",
+    }
+)
+
+
+class InvalidGrantOperation(errors.VecgresError):
+    sqlstate = "0LP01"
+
+
+# --- who may do what -------------------------------------------------------------------------
+def is_superuser(session: Session, user: str | None = None) -> bool:
+    cluster = session.db.cluster
+    if cluster is None:
+        return True
+    attrs = cluster.role_attributes(user or session.user)
+    # a user known only to a --users file has no catalog role: the operator's, all-powerful
+    return attrs is None or attrs.get("superuser", False)
+
+
+def _kind_word(table: Table | Sequence) -> str:
+    if isinstance(table, Sequence):
+        return "sequence"
+    return "view" if table.kind == "v" else "table"
+
+
+def has_privilege(session: Session, user: str, rel: Table, privilege: str) -> bool:
+    if rel.owner == user or is_superuser(session, user):
+        return True
+    return any(privilege in rel.acl.get(grantee, ()) for grantee in (user, PUBLIC))
+
+
+def has_schema_privilege(session: Session, user: str, schema: str, privilege: str) -> bool:
+    if schema in _SYSTEM_SCHEMAS:
+        return privilege == "USAGE"
+    catalog = session._catalog()
+    if catalog.schema_owners.get(schema) == user or is_superuser(session, user):
+        return True
+    acl = catalog.schema_acl.get(schema)
+    if acl is None:
+        # PostgreSQL 15's defaults: public is usable by everyone, creatable by its owner only
+        acl = {PUBLIC: ["USAGE"]} if schema == "public" else {}
+    return any(privilege in acl.get(g, ()) for g in (user, PUBLIC))
+
+
+def _require(session: Session, user: str, rel: Table, privilege: str) -> None:
+    _require_schema(session, user, rel.schema)
+    if not has_privilege(session, user, rel, privilege):
+        raise errors.InsufficientPrivilege(f"permission denied for {_kind_word(rel)} {rel.name}")
+
+
+def _require_schema(session: Session, user: str, schema: str, privilege: str = "USAGE") -> None:
+    if not has_schema_privilege(session, user, schema, privilege):
+        raise errors.InsufficientPrivilege(f"permission denied for schema {schema}")
+
+
+def _require_owner(session: Session, rel: Table | Sequence, kind: str | None = None) -> None:
+    owner = getattr(rel, "owner", "postgres")
+    if owner != session.user and not is_superuser(session):
+        raise errors.InsufficientPrivilege(f"must be owner of {kind or _kind_word(rel)} {rel.name}")
+
+
+# --- the statement check (one call from the engine before a statement runs) -------------------
+def check(session: Session, stmt: PreparedStatement) -> None:
+    """Raise 42501 unless the session's user may run ``stmt``."""
+    if is_superuser(session):
+        return
+    kind, ast = stmt.kind, stmt.ast
+    if kind == "copy":
+        _check_copy(session, stmt.sql)
+        return
+    if ast is None:
+        return
+    if kind == "query":
+        _check_reads(session, ast, session.user)
+    elif kind in ("insert", "update", "delete"):
+        _check_dml(session, ast)
+    elif kind == "explain":
+        _check_explain(session, ast)
+    else:
+        _check_ddl(session, ast)
+
+
+def _resolve(session: Session, node: exp.Table) -> Table | None:
+    if not node.name:
+        return None
+    found = session._catalog().resolve(node.name, node.db or None, session.settings.search_path())
+    return found if isinstance(found, Table) else None
+
+
+def _cte_names(ast: exp.Expr) -> set[str]:
+    return {cte.alias_or_name for cte in ast.find_all(exp.CTE)}
+
+
+def _check_reads(session: Session, ast: exp.Expr, user: str, skip: exp.Table | None = None) -> None:
+    ctes = _cte_names(ast)
+    for node in ast.find_all(exp.Table):
+        if node is skip or (not node.db and node.name in ctes):
+            continue
+        rel = _resolve(session, node)
+        if rel is None or rel.schema in _SYSTEM_SCHEMAS:
+            continue
+        _require(session, user, rel, "SELECT")
+        if rel.kind == "v" and rel.view_sql:
+            # the view's own tables are read with its owner's privileges (PostgreSQL's rule)
+            _check_reads(session, session._parse_view(rel.view_sql), rel.owner)
+
+
+def _check_dml(session: Session, ast: exp.Expr) -> None:
+    target = ast.this
+    if isinstance(target, exp.Schema):
+        target = target.this
+    if not isinstance(target, exp.Table):
+        return
+    rel = _resolve(session, target)
+    if rel is None:
+        return
+    privilege = (
+        "INSERT"
+        if isinstance(ast, exp.Insert)
+        else "UPDATE"
+        if isinstance(ast, exp.Update)
+        else "DELETE"
+    )
+    _require(session, session.user, rel, privilege)
+    # UPDATE/DELETE that look at the rows (WHERE, RETURNING, SET from columns) need SELECT too
+    reads_target = isinstance(ast, exp.Update | exp.Delete) and (
+        ast.args.get("where") is not None or ast.args.get("returning") is not None
+    )
+    if reads_target or (isinstance(ast, exp.Insert) and ast.args.get("returning") is not None):
+        _require(session, session.user, rel, "SELECT")
+    _check_reads(session, ast, session.user, skip=target)
+
+
+_EXPLAIN_OPTIONS_RE: Final = re.compile(
+    r"^\s*(?:\((?:[^()]|\([^()]*\))*\)|(?:ANALYZE|VERBOSE)\b\s*)*", re.I
+)
+
+
+def _check_explain(session: Session, ast: exp.Expr) -> None:
+    """EXPLAIN plans (and ANALYZE runs) the statement: the statement's privileges apply."""
+    if isinstance(ast, exp.Command):
+        text = _EXPLAIN_OPTIONS_RE.sub("", ast.text("expression"), count=1)
+        try:
+            inner = session._parse_one(text)
+        except errors.VecgresError:
+            return  # EXPLAIN reports its own syntax error
+    else:
+        inner = ast.this if isinstance(ast.this, exp.Expr) else ast
+    if isinstance(inner, exp.Insert | exp.Update | exp.Delete):
+        _check_dml(session, inner)
+    else:
+        _check_reads(session, inner, session.user)
+
+
+def _check_copy(session: Session, sql: str) -> None:
+    from vecgres.sql.copy_stmt import parse_copy
+
+    try:
+        stmt = parse_copy(sql)
+    except errors.VecgresError:
+        return  # the COPY itself reports its syntax error
+    hint = "Anyone can COPY to stdout or from stdin. psql's \\copy command also works for anyone."
+    if stmt.options.get("program") or stmt.target.lower().startswith("program"):
+        raise errors.InsufficientPrivilege(
+            "must be superuser or have privileges of the pg_execute_server_program role "
+            "to COPY to or from an external program",
+            hint=hint,
+        )
+    if stmt.target.lower() not in ("stdin", "stdout"):
+        if stmt.direction == "from":
+            raise errors.InsufficientPrivilege(
+                "must be superuser or have privileges of the pg_read_server_files role "
+                "to COPY from a file",
+                hint=hint,
+            )
+        raise errors.InsufficientPrivilege(
+            "must be superuser or have privileges of the pg_write_server_files role "
+            "to COPY to a file",
+            hint=hint,
+        )
+    if stmt.query is not None:
+        _check_reads(session, session._parse_one(stmt.query), session.user)
+        return
+    if stmt.table is None:
+        return
+    found = session._catalog().resolve(stmt.table, stmt.schema, session.settings.search_path())
+    if isinstance(found, Table):
+        _require(session, session.user, found, "INSERT" if stmt.direction == "from" else "SELECT")
+
+
+def _check_ddl(session: Session, ast: exp.Expr) -> None:
+    catalog = session._catalog()
+    path = session.settings.search_path()
+    if isinstance(ast, exp.Create):
+        kind = (ast.kind or "").upper()
+        if kind == "INDEX":
+            index = ast.this
+            table = index.args.get("table") if isinstance(index, exp.Index) else None
+            if isinstance(table, exp.Table):
+                rel = _resolve(session, table)
+                if rel is not None:
+                    _require_owner(session, rel, "table")
+            return
+        if kind in ("TABLE", "VIEW", "SEQUENCE"):
+            target = ast.this.this if isinstance(ast.this, exp.Schema) else ast.this
+            schema = target.db if isinstance(target, exp.Table) and target.db else None
+            if schema is None:
+                schema = next((s for s in path if s in catalog.schemas), "public")
+            _require_schema(session, session.user, schema, "CREATE")
+            # CREATE VIEW reads nothing yet (its reader is checked); CREATE TABLE AS reads now
+            if kind == "TABLE" and isinstance(ast.expression, exp.Query):
+                _check_reads(session, ast.expression, session.user)
+        return
+    if isinstance(ast, exp.Drop):
+        kind = (ast.kind or "").upper()
+        for node in ast.expressions if kind == "SCHEMA" else ast.args.get("tables") or []:
+            if not isinstance(node, exp.Table):
+                continue
+            if kind == "INDEX":
+                found_index = catalog.find_index(node.db or _first(catalog, path), node.name)
+                if found_index is not None:
+                    table, index = found_index
+                    if table.owner != session.user and not is_superuser(session):
+                        raise errors.InsufficientPrivilege(f"must be owner of index {index.name}")
+                continue
+            if kind == "SCHEMA":
+                name = node.name
+                if name in catalog.schemas and catalog.schema_owners.get(name) != session.user:
+                    raise errors.InsufficientPrivilege(f"must be owner of schema {name}")
+                continue
+            found = catalog.resolve(node.name, node.db or None, path)
+            if found is not None:
+                _require_owner(session, found)
+        return
+    if isinstance(ast, exp.TruncateTable):
+        for node in ast.expressions:
+            if isinstance(node, exp.Table):
+                rel = _resolve(session, node)
+                if rel is not None:
+                    _require(session, session.user, rel, "TRUNCATE")
+        return
+    if isinstance(ast, exp.Alter) and isinstance(ast.this, exp.Table):
+        rel = _resolve(session, ast.this)
+        if rel is not None:
+            _require_owner(session, rel)
+        return
+    if isinstance(ast, exp.Command) and ast.name.upper() == "ALTER":
+        m = re.match(
+            r"\s*(TABLE|VIEW|INDEX)\s+(?:IF\s+EXISTS\s+)?([\w.\"]+)", ast.text("expression"), re.I
+        )
+        if m is not None:
+            schema, _, name = m.group(2).replace('"', "").rpartition(".")
+            if m.group(1).upper() == "INDEX":
+                found_index = catalog.find_index(schema or _first(catalog, path), name.lower())
+                if found_index is not None:
+                    _require_owner(session, found_index[0], "table")
+                return
+            found = catalog.resolve(name.lower(), schema.lower() or None, path)
+            if found is not None:
+                _require_owner(session, found)
+
+
+def _first(catalog: Catalog, path: list[str]) -> str:
+    return next((s for s in path if s in catalog.schemas), "public")
+
+
+# --- ownership of what a DDL statement creates -------------------------------------------------
+def stamp_owner(session: Session, before: Catalog | None, after: Catalog) -> None:
+    """Make the session's user the owner of the tables and schemas ``after`` adds."""
+    if after is before:
+        return
+    old_tables = before.tables if before is not None else {}
+    for oid, table in after.tables.items():
+        if oid not in old_tables:
+            table.owner = session.user
+    old_schemas = before.schemas if before is not None else {}
+    for name in after.schemas:
+        if name not in old_schemas:
+            after.schema_owners[name] = session.user
+
+
+# --- GRANT / REVOKE ----------------------------------------------------------------------------
+def is_grant(sql: str) -> bool:
+    return _IS_GRANT_RE.match(sql) is not None
+
+
+def run(session: Session, sql: str) -> Result:
+    m = _GRANT_RE.match(sql)
+    if m is None:
+        if re.search(r"\sON\s", sql, re.I) is None:
+            raise errors.FeatureNotSupported("role membership is not supported yet")
+        raise errors.SyntaxError_('syntax error at or near "' + sql.split()[0] + '"')
+    verb = m.group(1).upper()
+    if m.group("tail") and "GRANT" in m.group("tail").upper():
+        raise errors.FeatureNotSupported("WITH GRANT OPTION is not supported yet")
+    grantees = [_ident(w) for w in _split_list(m.group("who"))]
+    cluster = session.db.cluster
+    for name in grantees:
+        if name != PUBLIC and cluster is not None and cluster.role_attributes(name) is None:
+            raise errors.UndefinedObject(f'role "{name}" does not exist')
+    target = m.group("target").strip()
+    words = target.split()
+    other = words[0].upper()
+    if other in _OTHER_OBJECTS or (other == "ALL" and "TABLES" not in target.upper()):
+        raise errors.FeatureNotSupported(
+            f"GRANT and REVOKE on {other.lower()} are not supported yet"
+        )
+    privs = [p.strip().upper() for p in _split_list(m.group("privs"))]
+    privs = [re.sub(r"\s+PRIVILEGES$", "", p) for p in privs]
+    txn = session._begin_ddl()
+    catalog = (txn.catalog or session.db.catalog).edit()
+    if words[0].upper() == "SCHEMA":
+        allowed = SCHEMA_PRIVILEGES
+        wanted = _privileges(privs, allowed, "schema")
+        for name in (_ident(w) for w in _split_list(target[len(words[0]) :])):
+            if name not in catalog.schemas:
+                raise errors.InvalidSchemaName(f'schema "{name}" does not exist')
+            if catalog.schema_owners.get(name) != session.user and not is_superuser(session):
+                raise errors.InsufficientPrivilege(f"permission denied for schema {name}")
+            acl = catalog.schema_acl.setdefault(
+                name, {PUBLIC: ["USAGE"]} if name == "public" else {}
+            )
+            _apply(acl, grantees, wanted, grant=verb == "GRANT")
+    else:
+        wanted = _privileges(privs, TABLE_PRIVILEGES, "table")
+        for rel in _grant_tables(session, catalog, target):
+            if rel.owner != session.user and not is_superuser(session):
+                raise errors.InsufficientPrivilege(
+                    f"permission denied for {_kind_word(rel)} {rel.name}"
+                )
+            _apply(rel.acl, grantees, wanted, grant=verb == "GRANT")
+    from vecgres.sql.ddl import DdlResult
+
+    return session._apply_ddl(DdlResult(catalog, verb))
+
+
+def _grant_tables(session: Session, catalog: Catalog, target: str) -> list[Table]:
+    m = re.match(r"^ALL\s+TABLES\s+IN\s+SCHEMA\s+(.+)$", target, re.I | re.S)
+    if m is not None:
+        schemas = [_ident(w) for w in _split_list(m.group(1))]
+        for name in schemas:
+            if name not in catalog.schemas:
+                raise errors.InvalidSchemaName(f'schema "{name}" does not exist')
+        return [t for t in catalog.tables.values() if t.schema in schemas]
+    if target.upper().startswith("TABLE "):
+        target = target[6:]
+    out: list[Table] = []
+    for word in _split_list(target):
+        schema, _, name = word.strip().rpartition(".")
+        rel = catalog.resolve(
+            _ident(name), _ident(schema) if schema else None, session.settings.search_path()
+        )
+        if not isinstance(rel, Table):
+            shown = f"{_ident(schema)}.{_ident(name)}" if schema else _ident(name)
+            raise errors.UndefinedTable(f'relation "{shown}" does not exist')
+        out.append(rel)
+    return out
+
+
+def _privileges(privs: list[str], allowed: tuple[str, ...], what: str) -> list[str]:
+    if privs == ["ALL"]:
+        return list(allowed)
+    for p in privs:
+        if p not in TABLE_PRIVILEGES + SCHEMA_PRIVILEGES + ("CONNECT", "TEMPORARY", "TEMP"):
+            raise errors.SyntaxError_(f'unrecognized privilege type "{p.lower()}"')
+        if p not in allowed:
+            raise InvalidGrantOperation(f"invalid privilege type {p} for {what}")
+    return privs
+
+
+def _apply(
+    acl: dict[str, list[str]], grantees: list[str], privs: list[str], *, grant: bool
+) -> None:
+    for name in grantees:
+        have = acl.get(name, [])
+        if grant:
+            acl[name] = have + [p for p in privs if p not in have]
+        else:
+            left = [p for p in have if p not in privs]
+            if left:
+                acl[name] = left
+            else:
+                acl.pop(name, None)
+
+
+def _split_list(text: str) -> list[str]:
+    return [w.strip() for w in text.split(",") if w.strip()]
+
+
+def _ident(word: str) -> str:
+    word = word.strip()
+    if len(word) >= 2 and word[0] == word[-1] == '"':
+        return word[1:-1].replace('""', '"')
+    return word.lower()
+
+
+# --- has_table_privilege ---------------------------------------------------------------------
+def table_privilege(session: Session, user: str | None, table: str, privilege: str) -> bool:
+    """has_table_privilege: ``table`` is a name or an oid; privileges comma-separated (any)."""
+    catalog = session._catalog()
+    rel: Table | Sequence | None
+    if table.strip().isdigit():
+        rel = catalog.tables.get(int(table)) or catalog.sequences.get(int(table))
+        if rel is None:
+            return False
+    else:
+        schema, _, name = table.strip().rpartition(".")
+        rel = catalog.resolve(
+            _ident(name), _ident(schema) if schema else None, session.settings.search_path()
+        )
+        if rel is None:
+            shown = table.strip()
+            raise errors.UndefinedTable(f'relation "{shown}" does not exist')
+    who = user if user is not None else session.user
+    cluster = session.db.cluster
+    if cluster is not None and who != session.user and cluster.role_attributes(who) is None:
+        raise errors.UndefinedObject(f'role "{who}" does not exist')
+    if not isinstance(rel, Table):
+        return True
+    for given in privilege.split(","):
+        p = re.sub(r"\s+WITH\s+GRANT\s+OPTION$", "", given.strip().upper())
+        if p not in TABLE_PRIVILEGES:
+            raise errors.InvalidParameterValue(f'unrecognized privilege type: "{given.strip()}"')
+        if has_privilege(session, who, rel, p):
+            return True
+    return False
