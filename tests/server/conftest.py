@@ -11,7 +11,10 @@ import pytest
 HERE = Path(__file__).parent
 # the helper modules beside this file are imported by name (pytest runs in importlib mode)
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "reliability"))
 
+# T5 (RELIABILITY.md): no commit acknowledged before the fsync of its WAL record
+from t5_plugin import _t5_acks_follow_fsync  # noqa: E402, F401  (an autouse fixture)
 from wireclient import OPEN_CLIENTS, RunningServer, start_server  # noqa: E402
 
 

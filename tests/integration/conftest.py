@@ -1,0 +1,9 @@
+"""T5 (RELIABILITY.md) on every integration test: no commit is acknowledged before the
+fsync of its WAL record."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reliability"))
+
+from t5_plugin import _t5_acks_follow_fsync  # noqa: F401  (an autouse fixture)
