@@ -52,6 +52,7 @@ from vecgres.server.errors import (
     error_fields,
     notice_fields,
 )
+from vecgres.sql import pgcatalog
 from vecgres.types import SqlType, by_oid
 
 if TYPE_CHECKING:
@@ -582,6 +583,7 @@ class Connection:
         script = self.session.execute_script(sql)
         produced = False
         try:
+            pgcatalog.deallocate(sql, self.statements)
             while True:
                 self.busy = True
                 try:
