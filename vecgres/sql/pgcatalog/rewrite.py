@@ -59,7 +59,6 @@ _MISSING = frozenset(
         "pg_get_keywords",
         "pg_partition_ancestors",
         "pg_partition_tree",
-        "_pg_expandarray",
         "pg_indexes_size",
         "pg_get_ruledef",
         "pg_get_function_sqlbody",
@@ -274,6 +273,8 @@ def _function(func: exp.Func) -> None:
         func.replace(_CONSTANT[name].copy())
     elif (name, len(args)) in SIGNATURES or (name, len(args)) in MACROS:
         func.replace(_call(udf_name(name, len(args)), args))
+    elif name == "_pg_expandarray" and len(args) == 1:
+        func.replace(_expandarray(args[0]))
     elif name in _MISSING:
         raise errors.FeatureNotSupported(f"function {name}() is not supported by vecgres")
 
@@ -377,4 +378,25 @@ def _wants_text(cast: exp.Cast) -> bool:
         parent = parent.parent
     return (isinstance(parent, exp.Select) and cast in parent.expressions) or (
         isinstance(cast.parent, exp.Alias) and isinstance(cast.parent.parent, exp.Select)
+    )
+
+
+def _expandarray(array: exp.Expr) -> exp.Expr:
+    """``information_schema._pg_expandarray(a)``: one ``(x, n)`` row per element, n from 1.
+
+    A set-returning call in the select list, as pgjdbc uses it; DuckDB zips
+    several UNNESTs of one select list like PostgreSQL zips its SRFs.
+    """
+    return exp.Struct(
+        expressions=[
+            exp.PropertyEQ(
+                this=exp.to_identifier("x"), expression=exp.Unnest(expressions=[array])
+            ),
+            exp.PropertyEQ(
+                this=exp.to_identifier("n"),
+                expression=exp.Anonymous(
+                    this="generate_subscripts", expressions=[array.copy(), exp.Literal.number(1)]
+                ),
+            ),
+        ]
     )
