@@ -26,6 +26,7 @@ class Column:
     default: str | None = None  # PostgreSQL expression text
     # value for rows stored before this column existed (ADD COLUMN ... DEFAULT const)
     missing: Any = None
+    comment: str | None = None  # COMMENT ON COLUMN
 
     @property
     def field_name(self) -> str:
@@ -58,6 +59,7 @@ class Table:
     kind: str = "r"  # r table, v view
     view_sql: str | None = None
     owner: str = "postgres"
+    comment: str | None = None  # COMMENT ON TABLE/VIEW
 
     def column(self, name: str) -> Column | None:
         for col in self.columns:

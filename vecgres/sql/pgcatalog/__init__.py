@@ -142,6 +142,11 @@ def deallocate(sql: str, statements: MutableMapping[str, Any]) -> None:
 
 def substitute(sql: str) -> tuple[str, tuple[SqlType, ...]] | None:
     """A statement to run instead of a client's unparseable catalog query, else None."""
+    if sql.lstrip()[:7].upper() == "COMMENT":
+        from vecgres.sql.pgcatalog.comments import null_as_empty
+
+        spelled = null_as_empty(sql)
+        return None if spelled is None else (spelled, ())
     if "typeinfo_tree" not in sql:
         return None
     from vecgres.sql.pgcatalog import typeinfo

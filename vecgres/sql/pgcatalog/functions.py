@@ -25,7 +25,13 @@ from vecgres.sql.pgcatalog.render import (
     index_def,
     quote_ident,
 )
-from vecgres.sql.pgcatalog.rows import CatalogState, constraint_oid, typname
+from vecgres.sql.pgcatalog.rows import (
+    PG_CLASS_OID,
+    CatalogState,
+    constraint_oid,
+    pg_description,
+    typname,
+)
 from vecgres.sql.pgcatalog.signatures import MACRO_ARGS, MACROS, SIGNATURES, udf_name
 from vecgres.types import SqlType, base_types
 
@@ -398,6 +404,32 @@ class Functions:
 
     def regrole_out(self, oid: int | None) -> str | None:
         return None if oid is None else (self._state().role_name(oid) or str(oid))
+
+    def _description(self, oid: int | None, classoid: int | None, subid: int) -> str | None:
+        if oid is None:
+            return None
+        for row in pg_description(self._state()):
+            if (
+                row["objoid"] == oid
+                and row["objsubid"] == subid
+                and (classoid is None or row["classoid"] == classoid)
+            ):
+                return str(row["description"])
+        return None
+
+    def obj_description_1(self, oid: int | None) -> str | None:
+        return self._description(oid, None, 0)
+
+    def obj_description_2(self, oid: int | None, catalog: str | None) -> str | None:
+        if catalog is None:
+            return None
+        table = RELATIONS.get(("pg_catalog", catalog.split(".")[-1].lower()))
+        return None if table is None else self._description(oid, table[0], 0)
+
+    def col_description(self, oid: int | None, attnum: int | None) -> str | None:
+        if attnum is None:
+            return None
+        return self._description(oid, PG_CLASS_OID, attnum)
 
     def quote_ident(self, text: str | None) -> str | None:
         return None if text is None else quote_ident(text)

@@ -37,12 +37,10 @@ _CONSTANT: dict[str, exp.Expr] = {
             "pg_opclass_is_visible",
         )
     },
-    # vecgres keeps no comments (COMMENT ON is not supported), so there are none
+    # no comments on shared objects (COMMENT ON DATABASE/ROLE is not supported), ...
     **{
         name: exp.cast(exp.null(), "VARCHAR")
         for name in (
-            "obj_description",
-            "col_description",
             "shobj_description",
             "pg_get_triggerdef",
             "pg_get_partkeydef",
@@ -389,9 +387,7 @@ def _expandarray(array: exp.Expr) -> exp.Expr:
     """
     return exp.Struct(
         expressions=[
-            exp.PropertyEQ(
-                this=exp.to_identifier("x"), expression=exp.Unnest(expressions=[array])
-            ),
+            exp.PropertyEQ(this=exp.to_identifier("x"), expression=exp.Unnest(expressions=[array])),
             exp.PropertyEQ(
                 this=exp.to_identifier("n"),
                 expression=exp.Anonymous(

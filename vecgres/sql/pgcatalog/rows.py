@@ -604,8 +604,27 @@ _EXTENSION_COMMENTS = {
 PG_EXTENSION_OID = 3079  # pg_extension's own OID, the classoid of its comments
 
 
+PG_CLASS_OID = 1259  # pg_class's own OID, the classoid of relations' and columns' comments
+
+
 def _pg_description(st: CatalogState) -> Iterator[Row]:
-    # vecgres has no COMMENT ON: the only comments are the extensions' own
+    # COMMENT ON TABLE/VIEW/COLUMN, then the extensions' own comments
+    for table in st.tables():
+        if table.comment is not None:
+            yield {
+                "objoid": table.oid,
+                "classoid": PG_CLASS_OID,
+                "objsubid": 0,
+                "description": table.comment,
+            }
+        for num, col in enumerate(table.columns, start=1):
+            if col.comment is not None:
+                yield {
+                    "objoid": table.oid,
+                    "classoid": PG_CLASS_OID,
+                    "objsubid": num,
+                    "description": col.comment,
+                }
     for row in _pg_extension(st):
         text = _EXTENSION_COMMENTS.get(row["extname"])
         if text is not None:
@@ -1024,3 +1043,8 @@ def build(table: Table, st: CatalogState) -> pa.Table:
         arrays.append(pa.array(values, type=atype))
         fields.append(pa.field(col.name, atype))
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def pg_description(st: CatalogState) -> Iterator[Row]:
+    """pg_description's rows (for ``obj_description``/``col_description``)."""
+    return _pg_description(st)

@@ -48,6 +48,9 @@ SIGNATURES: dict[tuple[str, int], tuple[list[str], str]] = {
     ("regrole_in", 1): ([V], I8),
     ("regrole_out", 1): ([I8], V),
     ("quote_ident", 1): ([V], V),
+    ("obj_description", 1): ([I8], V),
+    ("obj_description", 2): ([I8, V], V),
+    ("col_description", 2): ([I8, I4], V),
 }
 
 # functions that are macros over their arguments (no catalog needed)
