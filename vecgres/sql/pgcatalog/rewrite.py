@@ -54,7 +54,7 @@ _CONSTANT: dict[str, exp.Expr] = {
 # catalog functions vecgres does not have (so DuckDB's look-alikes never answer)
 _MISSING = frozenset(
     {
-        "pg_get_keywords",
+        "pg_get_keywords",  # in a select list; in FROM it is the keyword list
         "pg_partition_ancestors",
         "pg_partition_tree",
         "pg_indexes_size",
@@ -103,6 +103,11 @@ def rewrite(ast: exp.Expr) -> None:
     for select in found.get(exp.Select, []):
         _name_outputs(select)
     for table in found.get(exp.Table, []):
+        if isinstance(table.this, exp.Anonymous) and table.this.name.lower() == "pg_get_keywords":
+            assert isinstance(table, exp.Table)
+            found[exp.Func] = [f for f in found.get(exp.Func, []) if f is not table.this]
+            table.replace(_keywords(table))
+            continue
         if isinstance(table.this, exp.Func):
             # pg_catalog.generate_series(...) s: the alias also names its one column
             if table.text("db") in SYSTEM_SCHEMAS:
@@ -395,4 +400,40 @@ def _expandarray(array: exp.Expr) -> exp.Expr:
                 ),
             ),
         ]
+    )
+
+
+def _keywords(table: exp.Table) -> exp.Expr:
+    """``FROM pg_get_keywords()`` as the VALUES list of PostgreSQL 15's keywords."""
+    from vecgres.sql.pgcatalog.keywords import CATEGORY, KEYWORDS
+
+    if _args(table.this):
+        raise errors.UndefinedFunction("function pg_get_keywords() does not exist")
+    rows = []
+    for entry in KEYWORDS:
+        word, code = entry.split(" ")
+        bare = not code.endswith("*")
+        code = code.rstrip("*")
+        rows.append(
+            exp.Tuple(
+                expressions=[
+                    exp.Literal.string(word),
+                    exp.Literal.string(code),
+                    exp.Boolean(this=bare),
+                    exp.Literal.string(CATEGORY[code]),
+                    exp.Literal.string("can be bare label" if bare else "requires AS"),
+                ]
+            )
+        )
+    alias = table.args.get("alias")
+    name = alias.name if isinstance(alias, exp.TableAlias) and alias.name else "pg_get_keywords"
+    given = list(alias.columns) if isinstance(alias, exp.TableAlias) else []
+    names = [c.name for c in given] + ["word", "catcode", "barelabel", "catdesc", "baredesc"][
+        len(given) :
+    ]
+    return exp.Values(
+        expressions=rows,
+        alias=exp.TableAlias(
+            this=exp.to_identifier(name), columns=[exp.to_identifier(n) for n in names]
+        ),
     )
