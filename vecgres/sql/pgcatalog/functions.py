@@ -235,11 +235,30 @@ class Functions:
         # the bytes of the table's segments (sealed files are mapped, so this is their size)
         if oid is None:
             return None
+        found = self._index(oid)
+        if found is not None:
+            return self._state().index_bytes(found[0].oid, oid)
         rel = self._relation(oid)
         if not isinstance(rel, Table) or rel.kind != "r":
             return 0
         stats = self._state().table_stats(oid)
         return stats[0] if stats else 0
+
+    def pg_total_relation_size(self, oid: int | None) -> int | None:
+        size = self.pg_relation_size(oid)
+        if oid is None or size is None or self._index(oid) is not None:
+            return size
+        return size + (self.pg_indexes_size(oid) or 0)
+
+    def pg_indexes_size(self, oid: int | None) -> int | None:
+        # ANN indexes' files; vecgres keeps no btree pages (uniqueness is checked on the data)
+        if oid is None:
+            return None
+        rel = self._relation(oid)
+        if not isinstance(rel, Table):
+            return 0
+        state = self._state()
+        return sum(state.index_bytes(rel.oid, idx.oid) for idx in rel.indexes)
 
     def pg_encoding_to_char(self, encoding: int | None) -> str | None:
         if encoding is None:
@@ -450,7 +469,7 @@ def install(session: Session) -> None:
     funcs = Functions(lambda: session_state(session), session.settings.search_path)
     for (name, arity), (params, ret) in SIGNATURES.items():
         impl = getattr(funcs, f"{name}_{arity}", None) or getattr(funcs, name, None)
-        if impl is None and name in ("pg_total_relation_size", "pg_table_size"):
+        if impl is None and name == "pg_table_size":
             impl = funcs.pg_relation_size
         if impl is None and name == "pg_get_function_identity_arguments":
             impl = funcs.pg_get_function_arguments

@@ -57,12 +57,16 @@ _MISSING = frozenset(
         "pg_get_keywords",  # in a select list; in FROM it is the keyword list
         "pg_partition_ancestors",
         "pg_partition_tree",
-        "pg_indexes_size",
         "pg_get_ruledef",
         "pg_get_function_sqlbody",
         "pg_show_all_settings",
         "pg_get_statisticsobjdef",
     }
+)
+
+# functions whose first parameter is regclass
+_REGCLASS_FIRST = frozenset(
+    {"pg_relation_size", "pg_total_relation_size", "pg_table_size", "pg_indexes_size"}
 )
 
 _SEQUENCE_FUNCS = frozenset({"nextval", "currval", "setval"})
@@ -275,6 +279,9 @@ def _function(func: exp.Func) -> None:
     elif name in _CONSTANT:
         func.replace(_CONSTANT[name].copy())
     elif (name, len(args)) in SIGNATURES or (name, len(args)) in MACROS:
+        if name in _REGCLASS_FIRST and isinstance(args[0], exp.Literal) and args[0].is_string:
+            # pg_relation_size('items'): a string literal is read as a regclass
+            args[0] = _call(udf_name("regclass_in", 1), [args[0]])
         func.replace(_call(udf_name(name, len(args)), args))
     elif name == "_pg_expandarray" and len(args) == 1:
         func.replace(_expandarray(args[0]))

@@ -38,6 +38,7 @@ class CatalogState:
     changed: Callable[[str], bool]  # whether the session set it
     pid: int
     table_stats: Callable[[int], tuple[int, int] | None]  # (bytes, live rows) of a table
+    index_bytes: Callable[[int, int], int]  # bytes of an index's files (table, index OID)
 
     @property
     def user_oid(self) -> int:

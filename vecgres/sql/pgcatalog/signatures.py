@@ -31,6 +31,7 @@ SIGNATURES: dict[tuple[str, int], tuple[list[str], str]] = {
     ("pg_relation_size", 1): ([I8], I8),
     ("pg_total_relation_size", 1): ([I8], I8),
     ("pg_table_size", 1): ([I8], I8),
+    ("pg_indexes_size", 1): ([I8], I8),
     ("pg_encoding_to_char", 1): ([I4], V),
     ("pg_relation_is_publishable", 1): ([I8], BOOL),
     ("pg_get_function_result", 1): ([I8], V),
