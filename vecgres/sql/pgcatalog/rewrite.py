@@ -281,7 +281,9 @@ def _function(func: exp.Func) -> None:
     elif (name, len(args)) in SIGNATURES or (name, len(args)) in MACROS:
         if name in _REGCLASS_FIRST and isinstance(args[0], exp.Literal) and args[0].is_string:
             # pg_relation_size('items'): a string literal is read as a regclass
-            args[0] = _call(udf_name("regclass_in", 1), [args[0]])
+            first = _call(udf_name("regclass_in", 1), [args[0]])
+            func.replace(_call(udf_name(name, len(args)), [first, *args[1:]]))
+            return
         func.replace(_call(udf_name(name, len(args)), args))
     elif name == "_pg_expandarray" and len(args) == 1:
         func.replace(_expandarray(args[0]))
