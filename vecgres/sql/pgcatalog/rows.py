@@ -39,6 +39,9 @@ class CatalogState:
     pid: int
     table_stats: Callable[[int], tuple[int, int] | None]  # (bytes, live rows) of a table
     index_bytes: Callable[[int, int], int]  # bytes of an index's files (table, index OID)
+    # the server's sessions (pid, datname, usename, application_name, client_addr, state),
+    # or None in-process, where the session is the only one
+    activity: Callable[[], list[Row]] | None = None
 
     @property
     def user_oid(self) -> int:
@@ -734,6 +737,23 @@ def _pg_indexes(st: CatalogState) -> Iterator[Row]:
 
 
 def _pg_stat_activity(st: CatalogState) -> Iterator[Row]:
+    if st.activity is not None:
+        # every session of this database (each database is its own catalog here)
+        roles = {name: oid for oid, name in st.roles()}
+        for row in sorted(st.activity(), key=lambda r: r["pid"]):
+            if row["datname"] == st.database:
+                yield {
+                    "datid": b.DATABASE_OID,
+                    "datname": row["datname"],
+                    "pid": row["pid"],
+                    "usesysid": roles.get(row["usename"]),
+                    "usename": row["usename"],
+                    "application_name": row["application_name"],
+                    "client_addr": row["client_addr"],
+                    "state": row["state"],
+                    "backend_type": "client backend",
+                }
+        return
     yield {
         "datid": b.DATABASE_OID,
         "datname": st.database,

@@ -61,6 +61,7 @@ def session_state(session: Session) -> CatalogState:
         pid,
         table_stats,
         index_bytes,
+        getattr(getattr(session.db, "cluster", None), "activity", None),
     )
 
 
