@@ -64,6 +64,9 @@ _MISSING = frozenset(
     }
 )
 
+# pg_index's int2vector/oidvector columns (kept as lists; see pgcatalog.shown_type)
+_VECTOR_COLUMNS = frozenset({"indkey", "indoption", "indclass", "indcollation"})
+
 # functions whose first parameter is regclass
 _REGCLASS_FIRST = frozenset(
     {"pg_relation_size", "pg_total_relation_size", "pg_table_size", "pg_indexes_size"}
@@ -327,6 +330,15 @@ _PG_TYPES = {
 
 
 def _cast(cast: exp.Cast) -> None:
+    inner_col = cast.this
+    if (
+        isinstance(inner_col, exp.Column)
+        and inner_col.name.lower() in _VECTOR_COLUMNS
+        and (cast.to.is_type(*exp.DataType.TEXT_TYPES) or _cast_target(cast) in ("text", "name"))
+    ):
+        # pg_index.indkey::text: an int2vector/oidvector prints as "1 2", not as a list
+        cast.replace(_call("array_to_string", [inner_col, exp.Literal.string(" ")]))
+        return
     target = _cast_target(cast)
     if target is None:
         return

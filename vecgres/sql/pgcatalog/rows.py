@@ -167,7 +167,8 @@ def _type_rows() -> Iterator[Row]:
             "typtype": "p" if name in b.PSEUDO else "b",
             "typcategory": category,
             "typispreferred": name in b.PREFERRED,
-            "typelem": 0,
+            # int2vector and oidvector are arrays of int2/oid to clients (asyncpg decodes them so)
+            "typelem": {"int2vector": 21, "oidvector": 26}.get(name, 0),
             "typarray": array_oid,
             "typinput": tin,
             "typoutput": tout,
