@@ -165,6 +165,10 @@ class InvalidCursorName(VecgresError):
     sqlstate = "34000"
 
 
+class InvalidSqlStatementName(VecgresError):
+    sqlstate = "26000"
+
+
 class InvalidSavepointSpecification(VecgresError):
     sqlstate = "3B001"
 

@@ -101,3 +101,33 @@ def test_unanswerable_catalog_query_is_0A000_and_connection_survives(server):
         # empty because vecgres has none, not because it does not know
         assert conn.execute("select count(*) from pg_catalog.pg_inherits").fetchone() == (0,)
         assert conn.execute("select 1").fetchone() == (1,)
+
+
+def test_index_key_vectors_decode_in_psycopg_and_asyncpg(server):
+    """pg_index.indkey/indclass go out as int2vector/oidvector, as PostgreSQL sends them."""
+    import asyncpg
+    import psycopg
+
+    with psycopg.connect(server.dsn(), autocommit=True) as conn:
+        conn.execute("create table t (id int primary key, a int, b int)")
+        conn.execute("create index t_ab on t (a, b)")
+        cur = conn.execute(
+            "select indkey, indoption, indclass from pg_index where indexrelid = 't_ab'::regclass"
+        )
+        assert [d.type_code for d in cur.description] == [22, 22, 30]
+        # psycopg has no loader for them: their text form, as from PostgreSQL
+        assert cur.fetchall() == [("2 3", "0 0", "1978 1978")]
+
+    async def run():
+        conn = await asyncpg.connect(
+            host="127.0.0.1", port=server.port, user="postgres", database="postgres", ssl=False
+        )
+        try:
+            row = await conn.fetchrow(
+                "select indkey, indclass from pg_index where indexrelid = 't_ab'::regclass"
+            )
+            assert (list(row["indkey"]), list(row["indclass"])) == ([2, 3], [1978, 1978])
+        finally:
+            await conn.close()
+
+    asyncio.run(run())

@@ -26,10 +26,7 @@ SETUP = [
 ]
 
 # statements that need what vecgres does not have; each fails with 0A000 naming it
-UNSUPPORTED = {
-    "information_schema._pg_expandarray",  # pgjdbc getPrimaryKeys / getIndexInfo
-    "pg_get_keywords",
-}
+UNSUPPORTED: set[str] = set()
 
 
 @pytest.fixture(scope="module")

@@ -26,6 +26,7 @@ class Column:
     default: str | None = None  # PostgreSQL expression text
     # value for rows stored before this column existed (ADD COLUMN ... DEFAULT const)
     missing: Any = None
+    comment: str | None = None  # COMMENT ON COLUMN
 
     @property
     def field_name(self) -> str:
@@ -59,6 +60,7 @@ class Table:
     view_sql: str | None = None
     owner: str = "postgres"
     acl: dict[str, list[str]] = field(default_factory=dict)  # grantee (or "public") -> privileges
+    comment: str | None = None  # COMMENT ON TABLE/VIEW
 
     def column(self, name: str) -> Column | None:
         for col in self.columns:

@@ -314,6 +314,9 @@ def encode_binary_column(arr: pa.Array, t: SqlType) -> list[Cell]:
     if t.is_array:
         return _array(arr, t.element)
     name = t.name
+    if name in ("int2vector", "oidvector") and pa.types.is_list(arr.type):
+        # int2vectorsend/oidvectorsend are array_send of the elements
+        return _array(arr, SqlType("smallint" if name == "int2vector" else "oid"))
     if name in _FIXED:
         if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
             raise InvalidBinaryRepresentation(f"no binary output for type {t} from text")

@@ -402,6 +402,9 @@ def encode_text_column(arr: pa.Array, t: SqlType) -> list[Cell]:
             return _as_bytes_cells(arr)
         return _array(arr, t.element)
     name = t.name
+    if name in ("int2vector", "oidvector") and pa.types.is_list(arr.type):
+        # a catalog column held as a list (pg_index.indkey): PostgreSQL prints "1 2"
+        return _map(arr, lambda v: " ".join(str(x) for x in v))  # type: ignore[attr-defined]
     if _is_stringish(arr.type) and name not in ("bytea",):
         # already text (catalog names, regclass rendered by the engine, uuid, json)
         return _as_bytes_cells(arr)

@@ -29,6 +29,7 @@ from vecgres.errors import (
     FeatureNotSupported,
     IdleInTransactionSessionTimeout,
     IndeterminateDatatype,
+    InternalError,
     InvalidAuthorizationSpecification,
     InvalidCursorName,
     InvalidPassword,
@@ -52,6 +53,7 @@ from vecgres.server.errors import (
     error_fields,
     notice_fields,
 )
+from vecgres.sql import pgcatalog
 from vecgres.types import SqlType, by_oid
 
 if TYPE_CHECKING:
@@ -497,7 +499,14 @@ class Connection:
                 continue
             try:
                 msg = pq.parse_body(kind, body)
-                await self._dispatch(msg)
+                try:
+                    await self._dispatch(msg)
+                except (pq.FramingError, VecgresError, ClientGone):
+                    raise
+                except Exception as exc:
+                    # a bug in one statement's handling ends that statement, not the connection
+                    log.exception("internal error handling %s", type(msg).__name__)
+                    raise InternalError(f"internal error: {type(exc).__name__}: {exc}") from exc
             except pq.FramingError:
                 raise
             except VecgresError as exc:
@@ -584,6 +593,7 @@ class Connection:
         script = self.session.execute_script(sql)
         produced = False
         try:
+            pgcatalog.deallocate(sql, self.statements)
             while True:
                 self.busy = True
                 try:

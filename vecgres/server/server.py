@@ -92,6 +92,8 @@ class Cluster:
         self._pidfile: int | None = _lock_data_dir(self.root)
         (self.root / "postgres").mkdir(exist_ok=True)
         self.roles = RoleStore(self.root)
+        # the server's connections, for pg_stat_activity (set by Server)
+        self.activity: Callable[[], list[dict[str, Any]]] | None = None
 
     @staticmethod
     def _valid_name(name: str) -> bool:
@@ -255,6 +257,7 @@ class Server:
     ) -> None:
         self.cluster = cluster
         self.settings = settings
+        cluster.activity = self.activity
         self.hba_rules: list[HbaRule] = load_rules(hba_file)
         # a --users file answers first, then the roles made with CREATE ROLE
         self.users: UserStore = (
@@ -315,7 +318,42 @@ class Server:
         self._next_pid += 1
         secret = secrets.randbits(31)
         self.backends[pid] = conn
+        if conn.session is not None:
+            # pg_backend_pid() is the pid of BackendKeyData, as in PostgreSQL
+            setattr(conn.session, "backend_pid", pid)  # noqa: B010
         return pid, secret
+
+    def activity(self) -> list[dict[str, Any]]:
+        """One row per connection past authentication, for pg_stat_activity."""
+        rows: list[dict[str, Any]] = []
+        for pid, conn in list(self.backends.items()):
+            session = conn.session
+            if session is None:
+                continue
+            status = session.transaction_status
+            state = (
+                "active"
+                if conn.busy
+                else {"T": "idle in transaction", "E": "idle in transaction (aborted)"}.get(
+                    status, "idle"
+                )
+            )
+            settings = getattr(session, "settings", None)
+            app = ""
+            if settings is not None:
+                with contextlib.suppress(Exception):
+                    app = settings.get("application_name")
+            rows.append(
+                {
+                    "pid": pid,
+                    "datname": conn.database,
+                    "usename": conn.user,
+                    "application_name": app,
+                    "client_addr": conn.address,
+                    "state": state,
+                }
+            )
+        return rows
 
     def forget(self, conn: Connection) -> None:
         self.admitted.discard(conn)

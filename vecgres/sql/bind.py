@@ -853,6 +853,8 @@ def _outputs(
             table = alias_tables.get(inner.table)
             if table is not None and table.column(inner.name) is not None:
                 src = (table.oid, table.attnum(inner.name))
+                if pgcatalog.is_system(table):
+                    types[-1] = pgcatalog.shown_type(table, inner.name) or t
         sources.append(src)
     return names, types, sources
 

@@ -102,6 +102,10 @@ def run(session: Session, ast: exp.Expr) -> Result:
         raise errors.FeatureNotSupported(
             f"statement is not supported yet: {text.split()[0] if text else ''}"
         )
+    if isinstance(ast, exp.Comment):
+        from vecgres.sql.pgcatalog.comments import comment
+
+        return session._apply_ddl(comment(ast, catalog, path))
     raise errors.FeatureNotSupported(
         f"{type(ast).__name__.upper()} statements are not supported yet"
     )

@@ -396,7 +396,7 @@ class VectorRewriter:
             return cast
         if untyped_text:
             out = parse_literal(inner.this, target)
-        elif isinstance(inner, exp.Parameter):
+        elif isinstance(inner, exp.Parameter) and (source is None or source.is_vector):
             out = typed(inner.copy(), target)  # bound as a literal of the target type
         elif source is not None and source.is_vector:
             out = self._convert(inner.copy(), source, target)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +19,7 @@ from vecgres.result import ColumnInfo, Result
 from vecgres.sql.bind import BoundQuery, bind_query, expr_type, literal, rel_name
 from vecgres.sql.dialect import DIALECT, DUCK
 from vecgres.sql.literals import typed_literal
-from vecgres.sql.typemap import duck_type, type_from_duck
+from vecgres.sql.typemap import duck_type, sql_type, type_from_duck
 from vecgres.types import SqlType
 
 if TYPE_CHECKING:
@@ -226,6 +227,17 @@ def returning_columns(
 
 def infer_params(session: Session, ast: exp.Expr, param_types: list[SqlType]) -> None:
     """Types of $n in INSERT VALUES and UPDATE SET from their target columns."""
+    for node in ast.find_all(exp.Parameter):
+        # ``$1::integer`` (SQLAlchemy with asyncpg): the cast names the parameter's type
+        number = _param_number(node)
+        if (
+            isinstance(node.parent, exp.Cast)
+            and number is not None
+            and number < len(param_types)
+            and param_types[number].name == "text"
+        ):
+            with contextlib.suppress(errors.VecgresError):
+                param_types[number] = sql_type(node.parent.to)
     if isinstance(ast, exp.Insert):
         table, _ = _target(session, ast.this)
         columns = _insert_columns(ast, table)
@@ -260,6 +272,12 @@ def infer_params(session: Session, ast: exp.Expr, param_types: list[SqlType]) ->
                 number = int(node.this.this) - 1
                 if t is not None and number < len(param_types):
                     param_types[number] = t
+
+
+def _param_number(node: exp.Parameter) -> int | None:
+    inner = node.this
+    text = inner.this if isinstance(inner, exp.Expr) else inner
+    return int(text) - 1 if isinstance(text, str) and text.isdigit() else None
 
 
 def _insert_columns(ast: exp.Insert, table: Table) -> list[Column]:

@@ -12,7 +12,8 @@ are large enough to matter at startup.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import MutableMapping
+from typing import TYPE_CHECKING, Any
 
 from vecgres.config import FIRST_USER_OID
 
@@ -39,6 +40,29 @@ def lookup(catalog: Catalog, schema: str | None, name: str, search_path: list[st
     from vecgres.sql.pgcatalog import relations
 
     return relations.lookup(catalog, schema, name, search_path)
+
+
+def shown_type(table: Table, column: str) -> SqlType | None:
+    """The type a catalog column is sent as when selected bare, if not its own.
+
+    pg_index.indkey and friends are int2vector/oidvector in PostgreSQL (sent as
+    ``1 2``); vecgres keeps them as arrays so ``unnest``/``ANY``/subscripts work.
+    """
+    name = _VECTOR_COLUMNS.get((table.name, column))
+    if name is None:
+        return None
+    from vecgres.types import SqlType
+
+    return SqlType(name)
+
+
+_VECTOR_COLUMNS = {
+    ("pg_index", "indkey"): "int2vector",
+    ("pg_index", "indoption"): "int2vector",
+    ("pg_index", "indclass"): "oidvector",
+    ("pg_index", "indcollation"): "oidvector",
+    ("pg_proc", "proargtypes"): "oidvector",
+}
 
 
 def rewrite_catalog_sql(ast: exp.Expr) -> None:
@@ -100,15 +124,29 @@ def catalog_rows(session: Session, table: Table) -> pa.Table:
 
 def noop_tag(sql: str) -> str | None:
     """The command tag of a session statement with nothing to do (``CLOSE ALL``), else None."""
-    if not sql.lstrip()[:8].upper().startswith(("CLOSE", "UNLISTEN")):
+    if not sql.lstrip()[:8].upper().startswith(("CLOSE", "UNLISTEN", "DEALLOCA")):
         return None
     from vecgres.sql.pgcatalog import noops
 
     return noops.noop_tag(sql)
 
 
+def deallocate(sql: str, statements: MutableMapping[str, Any]) -> None:
+    """Drop what a ``DEALLOCATE`` statement names from a connection's prepared statements."""
+    if not sql.lstrip()[:10].upper().startswith("DEALLOCATE"):
+        return
+    from vecgres.sql.pgcatalog import noops
+
+    noops.deallocate(sql, statements)
+
+
 def substitute(sql: str) -> tuple[str, tuple[SqlType, ...]] | None:
     """A statement to run instead of a client's unparseable catalog query, else None."""
+    if sql.lstrip()[:7].upper() == "COMMENT":
+        from vecgres.sql.pgcatalog.comments import null_as_empty
+
+        spelled = null_as_empty(sql)
+        return None if spelled is None else (spelled, ())
     if "typeinfo_tree" not in sql:
         return None
     from vecgres.sql.pgcatalog import typeinfo
@@ -119,10 +157,12 @@ def substitute(sql: str) -> tuple[str, tuple[SqlType, ...]] | None:
 __all__ = [
     "SYSTEM_SCHEMAS",
     "catalog_rows",
+    "deallocate",
     "install_functions",
     "is_system",
     "lookup",
     "noop_tag",
     "rewrite_catalog_sql",
+    "shown_type",
     "substitute",
 ]

@@ -25,7 +25,13 @@ from vecgres.sql.pgcatalog.render import (
     index_def,
     quote_ident,
 )
-from vecgres.sql.pgcatalog.rows import CatalogState, constraint_oid, typname
+from vecgres.sql.pgcatalog.rows import (
+    PG_CLASS_OID,
+    CatalogState,
+    constraint_oid,
+    pg_description,
+    typname,
+)
 from vecgres.sql.pgcatalog.signatures import MACRO_ARGS, MACROS, SIGNATURES, udf_name
 from vecgres.types import SqlType, base_types
 
@@ -246,11 +252,30 @@ class Functions:
         # the bytes of the table's segments (sealed files are mapped, so this is their size)
         if oid is None:
             return None
+        found = self._index(oid)
+        if found is not None:
+            return self._state().index_bytes(found[0].oid, oid)
         rel = self._relation(oid)
         if not isinstance(rel, Table) or rel.kind != "r":
             return 0
         stats = self._state().table_stats(oid)
         return stats[0] if stats else 0
+
+    def pg_total_relation_size(self, oid: int | None) -> int | None:
+        size = self.pg_relation_size(oid)
+        if oid is None or size is None or self._index(oid) is not None:
+            return size
+        return size + (self.pg_indexes_size(oid) or 0)
+
+    def pg_indexes_size(self, oid: int | None) -> int | None:
+        # ANN indexes' files; vecgres keeps no btree pages (uniqueness is checked on the data)
+        if oid is None:
+            return None
+        rel = self._relation(oid)
+        if not isinstance(rel, Table):
+            return 0
+        state = self._state()
+        return sum(state.index_bytes(rel.oid, idx.oid) for idx in rel.indexes)
 
     def pg_encoding_to_char(self, encoding: int | None) -> str | None:
         if encoding is None:
@@ -416,6 +441,32 @@ class Functions:
     def regrole_out(self, oid: int | None) -> str | None:
         return None if oid is None else (self._state().role_name(oid) or str(oid))
 
+    def _description(self, oid: int | None, classoid: int | None, subid: int) -> str | None:
+        if oid is None:
+            return None
+        for row in pg_description(self._state()):
+            if (
+                row["objoid"] == oid
+                and row["objsubid"] == subid
+                and (classoid is None or row["classoid"] == classoid)
+            ):
+                return str(row["description"])
+        return None
+
+    def obj_description_1(self, oid: int | None) -> str | None:
+        return self._description(oid, None, 0)
+
+    def obj_description_2(self, oid: int | None, catalog: str | None) -> str | None:
+        if catalog is None:
+            return None
+        table = RELATIONS.get(("pg_catalog", catalog.split(".")[-1].lower()))
+        return None if table is None else self._description(oid, table[0], 0)
+
+    def col_description(self, oid: int | None, attnum: int | None) -> str | None:
+        if attnum is None:
+            return None
+        return self._description(oid, PG_CLASS_OID, attnum)
+
     def quote_ident(self, text: str | None) -> str | None:
         return None if text is None else quote_ident(text)
 
@@ -443,7 +494,7 @@ def install(session: Session) -> None:
     )
     for (name, arity), (params, ret) in SIGNATURES.items():
         impl = getattr(funcs, f"{name}_{arity}", None) or getattr(funcs, name, None)
-        if impl is None and name in ("pg_total_relation_size", "pg_table_size"):
+        if impl is None and name == "pg_table_size":
             impl = funcs.pg_relation_size
         if impl is None and name == "pg_get_function_identity_arguments":
             impl = funcs.pg_get_function_arguments

@@ -3,14 +3,24 @@
 asyncpg resets a pooled connection with ``SELECT pg_advisory_unlock_all();
 CLOSE ALL; UNLISTEN *; RESET ALL``. vecgres keeps no advisory locks and no
 listeners, so ``UNLISTEN`` has nothing to release: it succeeds with its
-command tag (``CLOSE ALL`` is the cursors' own statement).
+command tag (``CLOSE ALL`` is the cursors' own statement). psycopg sends
+``DEALLOCATE ALL`` after DDL invalidated its prepared statements: the
+connection drops them (``deallocate``) and the statement answers with its tag.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import MutableMapping
 
-_NOOPS = ((re.compile(r"^\s*UNLISTEN\s+(\*|\"[^\"]+\"|\w+)\s*;?\s*$", re.I), "UNLISTEN"),)
+from vecgres import errors
+
+_NOOPS = (
+    (re.compile(r"^\s*UNLISTEN\s+(\*|\"[^\"]+\"|\w+)\s*;?\s*$", re.I), "UNLISTEN"),
+    (re.compile(r"^\s*DEALLOCATE\s+(PREPARE\s+)?ALL\s*;?\s*$", re.I), "DEALLOCATE ALL"),
+    (re.compile(r"^\s*DEALLOCATE\s+(PREPARE\s+)?(\"[^\"]+\"|\w+)\s*;?\s*$", re.I), "DEALLOCATE"),
+)
+_DEALLOCATE = re.compile(r"^\s*DEALLOCATE\s+(?:PREPARE\s+)?(\"[^\"]+\"|\w+)\s*;?\s*$", re.I)
 
 
 def noop_tag(sql: str) -> str | None:
@@ -19,3 +29,19 @@ def noop_tag(sql: str) -> str | None:
         if pattern.match(sql):
             return tag
     return None
+
+
+def deallocate(sql: str, statements: MutableMapping[str, object]) -> None:
+    """Drop the prepared statements a ``DEALLOCATE`` names from ``statements``."""
+    match = _DEALLOCATE.match(sql)
+    if match is None:
+        return
+    word = match.group(1)
+    if word.upper() == "ALL":
+        for name in [n for n in statements if n]:
+            del statements[name]
+        return
+    name = word[1:-1].replace('""', '"') if word.startswith('"') else word.lower()
+    if name not in statements:
+        raise errors.InvalidSqlStatementName(f'prepared statement "{name}" does not exist')
+    del statements[name]

@@ -36,12 +36,10 @@ _CONSTANT: dict[str, exp.Expr] = {
             "pg_opclass_is_visible",
         )
     },
-    # vecgres keeps no comments (COMMENT ON is not supported), so there are none
+    # no comments on shared objects (COMMENT ON DATABASE/ROLE is not supported), ...
     **{
         name: exp.cast(exp.null(), "VARCHAR")
         for name in (
-            "obj_description",
-            "col_description",
             "shobj_description",
             "pg_get_triggerdef",
             "pg_get_partkeydef",
@@ -55,16 +53,22 @@ _CONSTANT: dict[str, exp.Expr] = {
 # catalog functions vecgres does not have (so DuckDB's look-alikes never answer)
 _MISSING = frozenset(
     {
-        "pg_get_keywords",
+        "pg_get_keywords",  # in a select list; in FROM it is the keyword list
         "pg_partition_ancestors",
         "pg_partition_tree",
-        "_pg_expandarray",
-        "pg_indexes_size",
         "pg_get_ruledef",
         "pg_get_function_sqlbody",
         "pg_show_all_settings",
         "pg_get_statisticsobjdef",
     }
+)
+
+# pg_index's int2vector/oidvector columns (kept as lists; see pgcatalog.shown_type)
+_VECTOR_COLUMNS = frozenset({"indkey", "indoption", "indclass", "indcollation"})
+
+# functions whose first parameter is regclass
+_REGCLASS_FIRST = frozenset(
+    {"pg_relation_size", "pg_total_relation_size", "pg_table_size", "pg_indexes_size"}
 )
 
 _SEQUENCE_FUNCS = frozenset({"nextval", "currval", "setval"})
@@ -105,6 +109,11 @@ def rewrite(ast: exp.Expr) -> None:
     for select in found.get(exp.Select, []):
         _name_outputs(select)
     for table in found.get(exp.Table, []):
+        if isinstance(table.this, exp.Anonymous) and table.this.name.lower() == "pg_get_keywords":
+            assert isinstance(table, exp.Table)
+            found[exp.Func] = [f for f in found.get(exp.Func, []) if f is not table.this]
+            table.replace(_keywords(table))
+            continue
         if isinstance(table.this, exp.Func):
             # pg_catalog.generate_series(...) s: the alias also names its one column
             if table.text("db") in SYSTEM_SCHEMAS:
@@ -272,9 +281,16 @@ def _function(func: exp.Func) -> None:
     elif name in _CONSTANT:
         func.replace(_CONSTANT[name].copy())
     elif (name, len(args)) in SIGNATURES or (name, len(args)) in MACROS:
+        if name in _REGCLASS_FIRST and isinstance(args[0], exp.Literal) and args[0].is_string:
+            # pg_relation_size('items'): a string literal is read as a regclass
+            first = _call(udf_name("regclass_in", 1), [args[0]])
+            func.replace(_call(udf_name(name, len(args)), [first, *args[1:]]))
+            return
         if name == "has_table_privilege":  # a name or an oid: the function takes text
             args = [exp.cast(a, "VARCHAR") for a in args]
         func.replace(_call(udf_name(name, len(args)), args))
+    elif name == "_pg_expandarray" and len(args) == 1:
+        func.replace(_expandarray(args[0]))
     elif name in _MISSING:
         raise errors.FeatureNotSupported(f"function {name}() is not supported by vecgres")
 
@@ -315,6 +331,15 @@ _PG_TYPES = {
 
 
 def _cast(cast: exp.Cast) -> None:
+    inner_col = cast.this
+    if (
+        isinstance(inner_col, exp.Column)
+        and inner_col.name.lower() in _VECTOR_COLUMNS
+        and (cast.to.is_type(*exp.DataType.TEXT_TYPES) or _cast_target(cast) in ("text", "name"))
+    ):
+        # pg_index.indkey::text: an int2vector/oidvector prints as "1 2", not as a list
+        cast.replace(_call("array_to_string", [inner_col, exp.Literal.string(" ")]))
+        return
     target = _cast_target(cast)
     if target is None:
         return
@@ -378,4 +403,59 @@ def _wants_text(cast: exp.Cast) -> bool:
         parent = parent.parent
     return (isinstance(parent, exp.Select) and cast in parent.expressions) or (
         isinstance(cast.parent, exp.Alias) and isinstance(cast.parent.parent, exp.Select)
+    )
+
+
+def _expandarray(array: exp.Expr) -> exp.Expr:
+    """``information_schema._pg_expandarray(a)``: one ``(x, n)`` row per element, n from 1.
+
+    A set-returning call in the select list, as pgjdbc uses it; DuckDB zips
+    several UNNESTs of one select list like PostgreSQL zips its SRFs.
+    """
+    return exp.Struct(
+        expressions=[
+            exp.PropertyEQ(this=exp.to_identifier("x"), expression=exp.Unnest(expressions=[array])),
+            exp.PropertyEQ(
+                this=exp.to_identifier("n"),
+                expression=exp.Anonymous(
+                    this="generate_subscripts", expressions=[array.copy(), exp.Literal.number(1)]
+                ),
+            ),
+        ]
+    )
+
+
+def _keywords(table: exp.Table) -> exp.Expr:
+    """``FROM pg_get_keywords()`` as the VALUES list of PostgreSQL 15's keywords."""
+    from vecgres.sql.pgcatalog.keywords import CATEGORY, KEYWORDS
+
+    if _args(table.this):
+        raise errors.UndefinedFunction("function pg_get_keywords() does not exist")
+    rows = []
+    for entry in KEYWORDS:
+        word, code = entry.split(" ")
+        bare = not code.endswith("*")
+        code = code.rstrip("*")
+        rows.append(
+            exp.Tuple(
+                expressions=[
+                    exp.Literal.string(word),
+                    exp.Literal.string(code),
+                    exp.Boolean(this=bare),
+                    exp.Literal.string(CATEGORY[code]),
+                    exp.Literal.string("can be bare label" if bare else "requires AS"),
+                ]
+            )
+        )
+    alias = table.args.get("alias")
+    name = alias.name if isinstance(alias, exp.TableAlias) and alias.name else "pg_get_keywords"
+    given = list(alias.columns) if isinstance(alias, exp.TableAlias) else []
+    names = [c.name for c in given] + ["word", "catcode", "barelabel", "catdesc", "baredesc"][
+        len(given) :
+    ]
+    return exp.Values(
+        expressions=rows,
+        alias=exp.TableAlias(
+            this=exp.to_identifier(name), columns=[exp.to_identifier(n) for n in names]
+        ),
     )

@@ -38,6 +38,10 @@ class CatalogState:
     changed: Callable[[str], bool]  # whether the session set it
     pid: int
     table_stats: Callable[[int], tuple[int, int] | None]  # (bytes, live rows) of a table
+    index_bytes: Callable[[int, int], int]  # bytes of an index's files (table, index OID)
+    # the server's sessions (pid, datname, usename, application_name, client_addr, state),
+    # or None in-process, where the session is the only one
+    activity: Callable[[], list[Row]] | None = None
 
     @property
     def user_oid(self) -> int:
@@ -163,7 +167,8 @@ def _type_rows() -> Iterator[Row]:
             "typtype": "p" if name in b.PSEUDO else "b",
             "typcategory": category,
             "typispreferred": name in b.PREFERRED,
-            "typelem": 0,
+            # int2vector and oidvector are arrays of int2/oid to clients (asyncpg decodes them so)
+            "typelem": {"int2vector": 21, "oidvector": 26}.get(name, 0),
             "typarray": array_oid,
             "typinput": tin,
             "typoutput": tout,
@@ -604,8 +609,27 @@ _EXTENSION_COMMENTS = {
 PG_EXTENSION_OID = 3079  # pg_extension's own OID, the classoid of its comments
 
 
+PG_CLASS_OID = 1259  # pg_class's own OID, the classoid of relations' and columns' comments
+
+
 def _pg_description(st: CatalogState) -> Iterator[Row]:
-    # vecgres has no COMMENT ON: the only comments are the extensions' own
+    # COMMENT ON TABLE/VIEW/COLUMN, then the extensions' own comments
+    for table in st.tables():
+        if table.comment is not None:
+            yield {
+                "objoid": table.oid,
+                "classoid": PG_CLASS_OID,
+                "objsubid": 0,
+                "description": table.comment,
+            }
+        for num, col in enumerate(table.columns, start=1):
+            if col.comment is not None:
+                yield {
+                    "objoid": table.oid,
+                    "classoid": PG_CLASS_OID,
+                    "objsubid": num,
+                    "description": col.comment,
+                }
     for row in _pg_extension(st):
         text = _EXTENSION_COMMENTS.get(row["extname"])
         if text is not None:
@@ -714,6 +738,23 @@ def _pg_indexes(st: CatalogState) -> Iterator[Row]:
 
 
 def _pg_stat_activity(st: CatalogState) -> Iterator[Row]:
+    if st.activity is not None:
+        # every session of this database (each database is its own catalog here)
+        roles = {name: oid for oid, name in st.roles()}
+        for row in sorted(st.activity(), key=lambda r: r["pid"]):
+            if row["datname"] == st.database:
+                yield {
+                    "datid": b.DATABASE_OID,
+                    "datname": row["datname"],
+                    "pid": row["pid"],
+                    "usesysid": roles.get(row["usename"]),
+                    "usename": row["usename"],
+                    "application_name": row["application_name"],
+                    "client_addr": row["client_addr"],
+                    "state": row["state"],
+                    "backend_type": "client backend",
+                }
+        return
     yield {
         "datid": b.DATABASE_OID,
         "datname": st.database,
@@ -1024,3 +1065,8 @@ def build(table: Table, st: CatalogState) -> pa.Table:
         arrays.append(pa.array(values, type=atype))
         fields.append(pa.field(col.name, atype))
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def pg_description(st: CatalogState) -> Iterator[Row]:
+    """pg_description's rows (for ``obj_description``/``col_description``)."""
+    return _pg_description(st)

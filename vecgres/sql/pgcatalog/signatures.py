@@ -33,6 +33,7 @@ SIGNATURES: dict[tuple[str, int], tuple[list[str], str]] = {
     ("pg_relation_size", 1): ([I8], I8),
     ("pg_total_relation_size", 1): ([I8], I8),
     ("pg_table_size", 1): ([I8], I8),
+    ("pg_indexes_size", 1): ([I8], I8),
     ("pg_encoding_to_char", 1): ([I4], V),
     ("pg_relation_is_publishable", 1): ([I8], BOOL),
     ("pg_get_function_result", 1): ([I8], V),
@@ -50,6 +51,9 @@ SIGNATURES: dict[tuple[str, int], tuple[list[str], str]] = {
     ("regrole_in", 1): ([V], I8),
     ("regrole_out", 1): ([I8], V),
     ("quote_ident", 1): ([V], V),
+    ("obj_description", 1): ([I8], V),
+    ("obj_description", 2): ([I8, V], V),
+    ("col_description", 2): ([I8, I4], V),
 }
 
 # functions that are macros over their arguments (no catalog needed)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import TYPE_CHECKING
 
@@ -9,6 +10,7 @@ import pyarrow as pa
 
 from vecgres import errors
 from vecgres.sql.pgcatalog.rows import CatalogState, build
+from vecgres.storage.indexfiles import INDEX_DIR
 
 if TYPE_CHECKING:
     from vecgres.catalog.model import Table
@@ -34,9 +36,32 @@ def session_state(session: Session) -> CatalogState:
             return None
         return sum(seg.data.nbytes for seg in snap.segments), snap.num_rows()
 
+    def index_bytes(table_oid: int, index_oid: int) -> int:
+        """Bytes of an ANN index's files (one per sealed segment); other indexes keep none."""
+        folder = os.path.join(str(session.db.path), INDEX_DIR, str(table_oid))
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            return 0
+        total = 0
+        for name in names:
+            parts = name.split(".")
+            if len(parts) == 3 and parts[1] == str(index_oid) and parts[2] == "faiss":
+                with contextlib.suppress(OSError):
+                    total += os.path.getsize(os.path.join(folder, name))
+        return total
+
     pid = getattr(session, "backend_pid", None) or os.getpid()
     return CatalogState(
-        session._catalog(), session.user, session.database, setting, changed, pid, table_stats
+        session._catalog(),
+        session.user,
+        session.database,
+        setting,
+        changed,
+        pid,
+        table_stats,
+        index_bytes,
+        getattr(getattr(session.db, "cluster", None), "activity", None),
     )
 
 

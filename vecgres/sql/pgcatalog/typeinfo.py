@@ -17,7 +17,7 @@ _MARKERS = ("WITH RECURSIVE typeinfo_tree(", "typebases(oid, depth)", "any($1::o
 _SELECT = """
     SELECT t.oid AS oid, ns.nspname::text AS ns, t.typname::text AS name, t.typtype AS kind,
         none.indexrelid AS basetype, t.typelem AS elemtype, elem_t.typdelim AS elemdelim,
-        none.indrelid AS range_subtype, none.indclass AS attrtypoids, NULL::text[] AS attrnames,
+        none.indrelid AS range_subtype, nocon.conpfeqop AS attrtypoids, NULL::text[] AS attrnames,
         {depth} AS depth, NULL::text AS basetype_name,
         CASE WHEN t.typelem <> 0 THEN t.typelem::regtype::text END AS elemtype_name,
         NULL::text AS range_subtype_name
@@ -26,12 +26,14 @@ _SELECT = """
         LEFT JOIN pg_catalog.pg_type elem_t ON t.typlen = -1 AND t.typelem <> 0
             AND t.typelem = elem_t.oid
         LEFT JOIN pg_catalog.pg_index none ON false
+        LEFT JOIN pg_catalog.pg_constraint nocon ON false
 """
 
 # asyncpg decodes only oid[] and text[] without introspection, so every column's type must
 # be one of its core types: no outer SELECT (types come from the catalog columns), NULL oids
-# and oid[] from a row-less join, and the parameter declared oid[] (sqlglot cannot parse
-# `::oid[]`, so the engine passes the type as a hint)
+# and oid[] from row-less joins (conpfeqop: pg_index.indclass is sent as an oidvector), and
+# the parameter declared oid[] (sqlglot cannot parse `::oid[]`, so the engine passes the
+# type as a hint)
 QUERY = (
     _SELECT.format(depth=1) + " JOIN pg_catalog.pg_type parent ON parent.typelem = t.oid"
     " WHERE parent.oid = any($1) UNION ALL "
