@@ -563,8 +563,14 @@ class Session:
             if pgcatalog.is_system(table):
                 self.duck.register(name, pgcatalog.catalog_rows(self, table), False)
                 continue
-            data, masked = table_view(table, snap.table(table.oid), pending.get(table.oid))
-            self.duck.register(name, data, masked)
+            own = pending.get(table.oid)
+            # without own writes, a table's view depends only on its definition and
+            # the snapshot's CSN: reuse the relation the last statement registered
+            key = None if own is not None and own.mark() != (0, 0, False) else (table, snap.csn)
+            if key is not None and self.duck.is_current(name, key):
+                continue
+            data, masked = table_view(table, snap.table(table.oid), own)
+            self.duck.register(name, data, masked, key)
 
     def _dispatch(self, stmt: PreparedStatement, params: Sequence[object]) -> Result:
         kind = stmt.kind
