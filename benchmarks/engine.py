@@ -87,7 +87,9 @@ def main() -> None:
         def duck_select1() -> object:
             return duck.execute("SELECT 1").fetchall()
 
-        row("SELECT 1", rate(ours_select1, args.seconds), rate(duck_select1, args.seconds), "duckdb")
+        row(
+            "SELECT 1", rate(ours_select1, args.seconds), rate(duck_select1, args.seconds), "duckdb"
+        )
 
         keys = rng.integers(0, args.rows, 100_000).tolist()
         it = iter(keys)
@@ -102,16 +104,19 @@ def main() -> None:
         def duck_pk() -> object:
             return duck.execute("SELECT id, emb FROM items WHERE id = ?", [next(it)]).fetchall()
 
-        row("PK lookup (id, emb)", rate(ours_pk, args.seconds), rate(duck_pk, args.seconds), "duckdb")
+        row(
+            "PK lookup (id, emb)",
+            rate(ours_pk, args.seconds),
+            rate(duck_pk, args.seconds),
+            "duckdb",
+        )
 
         queries = rng.standard_normal((64, args.dim), dtype=np.float32)
         qi = iter(range(10**9))
 
         def ours_topk() -> object:
             q = queries[next(qi) % len(queries)]
-            cur.execute(
-                "SELECT id FROM items ORDER BY emb <-> %s LIMIT 10", (q,)
-            )
+            cur.execute("SELECT id FROM items ORDER BY emb <-> %s LIMIT 10", (q,))
             return cur.fetchall()
 
         def np_topk() -> object:
@@ -127,14 +132,21 @@ def main() -> None:
         d = ((vecs - q0) ** 2).sum(axis=1)
         want = np.argsort(d, kind="stable")[:10].tolist()
         assert got == want, (got, want)
-        row("top-10 exact (no index)", rate(ours_topk, args.seconds), rate(np_topk, args.seconds), "numpy brute force")
+        row(
+            "top-10 exact (no index)",
+            rate(ours_topk, args.seconds),
+            rate(np_topk, args.seconds),
+            "numpy brute force",
+        )
 
         n = args.out_rows
         lo = iter(range(10**9))
 
         def ours_text() -> object:
             start = (next(lo) * n) % max(1, args.rows - n)
-            cur.execute("SELECT emb::text FROM items WHERE id >= %s AND id < %s", (start, start + n))
+            cur.execute(
+                "SELECT emb::text FROM items WHERE id >= %s AND id < %s", (start, start + n)
+            )
             out = cur.fetchall()
             assert len(out) == n
             return out
