@@ -57,6 +57,7 @@ from vecgres.result import ColumnInfo, Notice, Result
 from vecgres.sql import ddl, pgcatalog
 from vecgres.sql.bind import BindContext, BoundQuery, bind_query, count_params
 from vecgres.sql.dialect import DIALECT
+from vecgres.sql.rendercache import Template
 from vecgres.sql.settings import SessionSettings
 from vecgres.sql.typemap import type_from_duck
 from vecgres.storage.store import CommitBatch, Snapshot, Store, TableChange
@@ -240,6 +241,7 @@ class PreparedStatement:
     ast: exp.Expr | None = None
     bound: BoundQuery | None = None
     catalog_version: int = -1
+    template: Template | None = None  # bound's SQL with parameter markers (rendercache)
 
 
 _PLAN_CACHE_SIZE = 256
@@ -604,7 +606,9 @@ class Session:
         if fast is not None:
             return fast
         self._register_tables(bound.tables, snap)
-        sql = bound.render(params)
+        if stmt.template is None or stmt.template.bound is not bound:
+            stmt.template = Template(bound)
+        sql = stmt.template.render(params)
         types, stream = self.duck.query(sql, self.db.settings.batch_rows)
         columns = stmt.columns or []
         if len(columns) != len(types):
