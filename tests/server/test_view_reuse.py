@@ -35,9 +35,7 @@ def test_reads_follow_commits_own_writes_rollbacks_and_ddl(engine_server):
             assert _summary(a, False) == (1, 30)  # own uncommitted delete
             assert _summary(b, False) == (1, 20)  # invisible to the other session
         assert _summary(a, True) == (1, 20)  # rolled back
-        assert a.execute("select id from t where id = %s", [2], prepare=True).fetchall() == [
-            (2,)
-        ]
+        assert a.execute("select id from t where id = %s", [2], prepare=True).fetchall() == [(2,)]
         b.execute("alter table t add column w text default 'x'")
         assert a.execute("select * from t").fetchall() == [(2, 20, "x")]  # new definition
         b.execute("update t set v = 21 where id = 2")
