@@ -57,6 +57,7 @@ from vecgres.result import ColumnInfo, Notice, Result
 from vecgres.sql import ddl, grants, pgcatalog
 from vecgres.sql.bind import BindContext, BoundQuery, bind_query, count_params
 from vecgres.sql.dialect import DIALECT
+from vecgres.sql.rendercache import Template
 from vecgres.sql.settings import SessionSettings
 from vecgres.sql.typemap import type_from_duck
 from vecgres.storage.store import CommitBatch, Snapshot, Store, TableChange
@@ -240,6 +241,7 @@ class PreparedStatement:
     ast: exp.Expr | None = None
     bound: BoundQuery | None = None
     catalog_version: int = -1
+    template: Template | None = None  # bound's SQL with parameter markers (rendercache)
 
 
 _PLAN_CACHE_SIZE = 256
@@ -565,8 +567,14 @@ class Session:
             if pgcatalog.is_system(table):
                 self.duck.register(name, pgcatalog.catalog_rows(self, table), False)
                 continue
-            data, masked = table_view(table, snap.table(table.oid), pending.get(table.oid))
-            self.duck.register(name, data, masked)
+            own = pending.get(table.oid)
+            # without own writes, a table's view depends only on its definition and
+            # the snapshot's CSN: reuse the relation the last statement registered
+            key = None if own is not None and own.mark() != (0, 0, False) else (table, snap.csn)
+            if key is not None and self.duck.is_current(name, key):
+                continue
+            data, masked = table_view(table, snap.table(table.oid), own)
+            self.duck.register(name, data, masked, key)
 
     def _dispatch(self, stmt: PreparedStatement, params: Sequence[object]) -> Result:
         kind = stmt.kind
@@ -603,7 +611,9 @@ class Session:
         if fast is not None:
             return fast
         self._register_tables(bound.tables, snap)
-        sql = bound.render(params)
+        if stmt.template is None or stmt.template.bound is not bound:
+            stmt.template = Template(bound)
+        sql = stmt.template.render(params)
         types, stream = self.duck.query(sql, self.db.settings.batch_rows)
         columns = stmt.columns or []
         if len(columns) != len(types):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -14,6 +15,8 @@ from duckdb.func import SPECIAL
 
 from vecgres import errors
 
+# relations a session keeps registered between statements (one per table read recently)
+_STICKY_MAX = 16
 _MARK = re.compile("\x1eVGERR(.*?)\x1e", re.S)
 
 
@@ -280,6 +283,8 @@ class DuckSession:
         if memory_limit_bytes:
             self.con.execute(f"SET memory_limit = '{memory_limit_bytes // (1024 * 1024)}MB'")
         self._registered: set[str] = set()
+        # relations kept across statements: name -> (key, masked); see register()
+        self._sticky: OrderedDict[str, tuple[tuple[object, ...], bool]] = OrderedDict()
         self.cancel_message = "canceling statement due to user request"
         self._open: _Stream | None = None
         self._lock = threading.RLock()
@@ -313,23 +318,61 @@ class DuckSession:
             side_effects=side_effects,
         )
 
-    def register(self, name: str, table: pa.Table, masked: bool) -> None:
+    def register(
+        self,
+        name: str,
+        table: pa.Table,
+        masked: bool,
+        key: tuple[object, ...] | None = None,
+    ) -> None:
+        """Expose ``table`` to SQL as ``name`` until the next ``clear()``.
+
+        With a ``key`` the relation outlives ``clear()`` and ``is_current(name,
+        key)`` lets the next statement reuse it instead of registering again
+        (registration and teardown cost more than a point query).
+        """
         self._detach_open()  # DuckDB refuses to register while a result is open
+        if name in self._sticky:
+            self._forget(name)
+        names = [name + "__raw", "view:" + name] if masked else [name]
         if masked:
             raw = name + "__raw"
             self.con.register(raw, table)
-            self._registered.add(raw)
             self.con.execute(
                 f'CREATE OR REPLACE TEMP VIEW "{name}" AS '
                 f'SELECT * EXCLUDE (__vis) FROM "{raw}" WHERE __vis'
             )
-            self._registered.add("view:" + name)
         else:
             self.con.register(name, table)
-            self._registered.add(name)
+        if key is None:
+            self._registered.update(names)
+            return
+        self._registered.difference_update(names)
+        self._sticky[name] = (key, masked)
+        while len(self._sticky) > _STICKY_MAX:
+            self._forget(next(iter(self._sticky)))
 
-    def clear(self) -> None:
-        for name in self._registered:
+    def is_current(self, name: str, key: tuple[object, ...]) -> bool:
+        """Whether ``name`` is still registered under ``key`` (objects compared by
+        identity, integers by value)."""
+        hit = self._sticky.get(name)
+        if hit is None or len(hit[0]) != len(key):
+            return False
+        if all(
+            a is b or (type(a) is int and type(b) is int and a == b)
+            for a, b in zip(hit[0], key, strict=True)
+        ):
+            self._sticky.move_to_end(name)
+            return True
+        return False
+
+    def _forget(self, name: str) -> None:
+        _key, masked = self._sticky.pop(name)
+        self._detach_open()
+        self._drop(["view:" + name, name + "__raw"] if masked else [name])
+
+    def _drop(self, names: list[str]) -> None:
+        for name in names:
             try:
                 if name.startswith("view:"):
                     self.con.execute(f'DROP VIEW IF EXISTS "{name[5:]}"')
@@ -337,6 +380,13 @@ class DuckSession:
                     self.con.unregister(name)
             except duckdb.Error:
                 pass
+
+    def clear(self) -> None:
+        """Drop the relations registered without a key."""
+        if not self._registered:
+            return
+        # a view before the relation it reads
+        self._drop(sorted(self._registered, key=lambda n: not n.startswith("view:")))
         self._registered.clear()
 
     def query(self, sql: str, batch_rows: int) -> tuple[list[str], Iterator[pa.RecordBatch]]:
@@ -401,6 +451,8 @@ class DuckSession:
     def close(self) -> None:
         self._detach_open()
         self.clear()
+        while self._sticky:
+            self._forget(next(iter(self._sticky)))
         self.con.close()
 
 

@@ -597,13 +597,14 @@ class Connection:
             while True:
                 self.busy = True
                 try:
-                    result = await self.run_blocking(_next_or_none, script)
+                    # one trip to a worker runs the statement and encodes its first rows
+                    result, early = await self.run_blocking(_next_statement, script)
                 finally:
                     self.busy = False
                 if result is None:
                     break
                 produced = True
-                await self._emit_result(result, describe=True)
+                await self._emit_result(result, describe=True, early=early)
         except VecgresError as exc:
             if exc.severity in (Severity.FATAL, Severity.PANIC):
                 raise
@@ -624,9 +625,17 @@ class Connection:
         await self.flush()
 
     async def _emit_result(
-        self, result: Result, *, describe: bool, formats: list[int] | None = None
+        self,
+        result: Result,
+        *,
+        describe: bool,
+        formats: list[int] | None = None,
+        early: _Early | None = None,
     ) -> None:
-        """Send one statement's result: description, rows, notices, tag (simple protocol)."""
+        """Send one statement's result: description, rows, notices, tag (simple protocol).
+
+        ``early``: the portal and first rows (or the error reading them) that
+        ``_next_statement`` already produced in the worker."""
         try:
             if result.copy is not None:
                 await self._copy(result)
@@ -636,8 +645,15 @@ class Connection:
                 fmts = formats if formats is not None else [0] * len(columns)
                 if describe:
                     self.send(pq.row_description(field_descriptions(columns, fmts)))
-                portal = Portal(Statement("", None, []), [], fmts, result, result.batches())
-                await self._stream(portal, columns, 0)
+                first: tuple[bytes, int] | None = None
+                if early is not None:
+                    portal, got = early
+                    if isinstance(got, BaseException):
+                        raise got
+                    first = got
+                else:
+                    portal = Portal(Statement("", None, []), [], fmts, result, result.batches())
+                await self._stream(portal, columns, 0, first)
             else:
                 await self.run_blocking(_drain_result, result)
             self._finish(result)
@@ -652,18 +668,28 @@ class Connection:
             self.send(pq.parameter_status(name, value))
         self.send(pq.command_complete(result.command_tag))
 
-    async def _stream(self, portal: Portal, columns: Sequence[ColumnInfo], max_rows: int) -> bool:
-        """Send rows of ``portal``; True if stopped by ``max_rows`` (PortalSuspended)."""
+    async def _stream(
+        self,
+        portal: Portal,
+        columns: Sequence[ColumnInfo],
+        max_rows: int,
+        first: tuple[bytes, int] | None = None,
+    ) -> bool:
+        """Send rows of ``portal``, starting with ``first`` when the rows were already
+        encoded; True if stopped by ``max_rows`` (PortalSuspended)."""
         sent = 0
-        while not portal.done:
+        while first is not None or not portal.done:
             limit = max_rows - sent if max_rows else 0
-            self.busy = True
-            try:
-                chunk, count = await self.run_blocking(
-                    _next_rows, portal, columns, portal.formats, limit
-                )
-            finally:
-                self.busy = False
+            if first is not None:
+                (chunk, count), first = first, None
+            else:
+                self.busy = True
+                try:
+                    chunk, count = await self.run_blocking(
+                        _next_rows, portal, columns, portal.formats, limit
+                    )
+                finally:
+                    self.busy = False
             if chunk:
                 self.send(chunk)
                 await self._maybe_flush()
@@ -766,15 +792,18 @@ class Connection:
         if portal.statement.prepared is None:
             self.send(pq.empty_query_response())
             return
+        first: tuple[bytes, int] | None = None
         if portal.result is None:
             self.busy = True
             try:
-                portal.result = await self.run_blocking(
-                    self.session.execute_prepared, portal.statement.prepared, portal.params
-                )
+                # one trip to a worker runs the statement and encodes its first rows
+                first = await self.run_blocking(_execute_portal, self.session, portal, msg.max_rows)
+            except BaseException:
+                _abandon(portal)  # the statement ran but reading its rows failed
+                raise
             finally:
                 self.busy = False
-            portal.batches = portal.result.batches()
+            assert portal.result is not None
         result = portal.result
         if result.copy is not None:
             try:
@@ -788,7 +817,7 @@ class Connection:
             return
         try:
             if result.columns is not None:
-                if await self._stream(portal, result.columns, msg.max_rows):
+                if await self._stream(portal, result.columns, msg.max_rows, first):
                     self.send(pq.portal_suspended())
                     return
             else:
@@ -902,6 +931,42 @@ def _idle_timeout_ms(session: SessionLike | None) -> int:
         return int(get_int("idle_in_transaction_session_timeout"))
     except (VecgresError, ValueError):
         return 0
+
+
+def _execute_portal(
+    session: SessionLike, portal: Portal, max_rows: int
+) -> tuple[bytes, int] | None:
+    """Run the portal's statement and encode its first rows (None: no rows to stream)."""
+    assert portal.statement.prepared is not None
+    portal.result = session.execute_prepared(portal.statement.prepared, portal.params)
+    portal.batches = portal.result.batches()
+    columns = portal.result.columns
+    if portal.result.copy is not None or columns is None:
+        return None
+    return _next_rows(portal, columns, portal.formats, max_rows)
+
+
+# a simple-protocol statement's portal and first rows, or the error reading them
+_Early = tuple[Portal, tuple[bytes, int] | Exception]
+
+
+def _next_statement(script: Iterator[Result]) -> tuple[Result | None, _Early | None]:
+    """The next statement's result and, for a query, its first rows encoded as text."""
+    result = next(script, None)
+    if result is None or result.copy is not None or result.columns is None:
+        return result, None
+    columns = result.columns
+    portal = Portal(Statement("", None, []), [], [0] * len(columns), result, result.batches())
+    try:
+        return result, (portal, _next_rows(portal, columns, portal.formats, 0))
+    except Exception as exc:  # raised where the rows are sent, after RowDescription
+        return result, (portal, exc)
+
+
+def _abandon(portal: Portal) -> None:
+    if portal.result is not None:
+        portal.done = True
+        portal.result.close()
 
 
 def _next_or_none(it: Iterator[T]) -> T | None:

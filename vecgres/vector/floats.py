@@ -207,6 +207,87 @@ def format_float4(x: float | np.floating[Any]) -> str:
     return _layout(digits, int(exp_text), negative)
 
 
+# 10^k for k in [-60, 60], indexed by k + 60 (correctly rounded doubles)
+_POW10: Final = np.array([float(f"1e{k}") for k in range(-60, 61)])
+
+
+def format_float4_many(values: npt.NDArray[np.float32]) -> list[str]:
+    """``format_float4`` of every element, byte for byte, many times faster.
+
+    For a float32 x whose rounding interval (lo, hi) is symmetric (normal,
+    mantissa not zero, below the top binade), the shortest decimal that
+    reads back as x is the correctly rounded one with the fewest digits p
+    that lies strictly inside the interval. numpy computes that rounding for
+    p = 1..9 at once in float64 (relative error ~1e-16, far below the
+    interval's 6e-8); an element where that error could matter (a quotient
+    near .5, i.e. a possible tie; a candidate near an edge, where evenness
+    rules; an exponent guess off by one) or of another class goes to
+    ``format_float4``. Tests compare the two on millions of bit patterns.
+    """
+    v = np.ascontiguousarray(values, dtype=np.float32).ravel()
+    out: list[str] = [""] * len(v)
+    bits = v.view(np.uint32)
+    expo = (bits >> np.uint32(23)) & np.uint32(0xFF)
+    fast = (expo > 0) & (expo < 254) & ((bits & np.uint32(0x7FFFFF)) != 0)
+    idx = np.flatnonzero(fast)
+    with np.errstate(all="ignore"):
+        digits, exp10, unsure = _shortest_digits(v[idx])
+    negative = np.signbit(v[idx]).tolist()
+    slow = ~fast
+    slow[idx[unsure]] = True
+    for pos in np.flatnonzero(slow).tolist():
+        out[pos] = format_float4(v[pos])
+    good = np.flatnonzero(~unsure)
+    positions = idx[good].tolist()
+    signs = [negative[i] for i in good.tolist()]
+    for pos, dg, e, neg in zip(
+        positions, digits[good].tolist(), exp10[good].tolist(), signs, strict=True
+    ):
+        out[pos] = _layout(str(dg).rstrip("0") or "0", e, neg)
+    return out
+
+
+def _shortest_digits(
+    f: npt.NDArray[np.float32],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """(digits as an integer, decimal exponent, unsure) for |f|; see format_float4_many."""
+    x = np.abs(f.astype(np.float64))
+    lo = (x + np.abs(np.nextafter(f, np.float32(0)).astype(np.float64))) / 2.0
+    hi = x * 2.0 - lo  # symmetric interval; exact in float64
+    exp10 = np.floor(np.log10(x)).astype(np.int64)
+    n = len(f)
+    chosen = np.zeros(n, dtype=np.int64)  # digits; 0 = none yet
+    digits = np.zeros(n, dtype=np.int64)
+    unsure = np.zeros(n, dtype=bool)
+    for p in range(1, 10):
+        open_ = chosen == 0
+        if not open_.any():
+            break
+        k = exp10 - (p - 1)  # x ~ N * 10^k with N of p digits
+        scale = _POW10[(-k).clip(-60, 60) + 60]  # 10^-k
+        q = x * scale
+        near = np.rint(q)
+        frac = np.abs(q - np.floor(q) - 0.5)
+        cand = near / scale
+        width = x * 1e-13
+        risky = (
+            (frac < 1e-5)
+            | (np.abs(cand - lo) <= width)
+            | (np.abs(cand - hi) <= width)
+            | (near < 10.0 ** (p - 1))
+            | (near > 10.0**p)
+        )
+        ok = (cand > lo) & (cand < hi)
+        unsure |= open_ & risky
+        take = open_ & ok
+        chosen[take] = p
+        digits[take] = near[take].astype(np.int64)
+    unsure |= chosen == 0
+    carry = digits == 10**chosen  # rounded up to the next power of ten
+    digits[carry] = 1
+    return digits, exp10 + carry, unsure
+
+
 def format_float8(x: float) -> str:
     """One float8 as PostgreSQL prints it with extra_float_digits >= 1
     (shortest round-trip, same layout rule but for doubles: fixed notation

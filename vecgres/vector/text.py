@@ -27,7 +27,7 @@ from vecgres.errors import (
 from vecgres.vector.floats import (
     doubles_to_f32,
     f32_exact_round,
-    format_float4,
+    format_float4_many,
     match_float_token,
     strtof,
 )
@@ -218,18 +218,19 @@ _CACHE_MAX: Final = 1 << 20
 
 def _format_unique(bits: npt.NDArray[np.uint32]) -> list[str]:
     """Texts of float32 values given as bit patterns (any order, may repeat)."""
-    out: list[str] = []
     cache = _CACHE
-    values = bits.view(np.float32)
-    for b, x in zip(bits.tolist(), values.tolist(), strict=True):
-        s = cache.get(b)
-        if s is None:
-            s = format_float4(np.float32(x))
-            if len(cache) >= _CACHE_MAX:
-                cache.clear()
-            cache[b] = s
-        out.append(s)
-    return out
+    keys = bits.tolist()
+    out: list[str | None] = [cache.get(b) for b in keys]
+    missing = [i for i, s in enumerate(out) if s is None]
+    if missing:
+        where = np.array(missing, dtype=np.intp)
+        texts = format_float4_many(bits[where].view(np.float32))
+        if len(cache) + len(texts) >= _CACHE_MAX:
+            cache.clear()
+        for i, s in zip(missing, texts, strict=True):
+            out[i] = s
+            cache[keys[i]] = s
+    return out  # type: ignore[return-value]  # every slot is filled
 
 
 def _elements_text(v: F32Array) -> list[str]:

@@ -1,0 +1,68 @@
+"""Render a bound query for DuckDB without copying and regenerating its AST each run.
+
+``BoundQuery.render`` deep-copies the AST, swaps parameters for typed literals
+and generates SQL: about as long as DuckDB takes to run a point query. A
+``Template`` generates the SQL once with a marker per parameter and then
+splices each run's literal text in. Only literals whose SQL cannot depend on
+their surroundings (a number, string, NULL, boolean, or a CAST of one) are
+spliced; the first splice of a template is checked against ``render`` and a
+mismatch (or any other literal) falls back to ``render`` for good.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+
+from sqlglot import exp
+
+from vecgres.sql.bind import BoundQuery, literal
+from vecgres.sql.dialect import DUCK
+
+
+def _atomic(node: exp.Expr) -> bool:
+    if isinstance(node, exp.Cast):
+        node = node.this
+    return isinstance(node, exp.Literal | exp.Null | exp.Boolean)
+
+
+class Template:
+    """The SQL of one BoundQuery with parameter markers (built once, used per run)."""
+
+    __slots__ = ("bound", "checked", "markers", "sql")
+
+    def __init__(self, bound: BoundQuery) -> None:
+        self.bound = bound
+        self.checked = False
+        self.markers: list[tuple[str, int]] | None = []
+        ast = bound.ast.copy()
+        salt = secrets.token_hex(6)
+        for n, node in enumerate(list(ast.find_all(exp.Parameter))):
+            inner = node.this
+            if not (isinstance(inner, exp.Literal) and not inner.is_string):
+                continue
+            marker = f"__vgparam{n}x{salt}__"
+            node.replace(exp.var(marker))
+            self.markers.append((marker, int(inner.this)))
+        self.sql = ast.sql(dialect=DUCK)
+        if any(self.sql.count(m) != 1 for m, _ in self.markers):
+            self.markers = None
+
+    def render(self, params: Sequence[object]) -> str:
+        bound = self.bound
+        if self.markers is None:
+            return bound.render(params)
+        sql = self.sql
+        for marker, index in self.markers:
+            if index > len(params):
+                return bound.render(params)  # raises UndefinedParameter
+            lit = literal(params[index - 1], bound.param_types[index - 1])
+            if not _atomic(lit):
+                return bound.render(params)
+            sql = sql.replace(marker, lit.sql(dialect=DUCK), 1)
+        if not self.checked:
+            self.checked = True
+            if sql != bound.render(params):
+                self.markers = None
+                return bound.render(params)
+        return sql
