@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import vecgres
+from vecgres.dbapi import Error as VecgresError
 
 DIMS = 8
 METRIC_OPS = {
@@ -380,3 +381,68 @@ def test_create_index_rolled_back_is_not_used(db, data):
     )
     assert plan[1].startswith("  ->  Sort")
     assert knn(cur, "<->", data[1], 3)[0] == 1
+
+
+def test_checker_verifies_index_files_and_open_rebuilds_them(tmp_path, data):
+    import subprocess
+    import sys
+
+    path = str(tmp_path / "db")
+    con = open_db(path)
+    cur = con.cursor()
+    cur.execute("CREATE TABLE items (id int, cat int, embedding vector(8))")
+    for start in range(0, 1200, 300):
+        load_synthetic(cur, 300, start)
+    cur.execute("CREATE INDEX ON items USING hnsw (embedding vector_l2_ops)")
+    cur.execute("SELECT vecgres_check()")
+    summary = cur.fetchone()[0]
+    assert summary.startswith("ok: 0 problems")
+    q = data[7]
+    expected = knn(cur, "<->", q, 10)
+    con.close()
+
+    def run_check() -> tuple[int, str]:
+        proc = subprocess.run(
+            [sys.executable, "-m", "vecgres", "check", path], capture_output=True, text=True
+        )
+        return proc.returncode, proc.stdout
+
+    code, out = run_check()
+    assert code == 0, out
+    files = index_files(path)
+    assert len(files) == 4
+    raw = bytearray(Path(files[0]).read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    Path(files[0]).write_bytes(bytes(raw))
+    Path(files[1]).write_bytes(Path(files[1]).read_bytes()[:-10])
+    orphan = os.path.join(os.path.dirname(files[0]), "999999.1.faiss")
+    Path(orphan).write_bytes(b"junk")
+    code, out = run_check()
+    assert code == 1
+    assert f'problem: index file "{files[0]}" fails its checksum' in out
+    assert f'problem: index file "{files[1]}" has ' in out
+    assert f'note: orphaned index file "{orphan}"' in out
+    assert "FAILED: 2 problems" in out
+
+    con = open_db(path)
+    cur = con.cursor()
+    assert knn(cur, "<->", q, 10) == expected  # those segments are searched exactly meanwhile
+    assert not os.path.exists(orphan)
+
+    def clean() -> bool:
+        cur.execute("SELECT vecgres_check()")  # raises while a problem remains
+        return len(index_files(path)) == 4
+
+    wait_for(lambda: _quietly(clean))
+    assert knn(cur, "<->", q, 10) == expected
+    con.close()
+    code, out = run_check()
+    assert code == 0, out
+    assert "ok: 0 problems" in out
+
+
+def _quietly(fn) -> bool:
+    try:
+        return bool(fn())
+    except VecgresError:
+        return False
