@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from vecgres.catalog.model import Catalog, Index, Table
+from vecgres.executor.keycols import key_dims, key_matrix
 from vecgres.executor.relation import layout_of
-from vecgres.executor.vectors import column_matrix
 from vecgres.index import progress
 from vecgres.index.spec import IndexSpec
 from vecgres.storage.indexfiles import IndexFiles
@@ -31,25 +31,32 @@ if TYPE_CHECKING:
     from vecgres.index.segment import SegmentIndex
 
 ANN_METHODS = ("hnsw", "ivfflat", "flat")
+INDEXED_METRICS = ("l2", "ip", "cosine", "l1", "hamming")
 _log = logging.getLogger("vecgres.index")
 
 
 def index_spec(table: Table, idx: Index) -> IndexSpec | None:
-    """The build spec of an ANN index on a vector column, or None for other indexes."""
+    """The build spec of an ANN index on a vector column, or None for other indexes
+    (and for the opclasses searched exactly: ``bit_jaccard_ops``, faiss having no
+    Jaccard metric)."""
     if idx.method not in ANN_METHODS or len(idx.columns) != 1 or not idx.opclass:
         return None
     column = table.column(idx.columns[0])
-    if column is None or column.type.dims is None:
+    dims = key_dims(column.type) if column is not None else None
+    if dims is None:
+        return None
+    metric = idx.opclass.rsplit("_", 2)[-2]
+    if metric not in INDEXED_METRICS:
         return None
     opts = idx.options
     return IndexSpec(
         method=idx.method,
-        metric=idx.opclass.rsplit("_", 2)[-2],
-        dims=column.type.dims,
+        metric=metric,
+        dims=dims,
         m=int(opts.get("m", 16)),
         ef_construction=int(opts.get("ef_construction", 64)),
         lists=int(opts.get("lists", 100)),
-        quantization=opts.get("quantization") or None,
+        quantization=(opts.get("quantization") or None) if metric != "hamming" else None,
     )
 
 
@@ -180,8 +187,9 @@ class AnnIndexes:
         column = job.table.column(job.idx.columns[0])
         assert column is not None
         data = seg.conformed(layout_of(job.table))
-        vectors = column_matrix(data.column(column.field_name), spec.dims)
-        vectors = np.nan_to_num(vectors)  # NULL slots; the executor never allows them
+        vectors = key_matrix(column.type.name, data.column(column.field_name), spec.dims)
+        if not spec.binary:
+            vectors = np.nan_to_num(vectors)  # NULL slots; the executor never allows them
         phase = "loading tuples" if spec.method != "ivfflat" else "performing k-means"
         progress.update(job.idx.oid, phase=phase)
         done = [0]

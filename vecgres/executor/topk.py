@@ -21,9 +21,11 @@ import pyarrow as pa
 
 from vecgres.catalog.model import Index, Table
 from vecgres.executor.annindex import AnnIndexes
+from vecgres.executor.keycols import key_matrix
 from vecgres.executor.relation import ROWID, VISIBLE, PendingWrites, layout_of, table_view
-from vecgres.executor.vectors import column_matrix, null_mask
+from vecgres.executor.vectors import null_mask
 from vecgres.index.spec import effective_lists
+from vecgres.vector import bits
 from vecgres.vector.ops import (
     cosine_distances,
     l1_distances,
@@ -41,6 +43,11 @@ DISTANCES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "cosine": cosine_distances,
     "ip": negative_inner_products,
     "l1": l1_distances,
+}
+# bit columns: packed rows against the query's '0'/'1' text
+BIT_DISTANCES: dict[str, Callable[[np.ndarray, str], np.ndarray]] = {
+    "hamming": bits.hamming_distances,
+    "jaccard": bits.jaccard_distances,
 }
 # after this many widenings an ANN search that is still short goes exact
 MAX_WIDENINGS = 4
@@ -81,6 +88,10 @@ class TopKPlan(Protocol):
     def exact_below_fraction(self) -> float: ...
     @property
     def allowlist_below_fraction(self) -> float: ...
+    @property
+    def key_type(self) -> str: ...
+    @property
+    def query_text(self) -> str | None: ...
 
 
 @dataclass(slots=True)
@@ -118,8 +129,7 @@ def run_topk(
     """The statement's result computed on its winners only; None to use DuckDB's exact path."""
     column = table.column(plan.column)
     assert column is not None
-    assert column.type.dims is not None
-    dims = column.type.dims
+    dims = len(plan.query_text) if plan.query_text is not None else len(plan.query)
     data, masked = table_view(table, snap, pending)
     allowed: np.ndarray | None = None
     if plan.filter_sql is not None:
@@ -240,7 +250,10 @@ def _exact(
     """(rowids, distances) of the best ``k`` of ``offsets``, by pgvector's exact distance."""
     if not len(offsets):
         return np.empty(0, dtype=np.int64), np.empty(0)
-    d = np.asarray(DISTANCES[plan.metric](matrix[offsets], plan.query), dtype=np.float64)
+    if plan.query_text is not None:
+        d = np.asarray(BIT_DISTANCES[plan.metric](matrix[offsets], plan.query_text))
+    else:
+        d = np.asarray(DISTANCES[plan.metric](matrix[offsets], plan.query), dtype=np.float64)
     if not np.isfinite(d).all():
         raise _Fallback
     take = min(plan.k, len(offsets))
@@ -274,7 +287,7 @@ def _search_part(
     seg_id = seg.segment_id if seg is not None else None
     if matching == 0:
         return np.empty(0, np.int64), np.empty(0), SegmentReport(seg_id, rows, 0, "skipped")
-    matrix = column_matrix(vectors_col, dims)
+    matrix = key_matrix(plan.key_type, vectors_col, dims)
     index = None
     if plan.index is not None and seg is not None and seg.segment_id is not None:
         index = ann.get(table, plan.index, seg)
@@ -289,7 +302,7 @@ def _search_part(
         return ids, dist, SegmentReport(seg_id, rows, matching, "exact", matching)
     want = min(plan.k, matching)
     full = matching == rows
-    use_allowlist = not full and fraction < plan.allowlist_below_fraction
+    use_allowlist = not full and fraction < plan.allowlist_below_fraction and index.filters_inside
     k = plan.k if full or use_allowlist else math.ceil(plan.k / fraction * 1.5)
     ef, probes = plan.ef_search, plan.probes
     if not full:

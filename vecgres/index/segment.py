@@ -15,7 +15,7 @@ from types import ModuleType
 import faiss
 import numpy as np
 
-from vecgres.index import flat, hnsw, ivfflat
+from vecgres.index import binary, flat, hnsw, ivfflat
 from vecgres.index.metrics import prepare
 from vecgres.index.quantized import candidate_count
 from vecgres.index.spec import IndexSpec
@@ -31,6 +31,10 @@ def module_for(method: str) -> ModuleType:
     return _MODULES[method]
 
 
+def _module(spec: IndexSpec) -> ModuleType:
+    return binary if spec.binary else _MODULES[spec.method]
+
+
 def _quiet_training(index: faiss.Index) -> None:
     """Small segments train k-means on few points by design: no faiss warnings."""
     for owner in (index, getattr(index, "pq", None)):
@@ -40,11 +44,13 @@ def _quiet_training(index: faiss.Index) -> None:
 
 
 class SegmentIndex:
-    """A faiss index whose labels are the offsets of one segment's rows."""
+    """A faiss index whose labels are the offsets of one segment's rows.
+
+    Binary (Hamming) indexes take packed uint8 rows instead of float32 ones."""
 
     __slots__ = ("index", "rows", "spec")
 
-    def __init__(self, spec: IndexSpec, index: faiss.Index, rows: int) -> None:
+    def __init__(self, spec: IndexSpec, index: faiss.Index | faiss.IndexBinary, rows: int) -> None:
         self.spec = spec
         self.index = index
         self.rows = rows
@@ -57,8 +63,12 @@ class SegmentIndex:
         progress: Callable[[int], None] | None = None,
     ) -> SegmentIndex:
         rows = len(vectors)
-        data = prepare(vectors, spec.metric)
-        index = module_for(spec.method).create(spec, rows)
+        data = (
+            np.ascontiguousarray(vectors, dtype=np.uint8)
+            if spec.binary
+            else prepare(vectors, spec.metric)
+        )
+        index = _module(spec).create(spec, rows)
         _quiet_training(index)
         with _threads_lock:
             faiss.omp_set_num_threads(BUILD_THREADS)
@@ -71,17 +81,26 @@ class SegmentIndex:
                     progress(min(rows, start + step))
         return cls(spec, index, rows)
 
+    @property
+    def filters_inside(self) -> bool:
+        """Whether an allow-list can be applied inside the search (IDSelector)."""
+        return not self.spec.binary or binary.filters_inside(self.spec)
+
     def serialize(self) -> bytes:
+        if isinstance(self.index, faiss.IndexBinary):
+            return bytes(faiss.serialize_index_binary(self.index))
         return bytes(faiss.serialize_index(self.index))
 
     @classmethod
     def load(cls, spec: IndexSpec, path: str, rows: int) -> SegmentIndex:
         """Read a verified file; memory-mapped where faiss can map the index type."""
+        read = faiss.read_index_binary if spec.binary else faiss.read_index
         try:
-            index = faiss.read_index(path, faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
+            index = read(path, faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
         except RuntimeError:
-            index = faiss.read_index(path)
-        if index.ntotal != rows or index.d != spec.dims:
+            index = read(path)
+        dims = binary.code_bits(spec) if spec.binary else spec.dims
+        if index.ntotal != rows or index.d != dims:
             raise ValueError(f"index file {path} does not match its segment")
         return cls(spec, index, rows)
 
@@ -99,13 +118,16 @@ class SegmentIndex:
         if want <= 0:
             return np.empty(0, dtype=np.int64)
         selector = None
-        if allowed is not None:
+        if allowed is not None and self.filters_inside:
             bits = np.packbits(allowed.astype(np.uint8), bitorder="little")
             selector = faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bits))
-        params = module_for(self.spec.method).search_parameters(
+        params = _module(self.spec).search_parameters(
             self.spec, selector, max(ef_search, want), probes
         )
-        q = prepare(query.reshape(1, -1), self.spec.metric)
+        if self.spec.binary:
+            q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.uint8)
+        else:
+            q = prepare(query.reshape(1, -1), self.spec.metric)
         _dist, labels = self.index.search(q, want, params=params)
         out = labels[0]
         # keep `bits` alive until faiss is done with the selector

@@ -99,7 +99,11 @@ def _lines(
 ) -> list[str]:
     actual = f" (actual time=0.000..{ms:.3f} rows={rows} loops=1)" if analyze else ""
     rel = name if shape.alias in (shape.rel, name) else f"{name} {shape.alias}"
-    order = f"({shape.column} {OPERATOR_SYMBOL[plan.metric]} '{format_vector(plan.query)}'::vector)"
+    if plan.query_text is not None:
+        shown = f"'{plan.query_text}'::bit"
+    else:
+        shown = f"'{format_vector(plan.query)}'::{plan.key_type}"
+    order = f"({shape.column} {OPERATOR_SYMBOL[plan.metric]} {shown})"
     where = f"({_pg_text(shape.where)})" if shape.where is not None else None
     scanned = sum(r.rows for r in reports) if reports is not None else 0
     scan_actual = f" (actual time=0.000..{ms:.3f} rows={scanned} loops=1)" if analyze else ""

@@ -17,6 +17,7 @@ from sqlglot import exp
 from vecgres import errors
 from vecgres.catalog.model import Catalog, Index, Table
 from vecgres.config import INT_MAX
+from vecgres.executor.keycols import key_dims
 from vecgres.result import Notice, Result
 from vecgres.sql import ddl
 
@@ -41,12 +42,17 @@ OPCLASSES: dict[str, dict[str, str]] = {
         **{f"halfvec_{m}_ops": "halfvec" for m in ("l2", "ip", "cosine")},
         "bit_hamming_ops": "bit",
     },
-    # vecgres's exhaustive method takes every metric of the vector type
-    "flat": {f"vector_{m}_ops": "vector" for m in _METRICS},
+    # vecgres's exhaustive method takes every metric of the dense types, and Hamming
+    "flat": {
+        **{f"vector_{m}_ops": "vector" for m in _METRICS},
+        **{f"halfvec_{m}_ops": "halfvec" for m in _METRICS},
+        "bit_hamming_ops": "bit",
+    },
 }
 DEFAULT_OPCLASS = {"ivfflat": {"vector": "vector_l2_ops", "halfvec": "halfvec_l2_ops"}}
-# the opclasses vecgres builds today (halfvec/sparsevec/bit arrive with those types)
-BUILDABLE_TYPES = ("vector",)
+# the types vecgres builds indexes on (bit_jaccard_ops is accepted and searched
+# exactly: faiss has no Jaccard metric); sparsevec is searched exactly only
+BUILDABLE_TYPES = ("vector", "halfvec", "bit")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +69,11 @@ INT_OPTIONS: dict[str, dict[str, _IntOption]] = {
 }
 QUANTIZATIONS = ("sq8", "pq", "fp16")
 MAX_DIMS = {"hnsw": 2000, "ivfflat": 2000, "flat": 16000}
+# pgvector's limits per type (HALFVEC_MAX_DIM * …, bit: 64000 for both methods)
+TYPE_MAX_DIMS = {
+    "halfvec": {"hnsw": 4000, "ivfflat": 4000},
+    "bit": {"hnsw": 64000, "ivfflat": 64000},
+}
 
 
 def is_ann(method: str) -> bool:
@@ -181,14 +192,18 @@ def create_ann_index(session: Session_, ast: exp.Create, method: str) -> Result:
             f'operator class "{opclass}" does not accept data type {shown_type}'
         )
     if type_name not in BUILDABLE_TYPES:
-        raise errors.FeatureNotSupported(f"{method} indexes on {type_name} are not supported yet")
+        raise errors.FeatureNotSupported(
+            f"{method} indexes on {type_name} are not supported; "
+            f"{type_name} searches are exact (without an index)"
+        )
     options = parse_options(method, list(params.args.get("with_storage") or []))
-    dims = column.type.dims
+    dims = key_dims(column.type)
     if dims is None:
         raise errors.InternalError("column does not have dimensions")
-    if dims > MAX_DIMS[method]:
+    limit = TYPE_MAX_DIMS.get(type_name, {}).get(method, MAX_DIMS[method])
+    if dims > limit:
         raise errors.ProgramLimitExceeded(
-            f"column cannot have more than {MAX_DIMS[method]} dimensions for {method} index"
+            f"column cannot have more than {limit} dimensions for {method} index"
         )
     cat = catalog.edit()
     table = cat.tables[table.oid]

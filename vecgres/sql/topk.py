@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sqlglot import exp
 
+from vecgres.executor.keycols import key_dims
 from vecgres.executor.relation import ROWID
 from vecgres.executor.topk import TopKRun, run_topk
-from vecgres.planner.topk import OPERATOR_METRIC, AnnTopK, plan_topk
+from vecgres.planner.topk import OPERATOR_METRIC, OPERATOR_TYPE, AnnTopK, plan_topk
 from vecgres.result import ColumnInfo, Result
 from vecgres.sql.typemap import type_from_duck
 from vecgres.types import SqlType
+from vecgres.vector import bits, half
 from vecgres.vector import text as vector_text
 
 if TYPE_CHECKING:
@@ -88,11 +90,16 @@ def match_topk(bound: BoundQuery) -> TopKShape | None:
     if not (
         isinstance(query, exp.Parameter)
         or (isinstance(query, exp.Cast) and isinstance(query.this, exp.Literal))
+        or (isinstance(query, exp.Literal) and query.is_string)
     ):
         return None
     table: Table = bound.tables[rel]
     column = table.column(col.name)
-    if column is None or column.type.dims is None or column.type.name != "vector":
+    if (
+        column is None
+        or key_dims(column.type) is None
+        or column.type.name != OPERATOR_TYPE[key.name.lower()]
+    ):
         return None
     offset = ast.args.get("offset")
     where = ast.args.get("where")
@@ -144,16 +151,35 @@ def _int_value(node: exp.Expr | None, params: Sequence[object]) -> int | None:
     return None
 
 
-def _query_vector(node: exp.Expr, params: Sequence[object]) -> np.ndarray | None:
+def _query_vector(
+    node: exp.Expr, params: Sequence[object], type_name: str = "vector"
+) -> np.ndarray | None:
+    """The query as float32 (vector, halfvec: float16-rounded values); None: not usable."""
     if isinstance(node, exp.Parameter):
         value = params[int(node.this.this) - 1]
         if value is None:
             return None
+        if type_name == "halfvec":
+            if isinstance(value, str):
+                return vector_text.parse_halfvec(value).astype(np.float32)
+            return half.to_half(np.asarray(value, dtype=np.float32))
         if isinstance(value, str):
             return vector_text.parse_vector(value)
         return np.asarray(value, dtype=np.float32)
-    assert isinstance(node, exp.Cast)
+    if not isinstance(node, exp.Cast):
+        return None
+    # a bound halfvec literal is already rounded (exact in float32)
     return vector_text.parse_vector(node.this.this)
+
+
+def _query_bits(node: exp.Expr, params: Sequence[object]) -> str | None:
+    """A bit query as its '0'/'1' text (through ``bits.bit_in``); None: not usable."""
+    if isinstance(node, exp.Parameter):
+        value = params[int(node.this.this) - 1]
+        return bits.bit_in(value) if isinstance(value, str) else None
+    if isinstance(node, exp.Literal) and node.is_string:
+        return bits.bit_in(node.this)
+    return None
 
 
 def _filter_sql(bound: BoundQuery, shape: TopKShape, params: Sequence[object]) -> str:
@@ -190,12 +216,22 @@ def plan_for(
     table = bound.tables[shape.rel]
     column = table.column(shape.column)
     assert column is not None
-    assert column.type.dims is not None
+    dims = key_dims(column.type)
+    query_text: str | None = None
     try:
-        query = _query_vector(shape.query, params)
+        if column.type.name == "bit":
+            query_text = _query_bits(shape.query, params)
+            if query_text is None or len(query_text) != dims:
+                return None  # DuckDB raises pgvector's error (or sorts NULL distances)
+            query = bits.pack([query_text])[0][0]
+        else:
+            found = _query_vector(shape.query, params, column.type.name)
+            if found is None:
+                return None
+            query = found.astype(np.float32)
     except Exception:
         return None  # DuckDB raises pgvector's error
-    if query is None or query.shape != (column.type.dims,) or not np.isfinite(query).all():
+    if query_text is None and (query.shape != (dims,) or not np.isfinite(query).all()):
         return None  # DuckDB raises pgvector's error (or sorts NULL distances)
     settings = session.settings
     plan = plan_topk(
@@ -203,7 +239,7 @@ def plan_for(
         shape.rel,
         shape.column,
         shape.operator,
-        query.astype(np.float32),
+        query,
         k + offset,
         _filter_sql(bound, shape, params) if shape.where is not None else None,
         # the statement runs on the winners only when its select list needs DuckDB
@@ -215,6 +251,7 @@ def plan_for(
         exact_max_rows=session.db.settings.ann_exact_max_rows,
         projection=shape.projection,
         offset=offset,
+        query_text=query_text,
     )
     return plan, shape
 
