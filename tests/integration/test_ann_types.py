@@ -188,3 +188,52 @@ def test_bit_query_of_wrong_length_is_pgvectors_error(db):
     with pytest.raises(VecgresError) as info:
         cur.execute("SELECT id FROM items ORDER BY b <~> '101' LIMIT 3")
     assert "different bit lengths 20 and 3" in str(info.value)
+
+
+def test_expression_indexes_halfvec_and_binary_quantize(tmp_path):
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((N, DIMS)).astype(np.float32)
+    con = open_db(str(tmp_path / "db"))
+    cur = con.cursor()
+    cur.execute(f"CREATE TABLE items (id int, embedding vector({DIMS}))")
+    for lo in range(0, N, 150):
+        rows = ", ".join(f"({i}, '{vec(x[i])}')" for i in range(lo, lo + 150))
+        cur.execute(f"INSERT INTO items VALUES {rows}")
+    cur.execute(f"CREATE INDEX ON items USING flat ((embedding::halfvec({DIMS})) halfvec_l2_ops)")
+    cur.execute(
+        f"CREATE INDEX ON items USING hnsw ((binary_quantize(embedding)::bit({DIMS})) "
+        "bit_hamming_ops)"
+    )
+    cur.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'items' ORDER BY 1")
+    assert [r[0] for r in cur.fetchall()] == ["items_binary_quantize_idx", "items_embedding_idx"]
+    q = rng.standard_normal(DIMS).astype(np.float32)
+    qh = q.astype(np.float16).astype(np.float32)
+    d = half_distances(x.astype(np.float16).astype(np.float32), qh, "<->")
+    sql = (
+        f"SELECT id, embedding::halfvec({DIMS}) <-> %s FROM items "
+        f"ORDER BY embedding::halfvec({DIMS}) <-> %s LIMIT 10"
+    )
+    cur.execute(sql, (vec(qh), vec(qh)))
+    rows = cur.fetchall()
+    assert [r[0] for r in rows] == list(np.argsort(d, kind="stable")[:10])
+    np.testing.assert_allclose([r[1] for r in rows], np.sort(d)[:10], rtol=1e-5)
+    assert all(": ann," in line for line in segment_lines(cur, sql, (vec(qh), vec(qh))))
+    # the plain column is not the expression: exact search
+    plain = f"SELECT id FROM items ORDER BY embedding <-> '{vec(qh)}' LIMIT 10"
+    assert all(": exact," in line for line in segment_lines(cur, plain))
+    qb = bitstr(q > 0)
+    dh = hamming(x > 0, q > 0)
+    sql = (
+        f"SELECT id, binary_quantize(embedding)::bit({DIMS}) <~> %s FROM items "
+        f"ORDER BY binary_quantize(embedding)::bit({DIMS}) <~> %s LIMIT 10"
+    )
+    cur.execute(sql, (qb, qb))
+    rows = cur.fetchall()
+    assert [r[1] for r in rows] == [float(dh[r[0]]) for r in rows]
+    assert [r[1] for r in rows] == sorted(r[1] for r in rows)
+    assert rows[0][1] == dh.min()
+    assert all(": ann," in line for line in segment_lines(cur, sql, (qb, qb)))
+    with pytest.raises(VecgresError) as info:
+        cur.execute("CREATE INDEX ON items USING hnsw ((embedding::halfvec(3)) halfvec_l2_ops)")
+    assert "expected 3 dimensions, not 8" in str(info.value)
+    con.close()

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from vecgres.catalog.model import Catalog, Index, Table
-from vecgres.executor.keycols import key_dims, key_matrix
+from vecgres.executor.keycols import index_key, key_matrix
 from vecgres.executor.relation import layout_of
 from vecgres.index import progress
 from vecgres.index.spec import IndexSpec
@@ -39,12 +39,12 @@ def index_spec(table: Table, idx: Index) -> IndexSpec | None:
     """The build spec of an ANN index on a vector column, or None for other indexes
     (and for the opclasses searched exactly: ``bit_jaccard_ops``, faiss having no
     Jaccard metric)."""
-    if idx.method not in ANN_METHODS or len(idx.columns) != 1 or not idx.opclass:
+    if idx.method not in ANN_METHODS or not idx.opclass:
         return None
-    column = table.column(idx.columns[0])
-    dims = key_dims(column.type) if column is not None else None
-    if dims is None:
+    key = index_key(table, idx)
+    if key is None:
         return None
+    dims = key[2]
     metric = idx.opclass.rsplit("_", 2)[-2]
     if metric not in INDEXED_METRICS:
         return None
@@ -184,10 +184,11 @@ class AnnIndexes:
             return  # compacted away meanwhile
         if self._load(job.table.oid, job.segment_id, job.idx.oid, spec, len(seg.rowids)):
             return
-        column = job.table.column(job.idx.columns[0])
-        assert column is not None
+        key = index_key(job.table, job.idx)
+        assert key is not None
+        column, key_type = key[0], key[1]
         data = seg.conformed(layout_of(job.table))
-        vectors = key_matrix(column.type.name, data.column(column.field_name), spec.dims)
+        vectors = key_matrix(key_type, data.column(column.field_name), spec.dims)
         if not spec.binary:
             vectors = np.nan_to_num(vectors)  # NULL slots; the executor never allows them
         phase = "loading tuples" if spec.method != "ivfflat" else "performing k-means"

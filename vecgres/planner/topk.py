@@ -89,7 +89,13 @@ class AnnTopK:
     query_text: str | None = None  # bit columns: the query's '0'/'1' string
 
 
-def choose_index(table: Table, column: str, metric: str, key_type: str = "vector") -> Index | None:
+def choose_index(
+    table: Table,
+    column: str,
+    metric: str,
+    key_type: str = "vector",
+    expression: str | None = None,
+) -> Index | None:
     """An ANN index on the column whose opclass matches the operator (pgvector:
     one index per distance operator). HNSW first, then IVFFlat, then FLAT.
     ``bit_jaccard_ops`` is never chosen: faiss has no Jaccard metric, those
@@ -101,7 +107,7 @@ def choose_index(table: Table, column: str, metric: str, key_type: str = "vector
         for idx in table.indexes
         if idx.method in ANN_METHODS
         and idx.columns == [column]
-        and idx.expression is None
+        and idx.expression == expression
         and idx.opclass is not None
         and idx.opclass.rsplit("_", 2)[-2] == metric
         and idx.opclass.startswith(key_type + "_")
@@ -128,10 +134,17 @@ def plan_topk(
     projection: tuple[tuple[str, str | None], ...] | None = None,
     offset: int = 0,
     query_text: str | None = None,
+    key_expression: tuple[str, str] | None = None,
 ) -> AnnTopK:
+    """``key_expression``: (key type, canonical text) when the ORDER BY ranks an
+    expression of the column (``col::halfvec(n)``), matched to expression indexes."""
     metric = OPERATOR_METRIC[operator]
     key_type = OPERATOR_TYPE[operator]
-    index = choose_index(table, column, metric, key_type) if enable_ann else None
+    expression = None
+    if key_expression is not None:
+        key_type, expression = key_expression
+    opclass_type = key_type.rpartition(">")[2]
+    index = choose_index(table, column, metric, opclass_type, expression) if enable_ann else None
     return AnnTopK(
         table_oid=table.oid,
         rel=rel,

@@ -17,7 +17,7 @@ from sqlglot import exp
 from vecgres import errors
 from vecgres.catalog.model import Catalog, Index, Table
 from vecgres.config import INT_MAX
-from vecgres.executor.keycols import key_dims
+from vecgres.executor.keycols import EXPRESSION_TYPES, expression_text, key_dims
 from vecgres.result import Notice, Result
 from vecgres.sql import ddl
 
@@ -166,13 +166,36 @@ def create_ann_index(session: Session_, ast: exp.Create, method: str) -> Result:
     if isinstance(node, exp.Opclass):
         opclass = node.expression.name.lower()
         node = node.this
+    expression: str | None = None
+    name_part = node.name if isinstance(node, exp.Column) else ""
+    found = None
     if not isinstance(node, exp.Column):
-        raise errors.FeatureNotSupported("expression indexes are not supported yet")
+        found = _expression_key(node)
+        if found is None:
+            raise errors.FeatureNotSupported(
+                "expression indexes support only (col::halfvec(n)) and "
+                "(binary_quantize(col)::bit(n))"
+            )
+        node, key_type, n = found
+        name_part = node.name if key_type == "vector>halfvec" else "binary_quantize"
     column = table.column(node.name)
     if column is None:
         raise errors.UndefinedColumn(f'column "{node.name}" does not exist')
     type_name = column.type.name
-    shown_type = "vector" if type_name == "vector" else column.type.name
+    if found is not None:
+        if type_name != "vector" or column.type.is_array:
+            raise errors.DatatypeMismatch(
+                f"cannot cast type {column.type.format()} to {EXPRESSION_TYPES[key_type]}"
+            )
+        if column.type.dims != n:
+            raise errors.DataException(
+                f"expected {n} dimensions, not {column.type.dims}"
+                if column.type.dims is not None
+                else "column does not have dimensions"
+            )
+        expression = expression_text(column.name, key_type, n)
+        type_name = EXPRESSION_TYPES[key_type]
+    shown_type = type_name
     if opclass is None:
         opclass = DEFAULT_OPCLASS.get(method, {}).get(type_name)
         if opclass is None:
@@ -197,7 +220,7 @@ def create_ann_index(session: Session_, ast: exp.Create, method: str) -> Result:
             f"{type_name} searches are exact (without an index)"
         )
     options = parse_options(method, list(params.args.get("with_storage") or []))
-    dims = key_dims(column.type)
+    dims = key_dims(column.type) if expression is None else column.type.dims
     if dims is None:
         raise errors.InternalError("column does not have dimensions")
     limit = TYPE_MAX_DIMS.get(type_name, {}).get(method, MAX_DIMS[method])
@@ -209,7 +232,7 @@ def create_ann_index(session: Session_, ast: exp.Create, method: str) -> Result:
     table = cat.tables[table.oid]
     name = index_node.name
     if not name:
-        name = choose_index_name(cat, table, [column.name])
+        name = choose_index_name(cat, table, [name_part])
     elif cat.name_taken(table.schema, name):
         if ast.args.get("exists"):
             session.notice(f'relation "{name}" already exists, skipping', "42P07")
@@ -217,7 +240,13 @@ def create_ann_index(session: Session_, ast: exp.Create, method: str) -> Result:
         raise errors.DuplicateTable(f'relation "{name}" already exists')
     session.lock_table(table)
     idx = Index(
-        cat.allocate_oid(), name, [column.name], method=method, options=options, opclass=opclass
+        cat.allocate_oid(),
+        name,
+        [column.name],
+        method=method,
+        options=options,
+        opclass=opclass,
+        expression=expression,
     )
     table.indexes.append(idx)
     if method == "ivfflat":
@@ -234,6 +263,43 @@ def create_ann_index(session: Session_, ast: exp.Create, method: str) -> Result:
     result: Result = session._apply_ddl(ddl.DdlResult(cat, "CREATE INDEX"))
     session.db.ann.build_all(table, idx, "CREATE INDEX")
     return result
+
+
+def _unwrap(node: exp.Expr) -> exp.Expr:
+    node = node.this if isinstance(node, exp.Ordered) else node
+    node = node.this if isinstance(node, exp.Opclass) else node
+    while isinstance(node, exp.Paren):
+        node = node.this
+    return node
+
+
+def _expression_key(node: exp.Expr) -> tuple[exp.Column, str, int] | None:
+    """(column, key type, n) of ``(col::halfvec(n))`` or ``(binary_quantize(col)::bit(n))``."""
+    node = _unwrap(node)
+    if not isinstance(node, exp.Cast):
+        return None
+    to = node.to
+    params = to.expressions
+    if len(params) != 1 or not isinstance(params[0].this, exp.Literal):
+        return None
+    n = int(params[0].this.this)
+    inner = node.this
+    while isinstance(inner, exp.Paren):
+        inner = inner.this
+    kind = to.args.get("kind")
+    halfvec = (
+        to.this == exp.DataType.Type.USERDEFINED and kind is not None and kind.name == "halfvec"
+    )
+    if halfvec and isinstance(inner, exp.Column):
+        return inner, "vector>halfvec", n
+    if to.this == exp.DataType.Type.BIT and (
+        isinstance(inner, exp.Anonymous)
+        and inner.name.lower() == "binary_quantize"
+        and len(inner.expressions) == 1
+        and isinstance(inner.expressions[0], exp.Column)
+    ):
+        return inner.expressions[0], "vector>bit", n
+    return None
 
 
 def _notice(message: str, detail: str, hint: str) -> Notice:

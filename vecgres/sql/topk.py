@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sqlglot import exp
 
-from vecgres.executor.keycols import key_dims
+from vecgres.executor.keycols import EXPRESSION_TYPES, expression_text, key_dims
 from vecgres.executor.relation import ROWID
 from vecgres.executor.topk import TopKRun, run_topk
 from vecgres.planner.topk import OPERATOR_METRIC, OPERATOR_TYPE, AnnTopK, plan_topk
@@ -44,6 +44,9 @@ class TopKShape:
     offset: exp.Expr | None
     where: exp.Expr | None
     projection: tuple[tuple[str, str | None], ...] | None
+    # an expression key over a vector column: (key type, canonical text), e.g.
+    # ("vector>halfvec", "(embedding)::halfvec(3)")
+    expression: tuple[str, str] | None = None
 
 
 def match_topk(bound: BoundQuery) -> TopKShape | None:
@@ -83,10 +86,12 @@ def match_topk(bound: BoundQuery) -> TopKShape | None:
     if len(args) != 2:
         return None
     col, query = args
-    if not isinstance(col, exp.Column):
+    if _key_column(col) is None:
         col, query = query, col
-    if not isinstance(col, exp.Column):
+    found = _key_column(col)
+    if found is None:
         return None
+    col, expression = found
     if not (
         isinstance(query, exp.Parameter)
         or (isinstance(query, exp.Cast) and isinstance(query.this, exp.Literal))
@@ -95,11 +100,16 @@ def match_topk(bound: BoundQuery) -> TopKShape | None:
         return None
     table: Table = bound.tables[rel]
     column = table.column(col.name)
-    if (
-        column is None
-        or key_dims(column.type) is None
-        or column.type.name != OPERATOR_TYPE[key.name.lower()]
-    ):
+    if column is None or key_dims(column.type) is None:
+        return None
+    if expression is not None:
+        key_type, dims = expression
+        if column.type.name != "vector" or column.type.dims != dims:
+            return None  # pgvector raises the dimension error; DuckDB does too
+        if EXPRESSION_TYPES[key_type] != OPERATOR_TYPE[key.name.lower()]:
+            return None
+        expr = (key_type, expression_text(column.name, key_type, dims))
+    elif column.type.name != OPERATOR_TYPE[key.name.lower()]:
         return None
     offset = ast.args.get("offset")
     where = ast.args.get("where")
@@ -114,7 +124,36 @@ def match_topk(bound: BoundQuery) -> TopKShape | None:
         offset.expression if offset is not None else None,
         where.this if where is not None else None,
         projection,
+        expr if expression is not None else None,
     )
+
+
+def _key_column(node: exp.Expr) -> tuple[exp.Column, tuple[str, int] | None] | None:
+    """The column an ORDER BY distance ranks: a bare column, or an expression key
+    ``col::halfvec(n)`` / ``binary_quantize(col)::bit(n)`` as the binder renders them
+    (``pgv_to_halfvec(col, n)``,
+    ``pgv_bit_cast(CAST(pgv_binary_quantize(col) AS TEXT), n, false)``)."""
+    if isinstance(node, exp.Column):
+        return node, None
+    if not isinstance(node, exp.Anonymous) or len(node.expressions) < 2:
+        return None
+    name = node.name.lower()
+    inner, mod = node.expressions[0], node.expressions[1]
+    if not (isinstance(mod, exp.Literal) and not mod.is_string):
+        return None
+    n = int(mod.this)
+    if name == "pgv_to_halfvec" and isinstance(inner, exp.Column) and n > 0:
+        return inner, ("vector>halfvec", n)
+    if name == "pgv_bit_cast" and isinstance(inner, exp.Cast) and n > 0:
+        q = inner.this
+        if (
+            isinstance(q, exp.Anonymous)
+            and q.name.lower() == "pgv_binary_quantize"
+            and len(q.expressions) == 1
+            and isinstance(q.expressions[0], exp.Column)
+        ):
+            return q.expressions[0], ("vector>bit", n)
+    return None
 
 
 def _projection(
@@ -216,16 +255,18 @@ def plan_for(
     table = bound.tables[shape.rel]
     column = table.column(shape.column)
     assert column is not None
+    key_type = shape.expression[0] if shape.expression is not None else column.type.name
+    type_name = EXPRESSION_TYPES.get(key_type, key_type)
     dims = key_dims(column.type)
     query_text: str | None = None
     try:
-        if column.type.name == "bit":
+        if type_name == "bit":
             query_text = _query_bits(shape.query, params)
             if query_text is None or len(query_text) != dims:
                 return None  # DuckDB raises pgvector's error (or sorts NULL distances)
             query = bits.pack([query_text])[0][0]
         else:
-            found = _query_vector(shape.query, params, column.type.name)
+            found = _query_vector(shape.query, params, type_name)
             if found is None:
                 return None
             query = found.astype(np.float32)
@@ -252,6 +293,7 @@ def plan_for(
         projection=shape.projection,
         offset=offset,
         query_text=query_text,
+        key_expression=shape.expression,
     )
     return plan, shape
 
