@@ -446,3 +446,70 @@ def _quietly(fn) -> bool:
         return bool(fn())
     except VecgresError:
         return False
+
+
+@pytest.mark.parametrize(
+    ("op", "index"),
+    [
+        (op, index)
+        for op in ("<->", "<#>", "<=>", "<+>")
+        for index in ("", "flat", "hnsw", "ivfflat")
+        if not (index == "ivfflat" and op == "<+>")  # pgvector has no ivfflat vector_l1_ops
+    ],
+)
+def test_range_search_equals_brute_force(db, data, op, index):
+    _path, con, cur = db
+    if index:
+        options = "WITH (lists = 4)" if index == "ivfflat" else ""
+        cur.execute(f"CREATE INDEX ON items USING {index} (embedding {METRIC_OPS[op]}) {options}")
+    cur.execute("SET ivfflat.probes = 4")  # all lists: exact candidates
+    cur.execute("SET hnsw.ef_search = 400")
+    q = data[21] + np.float32(0.01)
+    # brute force with the database's own float32 arithmetic (a radius can sit on a row)
+    cur.execute(f"SELECT id, embedding {op} %s FROM items ORDER BY id", (vec(q),))
+    d = np.array([row[1] for row in cur.fetchall()])
+    np.testing.assert_allclose(d, distances(data, q, op), rtol=1e-4, atol=1e-4)
+    # radii at the 1%, 5% and 20% quantiles; a radius exactly at a row's distance too
+    for r in (*np.quantile(d, [0.01, 0.05, 0.2]), float(np.sort(d)[7])):
+        r = float(r)
+        inside = np.flatnonzero(d < r)
+        cur.execute(f"SELECT id FROM items WHERE embedding {op} %s < %s", (vec(q), r))
+        got = sorted(row[0] for row in cur.fetchall())
+        if index == "hnsw":  # approximate: a subset, every row truly inside
+            assert set(got) <= set(inside.tolist())
+            assert len(got) >= 0.9 * len(inside)
+        else:
+            assert got == inside.tolist()
+        cur.execute(
+            f"SELECT id, embedding {op} %s FROM items WHERE cat < 50 AND embedding {op} %s < %s "
+            f"ORDER BY embedding {op} %s LIMIT 5",
+            (vec(q), vec(q), r, vec(q)),
+        )
+        rows = cur.fetchall()
+        sub = inside[inside % 100 < 50]
+        expected = sub[np.argsort(d[sub], kind="stable")][:5].tolist()
+        if index != "hnsw":
+            assert [row[0] for row in rows] == expected
+        assert all(row[1] < r and row[0] % 100 < 50 for row in rows)
+    cur.execute(f"EXPLAIN ANALYZE SELECT id FROM items WHERE embedding {op} %s < %s", (vec(q), r))
+    segments = [row[0] for row in cur.fetchall() if "Segment:" in row[0]]
+    assert len(segments) == 4
+    # faiss range_search where the index measures like pgvector (not L1): numpy otherwise
+    ann = bool(index) and op != "<+>"
+    assert all((": ann-range," if ann else ": exact-range,") in line for line in segments)
+    # <= and the mirrored form, and an aggregate over the survivors
+    r = float(np.sort(d)[9])
+    cur.execute(f"SELECT count(*) FROM items WHERE %s >= embedding {op} %s", (r, vec(q)))
+    count = cur.fetchone()[0]
+    if index != "hnsw":
+        assert count == int((d <= r).sum())
+    # own uncommitted rows are searched too
+    con.autocommit = False
+    cur.execute(f"INSERT INTO items VALUES (99999, 1, '{vec(q)}')")
+    cur.execute(f"SELECT id FROM items WHERE embedding {op} %s < %s AND id > 99990", (vec(q), r))
+    got = [row[0] for row in cur.fetchall()]
+    cur.execute(f"SELECT %s::vector {op} %s::vector", (vec(q), vec(q)))
+    d_self = cur.fetchone()[0]
+    assert got == ([99999] if d_self < r else [])
+    con.rollback()
+    con.autocommit = True

@@ -133,3 +133,26 @@ class SegmentIndex:
         # keep `bits` alive until faiss is done with the selector
         del selector
         return np.asarray(out[out >= 0], dtype=np.int64)
+
+    def range_search(
+        self,
+        query: np.ndarray,
+        radius: float,
+        allowed: np.ndarray | None,
+        *,
+        ef_search: int,
+        probes: int,
+    ) -> np.ndarray:
+        """Offsets of the allowed rows faiss puts within ``radius`` (faiss's own
+        measure: squared L2 below it, inner product above it), unordered."""
+        if isinstance(self.index, faiss.IndexBinary):
+            raise RuntimeError("Hamming ranges are searched exactly")
+        selector = None
+        if allowed is not None:
+            bits = np.packbits(allowed.astype(np.uint8), bitorder="little")
+            selector = faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bits))
+        params = _module(self.spec).search_parameters(self.spec, selector, ef_search, probes)
+        q = prepare(query.reshape(1, -1), self.spec.metric)
+        _lims, _dist, labels = self.index.range_search(q, radius, params=params)
+        del selector  # keep `bits` alive until faiss is done with the selector
+        return np.asarray(labels[labels >= 0], dtype=np.int64)

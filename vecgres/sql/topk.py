@@ -25,7 +25,7 @@ from vecgres.vector import bits, half
 from vecgres.vector import text as vector_text
 
 if TYPE_CHECKING:
-    from vecgres.catalog.model import Table
+    from vecgres.catalog.model import Column, Table
     from vecgres.sql.bind import BoundQuery
     from vecgres.storage.store import Snapshot
 
@@ -86,9 +86,9 @@ def match_topk(bound: BoundQuery) -> TopKShape | None:
     if len(args) != 2:
         return None
     col, query = args
-    if _key_column(col) is None:
+    if key_column(col) is None:
         col, query = query, col
-    found = _key_column(col)
+    found = key_column(col)
     if found is None:
         return None
     col, expression = found
@@ -128,7 +128,7 @@ def match_topk(bound: BoundQuery) -> TopKShape | None:
     )
 
 
-def _key_column(node: exp.Expr) -> tuple[exp.Column, tuple[str, int] | None] | None:
+def key_column(node: exp.Expr) -> tuple[exp.Column, tuple[str, int] | None] | None:
     """The column an ORDER BY distance ranks: a bare column, or an expression key
     ``col::halfvec(n)`` / ``binary_quantize(col)::bit(n)`` as the binder renders them
     (``pgv_to_halfvec(col, n)``,
@@ -242,6 +242,36 @@ def _filter_sql(bound: BoundQuery, shape: TopKShape, params: Sequence[object]) -
         bound.ast = original
 
 
+def parse_query(
+    column: Column,
+    expression: tuple[str, str] | None,
+    node: exp.Expr,
+    params: Sequence[object],
+) -> tuple[np.ndarray, str | None] | None:
+    """(query vector, bit text or None) for the key; None when DuckDB must decide
+    (pgvector's errors, NULL queries)."""
+    key_type = expression[0] if expression is not None else column.type.name
+    type_name = EXPRESSION_TYPES.get(key_type, key_type)
+    dims = key_dims(column.type)
+    query_text: str | None = None
+    try:
+        if type_name == "bit":
+            query_text = _query_bits(node, params)
+            if query_text is None or len(query_text) != dims:
+                return None
+            query = bits.pack([query_text])[0][0]
+        else:
+            found = _query_vector(node, params, type_name)
+            if found is None:
+                return None
+            query = found.astype(np.float32)
+    except Exception:
+        return None
+    if query_text is None and (query.shape != (dims,) or not np.isfinite(query).all()):
+        return None
+    return query, query_text
+
+
 def plan_for(
     session: Session_, bound: BoundQuery, params: Sequence[object]
 ) -> tuple[AnnTopK, TopKShape] | None:
@@ -255,25 +285,10 @@ def plan_for(
     table = bound.tables[shape.rel]
     column = table.column(shape.column)
     assert column is not None
-    key_type = shape.expression[0] if shape.expression is not None else column.type.name
-    type_name = EXPRESSION_TYPES.get(key_type, key_type)
-    dims = key_dims(column.type)
-    query_text: str | None = None
-    try:
-        if type_name == "bit":
-            query_text = _query_bits(shape.query, params)
-            if query_text is None or len(query_text) != dims:
-                return None  # DuckDB raises pgvector's error (or sorts NULL distances)
-            query = bits.pack([query_text])[0][0]
-        else:
-            found = _query_vector(shape.query, params, type_name)
-            if found is None:
-                return None
-            query = found.astype(np.float32)
-    except Exception:
-        return None  # DuckDB raises pgvector's error
-    if query_text is None and (query.shape != (dims,) or not np.isfinite(query).all()):
-        return None  # DuckDB raises pgvector's error (or sorts NULL distances)
+    parsed = parse_query(column, shape.expression, shape.query, params)
+    if parsed is None:
+        return None
+    query, query_text = parsed
     settings = session.settings
     plan = plan_topk(
         table,
@@ -318,12 +333,21 @@ def execute_plan(
 def try_topk(
     session: Session_, bound: BoundQuery, params: Sequence[object], snap: Snapshot
 ) -> Result | None:
+    from vecgres.sql.range_query import try_range
+
+    ranged = try_range(session, bound, params, snap)
+    if ranged is not None:
+        return result_of(bound, ranged)
     found = plan_for(session, bound, params)
     if found is None:
         return None
     run = execute_plan(session, bound, found[0], snap)
     if run is None:
         return None
+    return result_of(bound, run)
+
+
+def result_of(bound: BoundQuery, run: TopKRun) -> Result:
     columns = [
         ColumnInfo(
             name,
