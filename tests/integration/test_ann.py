@@ -513,3 +513,66 @@ def test_range_search_equals_brute_force(db, data, op, index):
     assert got == ([99999] if d_self < r else [])
     con.rollback()
     con.autocommit = True
+
+
+@pytest.mark.parametrize("method", ["flat", "hnsw"])
+def test_partial_index_used_when_where_implies_predicate(tmp_path, data, method):
+    path = str(tmp_path / "db")
+    con = open_db(path)
+    cur = con.cursor()
+    cur.execute("CREATE TABLE items (id int, cat int, embedding vector(8))")
+    for start in range(0, 1200, 300):
+        load_synthetic(cur, 300, start)
+    cur.execute(
+        f"CREATE INDEX items_part ON items USING {method} (embedding vector_l2_ops) "
+        "WHERE (cat < 30)"
+    )
+    cur.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'items_part'")
+    assert cur.fetchone() is not None
+    cur.execute("SET hnsw.ef_search = 200")
+    ids = np.arange(len(data))
+    q = data[40] + np.float32(0.01)
+    d = distances(data, q, "<->")
+
+    def expected(mask: np.ndarray, k: int = 10) -> list[int]:
+        return list(np.flatnonzero(mask)[np.argsort(d[mask], kind="stable")][:k])
+
+    def plan(where: str) -> list[str]:
+        return explain_analyze(
+            cur, f"SELECT id FROM items WHERE {where} ORDER BY embedding <-> '{vec(q)}' LIMIT 10"
+        )
+
+    for where, mask in (
+        ("cat < 30", ids % 100 < 30),
+        ("cat < 30 AND id > 500", (ids % 100 < 30) & (ids > 500)),
+        ("id % 3 = 0 AND cat < 30", (ids % 100 < 30) & (ids % 3 == 0)),
+    ):
+        lines = plan(where)
+        assert lines[1].startswith("  ->  Index Scan using items_part on items")
+        segments = [line for line in lines if "Segment:" in line]
+        assert len(segments) == 4
+        # segment 1 holds ids 0..299: nothing passes id > 500 there
+        assert all(": ann" in line or ": skipped," in line for line in segments)
+        assert sum(": ann" in line for line in segments) >= 3
+        got = knn(cur, "<->", q, 10, f"WHERE {where}")
+        if method == "flat":
+            assert got == expected(mask)
+        else:
+            assert got[0] == expected(mask)[0]
+            assert all(mask[i] for i in got)
+    # a WHERE that does not imply the predicate: no index
+    assert plan("cat < 31")[1].startswith("  ->  Sort")
+    assert knn(cur, "<->", q, 10, "WHERE cat < 31") == expected(ids % 100 < 31)
+    assert knn(cur, "<->", q, 5) == expected(ids >= 0, 5)
+    con.close()
+    con = open_db(path)  # the partial index files load (they hold fewer rows than the segment)
+    cur = con.cursor()
+    lines = plan("cat < 30")
+    assert all(": ann" in line for line in lines if "Segment:" in line)
+    assert knn(cur, "<->", q, 10, "WHERE cat < 30")[0] == expected(ids % 100 < 30)[0]
+    with pytest.raises(VecgresError) as info:
+        cur.execute(
+            "CREATE INDEX ON items USING hnsw (embedding vector_l2_ops) WHERE (cat < 3 OR id = 1)"
+        )
+    assert info.value.sqlstate == "0A000"
+    con.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from types import ModuleType
 
 import faiss
@@ -61,7 +62,10 @@ class SegmentIndex:
         spec: IndexSpec,
         vectors: np.ndarray,
         progress: Callable[[int], None] | None = None,
+        ids: np.ndarray | None = None,
     ) -> SegmentIndex:
+        """``ids``: the segment offsets of ``vectors`` when only some rows are
+        indexed (partial indexes); labels stay segment offsets (faiss ID map)."""
         rows = len(vectors)
         data = (
             np.ascontiguousarray(vectors, dtype=np.uint8)
@@ -69,17 +73,32 @@ class SegmentIndex:
             else prepare(vectors, spec.metric)
         )
         index = _module(spec).create(spec, rows)
+        if rows == 0 and not index.is_trained:
+            index = (
+                binary.create(replace(spec, method="flat"), 0)
+                if spec.binary
+                else (flat.create(replace(spec, method="flat"), 0))
+            )
         _quiet_training(index)
+        outer = index
+        if ids is not None:
+            outer = faiss.IndexBinaryIDMap(index) if spec.binary else faiss.IndexIDMap(index)
+            outer.own_fields = True
+            index.this.disown()
         with _threads_lock:
             faiss.omp_set_num_threads(BUILD_THREADS)
-            if not index.is_trained:
-                index.train(data)
+            if not outer.is_trained:
+                outer.train(data)
             step = max(1, min(rows, 10_000))
             for start in range(0, rows, step):
-                index.add(data[start : start + step])
+                if ids is not None:
+                    chunk_ids = np.ascontiguousarray(ids[start : start + step], dtype=np.int64)
+                    outer.add_with_ids(data[start : start + step], chunk_ids)
+                else:
+                    outer.add(data[start : start + step])
                 if progress is not None:
                     progress(min(rows, start + step))
-        return cls(spec, index, rows)
+        return cls(spec, outer, rows if ids is None else int(ids.max(initial=-1)) + 1)
 
     @property
     def filters_inside(self) -> bool:
@@ -100,7 +119,8 @@ class SegmentIndex:
         except RuntimeError:
             index = read(path)
         dims = binary.code_bits(spec) if spec.binary else spec.dims
-        if index.ntotal != rows or index.d != dims:
+        # a partial index holds only the rows passing its predicate
+        if (index.ntotal != rows and spec.predicate is None) or index.d != dims:
             raise ValueError(f"index file {path} does not match its segment")
         return cls(spec, index, rows)
 

@@ -20,6 +20,7 @@ class IndexSpec:
     ef_construction: int = 64
     lists: int = 100
     quantization: str | None = None
+    predicate: str | None = None  # partial index: only rows passing it are indexed
 
     @property
     def binary(self) -> bool:
@@ -31,6 +32,7 @@ class IndexSpec:
         return (
             f"{self.method}:{self.metric}:{self.dims}:{self.m}:{self.ef_construction}:"
             f"{self.lists}:{self.quantization or ''}"
+            + (f":where {self.predicate}" if self.predicate else "")
         )
 
 

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from vecgres.catalog.model import Index, Table
+from vecgres.index import predicate
+from vecgres.index.predicate import Condition
 
 # pgvector operator (as its DuckDB function) -> opclass metric suffix
 OPERATOR_METRIC = {
@@ -95,6 +97,7 @@ def choose_index(
     metric: str,
     key_type: str = "vector",
     expression: str | None = None,
+    where: list[Condition] | None = None,
 ) -> Index | None:
     """An ANN index on the column whose opclass matches the operator (pgvector:
     one index per distance operator). HNSW first, then IVFFlat, then FLAT.
@@ -111,9 +114,19 @@ def choose_index(
         and idx.opclass is not None
         and idx.opclass.rsplit("_", 2)[-2] == metric
         and idx.opclass.startswith(key_type + "_")
+        and _covers(idx, where or [])
     ]
     found.sort(key=lambda idx: ANN_METHODS.index(idx.method))
     return found[0] if found else None
+
+
+def _covers(idx: Index, where: list[Condition]) -> bool:
+    """A partial index serves a query whose WHERE implies its predicate (every
+    condition of the predicate is a conjunct of the WHERE)."""
+    if idx.predicate is None:
+        return True
+    conds = predicate.parse(idx.predicate)
+    return conds is not None and predicate.implied(conds, where)
 
 
 def plan_topk(
@@ -135,6 +148,7 @@ def plan_topk(
     offset: int = 0,
     query_text: str | None = None,
     key_expression: tuple[str, str] | None = None,
+    where: list[Condition] | None = None,
 ) -> AnnTopK:
     """``key_expression``: (key type, canonical text) when the ORDER BY ranks an
     expression of the column (``col::halfvec(n)``), matched to expression indexes."""
@@ -144,7 +158,9 @@ def plan_topk(
     if key_expression is not None:
         key_type, expression = key_expression
     opclass_type = key_type.rpartition(">")[2]
-    index = choose_index(table, column, metric, opclass_type, expression) if enable_ann else None
+    index = (
+        choose_index(table, column, metric, opclass_type, expression, where) if enable_ann else None
+    )
     return AnnTopK(
         table_oid=table.oid,
         rel=rel,

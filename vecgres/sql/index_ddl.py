@@ -18,6 +18,7 @@ from vecgres import errors
 from vecgres.catalog.model import Catalog, Index, Table
 from vecgres.config import INT_MAX
 from vecgres.executor.keycols import EXPRESSION_TYPES, expression_text, key_dims
+from vecgres.index import predicate
 from vecgres.result import Notice, Result
 from vecgres.sql import ddl
 
@@ -159,8 +160,19 @@ def create_ann_index(session: Session_, ast: exp.Create, method: str) -> Result:
         raise errors.FeatureNotSupported(
             f'access method "{method}" does not support multicolumn indexes'
         )
-    if params.args.get("where") is not None:
-        raise errors.FeatureNotSupported("partial ANN indexes are not supported yet")
+    where = params.args.get("where")
+    predicate_text: str | None = None
+    if where is not None:
+        conds = predicate.conditions(where.this)
+        if conds is None:
+            raise errors.FeatureNotSupported(
+                "partial ANN indexes support only a conjunction of column <op> constant, "
+                "column IS [NOT] NULL and boolean columns"
+            )
+        for name, _op, _value in conds:
+            if table.column(name) is None:
+                raise errors.UndefinedColumn(f'column "{name}" does not exist')
+        predicate_text = _pg_text(where.this)
     node = keys[0].this if isinstance(keys[0], exp.Ordered) else keys[0]
     opclass: str | None = None
     if isinstance(node, exp.Opclass):
@@ -247,6 +259,7 @@ def create_ann_index(session: Session_, ast: exp.Create, method: str) -> Result:
         options=options,
         opclass=opclass,
         expression=expression,
+        predicate=predicate_text,
     )
     table.indexes.append(idx)
     if method == "ivfflat":
@@ -263,6 +276,16 @@ def create_ann_index(session: Session_, ast: exp.Create, method: str) -> Result:
     result: Result = session._apply_ddl(ddl.DdlResult(cat, "CREATE INDEX"))
     session.db.ann.build_all(table, idx, "CREATE INDEX")
     return result
+
+
+def _pg_text(node: exp.Expr) -> str:
+    """The predicate as PostgreSQL text, columns unqualified, no outer parentheses."""
+    copy = node.copy()
+    while isinstance(copy, exp.Paren):
+        copy = copy.this
+    for col in copy.find_all(exp.Column):
+        col.set("table", None)
+    return str(copy.sql(dialect="postgres"))
 
 
 def _unwrap(node: exp.Expr) -> exp.Expr:

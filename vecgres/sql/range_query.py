@@ -18,6 +18,7 @@ from sqlglot import exp
 
 from vecgres.executor.rangesearch import RangePlan, run_range
 from vecgres.executor.topk import TopKRun
+from vecgres.index.predicate import simple_conditions
 from vecgres.planner.topk import OPERATOR_METRIC, OPERATOR_TYPE, choose_index
 from vecgres.sql.topk import key_column, parse_query
 
@@ -169,8 +170,14 @@ def plan_range(session: Session_, bound: BoundQuery, params: Sequence[object]) -
     settings = session.settings
     index = None
     if settings.get("vecgres.enable_ann") == "on":
+        where = bound.ast.args.get("where")
         index = choose_index(
-            table, shape.column, metric, key_type, expression[1] if expression else None
+            table,
+            shape.column,
+            metric,
+            key_type,
+            expression[1] if expression else None,
+            simple_conditions(where.this if where is not None else None),
         )
     return RangePlan(
         rel=shape.rel,

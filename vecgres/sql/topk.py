@@ -17,6 +17,7 @@ from sqlglot import exp
 from vecgres.executor.keycols import EXPRESSION_TYPES, expression_text, key_dims
 from vecgres.executor.relation import ROWID
 from vecgres.executor.topk import TopKRun, run_topk
+from vecgres.index.predicate import simple_conditions
 from vecgres.planner.topk import OPERATOR_METRIC, OPERATOR_TYPE, AnnTopK, plan_topk
 from vecgres.result import ColumnInfo, Result
 from vecgres.sql.typemap import type_from_duck
@@ -309,6 +310,7 @@ def plan_for(
         offset=offset,
         query_text=query_text,
         key_expression=shape.expression,
+        where=simple_conditions(shape.where),
     )
     return plan, shape
 
