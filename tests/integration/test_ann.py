@@ -551,8 +551,8 @@ def test_partial_index_used_when_where_implies_predicate(tmp_path, data, method)
         assert lines[1].startswith("  ->  Index Scan using items_part on items")
         segments = [line for line in lines if "Segment:" in line]
         assert len(segments) == 4
-        # segment 1 holds ids 0..299: nothing passes id > 500 there
-        assert all(": ann" in line or ": skipped," in line for line in segments)
+        # segment 1 holds ids 0..299: its min/max rule out id > 500
+        assert all(": ann" in line or ": pruned," in line for line in segments)
         assert sum(": ann" in line for line in segments) >= 3
         got = knn(cur, "<->", q, 10, f"WHERE {where}")
         if method == "flat":
@@ -576,3 +576,26 @@ def test_partial_index_used_when_where_implies_predicate(tmp_path, data, method)
         )
     assert info.value.sqlstate == "0A000"
     con.close()
+
+
+def test_segments_pruned_by_min_max_of_scalar_filters(db, data):
+    _path, _con, cur = db
+    cur.execute("CREATE INDEX ON items USING flat (embedding vector_l2_ops)")
+    q = data[950] + np.float32(0.01)
+    d = distances(data, q, "<->")
+    ids = np.arange(len(data))
+    for where, mask, pruned in (
+        ("id >= 900", ids >= 900, 3),
+        ("id < 300 AND cat = 7", (ids < 300) & (ids % 100 == 7), 3),
+        ("600 <= id AND id <= 650", (ids >= 600) & (ids <= 650), 3),
+        ("id = 1300", ids == 1300, 4),
+        ("id <> 5", ids != 5, 0),
+    ):
+        sql = f"SELECT id FROM items WHERE {where} ORDER BY embedding <-> '{vec(q)}' LIMIT 10"
+        segments = [line for line in explain_analyze(cur, sql) if "Segment:" in line]
+        assert sum(": pruned," in line for line in segments) == pruned, segments
+        expected = list(np.flatnonzero(mask)[np.argsort(d[mask], kind="stable")][:10])
+        assert knn(cur, "<->", q, 10, f"WHERE {where}") == expected
+        r = float(np.sort(d)[50:52].mean())  # between two rows: no float rounding at the edge
+        cur.execute(f"SELECT id FROM items WHERE {where} AND embedding <-> %s < %s", (vec(q), r))
+        assert sorted(row[0] for row in cur.fetchall()) == np.flatnonzero(mask & (d < r)).tolist()

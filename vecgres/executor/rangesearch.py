@@ -21,6 +21,7 @@ import pyarrow as pa
 from vecgres.catalog.model import Index, Table
 from vecgres.executor.annindex import AnnIndexes
 from vecgres.executor.keycols import key_matrix
+from vecgres.executor.prune import prune
 from vecgres.executor.relation import ROWID, VISIBLE, PendingWrites, layout_of, table_view
 from vecgres.executor.topk import BIT_DISTANCES, DISTANCES, SegmentReport, TopKRun
 from vecgres.executor.vectors import null_mask
@@ -47,6 +48,7 @@ class RangePlan:
     index: Index | None
     ef_search: int
     probes: int
+    where: tuple[tuple[str, str, object], ...] = ()  # simple conjuncts, for pruning
 
 
 def _slack(r: float) -> float:
@@ -77,6 +79,7 @@ def run_range(
     column = table.column(plan.column)
     assert column is not None
     dims = len(plan.query_text) if plan.query_text is not None else len(plan.query)
+    snap, gone = prune(table, snap, plan.where)
     data, masked = table_view(table, snap, pending)
     own_deleted = pending.deleted_rowids() if pending is not None else None
     layout = layout_of(table)
@@ -88,7 +91,7 @@ def run_range(
             (None, pa.Table.from_batches([b]), None) for b in pending.inserts if b.num_rows
         )
     survivors: list[np.ndarray] = []
-    reports: list[SegmentReport] = []
+    reports = [SegmentReport(s.segment_id, len(s.rowids), 0, "pruned") for s in gone]
     for seg, part, visible in parts:
         check_cancel()
         if part.num_rows == 0 or column.field_name not in part.column_names:

@@ -22,6 +22,7 @@ import pyarrow as pa
 from vecgres.catalog.model import Index, Table
 from vecgres.executor.annindex import AnnIndexes
 from vecgres.executor.keycols import key_matrix
+from vecgres.executor.prune import prune
 from vecgres.executor.relation import ROWID, VISIBLE, PendingWrites, layout_of, table_view
 from vecgres.executor.vectors import null_mask
 from vecgres.index.spec import effective_lists
@@ -89,6 +90,8 @@ class TopKPlan(Protocol):
     @property
     def allowlist_below_fraction(self) -> float: ...
     @property
+    def where(self) -> tuple[tuple[str, str, object], ...]: ...
+    @property
     def key_type(self) -> str: ...
     @property
     def query_text(self) -> str | None: ...
@@ -130,6 +133,7 @@ def run_topk(
     column = table.column(plan.column)
     assert column is not None
     dims = len(plan.query_text) if plan.query_text is not None else len(plan.query)
+    snap, gone = prune(table, snap, plan.where)
     data, masked = table_view(table, snap, pending)
     allowed: np.ndarray | None = None
     if plan.filter_sql is not None:
@@ -143,7 +147,7 @@ def run_topk(
     layout = layout_of(table)
     best_ids: list[np.ndarray] = []
     best_dist: list[np.ndarray] = []
-    reports: list[SegmentReport] = []
+    reports = [SegmentReport(s.segment_id, len(s.rowids), 0, "pruned") for s in gone]
     matching_total = 0
     parts: list[tuple[SegmentSnapshot | None, pa.Table, np.ndarray | None]] = []
     if snap is not None and not truncated:

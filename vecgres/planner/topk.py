@@ -89,6 +89,8 @@ class AnnTopK:
     allowlist_below_fraction: float = ALLOWLIST_BELOW_FRACTION
     key_type: str = "vector"  # vector | halfvec | bit: how the executor reads the column
     query_text: str | None = None  # bit columns: the query's '0'/'1' string
+    # the WHERE's simple conjuncts (column <op> constant): segment pruning by min/max
+    where: tuple[Condition, ...] = ()
 
 
 def choose_index(
@@ -179,4 +181,5 @@ def plan_topk(
         offset=offset,
         key_type=key_type,
         query_text=query_text,
+        where=tuple(where or ()),
     )

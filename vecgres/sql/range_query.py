@@ -169,15 +169,11 @@ def plan_range(session: Session_, bound: BoundQuery, params: Sequence[object]) -
     metric = OPERATOR_METRIC[shape.operator]
     settings = session.settings
     index = None
+    where_node = bound.ast.args.get("where")
+    where = simple_conditions(where_node.this if where_node is not None else None)
     if settings.get("vecgres.enable_ann") == "on":
-        where = bound.ast.args.get("where")
         index = choose_index(
-            table,
-            shape.column,
-            metric,
-            key_type,
-            expression[1] if expression else None,
-            simple_conditions(where.this if where is not None else None),
+            table, shape.column, metric, key_type, expression[1] if expression else None, where
         )
     return RangePlan(
         rel=shape.rel,
@@ -191,4 +187,5 @@ def plan_range(session: Session_, bound: BoundQuery, params: Sequence[object]) -
         index=index,
         ef_search=settings.get_int("hnsw.ef_search"),
         probes=settings.get_int("ivfflat.probes"),
+        where=tuple(where),
     )
