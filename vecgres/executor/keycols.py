@@ -97,3 +97,26 @@ def index_key(table: Table, idx: Index) -> tuple[Column, str, int] | None:
         return column, parsed[1], parsed[2]
     dims = key_dims(column.type)
     return (column, column.type.name, dims) if dims is not None else None
+
+
+class KeyRows:
+    """``key_matrix`` of a column, computed on indexing and only for those rows:
+    an ANN search re-ranks a few candidates, and packing text bits (or
+    quantizing) a whole segment per query would cost more than the search."""
+
+    __slots__ = ("_column", "_dims", "_full", "_type")
+
+    def __init__(self, type_name: str, column: pa.ChunkedArray, dims: int) -> None:
+        self._type, self._column, self._dims = type_name, column, dims
+        self._full: np.ndarray | None = None
+        if type_name in DENSE_TYPES:  # zero-copy views: no reason to wait
+            self._full = column_matrix(column, dims)
+
+    def __getitem__(self, offsets: np.ndarray) -> np.ndarray:
+        if self._full is not None:
+            return np.asarray(self._full[offsets])
+        if self._type == "vector>halfvec":
+            self._full = key_matrix(self._type, self._column, self._dims)
+            return np.asarray(self._full[offsets])
+        taken = self._column.take(pa.array(np.asarray(offsets, dtype=np.int64)))
+        return key_matrix(self._type, taken, self._dims)

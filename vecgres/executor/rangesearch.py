@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from vecgres.catalog.model import Index, Table
 from vecgres.executor.annindex import AnnIndexes
-from vecgres.executor.keycols import key_matrix
+from vecgres.executor.keycols import KeyRows
 from vecgres.executor.prune import prune
 from vecgres.executor.relation import ROWID, VISIBLE, PendingWrites, layout_of, table_view
 from vecgres.executor.topk import BIT_DISTANCES, DISTANCES, SegmentReport, TopKRun
@@ -161,7 +161,7 @@ def _segment(
         except RuntimeError:
             pass  # an index type without range search (quantized kinds): exact below
     offsets = np.flatnonzero(mask)
-    matrix = key_matrix(plan.key_type, col, dims)
+    matrix = KeyRows(plan.key_type, col, dims)
     if plan.query_text is not None:
         d = np.asarray(BIT_DISTANCES[plan.metric](matrix[offsets], plan.query_text))
     else:

@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from vecgres.catalog.model import Index, Table
 from vecgres.executor.annindex import AnnIndexes
-from vecgres.executor.keycols import key_matrix
+from vecgres.executor.keycols import KeyRows
 from vecgres.executor.prune import prune
 from vecgres.executor.relation import ROWID, VISIBLE, PendingWrites, layout_of, table_view
 from vecgres.executor.vectors import null_mask
@@ -249,7 +249,7 @@ def _member(rowids: np.ndarray, sorted_allowed: np.ndarray) -> np.ndarray:
 
 
 def _exact(
-    matrix: np.ndarray, rowids: np.ndarray, offsets: np.ndarray, plan: TopKPlan
+    matrix: KeyRows, rowids: np.ndarray, offsets: np.ndarray, plan: TopKPlan
 ) -> tuple[np.ndarray, np.ndarray]:
     """(rowids, distances) of the best ``k`` of ``offsets``, by pgvector's exact distance."""
     if not len(offsets):
@@ -291,7 +291,7 @@ def _search_part(
     seg_id = seg.segment_id if seg is not None else None
     if matching == 0:
         return np.empty(0, np.int64), np.empty(0), SegmentReport(seg_id, rows, 0, "skipped")
-    matrix = key_matrix(plan.key_type, vectors_col, dims)
+    matrix = KeyRows(plan.key_type, vectors_col, dims)
     index = None
     if plan.index is not None and seg is not None and seg.segment_id is not None:
         index = ann.get(table, plan.index, seg)
