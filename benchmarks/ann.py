@@ -259,6 +259,112 @@ def bench(name: str, args: argparse.Namespace) -> None:
     shutil.rmtree(work, ignore_errors=True)
 
 
+def bench_extras(args: argparse.Namespace) -> None:
+    """Range search, halfvec and bit (Hamming) indexes, each against its exact path
+    (``vecgres.enable_ann = off``, numpy kernels) and raw faiss in the same run."""
+    dims, rows = 128, args.rows
+    work = tempfile.mkdtemp(prefix="vecgres-bench-extras-")
+    con = vecgres.connect(os.path.join(work, "db"), fsync=False, seal_rows=args.seal_rows)
+    con.autocommit = True
+    cur = con.cursor()
+    cur.execute(
+        f"CREATE TABLE items (id int, cat int, embedding vector({dims}), h halfvec({dims}), "
+        f"b bit({dims}))"
+    )
+    cur.execute("SELECT setseed(0.42)")
+    step = 10_000
+    for lo in range(0, rows, step):
+        sql = insert_sql(dims, lo, min(step, rows - lo), 3.0)
+        cur.execute(sql.replace("INTO items SELECT", "INTO items (id, cat, embedding) SELECT"))
+    cur.execute(
+        f"UPDATE items SET h = embedding::halfvec({dims}), "
+        f"b = binary_quantize(embedding)::bit({dims})"
+    )
+    cur.execute("SELECT id, embedding FROM items ORDER BY id")
+    table = cur.fetch_arrow()
+    x = table.column(1).combine_chunks().values.to_numpy().reshape(-1, dims).astype(np.float32)
+    wait_sealed(cur, "<->", dims)
+    print(f"\n== extras: {rows} x {dims}, segments of {args.seal_rows} rows")
+    rng = np.random.default_rng(11)
+    queries = x[rng.integers(0, rows, args.queries)] + rng.normal(
+        0, 0.05, (args.queries, dims)
+    ).astype(np.float32)
+
+    def run_all(label: str, sql: str, arg: Callable[[np.ndarray], object], gt: list[set[int]]):
+        for ann in ("on", "off"):
+            cur.execute(f"SET vecgres.enable_ann = {ann}")
+
+            def run(q: np.ndarray) -> list[int]:
+                cur.execute(sql, (arg(q),) * sql.count("%s"))
+                return [r[0] for r in cur.fetchall()]
+
+            print(line(f"{label} ann={ann}", timed(run, queries, gt)))
+        cur.execute("SET vecgres.enable_ann = on")
+
+    # range: radius at the 10th neighbour's distance, so ~10 rows match ("recall" = of those)
+    d2 = [((x - q) ** 2).sum(1) for q in queries]
+    radii = {
+        q.tobytes(): float(np.sqrt(np.sort(d)[9]) * 1.0001)
+        for q, d in zip(queries, d2, strict=True)
+    }
+    gt_range = [set(np.flatnonzero(d <= np.sort(d)[9]).tolist()) for d in d2]
+    cur.execute("CREATE INDEX ON items USING hnsw (embedding vector_l2_ops)")
+    cur.execute("SET hnsw.ef_search = 100")
+    sql_range = "SELECT id FROM items WHERE embedding <-> %s < {r}"
+
+    for ann in ("on", "off"):
+        cur.execute(f"SET vecgres.enable_ann = {ann}")
+
+        def run_range(q: np.ndarray) -> list[int]:
+            cur.execute(sql_range.format(r=radii[q.tobytes()]), (q,))
+            return [r[0] for r in cur.fetchall()]
+
+        print(line(f"range hnsw ann={ann}", timed(run_range, queries, gt_range)))
+    cur.execute("SET vecgres.enable_ann = on")
+    flat = faiss.IndexFlatL2(dims)
+    flat.add(np.ascontiguousarray(x))
+    faiss.omp_set_num_threads(1)
+
+    def raw_range(q: np.ndarray) -> list[int]:
+        _l, _d, ids = flat.range_search(q[None, :], radii[q.tobytes()] ** 2)
+        return ids.tolist()
+
+    print(line("range raw faiss flat", timed(raw_range, queries, gt_range)))
+
+    # halfvec top-10 (truth on the float16-rounded values)
+    xh = x.astype(np.float16).astype(np.float32)
+    gt_h = [set(np.argsort(((xh - q) ** 2).sum(1), kind="stable")[:10].tolist()) for q in queries]
+    cur.execute("CREATE INDEX ON items USING hnsw (h halfvec_l2_ops)")
+    run_all(
+        "halfvec hnsw top-10",
+        "SELECT id FROM items ORDER BY h <-> %s LIMIT 10",
+        lambda q: "[" + ",".join(str(float(v)) for v in q.astype(np.float16)) + "]",
+        gt_h,
+    )
+
+    # bit Hamming top-10: ties are common, so "recall" counts rows at the 10th distance
+    xb = x > 0
+    gt_b = []
+    for q in queries:
+        d = (xb != (q > 0)).sum(1)
+        gt_b.append(set(np.flatnonzero(d <= np.sort(d)[9]).tolist()))
+    cur.execute("CREATE INDEX ON items USING hnsw (b bit_hamming_ops)")
+    bits = lambda q: "".join("1" if v > 0 else "0" for v in q)  # noqa: E731
+    run_all(
+        "bit hnsw hamming top-10", "SELECT id FROM items ORDER BY b <~> %s LIMIT 10", bits, gt_b
+    )
+    raw = faiss.IndexBinaryFlat(dims)
+    raw.add(np.packbits(xb, axis=1))
+
+    def raw_bits(q: np.ndarray) -> list[int]:
+        _d, ids = raw.search(np.packbits(q > 0)[None, :], 10)
+        return ids[0].tolist()
+
+    print(line("bit raw faiss binary flat", timed(raw_bits, queries, gt_b)))
+    con.close()
+    shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
@@ -267,8 +373,14 @@ def main() -> None:
     parser.add_argument("--datasets", default="l2,cosine")
     parser.add_argument("--ef", type=int, nargs="+", default=[10, 20, 40, 80, 160])
     parser.add_argument("--wire", action="store_true", help="(b) over the wire instead of (a)")
+    parser.add_argument(
+        "--extras", action="store_true", help="range search, halfvec and bit indexes only"
+    )
     args = parser.parse_args()
     print(f"faiss {faiss.__version__}, {os.cpu_count()} cores")
+    if args.extras:
+        bench_extras(args)
+        return
     for name in args.datasets.split(","):
         bench(name, args)
 

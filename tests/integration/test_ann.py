@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import vecgres
+from vecgres.dbapi import Error as VecgresError
 
 DIMS = 8
 METRIC_OPS = {
@@ -380,3 +381,221 @@ def test_create_index_rolled_back_is_not_used(db, data):
     )
     assert plan[1].startswith("  ->  Sort")
     assert knn(cur, "<->", data[1], 3)[0] == 1
+
+
+def test_checker_verifies_index_files_and_open_rebuilds_them(tmp_path, data):
+    import subprocess
+    import sys
+
+    path = str(tmp_path / "db")
+    con = open_db(path)
+    cur = con.cursor()
+    cur.execute("CREATE TABLE items (id int, cat int, embedding vector(8))")
+    for start in range(0, 1200, 300):
+        load_synthetic(cur, 300, start)
+    cur.execute("CREATE INDEX ON items USING hnsw (embedding vector_l2_ops)")
+    cur.execute("SELECT vecgres_check()")
+    summary = cur.fetchone()[0]
+    assert summary.startswith("ok: 0 problems")
+    q = data[7]
+    expected = knn(cur, "<->", q, 10)
+    con.close()
+
+    def run_check() -> tuple[int, str]:
+        proc = subprocess.run(
+            [sys.executable, "-m", "vecgres", "check", path], capture_output=True, text=True
+        )
+        return proc.returncode, proc.stdout
+
+    code, out = run_check()
+    assert code == 0, out
+    files = index_files(path)
+    assert len(files) == 4
+    raw = bytearray(Path(files[0]).read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    Path(files[0]).write_bytes(bytes(raw))
+    Path(files[1]).write_bytes(Path(files[1]).read_bytes()[:-10])
+    orphan = os.path.join(os.path.dirname(files[0]), "999999.1.faiss")
+    Path(orphan).write_bytes(b"junk")
+    code, out = run_check()
+    assert code == 1
+    assert f'problem: index file "{files[0]}" fails its checksum' in out
+    assert f'problem: index file "{files[1]}" has ' in out
+    assert f'note: orphaned index file "{orphan}"' in out
+    assert "FAILED: 2 problems" in out
+
+    con = open_db(path)
+    cur = con.cursor()
+    assert knn(cur, "<->", q, 10) == expected  # those segments are searched exactly meanwhile
+    assert not os.path.exists(orphan)
+
+    def clean() -> bool:
+        cur.execute("SELECT vecgres_check()")  # raises while a problem remains
+        return len(index_files(path)) == 4
+
+    wait_for(lambda: _quietly(clean))
+    assert knn(cur, "<->", q, 10) == expected
+    con.close()
+    code, out = run_check()
+    assert code == 0, out
+    assert "ok: 0 problems" in out
+
+
+def _quietly(fn) -> bool:
+    try:
+        return bool(fn())
+    except VecgresError:
+        return False
+
+
+@pytest.mark.parametrize(
+    ("op", "index"),
+    [
+        (op, index)
+        for op in ("<->", "<#>", "<=>", "<+>")
+        for index in ("", "flat", "hnsw", "ivfflat")
+        if not (index == "ivfflat" and op == "<+>")  # pgvector has no ivfflat vector_l1_ops
+    ],
+)
+def test_range_search_equals_brute_force(db, data, op, index):
+    _path, con, cur = db
+    if index:
+        options = "WITH (lists = 4)" if index == "ivfflat" else ""
+        cur.execute(f"CREATE INDEX ON items USING {index} (embedding {METRIC_OPS[op]}) {options}")
+    cur.execute("SET ivfflat.probes = 4")  # all lists: exact candidates
+    cur.execute("SET hnsw.ef_search = 400")
+    q = data[21] + np.float32(0.01)
+    # brute force with the database's own float32 arithmetic (a radius can sit on a row)
+    cur.execute(f"SELECT id, embedding {op} %s FROM items ORDER BY id", (vec(q),))
+    d = np.array([row[1] for row in cur.fetchall()])
+    np.testing.assert_allclose(d, distances(data, q, op), rtol=1e-4, atol=1e-4)
+    # radii at the 1%, 5% and 20% quantiles; a radius exactly at a row's distance too
+    for r in (*np.quantile(d, [0.01, 0.05, 0.2]), float(np.sort(d)[7])):
+        r = float(r)
+        inside = np.flatnonzero(d < r)
+        cur.execute(f"SELECT id FROM items WHERE embedding {op} %s < %s", (vec(q), r))
+        got = sorted(row[0] for row in cur.fetchall())
+        if index == "hnsw":  # approximate: a subset, every row truly inside
+            assert set(got) <= set(inside.tolist())
+            assert len(got) >= 0.9 * len(inside)
+        else:
+            assert got == inside.tolist()
+        cur.execute(
+            f"SELECT id, embedding {op} %s FROM items WHERE cat < 50 AND embedding {op} %s < %s "
+            f"ORDER BY embedding {op} %s LIMIT 5",
+            (vec(q), vec(q), r, vec(q)),
+        )
+        rows = cur.fetchall()
+        sub = inside[inside % 100 < 50]
+        expected = sub[np.argsort(d[sub], kind="stable")][:5].tolist()
+        if index != "hnsw":
+            assert [row[0] for row in rows] == expected
+        assert all(row[1] < r and row[0] % 100 < 50 for row in rows)
+    cur.execute(f"EXPLAIN ANALYZE SELECT id FROM items WHERE embedding {op} %s < %s", (vec(q), r))
+    segments = [row[0] for row in cur.fetchall() if "Segment:" in row[0]]
+    assert len(segments) == 4
+    # faiss range_search where the index measures like pgvector (not L1): numpy otherwise
+    ann = bool(index) and op != "<+>"
+    assert all((": ann-range," if ann else ": exact-range,") in line for line in segments)
+    # <= and the mirrored form, and an aggregate over the survivors
+    r = float(np.sort(d)[9])
+    cur.execute(f"SELECT count(*) FROM items WHERE %s >= embedding {op} %s", (r, vec(q)))
+    count = cur.fetchone()[0]
+    if index != "hnsw":
+        assert count == int((d <= r).sum())
+    # own uncommitted rows are searched too
+    con.autocommit = False
+    cur.execute(f"INSERT INTO items VALUES (99999, 1, '{vec(q)}')")
+    cur.execute(f"SELECT id FROM items WHERE embedding {op} %s < %s AND id > 99990", (vec(q), r))
+    got = [row[0] for row in cur.fetchall()]
+    cur.execute(f"SELECT %s::vector {op} %s::vector", (vec(q), vec(q)))
+    d_self = cur.fetchone()[0]
+    assert got == ([99999] if d_self < r else [])
+    con.rollback()
+    con.autocommit = True
+
+
+@pytest.mark.parametrize("method", ["flat", "hnsw"])
+def test_partial_index_used_when_where_implies_predicate(tmp_path, data, method):
+    path = str(tmp_path / "db")
+    con = open_db(path)
+    cur = con.cursor()
+    cur.execute("CREATE TABLE items (id int, cat int, embedding vector(8))")
+    for start in range(0, 1200, 300):
+        load_synthetic(cur, 300, start)
+    cur.execute(
+        f"CREATE INDEX items_part ON items USING {method} (embedding vector_l2_ops) "
+        "WHERE (cat < 30)"
+    )
+    cur.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'items_part'")
+    assert cur.fetchone() is not None
+    cur.execute("SET hnsw.ef_search = 200")
+    ids = np.arange(len(data))
+    q = data[40] + np.float32(0.01)
+    d = distances(data, q, "<->")
+
+    def expected(mask: np.ndarray, k: int = 10) -> list[int]:
+        return list(np.flatnonzero(mask)[np.argsort(d[mask], kind="stable")][:k])
+
+    def plan(where: str) -> list[str]:
+        return explain_analyze(
+            cur, f"SELECT id FROM items WHERE {where} ORDER BY embedding <-> '{vec(q)}' LIMIT 10"
+        )
+
+    for where, mask in (
+        ("cat < 30", ids % 100 < 30),
+        ("cat < 30 AND id > 500", (ids % 100 < 30) & (ids > 500)),
+        ("id % 3 = 0 AND cat < 30", (ids % 100 < 30) & (ids % 3 == 0)),
+    ):
+        lines = plan(where)
+        assert lines[1].startswith("  ->  Index Scan using items_part on items")
+        segments = [line for line in lines if "Segment:" in line]
+        assert len(segments) == 4
+        # segment 1 holds ids 0..299: its min/max rule out id > 500
+        assert all(": ann" in line or ": pruned," in line for line in segments)
+        assert sum(": ann" in line for line in segments) >= 3
+        got = knn(cur, "<->", q, 10, f"WHERE {where}")
+        if method == "flat":
+            assert got == expected(mask)
+        else:
+            assert got[0] == expected(mask)[0]
+            assert all(mask[i] for i in got)
+    # a WHERE that does not imply the predicate: no index
+    assert plan("cat < 31")[1].startswith("  ->  Sort")
+    assert knn(cur, "<->", q, 10, "WHERE cat < 31") == expected(ids % 100 < 31)
+    assert knn(cur, "<->", q, 5) == expected(ids >= 0, 5)
+    con.close()
+    con = open_db(path)  # the partial index files load (they hold fewer rows than the segment)
+    cur = con.cursor()
+    lines = plan("cat < 30")
+    assert all(": ann" in line for line in lines if "Segment:" in line)
+    assert knn(cur, "<->", q, 10, "WHERE cat < 30")[0] == expected(ids % 100 < 30)[0]
+    with pytest.raises(VecgresError) as info:
+        cur.execute(
+            "CREATE INDEX ON items USING hnsw (embedding vector_l2_ops) WHERE (cat < 3 OR id = 1)"
+        )
+    assert info.value.sqlstate == "0A000"
+    con.close()
+
+
+def test_segments_pruned_by_min_max_of_scalar_filters(db, data):
+    _path, _con, cur = db
+    cur.execute("CREATE INDEX ON items USING flat (embedding vector_l2_ops)")
+    q = data[950] + np.float32(0.01)
+    d = distances(data, q, "<->")
+    ids = np.arange(len(data))
+    for where, mask, pruned in (
+        ("id >= 900", ids >= 900, 3),
+        ("id < 300 AND cat = 7", (ids < 300) & (ids % 100 == 7), 3),
+        ("600 <= id AND id <= 650", (ids >= 600) & (ids <= 650), 3),
+        ("id = 1300", ids == 1300, 4),
+        ("id <> 5", ids != 5, 0),
+    ):
+        sql = f"SELECT id FROM items WHERE {where} ORDER BY embedding <-> '{vec(q)}' LIMIT 10"
+        segments = [line for line in explain_analyze(cur, sql) if "Segment:" in line]
+        assert sum(": pruned," in line for line in segments) == pruned, segments
+        expected = list(np.flatnonzero(mask)[np.argsort(d[mask], kind="stable")][:10])
+        assert knn(cur, "<->", q, 10, f"WHERE {where}") == expected
+        r = float(np.sort(d)[50:52].mean())  # between two rows: no float rounding at the edge
+        cur.execute(f"SELECT id FROM items WHERE {where} AND embedding <-> %s < %s", (vec(q), r))
+        assert sorted(row[0] for row in cur.fetchall()) == np.flatnonzero(mask & (d < r)).tolist()

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pyarrow as pa
 
 from vecgres.catalog.model import Catalog, Index, Table
+from vecgres.executor.keycols import index_key, key_matrix
 from vecgres.executor.relation import layout_of
-from vecgres.executor.vectors import column_matrix
-from vecgres.index import progress
+from vecgres.index import predicate, progress
 from vecgres.index.spec import IndexSpec
 from vecgres.storage.indexfiles import IndexFiles
 from vecgres.storage.snapshot import SegmentSnapshot
@@ -31,25 +32,33 @@ if TYPE_CHECKING:
     from vecgres.index.segment import SegmentIndex
 
 ANN_METHODS = ("hnsw", "ivfflat", "flat")
+INDEXED_METRICS = ("l2", "ip", "cosine", "l1", "hamming")
 _log = logging.getLogger("vecgres.index")
 
 
 def index_spec(table: Table, idx: Index) -> IndexSpec | None:
-    """The build spec of an ANN index on a vector column, or None for other indexes."""
-    if idx.method not in ANN_METHODS or len(idx.columns) != 1 or not idx.opclass:
+    """The build spec of an ANN index on a vector column, or None for other indexes
+    (and for the opclasses searched exactly: ``bit_jaccard_ops``, faiss having no
+    Jaccard metric)."""
+    if idx.method not in ANN_METHODS or not idx.opclass:
         return None
-    column = table.column(idx.columns[0])
-    if column is None or column.type.dims is None:
+    key = index_key(table, idx)
+    if key is None:
+        return None
+    dims = key[2]
+    metric = idx.opclass.rsplit("_", 2)[-2]
+    if metric not in INDEXED_METRICS:
         return None
     opts = idx.options
     return IndexSpec(
         method=idx.method,
-        metric=idx.opclass.rsplit("_", 2)[-2],
-        dims=column.type.dims,
+        metric=metric,
+        dims=dims,
         m=int(opts.get("m", 16)),
         ef_construction=int(opts.get("ef_construction", 64)),
         lists=int(opts.get("lists", 100)),
-        quantization=opts.get("quantization") or None,
+        quantization=(opts.get("quantization") or None) if metric != "hamming" else None,
+        predicate=idx.predicate,
     )
 
 
@@ -177,11 +186,17 @@ class AnnIndexes:
             return  # compacted away meanwhile
         if self._load(job.table.oid, job.segment_id, job.idx.oid, spec, len(seg.rowids)):
             return
-        column = job.table.column(job.idx.columns[0])
-        assert column is not None
+        key = index_key(job.table, job.idx)
+        assert key is not None
+        column, key_type = key[0], key[1]
         data = seg.conformed(layout_of(job.table))
-        vectors = column_matrix(data.column(column.field_name), spec.dims)
-        vectors = np.nan_to_num(vectors)  # NULL slots; the executor never allows them
+        vectors = key_matrix(key_type, data.column(column.field_name), spec.dims)
+        if not spec.binary:
+            vectors = np.nan_to_num(vectors)  # NULL slots; the executor never allows them
+        ids = None
+        if spec.predicate is not None:
+            ids = self._passing(job.table, spec.predicate, data)
+            vectors = vectors[ids]
         phase = "loading tuples" if spec.method != "ivfflat" else "performing k-means"
         progress.update(job.idx.oid, phase=phase)
         done = [0]
@@ -192,7 +207,7 @@ class AnnIndexes:
 
         from vecgres.index.segment import SegmentIndex
 
-        built = SegmentIndex.build(spec, vectors, report)
+        built = SegmentIndex.build(spec, vectors, report, ids)
         self.files.write(job.table.oid, job.segment_id, job.idx.oid, built.serialize(), spec.key())
         self._forget_compacted()
         with self._lock:
@@ -202,6 +217,20 @@ class AnnIndexes:
             f"built {spec.method} index {job.idx.name} on segment {job.segment_id} "
             f"({len(vectors)} rows)"
         )
+
+    @staticmethod
+    def _passing(table: Table, text: str, data: pa.Table) -> np.ndarray:
+        """Offsets of the segment rows a partial index's predicate accepts."""
+        conds = predicate.parse(text)
+        if conds is None:
+            raise ValueError(f"unsupported partial index predicate {text!r}")
+        columns: dict[str, pa.ChunkedArray] = {}
+        for name, _op, _value in conds:
+            column = table.column(name)
+            if column is None:
+                raise ValueError(f'column "{name}" does not exist')
+            columns[name] = data.column(column.field_name)
+        return np.flatnonzero(predicate.evaluate(conds, columns, data.num_rows))
 
     def _forget_compacted(self) -> None:
         """Drop cached indexes of segments that compaction or DROP removed (ids are unique)."""

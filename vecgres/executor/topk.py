@@ -21,9 +21,12 @@ import pyarrow as pa
 
 from vecgres.catalog.model import Index, Table
 from vecgres.executor.annindex import AnnIndexes
+from vecgres.executor.keycols import KeyRows
+from vecgres.executor.prune import prune
 from vecgres.executor.relation import ROWID, VISIBLE, PendingWrites, layout_of, table_view
-from vecgres.executor.vectors import column_matrix, null_mask
+from vecgres.executor.vectors import null_mask
 from vecgres.index.spec import effective_lists
+from vecgres.vector import bits
 from vecgres.vector.ops import (
     cosine_distances,
     l1_distances,
@@ -41,6 +44,11 @@ DISTANCES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "cosine": cosine_distances,
     "ip": negative_inner_products,
     "l1": l1_distances,
+}
+# bit columns: packed rows against the query's '0'/'1' text
+BIT_DISTANCES: dict[str, Callable[[np.ndarray, str], np.ndarray]] = {
+    "hamming": bits.hamming_distances,
+    "jaccard": bits.jaccard_distances,
 }
 # after this many widenings an ANN search that is still short goes exact
 MAX_WIDENINGS = 4
@@ -81,6 +89,12 @@ class TopKPlan(Protocol):
     def exact_below_fraction(self) -> float: ...
     @property
     def allowlist_below_fraction(self) -> float: ...
+    @property
+    def where(self) -> tuple[tuple[str, str, object], ...]: ...
+    @property
+    def key_type(self) -> str: ...
+    @property
+    def query_text(self) -> str | None: ...
 
 
 @dataclass(slots=True)
@@ -118,8 +132,8 @@ def run_topk(
     """The statement's result computed on its winners only; None to use DuckDB's exact path."""
     column = table.column(plan.column)
     assert column is not None
-    assert column.type.dims is not None
-    dims = column.type.dims
+    dims = len(plan.query_text) if plan.query_text is not None else len(plan.query)
+    snap, gone = prune(table, snap, plan.where)
     data, masked = table_view(table, snap, pending)
     allowed: np.ndarray | None = None
     if plan.filter_sql is not None:
@@ -133,7 +147,7 @@ def run_topk(
     layout = layout_of(table)
     best_ids: list[np.ndarray] = []
     best_dist: list[np.ndarray] = []
-    reports: list[SegmentReport] = []
+    reports = [SegmentReport(s.segment_id, len(s.rowids), 0, "pruned") for s in gone]
     matching_total = 0
     parts: list[tuple[SegmentSnapshot | None, pa.Table, np.ndarray | None]] = []
     if snap is not None and not truncated:
@@ -235,12 +249,15 @@ def _member(rowids: np.ndarray, sorted_allowed: np.ndarray) -> np.ndarray:
 
 
 def _exact(
-    matrix: np.ndarray, rowids: np.ndarray, offsets: np.ndarray, plan: TopKPlan
+    matrix: KeyRows, rowids: np.ndarray, offsets: np.ndarray, plan: TopKPlan
 ) -> tuple[np.ndarray, np.ndarray]:
     """(rowids, distances) of the best ``k`` of ``offsets``, by pgvector's exact distance."""
     if not len(offsets):
         return np.empty(0, dtype=np.int64), np.empty(0)
-    d = np.asarray(DISTANCES[plan.metric](matrix[offsets], plan.query), dtype=np.float64)
+    if plan.query_text is not None:
+        d = np.asarray(BIT_DISTANCES[plan.metric](matrix[offsets], plan.query_text))
+    else:
+        d = np.asarray(DISTANCES[plan.metric](matrix[offsets], plan.query), dtype=np.float64)
     if not np.isfinite(d).all():
         raise _Fallback
     take = min(plan.k, len(offsets))
@@ -274,7 +291,7 @@ def _search_part(
     seg_id = seg.segment_id if seg is not None else None
     if matching == 0:
         return np.empty(0, np.int64), np.empty(0), SegmentReport(seg_id, rows, 0, "skipped")
-    matrix = column_matrix(vectors_col, dims)
+    matrix = KeyRows(plan.key_type, vectors_col, dims)
     index = None
     if plan.index is not None and seg is not None and seg.segment_id is not None:
         index = ann.get(table, plan.index, seg)
@@ -289,7 +306,7 @@ def _search_part(
         return ids, dist, SegmentReport(seg_id, rows, matching, "exact", matching)
     want = min(plan.k, matching)
     full = matching == rows
-    use_allowlist = not full and fraction < plan.allowlist_below_fraction
+    use_allowlist = not full and fraction < plan.allowlist_below_fraction and index.filters_inside
     k = plan.k if full or use_allowlist else math.ceil(plan.k / fraction * 1.5)
     ef, probes = plan.ef_search, plan.probes
     if not full:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from types import ModuleType
 
 import faiss
 import numpy as np
 
-from vecgres.index import flat, hnsw, ivfflat
+from vecgres.index import binary, flat, hnsw, ivfflat
 from vecgres.index.metrics import prepare
 from vecgres.index.quantized import candidate_count
 from vecgres.index.spec import IndexSpec
@@ -31,6 +32,10 @@ def module_for(method: str) -> ModuleType:
     return _MODULES[method]
 
 
+def _module(spec: IndexSpec) -> ModuleType:
+    return binary if spec.binary else _MODULES[spec.method]
+
+
 def _quiet_training(index: faiss.Index) -> None:
     """Small segments train k-means on few points by design: no faiss warnings."""
     for owner in (index, getattr(index, "pq", None)):
@@ -40,11 +45,13 @@ def _quiet_training(index: faiss.Index) -> None:
 
 
 class SegmentIndex:
-    """A faiss index whose labels are the offsets of one segment's rows."""
+    """A faiss index whose labels are the offsets of one segment's rows.
+
+    Binary (Hamming) indexes take packed uint8 rows instead of float32 ones."""
 
     __slots__ = ("index", "rows", "spec")
 
-    def __init__(self, spec: IndexSpec, index: faiss.Index, rows: int) -> None:
+    def __init__(self, spec: IndexSpec, index: faiss.Index | faiss.IndexBinary, rows: int) -> None:
         self.spec = spec
         self.index = index
         self.rows = rows
@@ -55,33 +62,65 @@ class SegmentIndex:
         spec: IndexSpec,
         vectors: np.ndarray,
         progress: Callable[[int], None] | None = None,
+        ids: np.ndarray | None = None,
     ) -> SegmentIndex:
+        """``ids``: the segment offsets of ``vectors`` when only some rows are
+        indexed (partial indexes); labels stay segment offsets (faiss ID map)."""
         rows = len(vectors)
-        data = prepare(vectors, spec.metric)
-        index = module_for(spec.method).create(spec, rows)
+        data = (
+            np.ascontiguousarray(vectors, dtype=np.uint8)
+            if spec.binary
+            else prepare(vectors, spec.metric)
+        )
+        index = _module(spec).create(spec, rows)
+        if rows == 0 and not index.is_trained:
+            index = (
+                binary.create(replace(spec, method="flat"), 0)
+                if spec.binary
+                else (flat.create(replace(spec, method="flat"), 0))
+            )
         _quiet_training(index)
+        outer = index
+        if ids is not None:
+            outer = faiss.IndexBinaryIDMap(index) if spec.binary else faiss.IndexIDMap(index)
+            outer.own_fields = True
+            index.this.disown()
         with _threads_lock:
             faiss.omp_set_num_threads(BUILD_THREADS)
-            if not index.is_trained:
-                index.train(data)
+            if not outer.is_trained:
+                outer.train(data)
             step = max(1, min(rows, 10_000))
             for start in range(0, rows, step):
-                index.add(data[start : start + step])
+                if ids is not None:
+                    chunk_ids = np.ascontiguousarray(ids[start : start + step], dtype=np.int64)
+                    outer.add_with_ids(data[start : start + step], chunk_ids)
+                else:
+                    outer.add(data[start : start + step])
                 if progress is not None:
                     progress(min(rows, start + step))
-        return cls(spec, index, rows)
+        return cls(spec, outer, rows if ids is None else int(ids.max(initial=-1)) + 1)
+
+    @property
+    def filters_inside(self) -> bool:
+        """Whether an allow-list can be applied inside the search (IDSelector)."""
+        return not self.spec.binary or binary.filters_inside(self.spec)
 
     def serialize(self) -> bytes:
+        if isinstance(self.index, faiss.IndexBinary):
+            return bytes(faiss.serialize_index_binary(self.index))
         return bytes(faiss.serialize_index(self.index))
 
     @classmethod
     def load(cls, spec: IndexSpec, path: str, rows: int) -> SegmentIndex:
         """Read a verified file; memory-mapped where faiss can map the index type."""
+        read = faiss.read_index_binary if spec.binary else faiss.read_index
         try:
-            index = faiss.read_index(path, faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
+            index = read(path, faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
         except RuntimeError:
-            index = faiss.read_index(path)
-        if index.ntotal != rows or index.d != spec.dims:
+            index = read(path)
+        dims = binary.code_bits(spec) if spec.binary else spec.dims
+        # a partial index holds only the rows passing its predicate
+        if (index.ntotal != rows and spec.predicate is None) or index.d != dims:
             raise ValueError(f"index file {path} does not match its segment")
         return cls(spec, index, rows)
 
@@ -99,15 +138,41 @@ class SegmentIndex:
         if want <= 0:
             return np.empty(0, dtype=np.int64)
         selector = None
-        if allowed is not None:
+        if allowed is not None and self.filters_inside:
             bits = np.packbits(allowed.astype(np.uint8), bitorder="little")
             selector = faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bits))
-        params = module_for(self.spec.method).search_parameters(
+        params = _module(self.spec).search_parameters(
             self.spec, selector, max(ef_search, want), probes
         )
-        q = prepare(query.reshape(1, -1), self.spec.metric)
+        if self.spec.binary:
+            q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.uint8)
+        else:
+            q = prepare(query.reshape(1, -1), self.spec.metric)
         _dist, labels = self.index.search(q, want, params=params)
         out = labels[0]
         # keep `bits` alive until faiss is done with the selector
         del selector
         return np.asarray(out[out >= 0], dtype=np.int64)
+
+    def range_search(
+        self,
+        query: np.ndarray,
+        radius: float,
+        allowed: np.ndarray | None,
+        *,
+        ef_search: int,
+        probes: int,
+    ) -> np.ndarray:
+        """Offsets of the allowed rows faiss puts within ``radius`` (faiss's own
+        measure: squared L2 below it, inner product above it), unordered."""
+        if isinstance(self.index, faiss.IndexBinary):
+            raise RuntimeError("Hamming ranges are searched exactly")
+        selector = None
+        if allowed is not None:
+            bits = np.packbits(allowed.astype(np.uint8), bitorder="little")
+            selector = faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bits))
+        params = _module(self.spec).search_parameters(self.spec, selector, ef_search, probes)
+        q = prepare(query.reshape(1, -1), self.spec.metric)
+        _lims, _dist, labels = self.index.range_search(q, radius, params=params)
+        del selector  # keep `bits` alive until faiss is done with the selector
+        return np.asarray(labels[labels >= 0], dtype=np.int64)

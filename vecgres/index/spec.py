@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 METHODS = ("flat", "hnsw", "ivfflat")
-METRICS = ("l2", "ip", "cosine", "l1")
+METRICS = ("l2", "ip", "cosine", "l1", "hamming")
 QUANTIZATIONS = ("sq8", "pq", "fp16")
 
 
@@ -14,18 +14,25 @@ class IndexSpec:
     """Plain values only, so storage, the catalog and tests can build one."""
 
     method: str  # flat | hnsw | ivfflat
-    metric: str  # l2 | ip | cosine | l1 (opclass suffix; halfvec/bit opclasses map here too)
+    metric: str  # l2 | ip | cosine | l1 | hamming (opclass suffix)
     dims: int
     m: int = 16
     ef_construction: int = 64
     lists: int = 100
     quantization: str | None = None
+    predicate: str | None = None  # partial index: only rows passing it are indexed
+
+    @property
+    def binary(self) -> bool:
+        """A faiss binary index over packed bits (``bit_hamming_ops``)."""
+        return self.metric == "hamming"
 
     def key(self) -> str:
         """A short tag stored next to the index file: a changed spec means a rebuild."""
         return (
             f"{self.method}:{self.metric}:{self.dims}:{self.m}:{self.ef_construction}:"
             f"{self.lists}:{self.quantization or ''}"
+            + (f":where {self.predicate}" if self.predicate else "")
         )
 
 

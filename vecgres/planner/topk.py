@@ -26,6 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from vecgres.catalog.model import Index, Table
+from vecgres.index import predicate
+from vecgres.index.predicate import Condition
 
 # pgvector operator (as its DuckDB function) -> opclass metric suffix
 OPERATOR_METRIC = {
@@ -33,8 +35,30 @@ OPERATOR_METRIC = {
     "pgv_negative_inner_product": "ip",
     "pgv_cosine_distance": "cosine",
     "pgv_l1_distance": "l1",
+    "pgv_halfvec_l2_distance": "l2",
+    "pgv_halfvec_negative_inner_product": "ip",
+    "pgv_halfvec_cosine_distance": "cosine",
+    "pgv_halfvec_l1_distance": "l1",
+    "pgv_hamming_distance": "hamming",
+    "pgv_jaccard_distance": "jaccard",
 }
-OPERATOR_SYMBOL = {"l2": "<->", "ip": "<#>", "cosine": "<=>", "l1": "<+>"}
+# the column type each operator function ranks
+OPERATOR_TYPE = {
+    name: "bit"
+    if "hamming" in name or "jaccard" in name
+    else "halfvec"
+    if "halfvec" in name
+    else "vector"
+    for name in OPERATOR_METRIC
+}
+OPERATOR_SYMBOL = {
+    "l2": "<->",
+    "ip": "<#>",
+    "cosine": "<=>",
+    "l1": "<+>",
+    "hamming": "<~>",
+    "jaccard": "<%>",
+}
 ANN_METHODS = ("hnsw", "ivfflat", "flat")
 
 EXACT_MAX_ROWS = 2000
@@ -47,8 +71,8 @@ class AnnTopK:
     table_oid: int
     rel: str  # the relation name the SQL uses (registered in DuckDB under it)
     column: str  # catalog column name of the vector column
-    metric: str  # l2 | ip | cosine | l1
-    query: np.ndarray  # float32 (dims,)
+    metric: str  # l2 | ip | cosine | l1 | hamming | jaccard
+    query: np.ndarray  # float32 (dims,); for bit columns the packed uint8 bits
     k: int  # LIMIT + OFFSET: rows the merge must deliver
     filter_sql: str | None  # DuckDB SQL selecting the _rowid of rows passing WHERE
     final_sql: str  # the statement itself, run on the winners only ("" with a projection)
@@ -63,22 +87,48 @@ class AnnTopK:
     offset: int = 0
     exact_below_fraction: float = EXACT_BELOW_FRACTION
     allowlist_below_fraction: float = ALLOWLIST_BELOW_FRACTION
+    key_type: str = "vector"  # vector | halfvec | bit: how the executor reads the column
+    query_text: str | None = None  # bit columns: the query's '0'/'1' string
+    # the WHERE's simple conjuncts (column <op> constant): segment pruning by min/max
+    where: tuple[Condition, ...] = ()
 
 
-def choose_index(table: Table, column: str, metric: str) -> Index | None:
+def choose_index(
+    table: Table,
+    column: str,
+    metric: str,
+    key_type: str = "vector",
+    expression: str | None = None,
+    where: list[Condition] | None = None,
+) -> Index | None:
     """An ANN index on the column whose opclass matches the operator (pgvector:
-    one index per distance operator). HNSW first, then IVFFlat, then FLAT."""
+    one index per distance operator). HNSW first, then IVFFlat, then FLAT.
+    ``bit_jaccard_ops`` is never chosen: faiss has no Jaccard metric, those
+    searches are exact."""
+    if metric == "jaccard":
+        return None
     found = [
         idx
         for idx in table.indexes
         if idx.method in ANN_METHODS
         and idx.columns == [column]
+        and idx.expression == expression
         and idx.opclass is not None
         and idx.opclass.rsplit("_", 2)[-2] == metric
-        and idx.opclass.startswith("vector_")
+        and idx.opclass.startswith(key_type + "_")
+        and _covers(idx, where or [])
     ]
     found.sort(key=lambda idx: ANN_METHODS.index(idx.method))
     return found[0] if found else None
+
+
+def _covers(idx: Index, where: list[Condition]) -> bool:
+    """A partial index serves a query whose WHERE implies its predicate (every
+    condition of the predicate is a conjunct of the WHERE)."""
+    if idx.predicate is None:
+        return True
+    conds = predicate.parse(idx.predicate)
+    return conds is not None and predicate.implied(conds, where)
 
 
 def plan_topk(
@@ -98,9 +148,21 @@ def plan_topk(
     exact_max_rows: int = EXACT_MAX_ROWS,
     projection: tuple[tuple[str, str | None], ...] | None = None,
     offset: int = 0,
+    query_text: str | None = None,
+    key_expression: tuple[str, str] | None = None,
+    where: list[Condition] | None = None,
 ) -> AnnTopK:
+    """``key_expression``: (key type, canonical text) when the ORDER BY ranks an
+    expression of the column (``col::halfvec(n)``), matched to expression indexes."""
     metric = OPERATOR_METRIC[operator]
-    index = choose_index(table, column, metric) if enable_ann else None
+    key_type = OPERATOR_TYPE[operator]
+    expression = None
+    if key_expression is not None:
+        key_type, expression = key_expression
+    opclass_type = key_type.rpartition(">")[2]
+    index = (
+        choose_index(table, column, metric, opclass_type, expression, where) if enable_ann else None
+    )
     return AnnTopK(
         table_oid=table.oid,
         rel=rel,
@@ -117,4 +179,7 @@ def plan_topk(
         exact_max_rows=exact_max_rows,
         projection=projection,
         offset=offset,
+        key_type=key_type,
+        query_text=query_text,
+        where=tuple(where or ()),
     )

@@ -134,7 +134,7 @@ def _create_index(session: Session, ast: exp.Create) -> Result:
                 columns.append(node.name)
             elif isinstance(node, exp.Opclass) and isinstance(node.this, exp.Column):
                 columns.append(node.this.name)
-            else:
+            elif not index_ddl.is_ann(method):  # index_ddl takes ANN expression keys
                 raise errors.FeatureNotSupported("expression indexes are not supported yet")
     if index_ddl.is_ann(method):
         return index_ddl.create_ann_index(session, ast, method)

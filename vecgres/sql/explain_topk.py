@@ -20,10 +20,12 @@ import pyarrow as pa
 from sqlglot import exp
 
 from vecgres import errors
+from vecgres.executor.rangesearch import RangePlan
 from vecgres.executor.topk import SegmentReport
 from vecgres.planner.topk import OPERATOR_SYMBOL, AnnTopK
 from vecgres.result import ColumnInfo, Result
-from vecgres.sql.bind import bind_query
+from vecgres.sql.bind import BoundQuery, bind_query
+from vecgres.sql.range_query import execute_range, plan_range
 from vecgres.sql.topk import TopKShape, execute_plan, plan_for
 from vecgres.types import SqlType
 from vecgres.vector.text import format_vector
@@ -58,6 +60,9 @@ def explain(session: Session_, ast: exp.Expr, params: Sequence[object]) -> Resul
         raise errors.FeatureNotSupported("EXPLAIN is supported only for top-k searches yet")
     started = time.perf_counter()
     bound = bind_query(query, session._bind_context(), session._parse_view)
+    ranged = plan_range(session, bound, params)
+    if ranged is not None:
+        return _explain_range(session, bound, ranged, analyze, started)
     found = plan_for(session, bound, params)
     if found is None:
         raise errors.FeatureNotSupported("EXPLAIN is supported only for top-k searches yet")
@@ -74,6 +79,39 @@ def explain(session: Session_, ast: exp.Expr, params: Sequence[object]) -> Resul
     name = bound.tables[shape.rel].name
     lines = _lines(plan, shape, name, reports, rows, analyze, (done - planned) * 1000)
     if analyze:
+        lines.append(f"Planning Time: {(planned - started) * 1000:.3f} ms")
+        lines.append(f"Execution Time: {(done - planned) * 1000:.3f} ms")
+    batch = pa.record_batch([pa.array(lines, pa.string())], names=["QUERY PLAN"])
+    return Result([ColumnInfo("QUERY PLAN", SqlType("text"))], iter([batch]), "EXPLAIN")
+
+
+def _explain_range(
+    session: Session_, bound: BoundQuery, plan: RangePlan, analyze: bool, started: float
+) -> Result:
+    """``Seq Scan`` (or the index) with the range filter, and per-segment strategies."""
+    planned = time.perf_counter()
+    name = bound.tables[plan.rel].name
+    where = bound.ast.args.get("where")
+    scan = (
+        f"Index Scan using {plan.index.name} on {name}"
+        if plan.index is not None
+        else f"Seq Scan on {name}"
+    )
+    lines = [scan]
+    if where is not None:
+        lines.append(f"  Filter: ({_pg_text(where.this)})")
+    lines.append(f"  Vecgres: range search per segment, radius={plan.radius}")
+    if analyze:
+        run = execute_range(session, bound, plan, session.db.snapshot())
+        rows = sum(b.num_rows for b in run.batches)
+        done = time.perf_counter()
+        lines[0] += f" (actual time=0.000..{(done - planned) * 1000:.3f} rows={rows} loops=1)"
+        for r in run.segments:
+            seg = f"segment {r.segment_id}" if r.segment_id is not None else "growing"
+            lines.append(
+                f"  Segment: {seg}: {r.strategy}, rows={r.rows} matching={r.matching} "
+                f"candidates={r.candidates}"
+            )
         lines.append(f"Planning Time: {(planned - started) * 1000:.3f} ms")
         lines.append(f"Execution Time: {(done - planned) * 1000:.3f} ms")
     batch = pa.record_batch([pa.array(lines, pa.string())], names=["QUERY PLAN"])
@@ -99,7 +137,11 @@ def _lines(
 ) -> list[str]:
     actual = f" (actual time=0.000..{ms:.3f} rows={rows} loops=1)" if analyze else ""
     rel = name if shape.alias in (shape.rel, name) else f"{name} {shape.alias}"
-    order = f"({shape.column} {OPERATOR_SYMBOL[plan.metric]} '{format_vector(plan.query)}'::vector)"
+    if plan.query_text is not None:
+        shown = f"'{plan.query_text}'::bit"
+    else:
+        shown = f"'{format_vector(plan.query)}'::{plan.key_type}"
+    order = f"({shape.column} {OPERATOR_SYMBOL[plan.metric]} {shown})"
     where = f"({_pg_text(shape.where)})" if shape.where is not None else None
     scanned = sum(r.rows for r in reports) if reports is not None else 0
     scan_actual = f" (actual time=0.000..{ms:.3f} rows={scanned} loops=1)" if analyze else ""

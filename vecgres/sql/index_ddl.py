@@ -17,6 +17,8 @@ from sqlglot import exp
 from vecgres import errors
 from vecgres.catalog.model import Catalog, Index, Table
 from vecgres.config import INT_MAX
+from vecgres.executor.keycols import EXPRESSION_TYPES, expression_text, key_dims
+from vecgres.index import predicate
 from vecgres.result import Notice, Result
 from vecgres.sql import ddl
 
@@ -41,12 +43,17 @@ OPCLASSES: dict[str, dict[str, str]] = {
         **{f"halfvec_{m}_ops": "halfvec" for m in ("l2", "ip", "cosine")},
         "bit_hamming_ops": "bit",
     },
-    # vecgres's exhaustive method takes every metric of the vector type
-    "flat": {f"vector_{m}_ops": "vector" for m in _METRICS},
+    # vecgres's exhaustive method takes every metric of the dense types, and Hamming
+    "flat": {
+        **{f"vector_{m}_ops": "vector" for m in _METRICS},
+        **{f"halfvec_{m}_ops": "halfvec" for m in _METRICS},
+        "bit_hamming_ops": "bit",
+    },
 }
 DEFAULT_OPCLASS = {"ivfflat": {"vector": "vector_l2_ops", "halfvec": "halfvec_l2_ops"}}
-# the opclasses vecgres builds today (halfvec/sparsevec/bit arrive with those types)
-BUILDABLE_TYPES = ("vector",)
+# the types vecgres builds indexes on (bit_jaccard_ops is accepted and searched
+# exactly: faiss has no Jaccard metric); sparsevec is searched exactly only
+BUILDABLE_TYPES = ("vector", "halfvec", "bit")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +70,11 @@ INT_OPTIONS: dict[str, dict[str, _IntOption]] = {
 }
 QUANTIZATIONS = ("sq8", "pq", "fp16")
 MAX_DIMS = {"hnsw": 2000, "ivfflat": 2000, "flat": 16000}
+# pgvector's limits per type (HALFVEC_MAX_DIM * …, bit: 64000 for both methods)
+TYPE_MAX_DIMS = {
+    "halfvec": {"hnsw": 4000, "ivfflat": 4000},
+    "bit": {"hnsw": 64000, "ivfflat": 64000},
+}
 
 
 def is_ann(method: str) -> bool:
@@ -148,20 +160,54 @@ def create_ann_index(session: Session_, ast: exp.Create, method: str) -> Result:
         raise errors.FeatureNotSupported(
             f'access method "{method}" does not support multicolumn indexes'
         )
-    if params.args.get("where") is not None:
-        raise errors.FeatureNotSupported("partial ANN indexes are not supported yet")
+    where = params.args.get("where")
+    predicate_text: str | None = None
+    if where is not None:
+        conds = predicate.conditions(where.this)
+        if conds is None:
+            raise errors.FeatureNotSupported(
+                "partial ANN indexes support only a conjunction of column <op> constant, "
+                "column IS [NOT] NULL and boolean columns"
+            )
+        for name, _op, _value in conds:
+            if table.column(name) is None:
+                raise errors.UndefinedColumn(f'column "{name}" does not exist')
+        predicate_text = _pg_text(where.this)
     node = keys[0].this if isinstance(keys[0], exp.Ordered) else keys[0]
     opclass: str | None = None
     if isinstance(node, exp.Opclass):
         opclass = node.expression.name.lower()
         node = node.this
+    expression: str | None = None
+    name_part = node.name if isinstance(node, exp.Column) else ""
+    found = None
     if not isinstance(node, exp.Column):
-        raise errors.FeatureNotSupported("expression indexes are not supported yet")
+        found = _expression_key(node)
+        if found is None:
+            raise errors.FeatureNotSupported(
+                "expression indexes support only (col::halfvec(n)) and "
+                "(binary_quantize(col)::bit(n))"
+            )
+        node, key_type, n = found
+        name_part = node.name if key_type == "vector>halfvec" else "binary_quantize"
     column = table.column(node.name)
     if column is None:
         raise errors.UndefinedColumn(f'column "{node.name}" does not exist')
     type_name = column.type.name
-    shown_type = "vector" if type_name == "vector" else column.type.name
+    if found is not None:
+        if type_name != "vector" or column.type.is_array:
+            raise errors.DatatypeMismatch(
+                f"cannot cast type {column.type.format()} to {EXPRESSION_TYPES[key_type]}"
+            )
+        if column.type.dims != n:
+            raise errors.DataException(
+                f"expected {n} dimensions, not {column.type.dims}"
+                if column.type.dims is not None
+                else "column does not have dimensions"
+            )
+        expression = expression_text(column.name, key_type, n)
+        type_name = EXPRESSION_TYPES[key_type]
+    shown_type = type_name
     if opclass is None:
         opclass = DEFAULT_OPCLASS.get(method, {}).get(type_name)
         if opclass is None:
@@ -181,20 +227,24 @@ def create_ann_index(session: Session_, ast: exp.Create, method: str) -> Result:
             f'operator class "{opclass}" does not accept data type {shown_type}'
         )
     if type_name not in BUILDABLE_TYPES:
-        raise errors.FeatureNotSupported(f"{method} indexes on {type_name} are not supported yet")
+        raise errors.FeatureNotSupported(
+            f"{method} indexes on {type_name} are not supported; "
+            f"{type_name} searches are exact (without an index)"
+        )
     options = parse_options(method, list(params.args.get("with_storage") or []))
-    dims = column.type.dims
+    dims = key_dims(column.type) if expression is None else column.type.dims
     if dims is None:
         raise errors.InternalError("column does not have dimensions")
-    if dims > MAX_DIMS[method]:
+    limit = TYPE_MAX_DIMS.get(type_name, {}).get(method, MAX_DIMS[method])
+    if dims > limit:
         raise errors.ProgramLimitExceeded(
-            f"column cannot have more than {MAX_DIMS[method]} dimensions for {method} index"
+            f"column cannot have more than {limit} dimensions for {method} index"
         )
     cat = catalog.edit()
     table = cat.tables[table.oid]
     name = index_node.name
     if not name:
-        name = choose_index_name(cat, table, [column.name])
+        name = choose_index_name(cat, table, [name_part])
     elif cat.name_taken(table.schema, name):
         if ast.args.get("exists"):
             session.notice(f'relation "{name}" already exists, skipping', "42P07")
@@ -202,7 +252,14 @@ def create_ann_index(session: Session_, ast: exp.Create, method: str) -> Result:
         raise errors.DuplicateTable(f'relation "{name}" already exists')
     session.lock_table(table)
     idx = Index(
-        cat.allocate_oid(), name, [column.name], method=method, options=options, opclass=opclass
+        cat.allocate_oid(),
+        name,
+        [column.name],
+        method=method,
+        options=options,
+        opclass=opclass,
+        expression=expression,
+        predicate=predicate_text,
     )
     table.indexes.append(idx)
     if method == "ivfflat":
@@ -219,6 +276,53 @@ def create_ann_index(session: Session_, ast: exp.Create, method: str) -> Result:
     result: Result = session._apply_ddl(ddl.DdlResult(cat, "CREATE INDEX"))
     session.db.ann.build_all(table, idx, "CREATE INDEX")
     return result
+
+
+def _pg_text(node: exp.Expr) -> str:
+    """The predicate as PostgreSQL text, columns unqualified, no outer parentheses."""
+    copy = node.copy()
+    while isinstance(copy, exp.Paren):
+        copy = copy.this
+    for col in copy.find_all(exp.Column):
+        col.set("table", None)
+    return str(copy.sql(dialect="postgres"))
+
+
+def _unwrap(node: exp.Expr) -> exp.Expr:
+    node = node.this if isinstance(node, exp.Ordered) else node
+    node = node.this if isinstance(node, exp.Opclass) else node
+    while isinstance(node, exp.Paren):
+        node = node.this
+    return node
+
+
+def _expression_key(node: exp.Expr) -> tuple[exp.Column, str, int] | None:
+    """(column, key type, n) of ``(col::halfvec(n))`` or ``(binary_quantize(col)::bit(n))``."""
+    node = _unwrap(node)
+    if not isinstance(node, exp.Cast):
+        return None
+    to = node.to
+    params = to.expressions
+    if len(params) != 1 or not isinstance(params[0].this, exp.Literal):
+        return None
+    n = int(params[0].this.this)
+    inner = node.this
+    while isinstance(inner, exp.Paren):
+        inner = inner.this
+    kind = to.args.get("kind")
+    halfvec = (
+        to.this == exp.DataType.Type.USERDEFINED and kind is not None and kind.name == "halfvec"
+    )
+    if halfvec and isinstance(inner, exp.Column):
+        return inner, "vector>halfvec", n
+    if to.this == exp.DataType.Type.BIT and (
+        isinstance(inner, exp.Anonymous)
+        and inner.name.lower() == "binary_quantize"
+        and len(inner.expressions) == 1
+        and isinstance(inner.expressions[0], exp.Column)
+    ):
+        return inner.expressions[0], "vector>bit", n
+    return None
 
 
 def _notice(message: str, detail: str, hint: str) -> Notice:

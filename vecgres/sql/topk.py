@@ -14,16 +14,19 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sqlglot import exp
 
+from vecgres.executor.keycols import EXPRESSION_TYPES, expression_text, key_dims
 from vecgres.executor.relation import ROWID
 from vecgres.executor.topk import TopKRun, run_topk
-from vecgres.planner.topk import OPERATOR_METRIC, AnnTopK, plan_topk
+from vecgres.index.predicate import simple_conditions
+from vecgres.planner.topk import OPERATOR_METRIC, OPERATOR_TYPE, AnnTopK, plan_topk
 from vecgres.result import ColumnInfo, Result
 from vecgres.sql.typemap import type_from_duck
 from vecgres.types import SqlType
+from vecgres.vector import bits, half
 from vecgres.vector import text as vector_text
 
 if TYPE_CHECKING:
-    from vecgres.catalog.model import Table
+    from vecgres.catalog.model import Column, Table
     from vecgres.sql.bind import BoundQuery
     from vecgres.storage.store import Snapshot
 
@@ -42,6 +45,9 @@ class TopKShape:
     offset: exp.Expr | None
     where: exp.Expr | None
     projection: tuple[tuple[str, str | None], ...] | None
+    # an expression key over a vector column: (key type, canonical text), e.g.
+    # ("vector>halfvec", "(embedding)::halfvec(3)")
+    expression: tuple[str, str] | None = None
 
 
 def match_topk(bound: BoundQuery) -> TopKShape | None:
@@ -81,18 +87,30 @@ def match_topk(bound: BoundQuery) -> TopKShape | None:
     if len(args) != 2:
         return None
     col, query = args
-    if not isinstance(col, exp.Column):
+    if key_column(col) is None:
         col, query = query, col
-    if not isinstance(col, exp.Column):
+    found = key_column(col)
+    if found is None:
         return None
+    col, expression = found
     if not (
         isinstance(query, exp.Parameter)
         or (isinstance(query, exp.Cast) and isinstance(query.this, exp.Literal))
+        or (isinstance(query, exp.Literal) and query.is_string)
     ):
         return None
     table: Table = bound.tables[rel]
     column = table.column(col.name)
-    if column is None or column.type.dims is None or column.type.name != "vector":
+    if column is None or key_dims(column.type) is None:
+        return None
+    if expression is not None:
+        key_type, dims = expression
+        if column.type.name != "vector" or column.type.dims != dims:
+            return None  # pgvector raises the dimension error; DuckDB does too
+        if EXPRESSION_TYPES[key_type] != OPERATOR_TYPE[key.name.lower()]:
+            return None
+        expr = (key_type, expression_text(column.name, key_type, dims))
+    elif column.type.name != OPERATOR_TYPE[key.name.lower()]:
         return None
     offset = ast.args.get("offset")
     where = ast.args.get("where")
@@ -107,7 +125,36 @@ def match_topk(bound: BoundQuery) -> TopKShape | None:
         offset.expression if offset is not None else None,
         where.this if where is not None else None,
         projection,
+        expr if expression is not None else None,
     )
+
+
+def key_column(node: exp.Expr) -> tuple[exp.Column, tuple[str, int] | None] | None:
+    """The column an ORDER BY distance ranks: a bare column, or an expression key
+    ``col::halfvec(n)`` / ``binary_quantize(col)::bit(n)`` as the binder renders them
+    (``pgv_to_halfvec(col, n)``,
+    ``pgv_bit_cast(CAST(pgv_binary_quantize(col) AS TEXT), n, false)``)."""
+    if isinstance(node, exp.Column):
+        return node, None
+    if not isinstance(node, exp.Anonymous) or len(node.expressions) < 2:
+        return None
+    name = node.name.lower()
+    inner, mod = node.expressions[0], node.expressions[1]
+    if not (isinstance(mod, exp.Literal) and not mod.is_string):
+        return None
+    n = int(mod.this)
+    if name == "pgv_to_halfvec" and isinstance(inner, exp.Column) and n > 0:
+        return inner, ("vector>halfvec", n)
+    if name == "pgv_bit_cast" and isinstance(inner, exp.Cast) and n > 0:
+        q = inner.this
+        if (
+            isinstance(q, exp.Anonymous)
+            and q.name.lower() == "pgv_binary_quantize"
+            and len(q.expressions) == 1
+            and isinstance(q.expressions[0], exp.Column)
+        ):
+            return q.expressions[0], ("vector>bit", n)
+    return None
 
 
 def _projection(
@@ -144,16 +191,35 @@ def _int_value(node: exp.Expr | None, params: Sequence[object]) -> int | None:
     return None
 
 
-def _query_vector(node: exp.Expr, params: Sequence[object]) -> np.ndarray | None:
+def _query_vector(
+    node: exp.Expr, params: Sequence[object], type_name: str = "vector"
+) -> np.ndarray | None:
+    """The query as float32 (vector, halfvec: float16-rounded values); None: not usable."""
     if isinstance(node, exp.Parameter):
         value = params[int(node.this.this) - 1]
         if value is None:
             return None
+        if type_name == "halfvec":
+            if isinstance(value, str):
+                return vector_text.parse_halfvec(value).astype(np.float32)
+            return half.to_half(np.asarray(value, dtype=np.float32))
         if isinstance(value, str):
             return vector_text.parse_vector(value)
         return np.asarray(value, dtype=np.float32)
-    assert isinstance(node, exp.Cast)
+    if not isinstance(node, exp.Cast):
+        return None
+    # a bound halfvec literal is already rounded (exact in float32)
     return vector_text.parse_vector(node.this.this)
+
+
+def _query_bits(node: exp.Expr, params: Sequence[object]) -> str | None:
+    """A bit query as its '0'/'1' text (through ``bits.bit_in``); None: not usable."""
+    if isinstance(node, exp.Parameter):
+        value = params[int(node.this.this) - 1]
+        return bits.bit_in(value) if isinstance(value, str) else None
+    if isinstance(node, exp.Literal) and node.is_string:
+        return bits.bit_in(node.this)
+    return None
 
 
 def _filter_sql(bound: BoundQuery, shape: TopKShape, params: Sequence[object]) -> str:
@@ -177,6 +243,36 @@ def _filter_sql(bound: BoundQuery, shape: TopKShape, params: Sequence[object]) -
         bound.ast = original
 
 
+def parse_query(
+    column: Column,
+    expression: tuple[str, str] | None,
+    node: exp.Expr,
+    params: Sequence[object],
+) -> tuple[np.ndarray, str | None] | None:
+    """(query vector, bit text or None) for the key; None when DuckDB must decide
+    (pgvector's errors, NULL queries)."""
+    key_type = expression[0] if expression is not None else column.type.name
+    type_name = EXPRESSION_TYPES.get(key_type, key_type)
+    dims = key_dims(column.type)
+    query_text: str | None = None
+    try:
+        if type_name == "bit":
+            query_text = _query_bits(node, params)
+            if query_text is None or len(query_text) != dims:
+                return None
+            query = bits.pack([query_text])[0][0]
+        else:
+            found = _query_vector(node, params, type_name)
+            if found is None:
+                return None
+            query = found.astype(np.float32)
+    except Exception:
+        return None
+    if query_text is None and (query.shape != (dims,) or not np.isfinite(query).all()):
+        return None
+    return query, query_text
+
+
 def plan_for(
     session: Session_, bound: BoundQuery, params: Sequence[object]
 ) -> tuple[AnnTopK, TopKShape] | None:
@@ -190,20 +286,17 @@ def plan_for(
     table = bound.tables[shape.rel]
     column = table.column(shape.column)
     assert column is not None
-    assert column.type.dims is not None
-    try:
-        query = _query_vector(shape.query, params)
-    except Exception:
-        return None  # DuckDB raises pgvector's error
-    if query is None or query.shape != (column.type.dims,) or not np.isfinite(query).all():
-        return None  # DuckDB raises pgvector's error (or sorts NULL distances)
+    parsed = parse_query(column, shape.expression, shape.query, params)
+    if parsed is None:
+        return None
+    query, query_text = parsed
     settings = session.settings
     plan = plan_topk(
         table,
         shape.rel,
         shape.column,
         shape.operator,
-        query.astype(np.float32),
+        query,
         k + offset,
         _filter_sql(bound, shape, params) if shape.where is not None else None,
         # the statement runs on the winners only when its select list needs DuckDB
@@ -215,6 +308,9 @@ def plan_for(
         exact_max_rows=session.db.settings.ann_exact_max_rows,
         projection=shape.projection,
         offset=offset,
+        query_text=query_text,
+        key_expression=shape.expression,
+        where=simple_conditions(shape.where),
     )
     return plan, shape
 
@@ -239,12 +335,21 @@ def execute_plan(
 def try_topk(
     session: Session_, bound: BoundQuery, params: Sequence[object], snap: Snapshot
 ) -> Result | None:
+    from vecgres.sql.range_query import try_range
+
+    ranged = try_range(session, bound, params, snap)
+    if ranged is not None:
+        return result_of(bound, ranged)
     found = plan_for(session, bound, params)
     if found is None:
         return None
     run = execute_plan(session, bound, found[0], snap)
     if run is None:
         return None
+    return result_of(bound, run)
+
+
+def result_of(bound: BoundQuery, run: TopKRun) -> Result:
     columns = [
         ColumnInfo(
             name,

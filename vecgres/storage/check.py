@@ -264,3 +264,13 @@ def _check_wal(root: str, m: Manifest | None, report: Report, tail_expected: boo
             f"WAL records {m.lsn + 1}..{first - 1} are missing (manifest LSN {m.lsn}, "
             f"first WAL record {first})"
         )
+
+
+def _register_builtin() -> None:
+    # per-segment ANN index files live beside the segments (storage/indexfiles.py)
+    from vecgres.storage import indexfiles
+
+    register("indexes", indexfiles.check)
+
+
+_register_builtin()

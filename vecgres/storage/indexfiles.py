@@ -13,8 +13,15 @@ from __future__ import annotations
 import json
 import os
 import zlib
+from typing import TYPE_CHECKING
 
+from vecgres.catalog.model import Catalog
+from vecgres.errors import DataCorrupted
 from vecgres.storage import fileio
+
+if TYPE_CHECKING:
+    from vecgres.storage.check import Report
+    from vecgres.storage.manifest import Manifest
 
 INDEX_DIR = "indexes"
 
@@ -78,3 +85,81 @@ class IndexFiles:
                 fileio.unlink(path)
                 removed.append(path)
         return removed
+
+
+def _key_of(path: str) -> tuple[int, int, int] | None:
+    """(table id, segment id, index oid) of ``<table>/<segment>.<index>.faiss[.sum]``."""
+    parts = os.path.basename(path).split(".")
+    try:
+        return int(os.path.basename(os.path.dirname(path))), int(parts[0]), int(parts[1])
+    except (ValueError, IndexError):
+        return None
+
+
+def check(root: str, m: Manifest, report: Report) -> set[str]:
+    """The consistency checker's part for index files (``check.register``).
+
+    A data file whose sum file is missing is a crash between the two writes
+    (a note); a size or checksum mismatch is a problem, though the database
+    repairs it by rebuilding from the segment on the next open. Files of
+    segments or indexes the manifest no longer has are orphans (notes: the
+    next open removes them). Returns the files accounted for.
+    """
+    base = os.path.join(root, INDEX_DIR)
+    if not fileio.exists(base):
+        return set()
+    segments = {(tid, s.id) for tid, t in m.tables.items() for s in t.segments}
+    indexes: set[int] | None = None
+    if m.catalog:
+        try:
+            catalog = Catalog.from_bytes(m.catalog)
+            indexes = {i.oid for t in catalog.tables.values() for i in t.indexes}
+        except (DataCorrupted, ValueError, KeyError):
+            indexes = None  # the manifest check reports a bad catalog
+    for path in sorted(fileio.walk_files(base)):
+        if path.endswith(".tmp"):
+            continue  # check_dir notes leftover temporary files
+        key = _key_of(path)
+        if key is None or not (path.endswith(".faiss") or path.endswith(".faiss.sum")):
+            report.notes.append(f'unreferenced file "{path}" (removed on the next open)')
+            continue
+        table_id, segment_id, index_oid = key
+        if (table_id, segment_id) not in segments:
+            report.notes.append(f'orphaned index file "{path}" (removed on the next open)')
+            continue
+        if indexes is not None and index_oid not in indexes:
+            # the WAL may hold a newer catalog (a fresh CREATE INDEX), so only a note
+            report.notes.append(
+                f'index file "{path}" belongs to no index of the manifest\'s catalog '
+                "(removed on the next open unless the WAL creates that index)"
+            )
+            continue
+        if path.endswith(".sum"):
+            if not fileio.exists(path[: -len(".sum")]):
+                report.notes.append(f'index checksum file "{path}" has no index file')
+            continue
+        report.files_checked += 1
+        _check_file(path, report)
+    return set()
+
+
+def _check_file(path: str, report: Report) -> None:
+    if not fileio.exists(path + ".sum"):
+        report.notes.append(f'index file "{path}" has no checksum file (rebuilt on the next open)')
+        return
+    try:
+        summary = json.loads(fileio.read_bytes(path + ".sum"))
+        expected_size, expected_crc = int(summary["nbytes"]), int(summary["crc32"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        report.problems.append(f'index checksum file "{path}.sum" is unreadable: {exc}')
+        return
+    data = fileio.read_bytes(path)
+    if len(data) != expected_size:
+        report.problems.append(
+            f'index file "{path}" has {len(data)} bytes, its checksum file lists '
+            f"{expected_size} (rebuilt from its segment on the next open)"
+        )
+    elif zlib.crc32(data) != expected_crc:
+        report.problems.append(
+            f'index file "{path}" fails its checksum (rebuilt from its segment on the next open)'
+        )

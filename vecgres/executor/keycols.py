@@ -1,0 +1,122 @@
+"""The key of a vector index or top-k search as a numpy matrix, per column type.
+
+``vector``/``halfvec`` columns are FLOAT[n] (halfvec values are float16-rounded,
+exact in float32): a float32 (rows, n) view. ``bit`` columns go through
+``vecgres.vector.bits.pack`` (the storage format is that module's business):
+a packed uint8 (rows, ceil(n/8)) matrix, NULLs as zero bits (callers mask them).
+
+Expression keys over a ``vector`` column (pgvector's README recipes):
+``(col)::halfvec(n)`` (key type ``vector>halfvec``) and
+``(binary_quantize(col))::bit(n)`` (``vector>bit``), computed here with the
+same helpers the SQL functions use.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pyarrow as pa
+
+from vecgres.catalog.model import Column, Index, Table
+from vecgres.executor.vectors import column_matrix
+from vecgres.types import SqlType
+from vecgres.vector import bits, half
+from vecgres.vector.ops import rowwise_binary_quantize
+
+BIT_TYPES = ("bit",)
+DENSE_TYPES = ("vector", "halfvec")
+# key type of an expression key -> the SQL type it yields
+EXPRESSION_TYPES = {"vector>halfvec": "halfvec", "vector>bit": "bit"}
+_EXPRESSION = re.compile(
+    r"^\((?:binary_quantize\((?P<bq>[^()]+)\)|(?P<col>[^()]+))\)::(?P<t>halfvec|bit)\((?P<n>\d+)\)$"
+)
+
+
+def expression_text(column: str, key_type: str, dims: int) -> str:
+    """The canonical PostgreSQL text of an expression key (stored in the catalog)."""
+    if key_type == "vector>halfvec":
+        return f"({column})::halfvec({dims})"
+    return f"(binary_quantize({column}))::bit({dims})"
+
+
+def parse_expression(text: str) -> tuple[str, str, int] | None:
+    """(column, key type, dims) of a canonical expression key; None for others."""
+    m = _EXPRESSION.match(text)
+    if m is None:
+        return None
+    if m.group("t") == "halfvec" and m.group("col"):
+        return m.group("col"), "vector>halfvec", int(m.group("n"))
+    if m.group("t") == "bit" and m.group("bq"):
+        return m.group("bq"), "vector>bit", int(m.group("n"))
+    return None
+
+
+def key_dims(t: SqlType) -> int | None:
+    """Dimensions (bits for ``bit(n)``) of an indexable key type, or None."""
+    if t.is_array:
+        return None
+    if t.name in DENSE_TYPES:
+        return t.dims
+    if t.name in BIT_TYPES and t.typmod > 0:
+        return t.typmod
+    return None
+
+
+def key_matrix(type_name: str, column: pa.ChunkedArray, dims: int) -> np.ndarray:
+    """``type_name``: the column's type, or an expression key type (``vector>halfvec``)."""
+    if type_name == "vector>halfvec":
+        return half.to_half(np.nan_to_num(column_matrix(column, dims)))
+    if type_name == "vector>bit":
+        matrix = np.nan_to_num(column_matrix(column, dims))
+        if not len(matrix):
+            return np.zeros((0, (dims + 7) // 8), dtype=np.uint8)
+        packed, _ = bits.pack(rowwise_binary_quantize(matrix))
+        return packed
+    if type_name in BIT_TYPES:
+        blank = "0" * dims
+        rows = [blank if s is None else s for s in column.to_pylist()]
+        if not rows:
+            return np.zeros((0, (dims + 7) // 8), dtype=np.uint8)
+        packed, _ = bits.pack(rows)
+        return packed
+    return column_matrix(column, dims)
+
+
+def index_key(table: Table, idx: Index) -> tuple[Column, str, int] | None:
+    """(stored column, key type, dims) of an index on one column or expression key."""
+    if len(idx.columns) != 1:
+        return None
+    column = table.column(idx.columns[0])
+    if column is None:
+        return None
+    if idx.expression is not None:
+        parsed = parse_expression(idx.expression)
+        if parsed is None or column.type.name != "vector" or column.type.is_array:
+            return None
+        return column, parsed[1], parsed[2]
+    dims = key_dims(column.type)
+    return (column, column.type.name, dims) if dims is not None else None
+
+
+class KeyRows:
+    """``key_matrix`` of a column, computed on indexing and only for those rows:
+    an ANN search re-ranks a few candidates, and packing text bits (or
+    quantizing) a whole segment per query would cost more than the search."""
+
+    __slots__ = ("_column", "_dims", "_full", "_type")
+
+    def __init__(self, type_name: str, column: pa.ChunkedArray, dims: int) -> None:
+        self._type, self._column, self._dims = type_name, column, dims
+        self._full: np.ndarray | None = None
+        if type_name in DENSE_TYPES:  # zero-copy views: no reason to wait
+            self._full = column_matrix(column, dims)
+
+    def __getitem__(self, offsets: np.ndarray) -> np.ndarray:
+        if self._full is not None:
+            return np.asarray(self._full[offsets])
+        if self._type == "vector>halfvec":
+            self._full = key_matrix(self._type, self._column, self._dims)
+            return np.asarray(self._full[offsets])
+        taken = self._column.take(pa.array(np.asarray(offsets, dtype=np.int64)))
+        return key_matrix(self._type, taken, self._dims)
