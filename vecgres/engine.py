@@ -51,7 +51,7 @@ from vecgres.catalog.model import Catalog, Table
 from vecgres.config import Settings
 from vecgres.executor.duck import DuckSession
 from vecgres.executor.keys import KeyIndexes
-from vecgres.executor.relation import PendingWrites, layout_of, table_view
+from vecgres.executor.relation import PendingWrites, layout_of, stored_conversions, table_view
 from vecgres.executor.sequences import SequenceState
 from vecgres.result import ColumnInfo, Notice, Result
 from vecgres.sql import ddl, pgcatalog
@@ -563,8 +563,10 @@ class Session:
             if pgcatalog.is_system(table):
                 self.duck.register(name, pgcatalog.catalog_rows(self, table), False)
                 continue
-            data, masked = table_view(table, snap.table(table.oid), pending.get(table.oid))
-            self.duck.register(name, data, masked)
+            data, masked = table_view(
+                table, snap.table(table.oid), pending.get(table.oid), stored=True
+            )
+            self.duck.register(name, data, masked, stored_conversions(table))
 
     def _dispatch(self, stmt: PreparedStatement, params: Sequence[object]) -> Result:
         kind = stmt.kind

@@ -313,15 +313,23 @@ class DuckSession:
             side_effects=side_effects,
         )
 
-    def register(self, name: str, table: pa.Table, masked: bool) -> None:
+    def register(
+        self, name: str, table: pa.Table, masked: bool, convert: dict[str, str] | None = None
+    ) -> None:
+        """``convert`` maps stored columns to the function giving their DuckDB form; a
+        view applies it, so only the columns a query reads are converted."""
         self._detach_open()  # DuckDB refuses to register while a result is open
-        if masked:
+        if masked or convert:
             raw = name + "__raw"
             self.con.register(raw, table)
             self._registered.add(raw)
+            exclude = " EXCLUDE (__vis)" if masked else ""
+            replace = ", ".join(f'{fn}("{col}") AS "{col}"' for col, fn in (convert or {}).items())
+            replace = f" REPLACE ({replace})" if replace else ""
+            where = " WHERE __vis" if masked else ""
             self.con.execute(
                 f'CREATE OR REPLACE TEMP VIEW "{name}" AS '
-                f'SELECT * EXCLUDE (__vis) FROM "{raw}" WHERE __vis'
+                f'SELECT *{exclude}{replace} FROM "{raw}"{where}'
             )
             self._registered.add("view:" + name)
         else:

@@ -488,8 +488,29 @@ def _sparse_sortkey(t_col: pa.ChunkedArray) -> pa.Array:
     return pa.array(rows, type=_SORT_KEY)
 
 
+def _bits_from_storage(col: pa.ChunkedArray) -> pa.Array:
+    from vecgres.vector.storage import bits_from_storage
+
+    return bits_from_storage(col)
+
+
+def _sparse_from_storage(col: pa.ChunkedArray) -> pa.Array:
+    from vecgres.vector.storage import sparse_from_storage
+
+    return sparse_from_storage(col)
+
+
+BIT_STORAGE_DUCK = duckdb.struct_type({"len": "INTEGER", "data": "BLOB"})
+SPARSE_STORAGE_DUCK = duckdb.struct_type(
+    {"dim": "INTEGER", "idx": duckdb.list_type("INTEGER"), "val": duckdb.list_type("FLOAT")}
+)
+
+
 def register_more(add: Callable[..., None]) -> None:
     vec = duckdb.list_type("FLOAT")
+    # stored layouts -> the forms DuckDB computes on (see vecgres/vector/storage.py)
+    add("pgv_bits_from_storage", _bits_from_storage, [BIT_STORAGE_DUCK], "VARCHAR")
+    add("pgv_sparsevec_from_storage", _sparse_from_storage, [SPARSE_STORAGE_DUCK], "VARCHAR")
     key = duckdb.list_type(duckdb.struct_type({"k": "DOUBLE", "v": "DOUBLE"}))
     add("pgv_sparsevec_sortkey", _sparse_sortkey, ["VARCHAR"], key)
     add("pgv_spherical_distance", _spherical, [vec, vec], "DOUBLE")

@@ -10,7 +10,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from vecgres import errors
-from vecgres.codec.arrow import arrow_type
+from vecgres.codec.arrow import arrow_type, to_storage
 from vecgres.executor.duck import raise_sql
 from vecgres.executor.keys import unique_violation
 from vecgres.executor.relation import ROWID, duck_names, storage_schema
@@ -160,7 +160,10 @@ def _allocate(session: Session, table: Table, rows: pa.Table) -> pa.RecordBatch:
         if batch.num_rows:
             start = max(start, int(batch.column(0).to_numpy()[-1]) + 1)
     rowids = pa.array(np.arange(start, start + rows.num_rows, dtype=np.int64))
-    arrays = [rowids, *rows.columns]
+    arrays = [
+        rowids,
+        *(to_storage(c, col.type) for c, col in zip(rows.columns, table.columns, strict=True)),
+    ]
     batch = pa.Table.from_arrays(arrays, schema=storage_schema(table)).combine_chunks()
     return (
         batch.to_batches()[0]
