@@ -28,6 +28,7 @@ from vecgres.executor.udfs import (
 from vecgres.vector import bits as B
 from vecgres.vector import half as H
 from vecgres.vector import sparse as S
+from vecgres.vector.storage import decoded
 
 F32Array = npt.NDArray[np.float32]
 
@@ -46,7 +47,8 @@ def _sparse_rows(col: pa.ChunkedArray) -> list[S.Sparse | None]:
             continue
         v = memo.get(t)
         if v is None:
-            v = S.parse_stored(t)
+            known = decoded(t)
+            v = S.parse_stored(t) if known is None else S.Sparse(*known)
             memo[t] = v
         out.append(v)
     return out

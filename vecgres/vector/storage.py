@@ -101,12 +101,25 @@ def bits_from_storage(col: pa.Array | pa.ChunkedArray) -> pa.Array:
     lengths = np.where(valid, lengths, 0)
     data = arr.field("data")
     byte_offsets = _offsets(data)
-    bitbuf = np.unpackbits(_data(data))
     out_offsets = np.zeros(n + 1, np.int64)
     np.cumsum(lengths, out=out_offsets[1:])
-    within = np.arange(int(out_offsets[-1])) - np.repeat(out_offsets[:-1], lengths)
-    src = np.repeat(byte_offsets[:-1] * 8, lengths) + within
-    chars = (bitbuf[src] + ord("0")).astype(np.uint8)
+    width = (lengths + 7) // 8
+    raw = _data(data)
+    if (
+        n
+        and valid.all()
+        and (lengths == lengths[0]).all()
+        and (np.diff(byte_offsets) == width).all()
+    ):
+        # bit(n): one packed matrix, unpacked at once
+        start = int(byte_offsets[0])
+        matrix = raw[start : start + n * int(width[0])].reshape(n, int(width[0]))
+        chars = (np.unpackbits(matrix, axis=1)[:, : int(lengths[0])] + ord("0")).astype(np.uint8)
+    else:
+        bitbuf = np.unpackbits(raw)
+        within = np.arange(int(out_offsets[-1])) - np.repeat(out_offsets[:-1], lengths)
+        src = np.repeat(byte_offsets[:-1] * 8, lengths) + within
+        chars = (bitbuf[src] + ord("0")).astype(np.uint8)
     validity = None if valid.all() else pa.array(valid).buffers()[1]
     return pa.Array.from_buffers(
         pa.string(),
@@ -236,9 +249,28 @@ def sparse_from_storage(col: pa.Array | pa.ChunkedArray) -> pa.Array:
     pairs = [f"{i + 1}:{texts[j]}" for i, j in zip(indices.tolist(), inverse.tolist(), strict=True)]
     bounds = indptr.tolist()
     out: list[str | None] = []
+    if len(_DECODED) + len(arr) > _DECODED_MAX:
+        _DECODED.clear()
+    remember = len(arr) <= _DECODED_MAX
     for r, d in enumerate(dims.tolist()):
         if not valid[r]:
             out.append(None)
             continue
-        out.append("{" + ",".join(pairs[bounds[r] : bounds[r + 1]]) + "}/" + str(d))
+        lo, hi = bounds[r], bounds[r + 1]
+        text = "{" + ",".join(pairs[lo:hi]) + "}/" + str(d)
+        out.append(text)
+        if remember:
+            _DECODED[text] = (d, indices[lo:hi], values[lo:hi])
     return pa.array(out, pa.string())
+
+
+# Texts made by sparse_from_storage, with the value they came from: the sparsevec
+# functions DuckDB calls next on those texts take the value from here instead of
+# parsing the text again (a text determines its value, so an entry is never stale).
+_DECODED: dict[str, tuple[int, npt.NDArray[np.int32], npt.NDArray[np.float32]]] = {}
+_DECODED_MAX = 1 << 16
+
+
+def decoded(text: str) -> tuple[int, npt.NDArray[np.int32], npt.NDArray[np.float32]] | None:
+    """(dim, 0-based indices, values) of a text ``sparse_from_storage`` produced lately."""
+    return _DECODED.get(text)
