@@ -56,6 +56,8 @@ def _q(name: str) -> str:
 def _conversion(col: Column, src_expr: str, src_type: str, table: Table) -> str:
     """DuckDB SQL that turns ``src_expr`` (of DuckDB type ``src_type``) into ``col``'s type."""
     t = col.type
+    if t.is_array and t.element.is_vector:
+        return _vector_array_conversion(col, src_expr, src_type, table)
     if t.is_vector or (t.name in ("bit", "bit varying") and not t.is_array):
         from vecgres.sql.vector_rewrite import storage_conversion
 
@@ -87,6 +89,20 @@ def _conversion(col: Column, src_expr: str, src_type: str, table: Table) -> str:
         if t.name == "character":
             expr = f"CASE WHEN {src_expr} IS NULL THEN NULL ELSE {expr} END"
     return expr
+
+
+def _vector_array_conversion(col: Column, src_expr: str, src_type: str, table: Table) -> str:
+    """halfvec(n)[] / sparsevec(n)[] / vector(n)[]: each element converted (and checked)
+    as a value of the element type would be."""
+    from dataclasses import replace
+
+    up = src_type.upper()
+    if up.endswith("[]"):
+        source, element_type = src_expr, src_type[:-2]
+    else:
+        source, element_type = f"CAST({src_expr} AS VARCHAR[])", "VARCHAR"
+    element = _conversion(replace(col, type=col.type.element), "x", element_type, table)
+    return f"CAST(list_transform({source}, lambda x: {element}) AS {duck_type(col.type)})"
 
 
 def _default_sql(session: Session, col: Column) -> str:
