@@ -75,7 +75,13 @@ def parse_literal(text: str, t: SqlType) -> exp.Expr:
 
 
 def value_literal(value: object, t: SqlType) -> exp.Expr:
-    """A bound parameter value (text or a sequence of numbers) of a pgvector type."""
+    """A bound parameter value (text or a sequence of numbers) of a pgvector type,
+    or a list of them for an array of one (a binary array parameter)."""
+    if t.is_array and isinstance(value, list):
+        elem = t.element
+        parts = [exp.null() if v is None else value_literal(v, elem) for v in value]
+        duck = "VARCHAR[]" if elem.name == "sparsevec" else "FLOAT[][]"
+        return typed(exp.cast(exp.Array(expressions=parts), duck, dialect="duckdb"), t)
     if isinstance(value, str):
         return parse_literal(value, t)
     if t.name == "sparsevec":
