@@ -49,9 +49,9 @@ def combine(a: list[float | None], b: list[float | None]) -> list[float]:
     """``vector_combine``: merge two partial states."""
     s1, s2 = check_state(a, "vector_combine"), check_state(b, "vector_combine")
     if s1[0] == 0.0:
-        return s2.tolist()
+        return [float(x) for x in s2]
     if s2[0] == 0.0:
-        return s1.tolist()
+        return [float(x) for x in s1]
     check_expected_dim(len(s1) - 1, len(s2) - 1)
     with np.errstate(over="ignore"):
         sums = _overflow_checked(s1[1:] + s2[1:])
@@ -70,7 +70,8 @@ def average(state: list[float | None], typename: str) -> F32Array | None:
     if typename == "halfvec":
         mean = to_half(mean) if np.isfinite(mean).all() else mean
     check_vector_value(mean, typename)
-    return mean
+    result: F32Array = mean
+    return result
 
 
 __all__ = ["accum", "average", "check_state", "combine"]
