@@ -135,10 +135,14 @@ def stored_conversions(table: Table) -> dict[str, str]:
     return out
 
 
-def execution_layout(table: Table, data: pa.Table) -> pa.Table:
+def execution_layout(table: Table, data: pa.Table, only: set[str] | None = None) -> pa.Table:
     """Stored columns whose layout differs from what DuckDB computes on (bit,
-    sparsevec) converted; ``data`` has ``_rowid`` first, then one field per column."""
+    sparsevec) converted; ``data`` has ``_rowid`` first, then one field per column.
+    With ``only``, just the fields of those names are converted (the rest are left
+    as stored: the caller never reads them)."""
     for position, col in enumerate(table.columns, start=1):
+        if only is not None and data.schema.field(position).name not in only:
+            continue
         stored = data.column(position)
         converted = from_storage(stored, col.type)
         if converted is not stored:

@@ -194,7 +194,8 @@ def run_topk(
         keep &= data.column(VISIBLE).to_numpy(zero_copy_only=False)
     if plan.projection is not None:
         rows = np.flatnonzero(keep)
-        winners_data = execution_layout(table, data.take(pa.array(rows, pa.int64())))
+        used = {source for _, source in plan.projection if source is not None}
+        winners_data = execution_layout(table, data.take(pa.array(rows, pa.int64())), used)
         return _project(winners_data, np.arange(len(rows)), plan, ranked, ranked_dist, reports)
     small = execution_layout(table, data.filter(pa.array(keep)))
     if masked:
