@@ -51,7 +51,7 @@ from vecgres.catalog.model import Catalog, Table
 from vecgres.config import Settings
 from vecgres.executor.duck import DuckSession
 from vecgres.executor.keys import KeyIndexes
-from vecgres.executor.relation import PendingWrites, layout_of, table_view
+from vecgres.executor.relation import PendingWrites, layout_of, stored_conversions, table_view
 from vecgres.executor.sequences import SequenceState
 from vecgres.result import ColumnInfo, Notice, Result
 from vecgres.sql import ddl, grants, pgcatalog
@@ -573,8 +573,8 @@ class Session:
             key = None if own is not None and own.mark() != (0, 0, False) else (table, snap.csn)
             if key is not None and self.duck.is_current(name, key):
                 continue
-            data, masked = table_view(table, snap.table(table.oid), own)
-            self.duck.register(name, data, masked, key)
+            data, masked = table_view(table, snap.table(table.oid), own, stored=True)
+            self.duck.register(name, data, masked, key, stored_conversions(table))
 
     def _dispatch(self, stmt: PreparedStatement, params: Sequence[object]) -> Result:
         kind = stmt.kind

@@ -1,10 +1,12 @@
-"""The Arrow layout of each SQL type: how the storage and result batches hold values."""
+"""The Arrow layout of each SQL type: how result batches hold values (``arrow_type``)
+and how segments store them (``storage_type``; bit and sparsevec differ)."""
 
 from __future__ import annotations
 
 import pyarrow as pa
 
 from vecgres.types import SqlType
+from vecgres.vector import storage
 
 # numeric without a typmod has no fixed scale in PostgreSQL; Arrow needs one, so it
 # is stored with 10 fractional digits and printed with trailing zeros trimmed
@@ -71,3 +73,56 @@ def arrow_type(t: SqlType) -> pa.DataType:
             return pa.list_(pa.float32(), t.typmod)
         return pa.list_(pa.float32())
     return _SIMPLE[t.name]
+
+
+_PACKED = ("bit", "bit varying")
+
+
+def storage_type(t: SqlType) -> pa.DataType:
+    """The Arrow type that holds values of ``t`` in segments (``arrow_type`` but for
+    bit strings, which are stored packed: see vecgres/vector/storage.py)."""
+    if not t.is_array and t.name in _PACKED:
+        return storage.BIT_STORAGE
+    if not t.is_array and t.name == "sparsevec":
+        return storage.SPARSE_STORAGE
+    return arrow_type(t)
+
+
+def to_storage(col: pa.Array | pa.ChunkedArray, t: SqlType) -> pa.Array | pa.ChunkedArray:
+    """A column in its execution layout (``arrow_type``) -> its stored layout."""
+    if not t.is_array and t.name in _PACKED:
+        return storage.bits_to_storage(col)
+    if not t.is_array and t.name == "sparsevec":
+        return storage.sparse_to_storage(col)
+    return col
+
+
+def from_storage(col: pa.Array | pa.ChunkedArray, t: SqlType) -> pa.Array | pa.ChunkedArray:
+    """A stored column -> the layout DuckDB and the codecs compute on (``arrow_type``)."""
+    if not t.is_array and t.name in _PACKED:
+        return storage.bits_from_storage(col)
+    if not t.is_array and t.name == "sparsevec":
+        return storage.sparse_from_storage(col)
+    return col
+
+
+def missing_to_storage(value: object, t: SqlType) -> object:
+    """A column's fill value for old rows (``Column.missing``) in its stored layout."""
+    if value is None or t.is_array:
+        return value
+    stored = to_storage(pa.array([value], pa.string()), t) if isinstance(value, str) else None
+    if stored is None or pa.types.is_string(stored.type):
+        return value
+    return stored[0].as_py()
+
+
+def storage_reader(t: SqlType) -> str | None:
+    """The DuckDB function (vecgres/executor/udfs_types.py) that reads a stored
+    column of ``t`` into its execution layout; None when the layouts agree."""
+    if t.is_array:
+        return None
+    if t.name in _PACKED:
+        return "pgv_bits_from_storage"
+    if t.name == "sparsevec":
+        return "pgv_sparsevec_from_storage"
+    return None

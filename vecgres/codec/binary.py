@@ -252,7 +252,8 @@ def _vector_type(arr: pa.Array, name: str) -> list[Cell]:
 def _array(arr: pa.Array, element: SqlType) -> list[Cell]:
     values, offsets = _list_layout(arr)
     values = plain(values)
-    nested = _is_list(values.type)
+    # a vector-typed element's list is its value, not a further dimension
+    nested = _is_list(values.type) and not element.is_vector
     if nested:
         # a further dimension: encode it as an array and unpack its dims and elements
         inner = _array(values, element)

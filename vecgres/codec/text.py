@@ -359,8 +359,8 @@ def _is_list(t: pa.DataType) -> bool:
 def _array(arr: pa.Array, element: SqlType) -> list[Cell]:
     values, offsets = _list_layout(arr)
     values = plain(values)
-    if _is_list(values.type):
-        # a nested list is a further array dimension: its text is already braced
+    if _is_list(values.type) and not element.is_vector:
+        # a nested list is a further array dimension (a vector's list is its value)
         cells = _array(values, element)
     else:
         cells = [

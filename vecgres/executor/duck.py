@@ -324,23 +324,31 @@ class DuckSession:
         table: pa.Table,
         masked: bool,
         key: tuple[object, ...] | None = None,
+        convert: dict[str, str] | None = None,
     ) -> None:
         """Expose ``table`` to SQL as ``name`` until the next ``clear()``.
 
-        With a ``key`` the relation outlives ``clear()`` and ``is_current(name,
-        key)`` lets the next statement reuse it instead of registering again
-        (registration and teardown cost more than a point query).
+        ``convert`` maps stored columns to the function giving their DuckDB form; a
+        view applies it, so only the columns a query reads are converted. With a
+        ``key`` the relation outlives ``clear()`` and ``is_current(name, key)`` lets
+        the next statement reuse it instead of registering again (registration and
+        teardown cost more than a point query).
         """
         self._detach_open()  # DuckDB refuses to register while a result is open
         if name in self._sticky:
             self._forget(name)
-        names = [name + "__raw", "view:" + name] if masked else [name]
-        if masked:
+        viewed = masked or bool(convert)
+        names = [name + "__raw", "view:" + name] if viewed else [name]
+        if viewed:
             raw = name + "__raw"
             self.con.register(raw, table)
+            exclude = " EXCLUDE (__vis)" if masked else ""
+            replace = ", ".join(f'{fn}("{col}") AS "{col}"' for col, fn in (convert or {}).items())
+            replace = f" REPLACE ({replace})" if replace else ""
+            where = " WHERE __vis" if masked else ""
             self.con.execute(
                 f'CREATE OR REPLACE TEMP VIEW "{name}" AS '
-                f'SELECT * EXCLUDE (__vis) FROM "{raw}" WHERE __vis'
+                f'SELECT *{exclude}{replace} FROM "{raw}"{where}'
             )
         else:
             self.con.register(name, table)
@@ -348,7 +356,7 @@ class DuckSession:
             self._registered.update(names)
             return
         self._registered.difference_update(names)
-        self._sticky[name] = (key, masked)
+        self._sticky[name] = (key, viewed)
         while len(self._sticky) > _STICKY_MAX:
             self._forget(next(iter(self._sticky)))
 
@@ -367,9 +375,9 @@ class DuckSession:
         return False
 
     def _forget(self, name: str) -> None:
-        _key, masked = self._sticky.pop(name)
+        _key, viewed = self._sticky.pop(name)
         self._detach_open()
-        self._drop(["view:" + name, name + "__raw"] if masked else [name])
+        self._drop(["view:" + name, name + "__raw"] if viewed else [name])
 
     def _drop(self, names: list[str]) -> None:
         for name in names:

@@ -23,6 +23,7 @@ from vecgres.executor.vectors import column_matrix
 from vecgres.types import SqlType
 from vecgres.vector import bits, half
 from vecgres.vector.ops import rowwise_binary_quantize
+from vecgres.vector.storage import packed_bits
 
 BIT_TYPES = ("bit",)
 DENSE_TYPES = ("vector", "halfvec")
@@ -74,11 +75,13 @@ def key_matrix(type_name: str, column: pa.ChunkedArray, dims: int) -> np.ndarray
         packed, _ = bits.pack(rowwise_binary_quantize(matrix))
         return packed
     if type_name in BIT_TYPES:
-        blank = "0" * dims
-        rows = [blank if s is None else s for s in column.to_pylist()]
-        if not rows:
-            return np.zeros((0, (dims + 7) // 8), dtype=np.uint8)
-        packed, _ = bits.pack(rows)
+        width = (dims + 7) // 8
+        if not len(column):
+            return np.zeros((0, width), dtype=np.uint8)
+        # stored (packed) or text rows; NULL rows come back as zeros
+        packed, _nbits, _valid = packed_bits(column)
+        if packed.shape[1] != width:  # every row NULL
+            return np.zeros((len(column), width), dtype=np.uint8)
         return packed
     return column_matrix(column, dims)
 

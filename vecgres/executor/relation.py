@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow as pa
 
-from vecgres.codec.arrow import arrow_type
+from vecgres.codec.arrow import from_storage, missing_to_storage, storage_reader, storage_type
 from vecgres.storage.store import TableLayout
 
 if TYPE_CHECKING:
@@ -21,8 +21,8 @@ VISIBLE = "__vis"
 
 def layout_of(table: Table) -> TableLayout:
     """The storage layout of a table: one Arrow field per live column, by column id."""
-    fields = [pa.field(col.field_name, arrow_type(col.type)) for col in table.columns]
-    missing = {col.field_name: col.missing for col in table.columns}
+    fields = [pa.field(col.field_name, storage_type(col.type)) for col in table.columns]
+    missing = {col.field_name: missing_to_storage(col.missing, col.type) for col in table.columns}
     return TableLayout(schema=pa.schema(fields), missing=missing)
 
 
@@ -70,12 +70,15 @@ def table_view(
     table: Table,
     snap: TableSnapshot | None,
     pending: PendingWrites | None,
+    stored: bool = False,
 ) -> tuple[pa.Table, bool]:
     """All rows of ``table`` visible to a statement, named by catalog column names.
 
     Returns the Arrow table (``_rowid`` + live columns, plus a ``__vis`` mask
     column when some rows are invisible) and whether the mask is present.
-    Segments are not copied: the result only chains their chunks.
+    Segments are not copied: the result only chains their chunks. With ``stored``
+    bit and sparsevec columns keep their stored layout (``stored_conversions`` says
+    how DuckDB turns them into the execution layout).
     """
     layout = layout_of(table)
     names = [ROWID, *duck_names(table)]
@@ -103,9 +106,13 @@ def table_view(
     schema = storage_schema(table)
     if not parts:
         empty = schema.empty_table()
+        empty = empty if stored else execution_layout(table, empty)
         return empty.rename_columns(names), False
     parts = [p.select(schema.names).cast(schema) if p.schema != schema else p for p in parts]
-    combined = pa.concat_tables(parts).rename_columns(names)
+    combined = pa.concat_tables(parts)
+    if not stored:
+        combined = execution_layout(table, combined)
+    combined = combined.rename_columns(names)
     if all(m is None for m in masks):
         return combined, False
     full = np.concatenate(
@@ -115,6 +122,32 @@ def table_view(
         ]
     )
     return combined.append_column(VISIBLE, pa.array(full)), True
+
+
+def stored_conversions(table: Table) -> dict[str, str]:
+    """DuckDB column name -> the function turning its stored layout into the one
+    DuckDB computes on, for the columns whose layouts differ."""
+    out: dict[str, str] = {}
+    for name, col in zip(duck_names(table), table.columns, strict=True):
+        fn = storage_reader(col.type)
+        if fn is not None:
+            out[name] = fn
+    return out
+
+
+def execution_layout(table: Table, data: pa.Table, only: set[str] | None = None) -> pa.Table:
+    """Stored columns whose layout differs from what DuckDB computes on (bit,
+    sparsevec) converted; ``data`` has ``_rowid`` first, then one field per column.
+    With ``only``, just the fields of those names are converted (the rest are left
+    as stored: the caller never reads them)."""
+    for position, col in enumerate(table.columns, start=1):
+        if only is not None and data.schema.field(position).name not in only:
+            continue
+        stored = data.column(position)
+        converted = from_storage(stored, col.type)
+        if converted is not stored:
+            data = data.set_column(position, data.schema.field(position).name, converted)
+    return data
 
 
 def _and_not_deleted(part: pa.Table, mask: np.ndarray | None, deleted: np.ndarray) -> np.ndarray:

@@ -23,7 +23,15 @@ from vecgres.catalog.model import Index, Table
 from vecgres.executor.annindex import AnnIndexes
 from vecgres.executor.keycols import KeyRows
 from vecgres.executor.prune import prune
-from vecgres.executor.relation import ROWID, VISIBLE, PendingWrites, layout_of, table_view
+from vecgres.executor.relation import (
+    ROWID,
+    VISIBLE,
+    PendingWrites,
+    execution_layout,
+    layout_of,
+    stored_conversions,
+    table_view,
+)
 from vecgres.executor.vectors import null_mask
 from vecgres.index.spec import effective_lists
 from vecgres.vector import bits
@@ -134,10 +142,10 @@ def run_topk(
     assert column is not None
     dims = len(plan.query_text) if plan.query_text is not None else len(plan.query)
     snap, gone = prune(table, snap, plan.where)
-    data, masked = table_view(table, snap, pending)
+    data, masked = table_view(table, snap, pending, stored=True)
     allowed: np.ndarray | None = None
     if plan.filter_sql is not None:
-        duck.register(plan.rel, data, masked)
+        duck.register(plan.rel, data, masked, convert=stored_conversions(table))
         try:
             allowed = np.sort(duck.arrow(plan.filter_sql).column(0).to_numpy())
         finally:
@@ -199,8 +207,11 @@ def run_topk(
     if masked:
         keep &= data.column(VISIBLE).to_numpy(zero_copy_only=False)
     if plan.projection is not None:
-        return _project(data, np.flatnonzero(keep), plan, ranked, ranked_dist, reports)
-    small = data.filter(pa.array(keep))
+        rows = np.flatnonzero(keep)
+        used = {source for _, source in plan.projection if source is not None}
+        winners_data = execution_layout(table, data.take(pa.array(rows, pa.int64())), used)
+        return _project(winners_data, np.arange(len(rows)), plan, ranked, ranked_dist, reports)
+    small = execution_layout(table, data.filter(pa.array(keep)))
     if masked:
         small = small.drop_columns([VISIBLE])
     duck.register(plan.rel, small, False)

@@ -28,6 +28,8 @@ from vecgres.executor.udfs import (
 from vecgres.vector import bits as B
 from vecgres.vector import half as H
 from vecgres.vector import sparse as S
+from vecgres.vector import state as ST
+from vecgres.vector.storage import decoded
 
 F32Array = npt.NDArray[np.float32]
 
@@ -46,7 +48,8 @@ def _sparse_rows(col: pa.ChunkedArray) -> list[S.Sparse | None]:
             continue
         v = memo.get(t)
         if v is None:
-            v = S.parse_stored(t)
+            known = decoded(t)
+            v = S.parse_stored(t) if known is None else S.Sparse(*known)
             memo[t] = v
         out.append(v)
     return out
@@ -488,8 +491,74 @@ def _sparse_sortkey(t_col: pa.ChunkedArray) -> pa.Array:
     return pa.array(rows, type=_SORT_KEY)
 
 
+def _bits_from_storage(col: pa.ChunkedArray) -> pa.Array:
+    from vecgres.vector.storage import bits_from_storage
+
+    return bits_from_storage(col)
+
+
+def _sparse_from_storage(col: pa.ChunkedArray) -> pa.Array:
+    from vecgres.vector.storage import sparse_from_storage
+
+    return sparse_from_storage(col)
+
+
+def _doubles_result(rows: list[list[float] | None]) -> pa.Array:
+    return pa.array(rows, type=pa.list_(pa.float64()))
+
+
+def _state_accum(typename: str) -> Callable[[pa.ChunkedArray, pa.ChunkedArray], pa.Array]:
+    def udf(s_col: pa.ChunkedArray, v_col: pa.ChunkedArray) -> pa.Array:
+        states = s_col.combine_chunks().to_pylist()
+        v = _Vecs(v_col)
+        return _doubles_result(
+            [
+                None
+                if st is None or not v.valid[i]
+                else ST.accum(st, v.row(i), f"{typename}_accum")
+                for i, st in enumerate(states)
+            ]
+        )
+
+    return udf
+
+
+def _state_combine(a_col: pa.ChunkedArray, b_col: pa.ChunkedArray) -> pa.Array:
+    a, b = a_col.combine_chunks().to_pylist(), b_col.combine_chunks().to_pylist()
+    return _doubles_result(
+        [None if x is None or y is None else ST.combine(x, y) for x, y in zip(a, b, strict=True)]
+    )
+
+
+def _state_avg(typename: str) -> Callable[[pa.ChunkedArray], pa.Array]:
+    def udf(s_col: pa.ChunkedArray) -> pa.Array:
+        return _list_result(
+            [
+                None if st is None else ST.average(st, typename)
+                for st in s_col.combine_chunks().to_pylist()
+            ]
+        )
+
+    return udf
+
+
+BIT_STORAGE_DUCK = duckdb.struct_type({"len": "INTEGER", "data": "BLOB"})
+SPARSE_STORAGE_DUCK = duckdb.struct_type(
+    {"dim": "INTEGER", "idx": duckdb.list_type("INTEGER"), "val": duckdb.list_type("FLOAT")}
+)
+
+
 def register_more(add: Callable[..., None]) -> None:
     vec = duckdb.list_type("FLOAT")
+    dbl = duckdb.list_type("DOUBLE")
+    add("pgv_vector_accum", _state_accum("vector"), [dbl, vec], dbl)
+    add("pgv_halfvec_accum", _state_accum("halfvec"), [dbl, vec], dbl)
+    add("pgv_vector_combine", _state_combine, [dbl, dbl], dbl)
+    add("pgv_vector_avg_state", _state_avg("vector"), [dbl], vec)
+    add("pgv_halfvec_avg_state", _state_avg("halfvec"), [dbl], vec)
+    # stored layouts -> the forms DuckDB computes on (see vecgres/vector/storage.py)
+    add("pgv_bits_from_storage", _bits_from_storage, [BIT_STORAGE_DUCK], "VARCHAR")
+    add("pgv_sparsevec_from_storage", _sparse_from_storage, [SPARSE_STORAGE_DUCK], "VARCHAR")
     key = duckdb.list_type(duckdb.struct_type({"k": "DOUBLE", "v": "DOUBLE"}))
     add("pgv_sparsevec_sortkey", _sparse_sortkey, ["VARCHAR"], key)
     add("pgv_spherical_distance", _spherical, [vec, vec], "DOUBLE")

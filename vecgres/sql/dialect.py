@@ -110,6 +110,8 @@ class Vecgres(Postgres):
         KEYWORDS: ClassVar[dict[str, TokenType]] = {
             **Postgres.Tokenizer.KEYWORDS,
             **_TOKENS,
+            # one word to the parser, so it names a type like varbit does
+            "BIT VARYING": TokenType.VAR,
         }
 
     class Parser(PostgresParser):

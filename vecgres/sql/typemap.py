@@ -51,6 +51,7 @@ _USER_DEFINED: dict[str, str] = {
     "regproc": "regproc",
     "regnamespace": "regnamespace",
     "varbit": "bit varying",
+    "bit varying": "bit varying",
     "bpchar": "character",
 }
 

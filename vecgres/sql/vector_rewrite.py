@@ -75,7 +75,13 @@ def parse_literal(text: str, t: SqlType) -> exp.Expr:
 
 
 def value_literal(value: object, t: SqlType) -> exp.Expr:
-    """A bound parameter value (text or a sequence of numbers) of a pgvector type."""
+    """A bound parameter value (text or a sequence of numbers) of a pgvector type,
+    or a list of them for an array of one (a binary array parameter)."""
+    if t.is_array and isinstance(value, list):
+        elem = t.element
+        parts = [exp.null() if v is None else value_literal(v, elem) for v in value]
+        duck = "VARCHAR[]" if elem.name == "sparsevec" else "FLOAT[][]"
+        return typed(exp.cast(exp.Array(expressions=parts), duck, dialect="duckdb"), t)
     if isinstance(value, str):
         return parse_literal(value, t)
     if t.name == "sparsevec":
@@ -585,7 +591,42 @@ class VectorRewriter:
         node.replace(out)
         return out
 
+    def _state_function(self, node: exp.Expr, name: str, args: list[exp.Expr]) -> exp.Expr:
+        """pgvector's avg state functions on ``double precision[]`` states."""
+        kinds = _STATE_FUNCS[name]
+        shown = [self.type_of(a) for a in args]
+        if len(args) != len(kinds) or any(
+            k != "state" and t is not None and t.name != k
+            for k, t in zip(kinds, shown, strict=False)
+        ):
+            names = ", ".join("unknown" if t is None else t.format() for t in shown)
+            raise errors.UndefinedFunction(
+                f"function {name}({names}) does not exist",
+                hint="No function matches the given name and argument types. "
+                "You might need to add explicit type casts.",
+            )
+        new_args: list[exp.Expr] = []
+        for kind, a in zip(kinds, args, strict=True):
+            untyped = isinstance(a, exp.Literal) and a.is_string and meta_type(a) is None
+            if kind == "state":
+                arg = _numeric_array_literal(a.this) if untyped else a.copy()
+                new_args.append(exp.cast(arg, "DOUBLE[]", dialect="duckdb"))
+            else:
+                new_args.append(parse_literal(a.this, SqlType(kind)) if untyped else a.copy())
+        udf, result = {
+            "vector_accum": ("pgv_vector_accum", DOUBLES),
+            "halfvec_accum": ("pgv_halfvec_accum", DOUBLES),
+            "vector_combine": ("pgv_vector_combine", DOUBLES),
+            "vector_avg": ("pgv_vector_avg_state", SqlType("vector")),
+            "halfvec_avg": ("pgv_halfvec_avg_state", SqlType("halfvec")),
+        }[name]
+        out = typed(exp.func(udf, *new_args), result)
+        node.replace(out)
+        return out
+
     def _call(self, node: exp.Expr, name: str, args: list[exp.Expr]) -> exp.Expr:
+        if name in _STATE_FUNCS:
+            return self._state_function(node, name, args)
         if name in _CAST_FUNCS:
             return self._cast_function(node, name, args)
         spec = _FUNCS.get(name)
@@ -672,6 +713,16 @@ _CAST_FUNCS = frozenset(
         "sparsevec_to_halfvec",
     }
 )
+
+# pgvector's avg state functions: argument kinds ("state" = double precision[])
+_STATE_FUNCS: dict[str, tuple[str, ...]] = {
+    "vector_accum": ("state", "vector"),
+    "halfvec_accum": ("state", "halfvec"),
+    "vector_combine": ("state", "state"),
+    "vector_avg": ("state",),
+    "halfvec_avg": ("state",),
+}
+DOUBLES = SqlType("double precision").array_of()
 
 _SYMBOL = {exp.Add: "+", exp.Sub: "-", exp.Mul: "*", exp.DPipe: "||"}
 

@@ -11,7 +11,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from vecgres import errors
-from vecgres.codec.arrow import arrow_type
+from vecgres.codec.arrow import arrow_type, to_storage
 from vecgres.executor.duck import raise_sql
 from vecgres.executor.keys import unique_violation
 from vecgres.executor.relation import ROWID, duck_names, storage_schema
@@ -57,6 +57,8 @@ def _q(name: str) -> str:
 def _conversion(col: Column, src_expr: str, src_type: str, table: Table) -> str:
     """DuckDB SQL that turns ``src_expr`` (of DuckDB type ``src_type``) into ``col``'s type."""
     t = col.type
+    if t.is_array and t.element.is_vector:
+        return _vector_array_conversion(col, src_expr, src_type, table)
     if t.is_vector or (t.name in ("bit", "bit varying") and not t.is_array):
         from vecgres.sql.vector_rewrite import storage_conversion
 
@@ -88,6 +90,20 @@ def _conversion(col: Column, src_expr: str, src_type: str, table: Table) -> str:
         if t.name == "character":
             expr = f"CASE WHEN {src_expr} IS NULL THEN NULL ELSE {expr} END"
     return expr
+
+
+def _vector_array_conversion(col: Column, src_expr: str, src_type: str, table: Table) -> str:
+    """halfvec(n)[] / sparsevec(n)[] / vector(n)[]: each element converted (and checked)
+    as a value of the element type would be."""
+    from dataclasses import replace
+
+    up = src_type.upper()
+    if up.endswith("[]"):
+        source, element_type = src_expr, src_type[:-2]
+    else:
+        source, element_type = f"CAST({src_expr} AS VARCHAR[])", "VARCHAR"
+    element = _conversion(replace(col, type=col.type.element), "x", element_type, table)
+    return f"CAST(list_transform({source}, lambda x: {element}) AS {duck_type(col.type)})"
 
 
 def _default_sql(session: Session, col: Column) -> str:
@@ -161,7 +177,10 @@ def _allocate(session: Session, table: Table, rows: pa.Table) -> pa.RecordBatch:
         if batch.num_rows:
             start = max(start, int(batch.column(0).to_numpy()[-1]) + 1)
     rowids = pa.array(np.arange(start, start + rows.num_rows, dtype=np.int64))
-    arrays = [rowids, *rows.columns]
+    arrays = [
+        rowids,
+        *(to_storage(c, col.type) for c, col in zip(rows.columns, table.columns, strict=True)),
+    ]
     batch = pa.Table.from_arrays(arrays, schema=storage_schema(table)).combine_chunks()
     return (
         batch.to_batches()[0]

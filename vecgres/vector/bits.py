@@ -30,7 +30,11 @@ def jaccard_distance(a: str, b: str) -> float:
 
 def bit_in(text: str, typmod: int = -1, varying: bool = False) -> str:
     """PostgreSQL ``bit_in``/``varbit_in`` for a '0'/'1' string (B'' and X'' forms too)."""
-    from vecgres.errors import InvalidTextRepresentation, StringDataLengthMismatch
+    from vecgres.errors import (
+        InvalidTextRepresentation,
+        StringDataLengthMismatch,
+        StringDataRightTruncation,
+    )
 
     s = text
     if s[:1] in ("b", "B"):
@@ -46,7 +50,7 @@ def bit_in(text: str, typmod: int = -1, varying: bool = False) -> str:
             raise InvalidTextRepresentation(f'"{c}" is not a valid binary digit')
     if typmod > 0:
         if varying and len(s) > typmod:
-            raise StringDataLengthMismatch(f"bit string too long for type bit varying({typmod})")
+            raise StringDataRightTruncation(f"bit string too long for type bit varying({typmod})")
         if not varying and len(s) != typmod:
             raise StringDataLengthMismatch(
                 f"bit string length {len(s)} does not match type bit({typmod})"

@@ -318,13 +318,14 @@ def sort_key(a: Sparse) -> list[tuple[float, float]]:
 
     Each non-zero (i, v) maps to (2^31 - i, v) when v > 0 and (i - 2^31, v) when
     v < 0, so the first differing position decides by the sign of the value
-    that is present there; a final (0, dim) stands for "zeros from here on" and
-    breaks ties by dimensions. (One edge differs: a longer vector whose extra
-    non-zero lies beyond the shorter one's dimensions compares by that value's
-    sign rather than by dimensions.)"""
+    that is present there. A final (dim - 2^31 - 0.5, dim) stands for "zeros
+    from here on": it sorts below a positive non-zero, above a negative one at
+    an index below ``dim`` and below one at an index at or beyond ``dim``
+    (sparsevec_cmp then decides by dimensions, and the longer one's are larger),
+    and between two such ends the smaller dimension sorts first."""
     key = [
         ((_BIG - i) if v > 0 else (i - _BIG), float(v))
         for i, v in zip(a.indices.tolist(), a.values.tolist(), strict=True)
     ]
-    key.append((0.0, float(a.dim)))
+    key.append((a.dim - _BIG - 0.5, float(a.dim)))
     return key

@@ -212,3 +212,63 @@ def _pgvector_round_trip(server: RunningServer, register: Any) -> None:
             "SELECT id FROM items ORDER BY h <-> %s LIMIT 1", [HalfVector([0.25, 0.5, 1])]
         ).fetchone()
         assert nearest == (5,)
+
+
+def _array_binary(elem_oid: int, elements: list[bytes]) -> bytes:
+    """array_send of a 1-D array without NULLs."""
+    out = struct.pack(">iiiii", 1, 0, elem_oid, len(elements), 1)
+    return out + b"".join(struct.pack(">i", len(e)) + e for e in elements)
+
+
+def test_halfvec_and_sparsevec_array_columns_round_trip(server: RunningServer) -> None:
+    half_a = struct.pack(">hh", 3, 0) + np.array([1, 2, 3], ">f2").tobytes()
+    half_b = struct.pack(">hh", 3, 0) + np.array([1.5, -0.0, 65504], ">f2").tobytes()
+    sparse_a = struct.pack(">iiiiiff", 3, 2, 0, 0, 2, 1.0, 2.0)
+    sparse_b = struct.pack(">iii", 3, 0, 0)
+    with psycopg.connect(server.dsn(), autocommit=True) as conn:
+        conn.execute("CREATE TABLE arrs (id int, hs halfvec(3)[], ss sparsevec(3)[])")
+        conn.execute(
+            'INSERT INTO arrs VALUES (1, \'{"[1,2,3]","[1.5,-0,65504]"}\', '
+            '\'{"{1:1,3:2}/3","{}/3"}\')'
+        )
+        assert conn.execute("SELECT hs, ss FROM arrs").fetchone() == (
+            '{"[1,2,3]","[1.5,-0,65504]"}',
+            '{"{1:1,3:2}/3","{}/3"}',
+        )
+
+        class Raw:
+            def __init__(self, data: bytes, oid: int) -> None:
+                self.data, self.oid = data, oid
+
+        class RawDumper(psycopg.adapt.Dumper):
+            format = psycopg.pq.Format.BINARY
+
+            def dump(self, obj: Raw) -> bytes:
+                return obj.data
+
+            def get_key(self, obj: Raw, format: Any) -> Any:
+                return (Raw, obj.oid)
+
+            def upgrade(self, obj: Raw, format: Any) -> psycopg.adapt.Dumper:
+                d = RawDumper(Raw)
+                d.oid = obj.oid
+                return d
+
+        conn.adapters.register_dumper(Raw, RawDumper)
+        conn.execute(
+            "INSERT INTO arrs VALUES (2, %b, %b)",
+            [
+                Raw(_array_binary(16386, [half_b]), 16391),
+                Raw(_array_binary(16387, [sparse_a]), 16392),
+            ],
+        )
+        assert conn.execute("SELECT hs, ss FROM arrs WHERE id = 2").fetchone() == (
+            '{"[1.5,-0,65504]"}',
+            '{"{1:1,3:2}/3"}',
+        )
+        for oid in (16391, 16392):
+            conn.adapters.register_loader(oid, psycopg.adapt.Loader)  # raw bytes
+        cur = conn.cursor(binary=True)
+        hs, ss = cur.execute("SELECT hs, ss FROM arrs ORDER BY id").fetchone()
+        assert bytes(hs) == _array_binary(16386, [half_a, half_b])
+        assert bytes(ss) == _array_binary(16387, [sparse_a, sparse_b])
