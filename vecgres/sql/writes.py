@@ -436,6 +436,10 @@ def run_insert(
         src = session.duck.arrow(bound.render(params))
     finally:
         session.duck.clear()
+    explicit = isinstance(ast.this, exp.Schema) and bool(ast.this.expressions)
+    if not explicit and 0 < src.num_columns < len(columns):
+        # INSERT INTO t SELECT a, b: the leading columns, the rest take their defaults
+        columns = columns[: src.num_columns]
     if columns and src.num_columns != len(columns):
         if src.num_columns > len(columns):
             raise errors.SyntaxError_("INSERT has more expressions than target columns")
