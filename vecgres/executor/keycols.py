@@ -117,6 +117,9 @@ class KeyRows:
 
     def __getitem__(self, offsets: np.ndarray) -> np.ndarray:
         if self._full is not None:
+            n = len(self._full)
+            if len(offsets) == n and n and offsets[0] == 0 and offsets[-1] == n - 1:
+                return self._full  # every row (offsets are sorted and unique): no copy
             return np.asarray(self._full[offsets])
         if self._type == "vector>halfvec":
             self._full = key_matrix(self._type, self._column, self._dims)

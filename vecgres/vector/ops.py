@@ -114,6 +114,9 @@ def spherical_distance(a: F32Array, b: F32Array) -> float:
 # ---------------------------------------------------------------- batch forms
 
 
+_BLOCK_FLOATS = 1 << 18  # 1 MiB of float32 per block
+
+
 def _batch_args(matrix: F32Array, q: F32Array) -> tuple[F32Array, F32Array]:
     m = np.asarray(matrix, dtype=np.float32)
     qq = _f32(q)
@@ -129,9 +132,13 @@ def l2_distances(matrix: F32Array, q: F32Array) -> F64Array:
     (einsum keeps float32 accumulation, like pgvector; no |a|^2-2ab+|b|^2
     expansion, which would lose precision for near neighbours)."""
     m, qq = _batch_args(matrix, q)
+    sq = np.empty(len(m), dtype=np.float32)
+    # in row blocks: the differences stay in cache instead of a matrix-sized temporary
+    step = max(1, _BLOCK_FLOATS // max(1, m.shape[1]))
     with np.errstate(all="ignore"):
-        diff = m - qq
-        sq = np.einsum("ij,ij->i", diff, diff, dtype=np.float32)
+        for start in range(0, len(m), step):
+            diff = m[start : start + step] - qq
+            sq[start : start + step] = np.einsum("ij,ij->i", diff, diff, dtype=np.float32)
     return np.asarray(np.sqrt(sq.astype(np.float64)), dtype=np.float64)
 
 
