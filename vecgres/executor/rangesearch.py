@@ -22,7 +22,14 @@ from vecgres.catalog.model import Index, Table
 from vecgres.executor.annindex import AnnIndexes
 from vecgres.executor.keycols import KeyRows
 from vecgres.executor.prune import prune
-from vecgres.executor.relation import ROWID, VISIBLE, PendingWrites, layout_of, table_view
+from vecgres.executor.relation import (
+    ROWID,
+    VISIBLE,
+    PendingWrites,
+    layout_of,
+    run_on_rows,
+    table_view,
+)
 from vecgres.executor.topk import BIT_DISTANCES, DISTANCES, SegmentReport, TopKRun
 from vecgres.executor.vectors import null_mask
 
@@ -112,15 +119,8 @@ def run_range(
     if masked:
         keep &= data.column(VISIBLE).to_numpy(zero_copy_only=False)
     small = data.filter(pa.array(keep))
-    if masked:
-        small = small.drop_columns([VISIBLE])
-    duck.register(plan.rel, small, False)
-    try:
-        types, stream = duck.query(plan.final_sql, batch_rows)
-        batches = list(stream)
-    finally:
-        duck.clear()
-    return TopKRun(types, iter(batches), reports)
+    types, batches = run_on_rows(duck, plan.rel, small, masked, plan.final_sql, batch_rows)
+    return TopKRun(types, batches, reports)
 
 
 def _segment(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -13,6 +14,7 @@ from vecgres.storage.store import TableLayout
 
 if TYPE_CHECKING:
     from vecgres.catalog.model import Table
+    from vecgres.executor.duck import DuckSession
     from vecgres.storage.store import TableSnapshot
 
 ROWID = "_rowid"
@@ -170,3 +172,23 @@ def _conform_batch(
         else:
             cols.append(pa.array([missing.get(fld.name)] * table.num_rows, type=fld.type))
     return pa.Table.from_arrays(cols, schema=schema)
+
+
+def run_on_rows(
+    duck: DuckSession,
+    rel: str,
+    rows: pa.Table,
+    masked: bool,
+    sql: str,
+    batch_rows: int,
+) -> tuple[list[str], Iterator[pa.RecordBatch]]:
+    """Run a statement on just ``rows`` (a search's survivors) registered as its table."""
+    if masked:
+        rows = rows.drop_columns([VISIBLE])
+    duck.register(rel, rows, False)
+    try:
+        types, stream = duck.query(sql, batch_rows)
+        batches = list(stream)
+    finally:
+        duck.clear()
+    return types, iter(batches)

@@ -29,6 +29,7 @@ from vecgres.executor.relation import (
     PendingWrites,
     execution_layout,
     layout_of,
+    run_on_rows,
     stored_conversions,
     table_view,
 )
@@ -212,15 +213,8 @@ def run_topk(
         winners_data = execution_layout(table, data.take(pa.array(rows, pa.int64())), used)
         return _project(winners_data, np.arange(len(rows)), plan, ranked, ranked_dist, reports)
     small = execution_layout(table, data.filter(pa.array(keep)))
-    if masked:
-        small = small.drop_columns([VISIBLE])
-    duck.register(plan.rel, small, False)
-    try:
-        types, stream = duck.query(plan.final_sql, batch_rows)
-        batches = list(stream)
-    finally:
-        duck.clear()
-    return TopKRun(types, iter(batches), reports)
+    types, batches = run_on_rows(duck, plan.rel, small, masked, plan.final_sql, batch_rows)
+    return TopKRun(types, batches, reports)
 
 
 def _project(

@@ -20,7 +20,7 @@ from vecgres.executor.rangesearch import RangePlan, run_range
 from vecgres.executor.topk import TopKRun
 from vecgres.index.predicate import simple_conditions
 from vecgres.planner.topk import OPERATOR_METRIC, OPERATOR_TYPE, choose_index
-from vecgres.sql.topk import key_column, parse_query
+from vecgres.sql.topk import key_column, parse_query, run_search
 
 if TYPE_CHECKING:
     from vecgres.sql.bind import BoundQuery
@@ -124,18 +124,7 @@ def try_range(
 
 
 def execute_range(session: Session_, bound: BoundQuery, plan: RangePlan, snap: Snapshot) -> TopKRun:
-    table = bound.tables[plan.rel]
-    pending = session.txn.pending.get(table.oid) if session.txn is not None else None
-    return run_range(
-        session.duck,
-        session.db.ann,
-        table,
-        plan,
-        snap.table(table.oid),
-        pending,
-        session.db.settings.batch_rows,
-        session._check_cancel,
-    )
+    return run_search(session, bound, plan, snap, run_range)
 
 
 def plan_range(session: Session_, bound: BoundQuery, params: Sequence[object]) -> RangePlan | None:

@@ -7,9 +7,9 @@ ANN per segment) and only the winners go through DuckDB for the select list.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 from sqlglot import exp
@@ -315,12 +315,16 @@ def plan_for(
     return plan, shape
 
 
-def execute_plan(
-    session: Session_, bound: BoundQuery, plan: AnnTopK, snap: Snapshot
-) -> TopKRun | None:
+_R = TypeVar("_R")
+
+
+def run_search(
+    session: Session_, bound: BoundQuery, plan: Any, snap: Snapshot, runner: Callable[..., _R]
+) -> _R:
+    """Call an executor search (``run_topk``, ``run_range``) on the statement's table."""
     table = bound.tables[plan.rel]
     pending = session.txn.pending.get(table.oid) if session.txn is not None else None
-    return run_topk(
+    return runner(
         session.duck,
         session.db.ann,
         table,
@@ -330,6 +334,12 @@ def execute_plan(
         session.db.settings.batch_rows,
         session._check_cancel,
     )
+
+
+def execute_plan(
+    session: Session_, bound: BoundQuery, plan: AnnTopK, snap: Snapshot
+) -> TopKRun | None:
+    return run_search(session, bound, plan, snap, run_topk)
 
 
 def try_topk(
