@@ -175,3 +175,16 @@ def test_exact_topk_matches_numpy(con):
             got = [r[0] for r in cur.fetchall()]
             expect = sel[np.argsort(fn(data[sel].astype(np.float64)), kind="stable")[:10]]
             assert got == expect.tolist(), (op, where)
+
+
+def test_list_parameters_for_any_and_all(con):
+    # x = ANY(%s) with a Python list: the parameter is an array of x's type
+    cur = con.cursor()
+    cur.execute("CREATE TABLE people (id int, name text)")
+    cur.executemany("INSERT INTO people VALUES (%s, %s)", [(1, "a"), (2, "b"), (3, "c")])
+    cur.execute("SELECT id FROM people WHERE id = ANY(%s) ORDER BY id", ([1, 3],))
+    assert cur.fetchall() == [(1,), (3,)]
+    cur.execute("SELECT id FROM people WHERE name = ANY(%s) ORDER BY id", (["b", "c"],))
+    assert cur.fetchall() == [(2,), (3,)]
+    cur.execute("SELECT id FROM people WHERE id <> ALL(%s) ORDER BY id", ([1],))
+    assert cur.fetchall() == [(2,), (3,)]

@@ -676,6 +676,21 @@ def _infer_params(ast: exp.Expr, alias_tables: dict[str, Table], params: list[Sq
                     break
         elif isinstance(parent, exp.Limit | exp.Offset | exp.Fetch):
             inferred = INT8
+        elif (isinstance(parent, exp.Paren) and isinstance(parent.parent, exp.Any | exp.All)) or (
+            isinstance(parent, exp.Anonymous) and parent.name.lower() == "all"
+        ):
+            # x = ANY($1), x <> ALL($1) (sqlglot reads ALL as a call): an array of x's type
+            quantified = parent.parent if isinstance(parent, exp.Paren) else parent
+            comparison = quantified.parent if quantified is not None else None
+            if isinstance(comparison, exp.Binary):
+                other = (
+                    comparison.this
+                    if comparison.expression is quantified
+                    else comparison.expression
+                )
+                element = expr_type(other, alias_tables, params)
+                if element is not None and not element.is_array:
+                    inferred = element.array_of()
         if inferred is not None:
             params[index - 1] = inferred
 
