@@ -14,18 +14,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "server"))
 
-from wireclient import OPEN_CLIENTS, RunningServer, start_server
+from wireclient import RunningServer, serving
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[RunningServer]:
-    srv = start_server(tmp_path)
-    try:
+    with serving(tmp_path) as srv:
         yield srv
-    finally:
-        while OPEN_CLIENTS:
-            OPEN_CLIENTS.pop().close()
-        srv.stop()
 
 
 def _rows(conn, sql: str) -> list[tuple]:

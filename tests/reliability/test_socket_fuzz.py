@@ -18,23 +18,18 @@ import pytest
 from harness import figures, scaled
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
-from wireclient import OPEN_CLIENTS, Raw, RunningServer, fields, msg, start_server
+from wireclient import Raw, RunningServer, fields, msg, serving
 
 from vecgres.config import Settings
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[RunningServer]:
-    srv = start_server(
+    with serving(
         tmp_path,
         settings=Settings(port=0, fsync=False, max_connections=50, authentication_timeout_s=2.0),
-    )
-    try:
+    ) as srv:
         yield srv
-    finally:
-        while OPEN_CLIENTS:
-            OPEN_CLIENTS.pop().close()
-        srv.stop()
 
 
 def _startup(**params: str) -> bytes:

@@ -15,29 +15,19 @@ sys.path.insert(0, str(HERE.parent / "reliability"))
 
 # T5 (RELIABILITY.md): no commit acknowledged before the fsync of its WAL record
 from t5_plugin import _t5_acks_follow_fsync  # noqa: E402, F401  (an autouse fixture)
-from wireclient import OPEN_CLIENTS, RunningServer, start_server  # noqa: E402
+from wireclient import RunningServer, serving  # noqa: E402
 
 
 @pytest.fixture
 def fake_server(tmp_path: Path) -> Iterator[RunningServer]:
     from fake_session import FakeDatabase
 
-    srv = start_server(tmp_path, opener=lambda path, settings: FakeDatabase())
-    try:
+    with serving(tmp_path, opener=lambda path, settings: FakeDatabase()) as srv:
         yield srv
-    finally:
-        while OPEN_CLIENTS:
-            OPEN_CLIENTS.pop().close()
-        srv.stop()
 
 
 @pytest.fixture
 def engine_server(tmp_path: Path) -> Iterator[RunningServer]:
     """The server over the real engine (vecgres.engine.Database)."""
-    srv = start_server(tmp_path)
-    try:
+    with serving(tmp_path) as srv:
         yield srv
-    finally:
-        while OPEN_CLIENTS:
-            OPEN_CLIENTS.pop().close()
-        srv.stop()

@@ -82,7 +82,6 @@ def test_psql_c(fake_server):
 def scram_tls_server(tmp_path):
     import trustme
     from fake_session import FakeDatabase
-    from wireclient import OPEN_CLIENTS
 
     from vecgres.server.auth.users import MemoryUserStore
     from vecgres.server.server import TlsConfig
@@ -114,8 +113,6 @@ def scram_tls_server(tmp_path):
     try:
         yield srv
     finally:
-        while OPEN_CLIENTS:
-            OPEN_CLIENTS.pop().close()
         srv.stop()
 
 

@@ -7,7 +7,7 @@ import subprocess
 
 import psycopg
 import pytest
-from wireclient import OPEN_CLIENTS, start_server
+from wireclient import start_server
 
 from vecgres.errors import DatabaseLocked
 from vecgres.server.server import Cluster
@@ -148,8 +148,6 @@ def test_sql_roles_log_in_with_scram(tmp_path):
         with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
             psycopg.connect(srv.dsn(user="bob", password="b0b"))
     finally:
-        while OPEN_CLIENTS:
-            OPEN_CLIENTS.pop().close()
         srv.stop()
     # roles outlive the server: they are in <data>/roles.json
     srv = start_server(tmp_path, hba_file=str(hba))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import struct
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,10 @@ class RunningServer:
         return " ".join(f"{k}={v}" for k, v in parts.items())
 
     def stop(self) -> None:
+        """Close this server's raw test clients, then stop the server and its loop."""
+        for client in [c for c in OPEN_CLIENTS if c.port == self.port]:
+            OPEN_CLIENTS.remove(client)
+            client.close()
         fut = asyncio.run_coroutine_threadsafe(self.server.stop(), self.loop)
         fut.result(15)
         self.loop.call_soon_threadsafe(self.loop.stop)
@@ -65,6 +71,16 @@ def start_server(tmp_path: Path, opener: Any = None, **kwargs: Any) -> RunningSe
     return RunningServer(server, loop, thread)
 
 
+@contextlib.contextmanager
+def serving(tmp_path: Path, opener: Any = None, **kwargs: Any) -> Iterator[RunningServer]:
+    """``start_server`` for a ``with`` block (or a fixture): always stopped at the end."""
+    srv = start_server(tmp_path, opener, **kwargs)
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
 OPEN_CLIENTS: list[Raw] = []
 
 
@@ -72,6 +88,7 @@ class Raw:
     """A raw protocol client for byte-level tests (closed by the fixture at teardown)."""
 
     def __init__(self, port: int) -> None:
+        self.port = port
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
         self.buf = b""
         OPEN_CLIENTS.append(self)

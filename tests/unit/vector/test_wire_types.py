@@ -17,20 +17,15 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "server"))
 
-from wireclient import OPEN_CLIENTS, RunningServer, start_server
+from wireclient import RunningServer, serving
 
 psycopg = pytest.importorskip("psycopg")
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[RunningServer]:
-    srv = start_server(tmp_path)
-    try:
+    with serving(tmp_path) as srv:
         yield srv
-    finally:
-        while OPEN_CLIENTS:
-            OPEN_CLIENTS.pop().close()
-        srv.stop()
 
 
 def _setup(conn: Any) -> None:
