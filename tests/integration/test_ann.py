@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from annhelpers import distances, open_db, vec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import vecgres
 from vecgres.dbapi import Error as VecgresError
 
 DIMS = 8
@@ -29,34 +29,6 @@ METRIC_OPS = {
     "<=>": "vector_cosine_ops",
     "<+>": "vector_l1_ops",
 }
-
-
-def distances(x: np.ndarray, q: np.ndarray, op: str) -> np.ndarray:
-    x64, q64 = x.astype(np.float64), q.astype(np.float64)
-    if op == "<->":
-        return np.sqrt(((x64 - q64) ** 2).sum(1))
-    if op == "<#>":
-        return -(x64 @ q64)
-    if op == "<=>":
-        return 1 - (x64 @ q64) / (np.linalg.norm(x64, axis=1) * np.linalg.norm(q64))
-    return np.abs(x64 - q64).sum(1)
-
-
-def vec(v: np.ndarray) -> str:
-    return "[" + ",".join(repr(float(x)) for x in v) + "]"
-
-
-def open_db(path: str, **overrides: object):
-    opts: dict[str, object] = {
-        "seal_rows": 300,
-        "fsync": False,
-        "background_compaction": False,
-        "ann_exact_max_rows": 0,
-    }
-    opts.update(overrides)
-    con = vecgres.connect(path, **opts)
-    con.autocommit = True
-    return con
 
 
 PRIMES = (37, 101, 211, 307, 401, 503, 601, 709)

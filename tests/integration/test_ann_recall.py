@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from annhelpers import distances
 
 import vecgres
 
@@ -45,17 +46,6 @@ def sql_insert(start: int, n: int) -> str:
         f"INSERT INTO items SELECT i, i % 100, ARRAY[{', '.join(elems)}]::vector({DIMS}) "
         f"FROM generate_series({start}, {start + n - 1}) AS s(i)"
     )
-
-
-def distances(x: np.ndarray, q: np.ndarray, op: str) -> np.ndarray:
-    x64, q64 = x.astype(np.float64), q.astype(np.float64)
-    if op == "<->":
-        return np.sqrt(((x64 - q64) ** 2).sum(1))
-    if op == "<#>":
-        return -(x64 @ q64)
-    if op == "<=>":
-        return 1 - (x64 @ q64) / (np.linalg.norm(x64, axis=1) * np.linalg.norm(q64))
-    return np.abs(x64 - q64).sum(1)
 
 
 @pytest.fixture(scope="module")

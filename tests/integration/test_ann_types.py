@@ -8,37 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from annhelpers import distances, open_db, vec
 
-import vecgres
 from vecgres.dbapi import Error as VecgresError
 
 N = 900
 DIMS = 8
 NBITS = 20
 HALF_OPS = {"<->": "l2", "<#>": "ip", "<=>": "cosine", "<+>": "l1"}
-
-
-def open_db(path: str):
-    con = vecgres.connect(
-        path, seal_rows=300, fsync=False, background_compaction=False, ann_exact_max_rows=0
-    )
-    con.autocommit = True
-    return con
-
-
-def vec(v: np.ndarray) -> str:
-    return "[" + ",".join(repr(float(x)) for x in v) + "]"
-
-
-def half_distances(x: np.ndarray, q: np.ndarray, op: str) -> np.ndarray:
-    x64, q64 = x.astype(np.float64), q.astype(np.float64)
-    if op == "<->":
-        return np.sqrt(((x64 - q64) ** 2).sum(1))
-    if op == "<#>":
-        return -(x64 @ q64)
-    if op == "<=>":
-        return 1 - (x64 @ q64) / (np.linalg.norm(x64, axis=1) * np.linalg.norm(q64))
-    return np.abs(x64 - q64).sum(1)
 
 
 def bitstr(row: np.ndarray) -> str:
@@ -94,7 +71,7 @@ def test_halfvec_flat_index_is_exact_and_hnsw_is_used(db, data, op):
     for cut in (3, 10):
         q = rng.standard_normal(DIMS).astype(np.float16).astype(np.float32)
         mask = np.arange(N) % 10 < cut
-        d = half_distances(halves, q, op)
+        d = distances(halves, q, op)
         expected = list(np.flatnonzero(mask)[np.argsort(d[mask], kind="stable")][:10])
         sql = f"SELECT id, h {op} %s FROM items WHERE cat < {cut} ORDER BY h {op} %s LIMIT 10"
         cur.execute(sql, (vec(q), vec(q)))
@@ -112,7 +89,7 @@ def test_halfvec_flat_index_is_exact_and_hnsw_is_used(db, data, op):
     assert "::halfvec)" in plan[2]
     cur.execute(f"SELECT id FROM items ORDER BY h {op} '{vec(q)}' LIMIT 5")
     found = [r[0] for r in cur.fetchall()]
-    d = half_distances(halves, q, op)
+    d = distances(halves, q, op)
     # HNSW is approximate: the true nearest is found on this small data, order is by distance
     assert found[0] == int(np.argsort(d, kind="stable")[0])
     assert list(d[found]) == sorted(d[found])
@@ -124,7 +101,7 @@ def test_halfvec_ivfflat_and_vector_index_not_used_for_halfvec(db, data):
     cur.execute("CREATE INDEX ON items USING ivfflat (h) WITH (lists = 3)")  # default halfvec_l2
     cur.execute("SET ivfflat.probes = 3")  # every list: exact
     q = halves[17] + np.float32(0.01)
-    d = half_distances(halves, q, "<->")
+    d = distances(halves, q, "<->")
     sql = "SELECT id FROM items ORDER BY h <-> %s LIMIT 10"
     cur.execute(sql, (vec(q),))
     assert [r[0] for r in cur.fetchall()] == list(np.argsort(d, kind="stable")[:10])
@@ -208,7 +185,7 @@ def test_expression_indexes_halfvec_and_binary_quantize(tmp_path):
     assert [r[0] for r in cur.fetchall()] == ["items_binary_quantize_idx", "items_embedding_idx"]
     q = rng.standard_normal(DIMS).astype(np.float32)
     qh = q.astype(np.float16).astype(np.float32)
-    d = half_distances(x.astype(np.float16).astype(np.float32), qh, "<->")
+    d = distances(x.astype(np.float16).astype(np.float32), qh, "<->")
     sql = (
         f"SELECT id, embedding::halfvec({DIMS}) <-> %s FROM items "
         f"ORDER BY embedding::halfvec({DIMS}) <-> %s LIMIT 10"
