@@ -22,6 +22,28 @@ from wireclient import RunningServer, serving
 psycopg = pytest.importorskip("psycopg")
 
 
+class Raw:
+    """A parameter sent as given bytes in binary format, with the type OID it claims."""
+
+    def __init__(self, data: bytes, oid: int) -> None:
+        self.data, self.oid = data, oid
+
+
+class RawDumper(psycopg.adapt.Dumper):
+    format = psycopg.pq.Format.BINARY
+
+    def dump(self, obj: Raw) -> bytes:
+        return obj.data
+
+    def get_key(self, obj: Raw, format: Any) -> Any:
+        return (Raw, obj.oid)
+
+    def upgrade(self, obj: Raw, format: Any) -> psycopg.adapt.Dumper:
+        d = RawDumper(Raw)
+        d.oid = obj.oid
+        return d
+
+
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[RunningServer]:
     with serving(tmp_path) as srv:
@@ -98,24 +120,6 @@ def test_binary_results_are_pgvector_send_formats(server: RunningServer) -> None
 def test_binary_parameters_round_trip(server: RunningServer) -> None:
     with psycopg.connect(server.dsn(), autocommit=True) as conn:
         _setup(conn)
-
-        class Raw:
-            def __init__(self, data: bytes, oid: int) -> None:
-                self.data, self.oid = data, oid
-
-        class RawDumper(psycopg.adapt.Dumper):
-            format = psycopg.pq.Format.BINARY
-
-            def dump(self, obj: Raw) -> bytes:
-                return obj.data
-
-            def get_key(self, obj: Raw, format: Any) -> Any:
-                return (Raw, obj.oid)
-
-            def upgrade(self, obj: Raw, format: Any) -> psycopg.adapt.Dumper:
-                d = RawDumper(Raw)
-                d.oid = obj.oid
-                return d
 
         conn.adapters.register_dumper(Raw, RawDumper)
         conn.execute(
@@ -230,24 +234,6 @@ def test_halfvec_and_sparsevec_array_columns_round_trip(server: RunningServer) -
             '{"[1,2,3]","[1.5,-0,65504]"}',
             '{"{1:1,3:2}/3","{}/3"}',
         )
-
-        class Raw:
-            def __init__(self, data: bytes, oid: int) -> None:
-                self.data, self.oid = data, oid
-
-        class RawDumper(psycopg.adapt.Dumper):
-            format = psycopg.pq.Format.BINARY
-
-            def dump(self, obj: Raw) -> bytes:
-                return obj.data
-
-            def get_key(self, obj: Raw, format: Any) -> Any:
-                return (Raw, obj.oid)
-
-            def upgrade(self, obj: Raw, format: Any) -> psycopg.adapt.Dumper:
-                d = RawDumper(Raw)
-                d.oid = obj.oid
-                return d
 
         conn.adapters.register_dumper(Raw, RawDumper)
         conn.execute(
