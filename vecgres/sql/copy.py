@@ -12,6 +12,7 @@ front end, which moves the data.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import time
@@ -38,7 +39,7 @@ from vecgres.codec.text import encode_text_column
 from vecgres.result import ColumnInfo, CopyRequest, Result
 from vecgres.sql.copy_input import text_column, value_column
 from vecgres.sql.copy_stmt import CopyStmt, parse_copy
-from vecgres.sql.writes import SRC, _allocate, _check_not_null, _conversion, _default_sql
+from vecgres.sql.writes import SRC, _allocate, _checked_rows, _conversion, _default_sql
 
 if TYPE_CHECKING:
     from vecgres.catalog.model import Column, Table
@@ -198,15 +199,7 @@ def _options(stmt: CopyStmt, names: Sequence[str]) -> tuple[CopyOptions, set[str
             raise errors.FeatureNotSupported(f"COPY force {label} only available using COPY FROM")
         into.update(names[i] for i in _positions(value, names, label.upper()))
     if forced:
-        options = CopyOptions(
-            format=fmt,
-            delimiter=delimiter,
-            null=null,
-            header=header,
-            quote=quote or '"',
-            escape=escape,
-            force_quote=forced,
-        )
+        options = dataclasses.replace(options, force_quote=forced)
     return options, not_null, force_null
 
 
@@ -402,7 +395,6 @@ def _convert(session: Session, table: Table, columns: list[Column], source: pa.T
     Columns that already arrive in their storage layout (Parquet/Arrow input:
     integers, floats, checked vectors) pass through without a trip through DuckDB.
     """
-    from vecgres.codec.arrow import arrow_type
 
     source = _prepare_vectors(columns, source)
     provided = {col.name: index for index, col in enumerate(columns)}
@@ -438,12 +430,7 @@ def _convert(session: Session, table: Table, columns: list[Column], source: pa.T
         for col in table.columns
     ]
     out = pa.Table.from_arrays(arrays, names=[col.name for col in table.columns])
-    _check_not_null(table, out)
-    schema = pa.schema([pa.field(col.name, arrow_type(col.type)) for col in table.columns])
-    try:
-        return out.cast(schema)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        raise errors.DatatypeMismatch(f"cannot store value: {exc}") from None
+    return _checked_rows(table, out)
 
 
 def _passes(col: Column, arrow: pa.DataType) -> bool:

@@ -151,6 +151,11 @@ def _prepare_rows(
         out = duck.arrow(f"SELECT {', '.join(exprs)} FROM {SRC}")
     finally:
         duck.con.unregister(SRC)
+    return _checked_rows(table, out)
+
+
+def _checked_rows(table: Table, out: pa.Table) -> pa.Table:
+    """Converted rows, NOT NULL checked, cast to the table's Arrow types."""
     _check_not_null(table, out)
     schema = pa.schema([pa.field(col.name, arrow_type(col.type)) for col in table.columns])
     try:
