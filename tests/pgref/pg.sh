@@ -2,7 +2,7 @@
 # A scratch PostgreSQL 15 for checking expected outputs against the real server.
 #
 #   tests/pgref/pg.sh start   # initdb (once) + start; prints the DSN on stdout
-#   tests/pgref/pg.sh dsn     # prints the DSN of the running server
+#   tests/pgref/pg.sh dsn     # prints the DSN of the running server (exit 1 when stopped)
 #   tests/pgref/pg.sh stop    # stops it (the data directory is kept)
 #   tests/pgref/pg.sh wipe    # stops it and removes the data directory
 #
@@ -45,12 +45,17 @@ while True:
 EOF
 }
 
-dsn() {
-    echo "host=127.0.0.1 port=$(cat "$PORTFILE") user=postgres dbname=postgres"
-}
-
 is_running() {
     [ -f "$DATA/postmaster.pid" ] && as_postgres "$PGBIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1
+}
+
+dsn() {
+    # only a running server has a DSN: callers use the exit status to decide
+    if ! is_running || [ ! -s "$PORTFILE" ]; then
+        echo "pgref: not running (tests/pgref/pg.sh start)" >&2
+        return 1
+    fi
+    echo "host=127.0.0.1 port=$(cat "$PORTFILE") user=postgres dbname=postgres"
 }
 
 cmd_start() {
