@@ -121,6 +121,14 @@ def _zip_unnest(fn: exp.Unnest) -> None:
     for index, arr in enumerate(fn.expressions):
         name = names[index] if index < len(names) else f"unnest{index + 1}"
         projections.append(exp.alias_(exp.Unnest(expressions=[arr.copy()]), name))
+    offset = fn.args.get("offset")
+    if isinstance(offset, exp.Identifier):
+        # WITH ORDINALITY: 1..length of the longest array, zipped like the arrays
+        longest = exp.func("greatest", *(exp.func("len", a.copy()) for a in fn.expressions))
+        ordinal = exp.func(
+            "range", exp.Literal.number(1), exp.Add(this=longest, expression=exp.Literal.number(1))
+        )
+        projections.append(exp.alias_(exp.Unnest(expressions=[ordinal]), offset.name))
     sub = exp.Subquery(this=exp.select(*projections), alias=alias.copy() if alias else None)
     fn.replace(sub)
 

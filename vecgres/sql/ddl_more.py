@@ -99,6 +99,9 @@ def run(session: Session, ast: exp.Expr) -> Result:
             cat = catalog.edit()
             cat.extensions[name] = "0.8.1"
             return session._apply_ddl(ddl.DdlResult(cat, "CREATE EXTENSION"))
+        m = re.match(r"DROP\s+EXTENSION\s+(IF\s+EXISTS\s+)?\"?(\w+)\"?\s*(\w*)\s*;?$", text, re.I)
+        if m:
+            return _drop_extension(session, m.group(2).lower(), bool(m.group(1)), m.group(3))
         raise errors.FeatureNotSupported(
             f"statement is not supported yet: {text.split()[0] if text else ''}"
         )
@@ -264,3 +267,30 @@ def _add_column(session: Session, table: Table, action: exp.ColumnDef) -> None:
             f'column "{name}" of relation "{table.name}" contains null values'
         )
     table.columns.append(col)
+
+
+def _drop_extension(session: Session, name: str, if_exists: bool, behavior: str) -> Result:
+    """DROP EXTENSION: refused while a column still has one of its types (PostgreSQL's 2BP01)."""
+    catalog = session._catalog()
+    if name not in catalog.extensions:
+        if not if_exists:
+            raise errors.UndefinedObject(f'extension "{name}" does not exist')
+        session.notice(f'extension "{name}" does not exist, skipping')
+        return Result(None, None, "DROP EXTENSION", notices=session._take_notices())
+    if name == "vector":
+        for table in catalog.tables.values():
+            for col in table.columns:
+                if col.type.name in ("vector", "halfvec", "sparsevec"):
+                    if behavior.upper() == "CASCADE":
+                        raise errors.FeatureNotSupported(
+                            "DROP EXTENSION ... CASCADE with dependent columns is not supported"
+                        )
+                    raise errors.DependentObjectsStillExist(
+                        f"cannot drop extension {name} because other objects depend on it",
+                        detail=f"column {col.name} of table {table.name} depends on type "
+                        f"{col.type.name}",
+                        hint="Use DROP ... CASCADE to drop the dependent objects too.",
+                    )
+    cat = catalog.edit()
+    cat.extensions.pop(name, None)
+    return session._apply_ddl(ddl.DdlResult(cat, "DROP EXTENSION"))

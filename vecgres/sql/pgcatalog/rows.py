@@ -21,6 +21,7 @@ from vecgres.codec.arrow import arrow_type
 from vecgres.config import GUCS
 from vecgres.sql.pgcatalog import builtins as b
 from vecgres.sql.pgcatalog.columns import RELATIONS
+from vecgres.sql.pgcatalog.depend import pg_depend
 from vecgres.sql.pgcatalog.relations import system_table
 from vecgres.types import SqlType, base_types
 
@@ -993,6 +994,7 @@ _BUILDERS: dict[tuple[str, str], Callable[[CatalogState], Iterator[Row]]] = {
     ("pg_catalog", "pg_class"): _pg_class,
     ("pg_catalog", "pg_attribute"): _pg_attribute,
     ("pg_catalog", "pg_attrdef"): _pg_attrdef,
+    ("pg_catalog", "pg_depend"): pg_depend,
     ("pg_catalog", "pg_index"): _pg_index,
     ("pg_catalog", "pg_constraint"): _pg_constraint,
     ("pg_catalog", "pg_am"): _pg_am,
