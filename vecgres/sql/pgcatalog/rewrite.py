@@ -66,6 +66,15 @@ _MISSING = frozenset(
 # pg_index's int2vector/oidvector columns (kept as lists; see pgcatalog.shown_type)
 _VECTOR_COLUMNS = frozenset({"indkey", "indoption", "indclass", "indcollation"})
 
+# functions answering subscripts, which start at 0 for int2vector/oidvector
+_SUBSCRIPT_FUNCS = frozenset({"array_lower", "array_upper", "generate_subscripts"})
+
+
+def _is_vector_column(node: exp.Expr) -> bool:
+    name = node.name.lower() if isinstance(node, exp.Column) else ""
+    return name in _VECTOR_COLUMNS or name == "proargtypes"
+
+
 # functions whose first parameter is regclass
 _REGCLASS_FIRST = frozenset(
     {"pg_relation_size", "pg_total_relation_size", "pg_table_size", "pg_indexes_size"}
@@ -108,11 +117,20 @@ def rewrite(ast: exp.Expr) -> None:
         return
     for select in found.get(exp.Select, []):
         _name_outputs(select)
+    for bracket in found.get(exp.Bracket, []):
+        if _is_vector_column(bracket.this) and len(bracket.expressions) == 1:
+            # int2vector/oidvector subscripts start at 0; the lists here at 1
+            index = bracket.expressions[0]
+            bracket.set("expressions", [exp.Add(this=index, expression=exp.Literal.number(1))])
     for table in found.get(exp.Table, []):
         if isinstance(table.this, exp.Anonymous) and table.this.name.lower() == "pg_get_keywords":
             assert isinstance(table, exp.Table)
             found[exp.Func] = [f for f in found.get(exp.Func, []) if f is not table.this]
             table.replace(_keywords(table))
+            continue
+        if isinstance(table.this, exp.Anonymous) and table.this.name.lower() in _SELECT_LIST_SRFS:
+            found[exp.Func] = [f for f in found.get(exp.Func, []) if f is not table.this]
+            table.replace(_srf_subquery(table))
             continue
         if isinstance(table.this, exp.Func):
             # pg_catalog.generate_series(...) s: the alias also names its one column
@@ -159,6 +177,7 @@ def rewrite(ast: exp.Expr) -> None:
 
 # checked in this order: Cast and Operator are Funcs too in sqlglot's hierarchy
 _COLLECTED: tuple[type[exp.Expr], ...] = (
+    exp.Bracket,
     exp.Select,
     exp.Table,
     exp.Column,
@@ -264,7 +283,7 @@ def _operator(op: exp.Operator) -> None:
     op.replace(node)
 
 
-def _function(func: exp.Func) -> None:
+def _function(func: exp.Func, shift: bool = True) -> None:
     if isinstance(func, _SESSION_NODES):
         name = _SESSION_NAMES[type(func)]
         if name in ("session_user", "current_catalog"):
@@ -276,7 +295,12 @@ def _function(func: exp.Func) -> None:
         return
     name = func.name.lower()
     args = list(func.expressions)
-    if name in _RENAMED:
+    if shift and name in _SUBSCRIPT_FUNCS and len(args) == 2 and _is_vector_column(args[0]):
+        # array_lower(indkey, 1) is 0 in PostgreSQL: int2vector/oidvector start at 0
+        inner = exp.Anonymous(this=func.this, expressions=args)
+        func.replace(exp.Paren(this=exp.Sub(this=inner, expression=exp.Literal.number(1))))
+        _function(inner, shift=False)
+    elif name in _RENAMED:
         func.set("this", _RENAMED[name])
     elif name in _CONSTANT:
         func.replace(_CONSTANT[name].copy())
@@ -423,6 +447,29 @@ def _expandarray(array: exp.Expr) -> exp.Expr:
             ),
         ]
     )
+
+
+# set-returning functions DuckDB has only in a select list (integer results in PostgreSQL)
+_SELECT_LIST_SRFS = frozenset({"generate_subscripts"})
+
+
+def _srf_subquery(table: exp.Table) -> exp.Expr:
+    """``FROM generate_subscripts(a, 1) k`` as ``FROM (SELECT generate_subscripts(a, 1) AS k) k``.
+
+    DuckDB has the function in a select list only; the subquery may still refer
+    to earlier FROM items (DuckDB joins such subqueries laterally).
+    """
+    func = table.this
+    alias = table.args.get("alias")
+    columns = list(alias.columns) if isinstance(alias, exp.TableAlias) else []
+    name = alias.name if isinstance(alias, exp.TableAlias) and alias.name else func.name.lower()
+    column = columns[0].name if columns else name
+    args = list(func.expressions)
+    call: exp.Expr = exp.cast(exp.Anonymous(this=func.name.lower(), expressions=args), "INT")
+    if args and _is_vector_column(args[0]):
+        call = exp.Sub(this=call, expression=exp.Literal.number(1))
+    select = exp.select(exp.alias_(call, column, quoted=True))
+    return exp.Subquery(this=select, alias=exp.TableAlias(this=exp.to_identifier(name)))
 
 
 def _keywords(table: exp.Table) -> exp.Expr:

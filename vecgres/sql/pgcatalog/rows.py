@@ -941,6 +941,35 @@ def _is_key_column_usage(st: CatalogState) -> Iterator[Row]:
                 }
 
 
+def _is_constraint_column_usage(st: CatalogState) -> Iterator[Row]:
+    # the key columns of each constraint (vecgres has no CHECK or FOREIGN KEY constraints)
+    for table in st.tables():
+        for idx in _constraint_indexes(table):
+            for col in idx.columns:
+                yield {
+                    "table_catalog": st.database,
+                    "table_schema": table.schema,
+                    "table_name": table.name,
+                    "column_name": col,
+                    "constraint_catalog": st.database,
+                    "constraint_schema": table.schema,
+                    "constraint_name": idx.constraint_name or idx.name,
+                }
+
+
+def _is_constraint_table_usage(st: CatalogState) -> Iterator[Row]:
+    for table in st.tables():
+        for idx in _constraint_indexes(table):
+            yield {
+                "table_catalog": st.database,
+                "table_schema": table.schema,
+                "table_name": table.name,
+                "constraint_catalog": st.database,
+                "constraint_schema": table.schema,
+                "constraint_name": idx.constraint_name or idx.name,
+            }
+
+
 def _is_views(st: CatalogState) -> Iterator[Row]:
     for table in st.tables():
         if table.kind == "v":
@@ -1022,6 +1051,8 @@ _BUILDERS: dict[tuple[str, str], Callable[[CatalogState], Iterator[Row]]] = {
     ("information_schema", "schemata"): _is_schemata,
     ("information_schema", "table_constraints"): _is_table_constraints,
     ("information_schema", "key_column_usage"): _is_key_column_usage,
+    ("information_schema", "constraint_column_usage"): _is_constraint_column_usage,
+    ("information_schema", "constraint_table_usage"): _is_constraint_table_usage,
     ("information_schema", "views"): _is_views,
     ("information_schema", "routines"): _is_routines,
 }
