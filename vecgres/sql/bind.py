@@ -29,6 +29,7 @@ from vecgres.executor.relation import duck_names
 from vecgres.sql import pgcatalog
 from vecgres.sql.arrayops import rewrite_arrays
 from vecgres.sql.dialect import DIALECT, DUCK, VectorOp
+from vecgres.sql.joinscope import qualify_join_conditions
 from vecgres.sql.jsonops import rewrite_json
 from vecgres.sql.literals import scalar_literal, typed_literal
 from vecgres.sql.numerics import rewrite_float_to_numeric, rewrite_numeric_outputs
@@ -377,6 +378,8 @@ def bind_query(
         for name in schema:
             schema[name]["_rowid"] = "BIGINT"
     _name_function_columns(ast)
+    if ast.find(exp.Join):
+        qualify_join_conditions(ast, schema)
     before = ast.copy()
     try:
         ast = qualify(

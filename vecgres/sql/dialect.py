@@ -174,6 +174,8 @@ class DuckPg(DuckDB):
             # stored as, not DuckDB's bare DECIMAL(18,3), which rounds and overflows
             if expression.this == exp.DType.DECIMAL and not expression.expressions:
                 return "DECIMAL(38,10)"
+            if expression.this == exp.DType.NAME:
+                return "VARCHAR"  # PostgreSQL's name (catalog queries cast to it)
             text: str = super().datatype_sql(expression)
             return text
 

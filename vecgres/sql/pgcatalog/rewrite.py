@@ -130,6 +130,7 @@ def rewrite(ast: exp.Expr) -> None:
             continue
         if isinstance(table.this, exp.Anonymous) and table.this.name.lower() in _SELECT_LIST_SRFS:
             found[exp.Func] = [f for f in found.get(exp.Func, []) if f is not table.this]
+            assert isinstance(table, exp.Table)
             table.replace(_srf_subquery(table))
             continue
         if isinstance(table.this, exp.Func):
