@@ -32,6 +32,30 @@ public class JdbcProbe {
                     while (rs.next()) System.out.println("row " + rs.getInt(1) + "|" + rs.getString(2) + "|" + rs.getDouble(3));
                 }
             }
+            try (Statement st = conn.createStatement()) {
+                st.execute("create table notes (nid serial primary key, item_id int, amount numeric(10,2), created timestamp, tags text[])");
+                st.execute("insert into notes (item_id, amount, created, tags) values (1, 12.50, '2024-01-02 03:04:05', '{x,y}')");
+                try (ResultSet rs = st.executeQuery("select n.nid, n.amount, n.created, n.tags, i.name as item, 1 + 1 as two from notes n join items i on i.id = n.item_id")) {
+                    ResultSetMetaData m = rs.getMetaData();
+                    for (int c = 1; c <= m.getColumnCount(); c++) {
+                        System.out.println("rsmd " + m.getColumnLabel(c) + "|" + m.getColumnName(c) + "|" + m.getColumnType(c) + "|" + m.getColumnTypeName(c)
+                            + "|" + m.getTableName(c) + "|" + m.getSchemaName(c) + "|" + m.getPrecision(c) + "|" + m.getScale(c)
+                            + "|" + m.isNullable(c) + "|" + m.isAutoIncrement(c) + "|" + m.isSigned(c) + "|" + m.getColumnClassName(c));
+                    }
+                    while (rs.next()) System.out.println("note " + rs.getInt(1) + "|" + rs.getBigDecimal(2) + "|" + rs.getTimestamp(3) + "|" + java.util.Arrays.toString((Object[]) rs.getArray(4).getArray()) + "|" + rs.getString(5) + "|" + rs.getInt(6));
+                }
+            }
+            dump(md.getSchemas(), "TABLE_SCHEM");
+            dump(md.getCatalogs(), "TABLE_CAT");
+            dump(md.getTableTypes(), "TABLE_TYPE");
+            dump(md.getColumns(null, "public", "notes", "%"), "COLUMN_NAME", "TYPE_NAME", "DATA_TYPE", "COLUMN_SIZE", "DECIMAL_DIGITS", "IS_AUTOINCREMENT", "COLUMN_DEF");
+            dump(md.getImportedKeys(null, "public", "notes"), "PKTABLE_NAME", "FKCOLUMN_NAME");
+            dump(md.getExportedKeys(null, "public", "items"), "FKTABLE_NAME", "FKCOLUMN_NAME");
+            dump(md.getBestRowIdentifier(null, "public", "items", DatabaseMetaData.bestRowSession, true), "COLUMN_NAME", "TYPE_NAME");
+            dump(md.getFunctions(null, "public", "vector_dims"), "FUNCTION_SCHEM", "FUNCTION_NAME");
+            int types = 0; boolean vector = false;
+            try (ResultSet rs = md.getTypeInfo()) { while (rs.next()) { types++; vector |= "vector".equals(rs.getString("TYPE_NAME")); } }
+            System.out.println("typeinfo " + (types > 20) + " vector " + vector);
         }
     }
 }
