@@ -395,6 +395,9 @@ class Session:
         self, sql: str, param_types: Sequence[SqlType | None] = (), *, describe: bool = True
     ) -> PreparedStatement:
         """Parse and bind; ``describe=False`` leaves unknown result types to the first run."""
+        substitute = pgcatalog.substitute(sql)
+        if substitute is not None:
+            sql, param_types = substitute
         if pgcatalog.noop_tag(sql) is not None:
             return PreparedStatement(sql, [], None, "noop")
         if _TXN_RE.match(sql):
@@ -419,9 +422,6 @@ class Session:
         if _COPY_RE.match(sql):
             # COPY has its own parser (vecgres.sql.copy_stmt)
             return PreparedStatement(sql, [], None, "copy")
-        substitute = pgcatalog.substitute(sql)
-        if substitute is not None:
-            sql, param_types = substitute
         ast = self._parse_one(sql)
         stmt = PreparedStatement(sql, [], None, _kind(ast), ast=ast)
         n = count_params(ast)

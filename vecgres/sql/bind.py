@@ -316,6 +316,8 @@ def normalize_statement(ast: exp.Expr, sql: str = "") -> exp.Expr:
         if call.name.lower() == "octet_length" and len(call.expressions) == 1:
             call.set("expressions", [exp.Encode(this=call.expressions[0].copy())])
     for fmt in list(ast.find_all(exp.Format)):
+        if re.search(r"%(\d+\$)?[IL]", fmt.this.name):
+            continue  # %I/%L quote: pgcatalog's rewrite spells these out
         fmt.replace(
             exp.Anonymous(
                 this="printf",

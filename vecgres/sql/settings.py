@@ -50,6 +50,8 @@ class SessionSettings:
             raise errors.UndefinedObject(f'unrecognized configuration parameter "{name}"')
         if key == "session_authorization":
             return self.user
+        if key == "transaction_isolation":
+            return self.get("default_transaction_isolation")  # where each transaction starts
         return guc.default
 
     def get_int(self, name: str) -> int:

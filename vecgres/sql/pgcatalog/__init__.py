@@ -82,7 +82,10 @@ def _may_need_rewrite(ast: exp.Expr) -> bool:
     from sqlglot import exp
 
     for node in ast.walk():
-        if isinstance(node, exp.Anonymous | exp.Collate | exp.Operator | exp.Dot):
+        if isinstance(
+            node,
+            exp.Anonymous | exp.Collate | exp.Operator | exp.Dot | exp.StringToArray | exp.Format,
+        ):
             return True
         if isinstance(node, exp.Table) and (
             node.text("db") in SYSTEM_SCHEMAS
@@ -142,11 +145,23 @@ def deallocate(sql: str, statements: MutableMapping[str, Any]) -> None:
 
 def substitute(sql: str) -> tuple[str, tuple[SqlType, ...]] | None:
     """A statement to run instead of a client's unparseable catalog query, else None."""
-    if sql.lstrip()[:7].upper() == "COMMENT":
+    head = sql.lstrip()[:7].upper()
+    if head == "COMMENT":
         from vecgres.sql.pgcatalog.comments import null_as_empty
 
         spelled = null_as_empty(sql)
         return None if spelled is None else (spelled, ())
+    if head.startswith("SET") and "CHARACTERISTICS" in sql[:40].upper():
+        from vecgres.sql.pgcatalog import respell
+
+        if respell.is_session_characteristics(sql):
+            return respell.session_characteristics(sql), ()
+    if "pg_catalog." in sql or "information_schema." in sql:
+        from vecgres.sql.pgcatalog.respell import quote_keyword_labels
+
+        labelled = quote_keyword_labels(sql)
+        if labelled is not None:
+            return labelled, ()
     if "typeinfo_tree" not in sql:
         return None
     from vecgres.sql.pgcatalog import typeinfo

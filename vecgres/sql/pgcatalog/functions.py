@@ -77,6 +77,57 @@ def _split(text: str) -> tuple[str | None, str]:
     return None, parts[0].strip()
 
 
+def parse_ident(text: str, strict: bool) -> list[str]:
+    """PostgreSQL's parse_ident: a qualified identifier split into its folded parts."""
+    parts: list[str] = []
+    i, n = 0, len(text)
+
+    def invalid(detail: str) -> errors.VecgresError:
+        return errors.InvalidParameterValue(
+            f'string is not a valid identifier: "{text}"', detail=detail
+        )
+
+    while True:
+        while i < n and text[i].isspace():
+            i += 1
+        if i < n and text[i] == '"':
+            end = i + 1
+            ident = ""
+            while True:
+                close = text.find('"', end)
+                if close < 0:
+                    raise invalid("String has unclosed double quotes.")
+                ident += text[end:close]
+                if close + 1 < n and text[close + 1] == '"':
+                    ident += '"'
+                    end = close + 2
+                    continue
+                break
+            if not ident:
+                raise invalid("Quoted identifier must not be empty.")
+            parts.append(ident)
+            i = close + 1
+        else:
+            start = i
+            while i < n and (text[i].isalnum() or text[i] in "_$" or ord(text[i]) > 127):
+                i += 1
+            if i == start:
+                if i < n and text[i] == ".":
+                    raise invalid('No valid identifier before ".".')
+                if parts:
+                    raise invalid('No valid identifier after ".".')
+                raise invalid("")
+            parts.append(text[start:i].lower())
+        while i < n and text[i].isspace():
+            i += 1
+        if i < n and text[i] == ".":
+            i += 1
+            continue
+        if i < n and strict:
+            raise invalid("")
+        return parts
+
+
 class Functions:
     """The catalog functions, reading the session's current catalog when called."""
 
@@ -101,6 +152,16 @@ class Functions:
             if spec[0] == oid:
                 return schema, name
         return None
+
+    def _system_table_named(self, text: str) -> tuple[str, str] | None:
+        """The catalog relation a has_table_privilege argument (name or OID) means."""
+        if text.strip().isdigit():
+            return self._system_relation(int(text))
+        schema, name = _split(text)
+        if schema is None:
+            # PostgreSQL searches pg_catalog first
+            return ("pg_catalog", name) if ("pg_catalog", name) in RELATIONS else None
+        return (schema, name) if (schema, name) in RELATIONS else None
 
     def _visible_schema(self, schema: str) -> bool:
         return schema == "pg_catalog" or schema in self._search_path()
@@ -151,6 +212,13 @@ class Functions:
     ) -> bool | None:
         if table is None or privilege is None or self.privilege is None:
             return None
+        system = self._system_table_named(table)
+        if system is not None:
+            # the catalogs: PUBLIC may read them, only the superuser change them
+            who = user if user is not None else self._state().user
+            return who == "postgres" or all(
+                p.strip().upper().startswith("SELECT") for p in privilege.split(",")
+            )
         try:
             return self.privilege(user, table, privilege)
         except errors.VecgresError as exc:
@@ -466,6 +534,36 @@ class Functions:
         if attnum is None:
             return None
         return self._description(oid, PG_CLASS_OID, attnum)
+
+    def quote_literal(self, text: str | None) -> str | None:
+        if text is None:
+            return None
+        quoted = "'" + text.replace("'", "''").replace("\\", "\\\\") + "'"
+        return "E" + quoted if "\\" in text else quoted
+
+    def parse_ident_1(self, text: str | None) -> list[str] | None:
+        return self.parse_ident_2(text, True)
+
+    def parse_ident_2(self, text: str | None, strict: bool | None) -> list[str] | None:
+        if text is None or strict is None:
+            return None
+        try:
+            return parse_ident(text, strict)
+        except errors.VecgresError as err:
+            _fail(err)
+            raise  # unreachable: _fail raises
+
+    def pg_tablespace_location(self, oid: int | None) -> str | None:
+        if oid is None:
+            return None
+        if oid in (b.DEFAULT_TABLESPACE_OID, b.GLOBAL_TABLESPACE_OID):
+            return ""  # the built-in tablespaces live in the data directory
+        _fail(
+            errors.UndefinedFile(
+                f'could not stat file "pg_tblspc/{oid}": No such file or directory'
+            )
+        )
+        return None
 
     def quote_ident(self, text: str | None) -> str | None:
         return None if text is None else quote_ident(text)

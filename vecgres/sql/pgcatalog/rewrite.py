@@ -9,6 +9,7 @@ have fails with 0A000 naming it, rather than with DuckDB's own answer.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from sqlglot import exp
@@ -36,6 +37,8 @@ _CONSTANT: dict[str, exp.Expr] = {
             "pg_opclass_is_visible",
         )
     },
+    # vecgres counts no scans, as PostgreSQL with track_counts off: every counter is 0
+    "pg_stat_get_numscans": exp.cast(exp.Literal.number(0), "BIGINT"),
     # no comments on shared objects (COMMENT ON DATABASE/ROLE is not supported), ...
     **{
         name: exp.cast(exp.null(), "VARCHAR")
@@ -44,6 +47,8 @@ _CONSTANT: dict[str, exp.Expr] = {
             "pg_get_triggerdef",
             "pg_get_partkeydef",
             "pg_get_statisticsobjdef_columns",
+            # pg_rewrite has no rows here, and no rule OID has a definition
+            "pg_get_ruledef",
             # void: vecgres takes no advisory locks, so there are none to release
             "pg_advisory_unlock_all",
         )
@@ -56,7 +61,6 @@ _MISSING = frozenset(
         "pg_get_keywords",  # in a select list; in FROM it is the keyword list
         "pg_partition_ancestors",
         "pg_partition_tree",
-        "pg_get_ruledef",
         "pg_get_function_sqlbody",
         "pg_show_all_settings",
         "pg_get_statisticsobjdef",
@@ -127,6 +131,17 @@ def rewrite(ast: exp.Expr) -> None:
             assert isinstance(table, exp.Table)
             found[exp.Func] = [f for f in found.get(exp.Func, []) if f is not table.this]
             table.replace(_keywords(table))
+            continue
+        if isinstance(table.this, exp.StringToArray):
+            # a scalar function in FROM is one row holding its value
+            alias = table.args.get("alias")
+            name = alias.name if isinstance(alias, exp.TableAlias) and alias.name else "s"
+            value = exp.alias_(table.this, name, quoted=True)
+            table.replace(
+                exp.Subquery(
+                    this=exp.select(value), alias=exp.TableAlias(this=exp.to_identifier(name))
+                )
+            )
             continue
         if isinstance(table.this, exp.Anonymous) and table.this.name.lower() in _SELECT_LIST_SRFS:
             found[exp.Func] = [f for f in found.get(exp.Func, []) if f is not table.this]
@@ -292,6 +307,16 @@ def _function(func: exp.Func, shift: bool = True) -> None:
         args = list(func.iter_expressions()) if name == "current_schemas" else []
         func.replace(_call(udf_name(name, len(args)), args))
         return
+    if isinstance(func, exp.StringToArray):
+        parts = [func.this, func.expression, func.args.get("null")]
+        args = [a for a in parts if a is not None]
+        func.replace(_call(udf_name("string_to_array", len(args)), args))
+        return
+    if isinstance(func, exp.Format):
+        spelled = _format(func)
+        if spelled is not None:
+            func.replace(spelled)
+        return
     if not isinstance(func, exp.Anonymous):
         return
     name = func.name.lower()
@@ -312,7 +337,8 @@ def _function(func: exp.Func, shift: bool = True) -> None:
             func.replace(_call(udf_name(name, len(args)), [first, *args[1:]]))
             return
         if name == "has_table_privilege":  # a name or an oid: the function takes text
-            args = [exp.cast(a, "VARCHAR") for a in args]
+            # (not exp.cast: that copies, detaching current_user still to be rewritten)
+            args = [exp.Cast(this=a, to=exp.DataType.build("VARCHAR")) for a in args]
         func.replace(_call(udf_name(name, len(args)), args))
     elif name == "_pg_expandarray" and len(args) == 1:
         func.replace(_expandarray(args[0]))
@@ -414,6 +440,8 @@ def _qualified_type(dt: exp.DataType) -> None:
 
 
 def _is_text_expr(node: exp.Expr) -> bool:
+    if isinstance(node, exp.Concat | exp.DPipe | exp.Format):
+        return True  # format(...), a || b: text
     return isinstance(node, exp.Cast) and node.to.is_type(*exp.DataType.TEXT_TYPES)
 
 
@@ -448,6 +476,52 @@ def _expandarray(array: exp.Expr) -> exp.Expr:
             ),
         ]
     )
+
+
+_FORMAT_SPEC = re.compile(r"%(?:(\d+)\$)?([sIL%])")
+
+
+def _format(func: exp.Format) -> exp.Expr | None:
+    """``format('%I.%I', a, b)`` with %I/%L as a concatenation; None leaves it to printf.
+
+    Only literal format strings with ``%I`` or ``%L`` (quote_ident/quote_literal),
+    plus ``%s``, ``%%`` and ``n$`` positions; width and ``-`` flags are printf's.
+    """
+    template = func.this
+    if not (isinstance(template, exp.Literal) and template.is_string):
+        return None
+    text = template.this
+    if not re.search(r"%(\d+\$)?[IL]", text):
+        return None
+    values = list(func.expressions)
+    pieces: list[exp.Expr] = []
+    last = 0
+    arg = 0
+    for m in _FORMAT_SPEC.finditer(text):
+        if text[last : m.start()]:
+            pieces.append(exp.Literal.string(text[last : m.start()]))
+        last = m.end()
+        position, kind = m.group(1), m.group(2)
+        if kind == "%":
+            pieces.append(exp.Literal.string("%"))
+            continue
+        index = int(position) - 1 if position else arg
+        arg = index + 1
+        if index >= len(values):
+            raise errors.InvalidParameterValue("too few arguments for format()")
+        value = exp.cast(values[index].copy(), "VARCHAR", dialect="duckdb")
+        if kind == "I":
+            pieces.append(_call(udf_name("quote_ident", 1), [value]))
+        elif kind == "L":
+            quoted = _call(udf_name("quote_literal", 1), [value])
+            pieces.append(exp.func("coalesce", quoted, exp.Literal.string("NULL")))
+        else:
+            pieces.append(exp.func("coalesce", value, exp.Literal.string("")))
+    if "%" in text[last:]:
+        return None  # a spec this does not know: printf's error
+    if text[last:]:
+        pieces.append(exp.Literal.string(text[last:]))
+    return exp.Concat(expressions=pieces or [exp.Literal.string("")])
 
 
 # set-returning functions DuckDB has only in a select list (integer results in PostgreSQL)

@@ -613,6 +613,29 @@ PG_EXTENSION_OID = 3079  # pg_extension's own OID, the classoid of its comments
 PG_CLASS_OID = 1259  # pg_class's own OID, the classoid of relations' and columns' comments
 
 
+# PostgreSQL 15's languages (the plpgsql handler OIDs are its initdb's)
+_LANGUAGES = (
+    (12, "internal", False, False, 0, 0, 2246),
+    (13, "c", False, False, 0, 0, 2247),
+    (14, "sql", False, True, 0, 0, 2248),
+    (13563, "plpgsql", True, True, 13560, 13561, 13562),
+)
+
+
+def _pg_language(st: CatalogState) -> Iterator[Row]:
+    for oid, name, pl, trusted, handler, inline, validator in _LANGUAGES:
+        yield {
+            "oid": oid,
+            "lanname": name,
+            "lanowner": b.BOOTSTRAP_SUPERUSER_OID,
+            "lanispl": pl,
+            "lanpltrusted": trusted,
+            "lanplcallfoid": handler,
+            "laninline": inline,
+            "lanvalidator": validator,
+        }
+
+
 def _pg_description(st: CatalogState) -> Iterator[Row]:
     # COMMENT ON TABLE/VIEW/COLUMN, then the extensions' own comments
     for table in st.tables():
@@ -1036,6 +1059,7 @@ _BUILDERS: dict[tuple[str, str], Callable[[CatalogState], Iterator[Row]]] = {
     ("pg_catalog", "pg_proc"): _pg_proc,
     ("pg_catalog", "pg_extension"): _pg_extension,
     ("pg_catalog", "pg_collation"): _pg_collation,
+    ("pg_catalog", "pg_language"): _pg_language,
     ("pg_catalog", "pg_description"): _pg_description,
     ("pg_catalog", "pg_sequence"): _pg_sequence,
     ("pg_catalog", "pg_sequences"): _pg_sequences,

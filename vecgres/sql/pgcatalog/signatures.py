@@ -51,6 +51,10 @@ SIGNATURES: dict[tuple[str, int], tuple[list[str], str]] = {
     ("regrole_in", 1): ([V], I8),
     ("regrole_out", 1): ([I8], V),
     ("quote_ident", 1): ([V], V),
+    ("quote_literal", 1): ([V], V),
+    ("parse_ident", 1): ([V], VLIST),
+    ("parse_ident", 2): ([V, BOOL], VLIST),
+    ("pg_tablespace_location", 1): ([I8], V),
     ("obj_description", 1): ([I8], V),
     ("obj_description", 2): ([I8, V], V),
     ("col_description", 2): ([I8, I4], V),
@@ -62,6 +66,16 @@ MACROS: dict[tuple[str, int], str] = {
     ("array_lower", 2): "CASE WHEN a IS NULL OR len(a) = 0 OR b <> 1 THEN NULL ELSE 1 END",
     ("array_length", 2): "CASE WHEN a IS NULL OR len(a) = 0 OR b <> 1 THEN NULL ELSE len(a) END",
 }
+# string_to_array(text, delimiter[, null string]): '' is no elements, a NULL delimiter
+# splits into characters, an empty one keeps the string whole
+_SPLIT = (
+    "CASE WHEN a IS NULL THEN NULL WHEN a = '' THEN []::VARCHAR[] WHEN b IS NULL"
+    " THEN string_split(a, '') WHEN b = '' THEN [a] ELSE string_split(a, b) END"
+)
+MACROS[("string_to_array", 2)] = _SPLIT
+MACROS[("string_to_array", 3)] = (
+    f"list_transform({_SPLIT}, lambda x: CASE WHEN x IS NOT DISTINCT FROM c THEN NULL ELSE x END)"
+)
 MACRO_ARGS = ("a", "b", "c")
 
 
