@@ -39,6 +39,24 @@ def test_pg_stat_activity_lists_every_session(server):
                 ),
             ]
         )
+        # query: the latest statement (the watcher's own is this one, still running)
+        watch = (
+            "select pid, query, backend_start <= query_start, query_start <= now()"
+            " from pg_stat_activity order by pid"
+        )
+        shown = {pid: rest for pid, *rest in watcher.execute(watch).fetchall()}
+        assert shown[worker.info.backend_pid] == ["select 1", True, True]
+        assert shown[watcher.info.backend_pid] == [watch, True, True]
+        started = watcher.execute(
+            "select backend_start from pg_stat_activity where pid = %s", [worker.info.backend_pid]
+        ).fetchone()
+        assert started is not None
+        assert abs(started[0].timestamp() - time.time()) < 60
+        worker.execute("select %s::int + 1", [41])  # extended protocol: the statement's text
+        query = "select query from pg_stat_activity where pid = %s"
+        assert watcher.execute(query, [worker.info.backend_pid]).fetchone() == (
+            "select $1::int + 1",
+        )
         worker.rollback()
         states = watcher.execute(
             "select application_name, state from pg_stat_activity where pid <> pg_backend_pid()"

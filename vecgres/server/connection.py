@@ -16,6 +16,7 @@ import hmac
 import logging
 import secrets
 import ssl
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, TypeVar
@@ -196,6 +197,10 @@ class Connection:
         self.portals: dict[str, Portal] = {}
         self.ignore_till_sync = False
         self.busy = False
+        # for pg_stat_activity: the connection's start, its latest statement and when it began
+        self.backend_start = time.time()
+        self.query = ""
+        self.query_start: float | None = None
         self.closing = False
         self.waiting = False  # ReadyForQuery sent, no message read since
         peer = writer.get_extra_info("peername")
@@ -590,6 +595,7 @@ class Connection:
         if unnamed is not None:
             unnamed.close()
         self.statements.pop("", None)
+        self.query, self.query_start = sql, time.time()
         script = self.session.execute_script(sql)
         produced = False
         try:
@@ -794,6 +800,7 @@ class Connection:
             return
         first: tuple[bytes, int] | None = None
         if portal.result is None:
+            self.query, self.query_start = portal.statement.sql, time.time()
             self.busy = True
             try:
                 # one trip to a worker runs the statement and encodes its first rows

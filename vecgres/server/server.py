@@ -351,6 +351,9 @@ class Server:
                     "application_name": app,
                     "client_addr": conn.address,
                     "state": state,
+                    "backend_start": conn.backend_start,
+                    "query": conn.query,
+                    "query_start": conn.query_start,
                 }
             )
         return rows

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -777,6 +778,10 @@ def _pg_stat_activity(st: CatalogState) -> Iterator[Row]:
                     "client_addr": row["client_addr"],
                     "state": row["state"],
                     "backend_type": "client backend",
+                    "backend_start": _timestamp(row.get("backend_start")),
+                    # PostgreSQL shows the latest statement, also once it finished
+                    "query": row.get("query", ""),
+                    "query_start": _timestamp(row.get("query_start")),
                 }
         return
     yield {
@@ -789,6 +794,12 @@ def _pg_stat_activity(st: CatalogState) -> Iterator[Row]:
         "state": "active",
         "backend_type": "client backend",
     }
+
+
+def _timestamp(epoch: float | None) -> datetime.datetime | None:
+    if epoch is None:
+        return None
+    return datetime.datetime.fromtimestamp(epoch, datetime.UTC)
 
 
 def _pg_stat_user_tables(st: CatalogState) -> Iterator[Row]:
