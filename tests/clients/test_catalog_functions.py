@@ -99,6 +99,12 @@ CASES = [
         [("t", "b", "t_b_key"), ("t", "id", "t_pkey")],
     ),
     ("select 'x'::name as \"select\", 1 as update from pg_catalog.pg_am limit 1", [("x", 1)]),
+    (
+        "select pg_size_pretty(1024::bigint), pg_size_pretty(10240::bigint),"
+        " pg_size_pretty(123456789::bigint), pg_size_pretty(-20000::bigint),"
+        " pg_size_pretty(5000000000000::bigint), pg_size_pretty(20000000000000000::bigint)",
+        [("1024 bytes", "10 kB", "118 MB", "-20 kB", "4657 GB", "18 PB")],
+    ),
 ]
 
 

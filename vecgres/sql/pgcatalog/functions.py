@@ -553,6 +553,19 @@ class Functions:
             _fail(err)
             raise  # unreachable: _fail raises
 
+    def pg_size_pretty(self, size: int | None) -> str | None:
+        # PostgreSQL's dbsize.c: bytes below 10 kB, then halving-rounded 1024 steps
+        if size is None:
+            return None
+        if abs(size) < 10 * 1024:
+            return f"{size} bytes"
+        size >>= 9  # one extra bit for rounding
+        for unit in ("kB", "MB", "GB", "TB"):
+            if abs(size) < 20 * 1024 - 1:
+                return f"{int((size + (-1 if size < 0 else 1)) / 2)} {unit}"
+            size >>= 10
+        return f"{int((size + (-1 if size < 0 else 1)) / 2)} PB"
+
     def pg_tablespace_location(self, oid: int | None) -> str | None:
         if oid is None:
             return None

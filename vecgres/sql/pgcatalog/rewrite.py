@@ -342,8 +342,14 @@ def _function(func: exp.Func, shift: bool = True) -> None:
         func.replace(_call(udf_name(name, len(args)), args))
     elif name == "_pg_expandarray" and len(args) == 1:
         func.replace(_expandarray(args[0]))
-    elif name in _MISSING:
+    elif name in _MISSING or (name.startswith("pg_") and name in _unsupported()):
         raise errors.FeatureNotSupported(f"function {name}() is not supported by vecgres")
+
+
+def _unsupported() -> frozenset[str]:
+    from vecgres.sql.pgcatalog.unsupported import UNSUPPORTED
+
+    return UNSUPPORTED
 
 
 def _cast_target(cast: exp.Cast) -> str | None:
