@@ -560,9 +560,12 @@ class Session:
             for i in range(len(bound.output_names))
         ]
 
-    def _register_tables(self, tables: dict[str, Table], snap: Snapshot) -> None:
+    def _register_tables(
+        self, tables: dict[str, Table], snap: Snapshot, sql: str | None = None
+    ) -> None:
         pending = self.txn.pending if self.txn is not None else {}
-        pgcatalog.install_functions(self)
+        if sql is None or pgcatalog.needs_functions(sql, tables.values()):
+            pgcatalog.install_functions(self)  # a session's first catalog query pays for it
         for name, table in tables.items():
             if pgcatalog.is_system(table):
                 self.duck.register(name, pgcatalog.catalog_rows(self, table), False)
@@ -610,10 +613,10 @@ class Session:
         fast = try_topk(self, bound, params, snap)
         if fast is not None:
             return fast
-        self._register_tables(bound.tables, snap)
         if stmt.template is None or stmt.template.bound is not bound:
             stmt.template = Template(bound)
         sql = stmt.template.render(params)
+        self._register_tables(bound.tables, snap, sql)
         types, stream = self.duck.query(sql, self.db.settings.batch_rows)
         columns = stmt.columns or []
         if len(columns) != len(types):

@@ -12,7 +12,8 @@ are large enough to matter at startup.
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+import re
+from collections.abc import Iterable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from vecgres.config import FIRST_USER_OID
@@ -109,6 +110,15 @@ def _may_need_rewrite(ast: exp.Expr) -> bool:
     return False
 
 
+_CATALOG_CALL = re.compile("vgc_", re.IGNORECASE)
+
+
+def needs_functions(sql: str, tables: Iterable[Table]) -> bool:
+    """Whether DuckDB SQL about to run calls the catalog functions (``vgc_*``) or reads
+    a catalog relation; plain statements then skip installing them."""
+    return any(is_system(t) for t in tables) or _CATALOG_CALL.search(sql) is not None
+
+
 def install_functions(session: Session) -> None:
     """Register the catalog functions in the session's DuckDB, once per session."""
     if getattr(session.duck, "pgcatalog_installed", False):
@@ -176,6 +186,7 @@ __all__ = [
     "install_functions",
     "is_system",
     "lookup",
+    "needs_functions",
     "noop_tag",
     "rewrite_catalog_sql",
     "shown_type",
