@@ -136,7 +136,7 @@ def test_bit_hamming_index(db, data, method, options):
         assert all(": ann" in line for line in lines)
 
 
-def test_bit_jaccard_is_exact_and_sparsevec_index_is_refused(db, data):
+def test_bit_jaccard_is_exact(db, data):
     _, bits = data
     cur = db
     cur.execute("CREATE INDEX ON items USING hnsw (b bit_jaccard_ops)")
@@ -149,11 +149,6 @@ def test_bit_jaccard_is_exact_and_sparsevec_index_is_refused(db, data):
     np.testing.assert_allclose([r[1] for r in rows], np.sort(d[mask])[:7])
     assert rows[0][0] == 3
     assert all(": exact," in line for line in segment_lines(cur, sql, (bitstr(q), bitstr(q))))
-    cur.execute("CREATE TABLE sp (id int, s sparsevec(5))")
-    with pytest.raises(VecgresError) as info:
-        cur.execute("CREATE INDEX ON sp USING hnsw (s sparsevec_l2_ops)")
-    assert info.value.sqlstate == "0A000"
-    assert "sparsevec searches are exact" in str(info.value)
     with pytest.raises(VecgresError) as info:
         cur.execute("CREATE INDEX ON items USING ivfflat (b bit_jaccard_ops)")
     assert info.value.sqlstate == "42704"

@@ -30,9 +30,11 @@ from vecgres.storage.store import Store
 if TYPE_CHECKING:
     # faiss loads on the first index use, not when a database opens
     from vecgres.index.segment import SegmentIndex
+    from vecgres.index.sparse import SparseIndex
 
 ANN_METHODS = ("hnsw", "ivfflat", "flat")
 INDEXED_METRICS = ("l2", "ip", "cosine", "l1", "hamming")
+DENSE_KEYS = ("vector", "halfvec", "vector>halfvec")
 _log = logging.getLogger("vecgres.index")
 
 
@@ -57,8 +59,9 @@ def index_spec(table: Table, idx: Index) -> IndexSpec | None:
         m=int(opts.get("m", 16)),
         ef_construction=int(opts.get("ef_construction", 64)),
         lists=int(opts.get("lists", 100)),
-        quantization=(opts.get("quantization") or None) if metric != "hamming" else None,
+        quantization=(opts.get("quantization") or None) if key[1] in DENSE_KEYS else None,
         predicate=idx.predicate,
+        sparse=key[1] == "sparsevec",
     )
 
 
@@ -76,7 +79,7 @@ class AnnIndexes:
         self.store = store
         self.files = IndexFiles(root)
         self._catalog = catalog
-        self._cache: dict[tuple[int, int, str], SegmentIndex] = {}
+        self._cache: dict[tuple[int, int, str], SegmentIndex | SparseIndex] = {}
         self._pending: set[tuple[int, int, str]] = set()
         self._lock = threading.Lock()
         self._queue: queue.Queue[_Job | None] = queue.Queue()
@@ -190,6 +193,9 @@ class AnnIndexes:
         assert key is not None
         column, key_type = key[0], key[1]
         data = seg.conformed(layout_of(job.table))
+        if spec.sparse:
+            self._build_sparse(job, spec, data, data.column(column.field_name))
+            return
         vectors = key_matrix(key_type, data.column(column.field_name), spec.dims)
         if not spec.binary:
             vectors = np.nan_to_num(vectors)  # NULL slots; the executor never allows them
@@ -217,6 +223,30 @@ class AnnIndexes:
             f"built {spec.method} index {job.idx.name} on segment {job.segment_id} "
             f"({len(vectors)} rows)"
         )
+
+    def _build_sparse(
+        self, job: _Job, spec: IndexSpec, data: pa.Table, column: pa.ChunkedArray
+    ) -> None:
+        from vecgres.index.sparse import SparseIndex
+        from vecgres.vector.storage import sparse_csr
+
+        ids = None
+        if spec.predicate is not None:
+            ids = self._passing(job.table, spec.predicate, data)
+        progress.update(job.idx.oid, phase="loading tuples")
+        built = SparseIndex.build(
+            spec,
+            sparse_csr(column),
+            data.num_rows,
+            lambda n: progress.update(job.idx.oid, phase="loading tuples", add_done=n),
+            ids,
+        )
+        self.files.write(job.table.oid, job.segment_id, job.idx.oid, built.serialize(), spec.key())
+        self._forget_compacted()
+        with self._lock:
+            self._cache[(job.segment_id, job.idx.oid, spec.key())] = built
+            self.builds += 1
+        _log.info(f"built sparse index {job.idx.name} on segment {job.segment_id}")
 
     @staticmethod
     def _passing(table: Table, text: str, data: pa.Table) -> np.ndarray:
@@ -246,7 +276,7 @@ class AnnIndexes:
 
     def _load(
         self, table_id: int, segment_id: int, index_oid: int, spec: IndexSpec, rows: int
-    ) -> SegmentIndex | None:
+    ) -> SegmentIndex | SparseIndex | None:
         key = (segment_id, index_oid, spec.key())
         with self._lock:
             cached = self._cache.get(key)
@@ -256,9 +286,11 @@ class AnnIndexes:
         if path is None:
             return None
         from vecgres.index.segment import SegmentIndex
+        from vecgres.index.sparse import SparseIndex
 
+        loaded: SegmentIndex | SparseIndex
         try:
-            loaded = SegmentIndex.load(spec, path, rows)
+            loaded = (SparseIndex if spec.sparse else SegmentIndex).load(spec, path, rows)
         except (RuntimeError, ValueError) as exc:
             _log.info(f"index file {path} unusable, rebuilding: {exc!r}")
             self.files.remove(table_id, segment_id, index_oid)
@@ -268,7 +300,9 @@ class AnnIndexes:
         return loaded
 
     # --- searching -------------------------------------------------------------
-    def get(self, table: Table, idx: Index, seg: SegmentSnapshot) -> SegmentIndex | None:
+    def get(
+        self, table: Table, idx: Index, seg: SegmentSnapshot
+    ) -> SegmentIndex | SparseIndex | None:
         """The segment's index if built and verified; otherwise queue a build and say None."""
         spec = index_spec(table, idx)
         if spec is None or seg.segment_id is None:

@@ -140,6 +140,30 @@ def _pg_array_items(text: str) -> list[str | None]:
     return items
 
 
+# pgvector's array casts (vector--0.8.0.sql): integer[], real[], double precision[], numeric[]
+_ARRAY_CAST_ELEMENTS = ("integer", "real", "double precision", "numeric")
+
+
+def _check_array_source(inner: exp.Expr, source: SqlType | None, target: SqlType) -> None:
+    """pgvector's errors for array casts that DuckDB would word its own way."""
+    if isinstance(inner, exp.Array) and any(isinstance(e, exp.Array) for e in inner.expressions):
+        raise errors.DataException("array must be 1-D")
+    elems = inner.expressions if isinstance(inner, exp.Array) else []
+    if elems and all(
+        isinstance(e, exp.Literal) and e.is_string and meta_type(e) is None for e in elems
+    ):
+        source = SqlType("text").array_of()  # ARRAY['1'] is text[] in PostgreSQL
+    elif elems and all(isinstance(e, exp.Boolean) for e in elems):
+        source = SqlType("boolean").array_of()
+    if (
+        source is not None
+        and source.is_array
+        and source.name not in _ARRAY_CAST_ELEMENTS
+        and source.name not in KINDS
+    ):
+        raise errors.CannotCoerce(f"cannot cast type {source.format()} to {target.format()}")
+
+
 def _is_array_text(node: exp.Expr) -> bool:
     return isinstance(node, exp.Cast) and isinstance(node.this, exp.Literal) and node.this.is_string
 
@@ -377,6 +401,8 @@ class VectorRewriter:
                 return out
             duck = "VARCHAR[]" if target.name == "sparsevec" else "FLOAT[][]"
             out = typed(exp.cast(inner.copy(), duck, dialect="duckdb"), target)
+            if source is not None and source.is_array and source.name in KINDS:
+                out = self._convert_elements(inner.copy(), source, target)
             cast.replace(out)
             return out
         if target.name in BIT_TYPES and not target.is_array:
@@ -407,6 +433,7 @@ class VectorRewriter:
         elif source is not None and source.is_vector:
             out = self._convert(inner.copy(), source, target)
         elif source is not None and source.is_array and _is_array_text(inner):
+            _check_array_source(inner, source, target)
             out = typed(
                 exp.func(
                     f"pgv_array_to_{target.name}",
@@ -418,6 +445,7 @@ class VectorRewriter:
         elif (source is not None and source.is_array) or isinstance(
             inner, exp.ArrayAgg | exp.Array
         ):
+            _check_array_source(inner, source, target)
             out = typed(
                 exp.func(
                     f"pgv_array_to_{target.name}",
@@ -446,6 +474,16 @@ class VectorRewriter:
                 )
         cast.replace(out)
         return out
+
+    def _convert_elements(self, inner: exp.Expr, source: SqlType, target: SqlType) -> exp.Expr:
+        """An array of pgvector values cast element by element (typmod checks included),
+        as PostgreSQL's array coercion applies the element cast to each element."""
+        if source.name == target.name and target.typmod < 0:
+            return typed(inner, target)
+        elem = typed(exp.column("pgv_elem"), source.element)
+        body = self._convert(elem, source.element, target.element)
+        lam = exp.Lambda(this=body, expressions=[exp.to_identifier("pgv_elem")])
+        return typed(exp.func("list_transform", inner, lam), target)
 
     def _cast_from_vector(self, cast: exp.Cast, source: SqlType, target: SqlType) -> exp.Expr:
         inner = cast.this.copy()
