@@ -35,6 +35,7 @@ from vecgres.executor.relation import (
     table_view,
 )
 from vecgres.executor.vectors import null_mask
+from vecgres.index.binary import JaccardIndex
 from vecgres.index.sparse import SparseIndex
 from vecgres.index.spec import effective_lists
 from vecgres.vector import bits
@@ -314,12 +315,14 @@ def _exact(
 
 
 def _ann_cost(
-    index: SegmentIndex | SparseIndex, plan: TopKPlan, rows: int, fraction: float
+    index: SegmentIndex | SparseIndex | JaccardIndex, plan: TopKPlan, rows: int, fraction: float
 ) -> float:
     """Distances an ANN search would compute: exact on fewer matching rows is cheaper
     and exact (a filtered HNSW search over a correlated filter can also lose recall)."""
     if isinstance(index, SparseIndex):
         return index.cost(len(_sparse_query(plan).indices))
+    if isinstance(index, JaccardIndex):
+        return index.cost()
     spec = index.spec
     if spec.method == "hnsw":
         return plan.ef_search / fraction * 2 * spec.m
@@ -362,10 +365,13 @@ def _search_part(
         return ids, dist, SegmentReport(seg_id, rows, matching, "exact", matching)
     want = min(plan.k, matching)
     full = matching == rows
-    # the sparse index scores every row anyway: its allow-list costs nothing
+    # the sparse and Jaccard indexes score rows exactly: its allow-list costs nothing
     use_allowlist = (
         not full
-        and (fraction < plan.allowlist_below_fraction or isinstance(index, SparseIndex))
+        and (
+            fraction < plan.allowlist_below_fraction
+            or isinstance(index, SparseIndex | JaccardIndex)
+        )
         and index.filters_inside
     )
     k = plan.k if full or use_allowlist else math.ceil(plan.k / fraction * 1.5)

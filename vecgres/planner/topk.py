@@ -108,11 +108,7 @@ def choose_index(
     where: list[Condition] | None = None,
 ) -> Index | None:
     """An ANN index on the column whose opclass matches the operator (pgvector:
-    one index per distance operator). HNSW first, then IVFFlat, then FLAT.
-    ``bit_jaccard_ops`` is never chosen: faiss has no Jaccard metric, those
-    searches are exact."""
-    if metric == "jaccard":
-        return None
+    one index per distance operator). HNSW first, then IVFFlat, then FLAT."""
     found = [
         idx
         for idx in table.indexes
