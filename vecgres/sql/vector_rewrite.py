@@ -506,7 +506,26 @@ class VectorRewriter:
 
     # ---- operators and functions
 
+    def _no_array_arguments(self, template: str, between: str, args: list[exp.Expr]) -> None:
+        """An array where a pgvector value is expected: arrays cast to vectors only
+        by assignment or explicitly (vector--0.8.0.sql), so nothing matches."""
+        types = [self.type_of(a) for a in args]
+        if not any(t is not None and t.is_array and t.name not in KINDS for t in types):
+            return
+        shown = between.join(t.format() if t is not None else "unknown" for t in types)
+        what = template.split(" ", 1)[0]
+        raise errors.UndefinedFunction(
+            template.format(shown),
+            hint=f"No {what} matches the given name and argument types. "
+            "You might need to add explicit type casts.",
+        )
+
     def _operator(self, op: VectorOp) -> exp.Expr:
+        symbol = {"l2": "<->", "ip": "<#>", "cosine": "<=>", "l1": "<+>"}.get(op.metric)
+        if symbol is not None:
+            self._no_array_arguments(
+                "operator does not exist: {}", f" {symbol} ", [op.this, op.expression]
+            )
         if op.metric in ("hamming", "jaccard"):
             name = f"pgv_{op.metric}_distance"
         else:
@@ -672,6 +691,7 @@ class VectorRewriter:
             return node
         family, default, result = spec
         n_vec = 1 if family in ("unary", "sub") else 2
+        self._no_array_arguments(f"function {name}({{}}) does not exist", ", ", args)
         if family == "bit":
             kind = BIT
         else:
@@ -764,6 +784,7 @@ DOUBLES = SqlType("double precision").array_of()
 
 _SYMBOL = {exp.Add: "+", exp.Sub: "-", exp.Mul: "*", exp.DPipe: "||"}
 
+_COMPARE = ("lt", "le", "eq", "ne", "ge", "gt")
 # name -> (argument family, default type for untyped literals, result type or "same")
 _FUNCS: dict[str, tuple[str, str, SqlType | str]] = {
     "l2_distance": ("binary", "any", FLOAT8),
@@ -802,6 +823,8 @@ _FUNCS: dict[str, tuple[str, str, SqlType | str]] = {
     "vector_gt": ("binary", "vector", BOOL),
     "hamming_distance": ("bit", "bit", FLOAT8),
     "jaccard_distance": ("bit", "bit", FLOAT8),
+    "halfvec_spherical_distance": ("binary", "halfvec", FLOAT8),
+    **{f"{t}_{c}": ("binary", t, BOOL) for t in ("halfvec", "sparsevec") for c in _COMPARE},
 }
 
 
@@ -815,7 +838,9 @@ def _udf_name(name: str, kind: str) -> str | None:
     if name in ("cmp", "vector_cmp"):
         return "pgv_sparsevec_cmp" if kind == "sparsevec" else "pgv_vector_cmp"
     if name == "spherical_distance":
-        return "pgv_spherical_distance" if kind == "vector" else None
+        return "pgv_spherical_distance" if kind in ("vector", "halfvec") else None
+    if name in _COMPARE and kind in ("halfvec", "sparsevec"):
+        return f"pgv_{name}" if kind == "halfvec" else f"pgv_sparsevec_{name}"
     if kind == "vector":
         return {
             "l2_distance": "pgv_l2_distance",
