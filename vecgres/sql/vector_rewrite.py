@@ -593,8 +593,14 @@ class VectorRewriter:
             )
         kind = "avg" if isinstance(agg, exp.Avg) else "sum"
         name = f"pgv_{kind}_list" if t.name == "vector" else f"pgv_halfvec_{kind}_list"
-        out = typed(exp.func(name, exp.func("list", agg.this.copy())), SqlType(t.name))
-        agg.replace(out)
+        collected: exp.Expr = exp.func("list", agg.this.copy())
+        target: exp.Expr = agg
+        if isinstance(agg.parent, exp.Filter):
+            # avg(v) FILTER (WHERE ...): the filter belongs to the list aggregate
+            target = agg.parent
+            collected = exp.Filter(this=collected, expression=target.expression.copy())
+        out = typed(exp.func(name, collected), SqlType(t.name))
+        target.replace(out)
         return out
 
     def _array(self, node: exp.Array) -> exp.Expr:
