@@ -245,6 +245,9 @@ def create_ann_index(session: Session_, ast: exp.Create, method: str) -> Result:
         raise errors.ProgramLimitExceeded(
             f"column cannot have more than {limit} dimensions for {method} index"
         )
+    if method == "ivfflat" and dims == 1 and opclass.rsplit("_", 2)[-2] in ("ip", "cosine"):
+        # spherical k-means needs a direction (pgvector's ivfbuild.c, an elog)
+        raise errors.InternalError("dimensions must be greater than one for this opclass")
     if type_name == "sparsevec":
         _check_sparse_rows(session, table, column, method)
     cat = catalog.edit()
