@@ -37,8 +37,8 @@ from vecgres.errors import InvalidBinaryRepresentation, ProtocolViolation
 from vecgres.types import SqlType, by_oid
 from vecgres.vector import halfvec_recv, halfvec_send, parse_sparsevec, vector_recv
 from vecgres.vector.binary import sparsevec_recv, sparsevec_send
-from vecgres.vector.text import format_sparsevec
 from vecgres.vector.bits import bit_recv, bit_send
+from vecgres.vector.text import format_sparsevec
 
 # days and microseconds between 1970-01-01 (Arrow, Unix) and 2000-01-01 (PostgreSQL)
 PG_EPOCH_DAYS: Final = 10_957
