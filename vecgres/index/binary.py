@@ -172,22 +172,22 @@ class JaccardIndex:
             if found >= k and bound[g] > kth:
                 break
             lo, hi_ = int(starts[g]), int(ends[g])
-            ids = np.arange(lo, hi_)
-            if allowed is not None:
-                ids = ids[allowed[self.labels[lo:hi_]]]
-            if not len(ids):
-                continue
-            block = self.bits[ids]
-            inter = np.bitwise_count(block & q).sum(axis=1, dtype=np.int64).astype(np.float64)
-            union = self.counts[ids].astype(np.float64) + b - inter
+            # a group is one contiguous slice: no gather, the allow-list masks results
+            inter = np.bitwise_count(self.bits[lo:hi_] & q).sum(axis=1, dtype=np.int64)
+            union = float(a[g]) + b - inter
             with np.errstate(divide="ignore", invalid="ignore"):
                 d = np.where(inter == 0, 1.0, 1.0 - inter / union)
+            ids = np.arange(lo, hi_)
+            if allowed is not None:
+                keep = allowed[self.labels[lo:hi_]]
+                ids, d = ids[keep], d[keep]
+            if not len(ids):
+                continue
             best_ids.append(ids)
             best_d.append(d)
             found += len(ids)
             if found >= k:
-                all_d = np.concatenate(best_d)
-                kth = float(np.partition(all_d, k - 1)[k - 1])
+                kth = float(np.partition(np.concatenate(best_d), k - 1)[k - 1])
         if not best_ids:
             return np.empty(0, dtype=np.int64)
         ids = np.concatenate(best_ids)
