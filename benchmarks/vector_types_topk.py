@@ -38,7 +38,7 @@ def main() -> None:
     q = rng.standard_normal(dim).astype(np.float32)
     qs = np.where(rng.random(dim) < 0.05, q, 0).astype(np.float32)
     # sealed segments of 10k rows: the indexes are per sealed segment
-    con = vecgres.connect(tempfile.mkdtemp(), seal_rows=10_000, ann_exact_max_rows=0)
+    con = vecgres.connect(tempfile.mkdtemp(), seal_rows=10_000)
     cur = con.cursor()
     cur.execute(
         f"CREATE TABLE t (id int, v vector({dim}), h halfvec({dim}), "
