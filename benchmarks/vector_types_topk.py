@@ -1,8 +1,11 @@
-"""Exact top-k over vector, halfvec, sparsevec and bit columns (the generic DuckDB path).
+"""Top-k over vector, halfvec, sparsevec and bit columns: exact, generic and indexed.
 
 Prints, per type, the time of ``SELECT id FROM t ORDER BY col <op> q LIMIT 10``
-and, as the reference measured in the same run, numpy brute force over the
-same data in memory. Run: ``.venv/bin/python benchmarks/vector_types_topk.py [rows] [dim]``.
+(the top-k path: exact numpy on the stored columns), the same ranking written
+``ORDER BY (col <op> q) + 0`` (DuckDB's generic path over the converted values),
+and with a sparsevec hnsw index (index/sparse.py) and a bit_jaccard_ops index;
+as the reference measured in the same run, numpy brute force over the same
+data in memory. Run: ``.venv/bin/python benchmarks/vector_types_topk.py [rows] [dim]``.
 """
 
 from __future__ import annotations
@@ -34,7 +37,8 @@ def main() -> None:
     sparse_data = np.where(rng.random((rows, dim)) < 0.05, data, 0).astype(np.float32)
     q = rng.standard_normal(dim).astype(np.float32)
     qs = np.where(rng.random(dim) < 0.05, q, 0).astype(np.float32)
-    con = vecgres.connect(tempfile.mkdtemp())
+    # sealed segments of 10k rows: the indexes are per sealed segment
+    con = vecgres.connect(tempfile.mkdtemp(), seal_rows=10_000)
     cur = con.cursor()
     cur.execute(
         f"CREATE TABLE t (id int, v vector({dim}), h halfvec({dim}), "
@@ -57,12 +61,25 @@ def main() -> None:
         ("vector <->", f"SELECT id FROM t ORDER BY v <-> '{qv}' LIMIT 10"),
         ("halfvec <->", f"SELECT id FROM t ORDER BY h <-> '{qv}' LIMIT 10"),
         ("sparsevec <->", f"SELECT id FROM t ORDER BY s <-> '{qsp}' LIMIT 10"),
+        ("sparsevec <#>", f"SELECT id FROM t ORDER BY s <#> '{qsp}' LIMIT 10"),
         ("bit <~>", f"SELECT id FROM t ORDER BY b <~> '{qb}' LIMIT 10"),
+        ("bit <%>", f"SELECT id FROM t ORDER BY b <%> '{qb}' LIMIT 10"),
     ]
     print(f"rows={rows} dim={dim}")
     for label, sql in cases:
         secs = _timed(lambda sql=sql: cur.execute(sql) or cur.fetchall())
-        print(f"  {label:14s} vecgres {secs * 1000:8.1f} ms")
+        generic = sql.replace("ORDER BY ", "ORDER BY (").replace(" LIMIT 10", ") + 0 LIMIT 10")
+        secs_generic = _timed(lambda sql=generic: cur.execute(sql) or cur.fetchall())
+        print(
+            f"  {label:14s} vecgres {secs * 1000:8.1f} ms   generic (DuckDB) "
+            f"{secs_generic * 1000:8.1f} ms"
+        )
+    cur.execute("CREATE INDEX ON t USING hnsw (s sparsevec_l2_ops)")
+    cur.execute("CREATE INDEX ON t USING hnsw (s sparsevec_ip_ops)")
+    cur.execute("CREATE INDEX ON t USING hnsw (b bit_jaccard_ops)")
+    for label, sql in cases[2:4] + cases[5:]:
+        secs = _timed(lambda sql=sql: cur.execute(sql) or cur.fetchall())
+        print(f"  {label:14s} indexed {secs * 1000:8.1f} ms")
     half = data.astype(np.float16).astype(np.float32)
     packed, _ = bits.pack(["".join("1" if x > 0 else "0" for x in r) for r in data])
     rows_sparse = [sparse.from_dense(r) for r in sparse_data]

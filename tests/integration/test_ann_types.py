@@ -136,24 +136,30 @@ def test_bit_hamming_index(db, data, method, options):
         assert all(": ann" in line for line in lines)
 
 
-def test_bit_jaccard_is_exact_and_sparsevec_index_is_refused(db, data):
+def test_bit_jaccard_index_is_exact(db, data):
+    """bit_jaccard_ops: a popcount-pruned exact index (index/binary.py JaccardIndex)."""
     _, bits = data
     cur = db
-    cur.execute("CREATE INDEX ON items USING hnsw (b bit_jaccard_ops)")
+    sql = "SELECT id, b <%%> %s FROM items WHERE cat < %s ORDER BY b <%%> %s LIMIT 7"
     q = bits[3]
-    d = jaccard(bits, q)
-    sql = "SELECT id, b <%%> %s FROM items WHERE cat < 5 ORDER BY b <%%> %s LIMIT 7"
-    cur.execute(sql, (bitstr(q), bitstr(q)))
-    rows = cur.fetchall()
-    mask = np.arange(N) % 10 < 5
-    np.testing.assert_allclose([r[1] for r in rows], np.sort(d[mask])[:7])
-    assert rows[0][0] == 3
-    assert all(": exact," in line for line in segment_lines(cur, sql, (bitstr(q), bitstr(q))))
-    cur.execute("CREATE TABLE sp (id int, s sparsevec(5))")
-    with pytest.raises(VecgresError) as info:
-        cur.execute("CREATE INDEX ON sp USING hnsw (s sparsevec_l2_ops)")
-    assert info.value.sqlstate == "0A000"
-    assert "sparsevec searches are exact" in str(info.value)
+    assert all(": exact," in line for line in segment_lines(cur, sql, (bitstr(q), 5, bitstr(q))))
+    cur.execute("CREATE INDEX items_jac ON items USING hnsw (b bit_jaccard_ops)")
+    rng = np.random.default_rng(8)
+    for cut in (1, 5, 10):
+        q = bits[3] if cut == 5 else rng.integers(0, 2, NBITS).astype(bool)
+        d = jaccard(bits, q)
+        cur.execute(sql, (bitstr(q), cut, bitstr(q)))
+        rows = cur.fetchall()
+        mask = np.arange(N) % 10 < cut
+        assert len(rows) == 7
+        assert all(r[0] % 10 < cut for r in rows)
+        assert [r[1] for r in rows] == [float(d[r[0]]) for r in rows]
+        np.testing.assert_allclose([r[1] for r in rows], np.sort(d[mask])[:7])
+        lines = segment_lines(cur, sql, (bitstr(q), cut, bitstr(q)))
+        assert len(lines) == 3
+        assert all(": ann" in line for line in lines)
+    cur.execute(f"EXPLAIN SELECT id FROM items ORDER BY b <%> '{bitstr(q)}' LIMIT 3")
+    assert [r[0] for r in cur.fetchall()][1].startswith("  ->  Index Scan using items_jac")
     with pytest.raises(VecgresError) as info:
         cur.execute("CREATE INDEX ON items USING ivfflat (b bit_jaccard_ops)")
     assert info.value.sqlstate == "42704"

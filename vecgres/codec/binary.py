@@ -38,6 +38,7 @@ from vecgres.types import SqlType, by_oid
 from vecgres.vector import halfvec_recv, halfvec_send, parse_sparsevec, vector_recv
 from vecgres.vector.binary import sparsevec_recv, sparsevec_send
 from vecgres.vector.bits import bit_recv, bit_send
+from vecgres.vector.text import format_sparsevec
 
 # days and microseconds between 1970-01-01 (Arrow, Unix) and 2000-01-01 (PostgreSQL)
 PG_EPOCH_DAYS: Final = 10_957
@@ -480,9 +481,11 @@ def decode_binary(buf: bytes, oid: int) -> object:
     if name == "vector":
         return vector_recv(buf)
     if name == "halfvec":
-        return halfvec_recv(buf)
+        # stored as float16-exact float32 (Arrow's float16 does not reach DuckDB)
+        return halfvec_recv(buf).astype(np.float32)
     if name == "sparsevec":
-        return sparsevec_recv(buf)
+        # canonical text: what sparsevec values are everywhere above storage
+        return format_sparsevec(*sparsevec_recv(buf))
     if name in ("bit", "bit varying"):
         return bit_recv(buf)
     # text, varchar, bpchar, name, char, unknown, ...: UTF-8 text

@@ -29,17 +29,21 @@ from vecgres.storage.store import Store
 
 if TYPE_CHECKING:
     # faiss loads on the first index use, not when a database opens
+    from vecgres.index.binary import JaccardIndex
     from vecgres.index.segment import SegmentIndex
+    from vecgres.index.sparse import SparseIndex
+
+    # a sealed segment's index: faiss, or the exact sparse and Jaccard structures
+    AnyIndex = SegmentIndex | SparseIndex | JaccardIndex
 
 ANN_METHODS = ("hnsw", "ivfflat", "flat")
-INDEXED_METRICS = ("l2", "ip", "cosine", "l1", "hamming")
+INDEXED_METRICS = ("l2", "ip", "cosine", "l1", "hamming", "jaccard")
+DENSE_KEYS = ("vector", "halfvec", "vector>halfvec")
 _log = logging.getLogger("vecgres.index")
 
 
 def index_spec(table: Table, idx: Index) -> IndexSpec | None:
-    """The build spec of an ANN index on a vector column, or None for other indexes
-    (and for the opclasses searched exactly: ``bit_jaccard_ops``, faiss having no
-    Jaccard metric)."""
+    """The build spec of an ANN index on a vector column, or None for other indexes."""
     if idx.method not in ANN_METHODS or not idx.opclass:
         return None
     key = index_key(table, idx)
@@ -57,8 +61,9 @@ def index_spec(table: Table, idx: Index) -> IndexSpec | None:
         m=int(opts.get("m", 16)),
         ef_construction=int(opts.get("ef_construction", 64)),
         lists=int(opts.get("lists", 100)),
-        quantization=(opts.get("quantization") or None) if metric != "hamming" else None,
+        quantization=(opts.get("quantization") or None) if key[1] in DENSE_KEYS else None,
         predicate=idx.predicate,
+        sparse=key[1] == "sparsevec",
     )
 
 
@@ -76,7 +81,7 @@ class AnnIndexes:
         self.store = store
         self.files = IndexFiles(root)
         self._catalog = catalog
-        self._cache: dict[tuple[int, int, str], SegmentIndex] = {}
+        self._cache: dict[tuple[int, int, str], AnyIndex] = {}
         self._pending: set[tuple[int, int, str]] = set()
         self._lock = threading.Lock()
         self._queue: queue.Queue[_Job | None] = queue.Queue()
@@ -190,7 +195,13 @@ class AnnIndexes:
         assert key is not None
         column, key_type = key[0], key[1]
         data = seg.conformed(layout_of(job.table))
+        if spec.sparse:
+            self._build_sparse(job, spec, data, data.column(column.field_name))
+            return
         vectors = key_matrix(key_type, data.column(column.field_name), spec.dims)
+        if spec.metric == "jaccard":
+            self._build_jaccard(job, spec, data, vectors)
+            return
         if not spec.binary:
             vectors = np.nan_to_num(vectors)  # NULL slots; the executor never allows them
         ids = None
@@ -217,6 +228,46 @@ class AnnIndexes:
             f"built {spec.method} index {job.idx.name} on segment {job.segment_id} "
             f"({len(vectors)} rows)"
         )
+
+    def _build_sparse(
+        self, job: _Job, spec: IndexSpec, data: pa.Table, column: pa.ChunkedArray
+    ) -> None:
+        from vecgres.index.sparse import SparseIndex
+        from vecgres.vector.storage import sparse_csr
+
+        ids = None
+        if spec.predicate is not None:
+            ids = self._passing(job.table, spec.predicate, data)
+        progress.update(job.idx.oid, phase="loading tuples")
+        built = SparseIndex.build(
+            spec,
+            sparse_csr(column),
+            data.num_rows,
+            lambda n: progress.update(job.idx.oid, phase="loading tuples", add_done=n),
+            ids,
+        )
+        self._store(job, spec, built)
+
+    def _build_jaccard(
+        self, job: _Job, spec: IndexSpec, data: pa.Table, packed: np.ndarray
+    ) -> None:
+        from vecgres.index.binary import JaccardIndex
+
+        ids = None
+        if spec.predicate is not None:
+            ids = self._passing(job.table, spec.predicate, data)
+            packed = packed[ids]
+        built = JaccardIndex.build(spec, packed, data.num_rows, ids)
+        progress.update(job.idx.oid, phase="loading tuples", add_done=len(packed))
+        self._store(job, spec, built)
+
+    def _store(self, job: _Job, spec: IndexSpec, built: SparseIndex | JaccardIndex) -> None:
+        self.files.write(job.table.oid, job.segment_id, job.idx.oid, built.serialize(), spec.key())
+        self._forget_compacted()
+        with self._lock:
+            self._cache[(job.segment_id, job.idx.oid, spec.key())] = built
+            self.builds += 1
+        _log.info(f"built {spec.metric} index {job.idx.name} on segment {job.segment_id}")
 
     @staticmethod
     def _passing(table: Table, text: str, data: pa.Table) -> np.ndarray:
@@ -246,7 +297,7 @@ class AnnIndexes:
 
     def _load(
         self, table_id: int, segment_id: int, index_oid: int, spec: IndexSpec, rows: int
-    ) -> SegmentIndex | None:
+    ) -> AnyIndex | None:
         key = (segment_id, index_oid, spec.key())
         with self._lock:
             cached = self._cache.get(key)
@@ -255,10 +306,18 @@ class AnnIndexes:
         path = self.files.verified_path(table_id, segment_id, index_oid, spec.key())
         if path is None:
             return None
+        from vecgres.index.binary import JaccardIndex
         from vecgres.index.segment import SegmentIndex
+        from vecgres.index.sparse import SparseIndex
 
+        loaded: AnyIndex
         try:
-            loaded = SegmentIndex.load(spec, path, rows)
+            if spec.sparse:
+                loaded = SparseIndex.load(spec, path, rows)
+            elif spec.metric == "jaccard":
+                loaded = JaccardIndex.load(spec, path, rows)
+            else:
+                loaded = SegmentIndex.load(spec, path, rows)
         except (RuntimeError, ValueError) as exc:
             _log.info(f"index file {path} unusable, rebuilding: {exc!r}")
             self.files.remove(table_id, segment_id, index_oid)
@@ -268,7 +327,7 @@ class AnnIndexes:
         return loaded
 
     # --- searching -------------------------------------------------------------
-    def get(self, table: Table, idx: Index, seg: SegmentSnapshot) -> SegmentIndex | None:
+    def get(self, table: Table, idx: Index, seg: SegmentSnapshot) -> AnyIndex | None:
         """The segment's index if built and verified; otherwise queue a build and say None."""
         spec = index_spec(table, idx)
         if spec is None or seg.segment_id is None:

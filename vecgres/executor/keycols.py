@@ -61,6 +61,8 @@ def key_dims(t: SqlType) -> int | None:
         return t.dims
     if t.name in BIT_TYPES and t.typmod > 0:
         return t.typmod
+    if t.name == "sparsevec" and t.typmod > 0:
+        return t.typmod
     return None
 
 

@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from vecgres.catalog.model import Index, Table
+from vecgres.errors import DataException
 from vecgres.executor.annindex import AnnIndexes
 from vecgres.executor.keycols import KeyRows
 from vecgres.executor.prune import prune
@@ -34,14 +35,18 @@ from vecgres.executor.relation import (
     table_view,
 )
 from vecgres.executor.vectors import null_mask
+from vecgres.index.binary import JaccardIndex
+from vecgres.index.sparse import SparseIndex
 from vecgres.index.spec import effective_lists
 from vecgres.vector import bits
+from vecgres.vector import sparse as sparse_ops
 from vecgres.vector.ops import (
     cosine_distances,
     l1_distances,
     l2_distances,
     negative_inner_products,
 )
+from vecgres.vector.storage import sparse_csr
 
 if TYPE_CHECKING:
     from vecgres.executor.duck import DuckSession
@@ -59,6 +64,8 @@ BIT_DISTANCES: dict[str, Callable[[np.ndarray, str], np.ndarray]] = {
     "hamming": bits.hamming_distances,
     "jaccard": bits.jaccard_distances,
 }
+# sparsevec columns: CSR rows against the query (vecgres.vector.sparse metric names)
+SPARSE_METRICS = {"l2": "l2", "ip": "negative_ip", "cosine": "cosine", "l1": "l1"}
 # after this many widenings an ANN search that is still short goes exact
 MAX_WIDENINGS = 4
 
@@ -141,7 +148,9 @@ def run_topk(
     """The statement's result computed on its winners only; None to use DuckDB's exact path."""
     column = table.column(plan.column)
     assert column is not None
-    dims = len(plan.query_text) if plan.query_text is not None else len(plan.query)
+    dims = len(plan.query)
+    if plan.query_text is not None and plan.key_type != "sparsevec":
+        dims = len(plan.query_text)
     snap, gone = prune(table, snap, plan.where)
     data, masked = table_view(table, snap, pending, stored=True)
     allowed: np.ndarray | None = None
@@ -253,13 +262,48 @@ def _member(rowids: np.ndarray, sorted_allowed: np.ndarray) -> np.ndarray:
     return np.asarray(sorted_allowed[pos] == rowids)
 
 
+class SparseRows:
+    """A stored sparsevec column read as CSR (``vector.storage.sparse_csr``), for
+    the rows asked only, or once for the whole column when every row is."""
+
+    __slots__ = ("_column", "_full")
+
+    def __init__(self, column: pa.ChunkedArray) -> None:
+        self._column = column
+        self._full: tuple[np.ndarray, ...] | None = None
+
+    def distances(self, offsets: np.ndarray, query: sparse_ops.Sparse, metric: str) -> np.ndarray:
+        n = len(self._column)
+        if len(offsets) == n and n and offsets[0] == 0 and offsets[-1] == n - 1:
+            if self._full is None:
+                self._full = sparse_csr(self._column)
+            indptr, indices, values, dims = self._full
+        else:
+            taken = self._column.take(pa.array(np.asarray(offsets, dtype=np.int64)))
+            indptr, indices, values, dims = sparse_csr(taken)
+        if (dims != query.dim).any():
+            # pgvector's "different sparsevec dimensions" (or NULLs): DuckDB's path says it
+            raise _Fallback
+        return sparse_ops.csr_distances(SPARSE_METRICS[metric], indptr, indices, values, query)
+
+
+def _sparse_query(plan: TopKPlan) -> sparse_ops.Sparse:
+    assert plan.query_text is not None
+    return sparse_ops.parse(plan.query_text)
+
+
 def _exact(
-    matrix: KeyRows, rowids: np.ndarray, offsets: np.ndarray, plan: TopKPlan
+    matrix: KeyRows | SparseRows, rowids: np.ndarray, offsets: np.ndarray, plan: TopKPlan
 ) -> tuple[np.ndarray, np.ndarray]:
     """(rowids, distances) of the best ``k`` of ``offsets``, by pgvector's exact distance."""
     if not len(offsets):
         return np.empty(0, dtype=np.int64), np.empty(0)
-    if plan.query_text is not None:
+    if isinstance(matrix, SparseRows):
+        try:
+            d = matrix.distances(offsets, _sparse_query(plan), plan.metric)
+        except DataException:
+            raise _Fallback from None
+    elif plan.query_text is not None:
         d = np.asarray(BIT_DISTANCES[plan.metric](matrix[offsets], plan.query_text))
     else:
         d = np.asarray(DISTANCES[plan.metric](matrix[offsets], plan.query), dtype=np.float64)
@@ -270,9 +314,15 @@ def _exact(
     return rowids[offsets[idx]], d[idx]
 
 
-def _ann_cost(index: SegmentIndex, plan: TopKPlan, rows: int, fraction: float) -> float:
+def _ann_cost(
+    index: SegmentIndex | SparseIndex | JaccardIndex, plan: TopKPlan, rows: int, fraction: float
+) -> float:
     """Distances an ANN search would compute: exact on fewer matching rows is cheaper
     and exact (a filtered HNSW search over a correlated filter can also lose recall)."""
+    if isinstance(index, SparseIndex):
+        return index.cost(len(_sparse_query(plan).indices))
+    if isinstance(index, JaccardIndex):
+        return index.cost()
     spec = index.spec
     if spec.method == "hnsw":
         return plan.ef_search / fraction * 2 * spec.m
@@ -296,7 +346,11 @@ def _search_part(
     seg_id = seg.segment_id if seg is not None else None
     if matching == 0:
         return np.empty(0, np.int64), np.empty(0), SegmentReport(seg_id, rows, 0, "skipped")
-    matrix = KeyRows(plan.key_type, vectors_col, dims)
+    matrix: KeyRows | SparseRows = (
+        SparseRows(vectors_col)
+        if plan.key_type == "sparsevec"
+        else KeyRows(plan.key_type, vectors_col, dims)
+    )
     index = None
     if plan.index is not None and seg is not None and seg.segment_id is not None:
         index = ann.get(table, plan.index, seg)
@@ -311,7 +365,15 @@ def _search_part(
         return ids, dist, SegmentReport(seg_id, rows, matching, "exact", matching)
     want = min(plan.k, matching)
     full = matching == rows
-    use_allowlist = not full and fraction < plan.allowlist_below_fraction and index.filters_inside
+    # the sparse and Jaccard indexes score rows exactly: its allow-list costs nothing
+    use_allowlist = (
+        not full
+        and (
+            fraction < plan.allowlist_below_fraction
+            or isinstance(index, SparseIndex | JaccardIndex)
+        )
+        and index.filters_inside
+    )
     k = plan.k if full or use_allowlist else math.ceil(plan.k / fraction * 1.5)
     ef, probes = plan.ef_search, plan.probes
     if not full:
@@ -320,9 +382,14 @@ def _search_part(
         # scan answers the same problem by scanning on)
         ef = math.ceil(ef / fraction)
     strategy = "ann" if full else ("ann-allowlist" if use_allowlist else "ann-widened")
+    query = _sparse_query(plan) if isinstance(index, SparseIndex) else plan.query
     for _ in range(MAX_WIDENINGS + 1):
         found = index.search(
-            plan.query, min(k, rows), mask if use_allowlist else None, ef_search=ef, probes=probes
+            query,  # type: ignore[arg-type]
+            min(k, rows),
+            mask if use_allowlist else None,
+            ef_search=ef,
+            probes=probes,
         )
         found = found[mask[found]]
         if len(found) >= want:

@@ -313,7 +313,7 @@ def _array_to(typename: str) -> Callable[[pa.ChunkedArray, pa.ChunkedArray], pa.
                 continue
             typmod = int(mods[i]) if mv[i] else -1
             if typename == "sparsevec":
-                v = V.vector_from_array(items, -1)
+                v = V.vector_from_array(items, -1, "sparsevec")
                 rows.append(S.from_dense(v, typmod).text())
                 continue
             v = V.vector_from_array(items, typmod)

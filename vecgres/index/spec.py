@@ -21,6 +21,7 @@ class IndexSpec:
     lists: int = 100
     quantization: str | None = None
     predicate: str | None = None  # partial index: only rows passing it are indexed
+    sparse: bool = False  # a sparsevec key: an inverted index (index/sparse.py), not faiss
 
     @property
     def binary(self) -> bool:
@@ -33,6 +34,7 @@ class IndexSpec:
             f"{self.method}:{self.metric}:{self.dims}:{self.m}:{self.ef_construction}:"
             f"{self.lists}:{self.quantization or ''}"
             + (f":where {self.predicate}" if self.predicate else "")
+            + (":sparse" if self.sparse else "")
         )
 
 

@@ -41,6 +41,10 @@ OPERATOR_METRIC = {
     "pgv_halfvec_l1_distance": "l1",
     "pgv_hamming_distance": "hamming",
     "pgv_jaccard_distance": "jaccard",
+    "pgv_sparsevec_l2_distance": "l2",
+    "pgv_sparsevec_negative_inner_product": "ip",
+    "pgv_sparsevec_cosine_distance": "cosine",
+    "pgv_sparsevec_l1_distance": "l1",
 }
 # the column type each operator function ranks
 OPERATOR_TYPE = {
@@ -48,6 +52,8 @@ OPERATOR_TYPE = {
     if "hamming" in name or "jaccard" in name
     else "halfvec"
     if "halfvec" in name
+    else "sparsevec"
+    if "sparsevec" in name
     else "vector"
     for name in OPERATOR_METRIC
 }
@@ -87,8 +93,8 @@ class AnnTopK:
     offset: int = 0
     exact_below_fraction: float = EXACT_BELOW_FRACTION
     allowlist_below_fraction: float = ALLOWLIST_BELOW_FRACTION
-    key_type: str = "vector"  # vector | halfvec | bit: how the executor reads the column
-    query_text: str | None = None  # bit columns: the query's '0'/'1' string
+    key_type: str = "vector"  # vector | halfvec | bit | sparsevec: how the executor reads it
+    query_text: str | None = None  # bit: the query's '0'/'1' string; sparsevec: its text
     # the WHERE's simple conjuncts (column <op> constant): segment pruning by min/max
     where: tuple[Condition, ...] = ()
 
@@ -102,11 +108,7 @@ def choose_index(
     where: list[Condition] | None = None,
 ) -> Index | None:
     """An ANN index on the column whose opclass matches the operator (pgvector:
-    one index per distance operator). HNSW first, then IVFFlat, then FLAT.
-    ``bit_jaccard_ops`` is never chosen: faiss has no Jaccard metric, those
-    searches are exact."""
-    if metric == "jaccard":
-        return None
+    one index per distance operator). HNSW first, then IVFFlat, then FLAT."""
     found = [
         idx
         for idx in table.indexes

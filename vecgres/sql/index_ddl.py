@@ -12,15 +12,20 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from sqlglot import exp
 
 from vecgres import errors
-from vecgres.catalog.model import Catalog, Index, Table
+from vecgres.catalog.model import Catalog, Column, Index, Table
 from vecgres.config import INT_MAX
 from vecgres.executor.keycols import EXPRESSION_TYPES, expression_text, key_dims
+from vecgres.executor.relation import layout_of
 from vecgres.index import predicate
+from vecgres.index import sparse as sparse_index
 from vecgres.result import Notice, Result
 from vecgres.sql import ddl
+from vecgres.vector.storage import sparse_csr
+from vecgres.vector.text import SPARSEVEC_MAX_DIM
 
 # the engine's Session: sql/ may not import engine (layers), so it is duck-typed here
 Session_ = Any
@@ -51,9 +56,8 @@ OPCLASSES: dict[str, dict[str, str]] = {
     },
 }
 DEFAULT_OPCLASS = {"ivfflat": {"vector": "vector_l2_ops", "halfvec": "halfvec_l2_ops"}}
-# the types vecgres builds indexes on (bit_jaccard_ops is accepted and searched
-# exactly: faiss has no Jaccard metric); sparsevec is searched exactly only
-BUILDABLE_TYPES = ("vector", "halfvec", "bit")
+# the types vecgres builds indexes on (sparsevec: an inverted index, index/sparse.py)
+BUILDABLE_TYPES = ("vector", "halfvec", "bit", "sparsevec")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +78,7 @@ MAX_DIMS = {"hnsw": 2000, "ivfflat": 2000, "flat": 16000}
 TYPE_MAX_DIMS = {
     "halfvec": {"hnsw": 4000, "ivfflat": 4000},
     "bit": {"hnsw": 64000, "ivfflat": 64000},
+    "sparsevec": {"hnsw": SPARSEVEC_MAX_DIM},
 }
 
 
@@ -240,6 +245,11 @@ def create_ann_index(session: Session_, ast: exp.Create, method: str) -> Result:
         raise errors.ProgramLimitExceeded(
             f"column cannot have more than {limit} dimensions for {method} index"
         )
+    if method == "ivfflat" and dims == 1 and opclass.rsplit("_", 2)[-2] in ("ip", "cosine"):
+        # spherical k-means needs a direction (pgvector's ivfbuild.c, an elog)
+        raise errors.InternalError("dimensions must be greater than one for this opclass")
+    if type_name == "sparsevec":
+        _check_sparse_rows(session, table, column, method)
     cat = catalog.edit()
     table = cat.tables[table.oid]
     name = index_node.name
@@ -276,6 +286,21 @@ def create_ann_index(session: Session_, ast: exp.Create, method: str) -> Result:
     result: Result = session._apply_ddl(ddl.DdlResult(cat, "CREATE INDEX"))
     session.db.ann.build_all(table, idx, "CREATE INDEX")
     return result
+
+
+def _check_sparse_rows(session: Session_, table: Table, column: Column, method: str) -> None:
+    """pgvector's build-time limit on the stored rows (``HNSW_MAX_NNZ``)."""
+    snap = session.db.snapshot().table(table.oid)
+    layout = layout_of(table)
+    for seg in snap.segments if snap is not None else ():
+        data = seg.conformed(layout)
+        if column.field_name not in data.column_names:
+            continue
+        counts = np.diff(sparse_csr(data.column(column.field_name))[0])
+        if seg.visible is not None:
+            counts = counts[seg.visible]
+        if counts.size:
+            sparse_index.check_nnz(method, int(counts.max()))
 
 
 def _pg_text(node: exp.Expr) -> str:

@@ -89,7 +89,11 @@ def _pg_typeof(node: exp.Anonymous, type_of: TypeOf, memo: dict[int, str | None]
         t = SqlType("numeric" if integral else "double precision")
     if t is not None:
         shown = SqlType(t.name, is_array=t.is_array).format()
-        node.replace(exp.Literal.string(shown))
+        label: exp.Expr = exp.Literal.string(shown)
+        if arg.find(exp.AggFunc) is not None:
+            # still an aggregate: one row per group, as PostgreSQL gives
+            label = exp.func("coalesce", exp.func("any_value", label), label.copy())
+        node.replace(label)
     else:
         node.replace(exp.func("vg_pg_type_name", _call("typeof", arg.copy())))
 

@@ -96,7 +96,7 @@ class SessionSettings:
         if guc.kind in ("int", "real"):
             number = _parse_number(value, guc)
             if guc.min is not None and guc.max is not None and not guc.min <= number <= guc.max:
-                shown = int(number) if guc.kind == "int" else number
+                shown = int(number) if guc.kind == "int" else f"{number:g}"  # %g, as PostgreSQL
                 lo = int(guc.min) if guc.kind == "int" else guc.min
                 hi = int(guc.max) if guc.kind == "int" else guc.max
                 raise errors.InvalidParameterValue(

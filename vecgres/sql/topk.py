@@ -222,6 +222,29 @@ def _query_bits(node: exp.Expr, params: Sequence[object]) -> str | None:
     return None
 
 
+def _query_sparse(
+    node: exp.Expr, params: Sequence[object], dims: int | None
+) -> tuple[np.ndarray, str | None] | None:
+    """A sparsevec query as its canonical text (the executor parses it); None when
+    DuckDB must decide (NULL, other dimensions: pgvector's error)."""
+    from vecgres.vector import sparse
+
+    if isinstance(node, exp.Parameter):
+        value = params[int(node.this.this) - 1]
+    elif isinstance(node, exp.Cast) and isinstance(node.this, exp.Literal):
+        value = node.this.this
+    elif isinstance(node, exp.Literal) and node.is_string:
+        value = node.this
+    else:
+        return None
+    if not isinstance(value, str):
+        return None
+    q = sparse.parse(value)
+    if q.dim != dims:
+        return None
+    return np.zeros(0, np.float32), q.text()
+
+
 def _filter_sql(bound: BoundQuery, shape: TopKShape, params: Sequence[object]) -> str:
     """DuckDB SQL selecting the row ids that pass the WHERE clause."""
     assert shape.where is not None
@@ -256,6 +279,8 @@ def parse_query(
     dims = key_dims(column.type)
     query_text: str | None = None
     try:
+        if type_name == "sparsevec":
+            return _query_sparse(node, params, dims)
         if type_name == "bit":
             query_text = _query_bits(node, params)
             if query_text is None or len(query_text) != dims:

@@ -140,6 +140,30 @@ def _pg_array_items(text: str) -> list[str | None]:
     return items
 
 
+# pgvector's array casts (vector--0.8.0.sql): integer[], real[], double precision[], numeric[]
+_ARRAY_CAST_ELEMENTS = ("integer", "real", "double precision", "numeric")
+
+
+def _check_array_source(inner: exp.Expr, source: SqlType | None, target: SqlType) -> None:
+    """pgvector's errors for array casts that DuckDB would word its own way."""
+    if isinstance(inner, exp.Array) and any(isinstance(e, exp.Array) for e in inner.expressions):
+        raise errors.DataException("array must be 1-D")
+    elems = inner.expressions if isinstance(inner, exp.Array) else []
+    if elems and all(
+        isinstance(e, exp.Literal) and e.is_string and meta_type(e) is None for e in elems
+    ):
+        source = SqlType("text").array_of()  # ARRAY['1'] is text[] in PostgreSQL
+    elif elems and all(isinstance(e, exp.Boolean) for e in elems):
+        source = SqlType("boolean").array_of()
+    if (
+        source is not None
+        and source.is_array
+        and source.name not in _ARRAY_CAST_ELEMENTS
+        and source.name not in KINDS
+    ):
+        raise errors.CannotCoerce(f"cannot cast type {source.format()} to {target.format()}")
+
+
 def _is_array_text(node: exp.Expr) -> bool:
     return isinstance(node, exp.Cast) and isinstance(node.this, exp.Literal) and node.this.is_string
 
@@ -377,6 +401,8 @@ class VectorRewriter:
                 return out
             duck = "VARCHAR[]" if target.name == "sparsevec" else "FLOAT[][]"
             out = typed(exp.cast(inner.copy(), duck, dialect="duckdb"), target)
+            if source is not None and source.is_array and source.name in KINDS:
+                out = self._convert_elements(inner.copy(), source, target)
             cast.replace(out)
             return out
         if target.name in BIT_TYPES and not target.is_array:
@@ -407,6 +433,7 @@ class VectorRewriter:
         elif source is not None and source.is_vector:
             out = self._convert(inner.copy(), source, target)
         elif source is not None and source.is_array and _is_array_text(inner):
+            _check_array_source(inner, source, target)
             out = typed(
                 exp.func(
                     f"pgv_array_to_{target.name}",
@@ -418,6 +445,7 @@ class VectorRewriter:
         elif (source is not None and source.is_array) or isinstance(
             inner, exp.ArrayAgg | exp.Array
         ):
+            _check_array_source(inner, source, target)
             out = typed(
                 exp.func(
                     f"pgv_array_to_{target.name}",
@@ -447,6 +475,16 @@ class VectorRewriter:
         cast.replace(out)
         return out
 
+    def _convert_elements(self, inner: exp.Expr, source: SqlType, target: SqlType) -> exp.Expr:
+        """An array of pgvector values cast element by element (typmod checks included),
+        as PostgreSQL's array coercion applies the element cast to each element."""
+        if source.name == target.name and target.typmod < 0:
+            return typed(inner, target)
+        elem = typed(exp.column("pgv_elem"), source.element)
+        body = self._convert(elem, source.element, target.element)
+        lam = exp.Lambda(this=body, expressions=[exp.to_identifier("pgv_elem")])
+        return typed(exp.func("list_transform", inner, lam), target)
+
     def _cast_from_vector(self, cast: exp.Cast, source: SqlType, target: SqlType) -> exp.Expr:
         inner = cast.this.copy()
         if target.is_array and target.name in ("real", "double precision"):
@@ -468,7 +506,26 @@ class VectorRewriter:
 
     # ---- operators and functions
 
+    def _no_array_arguments(self, template: str, between: str, args: list[exp.Expr]) -> None:
+        """An array where a pgvector value is expected: arrays cast to vectors only
+        by assignment or explicitly (vector--0.8.0.sql), so nothing matches."""
+        types = [self.type_of(a) for a in args]
+        if not any(t is not None and t.is_array and t.name not in KINDS for t in types):
+            return
+        shown = between.join(t.format() if t is not None else "unknown" for t in types)
+        what = template.split(" ", 1)[0]
+        raise errors.UndefinedFunction(
+            template.format(shown),
+            hint=f"No {what} matches the given name and argument types. "
+            "You might need to add explicit type casts.",
+        )
+
     def _operator(self, op: VectorOp) -> exp.Expr:
+        symbol = {"l2": "<->", "ip": "<#>", "cosine": "<=>", "l1": "<+>"}.get(op.metric)
+        if symbol is not None:
+            self._no_array_arguments(
+                "operator does not exist: {}", f" {symbol} ", [op.this, op.expression]
+            )
         if op.metric in ("hamming", "jaccard"):
             name = f"pgv_{op.metric}_distance"
         else:
@@ -536,8 +593,14 @@ class VectorRewriter:
             )
         kind = "avg" if isinstance(agg, exp.Avg) else "sum"
         name = f"pgv_{kind}_list" if t.name == "vector" else f"pgv_halfvec_{kind}_list"
-        out = typed(exp.func(name, exp.func("list", agg.this.copy())), SqlType(t.name))
-        agg.replace(out)
+        collected: exp.Expr = exp.func("list", agg.this.copy())
+        target: exp.Expr = agg
+        if isinstance(agg.parent, exp.Filter):
+            # avg(v) FILTER (WHERE ...): the filter belongs to the list aggregate
+            target = agg.parent
+            collected = exp.Filter(this=collected, expression=target.expression.copy())
+        out = typed(exp.func(name, collected), SqlType(t.name))
+        target.replace(out)
         return out
 
     def _array(self, node: exp.Array) -> exp.Expr:
@@ -634,6 +697,7 @@ class VectorRewriter:
             return node
         family, default, result = spec
         n_vec = 1 if family in ("unary", "sub") else 2
+        self._no_array_arguments(f"function {name}({{}}) does not exist", ", ", args)
         if family == "bit":
             kind = BIT
         else:
@@ -726,6 +790,7 @@ DOUBLES = SqlType("double precision").array_of()
 
 _SYMBOL = {exp.Add: "+", exp.Sub: "-", exp.Mul: "*", exp.DPipe: "||"}
 
+_COMPARE = ("lt", "le", "eq", "ne", "ge", "gt")
 # name -> (argument family, default type for untyped literals, result type or "same")
 _FUNCS: dict[str, tuple[str, str, SqlType | str]] = {
     "l2_distance": ("binary", "any", FLOAT8),
@@ -764,6 +829,8 @@ _FUNCS: dict[str, tuple[str, str, SqlType | str]] = {
     "vector_gt": ("binary", "vector", BOOL),
     "hamming_distance": ("bit", "bit", FLOAT8),
     "jaccard_distance": ("bit", "bit", FLOAT8),
+    "halfvec_spherical_distance": ("binary", "halfvec", FLOAT8),
+    **{f"{t}_{c}": ("binary", t, BOOL) for t in ("halfvec", "sparsevec") for c in _COMPARE},
 }
 
 
@@ -777,7 +844,9 @@ def _udf_name(name: str, kind: str) -> str | None:
     if name in ("cmp", "vector_cmp"):
         return "pgv_sparsevec_cmp" if kind == "sparsevec" else "pgv_vector_cmp"
     if name == "spherical_distance":
-        return "pgv_spherical_distance" if kind == "vector" else None
+        return "pgv_spherical_distance" if kind in ("vector", "halfvec") else None
+    if name in _COMPARE and kind in ("halfvec", "sparsevec"):
+        return f"pgv_{name}" if kind == "halfvec" else f"pgv_sparsevec_{name}"
     if kind == "vector":
         return {
             "l2_distance": "pgv_l2_distance",

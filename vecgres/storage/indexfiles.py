@@ -1,7 +1,9 @@
 """ANN index files: one per (sealed segment, index definition), with a checksum.
 
 Layout: ``indexes/<table_id>/<segment_id>.<index_oid>.faiss`` holds the
-serialized faiss index exactly as faiss writes it (so faiss can map it), and
+serialized faiss index exactly as faiss writes it (so faiss can map it) — or,
+for sparsevec and bit_jaccard_ops indexes, the formats of index/sparse.py and
+index/binary.py (magic-tagged, memory-mapped by numpy) — and
 ``….faiss.sum`` next to it holds ``{"crc32", "nbytes", "tag"}``. The data
 file is written (tmp, fsync, rename) before its sum file, so a crash between
 the two leaves an index without a sum: it is rebuilt, never loaded. A file

@@ -105,16 +105,23 @@ def hamming_distances(packed: npt.NDArray[np.uint8], q: str) -> npt.NDArray[np.f
     """Hamming distance of every packed row to ``q``: the exact top-k kernel for bit columns."""
     qp, _ = pack([q])
     x: npt.NDArray[np.uint8] = np.bitwise_xor(packed, qp)
-    counts: npt.NDArray[np.float64] = np.unpackbits(x, axis=1).sum(axis=1).astype(np.float64)
-    return counts
+    return _popcounts(x)
+
+
+def _popcounts(packed: npt.NDArray[np.uint8]) -> npt.NDArray[np.float64]:
+    """Set bits per row of a packed matrix (a popcount per byte, no unpacking)."""
+    if packed.ndim == 1:
+        packed = packed.reshape(1, -1)
+    counts = np.bitwise_count(packed).sum(axis=1, dtype=np.int64)
+    return np.asarray(counts, dtype=np.float64)
 
 
 def jaccard_distances(packed: npt.NDArray[np.uint8], q: str) -> npt.NDArray[np.float64]:
     """Jaccard distance of every packed row to ``q`` (1 when they share no set bit)."""
     qp, _ = pack([q])
-    ab = np.unpackbits(packed & qp, axis=1).sum(axis=1).astype(np.float64)
-    aa = np.unpackbits(packed, axis=1).sum(axis=1).astype(np.float64)
-    bb = float(np.unpackbits(qp).sum())
+    ab = _popcounts(packed & qp)
+    aa = _popcounts(packed)
+    bb = float(_popcounts(qp)[0])
     with np.errstate(divide="ignore", invalid="ignore"):
         out = 1.0 - ab / (aa + bb - ab)
     result: npt.NDArray[np.float64] = np.where(ab == 0, 1.0, out)

@@ -23,7 +23,7 @@ import numpy.typing as npt
 from vecgres.config import VECTOR_MAX_DIM
 from vecgres.errors import DataException, NumericValueOutOfRange
 from vecgres.vector.floats import strtof
-from vecgres.vector.text import check_dim, check_element, check_expected_dim
+from vecgres.vector.text import SPARSEVEC_MAX_DIM, check_dim, check_element, check_expected_dim
 
 F32Array = npt.NDArray[np.float32]
 F64Array = npt.NDArray[np.float64]
@@ -302,9 +302,12 @@ def vector_gt(a: F32Array, b: F32Array) -> bool:
 # ---------------------------------------------------------------- casts
 
 
-def vector_from_array(values: list[object] | npt.NDArray[np.generic], typmod: int = -1) -> F32Array:
+def vector_from_array(
+    values: list[object] | npt.NDArray[np.generic], typmod: int = -1, typename: str = "vector"
+) -> F32Array:
     """``array_to_vector`` for integer[], real[], double precision[] and
-    numeric[] (``decimal.Decimal``) arrays. Nested lists are multi-D."""
+    numeric[] (``decimal.Decimal``) arrays. Nested lists are multi-D.
+    ``typename``: whose messages (``array_to_sparsevec`` checks the same way)."""
     if isinstance(values, np.ndarray):
         if values.ndim > 1:
             raise DataException("array must be 1-D")
@@ -315,13 +318,14 @@ def vector_from_array(values: list[object] | npt.NDArray[np.generic], typmod: in
             raise DataException("array must be 1-D")
     if any(x is None for x in items):
         raise DataException("array must not contain nulls", sqlstate="22004")
-    check_dim(len(items))
+    max_dim = SPARSEVEC_MAX_DIM if typename == "sparsevec" else VECTOR_MAX_DIM
+    check_dim(len(items), typename, max_dim)
     check_expected_dim(typmod, len(items))
     out = np.empty(len(items), dtype=np.float32)
     for i, x in enumerate(items):
         out[i] = _element_to_f32(x)
     for x in out.tolist():
-        check_element(x)
+        check_element(x, typename)
     return out
 
 

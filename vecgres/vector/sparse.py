@@ -120,8 +120,8 @@ def cosine_distance(a: Sparse, b: Sparse) -> float:
     check_same_dim(a, b)
     dot = inner_product(a, b)
     with np.errstate(all="ignore"):
-        na = float(np.sum(a.values * a.values, dtype=np.float32))
-        nb = float(np.sum(b.values * b.values, dtype=np.float32))
+        na = _sequential_sum(a.values * a.values)
+        nb = _sequential_sum(b.values * b.values)
         sim = np.float64(dot) / np.sqrt(np.float64(na) * np.float64(nb))
     if np.isnan(sim):
         return float("nan")
@@ -228,24 +228,66 @@ _METRICS = {
 
 
 def distances(metric: str, rows: list[Sparse | None], q: Sparse) -> npt.NDArray[np.float64]:
-    """Distance of each row to ``q`` (NaN for NULL rows): the exact top-k kernel
-    for sparsevec columns. ``metric``: l2, l2_squared, ip, negative_ip, cosine, l1.
-
-    Vectorised over the batch with the same summation order as the one-row
-    functions (index order, float32), so both give identical results."""
+    """Distance of each row to ``q`` (NaN for NULL rows). ``metric``: l2,
+    l2_squared, ip, negative_ip, cosine, l1. Raises pgvector's dimension error."""
     out = np.full(len(rows), np.nan, dtype=np.float64)
     live = [i for i, r in enumerate(rows) if r is not None]
     if not live:
         return out
-    for i in live:
-        row = rows[i]
-        assert row is not None
+    present = [r for r in rows if r is not None]
+    for row in present:
         check_same_dim(row, q)
-    present = [rows[i] for i in live]
-    lengths = np.array([len(r.indices) for r in present if r is not None], dtype=np.int64)
-    idx = np.concatenate([r.indices for r in present if r is not None]).astype(np.int64)
-    val = np.concatenate([r.values for r in present if r is not None]).astype(np.float32)
-    owner = np.repeat(np.arange(len(present)), lengths)
+    lengths = np.array([len(r.indices) for r in present], dtype=np.int64)
+    indptr = np.zeros(len(present) + 1, np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    idx = np.concatenate([r.indices for r in present]).astype(np.int32)
+    val = np.concatenate([r.values for r in present]).astype(np.float32)
+    out[live] = csr_distances(metric, indptr, idx, val, q)
+    return out
+
+
+# rows x query non-zeros per block of the CSR kernel (bounds its scratch grids)
+_BLOCK_CELLS = 1 << 22
+
+
+def csr_distances(
+    metric: str,
+    indptr: npt.NDArray[np.int64],
+    indices: I32Array,
+    values: F32Array,
+    q: Sparse,
+) -> npt.NDArray[np.float64]:
+    """Distance of every CSR row (0-based ascending ``indices``) to ``q``: the exact
+    top-k kernel for stored sparsevec columns. The caller checks dimensions.
+
+    Vectorised over the rows with the summation order of the one-row functions
+    (index order, float32 where pgvector sums floats), so both give identical results."""
+    n = len(indptr) - 1
+    out = np.empty(n, dtype=np.float64)
+    if n <= 0:
+        return out
+    lengths = np.diff(indptr)
+    width = max(1, len(q.indices) + int(lengths.max(initial=0)))
+    step = max(1, _BLOCK_CELLS // width)
+    for lo in range(0, n, step):
+        hi = min(n, lo + step)
+        a, b = int(indptr[lo]), int(indptr[hi])
+        out[lo:hi] = _csr_block(
+            metric, lengths[lo:hi], indices[a:b].astype(np.int64), values[a:b], q
+        )
+    return out
+
+
+def _csr_block(
+    metric: str,
+    lengths: npt.NDArray[np.int64],
+    idx: npt.NDArray[np.int64],
+    val: F32Array,
+    q: Sparse,
+) -> npt.NDArray[np.float64]:
+    n = len(lengths)
+    val = np.asarray(val, dtype=np.float32)
+    owner = np.repeat(np.arange(n), lengths)
     qi = q.indices.astype(np.int64)
     qv = q.values.astype(np.float32)
     pos = np.searchsorted(qi, idx)
@@ -255,38 +297,30 @@ def distances(metric: str, rows: list[Sparse | None], q: Sparse) -> npt.NDArray[
     with np.errstate(all="ignore"):
         if metric in ("ip", "negative_ip", "cosine"):
             prod = np.where(matched, val * qval, np.float32(0)).astype(np.float32)
-            dot = _segment_sums(owner, idx, prod, len(present), np.float32)
+            dot = _segment_sums(owner, idx, prod, n, np.float32)
             if metric == "cosine":
-                na = np.array(
-                    [np.sum(r.values * r.values, dtype=np.float32) for r in present if r]
-                ).astype(np.float64)
-                nb = np.float64(np.sum(qv * qv, dtype=np.float32))
+                na = _segment_sums(owner, idx, val * val, n, np.float32).astype(np.float64)
+                nb = np.float64(_sequential_sum(qv * qv))
                 sim = dot.astype(np.float64) / np.sqrt(na * nb)
-                res = 1.0 - np.clip(sim, -1.0, 1.0)
-            else:
-                res = dot.astype(np.float64) * (-1.0 if metric == "negative_ip" else 1.0)
-        else:
-            # row elements (minus the query's value where both have one), then the
-            # query's elements the row lacks, all summed in index order per row
-            hit = np.zeros((len(present), len(qi)), bool)
-            hit[owner[matched], pos[matched]] = True
-            q_owner, q_pos = np.nonzero(~hit)
-            all_owner = np.concatenate([owner, q_owner])
-            all_idx = np.concatenate([idx, qi[q_pos]])
-            if metric == "l1":
-                terms = np.concatenate([np.abs(val - qval), np.abs(qv[q_pos])]).astype(np.float64)
-                res = np.asarray(
-                    _segment_sums(all_owner, all_idx, terms, len(present), np.float64),
-                    dtype=np.float64,
-                )
-            else:
-                d = (val - qval).astype(np.float32)
-                terms = np.concatenate([d * d, qv[q_pos] * qv[q_pos]]).astype(np.float32)
-                sq = _segment_sums(all_owner, all_idx, terms, len(present), np.float32)
-                sq64 = np.asarray(sq, dtype=np.float64)
-                res = np.sqrt(sq64) if metric == "l2" else sq64
-    out[live] = res
-    return out
+                return np.asarray(1.0 - np.clip(sim, -1.0, 1.0), dtype=np.float64)
+            sign = -1.0 if metric == "negative_ip" else 1.0
+            return np.asarray(dot.astype(np.float64) * sign, dtype=np.float64)
+        # row elements (minus the query's value where both have one), then the
+        # query's elements the row lacks, all summed in index order per row
+        hit = np.zeros((n, len(qi)), bool)
+        hit[owner[matched], pos[matched]] = True
+        q_owner, q_pos = np.nonzero(~hit)
+        all_owner = np.concatenate([owner, q_owner])
+        all_idx = np.concatenate([idx, qi[q_pos]])
+        if metric == "l1":
+            terms = np.concatenate([np.abs(val - qval), np.abs(qv[q_pos])]).astype(np.float64)
+            return np.asarray(
+                _segment_sums(all_owner, all_idx, terms, n, np.float64), dtype=np.float64
+            )
+        d = (val - qval).astype(np.float32)
+        terms32 = np.concatenate([d * d, qv[q_pos] * qv[q_pos]]).astype(np.float32)
+        sq64 = np.asarray(_segment_sums(all_owner, all_idx, terms32, n, np.float32), np.float64)
+        return np.sqrt(sq64) if metric == "l2" else sq64
 
 
 def _segment_sums(

@@ -36,7 +36,7 @@ def accum(state: list[float | None], value: F32Array, caller: str) -> list[float
     s = check_state(state, caller)
     dim = len(s) - 1
     x = np.asarray(value, dtype=np.float32).astype(np.float64)
-    if dim == 0:
+    if s[0] == 0.0:  # pgvector: the first value sets the dimensions (n == 1)
         sums = x
     else:
         check_expected_dim(dim, len(x))
