@@ -1,6 +1,6 @@
 """Wire-protocol throughput of ``vecgres serve`` beside PostgreSQL 15, same client, same run.
 
-    .venv/bin/python benchmarks/wire.py [--seconds 2] [--rows 100000] [--dim 128]
+    .venv/bin/python benchmarks/wire.py [--seconds 2] [--rows 1000000] [--dim 128]
 
 Starts ``vecgres serve`` on a scratch data directory and a PostgreSQL 15 from
 Debian's packages (/usr/lib/postgresql/15/bin, ``initdb`` as the ``postgres``
@@ -9,12 +9,14 @@ OS user when run as root) on another, then measures with psycopg 3 (libpq):
 * ``SELECT 1`` round trips/s over the simple protocol (libpq ``PQexec``) and as a
   prepared statement (Bind/Execute only);
 * point lookups by primary key (prepared, random keys) per second;
-* streaming a ``rows`` x (bigint, text, vector(dim)) result, text and binary, rows/s.
+* streaming a ``rows`` x (bigint, text, vector(dim)) result, text and binary, rows/s;
+* COPY FROM STDIN of ``rows`` x (bigint, text, vector(dim)), text and binary, rows/s
+  (the client sends pre-encoded bytes, so the numbers measure the server).
 
 PostgreSQL here has no pgvector, so its table holds ``real[]`` of the same
 length, streamed as ``v::text`` (psycopg would otherwise parse every array in
-Python and measure the client): the bytes on the wire are comparable, the
-type is not. Prints each
+Python and measure the client) and copied in as ``real[]`` text or binary: the
+bytes on the wire are comparable, the type is not. Prints each
 number for both servers and the vecgres/PostgreSQL ratio.
 """
 
@@ -26,6 +28,7 @@ import random
 import re
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -111,6 +114,18 @@ def vecgres(scratch: Path) -> Iterator[str]:
         proc.stdout.close()
 
 
+def rate_fresh(seconds: float, step: Callable[[], int], reset: Callable[[], object]) -> float:
+    """``rate`` with ``reset`` run, untimed, after each step (a COPY target emptied)."""
+    done = 0
+    elapsed = 0.0
+    while elapsed < seconds:
+        start = time.perf_counter()
+        done += step()
+        elapsed += time.perf_counter() - start
+        reset()
+    return done / elapsed
+
+
 def rate(seconds: float, step: Callable[[], int]) -> float:
     """Units per second of ``step`` (which returns how many units it did) over ``seconds``."""
     done = 0
@@ -118,6 +133,71 @@ def rate(seconds: float, step: Callable[[], int]) -> float:
     while (elapsed := time.perf_counter() - start) < seconds:
         done += step()
     return done / elapsed
+
+
+# rows of generated COPY data, sent as many times as the row count asks
+CHUNK_ROWS = 5000
+
+
+def copy_chunk(*, dim: int, vector: bool, binary: bool, seed: int = 7) -> bytes:
+    """CHUNK_ROWS rows of (bigint, text, vector(dim) or real[]) in COPY text or binary,
+    without the binary header and trailer."""
+    rng = random.Random(seed)
+    out: list[bytes] = []
+    for i in range(CHUNK_ROWS):
+        vec = [round(rng.random(), 4) for _ in range(dim)]
+        name = f"row {i}".encode()
+        if not binary:
+            body = ",".join(f"{x:.4f}" for x in vec)
+            v = f"[{body}]" if vector else f"{{{body}}}"
+            out.append(f"{i}\t{name.decode()}\t{v}\n".encode())
+            continue
+        if vector:  # pgvector vector_send: dim, unused, float4s
+            v = struct.pack(f"!hh{dim}f", dim, 0, *vec)
+        else:  # array_send: ndim, has-nulls, element oid (float4), dim, lower bound, elements
+            v = struct.pack("!iiiii", 1, 0, 700, dim, 1) + b"".join(
+                struct.pack("!if", 4, x) for x in vec
+            )
+        out.append(
+            struct.pack("!hiq", 3, 8, i)
+            + struct.pack("!i", len(name))
+            + name
+            + struct.pack("!i", len(v))
+            + v
+        )
+    return b"".join(out)
+
+
+BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
+BINARY_TRAILER = struct.pack("!h", -1)
+
+
+def copy_in(conn: psycopg.Connection, table: str, chunk: bytes, rows: int, binary: bool) -> None:
+    """COPY ``rows`` rows (``chunk`` repeated, the last time cut short) into ``table``."""
+    with conn.cursor() as cur:
+        fmt = " (FORMAT binary)" if binary else ""
+        with cur.copy(f"copy {table} from stdin{fmt}") as copy:
+            if binary:
+                copy.write(BINARY_HEADER)
+            left = rows
+            while left > 0:
+                n = min(left, CHUNK_ROWS)
+                copy.write(chunk if n == CHUNK_ROWS else _first_rows(chunk, n, binary))
+                left -= n
+            if binary:
+                copy.write(BINARY_TRAILER)
+
+
+def _first_rows(chunk: bytes, n: int, binary: bool) -> bytes:
+    if not binary:
+        return b"".join(chunk.splitlines(keepends=True)[:n])
+    pos = 0
+    for _ in range(n):
+        pos += 2  # field count
+        for _ in range(3):
+            (size,) = struct.unpack_from("!i", chunk, pos)
+            pos += 4 + max(size, 0)
+    return chunk[:pos]
 
 
 def load(dsn: str, *, rows: int, dim: int, vector: bool) -> None:
@@ -128,19 +208,13 @@ def load(dsn: str, *, rows: int, dim: int, vector: bool) -> None:
         conn.execute("create table kv (id int primary key, name text)")
         conn.execute("insert into kv select g, 'name ' || g from generate_series(1, 10000) g")
         conn.execute(f"create table stream (id bigint, name text, v {vtype})")
-        rng = random.Random(7)
-        chunk = 500
-        for base in range(0, rows, chunk):
-            values = []
-            for i in range(base, min(base + chunk, rows)):
-                vec = ",".join(f"{rng.random():.4f}" for _ in range(dim))
-                literal = f"'[{vec}]'" if vector else f"'{{{vec}}}'"
-                values.append(f"({i}, 'row {i}', {literal})")
-            conn.execute(f"insert into stream values {','.join(values)}")
+        conn.execute(f"create table copyin (id bigint, name text, v {vtype})")
+        conn.commit()
+        copy_in(conn, "stream", copy_chunk(dim=dim, vector=vector, binary=False), rows, False)
         conn.commit()
 
 
-def measure(dsn: str, *, seconds: float, rows: int, vector: bool) -> dict[str, float]:
+def measure(dsn: str, *, seconds: float, rows: int, dim: int, vector: bool) -> dict[str, float]:
     out: dict[str, float] = {}
     with psycopg.connect(dsn, autocommit=True) as conn:
         pg = conn.pgconn
@@ -179,13 +253,25 @@ def measure(dsn: str, *, seconds: float, rows: int, vector: bool) -> dict[str, f
 
             label = "binary" if binary else "text"
             out[f"stream {rows} rows, {label} (rows/s)"] = rate(seconds, stream)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for binary in (False, True):
+            chunk = copy_chunk(dim=dim, vector=vector, binary=binary)
+
+            def copy(binary: bool = binary, chunk: bytes = chunk) -> int:
+                copy_in(conn, "copyin", chunk, rows, binary)
+                return rows
+
+            label = "binary" if binary else "text"
+            out[f"COPY FROM STDIN {rows} rows, {label} (rows/s)"] = rate_fresh(
+                seconds, copy, lambda: conn.execute("truncate copyin")
+            )
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=2.0)
-    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--dim", type=int, default=128)
     args = parser.parse_args()
     if not (PGBIN / "postgres").exists():
@@ -196,16 +282,20 @@ def main() -> None:
         results: dict[str, dict[str, float]] = {}
         with vecgres(scratch) as dsn:
             load(dsn, rows=args.rows, dim=args.dim, vector=True)
-            results["vecgres"] = measure(dsn, seconds=args.seconds, rows=args.rows, vector=True)
+            results["vecgres"] = measure(
+                dsn, seconds=args.seconds, rows=args.rows, dim=args.dim, vector=True
+            )
         with postgres(scratch) as dsn:
             load(dsn, rows=args.rows, dim=args.dim, vector=False)
-            results["postgres"] = measure(dsn, seconds=args.seconds, rows=args.rows, vector=False)
+            results["postgres"] = measure(
+                dsn, seconds=args.seconds, rows=args.rows, dim=args.dim, vector=False
+            )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    print(f"{'measure':42} {'vecgres':>12} {'PostgreSQL 15':>14} {'ratio':>7}")
+    print(f"{'measure':46} {'vecgres':>12} {'PostgreSQL 15':>14} {'ratio':>7}")
     for name, ours in results["vecgres"].items():
         theirs = results["postgres"][name]
-        print(f"{name:42} {ours:12.0f} {theirs:14.0f} {ours / theirs:7.2f}")
+        print(f"{name:46} {ours:12.0f} {theirs:14.0f} {ours / theirs:7.2f}")
     print(f"(PostgreSQL streams real[{args.dim}]::text: no pgvector in its install)")
 
 

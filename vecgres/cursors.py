@@ -132,6 +132,10 @@ class CursorSet:
         for cursor in self._cursors.values():
             cursor.materialize()
 
+    def streaming(self) -> bool:
+        """Whether some cursor still reads from DuckDB (``detach`` would have work to do)."""
+        return any(cursor.stream is not None for cursor in self._cursors.values())
+
     def end_transaction(self) -> None:
         for name in list(self._cursors):
             cursor = self._cursors[name]

@@ -796,8 +796,14 @@ class Connection:
         if portal.result is None:
             self.busy = True
             try:
-                # one trip to a worker runs the statement and encodes its first rows
-                first = await self.run_blocking(_execute_portal, self.session, portal, msg.max_rows)
+                if self._runs_inline(portal.statement.prepared):
+                    # answered without DuckDB: a worker thread would cost more than the work
+                    first = _execute_portal(self.session, portal, msg.max_rows)
+                else:
+                    # one trip to a worker runs the statement and encodes its first rows
+                    first = await self.run_blocking(
+                        _execute_portal, self.session, portal, msg.max_rows
+                    )
             except BaseException:
                 _abandon(portal)  # the statement ran but reading its rows failed
                 raise
@@ -828,6 +834,10 @@ class Connection:
             result.close()
             raise
         self._finish(result)
+
+    def _runs_inline(self, prepared: PreparedLike) -> bool:
+        check = getattr(self.session, "runs_inline", None)
+        return check is not None and bool(check(prepared))
 
     def _close(self, msg: pq.Close) -> None:
         if msg.kind == "S":

@@ -6,7 +6,10 @@ and generates SQL: about as long as DuckDB takes to run a point query. A
 splices each run's literal text in. Only literals whose SQL cannot depend on
 their surroundings (a number, string, NULL, boolean, or a CAST of one) are
 spliced; the first splice of a template is checked against ``render`` and a
-mismatch (or any other literal) falls back to ``render`` for good.
+mismatch (or any other literal) falls back to ``render`` for good. A string
+value for a typed parameter (what text-format Bind sends) is spliced as
+``CAST('...' AS T)`` from a prefix and suffix made once per parameter, so a run
+builds no sqlglot expression at all.
 """
 
 from __future__ import annotations
@@ -29,10 +32,11 @@ def _atomic(node: exp.Expr) -> bool:
 class Template:
     """The SQL of one BoundQuery with parameter markers (built once, used per run)."""
 
-    __slots__ = ("bound", "checked", "markers", "sql")
+    __slots__ = ("bound", "casts", "checked", "markers", "sql")
 
     def __init__(self, bound: BoundQuery) -> None:
         self.bound = bound
+        self.casts: dict[int, tuple[str, str] | None] = {}
         self.checked = False
         self.markers: list[tuple[str, int]] | None = []
         ast = bound.ast.copy()
@@ -56,13 +60,37 @@ class Template:
         for marker, index in self.markers:
             if index > len(params):
                 return bound.render(params)  # raises UndefinedParameter
-            lit = literal(params[index - 1], bound.param_types[index - 1])
-            if not _atomic(lit):
-                return bound.render(params)
-            sql = sql.replace(marker, lit.sql(dialect=DUCK), 1)
+            value = params[index - 1]
+            cast = self._cast(index) if type(value) is str else None
+            if cast is not None:
+                text = cast[0] + value.replace("'", "''") + cast[1]  # type: ignore[attr-defined]
+            else:
+                lit = literal(value, bound.param_types[index - 1])
+                if not _atomic(lit):
+                    return bound.render(params)
+                text = lit.sql(dialect=DUCK)
+            sql = sql.replace(marker, text, 1)
         if not self.checked:
             self.checked = True
             if sql != bound.render(params):
                 self.markers = None
                 return bound.render(params)
         return sql
+
+    def _cast(self, index: int) -> tuple[str, str] | None:
+        """(prefix, suffix) around a quoted string for parameter ``index``, when a probe
+        with every character sqlglot might escape renders exactly that way."""
+        if index in self.casts:
+            return self.casts[index]
+        t = self.bound.param_types[index - 1]
+        probe = "'a\\b\n\t\r\x00é"
+        lit = literal(probe, t)
+        text = lit.sql(dialect=DUCK)
+        quoted = "'" + probe.replace("'", "''") + "'"
+        found: tuple[str, str] | None = None
+        if isinstance(lit, exp.Cast) and isinstance(lit.this, exp.Literal) and quoted in text:
+            prefix, _, suffix = text.partition(quoted)
+            if prefix == "CAST(" and literal("", t).sql(dialect=DUCK) == f"{prefix}''{suffix}":
+                found = (prefix + "'", "'" + suffix)
+        self.casts[index] = found
+        return found
