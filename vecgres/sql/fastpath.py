@@ -21,7 +21,6 @@ run time) goes the normal way:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
@@ -36,6 +35,7 @@ if TYPE_CHECKING:
 
     from vecgres.catalog.model import Index, Table
     from vecgres.sql.bind import BoundQuery
+    from vecgres.storage.snapshot import TableSnapshot
 
 # select-list nodes whose value cannot change between runs
 _CONSTANT_NODES: Final = (
@@ -156,17 +156,31 @@ def _is_constant(bound: BoundQuery) -> bool:
     return True
 
 
-@dataclass(slots=True)
 class PointPlan(Plan):
     """``SELECT cols FROM table WHERE key = $n`` with ``key`` a one-column unique index."""
 
-    table: Table
-    index: Index
-    param: int  # 0-based
-    key_kind: str  # "int" or "text"
-    param_limit: int  # integer parameters: |value| below this (the parameter's type)
-    fields: list[str]  # the table's duck names of the output columns
-    cheap: bool = True
+    cheap = True
+
+    def __init__(
+        self,
+        table: Table,
+        index: Index,
+        param: int,
+        key_kind: str,
+        param_limit: int,
+        fields: list[str],
+    ) -> None:
+        self.table = table
+        self.index = index
+        self.param = param  # 0-based
+        self.key_kind = key_kind  # "int" or "text"
+        self.param_limit = param_limit  # integer parameters: |value| below this
+        self.fields = fields  # duck names of the output columns
+        self.layout = layout_of(table)
+        self.names = [ROWID, *duck_names(table)]
+        # the table's view at the last snapshot read: (csn, segments, chunks) -> view and
+        # its segments conformed, so back-to-back lookups build neither again
+        self._view: tuple[tuple[object, ...], TableSnapshot, dict[int, pa.Table]] | None = None
 
     def run(
         self, session: Any, columns: Sequence[ColumnInfo], params: Sequence[object]
@@ -192,24 +206,48 @@ class PointPlan(Plan):
                 snap = db.snapshot() if rowid is not None else None
             finally:
                 lock.release()
-            batch = None if snap is None else self._fetch(snap, rowid)
-            if batch is _UNSURE:
-                return None
+            if snap is not None:
+                batch = self._fetch(snap, rowid)
+                if batch is None:
+                    return None
         return Result(list(columns), iter(() if batch is None else [batch]), _tag)
 
-    def _fetch(self, snap: Any, rowid: int) -> Any:
+    def _table_view(self, snap: Any) -> tuple[TableSnapshot, dict[int, pa.Table]] | None:
+        parts = snap._tables.get(self.table.oid)
+        if parts is None:
+            return None
+        key = (snap.csn, *parts)
+        cached = self._view
+        if (
+            cached is not None
+            and cached[0][0] == key[0]
+            and len(cached[0]) == len(key)
+            and all(a is b for a, b in zip(cached[0][1:], key[1:], strict=True))
+        ):
+            return cached[1], cached[2]
         tsnap = snap.table(self.table.oid)
         if tsnap is None:
-            return _UNSURE
+            return None
+        self._view = (key, tsnap, {})
+        return tsnap, self._view[2]
+
+    def _fetch(self, snap: Any, rowid: int) -> pa.RecordBatch | None:
+        """The row ``rowid`` of the snapshot, None when it is not there (ask DuckDB)."""
+        view = self._table_view(snap)
+        if view is None:
+            return None
+        tsnap, conformed = view
         found = tsnap.find_rowids(np.array([rowid], dtype=np.int64))
         if not found:
-            return _UNSURE  # the key map says committed and visible: let DuckDB decide
+            return None
         seg_idx, offsets, _pos = found[0]
-        seg = tsnap.segments[seg_idx]
-        data = seg.conformed(layout_of(self.table)).slice(int(offsets[0]), 1)
-        data = data.rename_columns([ROWID, *duck_names(self.table)])
-        data = execution_layout(self.table, data, set(self.fields))
-        return data.select(self.fields).to_batches()[0] if data.num_rows else _UNSURE
+        data = conformed.get(seg_idx)
+        if data is None:
+            data = tsnap.segments[seg_idx].conformed(self.layout).rename_columns(self.names)
+            conformed[seg_idx] = data
+        row = execution_layout(self.table, data.slice(int(offsets[0]), 1), set(self.fields))
+        batches = row.select(self.fields).to_batches()
+        return batches[0] if batches and batches[0].num_rows == 1 else None
 
 
 class _Unsure:
