@@ -84,13 +84,19 @@ class Template:
             return self.casts[index]
         t = self.bound.param_types[index - 1]
         probe = "'a\\b\n\t\r\x00é"
-        lit = literal(probe, t)
-        text = lit.sql(dialect=DUCK)
         quoted = "'" + probe.replace("'", "''") + "'"
         found: tuple[str, str] | None = None
+        lit: exp.Expr | None
+        text = empty = ""
+        try:
+            lit = literal(probe, t)
+            text = lit.sql(dialect=DUCK)
+            empty = literal("", t).sql(dialect=DUCK)
+        except Exception:  # a type whose strings are checked while rendering (vectors)
+            lit = None
         if isinstance(lit, exp.Cast) and isinstance(lit.this, exp.Literal) and quoted in text:
             prefix, _, suffix = text.partition(quoted)
-            if prefix == "CAST(" and literal("", t).sql(dialect=DUCK) == f"{prefix}''{suffix}":
+            if prefix == "CAST(" and empty == f"{prefix}''{suffix}":
                 found = (prefix + "'", "'" + suffix)
         self.casts[index] = found
         return found
