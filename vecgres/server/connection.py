@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from vecgres.codec.binary import decode_binary, encode_binary_column
 from vecgres.codec.text import encode_text_column
+from vecgres.codec.textarrow import text_cells
 from vecgres.config import GUCS
 from vecgres.errors import (
     FeatureNotSupported,
@@ -39,6 +40,7 @@ from vecgres.errors import (
     TooManyConnections,
     VecgresError,
 )
+from vecgres.server import datarows
 from vecgres.server import protocol as pq
 from vecgres.server.auth.hba import choose_method
 from vecgres.server.auth.scram import MECHANISM, MECHANISM_PLUS, ScramExchange, Verifier
@@ -68,6 +70,9 @@ T = TypeVar("T")
 # flush the output buffer once it holds this much, even mid-result
 FLUSH_BYTES: Final = 256 * 1024
 READ_CHUNK: Final = 256 * 1024
+# batches of at least this many rows are encoded by Arrow kernels (datarows), smaller ones
+# value by value, which costs less for a handful of rows
+ARROW_ROWS: Final = 64
 
 # PostgreSQL's order of ParameterStatus messages after AuthenticationOk (WIRE.md 2.1)
 STARTUP_REPORTED: Final = (
@@ -163,6 +168,14 @@ def encode_rows(
     batch: pa.RecordBatch, columns: Sequence[ColumnInfo], formats: Sequence[int]
 ) -> bytes:
     """DataRow messages for one batch (runs in a worker thread)."""
+    if batch.num_rows >= ARROW_ROWS and columns:
+        arrays = [
+            text_cells(batch.column(i), col.type)
+            if not fmt
+            else pa.array(encode_binary_column(batch.column(i), col.type), pa.binary())
+            for i, (col, fmt) in enumerate(zip(columns, formats, strict=True))
+        ]
+        return datarows.data_rows(arrays, batch.num_rows)
     cells = [
         (encode_binary_column if fmt else encode_text_column)(batch.column(i), col.type)
         for i, (col, fmt) in enumerate(zip(columns, formats, strict=True))
