@@ -655,7 +655,8 @@ class Connection:
                 return
             columns = result.columns
             if columns is not None:
-                fmts = formats if formats is not None else [0] * len(columns)
+                # a BINARY cursor's FETCH comes in binary format (simple protocol only)
+                fmts = formats if formats is not None else [int(result.binary)] * len(columns)
                 if describe:
                     self.send(pq.row_description(field_descriptions(columns, fmts)))
                 first: tuple[bytes, int] | None = None
@@ -979,7 +980,8 @@ def _next_statement(script: Iterator[Result]) -> tuple[Result | None, _Early | N
     if result is None or result.copy is not None or result.columns is None:
         return result, None
     columns = result.columns
-    portal = Portal(Statement("", None, []), [], [0] * len(columns), result, result.batches())
+    fmts = [int(result.binary)] * len(columns)
+    portal = Portal(Statement("", None, []), [], fmts, result, result.batches())
     try:
         return result, (portal, _next_rows(portal, columns, portal.formats, 0))
     except Exception as exc:  # raised where the rows are sent, after RowDescription
