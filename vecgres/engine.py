@@ -651,6 +651,15 @@ class Session:
             and fastpath.plan_of(stmt).cheap
         )
 
+    def runs_inline_script(self, sql: str) -> bool:
+        """``runs_inline`` for a simple-query string that is one statement already cached."""
+        if self.txn is not None and self.txn.catalog is not None:
+            return False
+        hit = self._plans.get(sql.strip())
+        if hit is None or hit[0][0] is not self.db.catalog:
+            return False
+        return hit[0][1] == tuple(self.settings.search_path()) and self.runs_inline(hit[1])
+
     def _take_notices(self) -> list[Notice]:
         out, self.notices = self.notices, []
         return out
