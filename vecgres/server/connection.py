@@ -16,6 +16,7 @@ import hmac
 import logging
 import secrets
 import ssl
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, TypeVar
@@ -111,6 +112,8 @@ class Statement:
     sql: str
     prepared: PreparedLike | None
     param_oids: list[int]
+    # RowDescription messages by result formats (Describe of each Bind's portal)
+    descriptions: dict[tuple[int, ...], tuple[object, bytes]] = field(default_factory=dict)
 
     @property
     def columns(self) -> Sequence[ColumnInfo] | None:
@@ -164,10 +167,35 @@ def field_descriptions(
     ]
 
 
+# the DataRows of a few recent small batches by batch identity: a constant result (fastpath)
+# hands back the same immutable batch at every run, so it is encoded once
+_ENCODED: dict[int, tuple[pa.RecordBatch, tuple[object, ...], bytes]] = {}
+_ENCODED_MAX: Final = 64
+_ENCODED_ROWS: Final = 4
+_ENCODED_LOCK = threading.Lock()
+
+
 def encode_rows(
     batch: pa.RecordBatch, columns: Sequence[ColumnInfo], formats: Sequence[int]
 ) -> bytes:
-    """DataRow messages for one batch (runs in a worker thread)."""
+    """DataRow messages for one batch (runs in a worker thread or, when cheap, the loop)."""
+    if batch.num_rows > _ENCODED_ROWS:
+        return _encode_rows(batch, columns, formats)
+    key = (*formats, *(c.type for c in columns))
+    hit = _ENCODED.get(id(batch))
+    if hit is not None and hit[0] is batch and hit[1] == key:
+        return hit[2]
+    data = _encode_rows(batch, columns, formats)
+    with _ENCODED_LOCK:
+        while len(_ENCODED) >= _ENCODED_MAX:
+            del _ENCODED[next(iter(_ENCODED))]
+        _ENCODED[id(batch)] = (batch, key, data)
+    return data
+
+
+def _encode_rows(
+    batch: pa.RecordBatch, columns: Sequence[ColumnInfo], formats: Sequence[int]
+) -> bytes:
     if batch.num_rows >= ARROW_ROWS and columns:
         arrays = [
             text_cells(batch.column(i), col.type)
@@ -792,6 +820,15 @@ class Connection:
             portal = self._portal(msg.name)
             columns = portal.statement.columns
             formats = portal.formats
+            if columns:
+                # the same columns (the engine replaces the list when it rebinds) and formats
+                key = tuple(formats)
+                cached = portal.statement.descriptions.get(key)
+                if cached is None or cached[0] is not columns:
+                    cached = (columns, pq.row_description(field_descriptions(columns, formats)))
+                    portal.statement.descriptions[key] = cached
+                self.send(cached[1])
+                return
         if columns:
             self.send(pq.row_description(field_descriptions(columns, formats)))
         else:
