@@ -176,6 +176,7 @@ class PointPlan(Plan):
         self.key_kind = key_kind  # "int" or "text"
         self.param_limit = param_limit  # integer parameters: |value| below this
         self.fields = fields  # duck names of the output columns
+        self.field_set = set(fields)
         self.layout = layout_of(table)
         self.names = [ROWID, *duck_names(table)]
         # the table's view at the last snapshot read: (csn, segments, chunks) -> view and
@@ -237,17 +238,29 @@ class PointPlan(Plan):
         if view is None:
             return None
         tsnap, conformed = view
-        found = tsnap.find_rowids(np.array([rowid], dtype=np.int64))
-        if not found:
+        found = _locate(tsnap, rowid)
+        if found is None:
             return None
-        seg_idx, offsets, _pos = found[0]
+        seg_idx, offset = found
         data = conformed.get(seg_idx)
         if data is None:
             data = tsnap.segments[seg_idx].conformed(self.layout).rename_columns(self.names)
             conformed[seg_idx] = data
-        row = execution_layout(self.table, data.slice(int(offsets[0]), 1), set(self.fields))
+        row = execution_layout(self.table, data.slice(offset, 1), self.field_set)
         batches = row.select(self.fields).to_batches()
         return batches[0] if batches and batches[0].num_rows == 1 else None
+
+
+def _locate(tsnap: TableSnapshot, rowid: int) -> tuple[int, int] | None:
+    """(segment index, offset) of the visible row ``rowid``: ``find_rowids`` for one id."""
+    for seg_idx, seg in enumerate(tsnap.segments):
+        ids, perm = seg.sorted_index()
+        j = int(np.searchsorted(ids, rowid))
+        if j < len(ids) and int(ids[j]) == rowid:
+            offset = j if perm is None else int(perm[j])
+            if seg.visible is None or bool(seg.visible[offset]):
+                return seg_idx, offset
+    return None
 
 
 class _Unsure:
