@@ -9,7 +9,7 @@ spliced; the first splice of a template is checked against ``render`` and a
 mismatch (or any other literal) falls back to ``render`` for good. A string
 value for a typed parameter (what text-format Bind sends) is spliced as
 ``CAST('...' AS T)`` from a prefix and suffix made once per parameter, so a run
-builds no sqlglot expression at all.
+builds no sqlglot expression at all; so is an int (what binary-format Bind sends).
 """
 
 from __future__ import annotations
@@ -61,9 +61,13 @@ class Template:
             if index > len(params):
                 return bound.render(params)  # raises UndefinedParameter
             value = params[index - 1]
-            cast = self._cast(index) if type(value) is str else None
+            kind = type(value)
+            cast = self._cast(index) if kind is str else None
+            numeric = self._int_cast(index) if kind is int else None
             if cast is not None:
                 text = cast[0] + value.replace("'", "''") + cast[1]  # type: ignore[attr-defined]
+            elif numeric is not None:
+                text = numeric[0] + str(value) + numeric[1]
             else:
                 lit = literal(value, bound.param_types[index - 1])
                 if not _atomic(lit):
@@ -99,4 +103,25 @@ class Template:
             if prefix == "CAST(" and empty == f"{prefix}''{suffix}":
                 found = (prefix + "'", "'" + suffix)
         self.casts[index] = found
+        return found
+
+    def _int_cast(self, index: int) -> tuple[str, str] | None:
+        """(prefix, suffix) around the digits of an int for parameter ``index`` (a binary
+        Bind's integers), when probes of both signs render exactly that way."""
+        key = -index
+        if key in self.casts:
+            return self.casts[key]
+        t = self.bound.param_types[index - 1]
+        found: tuple[str, str] | None = None
+        try:
+            lit = literal(12345, t)
+            text = lit.sql(dialect=DUCK)
+            negative = literal(-678, t).sql(dialect=DUCK)
+        except Exception:  # a type that checks its values while rendering
+            lit, text, negative = None, "", ""
+        if isinstance(lit, exp.Cast) and text.count("12345") == 1:
+            prefix, _, suffix = text.partition("12345")
+            if prefix == "CAST(" and negative == f"{prefix}-678{suffix}":
+                found = (prefix, suffix)
+        self.casts[key] = found
         return found
