@@ -71,6 +71,8 @@ T = TypeVar("T")
 # flush the output buffer once it holds this much, even mid-result
 FLUSH_BYTES: Final = 256 * 1024
 READ_CHUNK: Final = 256 * 1024
+# COPY FROM STDIN hands at most about this much received data to a worker at once
+COPY_BATCH: Final = 1024 * 1024
 # batches of at least this many rows are encoded by Arrow kernels (datarows), smaller ones
 # value by value, which costs less for a handful of rows
 ARROW_ROWS: Final = 64
@@ -908,6 +910,21 @@ class Connection:
 
     # --- COPY -------------------------------------------------------------------------------
 
+    def _more_copy_data(self) -> list[bytes]:
+        """Bodies of the whole CopyData messages next in the input buffer (up to
+        COPY_BATCH bytes), taken out of it; the data split into messages means nothing."""
+        out: list[bytes] = []
+        size = 0
+        buf = self.inbuf
+        while size < COPY_BATCH and len(buf) >= 5 and buf[0] == ord("d"):
+            total = pq.message_size(buf, self.settings)
+            if total is None or len(buf) < total:
+                break
+            out.append(bytes(buf[5:total]))
+            del buf[:total]
+            size += total - 5
+        return out
+
     async def _copy(self, result: Result) -> None:
         copy = result.copy
         assert copy is not None
@@ -948,9 +965,12 @@ class Connection:
                     await self.run_blocking(copy.fail, "connection lost")
                 raise
             if isinstance(msg, pq.CopyData):
+                # the CopyData already received go to the worker together: one trip
+                # per read instead of one per (often 32 kB) message
+                data = b"".join([msg.data, *self._more_copy_data()])
                 if failure is None:
                     try:
-                        await self.run_blocking(copy.write, msg.data)
+                        await self.run_blocking(copy.write, data)
                     except VecgresError as exc:
                         # keep reading until CopyDone/CopyFail, then report
                         failure = exc
