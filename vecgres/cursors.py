@@ -4,8 +4,12 @@ A cursor is a query's ``Result`` kept open in the session and read a few
 rows at a time. Its rows stream from the engine lazily while nothing else
 runs; before any other statement uses the session's DuckDB connection, the
 rest of each open cursor is read into memory (``detach``), because DuckDB runs
-one query per connection. Cursors are forward-only (SCROLL is refused); those
-without WITH HOLD end with their transaction, as in PostgreSQL. The wire
+one query per connection. A cursor is forward-only unless declared SCROLL: a
+scrollable one keeps the rows it has read, so FETCH PRIOR/FIRST/LAST/ABSOLUTE/
+RELATIVE/BACKWARD move over them as PostgreSQL's do. A BINARY cursor's rows go
+out in binary format over the simple protocol (``Result.binary``); the
+extended protocol's Bind formats win, as in PostgreSQL. Cursors without WITH
+HOLD end with their transaction, as in PostgreSQL. The wire
 server also finds them by name for Describe (portal), since PostgreSQL's SQL
 cursors and protocol portals are one namespace, and psycopg relies on it.
 """
@@ -70,6 +74,12 @@ class Cursor:
     stream: Iterator[pa.RecordBatch] | None
     buffered: list[pa.RecordBatch] = field(default_factory=list)
     done: bool = False
+    binary: bool = False
+    scroll: bool = False
+    # a scrollable cursor's rows read so far, and its position: 0 before the first row,
+    # k on row k, len(kept) + 1 after the last (PostgreSQL's portal position)
+    kept: pa.Table | None = None
+    pos: int = 0
 
     def take(self, count: int | None) -> list[pa.RecordBatch]:
         """Up to ``count`` rows (all when None), in batches."""
@@ -104,7 +114,116 @@ class Cursor:
     def close(self) -> None:
         self.stream = None
         self.buffered.clear()
+        self.kept = None
         self.result.close()
+
+    # --- scrollable cursors -----------------------------------------------------------
+
+    def _have(self, row: int | None) -> int:
+        """Read on until row ``row`` (1-based; None: every row) is kept; rows kept."""
+        more: list[pa.RecordBatch] = []
+        have = self._kept_rows()
+        while row is None or have < row:
+            got = self.take(None if row is None else row - have)
+            if not got:
+                break
+            more.extend(got)
+            have += sum(b.num_rows for b in got)
+        if more:
+            new = pa.Table.from_batches(more)
+            self.kept = new if self.kept is None else pa.concat_tables([self.kept, new])
+        return have
+
+    def _kept_rows(self) -> int:
+        return 0 if self.kept is None else self.kept.num_rows
+
+    def _rows(self, first: int, last: int) -> list[pa.RecordBatch]:
+        """Kept rows ``first`` .. ``last`` (1-based, inclusive), in that order."""
+        assert self.kept is not None
+        if first <= last:
+            picked = self.kept.slice(first - 1, last - first + 1)
+        else:
+            picked = self.kept.take(pa.array(range(first - 1, last - 2, -1), pa.int64()))
+        out: list[pa.RecordBatch] = picked.to_batches()
+        return out
+
+    def scroll_to(self, words: Sequence[str]) -> list[pa.RecordBatch]:
+        """PostgreSQL's DoPortalRunFetch over the kept rows: the rows a FETCH returns."""
+        head = words[0]
+        arg = words[1] if len(words) > 1 else None
+        if head in ("FIRST", "LAST"):
+            return self._absolute(1 if head == "FIRST" else -1)
+        if head == "ABSOLUTE":
+            return self._absolute(int(words[1]))
+        if head == "RELATIVE":
+            return self._relative(int(words[1]))
+        if head in ("NEXT", "PRIOR"):
+            return self._forward(1 if head == "NEXT" else -1)
+        if head in ("FORWARD", "BACKWARD"):
+            sign = 1 if head == "FORWARD" else -1
+            if arg == "ALL":
+                return self._forward(sign * _ALL)
+            return self._forward(sign * (1 if arg is None else int(arg)))
+        if head == "ALL":
+            return self._forward(_ALL)
+        return self._forward(int(head))
+
+    def _absolute(self, n: int) -> list[pa.RecordBatch]:
+        if n > 0:
+            if self._have(n) >= n:
+                self.pos = n
+                return self._rows(n, n)
+            self.pos = self._kept_rows() + 1
+            return []
+        if n == 0:
+            self.pos = 0
+            return []
+        total = self._have(None)
+        target = total + 1 + n
+        if target < 1:
+            self.pos = 0
+            return []
+        self.pos = target
+        return self._rows(target, target)
+
+    def _relative(self, n: int) -> list[pa.RecordBatch]:
+        if n == 0:
+            return self._current()
+        target = self.pos + n
+        if target < 1:
+            self.pos = 0
+            return []
+        return self._absolute(target)
+
+    def _current(self) -> list[pa.RecordBatch]:
+        if self.pos >= 1 and self._have(self.pos) >= self.pos:
+            return self._rows(self.pos, self.pos)
+        return []
+
+    def _forward(self, n: int) -> list[pa.RecordBatch]:
+        if n == 0:
+            return self._current()
+        if n > 0:
+            last = self.pos + n
+            total = self._have(None if n >= _ALL else last)
+            first = self.pos + 1
+            if last > total:
+                self.pos = total + 1
+                return self._rows(first, total) if first <= total else []
+            self.pos = last
+            return self._rows(first, last)
+        total = self._have(self.pos) if self.pos >= 1 else 0
+        start = min(self.pos - 1, total)
+        end = self.pos + n  # n < 0
+        if end < 1:
+            self.pos = 0
+            return self._rows(start, 1) if start >= 1 else []
+        self.pos = end
+        return self._rows(start, end)
+
+
+# FORWARD/BACKWARD ALL as a count (PostgreSQL's FETCH_ALL is LONG_MAX)
+_ALL: Final = 2**62
 
 
 class CursorSet:
@@ -131,6 +250,10 @@ class CursorSet:
         """Read the rest of every streaming cursor: another statement needs DuckDB."""
         for cursor in self._cursors.values():
             cursor.materialize()
+
+    def streaming(self) -> bool:
+        """Whether some cursor still reads from DuckDB (``detach`` would have work to do)."""
+        return any(cursor.stream is not None for cursor in self._cursors.values())
 
     def end_transaction(self) -> None:
         for name in list(self._cursors):
@@ -163,10 +286,9 @@ class CursorSet:
         name = _ident(m.group(1))
         options = " ".join(m.group(2).upper().split())
         hold = bool(m.group(3)) and m.group(3).upper().startswith("WITH ")
-        if "SCROLL" in options.replace("NO SCROLL", ""):
-            raise errors.FeatureNotSupported("scrollable cursors are not supported yet")
-        if "BINARY" in options:
-            raise errors.FeatureNotSupported("binary cursors are not supported yet")
+        scroll = "SCROLL" in options.replace("NO SCROLL", "")
+        if scroll and "NO SCROLL" in options:
+            raise errors.InvalidCursorDefinition("cannot specify both SCROLL and NO SCROLL")
         if not in_block and not hold:
             raise errors.NoActiveSqlTransaction(
                 "DECLARE CURSOR can only be used in transaction blocks"
@@ -179,6 +301,8 @@ class CursorSet:
             word = m.group(4).split()[0]
             raise errors.SyntaxError_(f'syntax error at or near "{word}"')
         cursor = Cursor(name, list(result.columns), hold, result, result.batches())
+        cursor.binary = "BINARY" in options.split()
+        cursor.scroll = scroll
         self._cursors[name] = cursor
         if hold and not in_block:
             cursor.materialize()
@@ -203,12 +327,17 @@ class CursorSet:
         cursor = self._cursors.get(name)
         if cursor is None:
             raise errors.InvalidCursorName(f'cursor "{name}" does not exist')
-        count = _count((m.group(1) or "NEXT").upper().split())
-        batches = cursor.take(count)
+        words = (m.group(1) or "NEXT").upper().split()
+        if cursor.scroll:
+            batches = cursor.scroll_to(words)
+        else:
+            batches = cursor.take(_count(words))
         rows = sum(b.num_rows for b in batches)
         if verb == "MOVE":
             return Result(None, None, f"MOVE {rows}")
-        return Result(cursor.columns, iter(batches), lambda n: f"FETCH {n}")
+        result = Result(cursor.columns, iter(batches), lambda n: f"FETCH {n}")
+        result.binary = cursor.binary
+        return result
 
 
 def _count(words: Sequence[str]) -> int | None:

@@ -54,7 +54,7 @@ from vecgres.executor.keys import KeyIndexes
 from vecgres.executor.relation import PendingWrites, layout_of, stored_conversions, table_view
 from vecgres.executor.sequences import SequenceState
 from vecgres.result import ColumnInfo, Notice, Result
-from vecgres.sql import ddl, grants, pgcatalog
+from vecgres.sql import ddl, fastpath, grants, pgcatalog
 from vecgres.sql.bind import BindContext, BoundQuery, bind_query, count_params
 from vecgres.sql.dialect import DIALECT
 from vecgres.sql.rendercache import Template
@@ -242,6 +242,7 @@ class PreparedStatement:
     bound: BoundQuery | None = None
     catalog_version: int = -1
     template: Template | None = None  # bound's SQL with parameter markers (rendercache)
+    fast: Any = None  # (bound, fastpath.Plan): the answer without DuckDB, if any
 
 
 _PLAN_CACHE_SIZE = 256
@@ -607,6 +608,12 @@ class Session:
             )
             stmt.catalog_version = self._catalog().version
         bound = stmt.bound
+        plan = fastpath.plan_of(stmt)
+        quick = plan.run(self, stmt.columns or [], params)
+        if quick is not None:
+            self._disarm_timeout()
+            quick.notices = self._take_notices()
+            return quick
         from vecgres.sql.topk import try_topk
 
         snap = self.db.snapshot()
@@ -633,7 +640,28 @@ class Session:
                 self._disarm_timeout()
                 self.duck.clear()
 
-        return Result(columns, batches(), lambda n: f"SELECT {n}", notices=self._take_notices())
+        result = Result(columns, batches(), lambda n: f"SELECT {n}", notices=self._take_notices())
+        return plan.capture(result) if isinstance(plan, fastpath.ConstantPlan) else result
+
+    def runs_inline(self, stmt: PreparedStatement) -> bool:
+        """Whether ``stmt`` is answered without DuckDB (the wire server then runs it on
+        its event loop instead of handing it to a worker thread)."""
+        return (
+            stmt.kind == "query"
+            and stmt.bound is not None
+            and stmt.catalog_version == self._catalog().version
+            and not self.cursors.streaming()
+            and fastpath.plan_of(stmt).cheap
+        )
+
+    def runs_inline_script(self, sql: str) -> bool:
+        """``runs_inline`` for a simple-query string that is one statement already cached."""
+        if self.txn is not None and self.txn.catalog is not None:
+            return False
+        hit = self._plans.get(sql.strip())
+        if hit is None or hit[0][0] is not self.db.catalog:
+            return False
+        return hit[0][1] == tuple(self.settings.search_path()) and self.runs_inline(hit[1])
 
     def _take_notices(self) -> list[Notice]:
         out, self.notices = self.notices, []

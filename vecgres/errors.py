@@ -165,6 +165,10 @@ class InvalidCursorName(VecgresError):
     sqlstate = "34000"
 
 
+class InvalidCursorDefinition(VecgresError):
+    sqlstate = "42P11"
+
+
 class InvalidSqlStatementName(VecgresError):
     sqlstate = "26000"
 

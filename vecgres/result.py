@@ -60,6 +60,8 @@ class Result:
     copy: CopyRequest | None = None
     rows_seen: int = 0
     _done: bool = False
+    # rows of a BINARY cursor: the simple protocol sends them in binary format
+    binary: bool = False
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         if self._batches is None:

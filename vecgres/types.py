@@ -140,12 +140,17 @@ def base_types() -> dict[str, tuple[int, int, int, str]]:
 
 def by_oid(oid: int) -> SqlType | None:
     """The SqlType of a type OID (arrays included), or None."""
+    return _BY_OID.get(oid)
+
+
+def _oid_index() -> dict[int, SqlType]:
+    # per-value decoding (binary COPY, Bind) asks for every field: a dict, not a scan
+    index: dict[int, SqlType] = {}
     for name, (base_oid, array_oid, _, _) in _BASE.items():
-        if oid == base_oid:
-            return SqlType(name)
-        if oid == array_oid and array_oid:
-            return SqlType(name, is_array=True)
-    return None
+        index.setdefault(base_oid, SqlType(name))
+        if array_oid:
+            index.setdefault(array_oid, SqlType(name, is_array=True))
+    return index
 
 
 BOOL: Final = SqlType("boolean")
@@ -176,3 +181,6 @@ VECTOR: Final = SqlType("vector")
 
 def vector(dims: int = -1) -> SqlType:
     return SqlType("vector", dims)
+
+
+_BY_OID: Final = _oid_index()

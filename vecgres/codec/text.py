@@ -80,8 +80,15 @@ def plain(arr: pa.Array) -> pa.Array:
     return arr
 
 
+# below this many values a column is cheaper to print value by value than with Arrow
+# kernels (whose fixed cost dominates a point query's one row)
+_SMALL = 32
+
+
 def _as_bytes_cells(arr: pa.Array) -> list[Cell]:
     """String/binary array -> list of bytes (None for NULL), without per-row decoding."""
+    if len(arr) < _SMALL and _is_stringish(arr.type):
+        return [None if v is None else v.encode() for v in arr.to_pylist()]
     if pa.types.is_large_string(arr.type) or pa.types.is_string_view(arr.type):
         arr = arr.cast(pa.large_binary())
     elif pa.types.is_string(arr.type):
@@ -105,6 +112,8 @@ def _bool(arr: pa.Array) -> list[Cell]:
 def _integer(arr: pa.Array) -> list[Cell]:
     if pa.types.is_floating(arr.type) or pa.types.is_decimal(arr.type):
         arr = pc.cast(arr, pa.int64(), safe=False)
+    elif len(arr) < _SMALL and pa.types.is_integer(arr.type):
+        return [None if v is None else str(v).encode() for v in arr.to_pylist()]
     return _as_bytes_cells(pc.cast(arr, pa.string()))
 
 

@@ -16,6 +16,7 @@ import hmac
 import logging
 import secrets
 import ssl
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ import pyarrow as pa
 
 from vecgres.codec.binary import decode_binary, encode_binary_column
 from vecgres.codec.text import encode_text_column
+from vecgres.codec.textarrow import text_cells
 from vecgres.config import GUCS
 from vecgres.errors import (
     FeatureNotSupported,
@@ -40,6 +42,7 @@ from vecgres.errors import (
     TooManyConnections,
     VecgresError,
 )
+from vecgres.server import datarows
 from vecgres.server import protocol as pq
 from vecgres.server.auth.hba import choose_method
 from vecgres.server.auth.scram import MECHANISM, MECHANISM_PLUS, ScramExchange, Verifier
@@ -69,6 +72,11 @@ T = TypeVar("T")
 # flush the output buffer once it holds this much, even mid-result
 FLUSH_BYTES: Final = 256 * 1024
 READ_CHUNK: Final = 256 * 1024
+# COPY FROM STDIN hands at most about this much received data to a worker at once
+COPY_BATCH: Final = 1024 * 1024
+# batches of at least this many rows are encoded by Arrow kernels (datarows), smaller ones
+# value by value, which costs less for a handful of rows
+ARROW_ROWS: Final = 64
 
 # PostgreSQL's order of ParameterStatus messages after AuthenticationOk (WIRE.md 2.1)
 STARTUP_REPORTED: Final = (
@@ -107,6 +115,8 @@ class Statement:
     sql: str
     prepared: PreparedLike | None
     param_oids: list[int]
+    # RowDescription messages by result formats (Describe of each Bind's portal)
+    descriptions: dict[tuple[int, ...], tuple[object, bytes]] = field(default_factory=dict)
 
     @property
     def columns(self) -> Sequence[ColumnInfo] | None:
@@ -160,10 +170,43 @@ def field_descriptions(
     ]
 
 
+# the DataRows of a few recent small batches by batch identity: a constant result (fastpath)
+# hands back the same immutable batch at every run, so it is encoded once
+_ENCODED: dict[int, tuple[pa.RecordBatch, tuple[object, ...], bytes]] = {}
+_ENCODED_MAX: Final = 64
+_ENCODED_ROWS: Final = 4
+_ENCODED_LOCK = threading.Lock()
+
+
 def encode_rows(
     batch: pa.RecordBatch, columns: Sequence[ColumnInfo], formats: Sequence[int]
 ) -> bytes:
-    """DataRow messages for one batch (runs in a worker thread)."""
+    """DataRow messages for one batch (runs in a worker thread or, when cheap, the loop)."""
+    if batch.num_rows > _ENCODED_ROWS:
+        return _encode_rows(batch, columns, formats)
+    key = (*formats, *(c.type for c in columns))
+    hit = _ENCODED.get(id(batch))
+    if hit is not None and hit[0] is batch and hit[1] == key:
+        return hit[2]
+    data = _encode_rows(batch, columns, formats)
+    with _ENCODED_LOCK:
+        while len(_ENCODED) >= _ENCODED_MAX:
+            del _ENCODED[next(iter(_ENCODED))]
+        _ENCODED[id(batch)] = (batch, key, data)
+    return data
+
+
+def _encode_rows(
+    batch: pa.RecordBatch, columns: Sequence[ColumnInfo], formats: Sequence[int]
+) -> bytes:
+    if batch.num_rows >= ARROW_ROWS and columns:
+        arrays = [
+            text_cells(batch.column(i), col.type)
+            if not fmt
+            else pa.array(encode_binary_column(batch.column(i), col.type), pa.binary())
+            for i, (col, fmt) in enumerate(zip(columns, formats, strict=True))
+        ]
+        return datarows.data_rows(arrays, batch.num_rows)
     cells = [
         (encode_binary_column if fmt else encode_text_column)(batch.column(i), col.type)
         for i, (col, fmt) in enumerate(zip(columns, formats, strict=True))
@@ -597,6 +640,9 @@ class Connection:
         self.statements.pop("", None)
         self.query, self.query_start = sql, time.time()
         script = self.session.execute_script(sql)
+        check = getattr(self.session, "runs_inline_script", None)
+        # answered without DuckDB: a worker thread would cost more than the work
+        inline = check is not None and bool(check(sql))
         produced = False
         try:
             pgcatalog.deallocate(sql, self.statements)
@@ -604,7 +650,11 @@ class Connection:
                 self.busy = True
                 try:
                     # one trip to a worker runs the statement and encodes its first rows
-                    result, early = await self.run_blocking(_next_statement, script)
+                    result, early = (
+                        _next_statement(script)
+                        if inline
+                        else await self.run_blocking(_next_statement, script)
+                    )
                 finally:
                     self.busy = False
                 if result is None:
@@ -648,7 +698,8 @@ class Connection:
                 return
             columns = result.columns
             if columns is not None:
-                fmts = formats if formats is not None else [0] * len(columns)
+                # a BINARY cursor's FETCH comes in binary format (simple protocol only)
+                fmts = formats if formats is not None else [int(result.binary)] * len(columns)
                 if describe:
                     self.send(pq.row_description(field_descriptions(columns, fmts)))
                 first: tuple[bytes, int] | None = None
@@ -777,6 +828,15 @@ class Connection:
             portal = self._portal(msg.name)
             columns = portal.statement.columns
             formats = portal.formats
+            if columns:
+                # the same columns (the engine replaces the list when it rebinds) and formats
+                key = tuple(formats)
+                cached = portal.statement.descriptions.get(key)
+                if cached is None or cached[0] is not columns:
+                    cached = (columns, pq.row_description(field_descriptions(columns, formats)))
+                    portal.statement.descriptions[key] = cached
+                self.send(cached[1])
+                return
         if columns:
             self.send(pq.row_description(field_descriptions(columns, formats)))
         else:
@@ -803,8 +863,14 @@ class Connection:
             self.query, self.query_start = portal.statement.sql, time.time()
             self.busy = True
             try:
-                # one trip to a worker runs the statement and encodes its first rows
-                first = await self.run_blocking(_execute_portal, self.session, portal, msg.max_rows)
+                if self._runs_inline(portal.statement.prepared):
+                    # answered without DuckDB: a worker thread would cost more than the work
+                    first = _execute_portal(self.session, portal, msg.max_rows)
+                else:
+                    # one trip to a worker runs the statement and encodes its first rows
+                    first = await self.run_blocking(
+                        _execute_portal, self.session, portal, msg.max_rows
+                    )
             except BaseException:
                 _abandon(portal)  # the statement ran but reading its rows failed
                 raise
@@ -836,6 +902,10 @@ class Connection:
             raise
         self._finish(result)
 
+    def _runs_inline(self, prepared: PreparedLike) -> bool:
+        check = getattr(self.session, "runs_inline", None)
+        return check is not None and bool(check(prepared))
+
     def _close(self, msg: pq.Close) -> None:
         if msg.kind == "S":
             self.statements.pop(msg.name, None)
@@ -846,6 +916,21 @@ class Connection:
         self.send(pq.close_complete())
 
     # --- COPY -------------------------------------------------------------------------------
+
+    def _more_copy_data(self) -> list[bytes]:
+        """Bodies of the whole CopyData messages next in the input buffer (up to
+        COPY_BATCH bytes), taken out of it; the data split into messages means nothing."""
+        out: list[bytes] = []
+        size = 0
+        buf = self.inbuf
+        while size < COPY_BATCH and len(buf) >= 5 and buf[0] == ord("d"):
+            total = pq.message_size(buf, self.settings)
+            if total is None or len(buf) < total:
+                break
+            out.append(bytes(buf[5:total]))
+            del buf[:total]
+            size += total - 5
+        return out
 
     async def _copy(self, result: Result) -> None:
         copy = result.copy
@@ -887,9 +972,12 @@ class Connection:
                     await self.run_blocking(copy.fail, "connection lost")
                 raise
             if isinstance(msg, pq.CopyData):
+                # the CopyData already received go to the worker together: one trip
+                # per read instead of one per (often 32 kB) message
+                data = b"".join([msg.data, *self._more_copy_data()])
                 if failure is None:
                     try:
-                        await self.run_blocking(copy.write, msg.data)
+                        await self.run_blocking(copy.write, data)
                     except VecgresError as exc:
                         # keep reading until CopyDone/CopyFail, then report
                         failure = exc
@@ -963,7 +1051,8 @@ def _next_statement(script: Iterator[Result]) -> tuple[Result | None, _Early | N
     if result is None or result.copy is not None or result.columns is None:
         return result, None
     columns = result.columns
-    portal = Portal(Statement("", None, []), [], [0] * len(columns), result, result.batches())
+    fmts = [int(result.binary)] * len(columns)
+    portal = Portal(Statement("", None, []), [], fmts, result, result.batches())
     try:
         return result, (portal, _next_rows(portal, columns, portal.formats, 0))
     except Exception as exc:  # raised where the rows are sent, after RowDescription

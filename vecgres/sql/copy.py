@@ -39,6 +39,7 @@ from vecgres.codec.text import encode_text_column
 from vecgres.result import ColumnInfo, CopyRequest, Result
 from vecgres.sql.copy_input import text_column, value_column
 from vecgres.sql.copy_stmt import CopyStmt, parse_copy
+from vecgres.sql.copy_vectors import vector_text_column
 from vecgres.sql.writes import SRC, _allocate, _checked_rows, _conversion, _default_sql
 
 if TYPE_CHECKING:
@@ -358,6 +359,9 @@ class Loader:
                     values = [null if v is None else v for v in values]
                 if self.force_null[i]:
                     values = [None if v == null else v for v in values]
+                if t.name == "vector" and not t.is_array:
+                    arrays.append(vector_text_column(values, t.typmod))  # in bulk, not per row
+                    continue
                 arrays.append(text_column(values, t))
         self.load(pa.Table.from_arrays(arrays, names=[f"s{i}" for i in range(len(arrays))]))
 
