@@ -539,7 +539,8 @@ def test_sigkill_server_loop(scratch_dir: Path) -> None:
             with psycopg.connect(server.dsn(), autocommit=True) as conn:
                 before = _indexes(conn)
             rnd = Round(ledger, next_rid, k)
-            at_point = _run_round(server, rnd, rng.uniform(0.2, 1.5))
+            # an armed server gets up to 4 s to reach its point before the plain SIGKILL
+            at_point = _run_round(server, rnd, 4.0 if point else rng.uniform(0.2, 1.5))
             assert not rnd.unexpected, rnd.unexpected
             if point is None:
                 assert not at_point
