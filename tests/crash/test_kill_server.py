@@ -503,7 +503,7 @@ def scratch_dir(tmp_path: Path) -> Iterator[Path]:
 
 
 @pytest.mark.crash
-@pytest.mark.timeout(3600)
+@pytest.mark.timeout(max(600, 15 * _kills()))  # about 5 s a kill on a busy box
 def test_sigkill_server_loop(scratch_dir: Path) -> None:
     kills = _kills()
     rng = random.Random(7)
