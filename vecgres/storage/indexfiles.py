@@ -4,7 +4,9 @@ Layout: ``indexes/<table_id>/<segment_id>.<index_oid>.faiss`` holds the
 serialized faiss index exactly as faiss writes it (so faiss can map it) — or,
 for sparsevec and bit_jaccard_ops indexes, the formats of index/sparse.py and
 index/binary.py (magic-tagged, memory-mapped by numpy) — and
-``….faiss.sum`` next to it holds ``{"crc32", "nbytes", "tag"}``. The data
+``….faiss.sum`` next to it holds ``{"crc32", "nbytes", "tag", "key"}`` (key:
+the file's own table, segment and index, so a file copied or misdirected onto
+another segment's name is not loaded there). The data
 file is written (tmp, fsync, rename) before its sum file, so a crash between
 the two leaves an index without a sum: it is rebuilt, never loaded. A file
 whose checksum, size or spec tag does not match is deleted and rebuilt.
@@ -39,7 +41,12 @@ class IndexFiles:
         path = self.path(table_id, segment_id, index_oid)
         fileio.makedirs(os.path.dirname(path))
         fileio.write_atomic(path, data)
-        summary = {"crc32": zlib.crc32(data), "nbytes": len(data), "tag": tag}
+        summary = {
+            "crc32": zlib.crc32(data),
+            "nbytes": len(data),
+            "tag": tag,
+            "key": [table_id, segment_id, index_oid],
+        }
         fileio.write_atomic(path + ".sum", json.dumps(summary).encode())
         return path
 
@@ -54,6 +61,7 @@ class IndexFiles:
             data = fileio.read_bytes(path)
             ok = (
                 summary.get("tag") == tag
+                and _key_matches(summary, (table_id, segment_id, index_oid))
                 and summary.get("nbytes") == len(data)
                 and summary.get("crc32") == zlib.crc32(data)
             )
@@ -87,6 +95,13 @@ class IndexFiles:
                 fileio.unlink(path)
                 removed.append(path)
         return removed
+
+
+def _key_matches(summary: dict[str, object], key: tuple[int, int, int]) -> bool:
+    """The sum file names this file's (table, segment, index); files written
+    before the key was recorded carry none and are accepted."""
+    found = summary.get("key")
+    return found is None or found == list(key)
 
 
 def _key_of(path: str) -> tuple[int, int, int] | None:
@@ -141,11 +156,11 @@ def check(root: str, m: Manifest, report: Report) -> set[str]:
                 report.notes.append(f'index checksum file "{path}" has no index file')
             continue
         report.files_checked += 1
-        _check_file(path, report)
+        _check_file(path, key, report)
     return set()
 
 
-def _check_file(path: str, report: Report) -> None:
+def _check_file(path: str, key: tuple[int, int, int], report: Report) -> None:
     if not fileio.exists(path + ".sum"):
         report.notes.append(f'index file "{path}" has no checksum file (rebuilt on the next open)')
         return
@@ -154,6 +169,12 @@ def _check_file(path: str, report: Report) -> None:
         expected_size, expected_crc = int(summary["nbytes"]), int(summary["crc32"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         report.problems.append(f'index checksum file "{path}.sum" is unreadable: {exc}')
+        return
+    if not _key_matches(summary, key):
+        report.problems.append(
+            f'index file "{path}" was written for table, segment and index {summary["key"]} '
+            "(rebuilt from its segment on the next open)"
+        )
         return
     data = fileio.read_bytes(path)
     if len(data) != expected_size:
