@@ -349,11 +349,6 @@ def _scram_fuzz(srv: RunningServer) -> tuple[int, int]:
     return crashes, len(makers)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a SASLResponse that is not UTF-8 answers 22021 (invalid byte sequence); "
-    "PostgreSQL answers 08P01 (malformed SCRAM message) — open in server/auth",
-)
 def test_scram_non_utf8_response_is_08p01(tls_server: RunningServer) -> None:
     raw = Raw(tls_server.port)
     try:
@@ -367,12 +362,6 @@ def test_scram_non_utf8_response_is_08p01(tls_server: RunningServer) -> None:
     assert fields(reply[1]).get("C") == "08P01"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an unknown user gets a new random salt on every attempt while a known user's "
-    "salt is fixed, so two attempts tell them apart; PostgreSQL derives a stable mock "
-    "salt from the user name (scram_mock_salt) — open in server/auth/scram.py",
-)
 def test_unknown_user_salt_is_as_stable_as_a_known_users(tls_server: RunningServer) -> None:
     salts: dict[str, set[str]] = {}
     for user in ("app", "app", "nobody_here", "nobody_here"):

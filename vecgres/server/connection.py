@@ -45,7 +45,14 @@ from vecgres.errors import (
 from vecgres.server import datarows
 from vecgres.server import protocol as pq
 from vecgres.server.auth.hba import choose_method
-from vecgres.server.auth.scram import MECHANISM, MECHANISM_PLUS, ScramExchange, Verifier
+from vecgres.server.auth.scram import (
+    MECHANISM,
+    MECHANISM_PLUS,
+    ScramExchange,
+    Verifier,
+    decode_message,
+    mock_salt,
+)
 from vecgres.server.errors import (
     DuplicateCursor,
     DuplicatePreparedStatement,
@@ -523,13 +530,14 @@ class Connection:
         mechanisms = [MECHANISM_PLUS, MECHANISM] if binding is not None else [MECHANISM]
         self.send(pq.authentication_sasl(mechanisms))
         await self.flush()
-        exchange = ScramExchange(verifier, binding)
+        nonce: bytes = getattr(self.server.cluster, "mock_auth_nonce", b"")
+        exchange = ScramExchange(verifier, binding, mock_salt(self.user, nonce) if nonce else b"")
         first = await self._read_auth()
         mechanism, first_msg = _sasl_initial(first)
         self.send(pq.authentication(11, exchange.client_first(mechanism, first_msg).encode()))
         await self.flush()
         final = await self._read_auth()
-        server_final = exchange.client_final(pq.decode_utf8(final))
+        server_final = exchange.client_final(decode_message(final))
         if server_final is None:
             raise failed
         self.send(pq.authentication(12, server_final.encode()))
@@ -1156,7 +1164,7 @@ def _sasl_initial(data: bytes) -> tuple[str, str]:
         payload = b""
     elif length != len(payload):
         raise ProtocolViolation("malformed SASL message")
-    return mechanism, pq.decode_utf8(payload)
+    return mechanism, decode_message(payload)
 
 
 def _parse_options(options: str) -> list[tuple[str, str]]:

@@ -92,6 +92,7 @@ class Cluster:
         self._pidfile: int | None = _lock_data_dir(self.root)
         (self.root / "postgres").mkdir(exist_ok=True)
         self.roles = RoleStore(self.root)
+        self.mock_auth_nonce = _mock_auth_nonce(self.root)
         # the server's connections, for pg_stat_activity (set by Server)
         self.activity: Callable[[], list[dict[str, Any]]] | None = None
 
@@ -199,6 +200,22 @@ class Cluster:
                 fcntl.flock(self._pidfile, fcntl.LOCK_UN)
                 os.close(self._pidfile)
                 self._pidfile = None
+
+
+def _mock_auth_nonce(root: Path) -> bytes:
+    """The cluster's secret for unknown users' fake SCRAM salts (PostgreSQL keeps
+    its mock_authentication_nonce in pg_control): made once, kept across restarts."""
+    path = root / "mock_auth_nonce"
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    nonce = secrets.token_bytes(32)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(nonce)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+    return nonce
 
 
 def _lock_data_dir(root: Path) -> int:

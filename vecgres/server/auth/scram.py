@@ -82,6 +82,21 @@ def _attributes(text: str) -> dict[str, str]:
     return attrs
 
 
+def mock_salt(user: str, cluster_nonce: bytes) -> bytes:
+    """The fake salt shown for an unknown user: the same on every attempt, as
+    PostgreSQL's scram_mock_salt (SHA-256 of the name and a per-cluster secret),
+    so two attempts do not tell an unknown user from a known one."""
+    return hashlib.sha256(user.encode() + cluster_nonce).digest()[:16]
+
+
+def decode_message(raw: bytes) -> str:
+    """A SCRAM message as text; bytes that are not UTF-8 make it malformed (08P01)."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ProtocolViolation("malformed SCRAM message", detail="Message is not valid UTF-8.")
+
+
 class ScramExchange:
     """One server-side SCRAM conversation.
 
@@ -90,8 +105,12 @@ class ScramExchange:
     and then fails.
     """
 
-    def __init__(self, verifier: Verifier | None, channel_binding: bytes | None) -> None:
+    def __init__(
+        self, verifier: Verifier | None, channel_binding: bytes | None, mock_salt: bytes = b""
+    ) -> None:
         self.verifier = verifier
+        # an unknown user's salt must be as stable as a known user's (see mock_salt)
+        self.mock_salt = mock_salt or secrets.token_bytes(16)
         self.channel_binding = channel_binding  # tls-server-end-point data when on TLS
         self.mechanism = ""
         self.client_first_bare = ""
@@ -139,7 +158,7 @@ class ScramExchange:
         if self.verifier is not None:
             salt, iterations = self.verifier.salt, self.verifier.iterations
         else:
-            salt, iterations = secrets.token_bytes(16), DEFAULT_ITERATIONS
+            salt, iterations = self.mock_salt, DEFAULT_ITERATIONS
         self.server_first = f"r={self.nonce},s={_b64(salt)},i={iterations}"
         return self.server_first
 
