@@ -610,10 +610,16 @@ class Session:
         fast = try_topk(self, bound, params, snap)
         if fast is not None:
             return fast
+        from vecgres.sql.topk_nested import rewrite
+
+        nested = rewrite(self, bound, params, snap)  # top-k subqueries and CTEs
         self._register_tables(bound.tables, snap)
-        if stmt.template is None or stmt.template.bound is not bound:
-            stmt.template = Template(bound)
-        sql = stmt.template.render(params)
+        if nested is not None:
+            sql = nested.register(self.duck)
+        else:
+            if stmt.template is None or stmt.template.bound is not bound:
+                stmt.template = Template(bound)
+            sql = stmt.template.render(params)
         types, stream = self.duck.query(sql, self.db.settings.batch_rows)
         columns = stmt.columns or []
         if len(columns) != len(types):
