@@ -104,6 +104,10 @@ class TopKPlan(Protocol):
     def key_type(self) -> str: ...
     @property
     def query_text(self) -> str | None: ...
+    @property
+    def iterative_scan(self) -> str: ...
+    @property
+    def max_scan_tuples(self) -> int: ...
 
 
 @dataclass(slots=True)
@@ -115,6 +119,7 @@ class SegmentReport:
     matching: int
     strategy: str  # skipped | exact | ann | ann-allowlist | ann-widened
     candidates: int = 0
+    rounds: int = 0  # ANN searches made (an "exact" one with rounds > 0 came up short)
 
 
 @dataclass(slots=True)
@@ -320,16 +325,52 @@ def _search_part(
         # scan answers the same problem by scanning on)
         ef = math.ceil(ef / fraction)
     strategy = "ann" if full else ("ann-allowlist" if use_allowlist else "ann-widened")
-    for _ in range(MAX_WIDENINGS + 1):
+    rounds = 0
+    scanned = 0  # candidates of the re-searches (hnsw.max_scan_tuples)
+    while True:
         found = index.search(
             plan.query, min(k, rows), mask if use_allowlist else None, ef_search=ef, probes=probes
         )
+        rounds += 1
         found = found[mask[found]]
         if len(found) >= want:
             ids, dist = _exact(matrix, rowids, found, plan)
-            return ids, dist, SegmentReport(seg_id, rows, matching, strategy, len(found))
-        if k >= rows and probes >= plan.max_probes:
+            report = SegmentReport(seg_id, rows, matching, strategy, len(found), rounds)
+            return ids, dist, report
+        widened = _widen(index, plan, rows, rounds, scanned, k, ef, probes)
+        if widened is None:
             break
-        k, ef, probes = k * 2, ef * 2, min(probes * 2, max(plan.max_probes, probes))
+        k, ef, probes = widened
+        scanned += max(k, ef)
     ids, dist = _exact(matrix, rowids, np.flatnonzero(mask), plan)
-    return ids, dist, SegmentReport(seg_id, rows, matching, "exact", matching)
+    return ids, dist, SegmentReport(seg_id, rows, matching, "exact", matching, rounds)
+
+
+def _widen(
+    index: SegmentIndex,
+    plan: TopKPlan,
+    rows: int,
+    rounds: int,
+    scanned: int,
+    k: int,
+    ef: int,
+    probes: int,
+) -> tuple[int, int, int] | None:
+    """(k, ef_search, probes) of the next search of a segment whose search came up
+    short, or None to finish it exactly (planner/topk.py: the iterative-scan settings)."""
+    if plan.iterative_scan == "off":
+        return None
+    method = index.spec.method
+    if method == "ivfflat":
+        limit = min(plan.max_probes, effective_lists(index.spec, rows))
+        if probes >= limit:
+            return None
+        return min(k * 2, rows), ef, min(probes * 2, limit)
+    if k >= rows and ef >= rows:
+        return None  # the list already holds every row
+    if method == "hnsw":
+        if scanned + max(k, ef) * 2 > plan.max_scan_tuples:
+            return None
+    elif rounds > MAX_WIDENINGS:
+        return None
+    return k * 2, ef * 2, probes

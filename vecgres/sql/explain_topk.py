@@ -213,6 +213,10 @@ def _lines(
             if method == "ivfflat"
             else "exhaustive"
         )
+        if method == "hnsw" and plan.iterative_scan != "off":
+            knob += f", iterative_scan={plan.iterative_scan} max_scan_tuples={plan.max_scan_tuples}"
+        elif method == "ivfflat" and plan.iterative_scan != "off":
+            knob += f", iterative_scan={plan.iterative_scan} max_probes={plan.max_probes}"
         quant = plan.index.options.get("quantization")
         out.append(
             f"        Vecgres: {method}{' ' + quant if quant else ''} per segment, {knob}, "
@@ -229,8 +233,10 @@ def _lines(
     if reports is not None:
         for r in reports:
             name = f"segment {r.segment_id}" if r.segment_id is not None else "growing"
+            # an exact segment with ANN rounds: the index search came up short
+            rounds = f" ann_rounds={r.rounds}" if r.rounds else ""
             out.append(
                 f"{indent}Segment: {name}: {r.strategy}, rows={r.rows} matching={r.matching} "
-                f"candidates={r.candidates}"
+                f"candidates={r.candidates}{rounds}"
             )
     return out

@@ -311,6 +311,9 @@ def plan_for(
         query_text=query_text,
         key_expression=shape.expression,
         where=simple_conditions(shape.where),
+        hnsw_iterative_scan=settings.get("hnsw.iterative_scan"),
+        max_scan_tuples=settings.get_int("hnsw.max_scan_tuples"),
+        ivfflat_iterative_scan=settings.get("ivfflat.iterative_scan"),
     )
     return plan, shape
 
