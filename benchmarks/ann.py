@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import math
 import os
 import shutil
 import subprocess
@@ -149,7 +150,8 @@ def bench(name: str, args: argparse.Namespace) -> None:
     cur.execute(f"CREATE TABLE items (id int, cat int, embedding vector({dims}))")
     cur.execute("SELECT setseed(0.42)")
     start = time.perf_counter()
-    step = 10_000
+    # INSERTs that end exactly on segment boundaries: every row gets sealed
+    step = math.gcd(10_000, args.seal_rows)
     for lo in range(0, rows, step):
         cur.execute(insert_sql(dims, lo, min(step, rows - lo), 3.0 if name == "l2" else 1.0))
     load_s = time.perf_counter() - start
@@ -248,7 +250,7 @@ def bench(name: str, args: argparse.Namespace) -> None:
 
         # enough rows to seal segments, so the index is built while rows arrive; the
         # clock stops when every segment is sealed (and, with the index, indexed)
-        n = max(step, min(rows, 2 * args.seal_rows) // step * step)
+        n = max(args.seal_rows, min(rows, 2 * args.seal_rows) // args.seal_rows * args.seal_rows)
         print(f"insert throughput ({n} rows, 10k per INSERT ... SELECT, until sealed):")
         rates = {}
         for with_index in (False, True):
@@ -390,6 +392,8 @@ def main() -> None:
         "--extras", action="store_true", help="range search, halfvec and bit indexes only"
     )
     args = parser.parse_args()
+    if args.rows % args.seal_rows:
+        parser.error("--rows must be a multiple of --seal-rows (the benchmark waits until sealed)")
     print(f"faiss {faiss.__version__}, {os.cpu_count()} cores")
     if args.extras:
         bench_extras(args)
