@@ -165,6 +165,9 @@ def bench(name: str, args: argparse.Namespace) -> None:
     start = time.perf_counter()
     cur.execute(f"CREATE INDEX items_idx ON items USING hnsw (embedding {opclass})")
     build_s = time.perf_counter() - start
+    # background compaction may merge segments and rebuild their index: searches
+    # meanwhile are exact, so the sweep starts when every segment has its index
+    wait_sealed(cur, op, dims, indexed=True)
     size = sum(p.stat().st_size for p in Path(path, "indexes").rglob("*.faiss"))
     metric = faiss.METRIC_L2 if op == "<->" else faiss.METRIC_INNER_PRODUCT
     xf = x if op == "<->" else x / np.linalg.norm(x, axis=1, keepdims=True)

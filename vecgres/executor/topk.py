@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from vecgres.catalog.model import Index, Table
+from vecgres.codec.arrow import from_storage
 from vecgres.executor.annindex import AnnIndexes
 from vecgres.executor.keycols import KeyRows
 from vecgres.executor.prune import prune
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from vecgres.executor.duck import DuckSession
     from vecgres.index.segment import SegmentIndex
     from vecgres.storage.snapshot import SegmentSnapshot, TableSnapshot
+    from vecgres.storage.store import TableLayout
 
 DISTANCES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "l2": l2_distances,
@@ -148,9 +150,14 @@ def run_topk(
     assert column is not None
     dims = len(plan.query_text) if plan.query_text is not None else len(plan.query)
     snap, gone = prune(table, snap, plan.where)
-    data, masked = table_view(table, snap, pending, stored=True)
+    own_inserts = pending is not None and any(b.num_rows for b in pending.inserts)
+    view: tuple[pa.Table, bool] | None = None
+    if plan.filter_sql is not None:
+        view = table_view(table, snap, pending, stored=True)
     allowed: np.ndarray | None = None
     if plan.filter_sql is not None:
+        assert view is not None
+        data, masked = view
         duck.register(plan.rel, data, masked, convert=stored_conversions(table))
         try:
             allowed = np.sort(duck.arrow(plan.filter_sql).column(0).to_numpy())
@@ -161,6 +168,7 @@ def run_topk(
     layout = layout_of(table)
     best_ids: list[np.ndarray] = []
     best_dist: list[np.ndarray] = []
+    best_where: list[np.ndarray] = []  # (part, offset in the part) of each candidate
     reports = [SegmentReport(s.segment_id, len(s.rowids), 0, "pruned") for s in gone]
     matching_total = 0
     parts: list[tuple[SegmentSnapshot | None, pa.Table, np.ndarray | None]] = []
@@ -171,7 +179,7 @@ def run_topk(
             (None, pa.Table.from_batches([b]), None) for b in pending.inserts if b.num_rows
         )
     try:
-        for seg, part, visible in parts:
+        for part_idx, (seg, part, visible) in enumerate(parts):
             check_cancel()
             if part.num_rows == 0:
                 continue
@@ -188,11 +196,14 @@ def run_topk(
             nulls = null_mask(vectors_col)
             if nulls is not None:
                 mask &= ~nulls
-            ids, dist, report = _search_part(ann, table, plan, seg, vectors_col, dims, rowids, mask)
+            offsets, dist, report = _search_part(
+                ann, table, plan, seg, vectors_col, dims, rowids, mask
+            )
             reports.append(report)
-            if len(ids):
-                best_ids.append(ids)
+            if len(offsets):
+                best_ids.append(rowids[offsets])
                 best_dist.append(dist)
+                best_where.append(np.stack([np.full(len(offsets), part_idx), offsets], axis=1))
     except _Fallback:
         return None
     need = plan.k
@@ -201,13 +212,30 @@ def run_topk(
         dist = np.concatenate(best_dist)
         order = np.argsort(dist, kind="stable")[:need]
         ranked, ranked_dist = ids[order], dist[order]
+        ranked_where = np.concatenate(best_where)[order]
         winners = np.sort(ranked)
     else:
         ranked = winners = np.empty(0, dtype=np.int64)
         ranked_dist = np.empty(0)
+        ranked_where = np.empty((0, 2), dtype=np.int64)
     if len(winners) < need and len(winners) < matching_total:
         # rows with NULL vectors take the remaining places (they sort last, as in PostgreSQL)
         return None
+    if plan.projection is not None and not own_inserts:
+        # only segments' rows and plain columns: take the winners from their
+        # segments, in rank order (no view of the whole table, no DuckDB)
+        return _project_parts(
+            table,
+            plan,
+            [p[1] for p in parts],
+            layout,
+            ranked_where[plan.offset :],
+            ranked_dist[plan.offset :],
+            reports,
+        )
+    if view is None:
+        view = table_view(table, snap, pending, stored=True)
+    data, masked = view
     all_ids = data.column(ROWID).to_numpy()
     keep = np.isin(all_ids, winners)
     if masked:
@@ -250,6 +278,53 @@ def _project(
     return TopKRun(types, iter(table.to_batches()), reports)
 
 
+def _project_parts(
+    table: Table,
+    plan: TopKPlan,
+    parts: list[pa.Table],
+    layout: TableLayout,
+    ranked_where: np.ndarray,
+    ranked_dist: np.ndarray,
+    reports: list[SegmentReport],
+) -> TopKRun:
+    """``_project`` for winners given as (part, offset) in rank order: each output
+    column is taken from the parts holding winners, then put in rank order."""
+    assert plan.projection is not None
+    by_part = np.argsort(ranked_where[:, 0], kind="stable")
+    rank_order = np.empty(len(by_part), dtype=np.int64)
+    rank_order[by_part] = np.arange(len(by_part))
+    reorder = pa.array(rank_order, pa.int64())
+    takes = [
+        (parts[int(part_idx)], pa.array(ranked_where[ranked_where[:, 0] == part_idx, 1]))
+        for part_idx in np.unique(ranked_where[:, 0])
+    ]
+    arrays: list[pa.Array | pa.ChunkedArray] = []
+    types: list[str] = []
+    for _name, source in plan.projection:
+        if source is None:
+            arrays.append(pa.array(ranked_dist, pa.float64()))
+            types.append("DOUBLE")
+            continue
+        column = table.column(source)
+        assert column is not None
+        field_type = layout.schema.field(column.field_name).type
+        chunks: list[pa.Array] = []
+        for part, offsets in takes:
+            if column.field_name in part.column_names:
+                taken = part.column(column.field_name).take(offsets)
+                if taken.type != field_type:
+                    taken = taken.cast(field_type)
+                chunks.extend(taken.chunks)
+            else:  # stored before the column existed
+                fill = layout.missing.get(column.field_name)
+                chunks.append(pa.array([fill] * len(offsets), type=field_type))
+        ranked = pa.chunked_array(chunks, type=field_type).take(reorder)
+        arrays.append(from_storage(ranked, column.type))
+        types.append("")
+    out = pa.table(arrays, names=[f"c{i}" for i in range(len(arrays))])
+    return TopKRun(types, iter(out.to_batches()), reports)
+
+
 def _member(rowids: np.ndarray, sorted_allowed: np.ndarray) -> np.ndarray:
     if not len(sorted_allowed):
         return np.zeros(len(rowids), dtype=bool)
@@ -258,10 +333,8 @@ def _member(rowids: np.ndarray, sorted_allowed: np.ndarray) -> np.ndarray:
     return np.asarray(sorted_allowed[pos] == rowids)
 
 
-def _exact(
-    matrix: KeyRows, rowids: np.ndarray, offsets: np.ndarray, plan: TopKPlan
-) -> tuple[np.ndarray, np.ndarray]:
-    """(rowids, distances) of the best ``k`` of ``offsets``, by pgvector's exact distance."""
+def _best(matrix: KeyRows, offsets: np.ndarray, plan: TopKPlan) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets, distances) of the best ``k`` of ``offsets``, by pgvector's exact distance."""
     if not len(offsets):
         return np.empty(0, dtype=np.int64), np.empty(0)
     if plan.query_text is not None:
@@ -272,7 +345,7 @@ def _exact(
         raise _Fallback
     take = min(plan.k, len(offsets))
     idx = np.argpartition(d, take - 1)[:take] if take < len(offsets) else np.arange(len(offsets))
-    return rowids[offsets[idx]], d[idx]
+    return offsets[idx], d[idx]
 
 
 def _ann_cost(index: SegmentIndex, plan: TopKPlan, rows: int, fraction: float) -> float:
@@ -296,6 +369,7 @@ def _search_part(
     rowids: np.ndarray,
     mask: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, SegmentReport]:
+    """(offsets in the part, distances, report) of the part's best ``k`` passing ``mask``."""
     rows = len(rowids)
     matching = int(mask.sum())
     seg_id = seg.segment_id if seg is not None else None
@@ -312,7 +386,7 @@ def _search_part(
         or fraction < plan.exact_below_fraction
         or (plan.exact_max_rows > 0 and matching <= _ann_cost(index, plan, rows, fraction))
     ):
-        ids, dist = _exact(matrix, rowids, np.flatnonzero(mask), plan)
+        ids, dist = _best(matrix, np.flatnonzero(mask), plan)
         return ids, dist, SegmentReport(seg_id, rows, matching, "exact", matching)
     want = min(plan.k, matching)
     full = matching == rows
@@ -334,7 +408,7 @@ def _search_part(
         rounds += 1
         found = found[mask[found]]
         if len(found) >= want:
-            ids, dist = _exact(matrix, rowids, found, plan)
+            ids, dist = _best(matrix, found, plan)
             report = SegmentReport(seg_id, rows, matching, strategy, len(found), rounds)
             return ids, dist, report
         widened = _widen(index, plan, rows, rounds, scanned, k, ef, probes)
@@ -342,7 +416,7 @@ def _search_part(
             break
         k, ef, probes = widened
         scanned += max(k, ef)
-    ids, dist = _exact(matrix, rowids, np.flatnonzero(mask), plan)
+    ids, dist = _best(matrix, np.flatnonzero(mask), plan)
     return ids, dist, SegmentReport(seg_id, rows, matching, "exact", matching, rounds)
 
 

@@ -18,6 +18,8 @@ _ALIASES = {
 
 
 def canonical(name: str) -> str:
+    if name in GUCS:
+        return name  # the common case, without the scan below
     key = name.strip().strip('"')
     lowered = key.lower()
     if lowered in _ALIASES:

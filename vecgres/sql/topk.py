@@ -50,8 +50,25 @@ class TopKShape:
     expression: tuple[str, str] | None = None
 
 
+# match_topk's answers by bound query (a prepared statement's runs share one); the
+# bound query and its tree are kept and compared by identity, so a stale hit is impossible
+_SHAPES: dict[int, tuple[BoundQuery, exp.Expr, TopKShape | None]] = {}
+_SHAPES_MAX = 256
+
+
 def match_topk(bound: BoundQuery) -> TopKShape | None:
     """The top-k shape of a bound query, or None when the query has another shape."""
+    hit = _SHAPES.get(id(bound))
+    if hit is not None and hit[0] is bound and hit[1] is bound.ast:
+        return hit[2]
+    shape = _match_topk(bound)
+    if len(_SHAPES) >= _SHAPES_MAX:
+        _SHAPES.clear()
+    _SHAPES[id(bound)] = (bound, bound.ast, shape)
+    return shape
+
+
+def _match_topk(bound: BoundQuery) -> TopKShape | None:
     ast = bound.ast
     if not isinstance(ast, exp.Select) or ast.args.get("with"):
         return None
