@@ -56,8 +56,11 @@ _SHAPES: dict[int, tuple[BoundQuery, exp.Expr, TopKShape | None]] = {}
 _SHAPES_MAX = 256
 
 
-def match_topk(bound: BoundQuery) -> TopKShape | None:
-    """The top-k shape of a bound query, or None when the query has another shape."""
+def match_topk(bound: BoundQuery, *, cache: bool = True) -> TopKShape | None:
+    """The top-k shape of a bound query, or None when the query has another shape.
+    ``cache=False`` for a bound query made for one run (a nested search's)."""
+    if not cache:
+        return _match_topk(bound)
     hit = _SHAPES.get(id(bound))
     if hit is not None and hit[0] is bound and hit[1] is bound.ast:
         return hit[2]
@@ -291,9 +294,9 @@ def parse_query(
 
 
 def plan_for(
-    session: Session_, bound: BoundQuery, params: Sequence[object]
+    session: Session_, bound: BoundQuery, params: Sequence[object], *, cache: bool = True
 ) -> tuple[AnnTopK, TopKShape] | None:
-    shape = match_topk(bound)
+    shape = match_topk(bound, cache=cache)
     if shape is None:
         return None
     k = _int_value(shape.limit, params)

@@ -85,7 +85,7 @@ def plan_nested(
         sub = _sub_bound(bound, select)
         if sub is None:
             continue
-        planned = plan_for(session, sub, params)
+        planned = plan_for(session, sub, params, cache=False)
         if planned is None:
             continue
         label = _label(select)
