@@ -183,7 +183,11 @@ def run_topk(
             check_cancel()
             if part.num_rows == 0:
                 continue
-            rowids = np.asarray(part.column(ROWID).to_numpy(), dtype=np.int64)
+            rowids = (
+                seg.rowids
+                if seg is not None
+                else np.asarray(part.column(ROWID).to_numpy(), dtype=np.int64)
+            )
             mask = np.ones(len(rowids), dtype=bool) if visible is None else visible.copy()
             if own_deleted is not None and own_deleted.size:
                 mask &= ~np.isin(rowids, own_deleted)
