@@ -35,6 +35,8 @@ from vecgres.executor.relation import (
     table_view,
 )
 from vecgres.executor.vectors import null_mask
+from vecgres.index import predicate
+from vecgres.index.predicate import Condition
 from vecgres.index.spec import effective_lists
 from vecgres.vector import bits
 from vecgres.vector.ops import (
@@ -110,6 +112,8 @@ class TopKPlan(Protocol):
     def iterative_scan(self) -> str: ...
     @property
     def max_scan_tuples(self) -> int: ...
+    @property
+    def filter_conditions(self) -> tuple[tuple[str, str, object], ...] | None: ...
 
 
 @dataclass(slots=True)
@@ -193,6 +197,8 @@ def run_topk(
                 mask &= ~np.isin(rowids, own_deleted)
             if allowed is not None:
                 mask &= _member(rowids, allowed)
+            if plan.filter_conditions is not None:
+                mask &= _evaluate(table, plan.filter_conditions, part)
             matching_total += int(mask.sum())
             if column.field_name not in part.column_names:
                 continue  # stored before the column existed: NULL vectors only
@@ -350,6 +356,18 @@ def _take_rows(column: pa.ChunkedArray, offsets: np.ndarray) -> pa.Array:
     back = np.empty(len(grouped), dtype=np.int64)
     back[grouped] = np.arange(len(grouped))
     return pa.concat_arrays(pieces).take(pa.array(back, pa.int64()))
+
+
+def _evaluate(table: Table, conditions: tuple[Condition, ...], part: pa.Table) -> np.ndarray:
+    """Rows of ``part`` passing every condition (catalog column names), by pyarrow."""
+    columns = {}
+    for name, _op, _value in conditions:
+        column = table.column(name)
+        assert column is not None
+        if column.field_name not in part.column_names:
+            raise _Fallback  # an own insert made before the column was added
+        columns[name] = part.column(column.field_name)
+    return predicate.evaluate(list(conditions), columns, part.num_rows)
 
 
 def _member(rowids: np.ndarray, sorted_allowed: np.ndarray) -> np.ndarray:

@@ -109,6 +109,9 @@ class AnnTopK:
     # off | relaxed_order | strict_order, for the chosen index's method
     iterative_scan: str = "off"
     max_scan_tuples: int = 20000
+    # the whole WHERE as conditions on integer/boolean columns with their constants
+    # (catalog column names): evaluated on each segment's columns without DuckDB
+    filter_conditions: tuple[Condition, ...] | None = None
 
 
 def choose_index(
@@ -172,6 +175,7 @@ def plan_topk(
     hnsw_iterative_scan: str = "off",
     max_scan_tuples: int = 20000,
     ivfflat_iterative_scan: str = "off",
+    filter_conditions: list[Condition] | None = None,
 ) -> AnnTopK:
     """``key_expression``: (key type, canonical text) when the ORDER BY ranks an
     expression of the column (``col::halfvec(n)``), matched to expression indexes."""
@@ -212,4 +216,5 @@ def plan_topk(
         where=tuple(where or ()),
         iterative_scan=iterative,
         max_scan_tuples=max_scan_tuples,
+        filter_conditions=tuple(filter_conditions) if filter_conditions is not None else None,
     )
