@@ -172,7 +172,9 @@ def run_topk(
     layout = layout_of(table)
     best_ids: list[np.ndarray] = []
     best_dist: list[np.ndarray] = []
-    best_where: list[np.ndarray] = []  # (part, offset in the part) of each candidate
+    # the part each candidate comes from, and its offset there
+    best_part: list[np.ndarray] = []
+    best_off: list[np.ndarray] = []
     reports = [SegmentReport(s.segment_id, len(s.rowids), 0, "pruned") for s in gone]
     matching_total = 0
     parts: list[tuple[SegmentSnapshot | None, pa.Table, np.ndarray | None]] = []
@@ -213,7 +215,8 @@ def run_topk(
             if len(offsets):
                 best_ids.append(rowids[offsets])
                 best_dist.append(dist)
-                best_where.append(np.stack([np.full(len(offsets), part_idx), offsets], axis=1))
+                best_part.append(np.full(len(offsets), part_idx))
+                best_off.append(offsets)
     except _Fallback:
         return None
     need = plan.k
@@ -222,7 +225,9 @@ def run_topk(
         dist = np.concatenate(best_dist)
         order = np.argsort(dist, kind="stable")[:need]
         ranked, ranked_dist = ids[order], dist[order]
-        ranked_where = np.concatenate(best_where)[order]
+        ranked_where = np.column_stack(
+            (np.concatenate(best_part)[order], np.concatenate(best_off)[order])
+        )
         winners = np.sort(ranked)
     else:
         ranked = winners = np.empty(0, dtype=np.int64)
@@ -300,13 +305,16 @@ def _project_parts(
     """``_project`` for winners given as (part, offset) in rank order: each output
     column is taken from the parts holding winners, then put in rank order."""
     assert plan.projection is not None
-    by_part = np.argsort(ranked_where[:, 0], kind="stable")
-    rank_order = np.empty(len(by_part), dtype=np.int64)
-    rank_order[by_part] = np.arange(len(by_part))
-    reorder = pa.array(rank_order, pa.int64())
+    holding = np.unique(ranked_where[:, 0])
+    reorder: pa.Array | None = None  # one part holding every winner: already in rank order
+    if len(holding) > 1:
+        by_part = np.argsort(ranked_where[:, 0], kind="stable")
+        rank_order = np.empty(len(by_part), dtype=np.int64)
+        rank_order[by_part] = np.arange(len(by_part))
+        reorder = pa.array(rank_order, pa.int64())
     takes = [
         (parts[int(part_idx)], ranked_where[ranked_where[:, 0] == part_idx, 1])
-        for part_idx in np.unique(ranked_where[:, 0])
+        for part_idx in holding
     ]
     arrays: list[pa.Array | pa.ChunkedArray] = []
     types: list[str] = []
@@ -328,8 +336,13 @@ def _project_parts(
             else:  # stored before the column existed
                 fill = layout.missing.get(column.field_name)
                 chunks.append(pa.array([fill] * len(offsets), type=field_type))
-        merged = pa.concat_arrays(chunks) if chunks else pa.array([], type=field_type)
-        arrays.append(from_storage(merged.take(reorder), column.type))
+        if not chunks:
+            merged = pa.array([], type=field_type)
+        elif reorder is None:
+            merged = chunks[0]
+        else:
+            merged = pa.concat_arrays(chunks).take(reorder)
+        arrays.append(from_storage(merged, column.type))
         types.append("")
     out = pa.table(arrays, names=[f"c{i}" for i in range(len(arrays))])
     return TopKRun(types, iter(out.to_batches()), reports)
