@@ -35,6 +35,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--where", default="", help='a filter, e.g. "cat < 10" (cat = id % 100)')
     args = parser.parse_args()
     rows, dims = args.rows, args.dims
     rng = np.random.default_rng(0)
@@ -42,18 +43,19 @@ def main() -> None:
     con = vecgres.connect(tempfile.mkdtemp(prefix="vecgres-overhead-"), fsync=False, seal_rows=rows)
     con.autocommit = True
     cur = con.cursor()
-    cur.execute(f"CREATE TABLE t (id int, v vector({dims}))")
+    cur.execute(f"CREATE TABLE t (id int, cat int, v vector({dims}))")
     step = 2000
     for lo in range(0, rows, step):
         values = ",".join(
-            f"({i}, '[{','.join(repr(float(v)) for v in x[i])}]')"
+            f"({i}, {i % 100}, '[{','.join(repr(float(v)) for v in x[i])}]')"
             for i in range(lo, min(lo + step, rows))
         )
         cur.execute(f"INSERT INTO t VALUES {values}")
     cur.execute("CREATE INDEX ON t USING hnsw (v vector_l2_ops)")
-    sql = "SELECT id FROM t ORDER BY v <-> %s LIMIT 10"
+    where = f"WHERE {args.where} " if args.where else ""
+    sql = f"SELECT id FROM t {where}ORDER BY v <-> %s LIMIT 10"
     while True:  # sealed and indexed: every segment searched through its index
-        cur.execute("EXPLAIN ANALYZE " + sql, (x[0],))
+        cur.execute("EXPLAIN ANALYZE SELECT id FROM t ORDER BY v <-> %s LIMIT 10", (x[0],))
         plan = [r[0] for r in cur.fetchall() if "Segment:" in r[0]]
         if plan and all(": ann," in line for line in plan):
             break
@@ -97,6 +99,10 @@ def main() -> None:
     v_cpu = min(t[1] for t in v_times) / n * 1000
     f_cpu = min(t[1] for t in f_times) / n * 1000
     print(f"faiss {faiss.__version__}; {rows} x {dims}, hnsw m=16 ef_construction=64 ef_search=40")
+    if args.where:
+        cur.execute("EXPLAIN ANALYZE " + sql, (queries[0],))
+        print(f"  vecgres: {sql}; raw faiss: unfiltered")
+        print("\n".join("  " + r[0].strip() for r in cur.fetchall() if "Segment:" in r[0]))
     print(f"  overlap with raw faiss top-10 (50 queries): {agree / 500:.3f}")
     print(
         f"  vecgres.connect() : {v_qps:8.0f} QPS  ({1000 / v_qps:.3f} ms/query; CPU {v_cpu:.3f} ms)"
