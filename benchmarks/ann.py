@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import math
 import os
 import shutil
 import subprocess
@@ -118,14 +119,21 @@ def start_server(path: str, port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("vecgres serve did not start")
 
 
-def wait_sealed(cur: object, op: str, dims: int) -> None:
-    """Wait until background sealing has left no growing segment (EXPLAIN ANALYZE says)."""
+def wait_sealed(
+    cur: object, op: str, dims: int, table: str = "items", indexed: bool = False
+) -> None:
+    """Wait until background sealing has left no growing segment (EXPLAIN ANALYZE says),
+    and with ``indexed`` until every segment is searched through its index."""
     zero = "[" + ",".join(["0"] * dims) + "]"
     while True:
         cur.execute(  # type: ignore[attr-defined]
-            f"EXPLAIN ANALYZE SELECT id FROM items ORDER BY embedding {op} '{zero}' LIMIT 1"
+            f"EXPLAIN ANALYZE SELECT id FROM {table} ORDER BY embedding {op} '{zero}' LIMIT 1"
         )
-        if not any("growing" in r[0] for r in cur.fetchall()):  # type: ignore[attr-defined]
+        plan = [r[0] for r in cur.fetchall()]  # type: ignore[attr-defined]
+        segments = [text for text in plan if "Segment:" in text]
+        if not any("growing" in text for text in segments) and not (
+            indexed and any(": exact" in text for text in segments)
+        ):
             return
         time.sleep(0.2)
 
@@ -142,7 +150,8 @@ def bench(name: str, args: argparse.Namespace) -> None:
     cur.execute(f"CREATE TABLE items (id int, cat int, embedding vector({dims}))")
     cur.execute("SELECT setseed(0.42)")
     start = time.perf_counter()
-    step = 10_000
+    # INSERTs that end exactly on segment boundaries: every row gets sealed
+    step = math.gcd(10_000, args.seal_rows)
     for lo in range(0, rows, step):
         cur.execute(insert_sql(dims, lo, min(step, rows - lo), 3.0 if name == "l2" else 1.0))
     load_s = time.perf_counter() - start
@@ -156,6 +165,9 @@ def bench(name: str, args: argparse.Namespace) -> None:
     start = time.perf_counter()
     cur.execute(f"CREATE INDEX items_idx ON items USING hnsw (embedding {opclass})")
     build_s = time.perf_counter() - start
+    # background compaction may merge segments and rebuild their index: searches
+    # meanwhile are exact, so the sweep starts when every segment has its index
+    wait_sealed(cur, op, dims, indexed=True)
     size = sum(p.stat().st_size for p in Path(path, "indexes").rglob("*.faiss"))
     metric = faiss.METRIC_L2 if op == "<->" else faiss.METRIC_INNER_PRODUCT
     xf = x if op == "<->" else x / np.linalg.norm(x, axis=1, keepdims=True)
@@ -239,18 +251,24 @@ def bench(name: str, args: argparse.Namespace) -> None:
 
             print(line(f"(a) WHERE {pct}% ", timed(frun, queries, fgt)))
 
-        print("insert throughput (10k rows per INSERT ... SELECT):")
+        # enough rows to seal segments, so the index is built while rows arrive; the
+        # clock stops when every segment is sealed (and, with the index, indexed)
+        n = max(args.seal_rows, min(rows, 2 * args.seal_rows) // args.seal_rows * args.seal_rows)
+        print(f"insert throughput ({n} rows, 10k per INSERT ... SELECT, until sealed):")
+        rates = {}
         for with_index in (False, True):
             cur.execute(f"CREATE TABLE ins (id int, cat int, embedding vector({dims}))")
             if with_index:
                 cur.execute(f"CREATE INDEX ON ins USING hnsw (embedding {opclass})")
             start = time.perf_counter()
-            n = min(rows, 30_000)
             for lo in range(0, n, step):
                 cur.execute(insert_sql(dims, lo, step, 3.0).replace("INTO items", "INTO ins"))
+            wait_sealed(cur, op, dims, "ins", indexed=with_index)
             secs = time.perf_counter() - start
+            rates[with_index] = n / secs
             print(f"  {'with' if with_index else 'without'} hnsw index: {n / secs:.0f} rows/s")
             cur.execute("DROP TABLE ins")
+        print(f"  ratio with/without: {rates[True] / rates[False]:.2f}")
         con.close()
     else:
         wire.close()
@@ -377,6 +395,8 @@ def main() -> None:
         "--extras", action="store_true", help="range search, halfvec and bit indexes only"
     )
     args = parser.parse_args()
+    if args.rows % args.seal_rows:
+        parser.error("--rows must be a multiple of --seal-rows (the benchmark waits until sealed)")
     print(f"faiss {faiss.__version__}, {os.cpu_count()} cores")
     if args.extras:
         bench_extras(args)

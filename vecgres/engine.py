@@ -620,10 +620,18 @@ class Session:
         fast = try_topk(self, bound, params, snap)
         if fast is not None:
             return fast
-        if stmt.template is None or stmt.template.bound is not bound:
-            stmt.template = Template(bound)
-        sql = stmt.template.render(params)
-        self._register_tables(bound.tables, snap, sql)
+        from vecgres.sql.topk_nested import rewrite
+
+        nested = rewrite(self, bound, params, snap)  # top-k subqueries and CTEs
+        if nested is not None:
+            sql = nested.sql
+            self._register_tables(bound.tables, snap, sql)
+            nested.register(self.duck)
+        else:
+            if stmt.template is None or stmt.template.bound is not bound:
+                stmt.template = Template(bound)
+            sql = stmt.template.render(params)
+            self._register_tables(bound.tables, snap, sql)
         types, stream = self.duck.query(sql, self.db.settings.batch_rows)
         columns = stmt.columns or []
         if len(columns) != len(types):

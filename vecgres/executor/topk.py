@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from vecgres.catalog.model import Index, Table
+from vecgres.codec.arrow import from_storage
 from vecgres.errors import DataException
 from vecgres.executor.annindex import AnnIndexes
 from vecgres.executor.keycols import KeyRows
@@ -35,7 +36,9 @@ from vecgres.executor.relation import (
     table_view,
 )
 from vecgres.executor.vectors import null_mask
+from vecgres.index import predicate
 from vecgres.index.binary import JaccardIndex
+from vecgres.index.predicate import Condition
 from vecgres.index.sparse import SparseIndex
 from vecgres.index.spec import effective_lists
 from vecgres.vector import bits
@@ -52,6 +55,7 @@ if TYPE_CHECKING:
     from vecgres.executor.duck import DuckSession
     from vecgres.index.segment import SegmentIndex
     from vecgres.storage.snapshot import SegmentSnapshot, TableSnapshot
+    from vecgres.storage.store import TableLayout
 
 DISTANCES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "l2": l2_distances,
@@ -111,6 +115,12 @@ class TopKPlan(Protocol):
     def key_type(self) -> str: ...
     @property
     def query_text(self) -> str | None: ...
+    @property
+    def iterative_scan(self) -> str: ...
+    @property
+    def max_scan_tuples(self) -> int: ...
+    @property
+    def filter_conditions(self) -> tuple[tuple[str, str, object], ...] | None: ...
 
 
 @dataclass(slots=True)
@@ -122,6 +132,7 @@ class SegmentReport:
     matching: int
     strategy: str  # skipped | exact | ann | ann-allowlist | ann-widened
     candidates: int = 0
+    rounds: int = 0  # ANN searches made (an "exact" one with rounds > 0 came up short)
 
 
 @dataclass(slots=True)
@@ -152,9 +163,14 @@ def run_topk(
     if plan.query_text is not None and plan.key_type != "sparsevec":
         dims = len(plan.query_text)
     snap, gone = prune(table, snap, plan.where)
-    data, masked = table_view(table, snap, pending, stored=True)
+    own_inserts = pending is not None and any(b.num_rows for b in pending.inserts)
+    view: tuple[pa.Table, bool] | None = None
+    if plan.filter_sql is not None:
+        view = table_view(table, snap, pending, stored=True)
     allowed: np.ndarray | None = None
     if plan.filter_sql is not None:
+        assert view is not None
+        data, masked = view
         duck.register(plan.rel, data, masked, convert=stored_conversions(table))
         try:
             allowed = np.sort(duck.arrow(plan.filter_sql).column(0).to_numpy())
@@ -165,6 +181,9 @@ def run_topk(
     layout = layout_of(table)
     best_ids: list[np.ndarray] = []
     best_dist: list[np.ndarray] = []
+    # the part each candidate comes from, and its offset there
+    best_part: list[np.ndarray] = []
+    best_off: list[np.ndarray] = []
     reports = [SegmentReport(s.segment_id, len(s.rowids), 0, "pruned") for s in gone]
     matching_total = 0
     parts: list[tuple[SegmentSnapshot | None, pa.Table, np.ndarray | None]] = []
@@ -175,16 +194,22 @@ def run_topk(
             (None, pa.Table.from_batches([b]), None) for b in pending.inserts if b.num_rows
         )
     try:
-        for seg, part, visible in parts:
+        for part_idx, (seg, part, visible) in enumerate(parts):
             check_cancel()
             if part.num_rows == 0:
                 continue
-            rowids = np.asarray(part.column(ROWID).to_numpy(), dtype=np.int64)
+            rowids = (
+                seg.rowids
+                if seg is not None
+                else np.asarray(part.column(ROWID).to_numpy(), dtype=np.int64)
+            )
             mask = np.ones(len(rowids), dtype=bool) if visible is None else visible.copy()
             if own_deleted is not None and own_deleted.size:
                 mask &= ~np.isin(rowids, own_deleted)
             if allowed is not None:
                 mask &= _member(rowids, allowed)
+            if plan.filter_conditions is not None:
+                mask &= _evaluate(table, plan.filter_conditions, part)
             matching_total += int(mask.sum())
             if column.field_name not in part.column_names:
                 continue  # stored before the column existed: NULL vectors only
@@ -192,11 +217,15 @@ def run_topk(
             nulls = null_mask(vectors_col)
             if nulls is not None:
                 mask &= ~nulls
-            ids, dist, report = _search_part(ann, table, plan, seg, vectors_col, dims, rowids, mask)
+            offsets, dist, report = _search_part(
+                ann, table, plan, seg, vectors_col, dims, rowids, mask
+            )
             reports.append(report)
-            if len(ids):
-                best_ids.append(ids)
+            if len(offsets):
+                best_ids.append(rowids[offsets])
                 best_dist.append(dist)
+                best_part.append(np.full(len(offsets), part_idx))
+                best_off.append(offsets)
     except _Fallback:
         return None
     need = plan.k
@@ -205,13 +234,32 @@ def run_topk(
         dist = np.concatenate(best_dist)
         order = np.argsort(dist, kind="stable")[:need]
         ranked, ranked_dist = ids[order], dist[order]
+        ranked_where = np.column_stack(
+            (np.concatenate(best_part)[order], np.concatenate(best_off)[order])
+        )
         winners = np.sort(ranked)
     else:
         ranked = winners = np.empty(0, dtype=np.int64)
         ranked_dist = np.empty(0)
+        ranked_where = np.empty((0, 2), dtype=np.int64)
     if len(winners) < need and len(winners) < matching_total:
         # rows with NULL vectors take the remaining places (they sort last, as in PostgreSQL)
         return None
+    if plan.projection is not None and not own_inserts:
+        # only segments' rows and plain columns: take the winners from their
+        # segments, in rank order (no view of the whole table, no DuckDB)
+        return _project_parts(
+            table,
+            plan,
+            [p[1] for p in parts],
+            layout,
+            ranked_where[plan.offset :],
+            ranked_dist[plan.offset :],
+            reports,
+        )
+    if view is None:
+        view = table_view(table, snap, pending, stored=True)
+    data, masked = view
     all_ids = data.column(ROWID).to_numpy()
     keep = np.isin(all_ids, winners)
     if masked:
@@ -254,6 +302,96 @@ def _project(
     return TopKRun(types, iter(table.to_batches()), reports)
 
 
+def _project_parts(
+    table: Table,
+    plan: TopKPlan,
+    parts: list[pa.Table],
+    layout: TableLayout,
+    ranked_where: np.ndarray,
+    ranked_dist: np.ndarray,
+    reports: list[SegmentReport],
+) -> TopKRun:
+    """``_project`` for winners given as (part, offset) in rank order: each output
+    column is taken from the parts holding winners, then put in rank order."""
+    assert plan.projection is not None
+    holding = np.unique(ranked_where[:, 0])
+    reorder: pa.Array | None = None  # one part holding every winner: already in rank order
+    if len(holding) > 1:
+        by_part = np.argsort(ranked_where[:, 0], kind="stable")
+        rank_order = np.empty(len(by_part), dtype=np.int64)
+        rank_order[by_part] = np.arange(len(by_part))
+        reorder = pa.array(rank_order, pa.int64())
+    takes = [
+        (parts[int(part_idx)], ranked_where[ranked_where[:, 0] == part_idx, 1])
+        for part_idx in holding
+    ]
+    arrays: list[pa.Array | pa.ChunkedArray] = []
+    types: list[str] = []
+    for _name, source in plan.projection:
+        if source is None:
+            arrays.append(pa.array(ranked_dist, pa.float64()))
+            types.append("DOUBLE")
+            continue
+        column = table.column(source)
+        assert column is not None
+        field_type = layout.schema.field(column.field_name).type
+        chunks: list[pa.Array] = []
+        for part, offsets in takes:
+            if column.field_name in part.column_names:
+                taken = _take_rows(part.column(column.field_name), offsets)
+                if taken.type != field_type:
+                    taken = taken.cast(field_type)
+                chunks.append(taken)
+            else:  # stored before the column existed
+                fill = layout.missing.get(column.field_name)
+                chunks.append(pa.array([fill] * len(offsets), type=field_type))
+        if not chunks:
+            merged = pa.array([], type=field_type)
+        elif reorder is None:
+            merged = chunks[0]
+        else:
+            merged = pa.concat_arrays(chunks).take(reorder)
+        arrays.append(from_storage(merged, column.type))
+        types.append("")
+    out = pa.table(arrays, names=[f"c{i}" for i in range(len(arrays))])
+    return TopKRun(types, iter(out.to_batches()), reports)
+
+
+def _take_rows(column: pa.ChunkedArray, offsets: np.ndarray) -> pa.Array:
+    """``column.take(offsets)`` chunk by chunk: taking a few rows from a ChunkedArray
+    costs ~10x taking them from its Array (pyarrow 2x.x), as much as the search."""
+    if column.num_chunks == 1:
+        return column.chunk(0).take(pa.array(offsets, pa.int64()))
+    lengths = np.array([len(chunk) for chunk in column.chunks], dtype=np.int64)
+    ends = np.cumsum(lengths)
+    which = np.searchsorted(ends, offsets, side="right")
+    pieces: list[pa.Array] = []
+    order: list[np.ndarray] = []
+    for chunk_idx in np.unique(which):
+        sel = np.flatnonzero(which == chunk_idx)
+        local = offsets[sel] - (ends[chunk_idx] - lengths[chunk_idx])
+        pieces.append(column.chunk(int(chunk_idx)).take(pa.array(local, pa.int64())))
+        order.append(sel)
+    if not pieces:
+        return pa.array([], type=column.type)
+    grouped = np.concatenate(order)
+    back = np.empty(len(grouped), dtype=np.int64)
+    back[grouped] = np.arange(len(grouped))
+    return pa.concat_arrays(pieces).take(pa.array(back, pa.int64()))
+
+
+def _evaluate(table: Table, conditions: tuple[Condition, ...], part: pa.Table) -> np.ndarray:
+    """Rows of ``part`` passing every condition (catalog column names), by pyarrow."""
+    columns = {}
+    for name, _op, _value in conditions:
+        column = table.column(name)
+        assert column is not None
+        if column.field_name not in part.column_names:
+            raise _Fallback  # an own insert made before the column was added
+        columns[name] = part.column(column.field_name)
+    return predicate.evaluate(list(conditions), columns, part.num_rows)
+
+
 def _member(rowids: np.ndarray, sorted_allowed: np.ndarray) -> np.ndarray:
     if not len(sorted_allowed):
         return np.zeros(len(rowids), dtype=bool)
@@ -292,10 +430,10 @@ def _sparse_query(plan: TopKPlan) -> sparse_ops.Sparse:
     return sparse_ops.parse(plan.query_text)
 
 
-def _exact(
-    matrix: KeyRows | SparseRows, rowids: np.ndarray, offsets: np.ndarray, plan: TopKPlan
+def _best(
+    matrix: KeyRows | SparseRows, offsets: np.ndarray, plan: TopKPlan
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(rowids, distances) of the best ``k`` of ``offsets``, by pgvector's exact distance."""
+    """(offsets, distances) of the best ``k`` of ``offsets``, by pgvector's exact distance."""
     if not len(offsets):
         return np.empty(0, dtype=np.int64), np.empty(0)
     if isinstance(matrix, SparseRows):
@@ -311,7 +449,7 @@ def _exact(
         raise _Fallback
     take = min(plan.k, len(offsets))
     idx = np.argpartition(d, take - 1)[:take] if take < len(offsets) else np.arange(len(offsets))
-    return rowids[offsets[idx]], d[idx]
+    return offsets[idx], d[idx]
 
 
 def _ann_cost(
@@ -341,6 +479,7 @@ def _search_part(
     rowids: np.ndarray,
     mask: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, SegmentReport]:
+    """(offsets in the part, distances, report) of the part's best ``k`` passing ``mask``."""
     rows = len(rowids)
     matching = int(mask.sum())
     seg_id = seg.segment_id if seg is not None else None
@@ -361,7 +500,7 @@ def _search_part(
         or fraction < plan.exact_below_fraction
         or (plan.exact_max_rows > 0 and matching <= _ann_cost(index, plan, rows, fraction))
     ):
-        ids, dist = _exact(matrix, rowids, np.flatnonzero(mask), plan)
+        ids, dist = _best(matrix, np.flatnonzero(mask), plan)
         return ids, dist, SegmentReport(seg_id, rows, matching, "exact", matching)
     want = min(plan.k, matching)
     full = matching == rows
@@ -383,7 +522,9 @@ def _search_part(
         ef = math.ceil(ef / fraction)
     strategy = "ann" if full else ("ann-allowlist" if use_allowlist else "ann-widened")
     query = _sparse_query(plan) if isinstance(index, SparseIndex) else plan.query
-    for _ in range(MAX_WIDENINGS + 1):
+    rounds = 0
+    scanned = 0  # candidates of the re-searches (hnsw.max_scan_tuples)
+    while True:
         found = index.search(
             query,  # type: ignore[arg-type]
             min(k, rows),
@@ -391,12 +532,46 @@ def _search_part(
             ef_search=ef,
             probes=probes,
         )
+        rounds += 1
         found = found[mask[found]]
         if len(found) >= want:
-            ids, dist = _exact(matrix, rowids, found, plan)
-            return ids, dist, SegmentReport(seg_id, rows, matching, strategy, len(found))
-        if k >= rows and probes >= plan.max_probes:
+            ids, dist = _best(matrix, found, plan)
+            report = SegmentReport(seg_id, rows, matching, strategy, len(found), rounds)
+            return ids, dist, report
+        widened = _widen(index, plan, rows, rounds, scanned, k, ef, probes)
+        if widened is None:
             break
-        k, ef, probes = k * 2, ef * 2, min(probes * 2, max(plan.max_probes, probes))
-    ids, dist = _exact(matrix, rowids, np.flatnonzero(mask), plan)
-    return ids, dist, SegmentReport(seg_id, rows, matching, "exact", matching)
+        k, ef, probes = widened
+        scanned += max(k, ef)
+    ids, dist = _best(matrix, np.flatnonzero(mask), plan)
+    return ids, dist, SegmentReport(seg_id, rows, matching, "exact", matching, rounds)
+
+
+def _widen(
+    index: SegmentIndex | SparseIndex | JaccardIndex,
+    plan: TopKPlan,
+    rows: int,
+    rounds: int,
+    scanned: int,
+    k: int,
+    ef: int,
+    probes: int,
+) -> tuple[int, int, int] | None:
+    """(k, ef_search, probes) of the next search of a segment whose search came up
+    short, or None to finish it exactly (planner/topk.py: the iterative-scan settings)."""
+    if plan.iterative_scan == "off":
+        return None
+    method = index.spec.method
+    if method == "ivfflat":
+        limit = min(plan.max_probes, effective_lists(index.spec, rows))
+        if probes >= limit:
+            return None
+        return min(k * 2, rows), ef, min(probes * 2, limit)
+    if k >= rows and ef >= rows:
+        return None  # the list already holds every row
+    if method == "hnsw":
+        if scanned + max(k, ef) * 2 > plan.max_scan_tuples:
+            return None
+    elif rounds > MAX_WIDENINGS:
+        return None
+    return k * 2, ef * 2, probes

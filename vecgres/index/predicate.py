@@ -79,7 +79,9 @@ def condition(node: exp.Expr) -> Condition | None:
         return _unparen(node.this).name, "=", False
     if isinstance(node, exp.Is) and isinstance(_unparen(node.this), exp.Column):
         if isinstance(node.expression, exp.Null):
-            return _unparen(node.this).name, "is null", None
+            # sqlglot reads ``x IS NOT NULL`` as Is(negate=True) or as Not(Is)
+            negated = bool(node.args.get("negate"))
+            return _unparen(node.this).name, "is not null" if negated else "is null", None
         return None
     if isinstance(node, exp.Not) and isinstance(_unparen(node.this), exp.Is):
         inner = condition(node.this)

@@ -16,7 +16,21 @@ selectivity with the thresholds set here:
   1/fraction and re-searched (doubling) until k candidates pass the filter.
 
 Whatever the strategy, a segment that yields fewer than min(k, matching)
-rows is widened and finally searched exactly: results are never short.
+rows is finally searched exactly: results are never short. pgvector's
+iterative-scan settings say how far the ANN search goes before that
+(pgvector stops there and returns fewer rows; vecgres completes exactly):
+
+* ``hnsw.iterative_scan = off`` / ``ivfflat.iterative_scan = off`` (the
+  default): one ANN search per segment, then exact if it came up short;
+* ``hnsw.iterative_scan = strict_order | relaxed_order``: re-searched with
+  the candidate list doubled while the candidates of the re-searches stay
+  within ``hnsw.max_scan_tuples`` (the first search does not count, as in
+  pgvector). Both orders are strict in vecgres: candidates are always
+  re-ranked by exact distance;
+* ``ivfflat.iterative_scan = relaxed_order``: re-searched with the probes
+  doubled up to ``ivfflat.max_probes`` (at least ``ivfflat.probes``);
+* a ``flat`` index is re-searched with a doubled candidate list at most
+  ``MAX_WIDENINGS`` (executor) times.
 """
 
 from __future__ import annotations
@@ -97,6 +111,13 @@ class AnnTopK:
     query_text: str | None = None  # bit: the query's '0'/'1' string; sparsevec: its text
     # the WHERE's simple conjuncts (column <op> constant): segment pruning by min/max
     where: tuple[Condition, ...] = ()
+    # how a short ANN search goes on before the exact completion (see module docstring):
+    # off | relaxed_order | strict_order, for the chosen index's method
+    iterative_scan: str = "off"
+    max_scan_tuples: int = 20000
+    # the whole WHERE as conditions on integer/boolean columns with their constants
+    # (catalog column names): evaluated on each segment's columns without DuckDB
+    filter_conditions: tuple[Condition, ...] | None = None
 
 
 def choose_index(
@@ -153,6 +174,10 @@ def plan_topk(
     query_text: str | None = None,
     key_expression: tuple[str, str] | None = None,
     where: list[Condition] | None = None,
+    hnsw_iterative_scan: str = "off",
+    max_scan_tuples: int = 20000,
+    ivfflat_iterative_scan: str = "off",
+    filter_conditions: list[Condition] | None = None,
 ) -> AnnTopK:
     """``key_expression``: (key type, canonical text) when the ORDER BY ranks an
     expression of the column (``col::halfvec(n)``), matched to expression indexes."""
@@ -164,6 +189,13 @@ def plan_topk(
     opclass_type = key_type.rpartition(">")[2]
     index = (
         choose_index(table, column, metric, opclass_type, expression, where) if enable_ann else None
+    )
+    iterative = (
+        hnsw_iterative_scan
+        if index is not None and index.method == "hnsw"
+        else ivfflat_iterative_scan
+        if index is not None and index.method == "ivfflat"
+        else "relaxed_order"
     )
     return AnnTopK(
         table_oid=table.oid,
@@ -184,4 +216,7 @@ def plan_topk(
         key_type=key_type,
         query_text=query_text,
         where=tuple(where or ()),
+        iterative_scan=iterative,
+        max_scan_tuples=max_scan_tuples,
+        filter_conditions=tuple(filter_conditions) if filter_conditions is not None else None,
     )

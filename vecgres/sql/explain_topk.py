@@ -27,6 +27,7 @@ from vecgres.result import ColumnInfo, Result
 from vecgres.sql.bind import BoundQuery, bind_query
 from vecgres.sql.range_query import execute_range, plan_range
 from vecgres.sql.topk import TopKShape, execute_plan, plan_for
+from vecgres.sql.topk_nested import plan_nested, rewrite
 from vecgres.types import SqlType
 from vecgres.vector.text import format_vector
 
@@ -65,7 +66,7 @@ def explain(session: Session_, ast: exp.Expr, params: Sequence[object]) -> Resul
         return _explain_range(session, bound, ranged, analyze, started)
     found = plan_for(session, bound, params)
     if found is None:
-        raise errors.FeatureNotSupported("EXPLAIN is supported only for top-k searches yet")
+        return _explain_nested(session, bound, params, analyze, started)
     plan, shape = found
     planned = time.perf_counter()
     reports: list[SegmentReport] | None = None
@@ -118,6 +119,59 @@ def _explain_range(
     return Result([ColumnInfo("QUERY PLAN", SqlType("text"))], iter([batch]), "EXPLAIN")
 
 
+def _explain_nested(
+    session: Session_, bound: BoundQuery, params: Sequence[object], analyze: bool, started: float
+) -> Result:
+    """A statement whose subqueries or CTEs are top-k searches: DuckDB runs the rest
+    (``Custom Scan (DuckDB)``, as PostgreSQL names an extension's node) on their
+    results, and each search is shown under it as PostgreSQL shows a CTE or subquery."""
+    _root, searches = plan_nested(session, bound, params)
+    if not searches:
+        raise errors.FeatureNotSupported("EXPLAIN is supported only for top-k searches yet")
+    planned = time.perf_counter()
+    rows = 0
+    if analyze:
+        snap = session.db.snapshot()
+        rewritten = rewrite(session, bound, params, snap)
+        if rewritten is not None:
+            searches = rewritten.searches
+            session._register_tables(bound.tables, snap)
+            sql = rewritten.register(session.duck)
+        else:  # vecgres.enable_ann = off: DuckDB runs every search exactly
+            session._register_tables(bound.tables, snap)
+            sql = bound.render(params)
+        try:
+            rows = session.duck.arrow(sql).num_rows
+        finally:
+            session.duck.clear()
+    done = time.perf_counter()
+    ms = (done - planned) * 1000
+    lines = [
+        "Custom Scan (DuckDB)"
+        + (f" (actual time=0.000..{ms:.3f} rows={rows} loops=1)" if analyze else "")
+    ]
+    for search in searches:
+        name = search.sub.tables[search.shape.rel].name
+        run = search.run
+        reports = run.segments if run is not None else None
+        found_rows = 0
+        if run is not None:
+            batches = list(run.batches)
+            run.batches = iter(batches)
+            found_rows = sum(b.num_rows for b in batches)
+        inner = _lines(
+            search.plan, search.shape, name, reports, found_rows, analyze and run is not None, ms
+        )
+        lines.append(f"  {search.label}")
+        lines.append(f"    ->  {inner[0]}")
+        lines.extend(f"        {text}" for text in inner[1:])
+    if analyze:
+        lines.append(f"Planning Time: {(planned - started) * 1000:.3f} ms")
+        lines.append(f"Execution Time: {ms:.3f} ms")
+    batch = pa.record_batch([pa.array(lines, pa.string())], names=["QUERY PLAN"])
+    return Result([ColumnInfo("QUERY PLAN", SqlType("text"))], iter([batch]), "EXPLAIN")
+
+
 def _pg_text(node: exp.Expr) -> str:
     """PostgreSQL's deparse of a one-table filter: columns unqualified."""
     copy = node.copy()
@@ -159,6 +213,10 @@ def _lines(
             if method == "ivfflat"
             else "exhaustive"
         )
+        if method == "hnsw" and plan.iterative_scan != "off":
+            knob += f", iterative_scan={plan.iterative_scan} max_scan_tuples={plan.max_scan_tuples}"
+        elif method == "ivfflat" and plan.iterative_scan != "off":
+            knob += f", iterative_scan={plan.iterative_scan} max_probes={plan.max_probes}"
         quant = plan.index.options.get("quantization")
         out.append(
             f"        Vecgres: {method}{' ' + quant if quant else ''} per segment, {knob}, "
@@ -175,8 +233,10 @@ def _lines(
     if reports is not None:
         for r in reports:
             name = f"segment {r.segment_id}" if r.segment_id is not None else "growing"
+            # an exact segment with ANN rounds: the index search came up short
+            rounds = f" ann_rounds={r.rounds}" if r.rounds else ""
             out.append(
                 f"{indent}Segment: {name}: {r.strategy}, rows={r.rows} matching={r.matching} "
-                f"candidates={r.candidates}"
+                f"candidates={r.candidates}{rounds}"
             )
     return out

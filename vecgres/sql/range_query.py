@@ -72,7 +72,23 @@ def _distance(node: exp.Expr) -> tuple[exp.Column, tuple[str, int] | None, str, 
     return found[0], found[1], node.name.lower(), query
 
 
+# match_range's answers by bound query, as sql/topk.py caches match_topk's
+_SHAPES: dict[int, tuple[BoundQuery, exp.Expr, RangeShape | None]] = {}
+_SHAPES_MAX = 256
+
+
 def match_range(bound: BoundQuery) -> RangeShape | None:
+    hit = _SHAPES.get(id(bound))
+    if hit is not None and hit[0] is bound and hit[1] is bound.ast:
+        return hit[2]
+    shape = _match_range(bound)
+    if len(_SHAPES) >= _SHAPES_MAX:
+        _SHAPES.clear()
+    _SHAPES[id(bound)] = (bound, bound.ast, shape)
+    return shape
+
+
+def _match_range(bound: BoundQuery) -> RangeShape | None:
     ast = bound.ast
     if not isinstance(ast, exp.Select) or ast.args.get("with") or ast.args.get("joins"):
         return None

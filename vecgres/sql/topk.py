@@ -17,7 +17,8 @@ from sqlglot import exp
 from vecgres.executor.keycols import EXPRESSION_TYPES, expression_text, key_dims
 from vecgres.executor.relation import ROWID
 from vecgres.executor.topk import TopKRun, run_topk
-from vecgres.index.predicate import simple_conditions
+from vecgres.index.predicate import Condition, simple_conditions
+from vecgres.index.predicate import conditions as predicate_conditions
 from vecgres.planner.topk import OPERATOR_METRIC, OPERATOR_TYPE, AnnTopK, plan_topk
 from vecgres.result import ColumnInfo, Result
 from vecgres.sql.typemap import type_from_duck
@@ -50,8 +51,28 @@ class TopKShape:
     expression: tuple[str, str] | None = None
 
 
-def match_topk(bound: BoundQuery) -> TopKShape | None:
-    """The top-k shape of a bound query, or None when the query has another shape."""
+# match_topk's answers by bound query (a prepared statement's runs share one); the
+# bound query and its tree are kept and compared by identity, so a stale hit is impossible
+_SHAPES: dict[int, tuple[BoundQuery, exp.Expr, TopKShape | None]] = {}
+_SHAPES_MAX = 256
+
+
+def match_topk(bound: BoundQuery, *, cache: bool = True) -> TopKShape | None:
+    """The top-k shape of a bound query, or None when the query has another shape.
+    ``cache=False`` for a bound query made for one run (a nested search's)."""
+    if not cache:
+        return _match_topk(bound)
+    hit = _SHAPES.get(id(bound))
+    if hit is not None and hit[0] is bound and hit[1] is bound.ast:
+        return hit[2]
+    shape = _match_topk(bound)
+    if len(_SHAPES) >= _SHAPES_MAX:
+        _SHAPES.clear()
+    _SHAPES[id(bound)] = (bound, bound.ast, shape)
+    return shape
+
+
+def _match_topk(bound: BoundQuery) -> TopKShape | None:
     ast = bound.ast
     if not isinstance(ast, exp.Select) or ast.args.get("with"):
         return None
@@ -299,9 +320,9 @@ def parse_query(
 
 
 def plan_for(
-    session: Session_, bound: BoundQuery, params: Sequence[object]
+    session: Session_, bound: BoundQuery, params: Sequence[object], *, cache: bool = True
 ) -> tuple[AnnTopK, TopKShape] | None:
-    shape = match_topk(bound)
+    shape = match_topk(bound, cache=cache)
     if shape is None:
         return None
     k = _int_value(shape.limit, params)
@@ -316,6 +337,7 @@ def plan_for(
         return None
     query, query_text = parsed
     settings = session.settings
+    conditions = column_conditions(table, shape.where, params, bound.param_types)
     plan = plan_topk(
         table,
         shape.rel,
@@ -323,7 +345,9 @@ def plan_for(
         shape.operator,
         query,
         k + offset,
-        _filter_sql(bound, shape, params) if shape.where is not None else None,
+        _filter_sql(bound, shape, params)
+        if shape.where is not None and conditions is None
+        else None,
         # the statement runs on the winners only when its select list needs DuckDB
         bound.render(params) if shape.projection is None else "",
         enable_ann=settings.get("vecgres.enable_ann") == "on",
@@ -336,8 +360,70 @@ def plan_for(
         query_text=query_text,
         key_expression=shape.expression,
         where=simple_conditions(shape.where),
+        hnsw_iterative_scan=settings.get("hnsw.iterative_scan"),
+        max_scan_tuples=settings.get_int("hnsw.max_scan_tuples"),
+        ivfflat_iterative_scan=settings.get("ivfflat.iterative_scan"),
+        filter_conditions=conditions,
     )
     return plan, shape
+
+
+# column types whose comparisons with an integer or boolean constant evaluate the same
+# in PostgreSQL, DuckDB and pyarrow (no float rounding, no collation)
+_EXACT_TYPES = frozenset(("smallint", "integer", "bigint", "boolean"))
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_INT_RANGE = {"smallint": 2**15, "integer": 2**31, "bigint": 2**63}
+
+
+def column_conditions(
+    table: Table,
+    where: exp.Expr | None,
+    params: Sequence[object],
+    param_types: Sequence[SqlType],
+) -> list[Condition] | None:
+    """The WHERE as ``column <op> constant`` conditions the executor evaluates on the
+    segments' columns (parameters by their values), or None when DuckDB must (and
+    raises, say, for a parameter out of its type's range)."""
+    if where is None:
+        return None
+    where = where.copy()
+    for node in list(where.find_all(exp.Parameter)):
+        if not isinstance(node.this, exp.Literal):
+            return None
+        position = int(node.this.this) - 1
+        if position >= len(params) or position >= len(param_types):
+            return None
+        value, param_type = params[position], param_types[position]
+        if isinstance(value, bool) and param_type.name == "boolean":
+            node.replace(exp.Boolean(this=value))
+        elif (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and param_type.name in _INT_RANGE
+            and not param_type.is_array
+            and -_INT_RANGE[param_type.name] <= value < _INT_RANGE[param_type.name]
+        ):
+            literal = exp.Literal.number(abs(value))
+            node.replace(literal if value >= 0 else exp.Neg(this=literal))
+        else:
+            return None
+    conds = predicate_conditions(where)
+    if conds is None:
+        return None
+    for name, op, value in conds:
+        column = table.column(name)
+        if column is None or column.type.is_array or column.type.name not in _EXACT_TYPES:
+            return None
+        if op in ("is null", "is not null"):
+            continue
+        if column.type.name == "boolean":
+            if not isinstance(value, bool) or op not in ("=", "<>"):
+                return None
+        elif isinstance(value, bool) or not isinstance(value, int):
+            return None
+        elif not _INT64_MIN <= value <= _INT64_MAX:
+            return None  # PostgreSQL compares as numeric; pyarrow cannot hold it
+    return conds
 
 
 _R = TypeVar("_R")
