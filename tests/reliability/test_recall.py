@@ -146,7 +146,7 @@ def _run(
 
 
 def test_recall_10k_x_3_pgvector_bars(tmp_path: Path) -> None:
-    # inner product's bar (0.97) is checked by the xfail test below
+    # inner product's bar (0.97) is checked by its own test below (HNSW only)
     bars = {"l2": 0.99, "cosine": 0.99, "l1": 0.99}
     # one COPY is one transaction: the 10,000 rows seal into one segment, one index,
     # as pgvector's test has one index over the table
@@ -155,14 +155,6 @@ def test_recall_10k_x_3_pgvector_bars(tmp_path: Path) -> None:
     assert not failures, failures
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="HNSW inner product: recall@10 0.857 and @20 0.77 (0.903 even at ef_search "
-    "1000), exactly what faiss IndexHNSWFlat(METRIC_INNER_PRODUCT) gives on these 10k "
-    "vectors: faiss's graph on a non-metric space leaves points unreachable; pgvector's "
-    "bar is 0.97 (open in vecgres/index: e.g. index IP as L2 on vectors augmented with "
-    "sqrt(max_norm^2 - |x|^2))",
-)
 def test_hnsw_inner_product_recall_10k_x_3(tmp_path: Path) -> None:
     out, failures = _run(tmp_path, 10_000, 3, 2_500, {"ip": 0.97}, ivf=False, metrics=("ip",))
     figures("recall.10kx3.ip", **out)

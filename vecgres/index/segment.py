@@ -36,6 +36,25 @@ def _module(spec: IndexSpec) -> ModuleType:
     return binary if spec.binary else _MODULES[spec.method]
 
 
+def _augmented(spec: IndexSpec) -> bool:
+    """HNSW over inner product is built as L2 on vectors with one extra coordinate,
+    ``sqrt(M² - |x|²)`` (M the segment's largest norm), and queries get a 0 there:
+    then ``|q - x|² = |q|² + M² - 2 q·x`` ranks rows as the inner product does, and
+    the graph lives in a metric space. faiss's HNSW built on inner product directly
+    leaves rows unreachable (recall@10 0.86 on pgvector's 10k x 3 test, bar 0.97)."""
+    return spec.method == "hnsw" and spec.metric == "ip" and not spec.binary
+
+
+def _augment(data: np.ndarray) -> np.ndarray:
+    squared = np.einsum("ij,ij->i", data, data, dtype=np.float64)
+    extra = np.sqrt(np.maximum(squared.max(initial=0.0) - squared, 0.0))
+    return np.ascontiguousarray(np.hstack([data, extra[:, None].astype(np.float32)]))
+
+
+def _with_zero(query: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(np.hstack([query, np.zeros((len(query), 1), np.float32)]))
+
+
 def _quiet_training(index: faiss.Index) -> None:
     """Small segments train k-means on few points by design: no faiss warnings."""
     for owner in (index, getattr(index, "pq", None)):
@@ -72,7 +91,11 @@ class SegmentIndex:
             if spec.binary
             else prepare(vectors, spec.metric)
         )
-        index = _module(spec).create(spec, rows)
+        augmented = _augmented(spec)
+        if augmented:
+            data = _augment(data)
+        built_as = replace(spec, dims=spec.dims + 1, metric="l2") if augmented else spec
+        index = _module(spec).create(built_as, rows)
         if rows == 0 and not index.is_trained:
             index = (
                 binary.create(replace(spec, method="flat"), 0)
@@ -118,7 +141,7 @@ class SegmentIndex:
             index = read(path, faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
         except RuntimeError:
             index = read(path)
-        dims = binary.code_bits(spec) if spec.binary else spec.dims
+        dims = binary.code_bits(spec) if spec.binary else spec.dims + _augmented(spec)
         # a partial index holds only the rows passing its predicate
         if (index.ntotal != rows and spec.predicate is None) or index.d != dims:
             raise ValueError(f"index file {path} does not match its segment")
@@ -148,6 +171,8 @@ class SegmentIndex:
             q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.uint8)
         else:
             q = prepare(query.reshape(1, -1), self.spec.metric)
+            if _augmented(self.spec):
+                q = _with_zero(q)
         _dist, labels = self.index.search(q, want, params=params)
         out = labels[0]
         # keep `bits` alive until faiss is done with the selector
@@ -167,6 +192,9 @@ class SegmentIndex:
         measure: squared L2 below it, inner product above it), unordered."""
         if isinstance(self.index, faiss.IndexBinary):
             raise RuntimeError("Hamming ranges are searched exactly")
+        if _augmented(self.spec):
+            # its distances are L2 on augmented vectors, not inner products
+            raise RuntimeError("inner-product HNSW ranges are searched exactly")
         selector = None
         if allowed is not None:
             bits = np.packbits(allowed.astype(np.uint8), bitorder="little")
