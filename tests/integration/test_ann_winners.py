@@ -81,7 +81,7 @@ def test_winners_from_segments_match_numpy_and_exact_path(db):
 def test_own_uncommitted_rows_are_winners(db):
     con, cur, x = db
     con.autocommit = False
-    q = x[5]
+    q = x[5] + np.float32(0.01)  # not x[5] itself: a tie at distance 0 has no order
     cur.execute("INSERT INTO items VALUES (9000, 'mine', B'111', %s, 7)", (vec(q),))
     got = run(cur, q, 3)
     assert got[0][:4] == (9000, "mine", "111", 7)

@@ -123,6 +123,16 @@ class SegmentIndex:
                     progress(min(rows, start + step))
         return cls(spec, outer, rows if ids is None else int(ids.max(initial=-1)) + 1)
 
+    def _max_norm2(self) -> float:
+        """M² of an augmented index: every stored vector has squared norm M²."""
+        inner = self.index
+        if isinstance(inner, faiss.IndexIDMap):
+            inner = faiss.downcast_index(inner.index)
+        if inner.ntotal == 0:
+            return 0.0
+        first = inner.reconstruct(0)  # a RuntimeError (quantized storage) means exact
+        return float(np.dot(first, first))
+
     @property
     def filters_inside(self) -> bool:
         """Whether an allow-list can be applied inside the search (IDSelector)."""
@@ -192,15 +202,17 @@ class SegmentIndex:
         measure: squared L2 below it, inner product above it), unordered."""
         if isinstance(self.index, faiss.IndexBinary):
             raise RuntimeError("Hamming ranges are searched exactly")
+        q = prepare(query.reshape(1, -1), self.spec.metric)
         if _augmented(self.spec):
-            # its distances are L2 on augmented vectors, not inner products
-            raise RuntimeError("inner-product HNSW ranges are searched exactly")
+            # ip > t  <=>  |q' - x'|² < |q|² + M² - 2t on the augmented vectors
+            radius = float(np.dot(q[0], q[0])) + self._max_norm2() - 2.0 * radius
+            radius += 1e-6 * abs(radius) + 1e-6  # float32 rounding: exact checks follow
+            q = _with_zero(q)
         selector = None
         if allowed is not None:
             bits = np.packbits(allowed.astype(np.uint8), bitorder="little")
             selector = faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bits))
         params = _module(self.spec).search_parameters(self.spec, selector, ef_search, probes)
-        q = prepare(query.reshape(1, -1), self.spec.metric)
         _lims, _dist, labels = self.index.range_search(q, radius, params=params)
         del selector  # keep `bits` alive until faiss is done with the selector
         return np.asarray(labels[labels >= 0], dtype=np.int64)
