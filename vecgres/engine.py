@@ -54,7 +54,7 @@ from vecgres.executor.keys import KeyIndexes
 from vecgres.executor.relation import PendingWrites, layout_of, stored_conversions, table_view
 from vecgres.executor.sequences import SequenceState
 from vecgres.result import ColumnInfo, Notice, Result
-from vecgres.sql import ddl, grants, pgcatalog
+from vecgres.sql import ddl, grants, membership, pgcatalog
 from vecgres.sql.bind import BindContext, BoundQuery, bind_query, count_params
 from vecgres.sql.dialect import DIALECT
 from vecgres.sql.rendercache import Template
@@ -262,7 +262,9 @@ class Session:
 
     def __init__(self, db: Database, *, user: str, database: str) -> None:
         self.db = db
-        self.user = user
+        self.user = user  # current_user: SET ROLE changes it (vecgres.sql.membership)
+        self.session_user = user
+        self.role_setting: str | None = None
         self.database = database
         self.settings = SessionSettings(user)
         self.txn: Transaction | None = None
@@ -540,6 +542,9 @@ class Session:
         name = admin.needs_no_transaction(sql)
         if name is not None and in_block:
             raise errors.ActiveSqlTransaction(f"{name} cannot run inside a transaction block")
+        done = grants.before_admin(self, sql)
+        if done is not None:
+            return done
         return admin.run(self.db.cluster, sql, database=self.database, user=self.user)
 
     def _describe_by_running(self, stmt: PreparedStatement) -> list[ColumnInfo]:
@@ -790,6 +795,8 @@ class Session:
         assert m is not None
         verb = m.group(1).upper()
         rest = m.group(2).strip().rstrip(";").strip()
+        if membership.is_role_setting(verb, rest):
+            return membership.set_role(self, verb, rest)
         if verb == "SHOW":
             name, value = self.settings.show(rest)
             batch = pa.record_batch([pa.array([value], pa.string())], names=[name])

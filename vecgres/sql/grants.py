@@ -35,7 +35,10 @@ TABLE_PRIVILEGES: Final = (
     "TRIGGER",
 )
 SCHEMA_PRIVILEGES: Final = ("USAGE", "CREATE")
+DATABASE_PRIVILEGES: Final = ("CREATE", "TEMPORARY", "CONNECT")
 PUBLIC: Final = "public"  # the PUBLIC pseudo-role, as a grantee
+BOOTSTRAP: Final = "postgres"  # the role initdb makes
+DATABASE_OWNER_ROLE: Final = "pg_database_owner"  # owns public; its member is the database owner
 _SYSTEM_SCHEMAS: Final = ("pg_catalog", "information_schema")
 
 _GRANT_RE: Final = re.compile(
@@ -44,12 +47,13 @@ _GRANT_RE: Final = re.compile(
     re.I | re.S,
 )
 _IS_GRANT_RE: Final = re.compile(r"^\s*(GRANT|REVOKE)\b", re.I)
+# functions only superusers may call: they read every table's files
+_SUPERUSER_FUNCTIONS: Final = frozenset({"vecgres_check"})
 
 
 # objects PostgreSQL grants on that vecgres has no privileges for (yet)
 _OTHER_OBJECTS: Final = frozenset(
     {
-        "DATABASE",
         "SEQUENCE",
         "FUNCTION",
         "PROCEDURE",
@@ -79,6 +83,17 @@ def is_superuser(session: Session, user: str | None = None) -> bool:
     return attrs is None or attrs.get("superuser", False)
 
 
+def roles_of(session: Session, user: str) -> set[str]:
+    """``user`` and the roles whose privileges it inherits (GRANT role TO user, INHERIT)."""
+    cluster = session.db.cluster
+    return {user} if cluster is None else cluster.privileges_of(user)
+
+
+def database_owner(session: Session) -> str:
+    cluster = session.db.cluster
+    return BOOTSTRAP if cluster is None else cluster.database_owner(session.database)
+
+
 def _kind_word(table: Table | Sequence) -> str:
     if isinstance(table, Sequence):
         return "sequence"
@@ -86,22 +101,68 @@ def _kind_word(table: Table | Sequence) -> str:
 
 
 def has_privilege(session: Session, user: str, rel: Table, privilege: str) -> bool:
-    if rel.owner == user or is_superuser(session, user):
+    if is_superuser(session, user):
         return True
-    return any(privilege in rel.acl.get(grantee, ()) for grantee in (user, PUBLIC))
+    mine = roles_of(session, user)
+    if rel.owner in mine:
+        return True
+    return any(privilege in rel.acl.get(grantee, ()) for grantee in (*mine, PUBLIC))
+
+
+def schema_owner(session: Session, catalog: Catalog, schema: str) -> str:
+    """The schema's owner; public belongs to pg_database_owner (the database's owner)."""
+    owner = catalog.schema_owners.get(schema)
+    if owner is not None:
+        return owner
+    return DATABASE_OWNER_ROLE if schema == "public" else BOOTSTRAP
+
+
+def _schema_roles(session: Session, user: str) -> set[str]:
+    mine = roles_of(session, user)
+    if database_owner(session) in mine:
+        mine = mine | {DATABASE_OWNER_ROLE}
+    return mine
+
+
+def schema_default_acl(owner: str, schema: str) -> dict[str, list[str]]:
+    acl = {owner: list(SCHEMA_PRIVILEGES)}
+    if schema == "public":
+        acl[PUBLIC] = ["USAGE"]  # PostgreSQL 15: USAGE for everyone, CREATE for the owner only
+    return acl
 
 
 def has_schema_privilege(session: Session, user: str, schema: str, privilege: str) -> bool:
     if schema in _SYSTEM_SCHEMAS:
         return privilege == "USAGE"
     catalog = session._catalog()
-    if catalog.schema_owners.get(schema) == user or is_superuser(session, user):
+    if is_superuser(session, user):
+        return True
+    mine = _schema_roles(session, user)
+    owner = schema_owner(session, catalog, schema)
+    if owner in mine:
         return True
     acl = catalog.schema_acl.get(schema)
     if acl is None:
-        # PostgreSQL 15's defaults: public is usable by everyone, creatable by its owner only
-        acl = {PUBLIC: ["USAGE"]} if schema == "public" else {}
-    return any(privilege in acl.get(g, ()) for g in (user, PUBLIC))
+        acl = schema_default_acl(owner, schema)
+    return any(privilege in acl.get(g, ()) for g in (*mine, PUBLIC))
+
+
+def has_database_privilege(session: Session, user: str, database: str, privilege: str) -> bool:
+    cluster = session.db.cluster
+    if cluster is None or is_superuser(session, user):
+        return True
+    mine = roles_of(session, user)
+    owner = cluster.database_owner(database)
+    if owner in mine:
+        return True
+    acl = cluster.database_acl(database)
+    if acl is None:
+        acl = database_default_acl(owner)
+    return any(privilege in acl.get(g, ()) for g in (*mine, PUBLIC))
+
+
+def database_default_acl(owner: str) -> dict[str, list[str]]:
+    return {PUBLIC: ["TEMPORARY", "CONNECT"], owner: list(DATABASE_PRIVILEGES)}
 
 
 def _require(session: Session, user: str, rel: Table, privilege: str) -> None:
@@ -115,9 +176,13 @@ def _require_schema(session: Session, user: str, schema: str, privilege: str = "
         raise errors.InsufficientPrivilege(f"permission denied for schema {schema}")
 
 
+def _owns(session: Session, owner: str) -> bool:
+    return is_superuser(session) or owner in roles_of(session, session.user)
+
+
 def _require_owner(session: Session, rel: Table | Sequence, kind: str | None = None) -> None:
-    owner = getattr(rel, "owner", "postgres")
-    if owner != session.user and not is_superuser(session):
+    owner = getattr(rel, "owner", BOOTSTRAP)
+    if not _owns(session, owner):
         raise errors.InsufficientPrivilege(f"must be owner of {kind or _kind_word(rel)} {rel.name}")
 
 
@@ -127,6 +192,13 @@ def check(session: Session, stmt: PreparedStatement) -> None:
     if is_superuser(session):
         return
     kind, ast = stmt.kind, stmt.ast
+    if ast is not None:
+        for func in ast.find_all(exp.Anonymous):
+            if func.name.lower() in _SUPERUSER_FUNCTIONS:
+                # like PostgreSQL's admin functions, EXECUTE is not granted to PUBLIC
+                raise errors.InsufficientPrivilege(
+                    f"permission denied for function {func.name.lower()}"
+                )
     if kind == "copy":
         _check_copy(session, stmt.sql)
         return
@@ -255,6 +327,12 @@ def _check_ddl(session: Session, ast: exp.Expr) -> None:
     path = session.settings.search_path()
     if isinstance(ast, exp.Create):
         kind = (ast.kind or "").upper()
+        if kind == "SCHEMA":
+            if not has_database_privilege(session, session.user, session.database, "CREATE"):
+                raise errors.InsufficientPrivilege(
+                    f"permission denied for database {session.database}"
+                )
+            return
         if kind == "INDEX":
             index = ast.this
             table = index.args.get("table") if isinstance(index, exp.Index) else None
@@ -275,19 +353,22 @@ def _check_ddl(session: Session, ast: exp.Expr) -> None:
         return
     if isinstance(ast, exp.Drop):
         kind = (ast.kind or "").upper()
-        for node in ast.expressions if kind == "SCHEMA" else ast.args.get("tables") or []:
+        for node in ast.args.get("tables") or ast.expressions or []:
             if not isinstance(node, exp.Table):
                 continue
             if kind == "INDEX":
                 found_index = catalog.find_index(node.db or _first(catalog, path), node.name)
                 if found_index is not None:
                     table, index = found_index
-                    if table.owner != session.user and not is_superuser(session):
+                    if not _owns(session, table.owner):
                         raise errors.InsufficientPrivilege(f"must be owner of index {index.name}")
                 continue
             if kind == "SCHEMA":
-                name = node.name
-                if name in catalog.schemas and catalog.schema_owners.get(name) != session.user:
+                name = node.name or node.db  # sqlglot reads a bare schema name as a qualifier
+                owner = schema_owner(session, catalog, name)
+                if name in catalog.schemas and not (
+                    is_superuser(session) or owner in _schema_roles(session, session.user)
+                ):
                     raise errors.InsufficientPrivilege(f"must be owner of schema {name}")
                 continue
             found = catalog.resolve(node.name, node.db or None, path)
@@ -343,19 +424,37 @@ def stamp_owner(session: Session, before: Catalog | None, after: Catalog) -> Non
 
 # --- GRANT / REVOKE ----------------------------------------------------------------------------
 def is_grant(sql: str) -> bool:
-    return _IS_GRANT_RE.match(sql) is not None
+    """GRANT/REVOKE, and ALTER ... OWNER TO (both change who may do what)."""
+    from vecgres.sql import ownership
+
+    return _IS_GRANT_RE.match(sql) is not None or ownership.is_owner_change(sql)
+
+
+def before_admin(session: Session, sql: str) -> Result | None:
+    """Checks (and ALTER DATABASE ... OWNER TO) for the cluster-wide statements of admin.py."""
+    from vecgres.sql import membership, ownership
+
+    if ownership.is_owner_change(sql):
+        return ownership.run(session, sql)
+    membership.check_drop_role(session, sql)
+    ownership.check_drop_database(session, sql)
+    return None
 
 
 def run(session: Session, sql: str) -> Result:
+    from vecgres.sql import membership, ownership
+
+    if ownership.is_owner_change(sql):
+        return ownership.run(session, sql)
     m = _GRANT_RE.match(sql)
     if m is None:
         if re.search(r"\sON\s", sql, re.I) is None:
-            raise errors.FeatureNotSupported("role membership is not supported yet")
+            return membership.run(session, sql)
         raise errors.SyntaxError_('syntax error at or near "' + sql.split()[0] + '"')
     verb = m.group(1).upper()
     if m.group("tail") and "GRANT" in m.group("tail").upper():
         raise errors.FeatureNotSupported("WITH GRANT OPTION is not supported yet")
-    grantees = [_ident(w) for w in _split_list(m.group("who"))]
+    grantees = [_role_spec(session, w) for w in _split_list(m.group("who"))]
     cluster = session.db.cluster
     for name in grantees:
         if name != PUBLIC and cluster is not None and cluster.role_attributes(name) is None:
@@ -369,31 +468,75 @@ def run(session: Session, sql: str) -> Result:
         )
     privs = [p.strip().upper() for p in _split_list(m.group("privs"))]
     privs = [re.sub(r"\s+PRIVILEGES$", "", p) for p in privs]
+    privs = ["TEMPORARY" if p == "TEMP" else p for p in privs]
+    grant = verb == "GRANT"
+    if other == "DATABASE":
+        wanted = _privileges(privs, DATABASE_PRIVILEGES, "database")
+        _grant_databases(session, target[len(words[0]) :], grantees, wanted, grant=grant)
+        return Result(None, None, verb)
     txn = session._begin_ddl()
     catalog = (txn.catalog or session.db.catalog).edit()
-    if words[0].upper() == "SCHEMA":
-        allowed = SCHEMA_PRIVILEGES
-        wanted = _privileges(privs, allowed, "schema")
+    if other == "SCHEMA":
+        wanted = _privileges(privs, SCHEMA_PRIVILEGES, "schema")
         for name in (_ident(w) for w in _split_list(target[len(words[0]) :])):
             if name not in catalog.schemas:
                 raise errors.InvalidSchemaName(f'schema "{name}" does not exist')
-            if catalog.schema_owners.get(name) != session.user and not is_superuser(session):
+            owner = schema_owner(session, catalog, name)
+            if not is_superuser(session) and owner not in _schema_roles(session, session.user):
                 raise errors.InsufficientPrivilege(f"permission denied for schema {name}")
-            acl = catalog.schema_acl.setdefault(
-                name, {PUBLIC: ["USAGE"]} if name == "public" else {}
-            )
-            _apply(acl, grantees, wanted, grant=verb == "GRANT")
+            acl = catalog.schema_acl.setdefault(name, schema_default_acl(owner, name))
+            _apply(acl, grantees, wanted, grant=grant)
     else:
         wanted = _privileges(privs, TABLE_PRIVILEGES, "table")
         for rel in _grant_tables(session, catalog, target):
-            if rel.owner != session.user and not is_superuser(session):
+            if not _owns(session, rel.owner):
                 raise errors.InsufficientPrivilege(
                     f"permission denied for {_kind_word(rel)} {rel.name}"
                 )
-            _apply(rel.acl, grantees, wanted, grant=verb == "GRANT")
+            if not rel.acl:
+                # the first GRANT/REVOKE makes the owner's implicit privileges explicit (acldefault)
+                rel.acl[rel.owner] = list(TABLE_PRIVILEGES)
+            _apply(rel.acl, grantees, wanted, grant=grant)
     from vecgres.sql.ddl import DdlResult
 
     return session._apply_ddl(DdlResult(catalog, verb))
+
+
+def _grant_databases(
+    session: Session, names: str, grantees: list[str], wanted: list[str], *, grant: bool
+) -> None:
+    cluster = session.db.cluster
+    if cluster is None:
+        raise errors.FeatureNotSupported(
+            "GRANT and REVOKE on databases need the server's data directory of several databases"
+        )
+    for name in (_ident(w) for w in _split_list(names)):
+        from vecgres.sql.ownership import database_exists
+
+        if not database_exists(session, name):
+            raise errors.InvalidCatalogName(f'database "{name}" does not exist')
+        owner = cluster.database_owner(name)
+        if not _owns(session, owner):
+            raise errors.InsufficientPrivilege(f"permission denied for database {name}")
+        acl = cluster.database_acl(name)
+        if acl is None:
+            acl = database_default_acl(owner)
+        _apply(acl, grantees, wanted, grant=grant)
+        cluster.set_database_acl(name, acl)
+
+
+def _role_spec(session: Session, word: str) -> str:
+    """A grantee: a role name, PUBLIC, CURRENT_USER/CURRENT_ROLE or SESSION_USER."""
+    upper = word.strip().upper()
+    if upper in ("CURRENT_USER", "CURRENT_ROLE"):
+        return session.user
+    if upper == "SESSION_USER":
+        from vecgres.sql.membership import session_user
+
+        return session_user(session)
+    if upper == "GROUP" or upper.startswith("GROUP "):
+        return _ident(word.strip()[5:])
+    return _ident(word)
 
 
 def _grant_tables(session: Session, catalog: Catalog, target: str) -> list[Table]:
@@ -423,7 +566,7 @@ def _privileges(privs: list[str], allowed: tuple[str, ...], what: str) -> list[s
     if privs == ["ALL"]:
         return list(allowed)
     for p in privs:
-        if p not in TABLE_PRIVILEGES + SCHEMA_PRIVILEGES + ("CONNECT", "TEMPORARY", "TEMP"):
+        if p not in TABLE_PRIVILEGES + SCHEMA_PRIVILEGES + DATABASE_PRIVILEGES:
             raise errors.SyntaxError_(f'unrecognized privilege type "{p.lower()}"')
         if p not in allowed:
             raise InvalidGrantOperation(f"invalid privilege type {p} for {what}")
@@ -486,3 +629,56 @@ def table_privilege(session: Session, user: str | None, table: str, privilege: s
         if has_privilege(session, who, rel, p):
             return True
     return False
+
+
+def _privilege_list(privilege: str, allowed: tuple[str, ...]) -> list[str]:
+    out = []
+    for given in privilege.split(","):
+        p = re.sub(r"\s+WITH\s+GRANT\s+OPTION$", "", given.strip().upper())
+        p = "TEMPORARY" if p == "TEMP" else p
+        if p not in allowed:
+            raise errors.InvalidParameterValue(f'unrecognized privilege type: "{given.strip()}"')
+        out.append(p)
+    return out
+
+
+def _who(session: Session, user: str | None) -> str:
+    who = user if user is not None else session.user
+    cluster = session.db.cluster
+    if cluster is not None and who != session.user and cluster.role_attributes(who) is None:
+        raise errors.UndefinedObject(f'role "{who}" does not exist')
+    return who
+
+
+def schema_privilege(session: Session, user: str | None, schema: str, privilege: str) -> bool:
+    """has_schema_privilege: ``schema`` is a name or an oid; privileges comma-separated (any)."""
+    catalog = session._catalog()
+    names = {oid: name for name, oid in catalog.schemas.items()}
+    text = schema.strip()
+    if text.isdigit():
+        name = names.get(int(text))
+        if name is None:
+            return False
+    else:
+        name = text
+        if name not in catalog.schemas and name not in _SYSTEM_SCHEMAS:
+            raise errors.InvalidSchemaName(f'schema "{name}" does not exist')
+    who = _who(session, user)
+    wanted = _privilege_list(privilege, SCHEMA_PRIVILEGES)
+    return any(has_schema_privilege(session, who, name, p) for p in wanted)
+
+
+def database_privilege(session: Session, user: str | None, database: str, privilege: str) -> bool:
+    """has_database_privilege: ``database`` is a name (or the current database's oid)."""
+    from vecgres.sql.ownership import DATABASE_OID, database_exists
+
+    name = database.strip()
+    if name.isdigit():
+        if int(name) != DATABASE_OID:
+            return False
+        name = session.database
+    elif not database_exists(session, name):
+        raise errors.InvalidCatalogName(f'database "{name}" does not exist')
+    who = _who(session, user)
+    wanted = _privilege_list(privilege, DATABASE_PRIVILEGES)
+    return any(has_database_privilege(session, who, name, p) for p in wanted)

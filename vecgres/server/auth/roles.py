@@ -19,11 +19,17 @@ from pathlib import Path
 from typing import Any
 
 from vecgres.admin import RoleOptions
-from vecgres.errors import DuplicateObject, ObjectInUse, UndefinedObject
+from vecgres.errors import DuplicateObject, ObjectInUse, UndefinedObject, VecgresError
 from vecgres.server.auth.scram import Verifier, make_verifier
 from vecgres.server.auth.users import Credentials, UserStore
 
 FILE_NAME = "roles.json"
+
+
+class InvalidGrantOperation(VecgresError):
+    sqlstate = "0LP01"
+
+
 # the role initdb makes: it owns the data directory and is always a superuser
 BOOTSTRAP_ROLE = "postgres"
 
@@ -43,6 +49,7 @@ class Role:
     scram: str | None = None
     md5: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    member_of: tuple[str, ...] = ()  # roles granted to this one (GRANT role TO this)
 
 
 def _secrets(name: str, password: str) -> tuple[str | None, str | None]:
@@ -62,6 +69,7 @@ class RoleStore:
         if self.path.exists():
             data = json.loads(self.path.read_text())
             for name, entry in data.items():
+                entry["member_of"] = tuple(entry.get("member_of", ()))
                 self._roles[name] = Role(**{**entry, "name": name})
         if BOOTSTRAP_ROLE not in self._roles:
             self._roles[BOOTSTRAP_ROLE] = Role(
@@ -123,8 +131,66 @@ class RoleStore:
                     f"cannot drop role {name} because it is required by the database system"
                 )
             del self._roles[name]
+            for other, role in list(self._roles.items()):
+                if name in role.member_of:
+                    left = tuple(r for r in role.member_of if r != name)
+                    self._roles[other] = replace(role, member_of=left)
             self._save()
             return True
+
+    # --- membership (GRANT role TO role) ---------------------------------------------------
+    def names(self) -> list[str]:
+        return sorted(self._roles)
+
+    def grant_membership(self, group: str, member: str) -> bool:
+        """Make ``member`` a member of ``group``; False if it already was."""
+        with self._lock:
+            for name in (group, member):
+                if name not in self._roles:
+                    raise UndefinedObject(f'role "{name}" does not exist')
+            role = self._roles[member]
+            if group in role.member_of:
+                return False
+            if group == member or self.is_member(group, member):
+                raise InvalidGrantOperation(f'role "{group}" is a member of role "{member}"')
+            self._roles[member] = replace(role, member_of=(*role.member_of, group))
+            self._save()
+            return True
+
+    def revoke_membership(self, group: str, member: str) -> bool:
+        """End ``member``'s membership of ``group``; False if it was not a member."""
+        with self._lock:
+            for name in (group, member):
+                if name not in self._roles:
+                    raise UndefinedObject(f'role "{name}" does not exist')
+            role = self._roles[member]
+            if group not in role.member_of:
+                return False
+            left = tuple(r for r in role.member_of if r != group)
+            self._roles[member] = replace(role, member_of=left)
+            self._save()
+            return True
+
+    def is_member(self, name: str, group: str) -> bool:
+        """Whether ``name`` is ``group`` or a member of it, directly or through other roles."""
+        return group in self._closure(name, inherit_only=False)
+
+    def privileges_of(self, name: str) -> set[str]:
+        """The roles whose privileges ``name`` uses: itself and what it inherits (INHERIT)."""
+        return self._closure(name, inherit_only=True)
+
+    def _closure(self, name: str, *, inherit_only: bool) -> set[str]:
+        seen = {name}
+        todo = [name]
+        while todo:
+            role = self._roles.get(todo.pop())
+            if role is None or (inherit_only and not role.inherit):
+                continue
+            for group in role.member_of:
+                if group not in seen:
+                    seen.add(group)
+                    todo.append(group)
+        return seen
 
     def _apply(self, role: Role, options: RoleOptions) -> Role:
         changes: dict[str, Any] = dict(options.flags)

@@ -19,6 +19,7 @@ from vecgres.catalog.model import (
 )
 from vecgres.codec.arrow import arrow_type
 from vecgres.config import GUCS
+from vecgres.sql import acl
 from vecgres.sql.pgcatalog import builtins as b
 from vecgres.sql.pgcatalog.columns import RELATIONS
 from vecgres.sql.pgcatalog.relations import system_table
@@ -42,6 +43,8 @@ class CatalogState:
     # the server's sessions (pid, datname, usename, application_name, client_addr, state),
     # or None in-process, where the session is the only one
     activity: Callable[[], list[Row]] | None = None
+    session_user: str = ""  # the role that logged in (``user`` is current_user)
+    datacl: list[str] | None = None  # the current database's ACL (aclitem text), NULL: default
 
     @property
     def user_oid(self) -> int:
@@ -132,7 +135,16 @@ def opclass_oid(table: Table, idx: Index, column: str | None) -> int:
 
 def _pg_namespace(st: CatalogState) -> Iterator[Row]:
     for oid, name, owner in st.namespaces():
-        yield {"oid": oid, "nspname": name, "nspowner": owner}
+        stored = st.catalog.schema_acl.get(name)
+        shown_owner = st.catalog.schema_owners.get(name) or (
+            "pg_database_owner" if oid == PUBLIC_OID else "postgres"
+        )
+        yield {
+            "oid": oid,
+            "nspname": name,
+            "nspowner": owner,
+            "nspacl": acl.items(stored, shown_owner),
+        }
 
 
 def _type_rows() -> Iterator[Row]:
@@ -251,6 +263,7 @@ def _pg_class(st: CatalogState) -> Iterator[Row]:
             relnatts=len(table.columns),
             relhasindex=bool(table.indexes),
             relhasrules=kind == "v",
+            relacl=acl.items(table.acl, table.owner),
         )
         for idx in table.indexes:
             options = [f"{k}={v}" for k, v in idx.options.items()] or None
@@ -467,6 +480,7 @@ def _pg_database(st: CatalogState) -> Iterator[Row]:
         "dattablespace": b.DEFAULT_TABLESPACE_OID,
         "datcollate": "C",
         "datctype": "C",
+        "datacl": st.datacl,
     }
 
 

@@ -62,6 +62,19 @@ def session_state(session: Session) -> CatalogState:
         table_stats,
         index_bytes,
         getattr(getattr(session.db, "cluster", None), "activity", None),
+        getattr(session, "session_user", session.user),
+        _datacl(session),
+    )
+
+
+def _datacl(session: Session) -> list[str] | None:
+    from vecgres.sql import acl
+
+    cluster = getattr(session.db, "cluster", None)
+    if cluster is None:
+        return None
+    return acl.items(
+        cluster.database_acl(session.database), cluster.database_owner(session.database)
     )
 
 
