@@ -117,7 +117,9 @@ def run(session: Session, sql: str) -> Result:
         if not superuser and old not in grants._schema_roles(session, session.user):
             raise errors.InsufficientPrivilege(f"must be owner of schema {name}")
         may_become(session.user, f"schema {name}")
-        if not grants.has_database_privilege(session, new, session.database, "CREATE"):
+        if not superuser and not grants.has_database_privilege(
+            session, new, session.database, "CREATE"
+        ):
             raise errors.InsufficientPrivilege(f"permission denied for database {session.database}")
         catalog.schema_owners[name] = new
         if name in catalog.schema_acl:

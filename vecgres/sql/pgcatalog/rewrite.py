@@ -287,7 +287,7 @@ def _function(func: exp.Func) -> None:
             func.replace(_call(udf_name(name, len(args)), [first, *args[1:]]))
             return
         if name in _PRIVILEGE_FUNCTIONS:  # a name or an oid: the function takes text
-            args = [exp.cast(a, "VARCHAR") for a in args]
+            args = [exp.cast(a, "VARCHAR", copy=False) for a in args]
         func.replace(_call(udf_name(name, len(args)), args))
     elif name == "_pg_expandarray" and len(args) == 1:
         func.replace(_expandarray(args[0]))
