@@ -221,14 +221,43 @@ def _resolve(session: Session, node: exp.Table) -> Table | None:
     return found if isinstance(found, Table) else None
 
 
-def _cte_names(ast: exp.Expr) -> set[str]:
-    return {cte.alias_or_name for cte in ast.find_all(exp.CTE)}
+def _is_cte_ref(node: exp.Table) -> bool:
+    """Whether ``node`` names a CTE in scope (PostgreSQL's rules), not a table.
+
+    A CTE is seen by its query's body and by the CTEs after it in the same WITH
+    (and by itself under WITH RECURSIVE); nowhere else. Erring towards "a table"
+    only makes the check stricter.
+    """
+    if node.args.get("db") is not None or node.args.get("catalog") is not None:
+        return False
+    name = node.name
+    child: exp.Expr = node
+    parent = node.parent
+    while parent is not None:
+        if isinstance(parent, exp.With):
+            position = next(i for i, c in enumerate(parent.expressions) if c is child)
+            seen = parent.expressions[: position + (1 if parent.args.get("recursive") else 0)]
+            if any(c.alias_or_name == name for c in seen):
+                return True
+            owner = parent.parent  # its query: its WITH was just looked at
+            if owner is None:
+                return False
+            child, parent = owner, owner.parent
+            continue
+        with_ = parent.args.get("with_") or parent.args.get("with")
+        if (
+            isinstance(with_, exp.With)
+            and with_ is not child
+            and any(c.alias_or_name == name for c in with_.expressions)
+        ):
+            return True
+        child, parent = parent, parent.parent
+    return False
 
 
 def _check_reads(session: Session, ast: exp.Expr, user: str, skip: exp.Table | None = None) -> None:
-    ctes = _cte_names(ast)
     for node in ast.find_all(exp.Table):
-        if node is skip or (not node.db and node.name in ctes):
+        if node is skip or _is_cte_ref(node):
             continue
         rel = _resolve(session, node)
         if rel is None or rel.schema in _SYSTEM_SCHEMAS:
