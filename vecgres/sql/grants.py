@@ -204,6 +204,7 @@ def check(session: Session, stmt: PreparedStatement) -> None:
         return
     if ast is None:
         return
+    _check_qualified_schemas(session, ast)
     if kind == "query":
         _check_reads(session, ast, session.user)
     elif kind in ("insert", "update", "delete"):
@@ -212,6 +213,15 @@ def check(session: Session, stmt: PreparedStatement) -> None:
         _check_explain(session, ast)
     else:
         _check_ddl(session, ast)
+
+
+def _check_qualified_schemas(session: Session, ast: exp.Expr) -> None:
+    """A schema named in the statement needs USAGE, whatever the statement does with it."""
+    schemas = session._catalog().schemas
+    for node in ast.find_all(exp.Table):
+        schema = node.text("db")
+        if node.name and schema in schemas and not _is_cte_ref(node):
+            _require_schema(session, session.user, schema)
 
 
 def _resolve(session: Session, node: exp.Table) -> Table | None:
@@ -346,6 +356,8 @@ def _check_copy(session: Session, sql: str) -> None:
         return
     if stmt.table is None:
         return
+    if stmt.schema is not None and stmt.schema in session._catalog().schemas:
+        _require_schema(session, session.user, stmt.schema)
     found = session._catalog().resolve(stmt.table, stmt.schema, session.settings.search_path())
     if isinstance(found, Table):
         _require(session, session.user, found, "INSERT" if stmt.direction == "from" else "SELECT")
@@ -422,6 +434,8 @@ def _check_ddl(session: Session, ast: exp.Expr) -> None:
         )
         if m is not None:
             schema, _, name = m.group(2).replace('"', "").rpartition(".")
+            if schema.lower() in catalog.schemas:
+                _require_schema(session, session.user, schema.lower())
             if m.group(1).upper() == "INDEX":
                 found_index = catalog.find_index(schema or _first(catalog, path), name.lower())
                 if found_index is not None:
@@ -581,6 +595,8 @@ def _grant_tables(session: Session, catalog: Catalog, target: str) -> list[Table
     out: list[Table] = []
     for word in _split_list(target):
         schema, _, name = word.strip().rpartition(".")
+        if schema and _ident(schema) in catalog.schemas and not is_superuser(session):
+            _require_schema(session, session.user, _ident(schema))
         rel = catalog.resolve(
             _ident(name), _ident(schema) if schema else None, session.settings.search_path()
         )
