@@ -164,9 +164,7 @@ def _check_role_privilege(
         raise errors.InsufficientPrivilege("permission denied to drop role")
 
 
-def _database(
-    hooks: ClusterHooks, verb: str, words: list[str], current: str, owner: str
-) -> Result:
+def _database(hooks: ClusterHooks, verb: str, words: list[str], current: str, owner: str) -> Result:
     if verb == "CREATE":
         name, options = _name(words), words[1:]
         _check_database_options(options)
