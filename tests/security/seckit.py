@@ -11,9 +11,18 @@ import psycopg
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
-from wireclient import RunningServer, serving, start_server
+from wireclient import Raw, RunningServer, fields, serving, start_server
 
-__all__ = ["RunningServer", "connect", "denied", "psql", "serving", "start_server"]
+__all__ = [
+    "RunningServer",
+    "connect",
+    "denied",
+    "psql",
+    "refused",
+    "serving",
+    "start_server",
+    "startup_error",
+]
 
 
 def connect(srv: RunningServer, user: str = "postgres", **extra: Any) -> psycopg.Connection[Any]:
@@ -38,3 +47,23 @@ def psql(srv: RunningServer, command: str, user: str = "postgres", dbname: str =
     )
     assert out.returncode == 0, out.stderr
     return out.stdout
+
+
+def startup_error(srv: RunningServer, user: str, dbname: str) -> dict[str, str]:
+    """The ErrorResponse fields a plain (no TLS) startup as ``user`` gets, read off the wire."""
+    raw = Raw(srv.port)
+    try:
+        errors = [
+            fields(body) for kind, body in raw.startup(user=user, database=dbname) if kind == "E"
+        ]
+    finally:
+        raw.close()
+    assert errors, f"{user}@{dbname} was let in"
+    return errors[0]
+
+
+def refused(srv: RunningServer, user: str, dbname: str, sslmode: str = "disable") -> str:
+    """What psql/libpq print for a refused connection (from the FATAL on)."""
+    with pytest.raises(psycopg.OperationalError) as info:
+        psycopg.connect(srv.dsn(user=user, dbname=dbname, sslmode=sslmode))
+    return str(info.value).split(" failed: ")[-1]

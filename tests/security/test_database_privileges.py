@@ -4,17 +4,14 @@ PUBLIC's defaults (CONNECT and TEMPORARY), datacl and has_database_privilege as 
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import asyncpg
-import psycopg
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from seckit import RunningServer, connect, denied, serving, start_server
+from seckit import RunningServer, connect, denied, refused, serving, start_server, startup_error
 
 
 @pytest.fixture
@@ -24,17 +21,10 @@ def server(tmp_path: Path) -> Iterator[RunningServer]:
 
 
 def _refused(srv: RunningServer, user: str, dbname: str) -> str:
-    """The FATAL a connection gets, as psycopg shows it; asyncpg confirms the SQLSTATE."""
-    with pytest.raises(psycopg.OperationalError) as info:
-        psycopg.connect(srv.dsn(user=user, dbname=dbname))
-
-    async def attempt() -> None:
-        await asyncpg.connect(host=srv.host, port=srv.port, user=user, database=dbname, ssl=False)
-
-    with pytest.raises(asyncpg.PostgresError) as pg_info:
-        asyncio.run(attempt())
-    assert pg_info.value.sqlstate == "42501"
-    return str(info.value).split(" failed: ")[-1]
+    """The FATAL a connection gets, as libpq shows it; the SQLSTATE read off the wire."""
+    error = startup_error(srv, user, dbname)
+    assert (error["S"], error["C"]) == ("FATAL", "42501")
+    return refused(srv, user, dbname)
 
 
 def test_connect_privilege_checked_at_connect(server: RunningServer) -> None:

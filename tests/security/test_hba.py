@@ -5,17 +5,15 @@ The server tests use real clients (psycopg, asyncpg) with and without TLS (trust
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import asyncpg
 import psycopg
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from seckit import RunningServer, connect, serving
+from seckit import RunningServer, connect, refused, serving, startup_error
 
 from vecgres.server.auth.hba import HbaError, choose_method, parse_rules
 
@@ -111,23 +109,11 @@ def tls_server(tmp_path: Path) -> Iterator[RunningServer]:
 
 
 def _no_entry(srv: RunningServer, user: str, dbname: str, sslmode: str) -> str:
-    """The FATAL message of a refused connection (psycopg), its SQLSTATE checked by asyncpg."""
-    with pytest.raises(psycopg.OperationalError) as info:
-        psycopg.connect(srv.dsn(user=user, dbname=dbname, sslmode=sslmode))
-
-    async def attempt() -> None:
-        await asyncpg.connect(
-            host=srv.host,
-            port=srv.port,
-            user=user,
-            database=dbname,
-            ssl="require" if sslmode == "require" else False,
-        )
-
-    with pytest.raises(asyncpg.PostgresError) as pg_info:
-        asyncio.run(attempt())
-    assert pg_info.value.sqlstate == "28000"
-    return str(info.value).split(" failed: ")[-1]
+    """The FATAL message of a refused connection (psycopg); its SQLSTATE read off the wire."""
+    if sslmode == "disable":
+        error = startup_error(srv, user, dbname)
+        assert (error["S"], error["C"]) == ("FATAL", "28000")
+    return refused(srv, user, dbname, sslmode)
 
 
 def test_hostssl_and_hostnossl(tls_server: RunningServer) -> None:
