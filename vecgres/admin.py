@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 from vecgres import errors
 from vecgres.result import Notice, Result
@@ -71,6 +71,9 @@ class ClusterHooks(Protocol):
 
     # roles' membership and databases' owners and ACLs (used by vecgres.sql.grants)
     def role_names(self) -> list[str]: ...
+
+    def role_catalog(self) -> list[dict[str, Any]]:
+        """Every role's oid, name, attributes and memberships (for pg_authid and friends)."""
 
     def has_database(self, name: str) -> bool: ...
 

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from seckit import RunningServer, connect, denied, serving, start_server
+from seckit import RunningServer, connect, denied, psql, serving, start_server
 
 
 @pytest.fixture
@@ -138,3 +138,31 @@ def test_membership_survives_restart(tmp_path: Path) -> None:
             assert alice.execute("SELECT count(*) FROM t").fetchone() == (2,)
     finally:
         srv.stop()
+
+
+def test_catalog_shows_roles_owners_and_memberships(server: RunningServer) -> None:
+    expected = Path(__file__).resolve().parent / "expected"
+    with connect(server) as admin:
+        admin.execute("CREATE ROLE s7x LOGIN CREATEDB")
+        admin.execute("CREATE ROLE s7y NOLOGIN")
+        admin.execute("GRANT s7y TO s7x")
+        admin.execute("CREATE TABLE own1 (i int)")
+        admin.execute("ALTER TABLE own1 OWNER TO s7x")
+        assert admin.execute(
+            "SELECT r.rolname, m.rolname FROM pg_auth_members a"
+            " JOIN pg_roles r ON r.oid = a.roleid JOIN pg_roles m ON m.oid = a.member"
+        ).fetchall() == [("s7y", "s7x")]
+        assert admin.execute(
+            "SELECT pg_get_userbyid(relowner), relowner = (SELECT oid FROM pg_roles"
+            " WHERE rolname = 's7x') FROM pg_class WHERE relname = 'own1'"
+        ).fetchone() == ("s7x", True)
+        assert admin.execute(
+            "SELECT rolname, rolsuper, rolcanlogin, rolcreatedb FROM pg_roles ORDER BY oid"
+        ).fetchall() == [
+            ("postgres", True, True, True),
+            ("s7x", False, True, True),
+            ("s7y", False, False, False),
+        ]
+    # psql's \du and \dt print what PostgreSQL 15 prints for the same roles and table
+    assert psql(server, "\\du s7*") == (expected / "du.out").read_text()
+    assert psql(server, "\\dt own1") == (expected / "dt_own1.out").read_text()

@@ -200,6 +200,9 @@ class Cluster:
     def role_names(self) -> list[str]:
         return self.roles.names()
 
+    def role_catalog(self) -> list[dict[str, Any]]:
+        return self.roles.catalog_rows()
+
     def privileges_of(self, name: str) -> set[str]:
         return self.roles.privileges_of(name)
 

@@ -32,6 +32,8 @@ class InvalidGrantOperation(VecgresError):
 
 # the role initdb makes: it owns the data directory and is always a superuser
 BOOTSTRAP_ROLE = "postgres"
+BOOTSTRAP_OID = 10
+FIRST_ROLE_OID = 16384  # PostgreSQL's FirstNormalObjectId
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,7 @@ class Role:
     md5: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     member_of: tuple[str, ...] = ()  # roles granted to this one (GRANT role TO this)
+    oid: int = 0  # pg_authid.oid: 10 for the bootstrap superuser, then from FIRST_ROLE_OID
 
 
 def _secrets(name: str, password: str) -> tuple[str | None, str | None]:
@@ -71,9 +74,17 @@ class RoleStore:
             for name, entry in data.items():
                 entry["member_of"] = tuple(entry.get("member_of", ()))
                 self._roles[name] = Role(**{**entry, "name": name})
+        if any(role.oid == 0 for role in self._roles.values()):
+            # roles.json from before OIDs were kept: number them once, in name order
+            for name in sorted(self._roles):
+                if self._roles[name].oid == 0:
+                    oid = BOOTSTRAP_OID if name == BOOTSTRAP_ROLE else self._next_oid()
+                    self._roles[name] = replace(self._roles[name], oid=oid)
+            self._save()
         if BOOTSTRAP_ROLE not in self._roles:
             self._roles[BOOTSTRAP_ROLE] = Role(
                 BOOTSTRAP_ROLE,
+                oid=BOOTSTRAP_OID,
                 login=True,
                 superuser=True,
                 createdb=True,
@@ -107,7 +118,7 @@ class RoleStore:
         with self._lock:
             if name in self._roles:
                 raise DuplicateObject(f'role "{name}" already exists')
-            self._roles[name] = self._apply(Role(name), options)
+            self._roles[name] = self._apply(Role(name, oid=self._next_oid()), options)
             self._save()
 
     def alter(self, name: str, options: RoleOptions) -> None:
@@ -137,6 +148,20 @@ class RoleStore:
                     self._roles[other] = replace(role, member_of=left)
             self._save()
             return True
+
+    def _next_oid(self) -> int:
+        return max([FIRST_ROLE_OID - 1, *(r.oid for r in self._roles.values())]) + 1
+
+    def catalog_rows(self) -> list[dict[str, Any]]:
+        """One dict per role for pg_authid/pg_roles/pg_auth_members (no secrets)."""
+        keep = (
+            *("oid", "name", "superuser", "inherit", "createrole", "createdb", "login"),
+            *("replication", "bypassrls", "connection_limit", "valid_until", "member_of"),
+        )
+        return [
+            {key: getattr(role, key) for key in keep}
+            for role in sorted(self._roles.values(), key=lambda r: r.oid)
+        ]
 
     # --- membership (GRANT role TO role) ---------------------------------------------------
     def names(self) -> list[str]:

@@ -45,15 +45,34 @@ class CatalogState:
     activity: Callable[[], list[Row]] | None = None
     session_user: str = ""  # the role that logged in (``user`` is current_user)
     datacl: list[str] | None = None  # the current database's ACL (aclitem text), NULL: default
+    # the server's roles (oid, name, attributes, member_of), or None in-process (one user)
+    role_rows: list[Row] | None = None
+    database_owner: str = "postgres"
 
     @property
     def user_oid(self) -> int:
+        if self.role_rows is not None:
+            return self.oid_of(self.user)
         return b.BOOTSTRAP_SUPERUSER_OID if self.user == "postgres" else b.SESSION_ROLE_OID
+
+    def oid_of(self, role: str) -> int:
+        """A role's oid; in-process every owner but postgres is the session's user."""
+        if self.role_rows is None:
+            return b.BOOTSTRAP_SUPERUSER_OID if role == "postgres" else b.SESSION_ROLE_OID
+        for row in self.role_rows:
+            if row["name"] == role:
+                return int(row["oid"])
+        return 0
 
     def namespaces(self) -> list[tuple[int, str, int]]:
         out = list(b.NAMESPACES)
         for name, oid in sorted(self.catalog.schemas.items(), key=lambda kv: kv[1]):
-            owner = b.PUBLIC_OWNER if oid == PUBLIC_OID else self.user_oid
+            if oid == PUBLIC_OID and name not in self.catalog.schema_owners:
+                owner = b.PUBLIC_OWNER
+            elif self.role_rows is None:
+                owner = self.user_oid
+            else:
+                owner = self.oid_of(self.catalog.schema_owners.get(name, "postgres"))
             out.append((oid, name, owner))
         return out
 
@@ -70,6 +89,8 @@ class CatalogState:
         return sorted(self.catalog.sequences.values(), key=lambda s: s.oid)
 
     def roles(self) -> list[tuple[int, str]]:
+        if self.role_rows is not None:
+            return [(int(r["oid"]), str(r["name"])) for r in self.role_rows]
         out = [(b.BOOTSTRAP_SUPERUSER_OID, "postgres")]
         if self.user != "postgres":
             out.append((b.SESSION_ROLE_OID, self.user))
@@ -256,7 +277,7 @@ def _pg_class(st: CatalogState) -> Iterator[Row]:
             oid=table.oid,
             relname=table.name,
             relnamespace=st.nsp_oid(table.schema),
-            relowner=st.user_oid if table.owner != "postgres" else b.BOOTSTRAP_SUPERUSER_OID,
+            relowner=st.oid_of(table.owner),
             relam=am,
             relfilenode=table.oid if kind == "r" else 0,
             relkind=kind,
@@ -469,7 +490,7 @@ def _pg_database(st: CatalogState) -> Iterator[Row]:
     yield {
         "oid": b.DATABASE_OID,
         "datname": st.database,
-        "datdba": b.BOOTSTRAP_SUPERUSER_OID,
+        "datdba": st.oid_of(st.database_owner),
         "encoding": 6,
         "datlocprovider": "c",
         "datistemplate": False,
@@ -484,7 +505,21 @@ def _pg_database(st: CatalogState) -> Iterator[Row]:
     }
 
 
-def _role(oid: int, name: str) -> Row:
+def _role(st: CatalogState, oid: int, name: str) -> Row:
+    for row in st.role_rows or ():
+        if row["oid"] == oid:
+            return {
+                "oid": oid,
+                "rolname": name,
+                "rolsuper": row["superuser"],
+                "rolinherit": row["inherit"],
+                "rolcreaterole": row["createrole"],
+                "rolcreatedb": row["createdb"],
+                "rolcanlogin": row["login"],
+                "rolreplication": row["replication"],
+                "rolconnlimit": row["connection_limit"],
+                "rolbypassrls": row["bypassrls"],
+            }
     return {
         "oid": oid,
         "rolname": name,
@@ -501,21 +536,35 @@ def _role(oid: int, name: str) -> Row:
 
 def _pg_roles(st: CatalogState) -> Iterator[Row]:
     for oid, name in st.roles():
-        yield {**_role(oid, name), "rolpassword": "********"}
+        yield {**_role(st, oid, name), "rolpassword": "********"}
 
 
 def _pg_authid(st: CatalogState) -> Iterator[Row]:
     for oid, name in st.roles():
-        yield _role(oid, name)
+        yield _role(st, oid, name)
+
+
+def _pg_auth_members(st: CatalogState) -> Iterator[Row]:
+    for row in st.role_rows or ():
+        for group in row["member_of"]:
+            yield {
+                "roleid": st.oid_of(group),
+                "member": row["oid"],
+                "grantor": b.BOOTSTRAP_SUPERUSER_OID,
+                "admin_option": False,
+            }
 
 
 def _pg_user(st: CatalogState) -> Iterator[Row]:
     for oid, name in st.roles():
+        role = _role(st, oid, name)
+        if not role["rolcanlogin"]:
+            continue  # pg_user shows the roles that may log in
         yield {
             "usename": name,
             "usesysid": oid,
-            "usecreatedb": True,
-            "usesuper": True,
+            "usecreatedb": role["rolcreatedb"],
+            "usesuper": role["rolsuper"],
             "userepl": oid == b.BOOTSTRAP_SUPERUSER_OID,
             "usebypassrls": oid == b.BOOTSTRAP_SUPERUSER_OID,
             "passwd": "********",
@@ -1015,6 +1064,7 @@ _BUILDERS: dict[tuple[str, str], Callable[[CatalogState], Iterator[Row]]] = {
     ("pg_catalog", "pg_roles"): _pg_roles,
     ("pg_catalog", "pg_authid"): _pg_authid,
     ("pg_catalog", "pg_user"): _pg_user,
+    ("pg_catalog", "pg_auth_members"): _pg_auth_members,
     ("pg_catalog", "pg_settings"): _pg_settings,
     ("pg_catalog", "pg_proc"): _pg_proc,
     ("pg_catalog", "pg_extension"): _pg_extension,
