@@ -94,6 +94,9 @@ class ClusterHooks(Protocol):
 
     def set_database_owner(self, name: str, owner: str) -> None: ...
 
+    def remote_dependencies(self, role: str, current: str) -> list[tuple[str, int]]:
+        """(database, how many objects ``role`` owns or is granted there), other databases."""
+
     def database_mentions(self, role: str) -> list[tuple[str, str]]:
         """(database, "owner"|"privileges") where ``role`` is named."""
 

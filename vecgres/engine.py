@@ -112,6 +112,10 @@ class Database:
     def snapshot(self) -> Snapshot:
         return self.store.snapshot()
 
+    def role_dependencies(self, role: str) -> int:
+        """Objects ``role`` owns or holds privileges on here (for DROP ROLE in another database)."""
+        return membership.count_dependencies(self.catalog, role)
+
     def close(self) -> None:
         if not self._closed:
             self._closed = True

@@ -114,3 +114,67 @@ def test_owner_rules(server: RunningServer) -> None:
             " has_schema_privilege('s', 'CREATE')"
         ).fetchone() == (False, True, True)
         alice.execute("DROP TABLE s.y")
+
+
+def test_reassign_and_drop_owned(server: RunningServer) -> None:
+    # the statements and the DETAILs of PostgreSQL 15 (tests/pgref) for the same objects
+    with connect(server) as admin:
+        admin.execute("CREATE ROLE s7o LOGIN")
+        admin.execute("CREATE ROLE s7a LOGIN")
+        admin.execute("CREATE DATABASE sec7db")
+    with connect(server, dbname="sec7db") as admin:
+        admin.execute("GRANT CREATE ON SCHEMA public TO s7o")
+        admin.execute("GRANT CREATE ON DATABASE sec7db TO s7o")
+        admin.execute("SET ROLE s7o")
+        admin.execute("CREATE TABLE o1 (i int)")
+        admin.execute("CREATE VIEW ov AS SELECT * FROM o1")
+        admin.execute("CREATE SCHEMA os")
+        admin.execute("CREATE TABLE os.t (i int)")
+        admin.execute("RESET ROLE")
+        admin.execute("CREATE TABLE keep (i int)")
+        admin.execute("GRANT SELECT ON keep TO s7o")
+        assert _drop_role_refused(admin, "s7o") == (
+            "privileges for schema public\n"
+            "privileges for database sec7db\n"
+            "owner of table o1\n"
+            "owner of view ov\n"
+            "owner of schema os\n"
+            "owner of table os.t\n"
+            "privileges for table keep"
+        )
+        # DROP ROLE from another database counts what the role has in this one
+        with connect(server) as elsewhere:
+            assert _drop_role_refused(elsewhere, "s7o") == (
+                "privileges for database sec7db\n6 objects in database sec7db"
+            )
+        denied_reassign = "permission denied to reassign objects"
+        with connect(server, "s7a") as s7a:
+            denied(s7a, "REASSIGN OWNED BY s7o TO s7a", denied_reassign)
+            denied(s7a, "DROP OWNED BY s7o", "permission denied to drop objects")
+        admin.execute("REASSIGN OWNED BY s7o TO s7a")
+        rows = admin.execute(
+            "SELECT relname, pg_get_userbyid(relowner), relacl FROM pg_class"
+            " WHERE relname IN ('o1', 'ov', 't', 'keep') ORDER BY 1"
+        ).fetchall()
+        assert rows == [
+            ("keep", "postgres", ["postgres=arwdDxt/postgres", "s7o=r/postgres"]),
+            ("o1", "s7a", None),
+            ("ov", "s7a", None),
+            ("t", "s7a", None),
+        ]
+        assert _drop_role_refused(admin, "s7o") == (
+            "privileges for schema public\n"
+            "privileges for database sec7db\n"
+            "privileges for table keep"
+        )
+        admin.execute("DROP OWNED BY s7o")
+        admin.execute("DROP ROLE s7o")
+        # DROP OWNED drops what the role owns here (the view before its table)
+        admin.execute("DROP OWNED BY s7a")
+        assert admin.execute(
+            "SELECT relname FROM pg_class WHERE relname IN ('o1', 'ov', 't', 'keep')"
+        ).fetchall() == [("keep",)]
+        assert admin.execute(
+            "SELECT count(*) FROM pg_namespace WHERE nspname = 'os'"
+        ).fetchone() == (0,)
+        admin.execute("DROP ROLE s7a")

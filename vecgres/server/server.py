@@ -230,6 +230,17 @@ class Cluster:
     def database_mentions(self, role: str) -> list[tuple[str, str]]:
         return self.databases.mentions(role)
 
+    def remote_dependencies(self, role: str, current: str) -> list[tuple[str, int]]:
+        out: list[tuple[str, int]] = []
+        for name in self.names():
+            if name == current or not self.has_database(name):
+                continue
+            count = getattr(self.database(name), "role_dependencies", None)
+            found = count(role) if count is not None else 0
+            if found:
+                out.append((name, found))
+        return out
+
     def check_connect(self, database: str, user: str) -> None:
         """FATAL 42501 unless ``user`` may CONNECT to ``database`` (as CheckMyDatabase)."""
         attrs = self.roles.attributes(user)

@@ -468,9 +468,13 @@ def stamp_owner(session: Session, before: Catalog | None, after: Catalog) -> Non
 # --- GRANT / REVOKE ----------------------------------------------------------------------------
 def is_grant(sql: str) -> bool:
     """GRANT/REVOKE, and ALTER ... OWNER TO (both change who may do what)."""
-    from vecgres.sql import ownership
+    from vecgres.sql import owned, ownership
 
-    return _IS_GRANT_RE.match(sql) is not None or ownership.is_owner_change(sql)
+    return (
+        _IS_GRANT_RE.match(sql) is not None
+        or ownership.is_owner_change(sql)
+        or owned.is_owned_statement(sql)
+    )
 
 
 def before_admin(session: Session, sql: str) -> Result | None:
@@ -485,10 +489,12 @@ def before_admin(session: Session, sql: str) -> Result | None:
 
 
 def run(session: Session, sql: str) -> Result:
-    from vecgres.sql import membership, ownership
+    from vecgres.sql import membership, owned, ownership
 
     if ownership.is_owner_change(sql):
         return ownership.run(session, sql)
+    if owned.is_owned_statement(sql):
+        return owned.run(session, sql)
     m = _GRANT_RE.match(sql)
     if m is None:
         if re.search(r"\sON\s", sql, re.I) is None:

@@ -131,6 +131,8 @@ def set_role(session: Session, verb: str, rest: str) -> Result:
 
 
 # --- DROP ROLE ---------------------------------------------------------------------------------
+_FIRST_NORMAL_OID: Final = 16384
+
 _DROP_ROLE_RE: Final = re.compile(
     r"^\s*DROP\s+(?:ROLE|USER|GROUP)\s+(?:IF\s+EXISTS\s+)?(.+?);?\s*$", re.I | re.S
 )
@@ -147,11 +149,19 @@ def check_drop_role(session: Session, sql: str) -> None:
     for name in (_ident(w) for w in _split_list(m.group(1))):
         if cluster.role_attributes(name) is None:
             continue
-        lines = [
-            f"{what} of database {db}" if what == "owner" else f"privileges for database {db}"
+        # PostgreSQL lists them by OID: the initdb database "postgres" has OID 5, the others
+        # were made after initdb (and before their own objects)
+        found = [
+            (
+                5.0 if db == "postgres" else _FIRST_NORMAL_OID - 0.5,
+                f"owner of database {db}" if what == "owner" else f"privileges for database {db}",
+            )
             for db, what in cluster.database_mentions(name)
         ]
-        lines += _local_dependencies(session, session._catalog(), name)
+        found += _local_dependencies(session, session._catalog(), name)
+        lines = [text for _, text in sorted(found, key=lambda item: item[0])]
+        for database, count in cluster.remote_dependencies(name, session.database):
+            lines.append(f"{count} object{'' if count == 1 else 's'} in database {database}")
         if lines:
             raise errors.DependentObjectsStillExist(
                 f'role "{name}" cannot be dropped because some objects depend on it',
@@ -159,7 +169,18 @@ def check_drop_role(session: Session, sql: str) -> None:
             )
 
 
-def _local_dependencies(session: Session, catalog: Catalog, role: str) -> list[str]:
+def count_dependencies(catalog: Catalog, role: str) -> int:
+    """How many tables and schemas of ``catalog`` ``role`` owns or holds privileges on."""
+    tables = sum(1 for t in catalog.tables.values() if t.owner == role or role in t.acl)
+    schemas = sum(
+        1
+        for s in catalog.schemas
+        if catalog.schema_owners.get(s) == role or role in catalog.schema_acl.get(s, {})
+    )
+    return tables + schemas
+
+
+def _local_dependencies(session: Session, catalog: Catalog, role: str) -> list[tuple[float, str]]:
     """What ``role`` owns or is granted in this database, ordered by OID as PostgreSQL does."""
     path = session.settings.search_path()
     found: list[tuple[int, str]] = []
@@ -176,4 +197,4 @@ def _local_dependencies(session: Session, catalog: Catalog, role: str) -> list[s
             found.append((oid, f"owner of schema {schema}"))
         elif role in catalog.schema_acl.get(schema, {}):
             found.append((oid, f"privileges for schema {schema}"))
-    return [text for _, text in sorted(found)]
+    return [(float(oid), text) for oid, text in found]
