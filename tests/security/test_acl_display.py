@@ -111,3 +111,32 @@ def test_has_privilege_functions(server: RunningServer) -> None:
             "SELECT has_schema_privilege('public', 'CREATE'), has_schema_privilege('s', 'USAGE'),"
             " has_database_privilege(current_database(), 'CREATE')"
         ).fetchone() == (True, False, False)
+
+
+def test_information_schema_privileges(server: RunningServer) -> None:
+    query = (
+        "SELECT grantor, grantee, table_schema, table_name, privilege_type, is_grantable,"
+        " with_hierarchy FROM information_schema.table_privileges"
+        " WHERE table_schema NOT IN ('pg_catalog', 'information_schema')"
+        " ORDER BY table_name, grantee, privilege_type"
+    )
+    with connect(server, "s7a") as s7a:
+        # what PostgreSQL 15 shows s7a for the same grants
+        assert s7a.execute(query).fetchall() == [
+            ("postgres", "s7a", "public", "t", "SELECT", "NO", "YES"),
+            ("postgres", "PUBLIC", "public", "u", "INSERT", "NO", "NO"),
+            ("postgres", "PUBLIC", "public", "u", "SELECT", "NO", "YES"),
+        ]
+        assert s7a.execute("SELECT role_name FROM information_schema.enabled_roles").fetchall() == [
+            ("s7a",)
+        ]
+    with connect(server) as admin:
+        rows = admin.execute(query).fetchall()
+        # the owner's default privileges count too: 7 for each of t, u, v, x
+        assert len(rows) == 4 * 7 + 4
+        assert ("postgres", "postgres", "s", "x", "TRUNCATE", "YES", "NO") in rows
+        admin.execute("CREATE ROLE grp")
+        admin.execute("GRANT grp TO s7b")
+        assert admin.execute(
+            "SELECT grantee, role_name, is_grantable FROM information_schema.applicable_roles"
+        ).fetchall() == [("s7b", "grp", "NO")]

@@ -544,6 +544,63 @@ def _pg_authid(st: CatalogState) -> Iterator[Row]:
         yield _role(st, oid, name)
 
 
+def _enabled_roles(st: CatalogState) -> set[str]:
+    """The roles whose privileges the current user has (all of them for a superuser)."""
+    rows = {str(r["name"]): r for r in st.role_rows or ()}
+    me = rows.get(st.user)
+    if me is None:
+        return {st.user}
+    if me["superuser"]:
+        return set(rows)
+    seen, todo = {st.user}, [st.user]
+    while todo:
+        row = rows.get(todo.pop())
+        if row is None or not row["inherit"]:
+            continue
+        for group in row["member_of"]:
+            if group not in seen:
+                seen.add(group)
+                todo.append(group)
+    return seen
+
+
+def _is_enabled_roles(st: CatalogState) -> Iterator[Row]:
+    for name in sorted(_enabled_roles(st)):
+        yield {"role_name": name}
+
+
+def _is_applicable_roles(st: CatalogState) -> Iterator[Row]:
+    enabled = _enabled_roles(st)
+    for row in st.role_rows or ():
+        if row["name"] in enabled:
+            for group in row["member_of"]:
+                yield {"grantee": row["name"], "role_name": group, "is_grantable": "NO"}
+
+
+_TABLE_PRIVILEGES = ("INSERT", "SELECT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
+
+
+def _is_table_privileges(st: CatalogState) -> Iterator[Row]:
+    enabled = _enabled_roles(st)
+    for table in st.tables():
+        # a table never granted on has PostgreSQL's default: everything for its owner
+        entries = table.acl or {table.owner: list(_TABLE_PRIVILEGES)}
+        for grantee, privileges in entries.items():
+            if not (grantee == "public" or grantee in enabled or table.owner in enabled):
+                continue
+            for privilege in privileges:
+                yield {
+                    "grantor": table.owner,
+                    "grantee": "PUBLIC" if grantee == "public" else grantee,
+                    "table_catalog": st.database,
+                    "table_schema": table.schema,
+                    "table_name": table.name,
+                    "privilege_type": privilege,
+                    "is_grantable": "YES" if grantee == table.owner else "NO",
+                    "with_hierarchy": "YES" if privilege == "SELECT" else "NO",
+                }
+
+
 def _pg_auth_members(st: CatalogState) -> Iterator[Row]:
     for row in st.role_rows or ():
         for group in row["member_of"]:
@@ -1065,6 +1122,9 @@ _BUILDERS: dict[tuple[str, str], Callable[[CatalogState], Iterator[Row]]] = {
     ("pg_catalog", "pg_authid"): _pg_authid,
     ("pg_catalog", "pg_user"): _pg_user,
     ("pg_catalog", "pg_auth_members"): _pg_auth_members,
+    ("information_schema", "enabled_roles"): _is_enabled_roles,
+    ("information_schema", "applicable_roles"): _is_applicable_roles,
+    ("information_schema", "table_privileges"): _is_table_privileges,
     ("pg_catalog", "pg_settings"): _pg_settings,
     ("pg_catalog", "pg_proc"): _pg_proc,
     ("pg_catalog", "pg_extension"): _pg_extension,
