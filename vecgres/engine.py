@@ -799,8 +799,9 @@ class Session:
         assert m is not None
         verb = m.group(1).upper()
         rest = m.group(2).strip().rstrip(";").strip()
-        if membership.is_role_setting(verb, rest):
-            return membership.set_role(self, verb, rest)
+        done = membership.role_setting(self, verb, rest)
+        if done is not None:
+            return done
         if verb == "SHOW":
             name, value = self.settings.show(rest)
             batch = pa.record_batch([pa.array([value], pa.string())], names=[name])

@@ -93,6 +93,11 @@ def test_set_role(server: RunningServer) -> None:
         ).fetchone() == ("readers",)
         alice.execute("SET ROLE NONE")
         assert alice.execute("SELECT current_user").fetchone() == ("alice",)
+        # a pool's RESET ALL ends a SET ROLE too; SET LOCAL ROLE is refused, not widened
+        alice.execute("SET ROLE readers")
+        alice.execute("RESET ALL")
+        assert alice.execute("SELECT current_user").fetchone() == ("alice",)
+        denied(alice, "SET LOCAL ROLE readers", "SET LOCAL ROLE is not supported yet", "0A000")
         # alice uses readers' privileges (INHERIT), and so owns what readers owns
         alice.execute("INSERT INTO made VALUES (1)")
         alice.execute("DROP TABLE made")

@@ -91,6 +91,18 @@ def is_role_setting(verb: str, rest: str) -> bool:
     return _ROLE_SETTING_RE.match(rest.strip()) is not None
 
 
+def role_setting(session: Session, verb: str, rest: str) -> Result | None:
+    """SET/RESET/SHOW ROLE's result; RESET ALL also resets the role (and returns None)."""
+    if verb.upper() == "RESET" and rest.strip().rstrip(";").strip().upper() == "ALL":
+        # pools reset a connection with RESET ALL: the next client must not inherit a role
+        session.role_setting = None
+        session.user = session.session_user
+        return None
+    if is_role_setting(verb, rest):
+        return set_role(session, verb, rest)
+    return None
+
+
 def set_role(session: Session, verb: str, rest: str) -> Result:
     import pyarrow as pa
 
@@ -104,6 +116,8 @@ def set_role(session: Session, verb: str, rest: str) -> Result:
         value = current if current is not None else "none"
         batch = pa.record_batch([pa.array([value], pa.string())], names=["role"])
         return Result([ColumnInfo("role", SqlType("text"))], iter([batch]), "SHOW")
+    if verb == "SET" and re.match(r"LOCAL\b", rest.strip(), re.I):
+        raise errors.FeatureNotSupported("SET LOCAL ROLE is not supported yet")
     m = _ROLE_SETTING_RE.match(rest.strip().rstrip(";").strip())
     value = "none" if verb == "RESET" or m is None else m.group("value").strip()
     if value.upper() in ("NONE", "DEFAULT", ""):
