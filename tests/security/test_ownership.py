@@ -82,11 +82,25 @@ def test_owner_rules(server: RunningServer) -> None:
         admin.execute("INSERT INTO t VALUES (1)")
         admin.execute("CREATE SCHEMA s")
         admin.execute("CREATE TABLE s.x (id int)")
+        admin.execute("CREATE VIEW shown AS SELECT 1 AS x")
+        admin.execute("GRANT CREATE ON SCHEMA public TO alice")
     with connect(server, "alice") as alice:
+        denied(
+            alice, "CREATE OR REPLACE VIEW shown AS SELECT 2 AS x", "must be owner of view shown"
+        )
+        denied(
+            alice,
+            "GRANT SELECT (id) ON t TO bob",
+            "column privileges are not supported yet",
+            "0A000",
+        )
         denied(alice, "DROP TABLE t", "must be owner of table t")
         denied(alice, "ALTER TABLE t OWNER TO alice", "must be owner of table t")
         denied(alice, "DROP SCHEMA s", "must be owner of schema s")
         denied(alice, "ALTER SCHEMA s OWNER TO alice", "must be owner of schema s")
+        denied(alice, "COMMENT ON TABLE t IS 'x'", "must be owner of table t")
+        denied(alice, "COMMENT ON COLUMN t.id IS 'x'", "must be owner of table t")
+        denied(alice, "COMMENT ON SCHEMA s IS 'x'", "must be owner of schema s")
         denied(alice, "ALTER TABLE nope OWNER TO alice", 'relation "nope" does not exist', "42P01")
         with connect(server) as admin:
             denied(admin, "ALTER TABLE t OWNER TO nobody", 'role "nobody" does not exist', "42704")

@@ -388,6 +388,11 @@ def _check_ddl(session: Session, ast: exp.Expr) -> None:
             if schema is None:
                 schema = next((s for s in path if s in catalog.schemas), "public")
             _require_schema(session, session.user, schema, "CREATE")
+            if ast.args.get("replace") and isinstance(target, exp.Table):
+                # CREATE OR REPLACE of an existing relation is the owner's
+                existing = catalog.find_relation(schema, target.name)
+                if existing is not None:
+                    _require_owner(session, existing)
             # CREATE VIEW reads nothing yet (its reader is checked); CREATE TABLE AS reads now
             if kind == "TABLE" and isinstance(ast.expression, exp.Query):
                 _check_reads(session, ast.expression, session.user)
@@ -415,6 +420,9 @@ def _check_ddl(session: Session, ast: exp.Expr) -> None:
             found = catalog.resolve(node.name, node.db or None, path)
             if found is not None:
                 _require_owner(session, found)
+        return
+    if isinstance(ast, exp.Comment):
+        _check_comment(session, catalog, path, ast)
         return
     if isinstance(ast, exp.TruncateTable):
         for node in ast.expressions:
@@ -444,6 +452,34 @@ def _check_ddl(session: Session, ast: exp.Expr) -> None:
             found = catalog.resolve(name.lower(), schema.lower() or None, path)
             if found is not None:
                 _require_owner(session, found)
+
+
+def _check_comment(session: Session, catalog: Catalog, path: list[str], ast: exp.Comment) -> None:
+    """COMMENT ON is for the object's owner (PostgreSQL's check_object_ownership)."""
+    kind = str(ast.args.get("kind") or "").upper()
+    target = ast.this
+    if kind == "SCHEMA" and isinstance(target, exp.Table):
+        name = target.name
+        owner = schema_owner(session, catalog, name)
+        if name in catalog.schemas and not (
+            is_superuser(session) or owner in _schema_roles(session, session.user)
+        ):
+            raise errors.InsufficientPrivilege(f"must be owner of schema {name}")
+        return
+    if kind == "INDEX" and isinstance(target, exp.Table):
+        found_index = catalog.find_index(target.db or _first(catalog, path), target.name)
+        if found_index is not None:
+            _require_owner(session, found_index[0], "index")
+        return
+    if kind == "COLUMN" and isinstance(target, exp.Column):
+        table_name, schema = target.table, target.db or None
+    elif isinstance(target, exp.Table):
+        table_name, schema = target.name, target.db or None
+    else:
+        return
+    found = catalog.resolve(table_name, schema, path)
+    if found is not None:
+        _require_owner(session, found)
 
 
 def _first(catalog: Catalog, path: list[str]) -> str:
@@ -516,6 +552,8 @@ def run(session: Session, sql: str) -> Result:
             f"GRANT and REVOKE on {other.lower()} are not supported yet"
         )
     privs = [p.strip().upper() for p in _split_list(m.group("privs"))]
+    if any("(" in p for p in privs):
+        raise errors.FeatureNotSupported("column privileges are not supported yet")
     privs = [re.sub(r"\s+PRIVILEGES$", "", p) for p in privs]
     privs = ["TEMPORARY" if p == "TEMP" else p for p in privs]
     grant = verb == "GRANT"
