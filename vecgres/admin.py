@@ -124,8 +124,8 @@ def run(hooks: ClusterHooks | None, sql: str, *, database: str, user: str) -> Re
         )
     words = _tokens(rest)
     attrs = hooks.role_attributes(user)
-    # no catalog role (a --users file's user): the operator's, all-powerful
-    me = attrs if attrs is not None else {"superuser": True}
+    # a --users file's user is the operator's (the cluster reports it as a superuser)
+    me = attrs or {}  # a role dropped while its session lives on may do nothing
     if noun == "DATABASE":
         if verb == "CREATE" and not (me.get("superuser") or me.get("createdb")):
             raise errors.InsufficientPrivilege("permission denied to create database")

@@ -171,3 +171,26 @@ def test_catalog_shows_roles_owners_and_memberships(server: RunningServer) -> No
     # psql's \du and \dt print what PostgreSQL 15 prints for the same roles and table
     assert psql(server, "\\du s7*") == (expected / "du.out").read_text()
     assert psql(server, "\\dt own1") == (expected / "dt_own1.out").read_text()
+
+
+def test_dropped_role_keeps_no_power_and_users_file_is_operator(tmp_path: Path) -> None:
+    from vecgres.server.auth.users import MemoryUserStore
+
+    users = MemoryUserStore()
+    users.set_password("operator", "secret")
+    with serving(tmp_path, users=users) as srv:
+        with connect(srv) as admin:
+            admin.execute("CREATE ROLE alice LOGIN")
+            admin.execute("CREATE TABLE t (id int)")
+        # a --users file's user has no catalog role: it is the operator, all-powerful
+        with connect(srv, "operator") as operator:
+            assert operator.execute("SELECT count(*) FROM t").fetchone() == (0,)
+            operator.execute("CREATE ROLE made_by_operator")
+        with connect(srv, "alice") as alice:
+            denied(alice, "SELECT * FROM t", "permission denied for table t")
+            with connect(srv) as admin:
+                admin.execute("DROP ROLE alice")
+            # the session outlives its role, but not with more rights than it had
+            denied(alice, "SELECT * FROM t", "permission denied for table t")
+            denied(alice, "CREATE ROLE x", "permission denied to create role")
+            denied(alice, "CREATE TABLE mine (x int)", "permission denied for schema public")

@@ -94,6 +94,8 @@ class Cluster:
         (self.root / "postgres").mkdir(exist_ok=True)
         self.roles = RoleStore(self.root)
         self.databases = dbacl.DatabaseAcls(self.root)
+        # a --users file (set by Server): its users have no catalog role and act as the operator
+        self.external_users: UserStore | None = None
         # the server's connections, for pg_stat_activity (set by Server)
         self.activity: Callable[[], list[dict[str, Any]]] | None = None
 
@@ -193,7 +195,11 @@ class Cluster:
         return dropped
 
     def role_attributes(self, name: str) -> dict[str, bool] | None:
-        return self.roles.attributes(name)
+        attrs = self.roles.attributes(name)
+        external = self.external_users
+        if attrs is None and external is not None and external.credentials(name) is not None:
+            return {"superuser": True, "createdb": True, "createrole": True, "login": True}
+        return attrs
 
     # --- membership and database privileges (vecgres.sql.grants) ------------------------------
 
@@ -243,7 +249,7 @@ class Cluster:
 
     def check_connect(self, database: str, user: str) -> None:
         """FATAL 42501 unless ``user`` may CONNECT to ``database`` (as CheckMyDatabase)."""
-        attrs = self.roles.attributes(user)
+        attrs = self.role_attributes(user)
         if attrs is None or attrs.get("superuser") or not self.has_database(database):
             return  # a --users file's user is the operator's; a missing database fails later
         mine = self.roles.privileges_of(user)
@@ -328,6 +334,7 @@ class Server:
         self.cluster = cluster
         self.settings = settings
         cluster.activity = self.activity
+        cluster.external_users = users
         self.hba_rules: list[HbaRule] = load_rules(hba_file)
         # a --users file answers first, then the roles made with CREATE ROLE
         self.users: UserStore = (

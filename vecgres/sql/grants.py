@@ -79,8 +79,8 @@ def is_superuser(session: Session, user: str | None = None) -> bool:
     if cluster is None:
         return True
     attrs = cluster.role_attributes(user or session.user)
-    # a user known only to a --users file has no catalog role: the operator's, all-powerful
-    return attrs is None or attrs.get("superuser", False)
+    # no such role (dropped while its session lives on): no privileges at all
+    return attrs is not None and attrs.get("superuser", False)
 
 
 def roles_of(session: Session, user: str) -> set[str]:

@@ -54,7 +54,7 @@ def run(session: Session, sql: str) -> Result:
     groups = [_ident(w) for w in _split_list(m.group("groups"))]
     members = [_role_spec(session, w) for w in _split_list(m.group("members"))]
     me = cluster.role_attributes(session.user)
-    superuser = me is None or me.get("superuser", False)
+    superuser = me is not None and me.get("superuser", False)
     for name in [*groups, *members]:
         if cluster.role_attributes(name) is None:
             raise errors.UndefinedObject(f'role "{name}" does not exist')
@@ -134,7 +134,7 @@ def set_role(session: Session, verb: str, rest: str) -> Result:
             if cluster.role_attributes(name) is None:
                 raise errors.InvalidParameterValue(f'role "{name}" does not exist')
             attrs = cluster.role_attributes(login)
-            superuser = attrs is None or attrs.get("superuser", False)
+            superuser = attrs is not None and attrs.get("superuser", False)
             if not superuser and not cluster.is_member(login, name):
                 raise errors.InsufficientPrivilege(f'permission denied to set role "{name}"')
         target = name
