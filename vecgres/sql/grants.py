@@ -36,6 +36,7 @@ TABLE_PRIVILEGES: Final = (
 )
 SCHEMA_PRIVILEGES: Final = ("USAGE", "CREATE")
 DATABASE_PRIVILEGES: Final = ("CREATE", "TEMPORARY", "CONNECT")
+SEQUENCE_PRIVILEGES: Final = ("USAGE", "SELECT", "UPDATE")
 PUBLIC: Final = "public"  # the PUBLIC pseudo-role, as a grantee
 BOOTSTRAP: Final = "postgres"  # the role initdb makes
 DATABASE_OWNER_ROLE: Final = "pg_database_owner"  # owns public; its member is the database owner
@@ -54,7 +55,6 @@ _SUPERUSER_FUNCTIONS: Final = frozenset({"vecgres_check"})
 # objects PostgreSQL grants on that vecgres has no privileges for (yet)
 _OTHER_OBJECTS: Final = frozenset(
     {
-        "SEQUENCE",
         "FUNCTION",
         "PROCEDURE",
         "ROUTINE",
@@ -495,6 +495,10 @@ def stamp_owner(session: Session, before: Catalog | None, after: Catalog) -> Non
     for oid, table in after.tables.items():
         if oid not in old_tables:
             table.owner = session.user
+    old_sequences = before.sequences if before is not None else {}
+    for oid, seq in after.sequences.items():
+        if oid not in old_sequences:
+            seq.owner = session.user
     old_schemas = before.schemas if before is not None else {}
     for name in after.schemas:
         if name not in old_schemas:
@@ -547,7 +551,10 @@ def run(session: Session, sql: str) -> Result:
     target = m.group("target").strip()
     words = target.split()
     other = words[0].upper()
-    if other in _OTHER_OBJECTS or (other == "ALL" and "TABLES" not in target.upper()):
+    upper = target.upper()
+    if other in _OTHER_OBJECTS or (
+        other == "ALL" and "TABLES" not in upper and "SEQUENCES" not in upper
+    ):
         raise errors.FeatureNotSupported(
             f"GRANT and REVOKE on {other.lower()} are not supported yet"
         )
@@ -573,6 +580,14 @@ def run(session: Session, sql: str) -> Result:
                 raise errors.InsufficientPrivilege(f"permission denied for schema {name}")
             acl = catalog.schema_acl.setdefault(name, schema_default_acl(owner, name))
             _apply(acl, grantees, wanted, grant=grant)
+    elif other == "SEQUENCE" or re.match(r"ALL\s+SEQUENCES\b", target, re.I):
+        wanted = _privileges(privs, SEQUENCE_PRIVILEGES, "sequence")
+        for seq in _grant_sequences(session, catalog, target):
+            if not _owns(session, seq.owner):
+                raise errors.InsufficientPrivilege(f"permission denied for sequence {seq.name}")
+            if not seq.acl:
+                seq.acl[seq.owner] = list(SEQUENCE_PRIVILEGES)
+            _apply(seq.acl, grantees, wanted, grant=grant)
     else:
         wanted = _privileges(privs, TABLE_PRIVILEGES, "table")
         for rel in _grant_tables(session, catalog, target):
@@ -624,6 +639,41 @@ def _role_spec(session: Session, word: str) -> str:
     if upper == "GROUP" or upper.startswith("GROUP "):
         return _ident(word.strip()[5:])
     return _ident(word)
+
+
+def _grant_sequences(session: Session, catalog: Catalog, target: str) -> list[Sequence]:
+    m = re.match(r"^ALL\s+SEQUENCES\s+IN\s+SCHEMA\s+(.+)$", target, re.I | re.S)
+    if m is not None:
+        schemas = [_ident(w) for w in _split_list(m.group(1))]
+        for name in schemas:
+            if name not in catalog.schemas:
+                raise errors.InvalidSchemaName(f'schema "{name}" does not exist')
+        return [s for s in catalog.sequences.values() if s.schema in schemas]
+    out: list[Sequence] = []
+    for word in _split_list(target[len("SEQUENCE") :]):
+        schema, _, name = word.strip().rpartition(".")
+        if schema and _ident(schema) in catalog.schemas and not is_superuser(session):
+            _require_schema(session, session.user, _ident(schema))
+        rel = catalog.resolve(
+            _ident(name), _ident(schema) if schema else None, session.settings.search_path()
+        )
+        if not isinstance(rel, Sequence):
+            shown = f"{_ident(schema)}.{_ident(name)}" if schema else _ident(name)
+            raise errors.UndefinedTable(f'relation "{shown}" does not exist')
+        out.append(rel)
+    return out
+
+
+def require_sequence(session: Session, seq: Sequence, any_of: tuple[str, ...]) -> None:
+    """nextval needs USAGE or UPDATE, currval USAGE or SELECT, setval UPDATE (PostgreSQL's)."""
+    if is_superuser(session):
+        return
+    _require_schema(session, session.user, seq.schema)
+    mine = roles_of(session, session.user)
+    if seq.owner in mine:
+        return
+    if not any(p in seq.acl.get(g, ()) for p in any_of for g in (*mine, PUBLIC)):
+        raise errors.InsufficientPrivilege(f"permission denied for sequence {seq.name}")
 
 
 def _grant_tables(session: Session, catalog: Catalog, target: str) -> list[Table]:

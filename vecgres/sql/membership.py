@@ -186,6 +186,7 @@ def check_drop_role(session: Session, sql: str) -> None:
 def count_dependencies(catalog: Catalog, role: str) -> int:
     """How many tables and schemas of ``catalog`` ``role`` owns or holds privileges on."""
     tables = sum(1 for t in catalog.tables.values() if t.owner == role or role in t.acl)
+    tables += sum(1 for s in catalog.sequences.values() if s.owner == role or role in s.acl)
     schemas = sum(
         1
         for s in catalog.schemas
@@ -206,6 +207,13 @@ def _local_dependencies(session: Session, catalog: Catalog, role: str) -> list[t
             found.append((table.oid, f"owner of {word} {shown}"))
         elif role in table.acl:
             found.append((table.oid, f"privileges for {word} {shown}"))
+    for seq in catalog.sequences.values():
+        visible = catalog.resolve(seq.name, None, path) is seq
+        shown = seq.name if visible else f"{seq.schema}.{seq.name}"
+        if seq.owner == role:
+            found.append((seq.oid, f"owner of sequence {shown}"))
+        elif role in seq.acl:
+            found.append((seq.oid, f"privileges for sequence {shown}"))
     for schema, oid in catalog.schemas.items():
         if catalog.schema_owners.get(schema) == role:
             found.append((oid, f"owner of schema {schema}"))

@@ -18,7 +18,7 @@ from vecgres import errors
 from vecgres.result import Result
 
 if TYPE_CHECKING:
-    from vecgres.catalog.model import Catalog
+    from vecgres.catalog.model import Catalog, Sequence, Table
     from vecgres.engine import Session
     from vecgres.sql.ddl import DdlResult
 
@@ -64,13 +64,17 @@ def run(session: Session, sql: str) -> Result:
     return session._apply_ddl(result)
 
 
+def _relations(catalog: Catalog) -> list[Table | Sequence]:
+    return [*catalog.tables.values(), *catalog.sequences.values()]
+
+
 def _reassign(session: Session, catalog: Catalog, olds: list[str], new: str) -> None:
     from vecgres.sql.ownership import _move_owner
 
-    for table in catalog.tables.values():
-        if table.owner in olds:
-            table.acl = _move_owner(table.acl, table.owner, new)
-            table.owner = new
+    for rel in _relations(catalog):
+        if rel.owner in olds:
+            rel.acl = _move_owner(rel.acl, rel.owner, new)
+            rel.owner = new
     for schema, owner in list(catalog.schema_owners.items()):
         if owner in olds:
             catalog.schema_owners[schema] = new
@@ -112,6 +116,10 @@ def _drop(session: Session, catalog: Catalog, roles: list[str], *, cascade: bool
             dropped + step.dropped_tables,
             notices + step.notices,
         )
+    for seq in [s for s in catalog.sequences.values() if s.owner in roles]:
+        if seq.oid in catalog.sequences:  # not gone with its table
+            stmt = exp.Drop(kind="SEQUENCE", tables=[exp.to_table(f'"{seq.schema}"."{seq.name}"')])
+            catalog = drop_objects(stmt, catalog, path).catalog
     for schema in [s for s, owner in catalog.schema_owners.items() if owner in roles]:
         stmt = exp.Drop(kind="SCHEMA", tables=[exp.Table(db=exp.to_identifier(schema))])
         stmt.set("cascade", cascade)
@@ -120,9 +128,9 @@ def _drop(session: Session, catalog: Catalog, roles: list[str], *, cascade: bool
         catalog.schema_owners.pop(schema, None)
         catalog.schema_acl.pop(schema, None)
     # and every privilege granted to the roles
-    for table in catalog.tables.values():
+    for item in _relations(catalog):
         for role in roles:
-            table.acl.pop(role, None)
+            item.acl.pop(role, None)
     for acl in catalog.schema_acl.values():
         for role in roles:
             acl.pop(role, None)

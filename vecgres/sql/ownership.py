@@ -14,7 +14,7 @@ import re
 from typing import TYPE_CHECKING, Final
 
 from vecgres import errors
-from vecgres.catalog.model import Catalog, Table
+from vecgres.catalog.model import Catalog, Sequence, Table
 from vecgres.result import Result
 
 if TYPE_CHECKING:
@@ -128,6 +128,17 @@ def run(session: Session, sql: str) -> Result:
         schema = parts[0] if len(parts) == 2 else None
         rel = catalog.resolve(parts[-1], schema, session.settings.search_path())
         shown = ".".join(parts)
+        if isinstance(rel, Sequence):
+            may_become(rel.owner, f"sequence {rel.name}")
+            if not superuser and not grants.has_schema_privilege(
+                session, new, rel.schema, "CREATE"
+            ):
+                raise errors.InsufficientPrivilege(f"permission denied for schema {rel.schema}")
+            rel.acl = _move_owner(rel.acl, rel.owner, new)
+            rel.owner = new
+            from vecgres.sql.ddl import DdlResult
+
+            return session._apply_ddl(DdlResult(catalog, f"ALTER {kind}"))
         if not isinstance(rel, Table):
             raise errors.UndefinedTable(f'relation "{shown}" does not exist')
         word = "view" if rel.kind == "v" else "table"
@@ -138,6 +149,11 @@ def run(session: Session, sql: str) -> Result:
             raise errors.InsufficientPrivilege(f"permission denied for schema {rel.schema}")
         rel.acl = _move_owner(rel.acl, rel.owner, new)
         rel.owner = new
+        for seq in catalog.sequences.values():
+            # a serial column's sequence follows its table (PostgreSQL moves owned sequences)
+            if seq.schema == rel.schema and seq.owned_by and seq.owned_by[0] == rel.name:
+                seq.acl = _move_owner(seq.acl, seq.owner, new)
+                seq.owner = new
     from vecgres.sql.ddl import DdlResult
 
     return session._apply_ddl(DdlResult(catalog, f"ALTER {kind}"))

@@ -307,6 +307,8 @@ def _pg_class(st: CatalogState) -> Iterator[Row]:
             relfilenode=seq.oid,
             relkind="S",
             relnatts=3,
+            relowner=st.oid_of(seq.owner),
+            relacl=acl.items(seq.acl, seq.owner),
         )
     for (schema, name), (oid, kind, cols) in RELATIONS.items():
         yield _class_row(
