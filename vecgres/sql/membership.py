@@ -26,7 +26,7 @@ _MEMBER_RE: Final = re.compile(
     re.I | re.S,
 )
 _ROLE_SETTING_RE: Final = re.compile(
-    r"^(?:(?:SESSION|LOCAL)\s+)?ROLE(?:\s*(?:TO|=)\s*|\s+)?(?P<value>.*)$", re.I | re.S
+    r"^(?:(?:SESSION|LOCAL)\s+)?ROLE\b(?:\s*(?:TO|=)\s*|\s+)?(?P<value>.*)$", re.I | re.S
 )
 
 
