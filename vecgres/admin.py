@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 from vecgres import errors
 from vecgres.result import Notice, Result
@@ -54,7 +54,7 @@ class RoleOptions:
 class ClusterHooks(Protocol):
     """What the owner of the data directory does for the statements of this module."""
 
-    def create_database(self, name: str) -> None: ...
+    def create_database(self, name: str, owner: str = ...) -> None: ...
 
     def drop_database(self, name: str, *, missing_ok: bool, current: str) -> bool:
         """Remove a database; False if it was missing and ``missing_ok``."""
@@ -68,6 +68,37 @@ class ClusterHooks(Protocol):
 
     def role_attributes(self, name: str) -> dict[str, bool] | None:
         """superuser/createdb/createrole/login of a role; None if there is no such role."""
+
+    # roles' membership and databases' owners and ACLs (used by vecgres.sql.grants)
+    def role_names(self) -> list[str]: ...
+
+    def role_catalog(self) -> list[dict[str, Any]]:
+        """Every role's oid, name, attributes and memberships (for pg_authid and friends)."""
+
+    def has_database(self, name: str) -> bool: ...
+
+    def privileges_of(self, name: str) -> set[str]:
+        """``name`` and the roles whose privileges it inherits."""
+
+    def is_member(self, name: str, group: str) -> bool: ...
+
+    def grant_membership(self, group: str, member: str) -> bool: ...
+
+    def revoke_membership(self, group: str, member: str) -> bool: ...
+
+    def database_owner(self, name: str) -> str: ...
+
+    def database_acl(self, name: str) -> dict[str, list[str]] | None: ...
+
+    def set_database_acl(self, name: str, acl: dict[str, list[str]]) -> None: ...
+
+    def set_database_owner(self, name: str, owner: str) -> None: ...
+
+    def remote_dependencies(self, role: str, current: str) -> list[tuple[str, int]]:
+        """(database, how many objects ``role`` owns or is granted there), other databases."""
+
+    def database_mentions(self, role: str) -> list[tuple[str, str]]:
+        """(database, "owner"|"privileges") where ``role`` is named."""
 
 
 def is_admin(sql: str) -> bool:
@@ -93,12 +124,12 @@ def run(hooks: ClusterHooks | None, sql: str, *, database: str, user: str) -> Re
         )
     words = _tokens(rest)
     attrs = hooks.role_attributes(user)
-    # no catalog role (a --users file's user): the operator's, all-powerful
-    me = attrs if attrs is not None else {"superuser": True}
+    # a --users file's user is the operator's (the cluster reports it as a superuser)
+    me = attrs or {}  # a role dropped while its session lives on may do nothing
     if noun == "DATABASE":
         if verb == "CREATE" and not (me.get("superuser") or me.get("createdb")):
             raise errors.InsufficientPrivilege("permission denied to create database")
-        return _database(hooks, verb, words, database)
+        return _database(hooks, verb, words, database, user)
     _check_role_privilege(hooks, me, verb, words, user)
     return _role(hooks, verb, noun, words, user)
 
@@ -139,11 +170,11 @@ def _check_role_privilege(
         raise errors.InsufficientPrivilege("permission denied to drop role")
 
 
-def _database(hooks: ClusterHooks, verb: str, words: list[str], current: str) -> Result:
+def _database(hooks: ClusterHooks, verb: str, words: list[str], current: str, owner: str) -> Result:
     if verb == "CREATE":
         name, options = _name(words), words[1:]
         _check_database_options(options)
-        hooks.create_database(name)
+        hooks.create_database(name, owner)
         return Result(None, None, "CREATE DATABASE")
     if verb == "DROP":
         missing_ok = _if_exists(words)

@@ -54,7 +54,7 @@ from vecgres.executor.keys import KeyIndexes
 from vecgres.executor.relation import PendingWrites, layout_of, stored_conversions, table_view
 from vecgres.executor.sequences import SequenceState
 from vecgres.result import ColumnInfo, Notice, Result
-from vecgres.sql import ddl, fastpath, grants, pgcatalog
+from vecgres.sql import ddl, fastpath, grants, membership, pgcatalog
 from vecgres.sql.bind import BindContext, BoundQuery, bind_query, count_params
 from vecgres.sql.dialect import DIALECT
 from vecgres.sql.rendercache import Template
@@ -111,6 +111,10 @@ class Database:
 
     def snapshot(self) -> Snapshot:
         return self.store.snapshot()
+
+    def role_dependencies(self, role: str) -> int:
+        """Objects ``role`` owns or holds privileges on here (for DROP ROLE in another database)."""
+        return membership.count_dependencies(self.catalog, role)
 
     def close(self) -> None:
         if not self._closed:
@@ -263,7 +267,9 @@ class Session:
 
     def __init__(self, db: Database, *, user: str, database: str) -> None:
         self.db = db
-        self.user = user
+        self.user = user  # current_user: SET ROLE changes it (vecgres.sql.membership)
+        self.session_user = user
+        self.role_setting: str | None = None
         self.database = database
         self.settings = SessionSettings(user)
         self.txn: Transaction | None = None
@@ -541,6 +547,9 @@ class Session:
         name = admin.needs_no_transaction(sql)
         if name is not None and in_block:
             raise errors.ActiveSqlTransaction(f"{name} cannot run inside a transaction block")
+        done = grants.before_admin(self, sql)
+        if done is not None:
+            return done
         return admin.run(self.db.cluster, sql, database=self.database, user=self.user)
 
     def _describe_by_running(self, stmt: PreparedStatement) -> list[ColumnInfo]:
@@ -829,6 +838,9 @@ class Session:
         assert m is not None
         verb = m.group(1).upper()
         rest = m.group(2).strip().rstrip(";").strip()
+        done = membership.role_setting(self, verb, rest)
+        if done is not None:
+            return done
         if verb == "SHOW":
             name, value = self.settings.show(rest)
             batch = pa.record_batch([pa.array([value], pa.string())], names=[name])

@@ -99,6 +99,8 @@ class Sequence:
     cycle: bool = False
     type_name: str = "bigint"
     owned_by: tuple[str, str] | None = None  # (table name, column name) in the same schema
+    owner: str = "postgres"
+    acl: dict[str, list[str]] = field(default_factory=dict)  # grantee (or "public") -> privileges
 
 
 @dataclass(slots=True)

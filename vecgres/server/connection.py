@@ -489,6 +489,7 @@ class Connection:
             user=self.user,
             address=self.address,
             ssl=self.ssl,
+            member=self.server.cluster.roles.is_member,
         )
         where = (
             f'host "{self.address}", user "{self.user}", database "{self.database}", '

@@ -31,6 +31,7 @@ from vecgres.errors import (
     InvalidCatalogName,
     ObjectInUse,
 )
+from vecgres.server.auth import dbacl
 from vecgres.server.auth.hba import HbaRule, load_rules
 from vecgres.server.auth.roles import ChainedUserStore, RoleStore
 from vecgres.server.auth.users import UserStore
@@ -93,6 +94,9 @@ class Cluster:
         (self.root / "postgres").mkdir(exist_ok=True)
         self.roles = RoleStore(self.root)
         self.mock_auth_nonce = _mock_auth_nonce(self.root)
+        self.databases = dbacl.DatabaseAcls(self.root)
+        # a --users file (set by Server): its users have no catalog role and act as the operator
+        self.external_users: UserStore | None = None
         # the server's connections, for pg_stat_activity (set by Server)
         self.activity: Callable[[], list[dict[str, Any]]] | None = None
 
@@ -123,6 +127,7 @@ class Cluster:
 
     def session(self, database: str, user: str) -> SessionLike:
         """A new session; pair with ``release(database)`` when it closes."""
+        self.check_connect(database, user)
         with self._lock:
             session: SessionLike = self._database(database).session(user=user, database=database)
             self._sessions[database] = self._sessions.get(database, 0) + 1
@@ -139,7 +144,7 @@ class Cluster:
 
     # --- ClusterHooks (vecgres.admin) -------------------------------------------------------
 
-    def create_database(self, name: str) -> None:
+    def create_database(self, name: str, owner: str = dbacl.BOOTSTRAP_OWNER) -> None:
         with self._lock:
             if not self._valid_name(name):
                 raise InvalidCatalogName(f'invalid database name "{name}"')
@@ -148,6 +153,7 @@ class Cluster:
                 raise DuplicateDatabase(f'database "{name}" already exists')
             path.mkdir()
             _fsync_dir(self.root)
+            self.databases.created(name, owner)
 
     def drop_database(self, name: str, *, missing_ok: bool = False, current: str = "") -> bool:
         with self._lock:
@@ -174,6 +180,7 @@ class Cluster:
             (self.root / name).rename(doomed)
             _fsync_dir(self.root)
             shutil.rmtree(doomed, ignore_errors=True)
+            self.databases.dropped(name)
             return True
 
     def create_role(self, name: str, options: RoleOptions) -> None:
@@ -183,10 +190,79 @@ class Cluster:
         self.roles.alter(name, options)
 
     def drop_role(self, name: str, *, missing_ok: bool, current: str) -> bool:
-        return self.roles.drop(name, missing_ok=missing_ok, current=current)
+        dropped = self.roles.drop(name, missing_ok=missing_ok, current=current)
+        if dropped:
+            self.databases.role_dropped(name)
+        return dropped
 
     def role_attributes(self, name: str) -> dict[str, bool] | None:
-        return self.roles.attributes(name)
+        attrs = self.roles.attributes(name)
+        external = self.external_users
+        if attrs is None and external is not None and external.credentials(name) is not None:
+            return {"superuser": True, "createdb": True, "createrole": True, "login": True}
+        return attrs
+
+    # --- membership and database privileges (vecgres.sql.grants) ------------------------------
+
+    def role_names(self) -> list[str]:
+        return self.roles.names()
+
+    def role_catalog(self) -> list[dict[str, Any]]:
+        return self.roles.catalog_rows()
+
+    def privileges_of(self, name: str) -> set[str]:
+        return self.roles.privileges_of(name)
+
+    def is_member(self, name: str, group: str) -> bool:
+        return self.roles.is_member(name, group)
+
+    def grant_membership(self, group: str, member: str) -> bool:
+        return self.roles.grant_membership(group, member)
+
+    def revoke_membership(self, group: str, member: str) -> bool:
+        return self.roles.revoke_membership(group, member)
+
+    def database_owner(self, name: str) -> str:
+        return self.databases.owner(name)
+
+    def database_acl(self, name: str) -> dict[str, list[str]] | None:
+        return self.databases.acl(name)
+
+    def set_database_acl(self, name: str, acl: dict[str, list[str]]) -> None:
+        self.databases.set_acl(name, acl)
+
+    def set_database_owner(self, name: str, owner: str) -> None:
+        self.databases.set_owner(name, owner)
+
+    def database_mentions(self, role: str) -> list[tuple[str, str]]:
+        return self.databases.mentions(role)
+
+    def remote_dependencies(self, role: str, current: str) -> list[tuple[str, int]]:
+        out: list[tuple[str, int]] = []
+        for name in self.names():
+            if name == current or not self.has_database(name):
+                continue
+            count = getattr(self.database(name), "role_dependencies", None)
+            found = count(role) if count is not None else 0
+            if found:
+                out.append((name, found))
+        return out
+
+    def check_connect(self, database: str, user: str) -> None:
+        """FATAL 42501 unless ``user`` may CONNECT to ``database`` (as CheckMyDatabase)."""
+        attrs = self.role_attributes(user)
+        if attrs is None or attrs.get("superuser") or not self.has_database(database):
+            return  # a --users file's user is the operator's; a missing database fails later
+        mine = self.roles.privileges_of(user)
+        if self.databases.owner(database) in mine:
+            return
+        acl = self.databases.effective_acl(database)
+        if any("CONNECT" in acl.get(r, ()) for r in (*mine, dbacl.PUBLIC)):
+            return
+        raise dbacl.InsufficientPrivilegeFatal(
+            f'permission denied for database "{database}"',
+            detail="User does not have CONNECT privilege.",
+        )
 
     def close(self) -> None:
         with self._lock:
@@ -275,6 +351,7 @@ class Server:
         self.cluster = cluster
         self.settings = settings
         cluster.activity = self.activity
+        cluster.external_users = users
         self.hba_rules: list[HbaRule] = load_rules(hba_file)
         # a --users file answers first, then the roles made with CREATE ROLE
         self.users: UserStore = (

@@ -27,10 +27,14 @@ def _split_name(name: str) -> tuple[str | None, str]:
 def install(session: Session) -> None:
     duck = session.duck
 
-    def sequence(name: str):  # type: ignore[no-untyped-def]
+    def sequence(name: str, *any_of: str):  # type: ignore[no-untyped-def]
+        from vecgres.sql.grants import require_sequence
+
         schema, rel = _split_name(name)
         try:
-            return session._catalog().resolve_sequence(rel, schema, session.settings.search_path())
+            found = session._catalog().resolve_sequence(rel, schema, session.settings.search_path())
+            require_sequence(session, found, any_of)
+            return found
         except errors.VecgresError as exc:
             _fail(exc)
             raise
@@ -38,7 +42,7 @@ def install(session: Session) -> None:
     def nextval(name: str | None) -> int | None:
         if name is None:
             return None
-        seq = sequence(name)
+        seq = sequence(name, "USAGE", "UPDATE")
         try:
             value = session.db.sequences.nextval(seq)[0]
         except errors.VecgresError as exc:
@@ -51,7 +55,7 @@ def install(session: Session) -> None:
     def currval(name: str | None) -> int | None:
         if name is None:
             return None
-        seq = sequence(name)
+        seq = sequence(name, "SELECT", "USAGE")
         if seq.oid not in session.currvals:
             _fail(
                 errors.ObjectNotInPrerequisiteState(
@@ -68,7 +72,7 @@ def install(session: Session) -> None:
     def setval(name: str | None, value: int | None, is_called: bool | None = True) -> int | None:
         if name is None or value is None or is_called is None:
             return None
-        seq = sequence(name)
+        seq = sequence(name, "UPDATE")
         try:
             session.db.sequences.setval(seq, value, is_called)
         except errors.VecgresError as exc:

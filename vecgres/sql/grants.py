@@ -35,7 +35,11 @@ TABLE_PRIVILEGES: Final = (
     "TRIGGER",
 )
 SCHEMA_PRIVILEGES: Final = ("USAGE", "CREATE")
+DATABASE_PRIVILEGES: Final = ("CREATE", "TEMPORARY", "CONNECT")
+SEQUENCE_PRIVILEGES: Final = ("USAGE", "SELECT", "UPDATE")
 PUBLIC: Final = "public"  # the PUBLIC pseudo-role, as a grantee
+BOOTSTRAP: Final = "postgres"  # the role initdb makes
+DATABASE_OWNER_ROLE: Final = "pg_database_owner"  # owns public; its member is the database owner
 _SYSTEM_SCHEMAS: Final = ("pg_catalog", "information_schema")
 
 _GRANT_RE: Final = re.compile(
@@ -44,13 +48,13 @@ _GRANT_RE: Final = re.compile(
     re.I | re.S,
 )
 _IS_GRANT_RE: Final = re.compile(r"^\s*(GRANT|REVOKE)\b", re.I)
+# functions only superusers may call: they read every table's files
+_SUPERUSER_FUNCTIONS: Final = frozenset({"vecgres_check"})
 
 
 # objects PostgreSQL grants on that vecgres has no privileges for (yet)
 _OTHER_OBJECTS: Final = frozenset(
     {
-        "DATABASE",
-        "SEQUENCE",
         "FUNCTION",
         "PROCEDURE",
         "ROUTINE",
@@ -75,8 +79,19 @@ def is_superuser(session: Session, user: str | None = None) -> bool:
     if cluster is None:
         return True
     attrs = cluster.role_attributes(user or session.user)
-    # a user known only to a --users file has no catalog role: the operator's, all-powerful
-    return attrs is None or attrs.get("superuser", False)
+    # no such role (dropped while its session lives on): no privileges at all
+    return attrs is not None and attrs.get("superuser", False)
+
+
+def roles_of(session: Session, user: str) -> set[str]:
+    """``user`` and the roles whose privileges it inherits (GRANT role TO user, INHERIT)."""
+    cluster = session.db.cluster
+    return {user} if cluster is None else cluster.privileges_of(user)
+
+
+def database_owner(session: Session) -> str:
+    cluster = session.db.cluster
+    return BOOTSTRAP if cluster is None else cluster.database_owner(session.database)
 
 
 def _kind_word(table: Table | Sequence) -> str:
@@ -86,22 +101,68 @@ def _kind_word(table: Table | Sequence) -> str:
 
 
 def has_privilege(session: Session, user: str, rel: Table, privilege: str) -> bool:
-    if rel.owner == user or is_superuser(session, user):
+    if is_superuser(session, user):
         return True
-    return any(privilege in rel.acl.get(grantee, ()) for grantee in (user, PUBLIC))
+    mine = roles_of(session, user)
+    if rel.owner in mine:
+        return True
+    return any(privilege in rel.acl.get(grantee, ()) for grantee in (*mine, PUBLIC))
+
+
+def schema_owner(session: Session, catalog: Catalog, schema: str) -> str:
+    """The schema's owner; public belongs to pg_database_owner (the database's owner)."""
+    owner = catalog.schema_owners.get(schema)
+    if owner is not None:
+        return owner
+    return DATABASE_OWNER_ROLE if schema == "public" else BOOTSTRAP
+
+
+def _schema_roles(session: Session, user: str) -> set[str]:
+    mine = roles_of(session, user)
+    if database_owner(session) in mine:
+        mine = mine | {DATABASE_OWNER_ROLE}
+    return mine
+
+
+def schema_default_acl(owner: str, schema: str) -> dict[str, list[str]]:
+    acl = {owner: list(SCHEMA_PRIVILEGES)}
+    if schema == "public":
+        acl[PUBLIC] = ["USAGE"]  # PostgreSQL 15: USAGE for everyone, CREATE for the owner only
+    return acl
 
 
 def has_schema_privilege(session: Session, user: str, schema: str, privilege: str) -> bool:
     if schema in _SYSTEM_SCHEMAS:
         return privilege == "USAGE"
     catalog = session._catalog()
-    if catalog.schema_owners.get(schema) == user or is_superuser(session, user):
+    if is_superuser(session, user):
+        return True
+    mine = _schema_roles(session, user)
+    owner = schema_owner(session, catalog, schema)
+    if owner in mine:
         return True
     acl = catalog.schema_acl.get(schema)
     if acl is None:
-        # PostgreSQL 15's defaults: public is usable by everyone, creatable by its owner only
-        acl = {PUBLIC: ["USAGE"]} if schema == "public" else {}
-    return any(privilege in acl.get(g, ()) for g in (user, PUBLIC))
+        acl = schema_default_acl(owner, schema)
+    return any(privilege in acl.get(g, ()) for g in (*mine, PUBLIC))
+
+
+def has_database_privilege(session: Session, user: str, database: str, privilege: str) -> bool:
+    cluster = session.db.cluster
+    if cluster is None or is_superuser(session, user):
+        return True
+    mine = roles_of(session, user)
+    owner = cluster.database_owner(database)
+    if owner in mine:
+        return True
+    acl = cluster.database_acl(database)
+    if acl is None:
+        acl = database_default_acl(owner)
+    return any(privilege in acl.get(g, ()) for g in (*mine, PUBLIC))
+
+
+def database_default_acl(owner: str) -> dict[str, list[str]]:
+    return {PUBLIC: ["TEMPORARY", "CONNECT"], owner: list(DATABASE_PRIVILEGES)}
 
 
 def _require(session: Session, user: str, rel: Table, privilege: str) -> None:
@@ -115,9 +176,13 @@ def _require_schema(session: Session, user: str, schema: str, privilege: str = "
         raise errors.InsufficientPrivilege(f"permission denied for schema {schema}")
 
 
+def _owns(session: Session, owner: str) -> bool:
+    return is_superuser(session) or owner in roles_of(session, session.user)
+
+
 def _require_owner(session: Session, rel: Table | Sequence, kind: str | None = None) -> None:
-    owner = getattr(rel, "owner", "postgres")
-    if owner != session.user and not is_superuser(session):
+    owner = getattr(rel, "owner", BOOTSTRAP)
+    if not _owns(session, owner):
         raise errors.InsufficientPrivilege(f"must be owner of {kind or _kind_word(rel)} {rel.name}")
 
 
@@ -127,11 +192,19 @@ def check(session: Session, stmt: PreparedStatement) -> None:
     if is_superuser(session):
         return
     kind, ast = stmt.kind, stmt.ast
+    if ast is not None:
+        for func in ast.find_all(exp.Anonymous):
+            if func.name.lower() in _SUPERUSER_FUNCTIONS:
+                # like PostgreSQL's admin functions, EXECUTE is not granted to PUBLIC
+                raise errors.InsufficientPrivilege(
+                    f"permission denied for function {func.name.lower()}"
+                )
     if kind == "copy":
         _check_copy(session, stmt.sql)
         return
     if ast is None:
         return
+    _check_qualified_schemas(session, ast)
     if kind == "query":
         _check_reads(session, ast, session.user)
     elif kind in ("insert", "update", "delete"):
@@ -142,6 +215,15 @@ def check(session: Session, stmt: PreparedStatement) -> None:
         _check_ddl(session, ast)
 
 
+def _check_qualified_schemas(session: Session, ast: exp.Expr) -> None:
+    """A schema named in the statement needs USAGE, whatever the statement does with it."""
+    schemas = session._catalog().schemas
+    for node in ast.find_all(exp.Table):
+        schema = node.text("db")
+        if node.name and schema in schemas and not _is_cte_ref(node):
+            _require_schema(session, session.user, schema)
+
+
 def _resolve(session: Session, node: exp.Table) -> Table | None:
     if not node.name:
         return None
@@ -149,14 +231,43 @@ def _resolve(session: Session, node: exp.Table) -> Table | None:
     return found if isinstance(found, Table) else None
 
 
-def _cte_names(ast: exp.Expr) -> set[str]:
-    return {cte.alias_or_name for cte in ast.find_all(exp.CTE)}
+def _is_cte_ref(node: exp.Table) -> bool:
+    """Whether ``node`` names a CTE in scope (PostgreSQL's rules), not a table.
+
+    A CTE is seen by its query's body and by the CTEs after it in the same WITH
+    (and by itself under WITH RECURSIVE); nowhere else. Erring towards "a table"
+    only makes the check stricter.
+    """
+    if node.args.get("db") is not None or node.args.get("catalog") is not None:
+        return False
+    name = node.name
+    child: exp.Expr = node
+    parent = node.parent
+    while parent is not None:
+        if isinstance(parent, exp.With):
+            position = next(i for i, c in enumerate(parent.expressions) if c is child)
+            seen = parent.expressions[: position + (1 if parent.args.get("recursive") else 0)]
+            if any(c.alias_or_name == name for c in seen):
+                return True
+            owner = parent.parent  # its query: its WITH was just looked at
+            if owner is None:
+                return False
+            child, parent = owner, owner.parent
+            continue
+        with_ = parent.args.get("with_") or parent.args.get("with")
+        if (
+            isinstance(with_, exp.With)
+            and with_ is not child
+            and any(c.alias_or_name == name for c in with_.expressions)
+        ):
+            return True
+        child, parent = parent, parent.parent
+    return False
 
 
 def _check_reads(session: Session, ast: exp.Expr, user: str, skip: exp.Table | None = None) -> None:
-    ctes = _cte_names(ast)
     for node in ast.find_all(exp.Table):
-        if node is skip or (not node.db and node.name in ctes):
+        if node is skip or _is_cte_ref(node):
             continue
         rel = _resolve(session, node)
         if rel is None or rel.schema in _SYSTEM_SCHEMAS:
@@ -245,6 +356,8 @@ def _check_copy(session: Session, sql: str) -> None:
         return
     if stmt.table is None:
         return
+    if stmt.schema is not None and stmt.schema in session._catalog().schemas:
+        _require_schema(session, session.user, stmt.schema)
     found = session._catalog().resolve(stmt.table, stmt.schema, session.settings.search_path())
     if isinstance(found, Table):
         _require(session, session.user, found, "INSERT" if stmt.direction == "from" else "SELECT")
@@ -255,6 +368,12 @@ def _check_ddl(session: Session, ast: exp.Expr) -> None:
     path = session.settings.search_path()
     if isinstance(ast, exp.Create):
         kind = (ast.kind or "").upper()
+        if kind == "SCHEMA":
+            if not has_database_privilege(session, session.user, session.database, "CREATE"):
+                raise errors.InsufficientPrivilege(
+                    f"permission denied for database {session.database}"
+                )
+            return
         if kind == "INDEX":
             index = ast.this
             table = index.args.get("table") if isinstance(index, exp.Index) else None
@@ -269,30 +388,41 @@ def _check_ddl(session: Session, ast: exp.Expr) -> None:
             if schema is None:
                 schema = next((s for s in path if s in catalog.schemas), "public")
             _require_schema(session, session.user, schema, "CREATE")
+            if ast.args.get("replace") and isinstance(target, exp.Table):
+                # CREATE OR REPLACE of an existing relation is the owner's
+                existing = catalog.find_relation(schema, target.name)
+                if existing is not None:
+                    _require_owner(session, existing)
             # CREATE VIEW reads nothing yet (its reader is checked); CREATE TABLE AS reads now
             if kind == "TABLE" and isinstance(ast.expression, exp.Query):
                 _check_reads(session, ast.expression, session.user)
         return
     if isinstance(ast, exp.Drop):
         kind = (ast.kind or "").upper()
-        for node in ast.expressions if kind == "SCHEMA" else ast.args.get("tables") or []:
+        for node in ast.args.get("tables") or ast.expressions or []:
             if not isinstance(node, exp.Table):
                 continue
             if kind == "INDEX":
                 found_index = catalog.find_index(node.db or _first(catalog, path), node.name)
                 if found_index is not None:
                     table, index = found_index
-                    if table.owner != session.user and not is_superuser(session):
+                    if not _owns(session, table.owner):
                         raise errors.InsufficientPrivilege(f"must be owner of index {index.name}")
                 continue
             if kind == "SCHEMA":
-                name = node.name
-                if name in catalog.schemas and catalog.schema_owners.get(name) != session.user:
+                name = node.name or node.db  # sqlglot reads a bare schema name as a qualifier
+                owner = schema_owner(session, catalog, name)
+                if name in catalog.schemas and not (
+                    is_superuser(session) or owner in _schema_roles(session, session.user)
+                ):
                     raise errors.InsufficientPrivilege(f"must be owner of schema {name}")
                 continue
             found = catalog.resolve(node.name, node.db or None, path)
             if found is not None:
                 _require_owner(session, found)
+        return
+    if isinstance(ast, exp.Comment):
+        _check_comment(session, catalog, path, ast)
         return
     if isinstance(ast, exp.TruncateTable):
         for node in ast.expressions:
@@ -312,6 +442,8 @@ def _check_ddl(session: Session, ast: exp.Expr) -> None:
         )
         if m is not None:
             schema, _, name = m.group(2).replace('"', "").rpartition(".")
+            if schema.lower() in catalog.schemas:
+                _require_schema(session, session.user, schema.lower())
             if m.group(1).upper() == "INDEX":
                 found_index = catalog.find_index(schema or _first(catalog, path), name.lower())
                 if found_index is not None:
@@ -320,6 +452,34 @@ def _check_ddl(session: Session, ast: exp.Expr) -> None:
             found = catalog.resolve(name.lower(), schema.lower() or None, path)
             if found is not None:
                 _require_owner(session, found)
+
+
+def _check_comment(session: Session, catalog: Catalog, path: list[str], ast: exp.Comment) -> None:
+    """COMMENT ON is for the object's owner (PostgreSQL's check_object_ownership)."""
+    kind = str(ast.args.get("kind") or "").upper()
+    target = ast.this
+    if kind == "SCHEMA" and isinstance(target, exp.Table):
+        name = target.name
+        owner = schema_owner(session, catalog, name)
+        if name in catalog.schemas and not (
+            is_superuser(session) or owner in _schema_roles(session, session.user)
+        ):
+            raise errors.InsufficientPrivilege(f"must be owner of schema {name}")
+        return
+    if kind == "INDEX" and isinstance(target, exp.Table):
+        found_index = catalog.find_index(target.db or _first(catalog, path), target.name)
+        if found_index is not None:
+            _require_owner(session, found_index[0], "index")
+        return
+    if kind == "COLUMN" and isinstance(target, exp.Column):
+        table_name, schema = target.table, target.db or None
+    elif isinstance(target, exp.Table):
+        table_name, schema = target.name, target.db or None
+    else:
+        return
+    found = catalog.resolve(table_name, schema, path)
+    if found is not None:
+        _require_owner(session, found)
 
 
 def _first(catalog: Catalog, path: list[str]) -> str:
@@ -335,6 +495,10 @@ def stamp_owner(session: Session, before: Catalog | None, after: Catalog) -> Non
     for oid, table in after.tables.items():
         if oid not in old_tables:
             table.owner = session.user
+    old_sequences = before.sequences if before is not None else {}
+    for oid, seq in after.sequences.items():
+        if oid not in old_sequences:
+            seq.owner = session.user
     old_schemas = before.schemas if before is not None else {}
     for name in after.schemas:
         if name not in old_schemas:
@@ -343,19 +507,43 @@ def stamp_owner(session: Session, before: Catalog | None, after: Catalog) -> Non
 
 # --- GRANT / REVOKE ----------------------------------------------------------------------------
 def is_grant(sql: str) -> bool:
-    return _IS_GRANT_RE.match(sql) is not None
+    """GRANT/REVOKE, and ALTER ... OWNER TO (both change who may do what)."""
+    from vecgres.sql import owned, ownership
+
+    return (
+        _IS_GRANT_RE.match(sql) is not None
+        or ownership.is_owner_change(sql)
+        or owned.is_owned_statement(sql)
+    )
+
+
+def before_admin(session: Session, sql: str) -> Result | None:
+    """Checks (and ALTER DATABASE ... OWNER TO) for the cluster-wide statements of admin.py."""
+    from vecgres.sql import membership, ownership
+
+    if ownership.is_owner_change(sql):
+        return ownership.run(session, sql)
+    membership.check_drop_role(session, sql)
+    ownership.check_drop_database(session, sql)
+    return None
 
 
 def run(session: Session, sql: str) -> Result:
+    from vecgres.sql import membership, owned, ownership
+
+    if ownership.is_owner_change(sql):
+        return ownership.run(session, sql)
+    if owned.is_owned_statement(sql):
+        return owned.run(session, sql)
     m = _GRANT_RE.match(sql)
     if m is None:
         if re.search(r"\sON\s", sql, re.I) is None:
-            raise errors.FeatureNotSupported("role membership is not supported yet")
+            return membership.run(session, sql)
         raise errors.SyntaxError_('syntax error at or near "' + sql.split()[0] + '"')
     verb = m.group(1).upper()
     if m.group("tail") and "GRANT" in m.group("tail").upper():
         raise errors.FeatureNotSupported("WITH GRANT OPTION is not supported yet")
-    grantees = [_ident(w) for w in _split_list(m.group("who"))]
+    grantees = [_role_spec(session, w) for w in _split_list(m.group("who"))]
     cluster = session.db.cluster
     for name in grantees:
         if name != PUBLIC and cluster is not None and cluster.role_attributes(name) is None:
@@ -363,37 +551,129 @@ def run(session: Session, sql: str) -> Result:
     target = m.group("target").strip()
     words = target.split()
     other = words[0].upper()
-    if other in _OTHER_OBJECTS or (other == "ALL" and "TABLES" not in target.upper()):
+    upper = target.upper()
+    if other in _OTHER_OBJECTS or (
+        other == "ALL" and "TABLES" not in upper and "SEQUENCES" not in upper
+    ):
         raise errors.FeatureNotSupported(
             f"GRANT and REVOKE on {other.lower()} are not supported yet"
         )
     privs = [p.strip().upper() for p in _split_list(m.group("privs"))]
+    if any("(" in p for p in privs):
+        raise errors.FeatureNotSupported("column privileges are not supported yet")
     privs = [re.sub(r"\s+PRIVILEGES$", "", p) for p in privs]
+    privs = ["TEMPORARY" if p == "TEMP" else p for p in privs]
+    grant = verb == "GRANT"
+    if other == "DATABASE":
+        wanted = _privileges(privs, DATABASE_PRIVILEGES, "database")
+        _grant_databases(session, target[len(words[0]) :], grantees, wanted, grant=grant)
+        return Result(None, None, verb)
     txn = session._begin_ddl()
     catalog = (txn.catalog or session.db.catalog).edit()
-    if words[0].upper() == "SCHEMA":
-        allowed = SCHEMA_PRIVILEGES
-        wanted = _privileges(privs, allowed, "schema")
+    if other == "SCHEMA":
+        wanted = _privileges(privs, SCHEMA_PRIVILEGES, "schema")
         for name in (_ident(w) for w in _split_list(target[len(words[0]) :])):
             if name not in catalog.schemas:
                 raise errors.InvalidSchemaName(f'schema "{name}" does not exist')
-            if catalog.schema_owners.get(name) != session.user and not is_superuser(session):
+            owner = schema_owner(session, catalog, name)
+            if not is_superuser(session) and owner not in _schema_roles(session, session.user):
                 raise errors.InsufficientPrivilege(f"permission denied for schema {name}")
-            acl = catalog.schema_acl.setdefault(
-                name, {PUBLIC: ["USAGE"]} if name == "public" else {}
-            )
-            _apply(acl, grantees, wanted, grant=verb == "GRANT")
+            acl = catalog.schema_acl.setdefault(name, schema_default_acl(owner, name))
+            _apply(acl, grantees, wanted, grant=grant)
+    elif other == "SEQUENCE" or re.match(r"ALL\s+SEQUENCES\b", target, re.I):
+        wanted = _privileges(privs, SEQUENCE_PRIVILEGES, "sequence")
+        for seq in _grant_sequences(session, catalog, target):
+            if not _owns(session, seq.owner):
+                raise errors.InsufficientPrivilege(f"permission denied for sequence {seq.name}")
+            if not seq.acl:
+                seq.acl[seq.owner] = list(SEQUENCE_PRIVILEGES)
+            _apply(seq.acl, grantees, wanted, grant=grant)
     else:
         wanted = _privileges(privs, TABLE_PRIVILEGES, "table")
         for rel in _grant_tables(session, catalog, target):
-            if rel.owner != session.user and not is_superuser(session):
+            if not _owns(session, rel.owner):
                 raise errors.InsufficientPrivilege(
                     f"permission denied for {_kind_word(rel)} {rel.name}"
                 )
-            _apply(rel.acl, grantees, wanted, grant=verb == "GRANT")
+            if not rel.acl:
+                # the first GRANT/REVOKE makes the owner's implicit privileges explicit (acldefault)
+                rel.acl[rel.owner] = list(TABLE_PRIVILEGES)
+            _apply(rel.acl, grantees, wanted, grant=grant)
     from vecgres.sql.ddl import DdlResult
 
     return session._apply_ddl(DdlResult(catalog, verb))
+
+
+def _grant_databases(
+    session: Session, names: str, grantees: list[str], wanted: list[str], *, grant: bool
+) -> None:
+    cluster = session.db.cluster
+    if cluster is None:
+        raise errors.FeatureNotSupported(
+            "GRANT and REVOKE on databases need the server's data directory of several databases"
+        )
+    for name in (_ident(w) for w in _split_list(names)):
+        from vecgres.sql.ownership import database_exists
+
+        if not database_exists(session, name):
+            raise errors.InvalidCatalogName(f'database "{name}" does not exist')
+        owner = cluster.database_owner(name)
+        if not _owns(session, owner):
+            raise errors.InsufficientPrivilege(f"permission denied for database {name}")
+        acl = cluster.database_acl(name)
+        if acl is None:
+            acl = database_default_acl(owner)
+        _apply(acl, grantees, wanted, grant=grant)
+        cluster.set_database_acl(name, acl)
+
+
+def _role_spec(session: Session, word: str) -> str:
+    """A grantee: a role name, PUBLIC, CURRENT_USER/CURRENT_ROLE or SESSION_USER."""
+    upper = word.strip().upper()
+    if upper in ("CURRENT_USER", "CURRENT_ROLE"):
+        return session.user
+    if upper == "SESSION_USER":
+        from vecgres.sql.membership import session_user
+
+        return session_user(session)
+    if upper == "GROUP" or upper.startswith("GROUP "):
+        return _ident(word.strip()[5:])
+    return _ident(word)
+
+
+def _grant_sequences(session: Session, catalog: Catalog, target: str) -> list[Sequence]:
+    m = re.match(r"^ALL\s+SEQUENCES\s+IN\s+SCHEMA\s+(.+)$", target, re.I | re.S)
+    if m is not None:
+        schemas = [_ident(w) for w in _split_list(m.group(1))]
+        for name in schemas:
+            if name not in catalog.schemas:
+                raise errors.InvalidSchemaName(f'schema "{name}" does not exist')
+        return [s for s in catalog.sequences.values() if s.schema in schemas]
+    out: list[Sequence] = []
+    for word in _split_list(target[len("SEQUENCE") :]):
+        schema, _, name = word.strip().rpartition(".")
+        if schema and _ident(schema) in catalog.schemas and not is_superuser(session):
+            _require_schema(session, session.user, _ident(schema))
+        rel = catalog.resolve(
+            _ident(name), _ident(schema) if schema else None, session.settings.search_path()
+        )
+        if not isinstance(rel, Sequence):
+            shown = f"{_ident(schema)}.{_ident(name)}" if schema else _ident(name)
+            raise errors.UndefinedTable(f'relation "{shown}" does not exist')
+        out.append(rel)
+    return out
+
+
+def require_sequence(session: Session, seq: Sequence, any_of: tuple[str, ...]) -> None:
+    """nextval needs USAGE or UPDATE, currval USAGE or SELECT, setval UPDATE (PostgreSQL's)."""
+    if is_superuser(session):
+        return
+    _require_schema(session, session.user, seq.schema)
+    mine = roles_of(session, session.user)
+    if seq.owner in mine:
+        return
+    if not any(p in seq.acl.get(g, ()) for p in any_of for g in (*mine, PUBLIC)):
+        raise errors.InsufficientPrivilege(f"permission denied for sequence {seq.name}")
 
 
 def _grant_tables(session: Session, catalog: Catalog, target: str) -> list[Table]:
@@ -409,6 +689,8 @@ def _grant_tables(session: Session, catalog: Catalog, target: str) -> list[Table
     out: list[Table] = []
     for word in _split_list(target):
         schema, _, name = word.strip().rpartition(".")
+        if schema and _ident(schema) in catalog.schemas and not is_superuser(session):
+            _require_schema(session, session.user, _ident(schema))
         rel = catalog.resolve(
             _ident(name), _ident(schema) if schema else None, session.settings.search_path()
         )
@@ -423,7 +705,7 @@ def _privileges(privs: list[str], allowed: tuple[str, ...], what: str) -> list[s
     if privs == ["ALL"]:
         return list(allowed)
     for p in privs:
-        if p not in TABLE_PRIVILEGES + SCHEMA_PRIVILEGES + ("CONNECT", "TEMPORARY", "TEMP"):
+        if p not in TABLE_PRIVILEGES + SCHEMA_PRIVILEGES + DATABASE_PRIVILEGES:
             raise errors.SyntaxError_(f'unrecognized privilege type "{p.lower()}"')
         if p not in allowed:
             raise InvalidGrantOperation(f"invalid privilege type {p} for {what}")
@@ -486,3 +768,56 @@ def table_privilege(session: Session, user: str | None, table: str, privilege: s
         if has_privilege(session, who, rel, p):
             return True
     return False
+
+
+def _privilege_list(privilege: str, allowed: tuple[str, ...]) -> list[str]:
+    out = []
+    for given in privilege.split(","):
+        p = re.sub(r"\s+WITH\s+GRANT\s+OPTION$", "", given.strip().upper())
+        p = "TEMPORARY" if p == "TEMP" else p
+        if p not in allowed:
+            raise errors.InvalidParameterValue(f'unrecognized privilege type: "{given.strip()}"')
+        out.append(p)
+    return out
+
+
+def _who(session: Session, user: str | None) -> str:
+    who = user if user is not None else session.user
+    cluster = session.db.cluster
+    if cluster is not None and who != session.user and cluster.role_attributes(who) is None:
+        raise errors.UndefinedObject(f'role "{who}" does not exist')
+    return who
+
+
+def schema_privilege(session: Session, user: str | None, schema: str, privilege: str) -> bool:
+    """has_schema_privilege: ``schema`` is a name or an oid; privileges comma-separated (any)."""
+    catalog = session._catalog()
+    names = {oid: name for name, oid in catalog.schemas.items()}
+    text = schema.strip()
+    if text.isdigit():
+        name = names.get(int(text))
+        if name is None:
+            return False
+    else:
+        name = text
+        if name not in catalog.schemas and name not in _SYSTEM_SCHEMAS:
+            raise errors.InvalidSchemaName(f'schema "{name}" does not exist')
+    who = _who(session, user)
+    wanted = _privilege_list(privilege, SCHEMA_PRIVILEGES)
+    return any(has_schema_privilege(session, who, name, p) for p in wanted)
+
+
+def database_privilege(session: Session, user: str | None, database: str, privilege: str) -> bool:
+    """has_database_privilege: ``database`` is a name (or the current database's oid)."""
+    from vecgres.sql.ownership import DATABASE_OID, database_exists
+
+    name = database.strip()
+    if name.isdigit():
+        if int(name) != DATABASE_OID:
+            return False
+        name = session.database
+    elif not database_exists(session, name):
+        raise errors.InvalidCatalogName(f'database "{name}" does not exist')
+    who = _who(session, user)
+    wanted = _privilege_list(privilege, DATABASE_PRIVILEGES)
+    return any(has_database_privilege(session, who, name, p) for p in wanted)

@@ -2,19 +2,27 @@
 
 Line format: ``type database user address method`` (``local`` lines have no
 address). Types: local, host, hostssl, hostnossl. Methods: trust, reject,
-password, md5, scram-sha-256. ``all`` matches any database or user;
-``samerole``/groups are not supported.
+password, md5, scram-sha-256. Database field: names, ``all``, ``sameuser``
+(the database named like the user), ``samerole``/``samegroup`` (the user is a
+member of the role named like the database). User field: names, ``all``,
+``+group`` (members of that role). Address: a CIDR, an address with a
+separate mask, or ``all``. Fields may be comma-separated lists, as in
+pg_hba.conf; ``@file`` inclusions are not supported.
 """
 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 METHODS: Final = frozenset({"trust", "reject", "password", "md5", "scram-sha-256"})
 TYPES: Final = frozenset({"local", "host", "hostssl", "hostnossl"})
+
+# whether a role is a member of another (directly or through other roles): for +group, samerole
+Membership = Callable[[str, str], bool]
 
 
 class HbaError(ValueError):
@@ -29,7 +37,15 @@ class HbaRule:
     network: ipaddress.IPv4Network | ipaddress.IPv6Network | None
     method: str
 
-    def matches(self, *, database: str, user: str, address: str | None, ssl: bool) -> bool:
+    def matches(
+        self,
+        *,
+        database: str,
+        user: str,
+        address: str | None,
+        ssl: bool,
+        member: Membership | None = None,
+    ) -> bool:
         if self.conn_type == "local":
             if address is not None:
                 return False
@@ -49,9 +65,25 @@ class HbaRule:
                     ip = ip.ipv4_mapped
                 if ip.version != self.network.version or ip not in self.network:
                     return False
-        if "all" not in self.databases and database not in self.databases:
-            return False
-        return "all" in self.users or user in self.users
+        return self._database_matches(database, user, member) and self._user_matches(user, member)
+
+    def _database_matches(self, database: str, user: str, member: Membership | None) -> bool:
+        for entry in self.databases:
+            if entry == "all" or entry == database:
+                return True
+            if entry == "sameuser" and database == user:
+                return True
+            if entry in ("samerole", "samegroup") and member is not None and member(user, database):
+                return True
+        return False
+
+    def _user_matches(self, user: str, member: Membership | None) -> bool:
+        for entry in self.users:
+            if entry == "all" or entry == user:
+                return True
+            if entry.startswith("+") and member is not None and member(user, entry[1:]):
+                return True
+        return False
 
 
 def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
@@ -60,6 +92,14 @@ def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
     if text == "samehost" or text == "localhost":
         raise HbaError(f"address {text!r} is not supported")
     return ipaddress.ip_network(text, strict=False)
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def parse_rules(text: str) -> list[HbaRule]:
@@ -75,6 +115,9 @@ def parse_rules(text: str) -> list[HbaRule]:
         want = 4 if conn_type == "local" else 5
         if len(fields) < want:
             raise HbaError(f"line {line_no}: expected {want} fields")
+        if conn_type != "local" and len(fields) >= 6 and _is_address(fields[4]):
+            # "address mask" in two fields, as PostgreSQL also accepts
+            fields[3:5] = [f"{fields[3]}/{fields[4]}"]
         try:
             network = None if conn_type == "local" else _network(fields[3])
         except ValueError as exc:
@@ -113,10 +156,16 @@ def load_rules(path: str | Path | None) -> list[HbaRule]:
 
 
 def choose_method(
-    rules: list[HbaRule], *, database: str, user: str, address: str | None, ssl: bool
+    rules: list[HbaRule],
+    *,
+    database: str,
+    user: str,
+    address: str | None,
+    ssl: bool,
+    member: Membership | None = None,
 ) -> str | None:
     """The method of the first matching rule, or None (no pg_hba.conf entry)."""
     for rule in rules:
-        if rule.matches(database=database, user=user, address=address, ssl=ssl):
+        if rule.matches(database=database, user=user, address=address, ssl=ssl, member=member):
             return rule.method
     return None

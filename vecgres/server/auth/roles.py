@@ -19,13 +19,21 @@ from pathlib import Path
 from typing import Any
 
 from vecgres.admin import RoleOptions
-from vecgres.errors import DuplicateObject, ObjectInUse, UndefinedObject
+from vecgres.errors import DuplicateObject, ObjectInUse, UndefinedObject, VecgresError
 from vecgres.server.auth.scram import Verifier, make_verifier
 from vecgres.server.auth.users import Credentials, UserStore
 
 FILE_NAME = "roles.json"
+
+
+class InvalidGrantOperation(VecgresError):
+    sqlstate = "0LP01"
+
+
 # the role initdb makes: it owns the data directory and is always a superuser
 BOOTSTRAP_ROLE = "postgres"
+BOOTSTRAP_OID = 10
+FIRST_ROLE_OID = 16384  # PostgreSQL's FirstNormalObjectId
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +51,8 @@ class Role:
     scram: str | None = None
     md5: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    member_of: tuple[str, ...] = ()  # roles granted to this one (GRANT role TO this)
+    oid: int = 0  # pg_authid.oid: 10 for the bootstrap superuser, then from FIRST_ROLE_OID
 
 
 def _secrets(name: str, password: str) -> tuple[str | None, str | None]:
@@ -62,10 +72,19 @@ class RoleStore:
         if self.path.exists():
             data = json.loads(self.path.read_text())
             for name, entry in data.items():
+                entry["member_of"] = tuple(entry.get("member_of", ()))
                 self._roles[name] = Role(**{**entry, "name": name})
+        if any(role.oid == 0 for role in self._roles.values()):
+            # roles.json from before OIDs were kept: number them once, in name order
+            for name in sorted(self._roles):
+                if self._roles[name].oid == 0:
+                    oid = BOOTSTRAP_OID if name == BOOTSTRAP_ROLE else self._next_oid()
+                    self._roles[name] = replace(self._roles[name], oid=oid)
+            self._save()
         if BOOTSTRAP_ROLE not in self._roles:
             self._roles[BOOTSTRAP_ROLE] = Role(
                 BOOTSTRAP_ROLE,
+                oid=BOOTSTRAP_OID,
                 login=True,
                 superuser=True,
                 createdb=True,
@@ -99,7 +118,7 @@ class RoleStore:
         with self._lock:
             if name in self._roles:
                 raise DuplicateObject(f'role "{name}" already exists')
-            self._roles[name] = self._apply(Role(name), options)
+            self._roles[name] = self._apply(Role(name, oid=self._next_oid()), options)
             self._save()
 
     def alter(self, name: str, options: RoleOptions) -> None:
@@ -123,8 +142,80 @@ class RoleStore:
                     f"cannot drop role {name} because it is required by the database system"
                 )
             del self._roles[name]
+            for other, role in list(self._roles.items()):
+                if name in role.member_of:
+                    left = tuple(r for r in role.member_of if r != name)
+                    self._roles[other] = replace(role, member_of=left)
             self._save()
             return True
+
+    def _next_oid(self) -> int:
+        return max([FIRST_ROLE_OID - 1, *(r.oid for r in self._roles.values())]) + 1
+
+    def catalog_rows(self) -> list[dict[str, Any]]:
+        """One dict per role for pg_authid/pg_roles/pg_auth_members (no secrets)."""
+        keep = (
+            *("oid", "name", "superuser", "inherit", "createrole", "createdb", "login"),
+            *("replication", "bypassrls", "connection_limit", "valid_until", "member_of"),
+        )
+        return [
+            {key: getattr(role, key) for key in keep}
+            for role in sorted(self._roles.values(), key=lambda r: r.oid)
+        ]
+
+    # --- membership (GRANT role TO role) ---------------------------------------------------
+    def names(self) -> list[str]:
+        return sorted(self._roles)
+
+    def grant_membership(self, group: str, member: str) -> bool:
+        """Make ``member`` a member of ``group``; False if it already was."""
+        with self._lock:
+            for name in (group, member):
+                if name not in self._roles:
+                    raise UndefinedObject(f'role "{name}" does not exist')
+            role = self._roles[member]
+            if group in role.member_of:
+                return False
+            if group == member or self.is_member(group, member):
+                raise InvalidGrantOperation(f'role "{group}" is a member of role "{member}"')
+            self._roles[member] = replace(role, member_of=(*role.member_of, group))
+            self._save()
+            return True
+
+    def revoke_membership(self, group: str, member: str) -> bool:
+        """End ``member``'s membership of ``group``; False if it was not a member."""
+        with self._lock:
+            for name in (group, member):
+                if name not in self._roles:
+                    raise UndefinedObject(f'role "{name}" does not exist')
+            role = self._roles[member]
+            if group not in role.member_of:
+                return False
+            left = tuple(r for r in role.member_of if r != group)
+            self._roles[member] = replace(role, member_of=left)
+            self._save()
+            return True
+
+    def is_member(self, name: str, group: str) -> bool:
+        """Whether ``name`` is ``group`` or a member of it, directly or through other roles."""
+        return group in self._closure(name, inherit_only=False)
+
+    def privileges_of(self, name: str) -> set[str]:
+        """The roles whose privileges ``name`` uses: itself and what it inherits (INHERIT)."""
+        return self._closure(name, inherit_only=True)
+
+    def _closure(self, name: str, *, inherit_only: bool) -> set[str]:
+        seen = {name}
+        todo = [name]
+        while todo:
+            role = self._roles.get(todo.pop())
+            if role is None or (inherit_only and not role.inherit):
+                continue
+            for group in role.member_of:
+                if group not in seen:
+                    seen.add(group)
+                    todo.append(group)
+        return seen
 
     def _apply(self, role: Role, options: RoleOptions) -> Role:
         changes: dict[str, Any] = dict(options.flags)

@@ -201,6 +201,10 @@ class Functions:
     def current_user(self) -> str:
         return self._state().user
 
+    def session_user(self) -> str:
+        st = self._state()
+        return st.session_user or st.user
+
     # set by install(): the privilege check needs the session (vecgres.sql.grants)
     privilege: Callable[[str | None, str, str], bool] | None = None
 
@@ -221,6 +225,41 @@ class Functions:
             )
         try:
             return self.privilege(user, table, privilege)
+        except errors.VecgresError as exc:
+            _fail(exc)
+            return None
+
+    # has_schema_privilege / has_database_privilege: set by install() like ``privilege``
+    schema_privilege: Callable[[str | None, str, str], bool] | None = None
+    database_privilege: Callable[[str | None, str, str], bool] | None = None
+
+    def has_schema_privilege_2(self, schema: str | None, privilege: str | None) -> bool | None:
+        return self.has_schema_privilege_3(None, schema, privilege)
+
+    def has_schema_privilege_3(
+        self, user: str | None, schema: str | None, privilege: str | None
+    ) -> bool | None:
+        return self._ask(self.schema_privilege, user, schema, privilege)
+
+    def has_database_privilege_2(self, database: str | None, privilege: str | None) -> bool | None:
+        return self.has_database_privilege_3(None, database, privilege)
+
+    def has_database_privilege_3(
+        self, user: str | None, database: str | None, privilege: str | None
+    ) -> bool | None:
+        return self._ask(self.database_privilege, user, database, privilege)
+
+    @staticmethod
+    def _ask(
+        check: Callable[[str | None, str, str], bool] | None,
+        user: str | None,
+        target: str | None,
+        privilege: str | None,
+    ) -> bool | None:
+        if target is None or privilege is None or check is None:
+            return None
+        try:
+            return check(user, target, privilege)
         except errors.VecgresError as exc:
             _fail(exc)
             return None
@@ -595,12 +634,24 @@ def install(session: Session) -> None:
     setattr(session.duck, "pgcatalog_installed", True)  # noqa: B010
 
     funcs = Functions(lambda: session_state(session), session.settings.search_path)
-    from vecgres.sql.grants import table_privilege
+    from vecgres.sql.grants import database_privilege, schema_privilege, table_privilege
 
     funcs.privilege = lambda user, table, privilege: table_privilege(
         session,  # type: ignore[arg-type]  # the engine's Session, seen through its protocol
         user,
         table,
+        privilege,
+    )
+    funcs.schema_privilege = lambda user, schema, privilege: schema_privilege(
+        session,  # type: ignore[arg-type]
+        user,
+        schema,
+        privilege,
+    )
+    funcs.database_privilege = lambda user, database, privilege: database_privilege(
+        session,  # type: ignore[arg-type]
+        user,
+        database,
         privilege,
     )
     for (name, arity), (params, ret) in SIGNATURES.items():

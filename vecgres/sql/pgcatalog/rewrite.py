@@ -19,13 +19,13 @@ from vecgres.sql.pgcatalog import REG_TYPES as _REG_TYPES
 from vecgres.sql.pgcatalog import SYSTEM_SCHEMAS
 from vecgres.sql.pgcatalog.signatures import MACROS, SIGNATURES, udf_name
 
+_PRIVILEGE_FUNCTIONS = ("has_table_privilege", "has_schema_privilege", "has_database_privilege")
+
 # functions that answer the same for every object vecgres has
 _CONSTANT: dict[str, exp.Expr] = {
     **{
         name: exp.true()
         for name in (
-            "has_schema_privilege",
-            "has_database_privilege",
             "has_any_column_privilege",
             "has_column_privilege",
             "has_function_privilege",
@@ -302,8 +302,8 @@ def _operator(op: exp.Operator) -> None:
 def _function(func: exp.Func, shift: bool = True) -> None:
     if isinstance(func, _SESSION_NODES):
         name = _SESSION_NAMES[type(func)]
-        if name in ("session_user", "current_catalog"):
-            name = {"session_user": "current_user", "current_catalog": "current_database"}[name]
+        if name == "current_catalog":
+            name = "current_database"
         args = list(func.iter_expressions()) if name == "current_schemas" else []
         func.replace(_call(udf_name(name, len(args)), args))
         return
@@ -336,9 +336,8 @@ def _function(func: exp.Func, shift: bool = True) -> None:
             first = _call(udf_name("regclass_in", 1), [args[0]])
             func.replace(_call(udf_name(name, len(args)), [first, *args[1:]]))
             return
-        if name == "has_table_privilege":  # a name or an oid: the function takes text
-            # (not exp.cast: that copies, detaching current_user still to be rewritten)
-            args = [exp.Cast(this=a, to=exp.DataType.build("VARCHAR")) for a in args]
+        if name in _PRIVILEGE_FUNCTIONS:  # a name or an oid: the function takes text
+            args = [exp.cast(a, "VARCHAR", copy=False) for a in args]
         func.replace(_call(udf_name(name, len(args)), args))
     elif name == "_pg_expandarray" and len(args) == 1:
         func.replace(_expandarray(args[0]))

@@ -20,6 +20,7 @@ from vecgres.catalog.model import (
 )
 from vecgres.codec.arrow import arrow_type
 from vecgres.config import GUCS
+from vecgres.sql import acl
 from vecgres.sql.pgcatalog import builtins as b
 from vecgres.sql.pgcatalog.columns import RELATIONS
 from vecgres.sql.pgcatalog.depend import pg_depend
@@ -44,15 +45,36 @@ class CatalogState:
     # the server's sessions (pid, datname, usename, application_name, client_addr, state),
     # or None in-process, where the session is the only one
     activity: Callable[[], list[Row]] | None = None
+    session_user: str = ""  # the role that logged in (``user`` is current_user)
+    datacl: list[str] | None = None  # the current database's ACL (aclitem text), NULL: default
+    # the server's roles (oid, name, attributes, member_of), or None in-process (one user)
+    role_rows: list[Row] | None = None
+    database_owner: str = "postgres"
 
     @property
     def user_oid(self) -> int:
+        if self.role_rows is not None:
+            return self.oid_of(self.user)
         return b.BOOTSTRAP_SUPERUSER_OID if self.user == "postgres" else b.SESSION_ROLE_OID
+
+    def oid_of(self, role: str) -> int:
+        """A role's oid; in-process every owner but postgres is the session's user."""
+        if self.role_rows is None:
+            return b.BOOTSTRAP_SUPERUSER_OID if role == "postgres" else b.SESSION_ROLE_OID
+        for row in self.role_rows:
+            if row["name"] == role:
+                return int(row["oid"])
+        return 0
 
     def namespaces(self) -> list[tuple[int, str, int]]:
         out = list(b.NAMESPACES)
         for name, oid in sorted(self.catalog.schemas.items(), key=lambda kv: kv[1]):
-            owner = b.PUBLIC_OWNER if oid == PUBLIC_OID else self.user_oid
+            if oid == PUBLIC_OID and name not in self.catalog.schema_owners:
+                owner = b.PUBLIC_OWNER
+            elif self.role_rows is None:
+                owner = self.user_oid
+            else:
+                owner = self.oid_of(self.catalog.schema_owners.get(name, "postgres"))
             out.append((oid, name, owner))
         return out
 
@@ -69,6 +91,8 @@ class CatalogState:
         return sorted(self.catalog.sequences.values(), key=lambda s: s.oid)
 
     def roles(self) -> list[tuple[int, str]]:
+        if self.role_rows is not None:
+            return [(int(r["oid"]), str(r["name"])) for r in self.role_rows]
         out = [(b.BOOTSTRAP_SUPERUSER_OID, "postgres")]
         if self.user != "postgres":
             out.append((b.SESSION_ROLE_OID, self.user))
@@ -134,7 +158,16 @@ def opclass_oid(table: Table, idx: Index, column: str | None) -> int:
 
 def _pg_namespace(st: CatalogState) -> Iterator[Row]:
     for oid, name, owner in st.namespaces():
-        yield {"oid": oid, "nspname": name, "nspowner": owner}
+        stored = st.catalog.schema_acl.get(name)
+        shown_owner = st.catalog.schema_owners.get(name) or (
+            "pg_database_owner" if oid == PUBLIC_OID else "postgres"
+        )
+        yield {
+            "oid": oid,
+            "nspname": name,
+            "nspowner": owner,
+            "nspacl": acl.items(stored, shown_owner),
+        }
 
 
 def _type_rows() -> Iterator[Row]:
@@ -246,13 +279,14 @@ def _pg_class(st: CatalogState) -> Iterator[Row]:
             oid=table.oid,
             relname=table.name,
             relnamespace=st.nsp_oid(table.schema),
-            relowner=st.user_oid if table.owner != "postgres" else b.BOOTSTRAP_SUPERUSER_OID,
+            relowner=st.oid_of(table.owner),
             relam=am,
             relfilenode=table.oid if kind == "r" else 0,
             relkind=kind,
             relnatts=len(table.columns),
             relhasindex=bool(table.indexes),
             relhasrules=kind == "v",
+            relacl=acl.items(table.acl, table.owner),
         )
         for idx in table.indexes:
             options = [f"{k}={v}" for k, v in idx.options.items()] or None
@@ -275,6 +309,8 @@ def _pg_class(st: CatalogState) -> Iterator[Row]:
             relfilenode=seq.oid,
             relkind="S",
             relnatts=3,
+            relowner=st.oid_of(seq.owner),
+            relacl=acl.items(seq.acl, seq.owner),
         )
     for (schema, name), (oid, kind, cols) in RELATIONS.items():
         yield _class_row(
@@ -458,7 +494,7 @@ def _pg_database(st: CatalogState) -> Iterator[Row]:
     yield {
         "oid": b.DATABASE_OID,
         "datname": st.database,
-        "datdba": b.BOOTSTRAP_SUPERUSER_OID,
+        "datdba": st.oid_of(st.database_owner),
         "encoding": 6,
         "datlocprovider": "c",
         "datistemplate": False,
@@ -469,10 +505,25 @@ def _pg_database(st: CatalogState) -> Iterator[Row]:
         "dattablespace": b.DEFAULT_TABLESPACE_OID,
         "datcollate": "C",
         "datctype": "C",
+        "datacl": st.datacl,
     }
 
 
-def _role(oid: int, name: str) -> Row:
+def _role(st: CatalogState, oid: int, name: str) -> Row:
+    for row in st.role_rows or ():
+        if row["oid"] == oid:
+            return {
+                "oid": oid,
+                "rolname": name,
+                "rolsuper": row["superuser"],
+                "rolinherit": row["inherit"],
+                "rolcreaterole": row["createrole"],
+                "rolcreatedb": row["createdb"],
+                "rolcanlogin": row["login"],
+                "rolreplication": row["replication"],
+                "rolconnlimit": row["connection_limit"],
+                "rolbypassrls": row["bypassrls"],
+            }
     return {
         "oid": oid,
         "rolname": name,
@@ -489,21 +540,92 @@ def _role(oid: int, name: str) -> Row:
 
 def _pg_roles(st: CatalogState) -> Iterator[Row]:
     for oid, name in st.roles():
-        yield {**_role(oid, name), "rolpassword": "********"}
+        yield {**_role(st, oid, name), "rolpassword": "********"}
 
 
 def _pg_authid(st: CatalogState) -> Iterator[Row]:
     for oid, name in st.roles():
-        yield _role(oid, name)
+        yield _role(st, oid, name)
+
+
+def _enabled_roles(st: CatalogState) -> set[str]:
+    """The roles whose privileges the current user has (all of them for a superuser)."""
+    rows = {str(r["name"]): r for r in st.role_rows or ()}
+    me = rows.get(st.user)
+    if me is None:
+        return {st.user}
+    if me["superuser"]:
+        return set(rows)
+    seen, todo = {st.user}, [st.user]
+    while todo:
+        row = rows.get(todo.pop())
+        if row is None or not row["inherit"]:
+            continue
+        for group in row["member_of"]:
+            if group not in seen:
+                seen.add(group)
+                todo.append(group)
+    return seen
+
+
+def _is_enabled_roles(st: CatalogState) -> Iterator[Row]:
+    for name in sorted(_enabled_roles(st)):
+        yield {"role_name": name}
+
+
+def _is_applicable_roles(st: CatalogState) -> Iterator[Row]:
+    enabled = _enabled_roles(st)
+    for row in st.role_rows or ():
+        if row["name"] in enabled:
+            for group in row["member_of"]:
+                yield {"grantee": row["name"], "role_name": group, "is_grantable": "NO"}
+
+
+_TABLE_PRIVILEGES = ("INSERT", "SELECT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
+
+
+def _is_table_privileges(st: CatalogState) -> Iterator[Row]:
+    enabled = _enabled_roles(st)
+    for table in st.tables():
+        # a table never granted on has PostgreSQL's default: everything for its owner
+        entries = table.acl or {table.owner: list(_TABLE_PRIVILEGES)}
+        for grantee, privileges in entries.items():
+            if not (grantee == "public" or grantee in enabled or table.owner in enabled):
+                continue
+            for privilege in privileges:
+                yield {
+                    "grantor": table.owner,
+                    "grantee": "PUBLIC" if grantee == "public" else grantee,
+                    "table_catalog": st.database,
+                    "table_schema": table.schema,
+                    "table_name": table.name,
+                    "privilege_type": privilege,
+                    "is_grantable": "YES" if grantee == table.owner else "NO",
+                    "with_hierarchy": "YES" if privilege == "SELECT" else "NO",
+                }
+
+
+def _pg_auth_members(st: CatalogState) -> Iterator[Row]:
+    for row in st.role_rows or ():
+        for group in row["member_of"]:
+            yield {
+                "roleid": st.oid_of(group),
+                "member": row["oid"],
+                "grantor": b.BOOTSTRAP_SUPERUSER_OID,
+                "admin_option": False,
+            }
 
 
 def _pg_user(st: CatalogState) -> Iterator[Row]:
     for oid, name in st.roles():
+        role = _role(st, oid, name)
+        if not role["rolcanlogin"]:
+            continue  # pg_user shows the roles that may log in
         yield {
             "usename": name,
             "usesysid": oid,
-            "usecreatedb": True,
-            "usesuper": True,
+            "usecreatedb": role["rolcreatedb"],
+            "usesuper": role["rolsuper"],
             "userepl": oid == b.BOOTSTRAP_SUPERUSER_OID,
             "usebypassrls": oid == b.BOOTSTRAP_SUPERUSER_OID,
             "passwd": "********",
@@ -1066,6 +1188,10 @@ _BUILDERS: dict[tuple[str, str], Callable[[CatalogState], Iterator[Row]]] = {
     ("pg_catalog", "pg_roles"): _pg_roles,
     ("pg_catalog", "pg_authid"): _pg_authid,
     ("pg_catalog", "pg_user"): _pg_user,
+    ("pg_catalog", "pg_auth_members"): _pg_auth_members,
+    ("information_schema", "enabled_roles"): _is_enabled_roles,
+    ("information_schema", "applicable_roles"): _is_applicable_roles,
+    ("information_schema", "table_privileges"): _is_table_privileges,
     ("pg_catalog", "pg_settings"): _pg_settings,
     ("pg_catalog", "pg_proc"): _pg_proc,
     ("pg_catalog", "pg_extension"): _pg_extension,

@@ -62,6 +62,31 @@ def session_state(session: Session) -> CatalogState:
         table_stats,
         index_bytes,
         getattr(getattr(session.db, "cluster", None), "activity", None),
+        getattr(session, "session_user", session.user),
+        _datacl(session),
+        _role_rows(session),
+        _database_owner(session),
+    )
+
+
+def _role_rows(session: Session) -> list[dict[str, object]] | None:
+    cluster = getattr(session.db, "cluster", None)
+    return None if cluster is None else cluster.role_catalog()
+
+
+def _database_owner(session: Session) -> str:
+    cluster = getattr(session.db, "cluster", None)
+    return "postgres" if cluster is None else str(cluster.database_owner(session.database))
+
+
+def _datacl(session: Session) -> list[str] | None:
+    from vecgres.sql import acl
+
+    cluster = getattr(session.db, "cluster", None)
+    if cluster is None:
+        return None
+    return acl.items(
+        cluster.database_acl(session.database), cluster.database_owner(session.database)
     )
 
 
