@@ -278,7 +278,9 @@ class Connection:
         try:
             self.writer.write(data)
             await self.writer.drain()
-        except (ConnectionError, RuntimeError, ssl.SSLError) as exc:
+        # AttributeError: CPython 3.11's SSL transport, once closed, has no protocol
+        # left to write through (sslproto ``_ssl_protocol`` is None)
+        except (ConnectionError, RuntimeError, ssl.SSLError, AttributeError) as exc:
             raise ClientGone() from exc
 
     async def _maybe_flush(self) -> None:
