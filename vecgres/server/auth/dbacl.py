@@ -10,14 +10,13 @@ REVOKE, as ``pg_database.datacl`` stays NULL.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import threading
 from pathlib import Path
 from typing import Final
 
 from vecgres.errors import InsufficientPrivilege, Severity
+from vecgres.server.auth.jsonfile import write_durably
 
 FILE_NAME: Final = "databases.json"
 BOOTSTRAP_OWNER: Final = "postgres"
@@ -110,15 +109,4 @@ class DatabaseAcls:
         return out
 
     def _save(self) -> None:
-        tmp = self.path.with_suffix(".tmp")
-        with open(tmp, "w") as fh:
-            json.dump(self._entries, fh, indent=1)  # ACL order is meaningful: no sort_keys
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
-        with contextlib.suppress(OSError):
-            fd = os.open(self.path.parent, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+        write_durably(self.path, self._entries)

@@ -10,9 +10,7 @@ code asks.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import threading
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -20,6 +18,7 @@ from typing import Any
 
 from vecgres.admin import RoleOptions
 from vecgres.errors import DuplicateObject, ObjectInUse, UndefinedObject, VecgresError
+from vecgres.server.auth.jsonfile import write_durably
 from vecgres.server.auth.scram import Verifier, make_verifier
 from vecgres.server.auth.users import Credentials, UserStore
 
@@ -235,18 +234,7 @@ class RoleStore:
             entry = asdict(role)
             del entry["name"]
             data[name] = entry
-        tmp = self.path.with_suffix(".tmp")
-        with open(tmp, "w") as fh:
-            json.dump(data, fh, indent=1)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
-        with contextlib.suppress(OSError):
-            fd = os.open(self.path.parent, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+        write_durably(self.path, data)
 
 
 class ChainedUserStore:
