@@ -1,8 +1,10 @@
-"""T6: readers see one consistent snapshot while writers insert, segments seal
-and compaction swaps them in the background (batch atomicity, monotonic
-reads, read-after-ack on another connection, no double counting), and every
-interleaving of a writing and a reading session's BEGIN/INSERT/SELECT/
-COMMIT|ROLLBACK steps gives PostgreSQL's READ COMMITTED answers."""
+"""T6: readers see one consistent snapshot while writers insert, segments seal,
+compaction swaps them and ANN indexes are built and dropped in the background
+(batch atomicity, monotonic reads, read-after-ack on another connection, no
+double counting, k rows from every kNN search), every interleaving of a
+writing and a reading session's BEGIN/INSERT/SELECT/COMMIT|ROLLBACK steps gives
+PostgreSQL's READ COMMITTED answers, and DDL during an open scan leaves the
+scan's snapshot whole."""
 
 from __future__ import annotations
 
@@ -49,6 +51,7 @@ def test_snapshot_invariants_under_sealing_and_compaction(server: RunningServer)
     acked: list[tuple[int, int]] = []  # (batch_id, size), appended after the ack
     ack_lock = threading.Lock()
     v = {"torn": 0, "monotonic": 0, "read_after_ack": 0, "double": 0, "reads": 0, "errors": 0}
+    v |= {"knn_short": 0, "knn_reads": 0, "index_builds": 0}
     errors: list[str] = []
 
     def writer(w: int) -> None:
@@ -94,8 +97,39 @@ def test_snapshot_invariants_under_sealing_and_compaction(server: RunningServer)
                 v["monotonic"] += n < last
                 last = n
 
+    def indexer() -> None:
+        # CREATE INDEX and DROP INDEX while segments seal and compact under the readers
+        with psycopg.connect(dsn, autocommit=True) as c:
+            while not stop.is_set():
+                method = ("hnsw", "ivfflat")[v["index_builds"] % 2]
+                try:
+                    c.execute(f"CREATE INDEX t_v ON t USING {method} (v vector_l2_ops)")
+                    v["index_builds"] += 1
+                    time.sleep(0.2)
+                    c.execute("DROP INDEX t_v")
+                except psycopg.Error as exc:
+                    errors.append(f"indexer: {exc!r}")
+                    return
+
+    def knn_reader() -> None:
+        # every table holds >= 10 rows once the first batches are in: a search that
+        # returns fewer while indexes come and go is a short result
+        with psycopg.connect(dsn, autocommit=True) as c:
+            while not stop.is_set():
+                try:
+                    (n,) = c.execute("SELECT count(*) FROM t").fetchone()  # type: ignore[misc]
+                    rows = c.execute(
+                        "SELECT rid FROM t ORDER BY v <-> '[3,1,1,2]' LIMIT 10"
+                    ).fetchall()
+                except psycopg.Error as exc:
+                    errors.append(f"knn: {exc!r}")
+                    continue
+                v["knn_reads"] += 1
+                v["knn_short"] += len(rows) < min(10, n)
+
     threads = [threading.Thread(target=writer, args=(w,)) for w in range(2)]
     threads += [threading.Thread(target=reader, args=(r,)) for r in range(3)]
+    threads += [threading.Thread(target=indexer), threading.Thread(target=knn_reader)]
     for t in threads:
         t.start()
     time.sleep(scaled(6))
@@ -115,12 +149,46 @@ def test_snapshot_invariants_under_sealing_and_compaction(server: RunningServer)
         read_after_ack_violations=v["read_after_ack"],
         double_counted_rows=v["double"],
         read_errors=v["errors"],
+        index_builds=v["index_builds"],
+        knn_reads=v["knn_reads"],
+        knn_short_results=v["knn_short"],
     )
     assert total == sum(size for _b, size in acked)
     assert check.startswith("ok"), check
     assert not errors, errors[:3]
     assert v["reads"] > 0
     assert (v["torn"], v["monotonic"], v["read_after_ack"], v["double"]) == (0, 0, 0, 0)
+    assert v["index_builds"] > 0
+    assert v["knn_reads"] > 0
+    assert v["knn_short"] == 0
+
+
+def test_ddl_during_an_open_scan_keeps_its_snapshot(server: RunningServer) -> None:
+    """A cursor's scan reads the snapshot it started with while another session
+    builds an index, inserts, adds a column and drops the table. (PostgreSQL
+    would make that DDL wait for the scan's lock; vecgres lets it run, and the
+    scan still sees exactly the rows and columns of its snapshot.)"""
+    dsn = server.dsn()
+    with psycopg.connect(dsn, autocommit=True) as c:
+        c.execute("CREATE TABLE scanned (id int, v vector(3))")
+        c.execute(
+            "INSERT INTO scanned SELECT i, ARRAY[i, 1, 1]::vector FROM generate_series(1, 1000) i"
+        )
+    with psycopg.connect(dsn) as scan, psycopg.connect(dsn, autocommit=True) as ddl:
+        scan.execute("DECLARE cur CURSOR FOR SELECT * FROM scanned ORDER BY id")
+        first = scan.execute("FETCH 10 FROM cur").fetchall()
+        ddl.execute("CREATE INDEX ON scanned USING hnsw (v vector_l2_ops)")
+        ddl.execute("INSERT INTO scanned VALUES (5000, '[1,1,1]')")
+        ddl.execute("ALTER TABLE scanned ADD COLUMN c int DEFAULT 5")
+        ddl.execute("DROP TABLE scanned")
+        rest = scan.execute("FETCH ALL FROM cur").fetchall()
+        scan.execute("COMMIT")
+        rows = first + rest
+        assert [r[0] for r in rows] == list(range(1, 1001))
+        assert {len(r) for r in rows} == {2}
+        assert rows[-1] == (1000, "[1000,1,1]")
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            ddl.execute("SELECT count(*) FROM scanned")
 
 
 # --- isolation: every interleaving of two sessions ----------------------------------
