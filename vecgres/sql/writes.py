@@ -128,8 +128,13 @@ def _prepare_rows(
     source: pa.Table,
     *,
     fill_defaults: bool,
+    source_types: Sequence[SqlType | None] = (),
 ) -> pa.Table:
-    """Source rows -> a table with every column of ``table`` in its storage type (no row ids)."""
+    """Source rows -> a table with every column of ``table`` in its storage type (no row ids).
+
+    ``source_types``: the SQL types of the source columns where the binder knows
+    them; DuckDB sees sparsevec as text, so pgvector's assignment casts from it
+    (sparsevec → vector, halfvec) are applied from these."""
     duck = session.duck
     duck.con.register(SRC, source)
     try:
@@ -139,8 +144,11 @@ def _prepare_rows(
         for col in table.columns:
             if col.name in provided:
                 index = provided[col.name]
-                src = _q(source.schema.names[index])
-                exprs.append(f"{_conversion(col, src, types[index], table)} AS {_q(col.name)}")
+                src, src_type = _q(source.schema.names[index]), types[index]
+                given = source_types[index] if index < len(source_types) else None
+                if _sparse_to_dense(given, col):
+                    src, src_type = f"pgv_sparsevec_to_vector({src}, -1)", "FLOAT[]"
+                exprs.append(f"{_conversion(col, src, src_type, table)} AS {_q(col.name)}")
             elif fill_defaults:
                 default = _default_sql(session, col)
                 if col.default is not None and not col.type.is_vector:
@@ -153,6 +161,17 @@ def _prepare_rows(
     finally:
         duck.con.unregister(SRC)
     return _checked_rows(table, out)
+
+
+def _sparse_to_dense(given: SqlType | None, col: Column) -> bool:
+    """A sparsevec value assigned to a vector or halfvec column (pgvector's ASSIGNMENT cast)."""
+    return (
+        given is not None
+        and given.name == "sparsevec"
+        and not given.is_array
+        and col.type.name in ("vector", "halfvec")
+        and not col.type.is_array
+    )
 
 
 def _checked_rows(table: Table, out: pa.Table) -> pa.Table:
@@ -350,6 +369,12 @@ def _values_with_defaults(
                 # an untyped literal takes its column's type, with PostgreSQL's input syntax
                 typed = typed_literal(value.this, columns[index].type)
                 new_values.append(typed if typed is not None else value)
+            elif isinstance(value, exp.Cast) and _sparse_to_dense(
+                sql_type(value.to), columns[index]
+            ):
+                # pgvector's assignment cast, spelled out: VALUES columns carry no types
+                target = session._parse_one(f"SELECT NULL::{columns[index].type.name}")
+                new_values.append(exp.Cast(this=value, to=target.expressions[0].to))
             else:
                 new_values.append(value)
         new_values.extend(
@@ -454,7 +479,9 @@ def run_insert(
         raise errors.SyntaxError_("INSERT has more target columns than expressions")
     # DEFAULT VALUES: the placeholder column stays so the row count survives
     src = src.rename_columns([f"s{i}" for i in range(src.num_columns)])
-    rows = _prepare_rows(session, table, columns, src, fill_defaults=True)
+    rows = _prepare_rows(
+        session, table, columns, src, fill_defaults=True, source_types=bound.output_types
+    )
     assert session.txn is not None
     pending = session.txn.writes(table.oid)
     conflict = ast.args.get("conflict")
