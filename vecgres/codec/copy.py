@@ -167,15 +167,17 @@ class TextDecoder(_LineDecoder):
     def feed(self, chunk: bytes) -> list[Row]:
         self.buffer += self._text(chunk)
         rows: list[Row] = []
-        while not self.done:
-            newline = self.buffer.find("\n")
-            if newline < 0:
-                break
-            line = self.buffer[:newline]
-            self.buffer = self.buffer[newline + 1 :]
+        # one split per chunk: cutting line by line off the front copies the rest each time
+        lines = [] if self.done else self.buffer.split("\n")
+        if lines:
+            self.buffer = lines.pop()  # the line still incomplete
+        for k, line in enumerate(lines):
             row = self._line(line.removesuffix("\r"))
             if row is not None:
                 rows.append(row)
+            if self.done:  # after \. nothing more is read, as before
+                self.buffer = "\n".join([*lines[k + 1 :], self.buffer])
+                break
         return rows
 
     def _line(self, line: str) -> Row | None:
