@@ -20,6 +20,7 @@ from vecgres.executor.rangesearch import RangePlan, run_range
 from vecgres.executor.topk import TopKRun
 from vecgres.index.predicate import simple_conditions
 from vecgres.planner.topk import OPERATOR_METRIC, OPERATOR_TYPE, choose_index
+from vecgres.sql.shapecache import ShapeCache
 from vecgres.sql.topk import key_column, parse_query, run_search
 
 if TYPE_CHECKING:
@@ -72,22 +73,6 @@ def _distance(node: exp.Expr) -> tuple[exp.Column, tuple[str, int] | None, str, 
     return found[0], found[1], node.name.lower(), query
 
 
-# match_range's answers by bound query, as sql/topk.py caches match_topk's
-_SHAPES: dict[int, tuple[BoundQuery, exp.Expr, RangeShape | None]] = {}
-_SHAPES_MAX = 256
-
-
-def match_range(bound: BoundQuery) -> RangeShape | None:
-    hit = _SHAPES.get(id(bound))
-    if hit is not None and hit[0] is bound and hit[1] is bound.ast:
-        return hit[2]
-    shape = _match_range(bound)
-    if len(_SHAPES) >= _SHAPES_MAX:
-        _SHAPES.clear()
-    _SHAPES[id(bound)] = (bound, bound.ast, shape)
-    return shape
-
-
 def _match_range(bound: BoundQuery) -> RangeShape | None:
     ast = bound.ast
     if not isinstance(ast, exp.Select) or ast.args.get("with") or ast.args.get("joins"):
@@ -112,6 +97,13 @@ def _match_range(bound: BoundQuery) -> RangeShape | None:
         col, expression, operator, query = found
         return RangeShape(rel, col.name, operator, expression, query, radius)
     return None
+
+
+def match_range(bound: BoundQuery) -> RangeShape | None:
+    return _cached_range(bound)
+
+
+_cached_range: ShapeCache[RangeShape | None] = ShapeCache(_match_range)
 
 
 def _number(node: exp.Expr, params: Sequence[object]) -> float | None:

@@ -21,6 +21,7 @@ from vecgres.index.predicate import Condition, simple_conditions
 from vecgres.index.predicate import conditions as predicate_conditions
 from vecgres.planner.topk import OPERATOR_METRIC, OPERATOR_TYPE, AnnTopK, plan_topk
 from vecgres.result import ColumnInfo, Result
+from vecgres.sql.shapecache import ShapeCache
 from vecgres.sql.typemap import type_from_duck
 from vecgres.types import SqlType
 from vecgres.vector import bits, half
@@ -51,25 +52,12 @@ class TopKShape:
     expression: tuple[str, str] | None = None
 
 
-# match_topk's answers by bound query (a prepared statement's runs share one); the
-# bound query and its tree are kept and compared by identity, so a stale hit is impossible
-_SHAPES: dict[int, tuple[BoundQuery, exp.Expr, TopKShape | None]] = {}
-_SHAPES_MAX = 256
-
-
 def match_topk(bound: BoundQuery, *, cache: bool = True) -> TopKShape | None:
     """The top-k shape of a bound query, or None when the query has another shape.
     ``cache=False`` for a bound query made for one run (a nested search's)."""
     if not cache:
         return _match_topk(bound)
-    hit = _SHAPES.get(id(bound))
-    if hit is not None and hit[0] is bound and hit[1] is bound.ast:
-        return hit[2]
-    shape = _match_topk(bound)
-    if len(_SHAPES) >= _SHAPES_MAX:
-        _SHAPES.clear()
-    _SHAPES[id(bound)] = (bound, bound.ast, shape)
-    return shape
+    return _cached_topk(bound)
 
 
 def _match_topk(bound: BoundQuery) -> TopKShape | None:
@@ -148,6 +136,9 @@ def _match_topk(bound: BoundQuery) -> TopKShape | None:
         projection,
         expr if expression is not None else None,
     )
+
+
+_cached_topk: ShapeCache[TopKShape | None] = ShapeCache(_match_topk)
 
 
 def key_column(node: exp.Expr) -> tuple[exp.Column, tuple[str, int] | None] | None:
