@@ -174,6 +174,18 @@ def _sparse_to_dense(given: SqlType | None, col: Column) -> bool:
     )
 
 
+def _sparse_cast(value: exp.Expr, col: Column) -> bool:
+    """``value`` is spelled ``….::sparsevec`` and assigned to a vector or halfvec column."""
+    return isinstance(value, exp.Cast) and _sparse_to_dense(sql_type(value.to), col)
+
+
+def _assignment_cast(session: Session, value: exp.Expr, col: Column) -> exp.Expr:
+    """pgvector's sparsevec assignment cast, spelled out: VALUES columns and SET
+    expressions carry no types the write path could read."""
+    target = session._parse_one(f"SELECT NULL::{col.type.name}")
+    return exp.Cast(this=value, to=target.expressions[0].to)
+
+
 def _checked_rows(table: Table, out: pa.Table) -> pa.Table:
     """Converted rows, NOT NULL checked, cast to the table's Arrow types."""
     _check_not_null(table, out)
@@ -369,12 +381,8 @@ def _values_with_defaults(
                 # an untyped literal takes its column's type, with PostgreSQL's input syntax
                 typed = typed_literal(value.this, columns[index].type)
                 new_values.append(typed if typed is not None else value)
-            elif isinstance(value, exp.Cast) and _sparse_to_dense(
-                sql_type(value.to), columns[index]
-            ):
-                # pgvector's assignment cast, spelled out: VALUES columns carry no types
-                target = session._parse_one(f"SELECT NULL::{columns[index].type.name}")
-                new_values.append(exp.Cast(this=value, to=target.expressions[0].to))
+            elif _sparse_cast(value, columns[index]):
+                new_values.append(_assignment_cast(session, value, columns[index]))
             else:
                 new_values.append(value)
         new_values.extend(
@@ -771,6 +779,8 @@ def run_update(
             parsed = session._parse_one(f"SELECT {col.default or 'NULL'}").expressions[0]
             projections.append(exp.alias_(parsed, col.name, quoted=True))
         else:
+            if _sparse_cast(value, col):
+                value = _assignment_cast(session, value.copy(), col)
             projections.append(exp.alias_(value.copy(), col.name, quoted=True))
     key_cols = sorted({c for index in table.unique_indexes for c in index.columns})
     projections += [exp.alias_(_col(name, alias), f"__old_{name}") for name in key_cols]
