@@ -14,7 +14,8 @@ CREATE INDEX need ownership; a view's tables are checked as the view's owner.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Final
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Final, TypeVar
 
 from sqlglot import exp
 
@@ -24,6 +25,8 @@ from vecgres.result import Result
 
 if TYPE_CHECKING:
     from vecgres.engine import PreparedStatement, Session
+
+R = TypeVar("R", Table, Sequence)
 
 TABLE_PRIVILEGES: Final = (
     "SELECT",
@@ -582,7 +585,9 @@ def run(session: Session, sql: str) -> Result:
             _apply(acl, grantees, wanted, grant=grant)
     elif other == "SEQUENCE" or re.match(r"ALL\s+SEQUENCES\b", target, re.I):
         wanted = _privileges(privs, SEQUENCE_PRIVILEGES, "sequence")
-        for seq in _grant_sequences(session, catalog, target):
+        for seq in _grant_targets(
+            session, catalog, target, "SEQUENCE", catalog.sequences.values(), Sequence
+        ):
             if not _owns(session, seq.owner):
                 raise errors.InsufficientPrivilege(f"permission denied for sequence {seq.name}")
             if not seq.acl:
@@ -590,7 +595,9 @@ def run(session: Session, sql: str) -> Result:
             _apply(seq.acl, grantees, wanted, grant=grant)
     else:
         wanted = _privileges(privs, TABLE_PRIVILEGES, "table")
-        for rel in _grant_tables(session, catalog, target):
+        for rel in _grant_targets(
+            session, catalog, target, "TABLE", catalog.tables.values(), Table
+        ):
             if not _owns(session, rel.owner):
                 raise errors.InsufficientPrivilege(
                     f"permission denied for {_kind_word(rel)} {rel.name}"
@@ -641,23 +648,29 @@ def _role_spec(session: Session, word: str) -> str:
     return _ident(word)
 
 
-def _grant_sequences(session: Session, catalog: Catalog, target: str) -> list[Sequence]:
-    m = re.match(r"^ALL\s+SEQUENCES\s+IN\s+SCHEMA\s+(.+)$", target, re.I | re.S)
+def _grant_targets(
+    session: Session, catalog: Catalog, target: str, keyword: str, pool: Iterable[R], kind: type[R]
+) -> list[R]:
+    """The tables or sequences a GRANT/REVOKE names: ``ALL <keyword>S IN SCHEMA s, …``
+    or a list of (qualified) names after an optional ``<keyword>``."""
+    m = re.match(rf"^ALL\s+{keyword}S\s+IN\s+SCHEMA\s+(.+)$", target, re.I | re.S)
     if m is not None:
         schemas = [_ident(w) for w in _split_list(m.group(1))]
         for name in schemas:
             if name not in catalog.schemas:
                 raise errors.InvalidSchemaName(f'schema "{name}" does not exist')
-        return [s for s in catalog.sequences.values() if s.schema in schemas]
-    out: list[Sequence] = []
-    for word in _split_list(target[len("SEQUENCE") :]):
+        return [r for r in pool if r.schema in schemas]
+    if re.match(rf"{keyword}\s", target, re.I):
+        target = target[len(keyword) :]
+    out: list[R] = []
+    for word in _split_list(target):
         schema, _, name = word.strip().rpartition(".")
         if schema and _ident(schema) in catalog.schemas and not is_superuser(session):
             _require_schema(session, session.user, _ident(schema))
         rel = catalog.resolve(
             _ident(name), _ident(schema) if schema else None, session.settings.search_path()
         )
-        if not isinstance(rel, Sequence):
+        if not isinstance(rel, kind):
             shown = f"{_ident(schema)}.{_ident(name)}" if schema else _ident(name)
             raise errors.UndefinedTable(f'relation "{shown}" does not exist')
         out.append(rel)
@@ -674,31 +687,6 @@ def require_sequence(session: Session, seq: Sequence, any_of: tuple[str, ...]) -
         return
     if not any(p in seq.acl.get(g, ()) for p in any_of for g in (*mine, PUBLIC)):
         raise errors.InsufficientPrivilege(f"permission denied for sequence {seq.name}")
-
-
-def _grant_tables(session: Session, catalog: Catalog, target: str) -> list[Table]:
-    m = re.match(r"^ALL\s+TABLES\s+IN\s+SCHEMA\s+(.+)$", target, re.I | re.S)
-    if m is not None:
-        schemas = [_ident(w) for w in _split_list(m.group(1))]
-        for name in schemas:
-            if name not in catalog.schemas:
-                raise errors.InvalidSchemaName(f'schema "{name}" does not exist')
-        return [t for t in catalog.tables.values() if t.schema in schemas]
-    if target.upper().startswith("TABLE "):
-        target = target[6:]
-    out: list[Table] = []
-    for word in _split_list(target):
-        schema, _, name = word.strip().rpartition(".")
-        if schema and _ident(schema) in catalog.schemas and not is_superuser(session):
-            _require_schema(session, session.user, _ident(schema))
-        rel = catalog.resolve(
-            _ident(name), _ident(schema) if schema else None, session.settings.search_path()
-        )
-        if not isinstance(rel, Table):
-            shown = f"{_ident(schema)}.{_ident(name)}" if schema else _ident(name)
-            raise errors.UndefinedTable(f'relation "{shown}" does not exist')
-        out.append(rel)
-    return out
 
 
 def _privileges(privs: list[str], allowed: tuple[str, ...], what: str) -> list[str]:
