@@ -130,6 +130,17 @@ def test_owner_rules(server: RunningServer) -> None:
         alice.execute("DROP TABLE s.y")
 
 
+def test_sequence_owner_shows_in_pg_sequences(server: RunningServer) -> None:
+    with connect(server) as admin:
+        admin.execute("CREATE ROLE carol LOGIN")
+        admin.execute("CREATE SEQUENCE owned_seq")
+        admin.execute("ALTER SEQUENCE owned_seq OWNER TO carol")
+        row = admin.execute(
+            "SELECT sequenceowner FROM pg_sequences WHERE sequencename = 'owned_seq'"
+        ).fetchone()
+        assert row == ("carol",)
+
+
 def test_reassign_and_drop_owned(server: RunningServer) -> None:
     # the statements and the DETAILs of PostgreSQL 15 (tests/pgref) for the same objects
     with connect(server) as admin:

@@ -826,7 +826,7 @@ def _pg_sequences(st: CatalogState) -> Iterator[Row]:
         yield {
             "schemaname": seq.schema,
             "sequencename": seq.name,
-            "sequenceowner": "postgres",
+            "sequenceowner": seq.owner,
             "data_type": SqlType(seq.type_name).oid,
             "start_value": seq.start,
             "min_value": seq.min_value,
