@@ -14,11 +14,15 @@ starting bar), about a minute more.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from harness import figures
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+from annhelpers import distances, vec
 
 import vecgres
 
@@ -28,27 +32,12 @@ OPS = {"<->": "l2", "<#>": "ip", "<=>": "cosine", "<+>": "l1"}
 QUERIES = 100
 
 
-def _distances(x: np.ndarray, q: np.ndarray, op: str) -> np.ndarray:
-    x64, q64 = x.astype(np.float64), q.astype(np.float64)
-    if op == "<->":
-        return np.sqrt(((x64 - q64) ** 2).sum(1))
-    if op == "<#>":
-        return -(x64 @ q64)
-    if op == "<=>":
-        return 1 - (x64 @ q64) / (np.linalg.norm(x64, axis=1) * np.linalg.norm(q64))
-    return np.abs(x64 - q64).sum(1)
-
-
-def _lit(v: np.ndarray) -> str:
-    return "[" + ",".join(repr(float(x)) for x in v) + "]"
-
-
 def _load(tmp: Path, rows: int, dims: int, seg: int) -> tuple[vecgres.dbapi.Connection, np.ndarray]:
     x = np.random.default_rng(dims).random((rows, dims), dtype=np.float32)
     src = tmp / "items.txt"
     with open(src, "w", encoding="ascii") as f:
         for i, v in enumerate(x):
-            f.write(f"{i}\t{_lit(v)}\n")
+            f.write(f"{i}\t{vec(v)}\n")
     con = vecgres.connect(
         str(tmp / "db"),
         seal_rows=seg,
@@ -72,11 +61,11 @@ def _recall(
     answers differed from numpy (ties aside, none may)."""
     hits = exact_wrong = 0
     for q in queries:
-        sql = f"SELECT id FROM items ORDER BY embedding {op} '{_lit(q)}' LIMIT {k}"
+        sql = f"SELECT id FROM items ORDER BY embedding {op} '{vec(q)}' LIMIT {k}"
         cur.execute("SET vecgres.enable_ann = off")
         cur.execute(sql)
         exact = [r[0] for r in cur.fetchall()]
-        d = _distances(x, q, op)
+        d = distances(x, q, op)
         kth = np.sort(d)[k - 1]
         exact_wrong += bool(np.any(d[exact] > kth + 1e-5))  # not among the true k nearest
         cur.execute("SET vecgres.enable_ann = on")
@@ -87,7 +76,7 @@ def _recall(
 
 
 def _uses_index(cur: vecgres.dbapi.Cursor, op: str, q: np.ndarray, name: str) -> bool:
-    cur.execute(f"EXPLAIN SELECT id FROM items ORDER BY embedding {op} '{_lit(q)}' LIMIT 10")
+    cur.execute(f"EXPLAIN SELECT id FROM items ORDER BY embedding {op} '{vec(q)}' LIMIT 10")
     return any(f"Index Scan using {name}" in r[0] for r in cur.fetchall())
 
 
