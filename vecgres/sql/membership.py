@@ -16,7 +16,7 @@ from vecgres import errors
 from vecgres.result import Notice, Result
 
 if TYPE_CHECKING:
-    from vecgres.catalog.model import Catalog
+    from vecgres.catalog.model import Catalog, Sequence, Table
     from vecgres.engine import Session
 
 _MEMBER_RE: Final = re.compile(
@@ -199,21 +199,17 @@ def _local_dependencies(session: Session, catalog: Catalog, role: str) -> list[t
     """What ``role`` owns or is granted in this database, ordered by OID as PostgreSQL does."""
     path = session.settings.search_path()
     found: list[tuple[int, str]] = []
-    for table in catalog.tables.values():
-        word = "view" if table.kind == "v" else "table"
-        visible = catalog.resolve(table.name, None, path) is table
-        shown = table.name if visible else f"{table.schema}.{table.name}"
-        if table.owner == role:
-            found.append((table.oid, f"owner of {word} {shown}"))
-        elif role in table.acl:
-            found.append((table.oid, f"privileges for {word} {shown}"))
-    for seq in catalog.sequences.values():
-        visible = catalog.resolve(seq.name, None, path) is seq
-        shown = seq.name if visible else f"{seq.schema}.{seq.name}"
-        if seq.owner == role:
-            found.append((seq.oid, f"owner of sequence {shown}"))
-        elif role in seq.acl:
-            found.append((seq.oid, f"privileges for sequence {shown}"))
+    relations: list[tuple[Table | Sequence, str]] = [
+        (t, "view" if t.kind == "v" else "table") for t in catalog.tables.values()
+    ]
+    relations += [(seq, "sequence") for seq in catalog.sequences.values()]
+    for rel, word in relations:
+        visible = catalog.resolve(rel.name, None, path) is rel
+        shown = rel.name if visible else f"{rel.schema}.{rel.name}"
+        if rel.owner == role:
+            found.append((rel.oid, f"owner of {word} {shown}"))
+        elif role in rel.acl:
+            found.append((rel.oid, f"privileges for {word} {shown}"))
     for schema, oid in catalog.schemas.items():
         if catalog.schema_owners.get(schema) == role:
             found.append((oid, f"owner of schema {schema}"))
