@@ -237,6 +237,10 @@ class UndefinedFunction(VecgresError):
     sqlstate = "42883"
 
 
+class AmbiguousFunction(VecgresError):
+    sqlstate = "42725"
+
+
 class UndefinedTable(VecgresError):
     sqlstate = "42P01"
 

@@ -34,6 +34,7 @@ from vecgres.sql.jsonops import rewrite_json
 from vecgres.sql.literals import scalar_literal, typed_literal
 from vecgres.sql.numerics import rewrite_float_to_numeric, rewrite_numeric_outputs
 from vecgres.sql.typemap import duck_type, sql_type
+from vecgres.sql.vector_resolve import arithmetic_result
 from vecgres.sql.vector_rewrite import alias_unnest_columns, rewrite_vectors
 from vecgres.types import FLOAT8, INT4, INT8, TEXT, UNKNOWN, SqlType
 
@@ -637,16 +638,14 @@ def expr_type(
                 inner = expr_type(arg, alias_tables, params) if arg is not None else None
                 return SqlType("vector") if inner is None else SqlType(inner.name)
             return spec[1]
-    if isinstance(node, exp.Add | exp.Sub | exp.Mul):
-        left = expr_type(node.this, alias_tables, params)
-        right = expr_type(node.expression, alias_tables, params)
-        for side in (left, right):
-            if side is not None and side.is_vector:
-                return SqlType(side.name)
-    if isinstance(node, exp.DPipe):
-        left = expr_type(node.this, alias_tables, params)
-        if left is not None and left.is_vector:
-            return SqlType(left.name)
+    if isinstance(node, exp.Add | exp.Sub | exp.Mul | exp.DPipe):
+        # vector + halfvec is halfvec: pgvector's implicit casts decide
+        result = arithmetic_result(
+            expr_type(node.this, alias_tables, params),
+            expr_type(node.expression, alias_tables, params),
+        )
+        if result is not None:
+            return result
     if isinstance(node, exp.Avg | exp.Sum):
         inner = expr_type(node.this, alias_tables, params)
         if inner is not None and inner.is_vector:

@@ -18,6 +18,15 @@ from sqlglot import exp
 from vecgres import errors
 from vecgres.sql.dialect import VectorOp
 from vecgres.sql.typemap import sql_type
+from vecgres.sql.vector_resolve import (
+    DENSE,
+    FUNCTION_KINDS,
+    KINDS,
+    UNKNOWN,
+    function_error,
+    operator_error,
+    resolve,
+)
 from vecgres.types import BOOL, FLOAT8, INT4, SqlType
 from vecgres.vector import bits
 from vecgres.vector import half as H
@@ -25,8 +34,6 @@ from vecgres.vector import sparse as S
 from vecgres.vector import text as vector_text
 
 META = "vg_type"
-DENSE = ("vector", "halfvec")
-KINDS = ("vector", "halfvec", "sparsevec")
 BIT = SqlType("bit")
 BIT_TYPES = ("bit", "bit varying")
 
@@ -329,21 +336,6 @@ class VectorRewriter:
         node.replace(out)
         return out
 
-    def _kind_of(self, *nodes: exp.Expr, default: str = "vector") -> SqlType:
-        names = set()
-        for n in nodes:
-            t = self.type_of(n)
-            if t is not None and not t.is_array and (t.is_vector or t.name.startswith("bit")):
-                names.add("bit" if t.name.startswith("bit") else t.name)
-        for name in ("sparsevec", "halfvec", "vector", "bit"):
-            if name in names:
-                if name == "vector" and "halfvec" in names:
-                    return SqlType("halfvec")
-                return BIT if name == "bit" else SqlType(name)
-        if default == "bit":
-            return BIT
-        return SqlType(default if default in KINDS else "vector")
-
     def _has_vector(self, *nodes: exp.Expr) -> bool:
         for n in nodes:
             t = self.type_of(n)
@@ -506,30 +498,27 @@ class VectorRewriter:
 
     # ---- operators and functions
 
-    def _no_array_arguments(self, template: str, between: str, args: list[exp.Expr]) -> None:
-        """An array where a pgvector value is expected: arrays cast to vectors only
-        by assignment or explicitly (vector--0.8.0.sql), so nothing matches."""
-        types = [self.type_of(a) for a in args]
-        if not any(t is not None and t.is_array and t.name not in KINDS for t in types):
-            return
-        shown = between.join(t.format() if t is not None else "unknown" for t in types)
-        what = template.split(" ", 1)[0]
-        raise errors.UndefinedFunction(
-            template.format(shown),
-            hint=f"No {what} matches the given name and argument types. "
-            "You might need to add explicit type casts.",
-        )
+    def _arg(self, node: exp.Expr) -> tuple[str | None, str]:
+        """An operand for overload resolution: (type name or ``unknown`` or ``None``
+        when not evident, the name PostgreSQL shows for it in errors)."""
+        if isinstance(node, exp.Null) or (
+            isinstance(node, exp.Literal) and node.is_string and meta_type(node) is None
+        ):
+            return UNKNOWN, "unknown"
+        t = self.type_of(node)
+        if t is None:
+            t = _constant_type(node)
+        if t is None:
+            return None, "unknown"
+        shown = SqlType(t.name, is_array=t.is_array).format()
+        return (t.name if t.is_vector else shown), shown
 
     def _operator(self, op: VectorOp) -> exp.Expr:
-        symbol = {"l2": "<->", "ip": "<#>", "cosine": "<=>", "l1": "<+>"}.get(op.metric)
-        if symbol is not None:
-            self._no_array_arguments(
-                "operator does not exist: {}", f" {symbol} ", [op.this, op.expression]
-            )
         if op.metric in ("hamming", "jaccard"):
             name = f"pgv_{op.metric}_distance"
         else:
-            kind = self._kind_of(op.this, op.expression)
+            symbol = {"l2": "<->", "ip": "<#>", "cosine": "<=>", "l1": "<+>"}[op.metric]
+            kind = self._resolve_operator(symbol, op, KINDS)
             self._operand(op.this, kind)
             self._operand(op.expression, kind)
             metric = {
@@ -543,10 +532,19 @@ class VectorRewriter:
         op.replace(out)
         return out
 
+    def _resolve_operator(
+        self, symbol: str, node: exp.Binary, candidates: tuple[str, ...]
+    ) -> SqlType:
+        (left, left_shown), (right, right_shown) = self._arg(node.this), self._arg(node.expression)
+        kind = resolve([left, right], candidates)
+        if kind is None or kind == "ambiguous":
+            raise operator_error(symbol, left_shown, right_shown, kind)
+        return SqlType(kind)
+
     def _comparison(self, node: exp.Binary) -> exp.Expr:
         if not self._has_vector(node.this, node.expression):
             return node
-        kind = self._kind_of(node.this, node.expression)
+        kind = self._resolve_operator(_COMPARE_SYMBOL[type(node)], node, KINDS)
         self._operand(node.this, kind)
         self._operand(node.expression, kind)
         suffix = {
@@ -565,13 +563,7 @@ class VectorRewriter:
     def _arith(self, node: exp.Binary) -> exp.Expr:
         if not self._has_vector(node.this, node.expression):
             return node
-        kind = self._kind_of(node.this, node.expression)
-        if kind.name == "sparsevec":
-            raise errors.UndefinedFunction(
-                f"operator does not exist: sparsevec {_SYMBOL[type(node)]} sparsevec",
-                hint="No operator matches the given name and argument types. "
-                "You might need to add explicit type casts.",
-            )
+        kind = self._resolve_operator(_SYMBOL[type(node)], node, DENSE)
         self._operand(node.this, kind)
         self._operand(node.expression, kind)
         op = {exp.Add: "add", exp.Sub: "sub", exp.Mul: "mul", exp.DPipe: "concat"}[type(node)]
@@ -697,13 +689,19 @@ class VectorRewriter:
             return node
         family, default, result = spec
         n_vec = 1 if family in ("unary", "sub") else 2
-        self._no_array_arguments(f"function {name}({{}}) does not exist", ", ", args)
         if family == "bit":
             kind = BIT
         else:
-            kind = self._kind_of(*args[:n_vec], default=default)
-            if default != "any" and name.startswith(default):
-                kind = SqlType(default)
+            arg_info = [self._arg(a) for a in args]
+            candidates = FUNCTION_KINDS.get(name, (default,))
+            resolved = (
+                resolve([a for a, _ in arg_info[:n_vec]], candidates)
+                if len(args) >= n_vec
+                else None
+            )
+            if resolved is None or resolved == "ambiguous":
+                raise function_error(name, [shown for _, shown in arg_info], resolved)
+            kind = SqlType(resolved)
             for a in args[:n_vec]:
                 self._operand(a, kind)
         new_args = [a.copy() for a in (node.args.get("expressions") or [])]
@@ -789,6 +787,39 @@ _STATE_FUNCS: dict[str, tuple[str, ...]] = {
 DOUBLES = SqlType("double precision").array_of()
 
 _SYMBOL = {exp.Add: "+", exp.Sub: "-", exp.Mul: "*", exp.DPipe: "||"}
+_COMPARE_SYMBOL = {
+    exp.EQ: "=",
+    exp.NEQ: "<>",
+    exp.LT: "<",
+    exp.LTE: "<=",
+    exp.GT: ">",
+    exp.GTE: ">=",
+}
+
+
+def _constant_type(node: exp.Expr) -> SqlType | None:
+    """The type PostgreSQL gives a constant (``2`` integer, ``2.5`` numeric, ``ARRAY[1,2]``
+    integer[]) where the binder has none."""
+    if isinstance(node, exp.Neg):
+        return _constant_type(node.this)
+    if isinstance(node, exp.Boolean):
+        return BOOL
+    if isinstance(node, exp.Literal) and not node.is_string:
+        text = node.this
+        if text.isdigit():
+            n = int(text)
+            return INT4 if n < 2**31 else SqlType("bigint") if n < 2**63 else SqlType("numeric")
+        return SqlType("numeric")
+    if isinstance(node, exp.Array) and node.expressions:
+        elems = [_constant_type(e) for e in node.expressions]
+        if any(e is None for e in elems):
+            return None
+        names = {e.name for e in elems if e is not None}
+        for name in ("numeric", "bigint", "integer", "boolean"):
+            if names == {name} or (name != "boolean" and name in names and "boolean" not in names):
+                return SqlType(name, is_array=True)
+    return None
+
 
 _COMPARE = ("lt", "le", "eq", "ne", "ge", "gt")
 # name -> (argument family, default type for untyped literals, result type or "same")
