@@ -902,9 +902,13 @@ _GENERATED_ALIAS = re.compile(r"^_col_\d+$")
 
 
 def _output_name(proj: exp.Expr) -> str:
+    named = proj.meta.get("vg_name") if proj.meta else None
+    if isinstance(named, str):
+        return named  # set by vector_rewrite for what it replaced
     if isinstance(proj, exp.Alias):
         # sqlglot names an unaliased literal after its value; PostgreSQL says ?column?
         generated = isinstance(proj.this, exp.Literal) and proj.alias == proj.this.name
+        generated = generated or proj.alias == proj.this.meta.get("vg_literal")
         if _GENERATED_ALIAS.match(proj.alias) or generated:
             return _output_name(proj.this)
         return proj.alias

@@ -34,6 +34,7 @@ from vecgres.vector import sparse as S
 from vecgres.vector import text as vector_text
 
 META = "vg_type"
+NAME = "vg_name"  # the output column name PostgreSQL would give the rewritten node
 BIT = SqlType("bit")
 BIT_TYPES = ("bit", "bit varying")
 
@@ -272,6 +273,16 @@ class VectorRewriter:
         return None
 
     def _node(self, node: exp.Expr) -> exp.Expr:
+        name = _pg_output_name(node)
+        out = self._rewrite_node(node)
+        if out is not node and name is not None:
+            out.meta[NAME] = name
+            if isinstance(node, exp.Cast) and isinstance(node.this, exp.Literal):
+                # sqlglot aliased the select item after the literal's text
+                out.meta["vg_literal"] = node.this.name
+        return out
+
+    def _rewrite_node(self, node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Cast) and not isinstance(node, exp.TryCast):
             return self._cast(node)
         if isinstance(node, VectorOp):
@@ -350,7 +361,7 @@ class VectorRewriter:
         mod = exp.Literal.number(target.typmod)
         s, t = source.name, target.name
         if s == t:
-            if target.dims is None:
+            if target.typmod == -1:
                 out = inner
             elif t == "sparsevec":
                 out = exp.func("pgv_sparsevec_typmod", inner, mod)
@@ -609,40 +620,57 @@ class VectorRewriter:
         return typed(node, kind.array_of())
 
     def _cast_function(self, node: exp.Expr, name: str, args: list[exp.Expr]) -> exp.Expr:
-        """pgvector's cast functions called by name: ``array_to_vector(arr, typmod, explicit)``,
-        ``vector_to_halfvec(v, typmod, explicit)``, ``vector_to_float4(...)`` and the like."""
-        source_name, _, target_name = name.partition("_to_")
-        mod = args[1] if len(args) > 1 else exp.Literal.number(-1)
-        if not (isinstance(mod, exp.Literal) and not mod.is_string) and not (
-            isinstance(mod, exp.Neg) and isinstance(mod.this, exp.Literal)
+        """pgvector's cast functions called by name: the typmod coercions
+        ``vector(v, typmod, explicit)`` (halfvec, sparsevec), ``array_to_vector(arr, typmod,
+        explicit)``, ``vector_to_halfvec(...)``, ``vector_to_float4(...)`` and the like."""
+        if name in KINDS:
+            if len(args) == 1:
+                # vector(x) is a function-style cast
+                cast = exp.Cast(this=args[0].copy(), to=exp.DataType.build(name, udt=True))
+                node.replace(cast)
+                return self._node(cast)
+            source_name = target_name = name
+        else:
+            source_name, _, target_name = name.partition("_to_")
+        info = [self._arg(a) for a in args]
+        shown = [s for _, s in info]
+        if (
+            len(args) != 3
+            or info[1][0] not in (INT4.name, "smallint", UNKNOWN, None)
+            or info[2][0] not in (BOOL.name, UNKNOWN, None)
         ):
-            return node
-        typmod = int(mod.sql()) if isinstance(mod, exp.Literal) else -int(mod.this.this)
+            raise function_error(name, shown, None)
+        typmod = _constant_int(args[1])
+        if typmod is None:
+            raise errors.FeatureNotSupported(f"{name}() needs a constant typmod")
         if target_name == "float4":
             target = SqlType("real", is_array=True)
         else:
             target = SqlType(target_name, typmod)
-        arg = args[0].copy()
+        arg = args[0]
         if source_name == "array":
-            source = self.type_of(args[0])
-            if source is not None and not source.is_array:
-                return node
-            if _is_array_text(args[0]):
-                doubles = _numeric_array_literal(args[0].this.this)
+            kind = info[0][0]
+            if kind == UNKNOWN:
+                raise function_error(name, shown, "ambiguous")
+            if kind is not None and kind not in _ARRAY_ARGUMENTS:
+                raise function_error(name, shown, None)
+            if _is_array_text(arg):
+                doubles = _numeric_array_literal(arg.this.this)
             else:
-                doubles = exp.cast(arg, "DOUBLE[]", dialect="duckdb")
+                doubles = exp.cast(arg.copy(), "DOUBLE[]", dialect="duckdb")
             out: exp.Expr = typed(
                 exp.func(f"pgv_array_to_{target_name}", doubles, exp.Literal.number(typmod)),
                 target,
             )
         else:
-            source_type = SqlType(source_name)
-            if isinstance(arg, exp.Literal) and arg.is_string and meta_type(arg) is None:
-                arg = parse_literal(arg.this, source_type)
+            source = SqlType(source_name)
+            if resolve([info[0][0]], (source_name,)) != source_name:
+                raise function_error(name, shown, None)
+            arg = self._operand(arg, source)
             if target.is_array:
-                out = typed(exp.cast(arg, "FLOAT[]", dialect="duckdb"), target)
+                out = typed(exp.cast(arg.copy(), "FLOAT[]", dialect="duckdb"), target)
             else:
-                out = self._convert(arg, source_type, target)
+                out = self._convert(arg.copy(), source, target)
         node.replace(out)
         return out
 
@@ -720,6 +748,43 @@ class VectorRewriter:
         return out
 
 
+def _pg_output_name(node: exp.Expr) -> str | None:
+    """The column name PostgreSQL gives ``node`` as a select item (FigureColname), kept
+    for the ``pgv_*`` call that replaces it."""
+    known = node.meta.get(NAME) if node.meta else None
+    if isinstance(known, str):
+        return known
+    if isinstance(node, exp.Cast):
+        inner = node.this
+        if isinstance(inner, exp.Column):
+            return inner.name
+        if isinstance(inner, exp.Anonymous | exp.CosineDistance | exp.Avg | exp.Sum):
+            return _pg_output_name(inner)  # a call names the column over a cast
+        try:
+            t = sql_type(node.to)
+        except errors.VecgresError:
+            return None
+        return _TYPE_COLUMN_NAMES.get(t.name, t.name)
+    if isinstance(node, VectorOp | exp.Binary):
+        return "?column?"
+    if isinstance(node, exp.CosineDistance):
+        return "cosine_distance"
+    if isinstance(node, exp.Anonymous):
+        return node.name.lower()
+    if isinstance(node, exp.Avg | exp.Sum):
+        return "avg" if isinstance(node, exp.Avg) else "sum"
+    return None
+
+
+_TYPE_COLUMN_NAMES = {
+    "bit varying": "varbit",
+    "real": "float4",
+    "double precision": "float8",
+    "integer": "int4",
+    "character varying": "varchar",
+}
+
+
 def _cte_query(select: exp.Expr, name: str) -> exp.Expr | None:
     node: exp.Expr | None = select
     while node is not None:
@@ -762,6 +827,9 @@ def rewrite_array_fill(node: exp.Anonymous) -> exp.Expr | None:
 
 _CAST_FUNCS = frozenset(
     {
+        "vector",
+        "halfvec",
+        "sparsevec",
         "array_to_vector",
         "array_to_halfvec",
         "array_to_sparsevec",
@@ -787,6 +855,19 @@ _STATE_FUNCS: dict[str, tuple[str, ...]] = {
 DOUBLES = SqlType("double precision").array_of()
 
 _SYMBOL = {exp.Add: "+", exp.Sub: "-", exp.Mul: "*", exp.DPipe: "||"}
+# array_to_vector() and friends are declared for these
+_ARRAY_ARGUMENTS = ("integer[]", "real[]", "double precision[]", "numeric[]", "smallint[]")
+
+
+def _constant_int(node: exp.Expr) -> int | None:
+    if isinstance(node, exp.Neg):
+        inner = _constant_int(node.this)
+        return None if inner is None else -inner
+    if isinstance(node, exp.Literal) and node.name.lstrip("-").isdigit():
+        return int(node.name)
+    return None
+
+
 _COMPARE_SYMBOL = {
     exp.EQ: "=",
     exp.NEQ: "<>",
@@ -811,6 +892,8 @@ def _constant_type(node: exp.Expr) -> SqlType | None:
             return INT4 if n < 2**31 else SqlType("bigint") if n < 2**63 else SqlType("numeric")
         return SqlType("numeric")
     if isinstance(node, exp.Array) and node.expressions:
+        if all(isinstance(e, exp.Literal) and e.is_string for e in node.expressions):
+            return SqlType("text", is_array=True)
         elems = [_constant_type(e) for e in node.expressions]
         if any(e is None for e in elems):
             return None
