@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 ANN_METHODS = ("hnsw", "ivfflat", "flat")
 INDEXED_METRICS = ("l2", "ip", "cosine", "l1", "hamming", "jaccard")
-DENSE_KEYS = ("vector", "halfvec", "vector>halfvec")
+DENSE_KEYS = ("vector", "halfvec", "vector>vector", "vector>halfvec")
 _log = logging.getLogger("vecgres.index")
 
 

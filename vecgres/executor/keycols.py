@@ -13,44 +13,19 @@ same helpers the SQL functions use.
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pyarrow as pa
 
 from vecgres.catalog.model import Column, Index, Table
 from vecgres.executor.vectors import column_matrix
+from vecgres.index.expression import parse_expression
 from vecgres.types import SqlType
 from vecgres.vector import bits, half
 from vecgres.vector.ops import rowwise_binary_quantize
-from vecgres.vector.storage import packed_bits
+from vecgres.vector.storage import packed_bits, padded_matrix
 
 BIT_TYPES = ("bit",)
 DENSE_TYPES = ("vector", "halfvec")
-# key type of an expression key -> the SQL type it yields
-EXPRESSION_TYPES = {"vector>halfvec": "halfvec", "vector>bit": "bit"}
-_EXPRESSION = re.compile(
-    r"^\((?:binary_quantize\((?P<bq>[^()]+)\)|(?P<col>[^()]+))\)::(?P<t>halfvec|bit)\((?P<n>\d+)\)$"
-)
-
-
-def expression_text(column: str, key_type: str, dims: int) -> str:
-    """The canonical PostgreSQL text of an expression key (stored in the catalog)."""
-    if key_type == "vector>halfvec":
-        return f"({column})::halfvec({dims})"
-    return f"(binary_quantize({column}))::bit({dims})"
-
-
-def parse_expression(text: str) -> tuple[str, str, int] | None:
-    """(column, key type, dims) of a canonical expression key; None for others."""
-    m = _EXPRESSION.match(text)
-    if m is None:
-        return None
-    if m.group("t") == "halfvec" and m.group("col"):
-        return m.group("col"), "vector>halfvec", int(m.group("n"))
-    if m.group("t") == "bit" and m.group("bq"):
-        return m.group("bq"), "vector>bit", int(m.group("n"))
-    return None
 
 
 def key_dims(t: SqlType) -> int | None:
@@ -66,12 +41,21 @@ def key_dims(t: SqlType) -> int | None:
     return None
 
 
+def _dense(column: pa.ChunkedArray, dims: int) -> np.ndarray:
+    """The column as (rows, dims); a column without a typmod (an expression key's
+    source) row by row, each cut or zero-padded to ``dims`` as ``::bit(n)`` does."""
+    fixed = pa.types.is_fixed_size_list(column.type) and column.type.list_size == dims
+    return column_matrix(column, dims) if fixed else padded_matrix(column, dims)
+
+
 def key_matrix(type_name: str, column: pa.ChunkedArray, dims: int) -> np.ndarray:
     """``type_name``: the column's type, or an expression key type (``vector>halfvec``)."""
+    if type_name == "vector>vector":
+        return _dense(column, dims)
     if type_name == "vector>halfvec":
-        return half.to_half(np.nan_to_num(column_matrix(column, dims)))
+        return half.to_half(np.nan_to_num(_dense(column, dims)))
     if type_name == "vector>bit":
-        matrix = np.nan_to_num(column_matrix(column, dims))
+        matrix = np.nan_to_num(_dense(column, dims))
         if not len(matrix):
             return np.zeros((0, (dims + 7) // 8), dtype=np.uint8)
         packed, _ = bits.pack(rowwise_binary_quantize(matrix))
@@ -114,8 +98,8 @@ class KeyRows:
     def __init__(self, type_name: str, column: pa.ChunkedArray, dims: int) -> None:
         self._type, self._column, self._dims = type_name, column, dims
         self._full: np.ndarray | None = None
-        if type_name in DENSE_TYPES:  # zero-copy views: no reason to wait
-            self._full = column_matrix(column, dims)
+        if type_name in DENSE_TYPES or type_name == "vector>vector":  # views: no reason to wait
+            self._full = key_matrix(type_name, column, dims)
 
     def __getitem__(self, offsets: np.ndarray) -> np.ndarray:
         if self._full is not None:

@@ -194,8 +194,11 @@ def _lines(
     if plan.query_text is not None:
         shown = f"'{plan.query_text}'::bit"
     else:
-        shown = f"'{format_vector(plan.query)}'::{plan.key_type}"
-    order = f"({shape.column} {OPERATOR_SYMBOL[plan.metric]} {shown})"
+        shown = f"'{format_vector(plan.query)}'::{plan.key_type.rpartition('>')[2]}"
+    key = shape.column
+    if shape.expression is not None:  # an expression key: (v)::halfvec(3)
+        key = shape.expression[1]
+    order = f"({key} {OPERATOR_SYMBOL[plan.metric]} {shown})"
     where = f"({_pg_text(shape.where)})" if shape.where is not None else None
     scanned = sum(r.rows for r in reports) if reports is not None else 0
     scan_actual = f" (actual time=0.000..{ms:.3f} rows={scanned} loops=1)" if analyze else ""

@@ -13,15 +13,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 from sqlglot import exp
 
 from vecgres import errors
 from vecgres.catalog.model import Catalog, Column, Index, Table
 from vecgres.config import INT_MAX
-from vecgres.executor.keycols import EXPRESSION_TYPES, expression_text, key_dims
+from vecgres.executor.keycols import key_dims
 from vecgres.executor.relation import layout_of
+from vecgres.index import expression as index_expression
 from vecgres.index import predicate
 from vecgres.index import sparse as sparse_index
+from vecgres.index.expression import EXPRESSION_TYPES, expression_text
 from vecgres.result import Notice, Result
 from vecgres.sql import ddl
 from vecgres.vector.storage import sparse_csr
@@ -190,11 +193,11 @@ def create_ann_index(session: Session_, ast: exp.Create, method: str) -> Result:
         found = _expression_key(node)
         if found is None:
             raise errors.FeatureNotSupported(
-                "expression indexes support only (col::halfvec(n)) and "
+                "expression indexes support only (col::vector(n)), (col::halfvec(n)) and "
                 "(binary_quantize(col)::bit(n))"
             )
         node, key_type, n = found
-        name_part = node.name if key_type == "vector>halfvec" else "binary_quantize"
+        name_part = "binary_quantize" if key_type == "vector>bit" else node.name
     column = table.column(node.name)
     if column is None:
         raise errors.UndefinedColumn(f'column "{node.name}" does not exist')
@@ -204,12 +207,11 @@ def create_ann_index(session: Session_, ast: exp.Create, method: str) -> Result:
             raise errors.DatatypeMismatch(
                 f"cannot cast type {column.type.format()} to {EXPRESSION_TYPES[key_type]}"
             )
-        if column.type.dims != n:
-            raise errors.DataException(
-                f"expected {n} dimensions, not {column.type.dims}"
-                if column.type.dims is not None
-                else "column does not have dimensions"
-            )
+        if column.type.dims is not None and column.type.dims != n:
+            raise errors.DataException(f"expected {n} dimensions, not {column.type.dims}")
+        if column.type.dims is None:
+            # PostgreSQL evaluates the expression on every row while building
+            _check_expression_rows(session, table, column, key_type, n)
         expression = expression_text(column.name, key_type, n)
         type_name = EXPRESSION_TYPES[key_type]
     shown_type = type_name
@@ -237,7 +239,7 @@ def create_ann_index(session: Session_, ast: exp.Create, method: str) -> Result:
             f"{type_name} searches are exact (without an index)"
         )
     options = parse_options(method, list(params.args.get("with_storage") or []))
-    dims = key_dims(column.type) if expression is None else column.type.dims
+    dims = key_dims(column.type) if found is None else found[2]
     if dims is None:
         raise errors.InternalError("column does not have dimensions")
     limit = TYPE_MAX_DIMS.get(type_name, {}).get(method, MAX_DIMS[method])
@@ -286,6 +288,22 @@ def create_ann_index(session: Session_, ast: exp.Create, method: str) -> Result:
     result: Result = session._apply_ddl(ddl.DdlResult(cat, "CREATE INDEX"))
     session.db.ann.build_all(table, idx, "CREATE INDEX")
     return result
+
+
+def _check_expression_rows(
+    session: Session_, table: Table, column: Column, key_type: str, dims: int
+) -> None:
+    """pgvector's errors for stored rows an expression key cannot take."""
+    snap = session.db.snapshot().table(table.oid)
+    layout = layout_of(table)
+    for seg in snap.segments if snap is not None else ():
+        data = seg.conformed(layout)
+        if column.field_name not in data.column_names:
+            continue
+        values = data.column(column.field_name)
+        if seg.visible is not None:
+            values = values.filter(pa.array(seg.visible))
+        index_expression.check_rows(key_type, dims, values)
 
 
 def _check_sparse_rows(session: Session_, table: Table, column: Column, method: str) -> None:
@@ -340,6 +358,8 @@ def _expression_key(node: exp.Expr) -> tuple[exp.Column, str, int] | None:
     )
     if halfvec and isinstance(inner, exp.Column):
         return inner, "vector>halfvec", n
+    if to.this == exp.DataType.Type.VECTOR and isinstance(inner, exp.Column):
+        return inner, "vector>vector", n
     if to.this == exp.DataType.Type.BIT and (
         isinstance(inner, exp.Anonymous)
         and inner.name.lower() == "binary_quantize"

@@ -148,10 +148,14 @@ def plan_range(session: Session_, bound: BoundQuery, params: Sequence[object]) -
         return None  # sparsevec distance ranges run in DuckDB
     expression: tuple[str, str] | None = None
     if shape.expression is not None:
-        from vecgres.executor.keycols import EXPRESSION_TYPES, expression_text
+        from vecgres.index.expression import (
+            EXPRESSION_TYPES,
+            expression_source_fits,
+            expression_text,
+        )
 
         kind, n = shape.expression
-        if column.type.name != "vector" or column.type.dims != n:
+        if not expression_source_fits(column.type, n):
             return None
         if EXPRESSION_TYPES[kind] != key_type:
             return None

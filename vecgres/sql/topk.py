@@ -14,9 +14,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 from sqlglot import exp
 
-from vecgres.executor.keycols import EXPRESSION_TYPES, expression_text, key_dims
+from vecgres.executor.keycols import key_dims
 from vecgres.executor.relation import ROWID
 from vecgres.executor.topk import TopKRun, run_topk
+from vecgres.index.expression import (
+    EXPRESSION_TYPES,
+    expression_source_fits,
+    expression_text,
+    parse_expression,
+)
 from vecgres.index.predicate import Condition, simple_conditions
 from vecgres.index.predicate import conditions as predicate_conditions
 from vecgres.planner.topk import OPERATOR_METRIC, OPERATOR_TYPE, AnnTopK, plan_topk
@@ -110,11 +116,11 @@ def _match_topk(bound: BoundQuery) -> TopKShape | None:
         return None
     table: Table = bound.tables[rel]
     column = table.column(col.name)
-    if column is None or key_dims(column.type) is None:
+    if column is None or (expression is None and key_dims(column.type) is None):
         return None
     if expression is not None:
         key_type, dims = expression
-        if column.type.name != "vector" or column.type.dims != dims:
+        if not expression_source_fits(column.type, dims):
             return None  # pgvector raises the dimension error; DuckDB does too
         if EXPRESSION_TYPES[key_type] != OPERATOR_TYPE[key.name.lower()]:
             return None
@@ -157,6 +163,8 @@ def key_column(node: exp.Expr) -> tuple[exp.Column, tuple[str, int] | None] | No
     n = int(mod.this)
     if name == "pgv_to_halfvec" and isinstance(inner, exp.Column) and n > 0:
         return inner, ("vector>halfvec", n)
+    if name == "pgv_check_typmod" and isinstance(inner, exp.Column) and n > 0:
+        return inner, ("vector>vector", n)
     if name == "pgv_bit_cast" and isinstance(inner, exp.Cast) and n > 0:
         q = inner.this
         if (
@@ -289,6 +297,9 @@ def parse_query(
     key_type = expression[0] if expression is not None else column.type.name
     type_name = EXPRESSION_TYPES.get(key_type, key_type)
     dims = key_dims(column.type)
+    if expression is not None:
+        parsed_key = parse_expression(expression[1])
+        dims = parsed_key[2] if parsed_key is not None else dims
     query_text: str | None = None
     try:
         if type_name == "sparsevec":

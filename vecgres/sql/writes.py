@@ -15,6 +15,7 @@ from vecgres.codec.arrow import arrow_type, to_storage
 from vecgres.executor.duck import raise_sql
 from vecgres.executor.keys import unique_violation
 from vecgres.executor.relation import ROWID, duck_names, storage_schema
+from vecgres.index import expression as index_expression
 from vecgres.index import sparse as sparse_index
 from vecgres.result import ColumnInfo, Result
 from vecgres.sql.bind import BoundQuery, bind_query, expr_type, literal, rel_name
@@ -221,6 +222,7 @@ def _allocate(session: Session, table: Table, rows: pa.Table) -> pa.RecordBatch:
     batch = pa.Table.from_arrays(arrays, schema=storage_schema(table)).combine_chunks()
     if table.indexes:
         sparse_index.check_batch(table, batch)  # pgvector's per-row index limits
+        index_expression.check_batch(table, batch)  # index expressions evaluated per row
     return (
         batch.to_batches()[0]
         if batch.num_rows

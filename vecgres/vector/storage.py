@@ -274,3 +274,34 @@ _DECODED_MAX = 1 << 16
 def decoded(text: str) -> tuple[int, npt.NDArray[np.int32], npt.NDArray[np.float32]] | None:
     """(dim, 0-based indices, values) of a text ``sparse_from_storage`` produced lately."""
     return _DECODED.get(text)
+
+
+def ragged_rows(
+    col: pa.Array | pa.ChunkedArray,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+    """(row starts, row lengths, values) of a list<float> column of any row lengths
+    (a ``vector`` column without a typmod); NULL rows have length 0."""
+    arr = _array(col)
+    if pa.types.is_fixed_size_list(arr.type):
+        size = arr.type.list_size
+        n = len(arr)
+        starts = (np.arange(n, dtype=np.int64) + arr.offset) * size
+        lengths = np.full(n, size, dtype=np.int64)
+    else:
+        offsets = np.asarray(arr.offsets.to_numpy(zero_copy_only=False), dtype=np.int64)
+        starts, lengths = offsets[:-1], np.diff(offsets)
+    if arr.null_count:
+        lengths = np.where(np.asarray(arr.is_valid().to_numpy(zero_copy_only=False)), lengths, 0)
+    values = np.asarray(arr.values.to_numpy(zero_copy_only=False), dtype=np.float32)
+    return starts, lengths, values
+
+
+def padded_matrix(col: pa.Array | pa.ChunkedArray, dims: int) -> npt.NDArray[np.float32]:
+    """(rows, dims) float32: each row's first ``dims`` values, zero-padded (NULL rows zero)."""
+    starts, lengths, values = ragged_rows(col)
+    out = np.zeros((len(starts), dims), dtype=np.float32)
+    take = np.minimum(lengths, dims)
+    rows = np.repeat(np.arange(len(starts)), take)
+    within = np.arange(int(take.sum())) - np.repeat(np.cumsum(take) - take, take)
+    out[rows, within] = values[np.repeat(starts, take) + within]
+    return out
