@@ -225,3 +225,36 @@ def test_sparse_index_limits_and_errors(db):
     with pytest.raises(VecgresError) as info:
         cur.execute("SELECT id FROM sp ORDER BY s <-> '{1:1}/3' LIMIT 3")
     assert str(info.value).startswith(f"different sparsevec dimensions {DIMS} and 3")
+
+
+@pytest.mark.parametrize("op", list(OPS))
+def test_sparse_range_search_uses_the_index_and_equals_numpy(db, data, op):
+    """``WHERE s <op> q < r``: the inverted index scores each sealed segment's rows
+    exactly, the growing segment takes the CSR kernel; DuckDB sees only the survivors."""
+    cur = db
+    cur.execute(f"CREATE INDEX sp_idx ON sp USING hnsw (s sparsevec_{OPS[op]}_ops)")
+    rng = np.random.default_rng(29)
+    for cut, rank in ((10, 30), (3, 12)):
+        q = np.zeros(DIMS, np.float32)
+        q[rng.choice(DIMS, 6, replace=False)] = rng.standard_normal(6).astype(np.float32)
+        qt = sparse_text(q)
+        d = distances(data, q, op)
+        mask = (np.arange(N) % 10 < cut) & np.isfinite(d)
+        ranked = np.sort(d[mask])
+        r = float((ranked[rank] + ranked[rank + 1]) / 2)  # no row on the boundary
+        sql = f"SELECT id FROM sp WHERE s {op} %s < %s AND cat < {cut} ORDER BY id"
+        cur.execute(sql, (qt, r))
+        got = [row[0] for row in cur.fetchall()]
+        assert got == list(np.flatnonzero(mask & (d < r)))
+        assert len(got) == rank + 1
+        lines = segment_lines(cur, sql, (qt, r))
+        sealed = [line for line in lines if "Segment: segment" in line]
+        assert len(sealed) == 3
+        assert all(": ann-range" in line for line in sealed), lines
+    cur.execute("SET vecgres.enable_ann = off")
+    cur.execute(f"EXPLAIN ANALYZE SELECT id FROM sp WHERE s {op} %s < 0.5", (qt,))
+    lines = [row[0] for row in cur.fetchall() if "Segment:" in row[0]]
+    assert lines
+    assert all("exact-range" in line for line in lines), lines
+    with pytest.raises(VecgresError, match=f"different sparsevec dimensions {DIMS} and 3"):
+        cur.execute(f"SELECT id FROM sp WHERE s {op} '{{1:1}}/3' < 0.5")

@@ -32,6 +32,8 @@ from vecgres.executor.relation import (
 )
 from vecgres.executor.topk import BIT_DISTANCES, DISTANCES, SegmentReport, TopKRun
 from vecgres.executor.vectors import null_mask
+from vecgres.index.sparse import SparseIndex, exact_within
+from vecgres.vector import sparse as sparse_ops
 
 if TYPE_CHECKING:
     from vecgres.executor.duck import DuckSession
@@ -46,7 +48,7 @@ SLACK = 1e-5
 class RangePlan:
     rel: str
     column: str
-    key_type: str  # vector | halfvec | bit | vector>halfvec | vector>bit
+    key_type: str  # vector | halfvec | sparsevec | bit | vector>halfvec | vector>bit
     metric: str
     query: np.ndarray
     query_text: str | None
@@ -137,6 +139,8 @@ def _segment(
     seg_id = seg.segment_id if seg is not None else None
     if matching == 0:
         return np.empty(0, np.int64), SegmentReport(seg_id, rows, 0, "skipped")
+    if plan.key_type == "sparsevec":
+        return _sparse_segment(ann, table, plan, seg, col, mask)
     index = None
     radius = faiss_radius(plan.metric, plan.radius)
     if (
@@ -168,4 +172,29 @@ def _segment(
         d = np.asarray(DISTANCES[plan.metric](matrix[offsets], plan.query), dtype=np.float64)
     with np.errstate(invalid="ignore"):
         found = offsets[d <= plan.radius + _slack(plan.radius)]
+    return found, SegmentReport(seg_id, rows, matching, "exact-range", len(found))
+
+
+def _sparse_segment(
+    ann: AnnIndexes,
+    table: Table,
+    plan: RangePlan,
+    seg: SegmentSnapshot | None,
+    col: pa.ChunkedArray,
+    mask: np.ndarray,
+) -> tuple[np.ndarray, SegmentReport]:
+    """A sparsevec range: the segment's inverted index, else the exact CSR kernel."""
+    rows, matching = len(mask), int(mask.sum())
+    seg_id = seg.segment_id if seg is not None else None
+    assert plan.query_text is not None
+    query = sparse_ops.parse(plan.query_text)
+    radius = plan.radius + _slack(plan.radius)
+    index = None
+    if plan.index is not None and seg is not None and seg.segment_id is not None:
+        index = ann.get(table, plan.index, seg)
+    if isinstance(index, SparseIndex):
+        found = index.within(query, radius, None if matching == rows else mask)
+        found = found[mask[found]]
+        return found, SegmentReport(seg_id, rows, matching, "ann-range", len(found))
+    found = exact_within(col, np.flatnonzero(mask), query, plan.metric, radius)
     return found, SegmentReport(seg_id, rows, matching, "exact-range", len(found))

@@ -35,7 +35,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from vecgres.index.spec import IndexSpec
-from vecgres.vector.sparse import Sparse
+from vecgres.vector.sparse import Sparse, csr_distances
 from vecgres.vector.storage import sparse_csr
 
 if TYPE_CHECKING:
@@ -225,11 +225,52 @@ class SparseIndex:
         ef_search: int,
         probes: int,
     ) -> np.ndarray:
-        """sparsevec distance ranges are evaluated in DuckDB (sql/range_query.py)."""
-        raise RuntimeError("sparsevec ranges are searched exactly")
+        """faiss's range interface does not fit a sparse query: ``within`` does."""
+        raise RuntimeError("sparsevec ranges are searched with SparseIndex.within")
+
+    def within(self, query: Sparse, radius: float, allowed: np.ndarray | None) -> np.ndarray:
+        """Offsets of the indexed, allowed rows at distance ``<= radius`` from ``query``
+        (scored exactly in float64: the caller pads the radius for float32 rounding)."""
+        labels = self.arrays["labels"]
+        d = self.scores(query)
+        q64 = query.values.astype(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            # scores leave out the query's constant terms; put them back
+            if self.spec.metric == "l2":
+                d = np.sqrt(np.maximum(d + float(q64 @ q64), 0.0))
+            elif self.spec.metric == "cosine":
+                norm = float(np.sqrt(q64 @ q64))
+                d = 1.0 + d / norm if norm > 0 else np.full(len(d), np.nan)
+            elif self.spec.metric == "l1":
+                d = d + float(np.abs(q64).sum())
+            keep = d <= radius
+        if allowed is not None:
+            keep &= allowed[labels]
+        return np.asarray(labels[keep], dtype=np.int64)
 
     def cost(self, query_nnz: int) -> float:
         """Work of one search, in distance-computation units: the postings walked
         (an average list per query dimension) plus a pass over the row norms."""
         keys = max(1, len(self.arrays["keys"]))
         return query_nnz * len(self.arrays["post_rows"]) / keys + len(self.arrays["labels"]) / 8
+
+
+# vecgres.vector.sparse's names for the opclass metrics
+_CSR_METRICS = {"l2": "l2", "ip": "negative_ip", "cosine": "cosine", "l1": "l1"}
+
+
+def exact_within(
+    column: pa.ChunkedArray, offsets: np.ndarray, query: Sparse, metric: str, radius: float
+) -> np.ndarray:
+    """The ``offsets`` whose stored sparsevec is at distance ``<= radius`` from ``query``
+    (the top-k path's exact CSR kernel). Rows of other dimensions are all kept: the
+    statement then evaluates them and raises pgvector's error."""
+    if not len(offsets):
+        return np.asarray(offsets, dtype=np.int64)
+    taken = column.take(pa.array(np.asarray(offsets, dtype=np.int64)))
+    indptr, indices, values, dims = sparse_csr(taken)
+    if (dims != query.dim).any():
+        return np.asarray(offsets, dtype=np.int64)
+    d = csr_distances(_CSR_METRICS[metric], indptr, indices, values, query)
+    with np.errstate(invalid="ignore"):
+        return np.asarray(offsets[d <= radius], dtype=np.int64)

@@ -144,8 +144,6 @@ def plan_range(session: Session_, bound: BoundQuery, params: Sequence[object]) -
     if column is None:
         return None
     key_type = OPERATOR_TYPE[shape.operator]
-    if key_type == "sparsevec":
-        return None  # sparsevec distance ranges run in DuckDB
     expression: tuple[str, str] | None = None
     if shape.expression is not None:
         from vecgres.index.expression import (
