@@ -677,17 +677,11 @@ class VectorRewriter:
     def _state_function(self, node: exp.Expr, name: str, args: list[exp.Expr]) -> exp.Expr:
         """pgvector's avg state functions on ``double precision[]`` states."""
         kinds = _STATE_FUNCS[name]
-        shown = [self.type_of(a) for a in args]
+        info = [self._arg(a) for a in args]
         if len(args) != len(kinds) or any(
-            k != "state" and t is not None and t.name != k
-            for k, t in zip(kinds, shown, strict=False)
+            k != "state" and resolve([a], (k,)) != k for k, (a, _) in zip(kinds, info, strict=False)
         ):
-            names = ", ".join("unknown" if t is None else t.format() for t in shown)
-            raise errors.UndefinedFunction(
-                f"function {name}({names}) does not exist",
-                hint="No function matches the given name and argument types. "
-                "You might need to add explicit type casts.",
-            )
+            raise function_error(name, [shown for _, shown in info], None)
         new_args: list[exp.Expr] = []
         for kind, a in zip(kinds, args, strict=True):
             untyped = isinstance(a, exp.Literal) and a.is_string and meta_type(a) is None
@@ -695,7 +689,7 @@ class VectorRewriter:
                 arg = _numeric_array_literal(a.this) if untyped else a.copy()
                 new_args.append(exp.cast(arg, "DOUBLE[]", dialect="duckdb"))
             else:
-                new_args.append(parse_literal(a.this, SqlType(kind)) if untyped else a.copy())
+                new_args.append(self._operand(a, SqlType(kind)).copy())
         udf, result = {
             "vector_accum": ("pgv_vector_accum", DOUBLES),
             "halfvec_accum": ("pgv_halfvec_accum", DOUBLES),
