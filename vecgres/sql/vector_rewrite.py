@@ -553,6 +553,8 @@ class VectorRewriter:
         return SqlType(kind)
 
     def _comparison(self, node: exp.Binary) -> exp.Expr:
+        if _quantified_array(node.expression) is not None:
+            return self._quantified(node)
         if not self._has_vector(node.this, node.expression):
             return node
         kind = self._resolve_operator(_COMPARE_SYMBOL[type(node)], node, KINDS)
@@ -570,6 +572,22 @@ class VectorRewriter:
         out = typed(exp.func(name, node.this.copy(), node.expression.copy()), BOOL)
         node.replace(out)
         return out
+
+    def _quantified(self, node: exp.Binary) -> exp.Expr:
+        """``v = ANY(array)`` / ``v < ALL(array)``: the array's elements read as the
+        left side's type; DuckDB compares the lists (element-wise, then by length,
+        as vector_cmp does)."""
+        t = self.type_of(node.this)
+        arr = _quantified_array(node.expression)
+        if t is None or not t.is_vector or arr is None:
+            return node
+        kind = SqlType(t.name)
+        if isinstance(arr, exp.Literal) and arr.is_string and meta_type(arr) is None:
+            arr.replace(_array_literal(arr.this, kind.array_of()))
+        elif isinstance(arr, exp.Array):
+            for e in list(arr.expressions):
+                self._operand(e, kind)
+        return node
 
     def _arith(self, node: exp.Binary) -> exp.Expr:
         if not self._has_vector(node.this, node.expression):
@@ -870,6 +888,20 @@ _COMPARE_SYMBOL = {
     exp.GT: ">",
     exp.GTE: ">=",
 }
+
+
+def _quantified_array(node: exp.Expr) -> exp.Expr | None:
+    """The array of ``ANY (array)`` / ``ALL (array)`` (sqlglot reads ALL as a call)."""
+    inner: exp.Expr | None = None
+    if isinstance(node, exp.Any | exp.All):
+        inner = node.this
+    elif isinstance(node, exp.Anonymous) and node.name.lower() in ("all", "any", "some"):
+        inner = node.expressions[0] if len(node.expressions) == 1 else None
+    while isinstance(inner, exp.Paren):
+        inner = inner.this
+    if inner is None or isinstance(inner, exp.Subquery | exp.Select):
+        return None
+    return inner
 
 
 def _constant_type(node: exp.Expr) -> SqlType | None:
