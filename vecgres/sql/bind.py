@@ -34,7 +34,7 @@ from vecgres.sql.jsonops import rewrite_json
 from vecgres.sql.literals import scalar_literal, typed_literal
 from vecgres.sql.numerics import rewrite_float_to_numeric, rewrite_numeric_outputs
 from vecgres.sql.typemap import duck_type, sql_type
-from vecgres.sql.vector_resolve import arithmetic_result
+from vecgres.sql.vector_resolve import arithmetic_result, branch_result, branches
 from vecgres.sql.vector_rewrite import alias_unnest_columns, rewrite_vectors
 from vecgres.types import FLOAT8, INT4, INT8, TEXT, UNKNOWN, SqlType
 
@@ -650,6 +650,9 @@ def expr_type(
         inner = expr_type(node.this, alias_tables, params)
         if inner is not None and inner.is_vector:
             return SqlType(inner.name)
+    values = branches(node)
+    if values:  # CASE/COALESCE/... over pgvector values
+        return branch_result([expr_type(v, alias_tables, params) for v in values])
     return None
 
 

@@ -9,6 +9,8 @@ nothing. Arrays cast to the types only by assignment, so they match nothing eith
 
 from __future__ import annotations
 
+from sqlglot import exp
+
 from vecgres import errors
 from vecgres.types import SqlType
 
@@ -76,6 +78,41 @@ def arithmetic_result(left: SqlType | None, right: SqlType | None) -> SqlType | 
     names = [t.name if t.is_vector else None for t in sides]
     kind = resolve(names, DENSE)
     return SqlType(kind) if kind in DENSE else None
+
+
+def branches(node: exp.Expr) -> list[exp.Expr] | None:
+    """The value arguments of CASE, COALESCE, GREATEST, LEAST and NULLIF, which share
+    one result type; None for other nodes."""
+    if isinstance(node, exp.Case):
+        out = [i.args["true"] for i in node.args.get("ifs") or [] if i.args.get("true")]
+        default = node.args.get("default")
+        return out + ([default] if default is not None else [])
+    if isinstance(node, exp.Coalesce | exp.Greatest | exp.Least):
+        return [node.this, *node.expressions]
+    if isinstance(node, exp.Nullif):
+        return [node.this]  # the result has the first argument's type
+    return None
+
+
+def common_kind(names: list[str | None]) -> str | None:
+    """PostgreSQL's select_common_type over pgvector types: the first type, replaced
+    by a later one it casts to implicitly (vector, halfvec -> halfvec); None when no
+    argument is a pgvector type or another known type is among them."""
+    kinds = [n for n in names if n in KINDS]
+    if not kinds or any(n not in KINDS and n not in (UNKNOWN, None) for n in names):
+        return None
+    common = kinds[0]
+    for k in kinds[1:]:
+        if (common, k) in _IMPLICIT:
+            common = k
+    return common
+
+
+def branch_result(types: list[SqlType | None]) -> SqlType | None:
+    """The result type of a CASE/COALESCE/... whose arguments have these types."""
+    names = [None if t is None else t.name if t.is_vector else t.format() for t in types]
+    kind = common_kind(names)
+    return SqlType(kind) if kind is not None else None
 
 
 def operator_error(symbol: str, left: str, right: str, result: str | None) -> errors.VecgresError:

@@ -23,6 +23,8 @@ from vecgres.sql.vector_resolve import (
     FUNCTION_KINDS,
     KINDS,
     UNKNOWN,
+    branches,
+    common_kind,
     function_error,
     operator_error,
     resolve,
@@ -310,6 +312,8 @@ class VectorRewriter:
             return self._arith(node)
         if isinstance(node, exp.Avg | exp.Sum):
             return self._aggregate(node)
+        if isinstance(node, exp.Case | exp.Coalesce | exp.Greatest | exp.Least | exp.Nullif):
+            return self._common(node)
         if isinstance(node, exp.Array):
             return self._array(node)
         if isinstance(node, exp.Ordered):
@@ -572,6 +576,20 @@ class VectorRewriter:
         out = typed(exp.func(name, node.this.copy(), node.expression.copy()), BOOL)
         node.replace(out)
         return out
+
+    def _common(self, node: exp.Expr) -> exp.Expr:
+        """CASE/COALESCE/GREATEST/LEAST/NULLIF over pgvector values: one common type
+        (select_common_type: vector and halfvec give halfvec), every argument cast to it."""
+        values = branches(node) or []
+        kind = common_kind([self._arg(v)[0] for v in values])
+        if kind is None:
+            return node
+        target = SqlType(kind)
+        for v in values:
+            self._operand(v, target)
+        if isinstance(node, exp.Nullif):
+            self._operand(node.expression, target)
+        return typed(node, target)
 
     def _quantified(self, node: exp.Binary) -> exp.Expr:
         """``v = ANY(array)`` / ``v < ALL(array)``: the array's elements read as the
