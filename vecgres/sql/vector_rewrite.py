@@ -17,6 +17,7 @@ from sqlglot import exp
 
 from vecgres import errors
 from vecgres.sql.dialect import VectorOp
+from vecgres.sql.literals import scalar_literal
 from vecgres.sql.typemap import sql_type
 from vecgres.sql.vector_resolve import (
     DENSE,
@@ -676,7 +677,13 @@ class VectorRewriter:
             or info[2][0] not in (BOOL.name, UNKNOWN, None)
         ):
             raise function_error(name, shown, None)
+        for a, (kind, _) in zip(args[1:], info[1:], strict=True):
+            if kind == UNKNOWN and isinstance(a, exp.Literal):
+                # '3' and 'true' are read as the parameters' integer and boolean
+                scalar_literal(a.this, INT4 if a is args[1] else BOOL)
         typmod = _constant_int(args[1])
+        if isinstance(args[1], exp.Literal) and args[1].is_string:
+            typmod = _constant_int(exp.Literal.number(args[1].this.strip()))
         if typmod is None:
             raise errors.FeatureNotSupported(f"{name}() needs a constant typmod")
         if target_name == "float4":
