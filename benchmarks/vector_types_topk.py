@@ -4,6 +4,7 @@ Prints, per type, the time of ``SELECT id FROM t ORDER BY col <op> q LIMIT 10``
 (the top-k path: exact numpy on the stored columns), the same ranking written
 ``ORDER BY (col <op> q) + 0`` (DuckDB's generic path over the converted values),
 and with a sparsevec hnsw index (index/sparse.py) and a bit_jaccard_ops index;
+a sparsevec distance range (``WHERE s <-> q < r``, ~50 rows) the same three ways;
 as the reference measured in the same run, numpy brute force over the same
 data in memory. Run: ``.venv/bin/python benchmarks/vector_types_topk.py [rows] [dim]``.
 """
@@ -74,12 +75,25 @@ def main() -> None:
             f"  {label:14s} vecgres {secs * 1000:8.1f} ms   generic (DuckDB) "
             f"{secs_generic * 1000:8.1f} ms"
         )
+    # a sparsevec distance range holding ~50 rows: WHERE s <-> q < r
+    d_sparse = np.sqrt(((sparse_data.astype(np.float64) - qs) ** 2).sum(1))
+    radius = float(np.sort(d_sparse)[50])
+    ranged = f"SELECT id FROM t WHERE s <-> '{qsp}' < {radius!r}"
+    generic_range = f"SELECT id FROM t WHERE (s <-> '{qsp}') + 0 < {radius!r}"
+    secs = _timed(lambda: cur.execute(ranged) or cur.fetchall())
+    secs_generic = _timed(lambda: cur.execute(generic_range) or cur.fetchall())
+    print(
+        f"  {'sparsevec range':14s} vecgres {secs * 1000:8.1f} ms   generic (DuckDB) "
+        f"{secs_generic * 1000:8.1f} ms"
+    )
     cur.execute("CREATE INDEX ON t USING hnsw (s sparsevec_l2_ops)")
     cur.execute("CREATE INDEX ON t USING hnsw (s sparsevec_ip_ops)")
     cur.execute("CREATE INDEX ON t USING hnsw (b bit_jaccard_ops)")
     for label, sql in cases[2:4] + cases[5:]:
         secs = _timed(lambda sql=sql: cur.execute(sql) or cur.fetchall())
         print(f"  {label:14s} indexed {secs * 1000:8.1f} ms")
+    secs = _timed(lambda: cur.execute(ranged) or cur.fetchall())
+    print(f"  {'sparsevec range':14s} indexed {secs * 1000:8.1f} ms")
     half = data.astype(np.float16).astype(np.float32)
     packed, _ = bits.pack(["".join("1" if x > 0 else "0" for x in r) for r in data])
     rows_sparse = [sparse.from_dense(r) for r in sparse_data]

@@ -26,6 +26,7 @@ from vecgres.executor.relation import (
     ROWID,
     VISIBLE,
     PendingWrites,
+    execution_layout,
     layout_of,
     run_on_rows,
     table_view,
@@ -89,7 +90,8 @@ def run_range(
     assert column is not None
     dims = len(plan.query_text) if plan.query_text is not None else len(plan.query)
     snap, gone = prune(table, snap, plan.where)
-    data, masked = table_view(table, snap, pending)
+    # stored layouts: only the surviving rows are converted (sparsevec to text etc.)
+    data, masked = table_view(table, snap, pending, stored=True)
     own_deleted = pending.deleted_rowids() if pending is not None else None
     layout = layout_of(table)
     parts: list[tuple[SegmentSnapshot | None, pa.Table, np.ndarray | None]] = []
@@ -120,7 +122,7 @@ def run_range(
     keep = np.isin(data.column(ROWID).to_numpy(), winners)
     if masked:
         keep &= data.column(VISIBLE).to_numpy(zero_copy_only=False)
-    small = data.filter(pa.array(keep))
+    small = execution_layout(table, data.filter(pa.array(keep)))
     types, batches = run_on_rows(duck, plan.rel, small, masked, plan.final_sql, batch_rows)
     return TopKRun(types, batches, reports)
 
