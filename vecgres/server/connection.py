@@ -143,7 +143,6 @@ class Portal:
     pending: pa.RecordBatch | None = None
     done: bool = False
     rows_sent: int = 0
-    messages: list[bytes] = field(default_factory=list)
 
     def close(self) -> None:
         if self.result is not None:
@@ -258,8 +257,8 @@ class Connection:
         self._parked = False
         self._held: tuple[int, bytes] | None = None
         self._fatal: BaseException | None = None
-        # the session's "answered without DuckDB" checks (looked up once per session)
-        self._inline: Callable[[PreparedLike], bool] | None = None
+        # the session's "answered without DuckDB" hooks (looked up once per session)
+        self._inline: Callable[[PreparedLike, Sequence[object]], Result | None] | None = None
         self._inline_script: Callable[[str], bool] | None = None
         # messages handled without a worker thread or a wait, by type byte
         self._now: dict[int, Callable[[bytes], bool]] = {
@@ -335,7 +334,7 @@ class Connection:
         try:
             if not await self._startup():
                 return
-            self._inline = getattr(self.session, "runs_inline", None)
+            self._inline = getattr(self.session, "execute_inline", None)
             self._inline_script = getattr(self.session, "runs_inline_script", None)
             self.stream.on_data = self._pump
             await self._loop()
@@ -1039,26 +1038,26 @@ class Connection:
         """Execute a portal answered without DuckDB, here on the event loop (a worker
         thread would cost more than the work); False leaves the rest to ``_execute``.
 
-        ``_runs_inline`` is the one place that decides which statements run inline;
-        ``_execute_portal`` runs a portal's statement either way."""
+        The session's ``execute_inline`` is the one hook that decides which statements
+        run here: it answers (a Result) or declines (None) without side effects."""
         name, max_rows = pq.execute_fields(body)
         portal = self._portal(name)
         stmt = portal.statement
         if stmt.prepared is None:
             self.send(_EMPTY_QUERY)
             return True
-        if portal.result is not None or not self._runs_inline(stmt.prepared):
+        inline = self._inline
+        if portal.result is not None or inline is None:
             return False
-        assert self.session is not None
+        answer = inline(stmt.prepared, portal.params)
+        if answer is None:
+            return False
         self.query, self.query_start = stmt.sql, time.time()
-        self.busy = True
         try:
-            first = _execute_portal(self.session, portal, max_rows)
+            first = _open_portal(portal, answer, max_rows)
         except BaseException:
             _abandon(portal)  # the statement ran but reading its rows failed
             raise
-        finally:
-            self.busy = False
         result = _result_of(portal)
         try:
             if result.copy is not None:
@@ -1117,10 +1116,6 @@ class Connection:
             result.close()
             raise
         self._finish(result)
-
-    def _runs_inline(self, prepared: PreparedLike) -> bool:
-        check = self._inline
-        return check is not None and bool(check(prepared))
 
     def _close_now(self, body: bytes) -> bool:
         kind, name = pq.target_fields(_C, body)
@@ -1251,10 +1246,17 @@ def _execute_portal(
 ) -> tuple[bytes, int] | None:
     """Run the portal's statement and encode its first rows (None: no rows to stream)."""
     assert portal.statement.prepared is not None
-    portal.result = session.execute_prepared(portal.statement.prepared, portal.params)
-    portal.batches = portal.result.batches()
-    columns = portal.result.columns
-    if portal.result.copy is not None or columns is None:
+    result = session.execute_prepared(portal.statement.prepared, portal.params)
+    return _open_portal(portal, result, max_rows)
+
+
+def _open_portal(portal: Portal, result: Result, max_rows: int) -> tuple[bytes, int] | None:
+    """Attach a statement's result to its portal and encode the first rows (None: no rows
+    to stream)."""
+    portal.result = result
+    portal.batches = result.batches()
+    columns = result.columns
+    if result.copy is not None or columns is None:
         return None
     return _next_rows(portal, columns, portal.formats, max_rows)
 
