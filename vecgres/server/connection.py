@@ -65,6 +65,7 @@ from vecgres.server.errors import (
 )
 from vecgres.server.stream import ClientGone, WireStream
 from vecgres.sql import pgcatalog
+from vecgres.sql.intinput import INTEGER_OIDS, parse_integer
 from vecgres.types import SqlType, by_oid
 
 if TYPE_CHECKING:
@@ -982,7 +983,10 @@ class Connection:
         for i, raw in enumerate(params):
             fmt = pformats[0] if len(pformats) == 1 else (pformats[i] if pformats else 0)
             if fmt == 0 and raw is not None:
-                values.append(pq.decode_utf8(raw))  # the usual case, without a call more
+                text = pq.decode_utf8(raw)
+                integer = INTEGER_OIDS.get(oids[i])
+                # integers are read here as PostgreSQL's Bind does (its errors, its range)
+                values.append(text if integer is None else parse_integer(text, integer))
             else:
                 values.append(_decode_param(raw, fmt, oids[i]))
         columns = stmt.columns
