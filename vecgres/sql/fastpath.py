@@ -27,6 +27,7 @@ import numpy as np
 import pyarrow as pa
 from sqlglot import exp
 
+from vecgres.codec.arrow import storage_reader
 from vecgres.executor.relation import ROWID, duck_names, execution_layout, layout_of
 from vecgres.result import ColumnInfo, Result
 from vecgres.sql import grants
@@ -180,6 +181,9 @@ class PointPlan(Plan):
         self.field_set = set(fields)
         self.layout = layout_of(table)
         self.names = [ROWID, *duck_names(table)]
+        types = dict(zip(self.names[1:], (c.type for c in table.columns), strict=True))
+        # output columns stored as DuckDB reads them: a segment's view is projected once
+        self.plain = all(storage_reader(types[f]) is None for f in fields)
         # the table's view at the last snapshot read: (csn, segments, chunks) -> view and
         # its segments conformed, so back-to-back lookups build neither again
         self._view: tuple[tuple[object, ...], TableSnapshot, dict[int, pa.Table]] | None = None
@@ -246,9 +250,15 @@ class PointPlan(Plan):
         data = conformed.get(seg_idx)
         if data is None:
             data = tsnap.segments[seg_idx].conformed(self.layout).rename_columns(self.names)
+            if self.plain:
+                data = data.select(self.fields)
             conformed[seg_idx] = data
-        row = execution_layout(self.table, data.slice(offset, 1), self.field_set)
-        batches = row.select(self.fields).to_batches()
+        if self.plain:
+            row = data.slice(offset, 1)
+        else:
+            row = execution_layout(self.table, data.slice(offset, 1), self.field_set)
+            row = row.select(self.fields)
+        batches = row.to_batches()
         return batches[0] if batches and batches[0].num_rows == 1 else None
 
 
