@@ -350,6 +350,8 @@ class CursorSet:
 
     def streaming(self) -> bool:
         """Whether some cursor still reads from DuckDB (``detach`` would have work to do)."""
+        if not self._cursors:
+            return False  # the usual case, asked before every statement
         return any(cursor.stream is not None for cursor in self._cursors.values())
 
     def end_transaction(self) -> None:

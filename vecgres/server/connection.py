@@ -704,12 +704,14 @@ class Connection:
         if body:
             pq.parse_body(_S, body)  # raises PostgreSQL's error for the malformed message
         self.ignore_till_sync = False
-        if self.portals and self._status() == "I":
+        status = self._status()
+        if self.portals and status == "I":
             # portals live until the end of their transaction; outside a block that is now
             for portal in self.portals.values():
                 portal.close()
             self.portals.clear()
-        self._ready()
+        self.send(pq.READY[status])
+        self.waiting = True
         self._write_out()
         return True
 
