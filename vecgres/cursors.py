@@ -4,9 +4,14 @@ A cursor is a query's ``Result`` kept open in the session and read a few
 rows at a time. Its rows stream from the engine lazily while nothing else
 runs; before any other statement uses the session's DuckDB connection, the
 rest of each open cursor is read into memory (``detach``), because DuckDB runs
-one query per connection. A cursor is forward-only unless declared SCROLL: a
-scrollable one keeps the rows it has read, so FETCH PRIOR/FIRST/LAST/ABSOLUTE/
-RELATIVE/BACKWARD move over them as PostgreSQL's do. A BINARY cursor's rows go
+one query per connection. A cursor declared SCROLL keeps the rows it has read,
+so FETCH PRIOR/FIRST/LAST/ABSOLUTE/RELATIVE/BACKWARD move over them as
+PostgreSQL's do. One declared with neither SCROLL nor NO SCROLL is scrollable
+when PostgreSQL's plan for its query could scan backward (``backward_capable``);
+it keeps up to IMPLICIT_KEEP_BYTES of rows for that and is forward-only past
+them. A forward-only cursor answers every FETCH/MOVE as PostgreSQL's
+DoPortalRunFetch does, with 55000 "cursor can only scan forward" where that
+needs a backward step. A BINARY cursor's rows go
 out in binary format over the simple protocol (``Result.binary``); the
 extended protocol's Bind formats win, as in PostgreSQL. Cursors without WITH
 HOLD end with their transaction, as in PostgreSQL. The wire
@@ -22,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 import pyarrow as pa
+from sqlglot import exp
 
 from vecgres import errors
 from vecgres.result import ColumnInfo, Result
@@ -80,6 +86,12 @@ class Cursor:
     # k on row k, len(kept) + 1 after the last (PostgreSQL's portal position)
     kept: pa.Table | None = None
     pos: int = 0
+    # bytes of kept rows past which a cursor scrollable without SCROLL turns forward-only
+    keep_limit: int | None = None
+    # a forward-only cursor's PostgreSQL portal state (atStart, atEnd, portalPos)
+    at_start: bool = True
+    at_end: bool = False
+    fpos: int = 0
 
     def take(self, count: int | None) -> list[pa.RecordBatch]:
         """Up to ``count`` rows (all when None), in batches."""
@@ -116,6 +128,91 @@ class Cursor:
         self.buffered.clear()
         self.kept = None
         self.result.close()
+
+    # --- forward-only cursors ---------------------------------------------------------
+
+    def _run_select(self, forward: bool, count: int | None) -> list[pa.RecordBatch]:
+        """PostgreSQL's PortalRunSelect for a forward-only cursor (count None: all)."""
+        if not forward:
+            raise _no_scroll()
+        if self.at_end or (count is not None and count <= 0):
+            return []
+        got = self.take(count)
+        n = sum(b.num_rows for b in got)
+        if n > 0:
+            self.at_start = False
+        if count is None or n < count:
+            self.at_end = True
+        self.fpos += n
+        return got
+
+    def _rewind(self) -> None:
+        if not (self.at_start and not self.at_end):
+            raise _no_scroll()
+
+    def fetch_forward_only(
+        self, words: Sequence[str], move: bool
+    ) -> tuple[list[pa.RecordBatch], int | None]:
+        """PostgreSQL's DoPortalRunFetch for a NO SCROLL portal: the rows, and for MOVE
+        a row count where PostgreSQL reports one without fetching."""
+        direction, count = _direction(words)
+        if direction == "ABSOLUTE":
+            assert count is not None
+            if count > 0:
+                if count - 1 <= self.fpos // 2:
+                    self._rewind()
+                    if count > 1:
+                        self._run_select(True, count - 1)
+                else:
+                    pos = self.fpos + (1 if self.at_end else 0)
+                    if count <= pos:
+                        self._run_select(False, pos - count + 1)
+                    elif count > pos + 1:
+                        self._run_select(True, count - pos - 1)
+                return self._run_select(True, 1), None
+            if count < 0:
+                self._run_select(True, None)
+                return self._run_select(False, 1), None
+            self._rewind()
+            return [], None
+        if direction == "RELATIVE":
+            assert count is not None
+            if count > 0:
+                if count > 1:
+                    self._run_select(True, count - 1)
+                return self._run_select(True, 1), None
+            if count < 0:
+                return self._run_select(False, 1), None
+            direction = "FORWARD"
+        elif count is not None and count < 0:
+            direction = "BACKWARD" if direction == "FORWARD" else "FORWARD"
+            count = -count
+        forward = direction == "FORWARD"
+        if count == 0:
+            on_row = not self.at_start and not self.at_end
+            if move:
+                return [], 1 if on_row else 0
+            if on_row:
+                self._run_select(False, 1)  # re-fetching the current row steps back
+        if not forward and count is None and move:
+            # MOVE BACKWARD ALL is a rewind; its count is the rows moved over
+            moved = self.fpos - (1 if self.fpos > 0 and not self.at_end else 0)
+            self._rewind()
+            return [], moved
+        return self._run_select(forward, count), None
+
+    def forget_kept(self) -> None:
+        """Turn a scrollable cursor forward-only where it stands: its rows past the
+        position are read next, the ones before it are let go."""
+        kept = self.kept
+        total = 0 if kept is None else kept.num_rows
+        if kept is not None and self.pos < total:
+            self.buffered[:0] = kept.slice(self.pos).to_batches()
+        self.at_end = self.pos > total
+        self.at_start = self.pos == 0
+        self.fpos = min(self.pos, total)
+        self.kept = None
+        self.scroll = False
 
     # --- scrollable cursors -----------------------------------------------------------
 
@@ -253,6 +350,8 @@ class CursorSet:
 
     def streaming(self) -> bool:
         """Whether some cursor still reads from DuckDB (``detach`` would have work to do)."""
+        if not self._cursors:
+            return False  # the usual case, asked before every statement
         return any(cursor.stream is not None for cursor in self._cursors.values())
 
     def end_transaction(self) -> None:
@@ -289,6 +388,8 @@ class CursorSet:
         scroll = "SCROLL" in options.replace("NO SCROLL", "")
         if scroll and "NO SCROLL" in options:
             raise errors.InvalidCursorDefinition("cannot specify both SCROLL and NO SCROLL")
+        # neither option: PostgreSQL makes the cursor scrollable when its plan allows it
+        implicit = "SCROLL" not in options and backward_capable(m.group(4))
         if not in_block and not hold:
             raise errors.NoActiveSqlTransaction(
                 "DECLARE CURSOR can only be used in transaction blocks"
@@ -302,7 +403,9 @@ class CursorSet:
             raise errors.SyntaxError_(f'syntax error at or near "{word}"')
         cursor = Cursor(name, list(result.columns), hold, result, result.batches())
         cursor.binary = "BINARY" in options.split()
-        cursor.scroll = scroll
+        cursor.scroll = scroll or implicit
+        if implicit:
+            cursor.keep_limit = IMPLICIT_KEEP_BYTES
         self._cursors[name] = cursor
         if hold and not in_block:
             cursor.materialize()
@@ -328,39 +431,101 @@ class CursorSet:
         if cursor is None:
             raise errors.InvalidCursorName(f'cursor "{name}" does not exist')
         words = (m.group(1) or "NEXT").upper().split()
+        moved: int | None = None
         if cursor.scroll:
             batches = cursor.scroll_to(words)
+            limit = cursor.keep_limit
+            if limit is not None and cursor.kept is not None and cursor.kept.nbytes > limit:
+                cursor.forget_kept()
         else:
-            batches = cursor.take(_count(words))
+            batches, moved = cursor.fetch_forward_only(words, verb == "MOVE")
         rows = sum(b.num_rows for b in batches)
         if verb == "MOVE":
-            return Result(None, None, f"MOVE {rows}")
+            return Result(None, None, f"MOVE {rows if moved is None else moved}")
         result = Result(cursor.columns, iter(batches), lambda n: f"FETCH {n}")
         result.binary = cursor.binary
         return result
 
 
-def _count(words: Sequence[str]) -> int | None:
-    """Rows a forward FETCH/MOVE direction asks for (None: all)."""
-    backward = errors.ObjectNotInPrerequisiteState(
+def _no_scroll() -> errors.VecgresError:
+    return errors.ObjectNotInPrerequisiteState(
         "cursor can only scan forward",
         hint="Declare it with SCROLL option to enable backward scan.",
     )
+
+
+def _direction(words: Sequence[str]) -> tuple[str, int | None]:
+    """A FETCH direction as PostgreSQL's parser leaves it: FORWARD, BACKWARD, ABSOLUTE or
+    RELATIVE and a count (None: ALL)."""
     head = words[0]
+    arg = words[1] if len(words) > 1 else None
     if head == "NEXT":
-        return 1
+        return "FORWARD", 1
+    if head == "PRIOR":
+        return "BACKWARD", 1
+    if head == "FIRST":
+        return "ABSOLUTE", 1
+    if head == "LAST":
+        return "ABSOLUTE", -1
+    if head in ("ABSOLUTE", "RELATIVE"):
+        return head, int(words[1])
     if head == "ALL":
-        return None
-    if head == "FORWARD":
-        if len(words) == 1:
-            return 1
-        return None if words[1] == "ALL" else _non_negative(int(words[1]), backward)
-    if head in ("PRIOR", "FIRST", "LAST", "ABSOLUTE", "RELATIVE", "BACKWARD"):
-        raise backward
-    return _non_negative(int(head), backward)
+        return "FORWARD", None
+    if head in ("FORWARD", "BACKWARD"):
+        if arg is None:
+            return head, 1
+        return head, None if arg == "ALL" else int(arg)
+    return "FORWARD", int(head)
 
 
-def _non_negative(n: int, backward: errors.VecgresError) -> int:
-    if n < 0:
-        raise backward
-    return n
+# rows a cursor declared without SCROLL keeps for backward fetches, at most
+IMPLICIT_KEEP_BYTES: Final = 64 * 1024 * 1024
+
+
+def backward_capable(query: str) -> bool:
+    """Whether PostgreSQL's plan for ``query`` would support backward scan (its
+    ExecSupportsBackwardScan), judged from the query's shape: scans, filters, sorts,
+    limits, subqueries in FROM, CTEs, VALUES and UNION ALL can; joins (also IN/EXISTS
+    subqueries), aggregates, GROUP BY, DISTINCT, window functions,
+    set-returning functions in the select list, UNION/INTERSECT/EXCEPT, FOR UPDATE and
+    a select list without FROM cannot."""
+    from vecgres.sql.dialect import DIALECT  # sqlglot is heavy; DECLARE is rare
+
+    try:
+        parsed = [e for e in DIALECT.parse(query) if e is not None]
+    except Exception:
+        return False
+    return len(parsed) == 1 and _backward(parsed[0])
+
+
+def _backward(node: exp.Expr) -> bool:
+    if isinstance(node, exp.Subquery):
+        return _backward(node.this)
+    if isinstance(node, exp.Union):
+        return bool(node.args.get("distinct")) is False and all(
+            _backward(side) for side in (node.left, node.right)
+        )
+    if isinstance(node, exp.Values):
+        return True
+    if not isinstance(node, exp.Select):
+        return False
+    source = node.args.get("from_") or node.args.get("from")
+    if source is None or node.args.get("joins") or node.args.get("locks"):
+        return False
+    if node.args.get("group") or node.args.get("having") or node.args.get("windows"):
+        return False
+    if node.args.get("distinct"):
+        return False  # Unique and HashAggregate cannot (a Sort above one could: plan-dependent)
+    for select in node.expressions:
+        if select.find(exp.AggFunc, exp.Window, exp.Explode, exp.Unnest, exp.GenerateSeries):
+            return False
+    where = node.args.get("where")
+    if where is not None and any(
+        isinstance(n, exp.Exists) or (isinstance(n, exp.In) and n.args.get("query"))
+        for n in where.walk()
+    ):
+        return False  # a semi-join
+    inner = source.this
+    if isinstance(inner, exp.Subquery):
+        return _backward(inner.this)
+    return isinstance(inner, exp.Table | exp.Values)

@@ -456,6 +456,9 @@ class Session:
         return stmt
 
     def execute_prepared(self, stmt: PreparedStatement, params: Sequence[object]) -> Result:
+        quick = fastpath.execute_quick(self, stmt, params)
+        if quick is not None:
+            return quick
         self._cancel.clear()
         self._arm_timeout()
         if stmt.kind not in ("txn", "set", "cursor") or cursors.declared_query(stmt.sql):
@@ -670,6 +673,11 @@ class Session:
             and not self.cursors.streaming()
             and fastpath.plan_of(stmt).cheap
         )
+
+    def execute_inline(self, stmt: PreparedStatement, params: Sequence[object]) -> Result | None:
+        """``execute_prepared`` when no DuckDB is needed (the wire server then runs it on
+        its event loop instead of a worker thread), else None: nothing was done."""
+        return fastpath.execute_quick(self, stmt, params)
 
     def runs_inline_script(self, sql: str) -> bool:
         """``runs_inline`` for a simple-query string that is one statement already cached."""

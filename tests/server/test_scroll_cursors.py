@@ -100,3 +100,125 @@ def test_cursor_options_errors_match_postgres(engine_server):
         conn.rollback()
         with pytest.raises(psycopg.errors.InvalidCursorDefinition, match="both SCROLL and NO"):
             cur.execute("DECLARE x SCROLL NO SCROLL CURSOR FOR SELECT 1")
+
+
+# A cursor declared with neither SCROLL nor NO SCROLL: PostgreSQL 15 lets it go backward
+# when its plan can scan backward. FETCH 2 then FETCH PRIOR on curt (ids 1..10): the row
+# PostgreSQL returned, or None for 55000 "cursor can only scan forward".
+IMPLICIT_SCROLL = [
+    ("select * from curt", (1, "n1")),
+    ("select * from curt order by id limit 5", (1, "n1")),
+    ("select * from curt limit 5", (1, "n1")),
+    ("select * from curt where id > 3", (4, "n4")),
+    ("select id, name from curt order by name desc", (9, "n9")),
+    ("select * from (select * from curt where id < 5) s", (1, "n1")),
+    ("with w as (select * from curt) select * from w", (1, "n1")),
+    ("select id, name from curt union all select id, name from curt", (1, "n1")),
+    ("select id, count(*) from curt group by id", None),
+    ("select id, count(*) from curt group by id order by id", None),
+    ("select count(*), 'x' from curt", None),
+    ("select distinct id, name from curt", None),
+    ("select distinct id, name from curt order by id", None),
+    ("select * from curt a join curt b using (id)", None),
+    ("select * from curt a join curt b using (id) order by a.id", None),
+    ("select id, name from curt union select id, name from curt", None),
+    ("select id, 'w' || row_number() over () from curt", None),
+    ("select * from curt where id in (select id from curt where id < 4)", None),
+    ("select 1, 'one'", None),
+]
+
+
+def _curt(conn: psycopg.Connection) -> None:
+    conn.execute("create table curt (id int primary key, name text)")
+    conn.execute("insert into curt select g, 'n' || g from generate_series(1, 10) g")
+    conn.commit()
+
+
+def test_cursor_without_scroll_goes_backward_where_postgres_does(engine_server):
+    with psycopg.connect(engine_server.dsn()) as conn:
+        _curt(conn)
+        for query, prior in IMPLICIT_SCROLL:
+            conn.execute(f"declare c cursor for {query}")
+            conn.execute("fetch 2 from c")
+            if prior is None:
+                with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState) as err:
+                    conn.execute("fetch prior from c")
+                assert err.value.diag.message_primary == "cursor can only scan forward", query
+                assert err.value.diag.message_hint == (
+                    "Declare it with SCROLL option to enable backward scan."
+                )
+            else:
+                got = conn.execute("fetch prior from c").fetchall()
+                assert [tuple(r) for r in got] == [prior], query
+            conn.rollback()
+
+
+# A NO SCROLL cursor over ids 1..6: each FETCH/MOVE sequence's results as PostgreSQL 15
+# gave them (DoPortalRunFetch: forward steps are allowed, any backward step is 55000).
+FORWARD_ONLY = [
+    (["fetch absolute 1 from c"], [[(1, "n1")]], False),
+    (["fetch first from c"], [[(1, "n1")]], False),
+    (["fetch absolute 4 from c", "fetch absolute 6 from c"], [[(4, "n4")], [(6, "n6")]], False),
+    (["fetch 2 from c", "fetch absolute 5 from c"], [[(1, "n1"), (2, "n2")], [(5, "n5")]], False),
+    (["fetch 2 from c", "fetch absolute 3 from c"], [[(1, "n1"), (2, "n2")], [(3, "n3")]], False),
+    (["fetch 2 from c", "fetch relative 0 from c"], [[(1, "n1"), (2, "n2")]], True),
+    (
+        ["fetch all from c", "fetch relative 0 from c"],
+        [[(i, f"n{i}") for i in range(1, 7)], []],
+        False,
+    ),
+    (["fetch 2 from c", "move 0 in c"], [[(1, "n1"), (2, "n2")], "MOVE 1"], False),
+    (["move backward all in c"], ["MOVE 0"], False),
+    (["fetch 1 from c", "move backward all in c"], [[(1, "n1")]], True),
+    (["fetch forward 0 from c"], [[]], False),
+    (["fetch 0 from c"], [[]], False),
+    (["fetch backward 0 from c"], [], True),
+    (["fetch absolute 0 from c"], [[]], False),
+    (["fetch 1 from c", "fetch absolute 0 from c"], [[(1, "n1")]], True),
+    (
+        ["fetch 3 from c", "fetch relative 2 from c"],
+        [[(1, "n1"), (2, "n2"), (3, "n3")], [(5, "n5")]],
+        False,
+    ),
+    (["fetch forward -1 from c"], [], True),
+    (["fetch -1 from c"], [], True),
+    (["fetch all from c", "fetch absolute 3 from c"], [[(i, f"n{i}") for i in range(1, 7)]], True),
+    (["fetch last from c"], [], True),
+]
+
+
+@pytest.mark.parametrize(("steps", "results", "fails"), FORWARD_ONLY)
+def test_no_scroll_cursor_fetches_like_postgres(engine_server, steps, results, fails):
+    with psycopg.connect(engine_server.dsn()) as conn:
+        _curt(conn)
+        conn.execute("declare c no scroll cursor for select * from curt where id < 7 order by id")
+        got: list[object] = []
+        failed: str | None = None
+        try:
+            for step in steps:
+                cur = conn.execute(step)
+                got.append(
+                    [tuple(r) for r in cur.fetchall()] if cur.description else cur.statusmessage
+                )
+        except psycopg.errors.ObjectNotInPrerequisiteState as exc:
+            failed = exc.diag.message_primary
+        assert (got, failed) == (results, "cursor can only scan forward" if fails else None)
+
+
+def test_cursor_without_scroll_keeps_bounded_rows(engine_server, monkeypatch):
+    """Past its byte budget of kept rows such a cursor goes on forward-only, losing no row."""
+    import vecgres.cursors
+
+    monkeypatch.setattr(vecgres.cursors, "IMPLICIT_KEEP_BYTES", 1)
+    with psycopg.connect(engine_server.dsn()) as conn:
+        _curt(conn)
+        conn.execute("declare c cursor for select * from curt")
+        assert conn.execute("fetch 2 from c").fetchall() == [(1, "n1"), (2, "n2")]
+        assert conn.execute("fetch 2 from c").fetchall() == [(3, "n3"), (4, "n4")]
+        with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState):
+            conn.execute("fetch prior from c")
+        conn.rollback()
+        conn.execute("declare c cursor for select * from curt")
+        assert conn.execute("move 3 in c").statusmessage == "MOVE 3"
+        rest = conn.execute("fetch all from c").fetchall()
+        assert rest == [(i, f"n{i}") for i in range(4, 11)]

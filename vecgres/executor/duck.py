@@ -79,6 +79,8 @@ def _pg_type_name(duck: str) -> str:
     return _TYPE_NAMES.get(duck, duck.lower())
 
 
+# PostgreSQL's integer input syntax (spaces, sign, ASCII digits)
+_INT_TEXT = re.compile(r"[ \t\n\r\f\v]*[+-]?[0-9]+[ \t\n\r\f\v]*")
 _DUCK_PHYSICAL = {"INT16": "smallint", "INT32": "integer", "INT64": "bigint", "INT128": "numeric"}
 
 
@@ -207,8 +209,14 @@ def _map_duckdb_message(text: str, exc: Exception, sql: str) -> errors.VecgresEr
         r"Could not convert string '(.*?)' to (\w+(?: WITH TIME ZONE)?)", text
     ) or re.search(r'Could not convert string "(.*?)" to (\w+)', text)
     if m:
+        name = _pg_type_name(m.group(2))
+        if name in ("smallint", "integer", "bigint") and _INT_TEXT.fullmatch(m.group(1)):
+            # well-formed digits that do not fit: PostgreSQL's int2in/int4in/int8in say so
+            return errors.NumericValueOutOfRange(
+                f'value "{m.group(1)}" is out of range for type {name}'
+            )
         return errors.InvalidTextRepresentation(
-            f'invalid input syntax for type {_pg_type_name(m.group(2))}: "{m.group(1)}"'
+            f'invalid input syntax for type {name}: "{m.group(1)}"'
         )
     m = re.search(r"(?:Type|Cast) (\w+) with value (\S+) can't be cast .*? to (\w+)", text)
     if m or ("out of range" in text.lower() and "Conversion Error" in text):

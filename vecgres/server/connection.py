@@ -15,7 +15,6 @@ import hashlib
 import hmac
 import logging
 import secrets
-import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -64,7 +63,9 @@ from vecgres.server.errors import (
     error_fields,
     notice_fields,
 )
+from vecgres.server.stream import ClientGone, WireStream
 from vecgres.sql import pgcatalog
+from vecgres.sql.intinput import INTEGER_OIDS, parse_integer
 from vecgres.types import SqlType, by_oid
 
 if TYPE_CHECKING:
@@ -105,10 +106,13 @@ _GUC_NAMES: Final = {name.lower(): name for name in GUCS}
 # startup keys that are not settings
 _STARTUP_KEYS: Final = frozenset({"user", "database", "options", "replication"})
 _UTF8_NAMES: Final = frozenset({"utf8", "utf-8", "unicode"})
-
-
-class ClientGone(Exception):
-    """The peer closed the socket or a write failed: stop quietly."""
+# message type bytes the main loop tells apart
+_B, _C, _D, _E, _H, _Q, _S, _X = b"BCDEHQSX"
+# constant backend messages, built once
+_BIND_COMPLETE: Final = pq.bind_complete()
+_CLOSE_COMPLETE: Final = pq.close_complete()
+_EMPTY_QUERY: Final = pq.empty_query_response()
+_PORTAL_SUSPENDED: Final = pq.portal_suspended()
 
 
 class _Done(Exception):
@@ -140,7 +144,6 @@ class Portal:
     pending: pa.RecordBatch | None = None
     done: bool = False
     rows_sent: int = 0
-    messages: list[bytes] = field(default_factory=list)
 
     def close(self) -> None:
         if self.result is not None:
@@ -228,14 +231,11 @@ def _encode_rows(
 
 
 class Connection:
-    def __init__(
-        self, server: Server, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
+    def __init__(self, server: Server, stream: WireStream) -> None:
         self.server = server
         self.settings = server.settings
-        self.reader = reader
-        self.writer = writer
-        self.inbuf = bytearray()
+        self.stream = stream
+        self.inbuf = stream.inbuf
         self.out = bytearray()
         self.pid = 0
         self.secret = 0
@@ -253,48 +253,73 @@ class Connection:
         self.query_start: float | None = None
         self.closing = False
         self.waiting = False  # ReadyForQuery sent, no message read since
-        peer = writer.get_extra_info("peername")
+        # the fast lane (_pump): the task is parked waiting for a message; a message it
+        # took but left to the task; what it raised that ends the connection
+        self._parked = False
+        self._held: tuple[int, bytes] | None = None
+        self._fatal: BaseException | None = None
+        # the session's "answered without DuckDB" hooks (looked up once per session)
+        self._inline: Callable[[PreparedLike, Sequence[object]], Result | None] | None = None
+        self._inline_script: Callable[[str], bool] | None = None
+        # messages handled without a worker thread or a wait, by type byte
+        self._now: dict[int, Callable[[bytes], bool]] = {
+            _B: self._bind_now,
+            _D: self._describe_now,
+            _E: self._execute_now,
+            _S: self._sync_now,
+            _C: self._close_now,
+            _H: self._flush_now,
+            _Q: self._query_now,
+        }
+        peer = stream.peername()
         self.address: str | None = peer[0] if isinstance(peer, tuple) else None
 
     # --- I/O --------------------------------------------------------------------------------
 
     async def _fill(self) -> None:
-        try:
-            data = await self.reader.read(READ_CHUNK)
-        except (ConnectionError, ssl.SSLError) as exc:
-            raise ClientGone() from exc
-        if not data:
-            raise ClientGone()
-        self.inbuf += data
+        await self.stream.wait_data()
 
     def send(self, data: bytes) -> None:
         self.out += data
 
+    def _write_out(self) -> None:
+        """Hand the output buffer to the transport (no waiting: see ``flush``)."""
+        if self.out:
+            data = bytes(self.out)
+            self.out.clear()
+            self.stream.write(data)
+
     async def flush(self) -> None:
-        if not self.out:
-            return
-        data = bytes(self.out)
-        self.out.clear()
-        try:
-            self.writer.write(data)
-            await self.writer.drain()
-        # AttributeError: CPython 3.11's SSL transport, once closed, has no protocol
-        # left to write through (sslproto ``_ssl_protocol`` is None)
-        except (ConnectionError, RuntimeError, ssl.SSLError, AttributeError) as exc:
-            raise ClientGone() from exc
+        self._write_out()
+        await self.stream.drain()
 
     async def _maybe_flush(self) -> None:
         if len(self.out) >= FLUSH_BYTES:
             await self.flush()
 
+    def _frame(self) -> tuple[int, bytes] | None:
+        """The next whole message (type byte, body) taken from the input, None if incomplete."""
+        if self._fatal is not None:
+            exc, self._fatal = self._fatal, None
+            raise exc
+        held = self._held
+        if held is not None:
+            self._held = None
+            return held
+        buf = self.inbuf
+        size = pq.message_size(buf, self.settings)
+        if size is None or len(buf) < size:
+            return None
+        kind, body = buf[0], bytes(buf[5:size])
+        del buf[:size]
+        return kind, body
+
     async def read_frame(self) -> tuple[int, bytes]:
         """The type byte and body of the next message (framing checked, body not parsed)."""
         while True:
-            size = pq.message_size(self.inbuf, self.settings)
-            if size is not None and len(self.inbuf) >= size:
-                kind, body = self.inbuf[0], bytes(self.inbuf[5:size])
-                del self.inbuf[:size]
-                return kind, body
+            frame = self._frame()
+            if frame is not None:
+                return frame
             await self._fill()
 
     async def read_message(self) -> pq.FrontendMessage:
@@ -310,6 +335,9 @@ class Connection:
         try:
             if not await self._startup():
                 return
+            self._inline = getattr(self.session, "execute_inline", None)
+            self._inline_script = getattr(self.session, "runs_inline_script", None)
+            self.stream.on_data = self._pump
             await self._loop()
             if self.closing:
                 # shutdown interrupted a running statement: the client hears why, as in PostgreSQL
@@ -333,6 +361,7 @@ class Connection:
             with contextlib.suppress(ClientGone):
                 await self.flush()
         finally:
+            self.stream.on_data = None
             await self._cleanup()
 
     async def _cleanup(self) -> None:
@@ -348,8 +377,8 @@ class Connection:
             self.server.cluster.release(self.database)
         self.server.forget(self)
         with contextlib.suppress(Exception):
-            self.writer.close()
-            await asyncio.wait_for(self.writer.wait_closed(), 1.0)
+            self.stream.close()
+            await self.stream.wait_closed(1.0)
 
     async def terminate(self, exc: VecgresError) -> None:
         """Server shutdown: cancel the running statement, tell an idle client, and close."""
@@ -361,7 +390,7 @@ class Connection:
             with contextlib.suppress(ClientGone):
                 await self.flush()
             with contextlib.suppress(Exception):
-                self.writer.close()
+                self.stream.close()
 
     # --- startup ----------------------------------------------------------------------------
 
@@ -384,13 +413,12 @@ class Connection:
                     if self.inbuf:
                         # bytes sent before the handshake could be injected (CVE-2021-23214)
                         raise pq.FramingError("received unencrypted data after SSL request")
-                    self.writer.write(b"S")
-                    await self.writer.drain()
-                    await self.writer.start_tls(self.server.ssl_context)
+                    self.stream.write(b"S")
+                    await self.stream.start_tls(self.server.ssl_context)
                     self.ssl = True
                 else:
-                    self.writer.write(b"N")
-                    await self.writer.drain()
+                    self.stream.write(b"N")
+                    await self.stream.drain()
                 packet = await self._read_startup()
             if isinstance(packet, pq.CancelRequest):
                 self.server.cancel(packet.pid, packet.secret)
@@ -549,111 +577,232 @@ class Connection:
 
     async def _loop(self) -> None:
         while not self.closing:
-            if not self.inbuf:
+            if not self.inbuf and self._held is None:
                 await self.flush()
             kind, body = await self._read_idle()
-            if kind == ord("X"):
+            if kind == _X:
                 return
-            if self.ignore_till_sync and kind != ord("S"):
+            if self._handle_now(kind, body):
+                if not self.stream.writable:
+                    await self.stream.drain()
                 continue
             try:
-                msg = pq.parse_body(kind, body)
-                try:
-                    await self._dispatch(msg)
-                except (pq.FramingError, VecgresError, ClientGone):
-                    raise
-                except Exception as exc:
-                    # a bug in one statement's handling ends that statement, not the connection
-                    log.exception("internal error handling %s", type(msg).__name__)
-                    raise InternalError(f"internal error: {type(exc).__name__}: {exc}") from exc
-            except pq.FramingError:
-                raise
-            except VecgresError as exc:
-                if exc.severity in (Severity.FATAL, Severity.PANIC):
-                    raise
-                if self.closing:
-                    raise self.server.shutdown_error() from None
-                self.send(pq.error_response(error_fields(exc)))
-                if kind == ord("Q"):
-                    self._ready()
-                else:
-                    self.ignore_till_sync = True
+                await self._dispatch(kind, body)
+            except Exception as exc:
+                self._failed(kind, exc)
+
+    def _pump(self) -> bool:
+        """The fast lane, run by the stream when bytes arrive: while the task is parked
+        waiting for a message, answer the messages that need neither a worker thread nor
+        a wait right here in the callback. True: wake the task (it takes over)."""
+        if not self._parked or self.closing or self.session is None:
+            return True
+        try:
+            while self.stream.writable:
+                frame = self._frame()
+                if frame is None:
+                    break
+                self.waiting = False
+                if not self._handle_now(*frame):
+                    self._held = frame
+                    return True
+            else:
+                return True  # the output must drain first: the task waits for that
+            if not self.inbuf:
+                self._write_out()
+        except BaseException as exc:
+            self._fatal = exc  # raised by the task's next read, in the stream's order
+            return True
+        # ReadyForQuery inside a transaction block: the task arms the idle timeout
+        return self.waiting and self._status() != "I"
+
+    def _handle_now(self, kind: int, body: bytes) -> bool:
+        """Handle a message that needs no worker thread and no wait; False when it must
+        go to ``_dispatch`` (nothing was done then)."""
+        if self.ignore_till_sync and kind != _S:
+            return kind != _X
+        handler = self._now.get(kind)
+        if handler is None:
+            return False
+        try:
+            return handler(body)
+        except Exception as exc:
+            self._failed(kind, exc)
+            return True
+
+    def _failed(self, kind: int, exc: Exception) -> None:
+        """Answer an error in a message as PostgreSQL does; raise what ends the connection."""
+        if isinstance(exc, pq.FramingError | ClientGone):
+            raise exc
+        if not isinstance(exc, VecgresError):
+            # a bug in one statement's handling ends that statement, not the connection
+            log.error("internal error handling message %r", chr(kind), exc_info=exc)
+            exc = InternalError(f"internal error: {type(exc).__name__}: {exc}")
+        if exc.severity in (Severity.FATAL, Severity.PANIC):
+            raise exc
+        if self.closing:
+            raise self.server.shutdown_error() from None
+        self.send(pq.error_response(error_fields(exc)))
+        if kind == _Q:
+            self._ready()
+        else:
+            self.ignore_till_sync = True
 
     def _ready(self) -> None:
-        self.send(pq.ready_for_query(self._status()))
+        self.send(pq.READY[self._status()])
         self.waiting = True
 
     async def _read_idle(self) -> tuple[int, bytes]:
         """The next message; idle inside a transaction block, no later than its timeout."""
-        timeout = 0
-        if self.waiting and self._status() != "I" and not self.inbuf:
-            # PostgreSQL arms the timer only after ReadyForQuery (not mid extended protocol)
-            timeout = _idle_timeout_ms(self.session)
-        self.waiting = False
-        if timeout <= 0:
-            return await self.read_frame()
-        try:
-            async with asyncio.timeout(timeout / 1000):
-                return await self.read_frame()
-        except TimeoutError:
-            raise IdleInTransactionSessionTimeout(
-                "terminating connection due to idle-in-transaction timeout"
-            ) from None
+        while True:
+            timeout = 0
+            if self.waiting and not self.inbuf and self._held is None and self._status() != "I":
+                # PostgreSQL arms the timer only after ReadyForQuery (not mid extended protocol)
+                timeout = _idle_timeout_ms(self.session)
+            if timeout > 0:
+                self.waiting = False
+                try:
+                    async with asyncio.timeout(timeout / 1000):
+                        return await self.read_frame()
+                except TimeoutError:
+                    raise IdleInTransactionSessionTimeout(
+                        "terminating connection due to idle-in-transaction timeout"
+                    ) from None
+            frame = self._frame()
+            if frame is not None:
+                self.waiting = False
+                return frame
+            # parked: the fast lane may answer what arrives without waking this task
+            self._parked = True
+            try:
+                await self._fill()
+            finally:
+                self._parked = False
 
     def _status(self) -> str:
         return "I" if self.session is None else self.session.transaction_status
 
-    async def _dispatch(self, msg: pq.FrontendMessage) -> None:
-        if isinstance(msg, pq.Query):
-            await self._simple_query(msg.sql)
-        elif isinstance(msg, pq.Parse):
-            await self._parse(msg)
-        elif isinstance(msg, pq.Bind):
-            await self._bind(msg)
-        elif isinstance(msg, pq.Describe):
-            self._describe(msg)
-        elif isinstance(msg, pq.Execute):
-            await self._execute(msg)
-        elif isinstance(msg, pq.Close):
-            self._close(msg)
-        elif isinstance(msg, pq.Sync):
-            await self._sync()
-        elif isinstance(msg, pq.Flush):
-            await self.flush()
-        elif isinstance(msg, pq.CopyData | pq.CopyDone | pq.CopyFail):
-            # copy messages outside COPY are ignored, as PostgreSQL does
-            return
-        elif isinstance(msg, pq.FunctionCall):
-            raise FeatureNotSupported("fastpath function calls are not supported")
+    async def _dispatch(self, kind: int, body: bytes) -> None:
+        """The messages ``_handle_now`` left: those that wait for a worker or the client."""
+        if kind == _Q:
+            await self._simple_query(pq.query_text(body))
+        elif kind == _E:
+            await self._execute(*pq.execute_fields(body))
         else:
-            raise ProtocolViolation(f"unexpected message type {_type_byte(msg)}")
+            msg = pq.parse_body(kind, body)
+            if isinstance(msg, pq.Parse):
+                await self._parse(msg)
+            elif isinstance(msg, pq.CopyData | pq.CopyDone | pq.CopyFail):
+                # copy messages outside COPY are ignored, as PostgreSQL does
+                return
+            elif isinstance(msg, pq.FunctionCall):
+                raise FeatureNotSupported("fastpath function calls are not supported")
+            else:
+                raise ProtocolViolation(f"unexpected message type {_type_byte(msg)}")
 
-    async def _sync(self) -> None:
+    def _sync_now(self, body: bytes) -> bool:
+        if body:
+            pq.parse_body(_S, body)  # raises PostgreSQL's error for the malformed message
         self.ignore_till_sync = False
-        if self._status() == "I":
+        status = self._status()
+        if self.portals and status == "I":
             # portals live until the end of their transaction; outside a block that is now
             for portal in self.portals.values():
                 portal.close()
             self.portals.clear()
-        self._ready()
-        await self.flush()
+        self.send(pq.READY[status])
+        self.waiting = True
+        self._write_out()
+        return True
+
+    def _flush_now(self, body: bytes) -> bool:
+        if body:
+            pq.parse_body(_H, body)
+        self._write_out()
+        return True
 
     # --- simple query -----------------------------------------------------------------------
 
-    async def _simple_query(self, sql: str) -> None:
-        if "\x00" in sql:
-            raise pq.MessageFormatError("invalid message format")
-        assert self.session is not None
+    def _begin_simple(self, sql: str) -> None:
         # a simple query closes the unnamed portal and statement (PostgreSQL drops them)
         unnamed = self.portals.pop("", None)
         if unnamed is not None:
             unnamed.close()
         self.statements.pop("", None)
         self.query, self.query_start = sql, time.time()
+
+    def _query_now(self, body: bytes) -> bool:
+        """A simple query answered without DuckDB (one statement, cached, inline plan)."""
+        sql = pq.query_text(body)
+        check = self._inline_script
+        if check is None or "\x00" in sql or not check(sql):
+            return False
+        assert self.session is not None
+        self._begin_simple(sql)
+        # the check found the whole string cached as one statement: no need to split it
+        script = _one_statement(self.session, sql.strip())
+        try:
+            produced = False
+            while True:
+                self.busy = True
+                try:
+                    result, early = _next_statement(script)
+                finally:
+                    self.busy = False
+                if result is None:
+                    break
+                produced = True
+                self._emit_now(result, early)
+        except VecgresError as exc:
+            if exc.severity in (Severity.FATAL, Severity.PANIC):
+                raise
+            if self.closing:
+                raise self.server.shutdown_error() from None
+            self.send(pq.error_response(error_fields(exc)))
+        except ClientGone:
+            _close_iter(script)
+            raise
+        except Exception as exc:
+            self.send(pq.error_response(error_fields(exc)))
+            _close_iter(script)
+        else:
+            if not produced:
+                self.send(pq.empty_query_response())
+        self._ready()
+        self._write_out()
+        return True
+
+    def _emit_now(self, result: Result, early: _Early | None) -> None:
+        """``_emit_result`` for a statement whose rows are at hand (no worker, no wait)."""
+        try:
+            if result.copy is not None:
+                raise InternalError("COPY cannot be answered inline")
+            columns = result.columns
+            if columns is not None:
+                fmts = [int(result.binary)] * len(columns)
+                self.send(_row_description(columns, fmts))
+                first: tuple[bytes, int] | None = None
+                if early is not None:
+                    portal, got = early
+                    if isinstance(got, BaseException):
+                        raise got
+                    first = got
+                else:
+                    portal = Portal(Statement("", None, []), [], fmts, result, result.batches())
+                self._stream_now(portal, columns, 0, first)
+            else:
+                _drain_result(result)
+            self._finish(result)
+        except BaseException:
+            result.close()
+            raise
+
+    async def _simple_query(self, sql: str) -> None:
+        if "\x00" in sql:
+            raise pq.MessageFormatError("invalid message format")
+        assert self.session is not None
+        self._begin_simple(sql)
         script = self.session.execute_script(sql)
-        check = getattr(self.session, "runs_inline_script", None)
-        # answered without DuckDB: a worker thread would cost more than the work
-        inline = check is not None and bool(check(sql))
         produced = False
         try:
             pgcatalog.deallocate(sql, self.statements)
@@ -661,11 +810,7 @@ class Connection:
                 self.busy = True
                 try:
                     # one trip to a worker runs the statement and encodes its first rows
-                    result, early = (
-                        _next_statement(script)
-                        if inline
-                        else await self.run_blocking(_next_statement, script)
-                    )
+                    result, early = await self.run_blocking(_next_statement, script)
                 finally:
                     self.busy = False
                 if result is None:
@@ -712,7 +857,7 @@ class Connection:
                 # a BINARY cursor's FETCH comes in binary format (simple protocol only)
                 fmts = formats if formats is not None else [int(result.binary)] * len(columns)
                 if describe:
-                    self.send(pq.row_description(field_descriptions(columns, fmts)))
+                    self.send(_row_description(columns, fmts))
                 first: tuple[bytes, int] | None = None
                 if early is not None:
                     portal, got = early
@@ -734,7 +879,29 @@ class Connection:
             self.send(pq.notice_response(notice_fields(notice)))
         for name, value in result.parameter_changes.items():
             self.send(pq.parameter_status(name, value))
-        self.send(pq.command_complete(result.command_tag))
+        self.send(pq.command_complete_cached(result.command_tag))
+
+    def _stream_now(
+        self,
+        portal: Portal,
+        columns: Sequence[ColumnInfo],
+        max_rows: int,
+        first: tuple[bytes, int] | None,
+    ) -> bool:
+        """``_stream`` for rows at hand (a result answered inline): no worker, no wait."""
+        sent = 0
+        while first is not None or not portal.done:
+            limit = max_rows - sent if max_rows else 0
+            if first is not None:
+                (chunk, count), first = first, None
+            else:
+                chunk, count = _next_rows(portal, columns, portal.formats, limit)
+            if chunk:
+                self.send(chunk)
+            sent += count
+            if max_rows and sent >= max_rows and not portal.done:
+                return True
+        return False
 
     async def _stream(
         self,
@@ -798,45 +965,54 @@ class Connection:
             raise InvalidSqlStatementName(f'prepared statement "{name}" does not exist')
         return stmt
 
-    async def _bind(self, msg: pq.Bind) -> None:
-        stmt = self._statement(msg.statement)
-        if msg.portal and msg.portal in self.portals:
-            raise DuplicateCursor(f'cursor "{msg.portal}" already exists')
-        nparams = len(stmt.param_oids)
-        if len(msg.params) != nparams:
+    def _bind_now(self, body: bytes) -> bool:
+        portal_name, stmt_name, pformats, params, rformats = pq.bind_fields(body)
+        stmt = self._statement(stmt_name)
+        if portal_name and portal_name in self.portals:
+            raise DuplicateCursor(f'cursor "{portal_name}" already exists')
+        oids = stmt.param_oids
+        nparams = len(oids)
+        if len(params) != nparams:
             raise pq.MessageFormatError(
-                f"bind message supplies {len(msg.params)} parameters, but prepared statement "
-                f'"{msg.statement}" requires {nparams}'
+                f"bind message supplies {len(params)} parameters, but prepared statement "
+                f'"{stmt_name}" requires {nparams}'
             )
-        pformats = msg.param_formats
         if len(pformats) not in (0, 1, nparams):
             raise pq.MessageFormatError(
                 f"bind message has {len(pformats)} parameter formats but {nparams} parameters"
             )
         values: list[object] = []
-        for i, raw in enumerate(msg.params):
+        for i, raw in enumerate(params):
             fmt = pformats[0] if len(pformats) == 1 else (pformats[i] if pformats else 0)
-            values.append(_decode_param(raw, fmt, stmt.param_oids[i]))
+            if fmt == 0 and raw is not None:
+                text = pq.decode_utf8(raw)
+                integer = INTEGER_OIDS.get(oids[i])
+                # integers are read here as PostgreSQL's Bind does (its errors, its range)
+                values.append(text if integer is None else parse_integer(text, integer))
+            else:
+                values.append(_decode_param(raw, fmt, oids[i]))
         columns = stmt.columns
-        formats = _result_formats(msg.result_formats, len(columns) if columns else 0)
-        old = self.portals.pop(msg.portal, None)
+        formats = _result_formats(rformats, len(columns) if columns else 0)
+        old = self.portals.pop(portal_name, None)
         if old is not None:
             old.close()
-        self.portals[msg.portal] = Portal(stmt, values, formats)
-        self.send(pq.bind_complete())
+        self.portals[portal_name] = Portal(stmt, values, formats)
+        self.send(_BIND_COMPLETE)
+        return True
 
-    def _describe(self, msg: pq.Describe) -> None:
-        if msg.kind == "S":
-            stmt = self._statement(msg.name)
+    def _describe_now(self, body: bytes) -> bool:
+        kind, name = pq.target_fields(_D, body)
+        if kind == "S":
+            stmt = self._statement(name)
             self.send(pq.parameter_description(stmt.param_oids))
             columns = stmt.columns
             formats = [0] * len(columns) if columns else []
-        elif msg.name not in self.portals and self._cursor_columns(msg.name) is not None:
+        elif name not in self.portals and self._cursor_columns(name) is not None:
             # a cursor made with DECLARE is a portal too (psycopg's server-side cursors)
-            columns = self._cursor_columns(msg.name)
+            columns = self._cursor_columns(name)
             formats = [0] * len(columns) if columns else []
         else:
-            portal = self._portal(msg.name)
+            portal = self._portal(name)
             columns = portal.statement.columns
             formats = portal.formats
             if columns:
@@ -847,11 +1023,12 @@ class Connection:
                     cached = (columns, pq.row_description(field_descriptions(columns, formats)))
                     portal.statement.descriptions[key] = cached
                 self.send(cached[1])
-                return
+                return True
         if columns:
             self.send(pq.row_description(field_descriptions(columns, formats)))
         else:
             self.send(pq.no_data())
+        return True
 
     def _cursor_columns(self, name: str) -> Sequence[ColumnInfo] | None:
         lookup = getattr(self.session, "cursor_columns", None)
@@ -863,25 +1040,58 @@ class Connection:
             raise InvalidCursorName(f'portal "{name}" does not exist')
         return portal
 
-    async def _execute(self, msg: pq.Execute) -> None:
-        portal = self._portal(msg.portal)
+    def _execute_now(self, body: bytes) -> bool:
+        """Execute a portal answered without DuckDB, here on the event loop (a worker
+        thread would cost more than the work); False leaves the rest to ``_execute``.
+
+        The session's ``execute_inline`` is the one hook that decides which statements
+        run here: it answers (a Result) or declines (None) without side effects."""
+        name, max_rows = pq.execute_fields(body)
+        portal = self._portal(name)
+        stmt = portal.statement
+        if stmt.prepared is None:
+            self.send(_EMPTY_QUERY)
+            return True
+        inline = self._inline
+        if portal.result is not None or inline is None:
+            return False
+        answer = inline(stmt.prepared, portal.params)
+        if answer is None:
+            return False
+        self.query, self.query_start = stmt.sql, time.time()
+        try:
+            first = _open_portal(portal, answer, max_rows)
+        except BaseException:
+            _abandon(portal)  # the statement ran but reading its rows failed
+            raise
+        result = _result_of(portal)
+        try:
+            if result.copy is not None:
+                raise InternalError("COPY cannot be answered inline")
+            if result.columns is not None:
+                if self._stream_now(portal, result.columns, max_rows, first):
+                    self.send(_PORTAL_SUSPENDED)
+                    return True
+            else:
+                _drain_result(result)
+                portal.done = True
+        except BaseException:
+            portal.done = True
+            result.close()
+            raise
+        self._finish(result)
+        return True
+
+    async def _execute(self, name: str, max_rows: int) -> None:
+        portal = self._portal(name)
         assert self.session is not None
-        if portal.statement.prepared is None:
-            self.send(pq.empty_query_response())
-            return
         first: tuple[bytes, int] | None = None
         if portal.result is None:
             self.query, self.query_start = portal.statement.sql, time.time()
             self.busy = True
             try:
-                if self._runs_inline(portal.statement.prepared):
-                    # answered without DuckDB: a worker thread would cost more than the work
-                    first = _execute_portal(self.session, portal, msg.max_rows)
-                else:
-                    # one trip to a worker runs the statement and encodes its first rows
-                    first = await self.run_blocking(
-                        _execute_portal, self.session, portal, msg.max_rows
-                    )
+                # one trip to a worker runs the statement and encodes its first rows
+                first = await self.run_blocking(_execute_portal, self.session, portal, max_rows)
             except BaseException:
                 _abandon(portal)  # the statement ran but reading its rows failed
                 raise
@@ -901,8 +1111,8 @@ class Connection:
             return
         try:
             if result.columns is not None:
-                if await self._stream(portal, result.columns, msg.max_rows, first):
-                    self.send(pq.portal_suspended())
+                if await self._stream(portal, result.columns, max_rows, first):
+                    self.send(_PORTAL_SUSPENDED)
                     return
             else:
                 await self.run_blocking(_drain_result, result)
@@ -913,18 +1123,16 @@ class Connection:
             raise
         self._finish(result)
 
-    def _runs_inline(self, prepared: PreparedLike) -> bool:
-        check = getattr(self.session, "runs_inline", None)
-        return check is not None and bool(check(prepared))
-
-    def _close(self, msg: pq.Close) -> None:
-        if msg.kind == "S":
-            self.statements.pop(msg.name, None)
+    def _close_now(self, body: bytes) -> bool:
+        kind, name = pq.target_fields(_C, body)
+        if kind == "S":
+            self.statements.pop(name, None)
         else:
-            portal = self.portals.pop(msg.name, None)
+            portal = self.portals.pop(name, None)
             if portal is not None:
                 portal.close()
-        self.send(pq.close_complete())
+        self.send(_CLOSE_COMPLETE)
+        return True
 
     # --- COPY -------------------------------------------------------------------------------
 
@@ -1044,16 +1252,44 @@ def _execute_portal(
 ) -> tuple[bytes, int] | None:
     """Run the portal's statement and encode its first rows (None: no rows to stream)."""
     assert portal.statement.prepared is not None
-    portal.result = session.execute_prepared(portal.statement.prepared, portal.params)
-    portal.batches = portal.result.batches()
-    columns = portal.result.columns
-    if portal.result.copy is not None or columns is None:
+    result = session.execute_prepared(portal.statement.prepared, portal.params)
+    return _open_portal(portal, result, max_rows)
+
+
+def _open_portal(portal: Portal, result: Result, max_rows: int) -> tuple[bytes, int] | None:
+    """Attach a statement's result to its portal and encode the first rows (None: no rows
+    to stream)."""
+    portal.result = result
+    portal.batches = result.batches()
+    columns = result.columns
+    if result.copy is not None or columns is None:
         return None
     return _next_rows(portal, columns, portal.formats, max_rows)
 
 
 # a simple-protocol statement's portal and first rows, or the error reading them
 _Early = tuple[Portal, tuple[bytes, int] | Exception]
+
+
+def _one_statement(session: SessionLike, sql: str) -> Iterator[Result]:
+    """``execute_script`` for a string known to hold one statement (no tokenizing)."""
+    yield session.execute(sql)
+
+
+# RowDescription messages of simple-query results by (columns, formats); bounded
+_DESCRIPTIONS: dict[tuple[tuple[ColumnInfo, ...], tuple[int, ...]], bytes] = {}
+_DESCRIPTIONS_MAX: Final = 256
+
+
+def _row_description(columns: Sequence[ColumnInfo], formats: Sequence[int]) -> bytes:
+    key = (tuple(columns), tuple(formats))
+    out = _DESCRIPTIONS.get(key)
+    if out is None:
+        out = pq.row_description(field_descriptions(columns, formats))
+        if len(_DESCRIPTIONS) >= _DESCRIPTIONS_MAX:
+            _DESCRIPTIONS.clear()
+        _DESCRIPTIONS[key] = out
+    return out
 
 
 def _next_statement(script: Iterator[Result]) -> tuple[Result | None, _Early | None]:
@@ -1068,6 +1304,12 @@ def _next_statement(script: Iterator[Result]) -> tuple[Result | None, _Early | N
         return result, (portal, _next_rows(portal, columns, portal.formats, 0))
     except Exception as exc:  # raised where the rows are sent, after RowDescription
         return result, (portal, exc)
+
+
+def _result_of(portal: Portal) -> Result:
+    """The result of a portal that has run."""
+    assert portal.result is not None
+    return portal.result
 
 
 def _abandon(portal: Portal) -> None:

@@ -535,3 +535,104 @@ def error_response(fields: dict[str, str]) -> bytes:
 
 def notice_response(fields: dict[str, str]) -> bytes:
     return _msg(b"N", _fields(fields))
+
+
+# --- fast field parsers for the messages of every round trip --------------------------------
+# Each reads a well-formed body with a few C-level calls; anything unusual goes through
+# ``parse_body``, whose checks raise the precise error (or accept what it accepts).
+
+
+def bind_fields(
+    data: bytes,
+) -> tuple[str, str, tuple[int, ...], tuple[bytes | None, ...], tuple[int, ...]]:
+    """(portal, statement, parameter formats, parameters, result formats) of a Bind body."""
+    try:
+        end = data.index(0)
+        portal = data[:end].decode()
+        pos = end + 1
+        end = data.index(0, pos)
+        statement = data[pos:end].decode()
+        pos = end + 1
+        n = _INT16.unpack_from(data, pos)[0]
+        if n < 0:
+            raise ValueError(n)
+        pformats: tuple[int, ...] = struct.unpack_from(f">{n}h", data, pos + 2)
+        pos += 2 + 2 * n
+        n = _INT16.unpack_from(data, pos)[0]
+        if n < 0:
+            raise ValueError(n)
+        pos += 2
+        params: list[bytes | None] = []
+        for _ in range(n):
+            size = _INT32.unpack_from(data, pos)[0]
+            pos += 4
+            if size == -1:
+                params.append(None)
+                continue
+            if size < 0 or pos + size > len(data):
+                raise ValueError(size)
+            params.append(data[pos : pos + size])
+            pos += size
+        n = _INT16.unpack_from(data, pos)[0]
+        if n < 0:
+            raise ValueError(n)
+        rformats: tuple[int, ...] = struct.unpack_from(f">{n}h", data, pos + 2)
+        if pos + 2 + 2 * n != len(data):
+            raise ValueError(pos)
+    except (ValueError, struct.error):
+        msg = parse_body(ord("B"), data)
+        assert isinstance(msg, Bind)
+        return msg.portal, msg.statement, msg.param_formats, msg.params, msg.result_formats
+    return portal, statement, pformats, tuple(params), rformats
+
+
+def execute_fields(data: bytes) -> tuple[str, int]:
+    """(portal, max_rows) of an Execute body."""
+    end = data.find(b"\x00")
+    if end >= 0 and len(data) == end + 5:
+        try:
+            return data[:end].decode(), max(_INT32.unpack_from(data, end + 1)[0], 0)
+        except ValueError:
+            pass
+    msg = parse_body(ord("E"), data)
+    assert isinstance(msg, Execute)
+    return msg.portal, msg.max_rows
+
+
+def target_fields(kind: int, data: bytes) -> tuple[str, str]:
+    """(kind "S"/"P", name) of a Describe or Close body."""
+    if len(data) >= 2 and data[0] in (0x53, 0x50) and data.find(b"\x00", 1) == len(data) - 1:
+        try:
+            return chr(data[0]), data[1:-1].decode()
+        except ValueError:
+            pass
+    msg = parse_body(kind, data)
+    assert isinstance(msg, Describe | Close)
+    return msg.kind, msg.name
+
+
+def query_text(data: bytes) -> str:
+    """The SQL of a Query body."""
+    if data and data.find(b"\x00") == len(data) - 1:
+        try:
+            return data[:-1].decode()
+        except ValueError:
+            pass
+    msg = parse_body(ord("Q"), data)
+    assert isinstance(msg, Query)
+    return msg.sql
+
+
+# ReadyForQuery by transaction status, built once
+READY: Final = {status: ready_for_query(status) for status in "ITE"}
+_TAGS: dict[str, bytes] = {}
+
+
+def command_complete_cached(tag: str) -> bytes:
+    """``command_complete`` for tags that come back often (``SELECT 1``), kept."""
+    out = _TAGS.get(tag)
+    if out is None:
+        out = command_complete(tag)
+        if len(_TAGS) < 1024:
+            _TAGS[tag] = out
+    return out

@@ -36,6 +36,7 @@ from vecgres.server.auth.hba import HbaRule, load_rules
 from vecgres.server.auth.roles import ChainedUserStore, RoleStore
 from vecgres.server.auth.users import UserStore
 from vecgres.server.connection import Connection
+from vecgres.server.stream import WireStream
 
 if TYPE_CHECKING:
     from vecgres.server.session import SessionLike
@@ -373,8 +374,9 @@ class Server:
         self.port = 0
 
     async def start(self, host: str | None = None, port: int | None = None) -> None:
-        self._server = await asyncio.start_server(
-            self._accept,
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: WireStream(self._accept),
             host or self.settings.host,
             self.settings.port if port is None else port,
             reuse_address=True,
@@ -385,18 +387,18 @@ class Server:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, functools.partial(fn, *args))
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        conn = Connection(self, reader, writer)
+    def _accept(self, stream: WireStream) -> None:
+        conn = Connection(self, stream)
         self.connections.add(conn)
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
+        task = asyncio.get_running_loop().create_task(self._serve(conn))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _serve(self, conn: Connection) -> None:
         try:
             await conn.serve()
         finally:
             self.connections.discard(conn)
-            if task is not None:
-                self._tasks.discard(task)
 
     # --- registry ---------------------------------------------------------------------------
 

@@ -27,8 +27,10 @@ import numpy as np
 import pyarrow as pa
 from sqlglot import exp
 
+from vecgres.codec.arrow import storage_reader
 from vecgres.executor.relation import ROWID, duck_names, execution_layout, layout_of
 from vecgres.result import ColumnInfo, Result
+from vecgres.sql import grants
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -179,6 +181,9 @@ class PointPlan(Plan):
         self.field_set = set(fields)
         self.layout = layout_of(table)
         self.names = [ROWID, *duck_names(table)]
+        types = dict(zip(self.names[1:], (c.type for c in table.columns), strict=True))
+        # output columns stored as DuckDB reads them: a segment's view is projected once
+        self.plain = all(storage_reader(types[f]) is None for f in fields)
         # the table's view at the last snapshot read: (csn, segments, chunks) -> view and
         # its segments conformed, so back-to-back lookups build neither again
         self._view: tuple[tuple[object, ...], TableSnapshot, dict[int, pa.Table]] | None = None
@@ -245,9 +250,15 @@ class PointPlan(Plan):
         data = conformed.get(seg_idx)
         if data is None:
             data = tsnap.segments[seg_idx].conformed(self.layout).rename_columns(self.names)
+            if self.plain:
+                data = data.select(self.fields)
             conformed[seg_idx] = data
-        row = execution_layout(self.table, data.slice(offset, 1), self.field_set)
-        batches = row.select(self.fields).to_batches()
+        if self.plain:
+            row = data.slice(offset, 1)
+        else:
+            row = execution_layout(self.table, data.slice(offset, 1), self.field_set)
+            row = row.select(self.fields)
+        batches = row.to_batches()
         return batches[0] if batches and batches[0].num_rows == 1 else None
 
 
@@ -361,3 +372,35 @@ def plan_of(stmt: Any) -> Plan:
         cached = stmt.fast = (stmt.bound, plan_for(stmt.bound))
     plan: Plan = cached[1]
     return plan
+
+
+def execute_quick(session: Any, stmt: Any, params: Sequence[object]) -> Result | None:
+    """The result of prepared ``stmt`` if its shortcut answers it now, else None (nothing
+    was done: run it the normal way, which also raises whatever error is due).
+
+    The statement bookkeeping of ``Session.execute_prepared`` that such a statement does
+    not need is skipped: it takes no locks, writes nothing and reads no DuckDB, so there
+    is no transaction to open and commit, no timer to arm and no cursor to detach."""
+    if stmt.kind != "query" or stmt.bound is None:
+        return None
+    txn = session.txn
+    if txn is not None and (not txn.explicit or txn.failed or txn.catalog is not None):
+        return None  # an implicit (multi-statement) block, an aborted one, or uncommitted DDL
+    if stmt.catalog_version != session.db.catalog.version:
+        return None
+    plan = plan_of(stmt)
+    if not plan.cheap or session.cursors.streaming():
+        return None
+    try:
+        grants.check(session, stmt)
+    except Exception:
+        return None  # the normal path raises it and aborts the transaction block
+    if session._timer is not None:
+        session._disarm_timeout()  # the last statement's timer is not this one's
+    try:
+        result = plan.run(session, stmt.columns or [], params)
+    except Exception:
+        return None  # the normal path raises it with the statement's bookkeeping
+    if result is not None and session.notices:
+        result.notices = session._take_notices()
+    return result

@@ -8,11 +8,10 @@ malformed literal fails with PostgreSQL's message before anything runs.
 
 from __future__ import annotations
 
-import re
-
 from sqlglot import exp
 
 from vecgres import errors
+from vecgres.sql.intinput import parse_integer
 from vecgres.sql.typemap import duck_type
 from vecgres.types import SqlType
 
@@ -129,7 +128,6 @@ def typed_literal(text: str, t: SqlType) -> exp.Expr | None:
     return None
 
 
-_INT_RE = re.compile(r"^\s*[+-]?\d+\s*$")
 _BOOL_WORDS = {
     "t": True,
     "tr": True,
@@ -158,10 +156,7 @@ def scalar_literal(text: str, t: SqlType) -> exp.Expr | None:
     if t.is_array:
         return None
     if t.name in ("smallint", "integer", "bigint"):
-        if not _INT_RE.match(text):
-            raise errors.InvalidTextRepresentation(
-                f'invalid input syntax for type {t.name}: "{text}"'
-            )
+        parse_integer(text, t.name)  # PostgreSQL's syntax and range errors
         return None
     if t.name in ("double precision", "real"):
         try:
