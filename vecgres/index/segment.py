@@ -16,16 +16,41 @@ from types import ModuleType
 import faiss
 import numpy as np
 
-from vecgres.index import binary, flat, hnsw, ivfflat
+from vecgres.index import binary, flat, hnsw, ivfflat, progress
 from vecgres.index.metrics import prepare
 from vecgres.index.quantized import candidate_count
 from vecgres.index.spec import IndexSpec
 
 _MODULES: dict[str, ModuleType] = {"flat": flat, "hnsw": hnsw, "ivfflat": ivfflat}
 
-# faiss builds use every core; searches are single-query and run one thread each
+
+def machine_cores() -> int:
+    """The cores this process may run on (a container's CPU set, not the host's)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+# builds use every core while a statement waits for them; searches are
+# single-query and run one thread each
 _threads_lock = threading.Lock()
-BUILD_THREADS = max(1, os.cpu_count() or 1)
+BUILD_THREADS = machine_cores()
+# rows per faiss add: few large batches build faster (faiss parallelizes inside
+# one add); progress is reported once per batch
+ADD_BATCH_ROWS = 25_000
+ADD_BATCHES = 4
+
+
+def build_threads() -> int:
+    """faiss threads for the next batch of a build.
+
+    CREATE INDEX and REINDEX wait for their builds: every core. A build after a
+    seal or a compaction has nobody waiting for it while the inserts that caused
+    it go on: one core fewer, so the inserting sessions keep a core."""
+    if progress.waited_on():
+        return BUILD_THREADS
+    return max(1, BUILD_THREADS - 1)
 
 
 def module_for(method: str) -> ModuleType:
@@ -109,11 +134,12 @@ class SegmentIndex:
             outer.own_fields = True
             index.this.disown()
         with _threads_lock:
-            faiss.omp_set_num_threads(BUILD_THREADS)
+            faiss.omp_set_num_threads(build_threads())
             if not outer.is_trained:
                 outer.train(data)
-            step = max(1, min(rows, 10_000))
+            step = max(1, ADD_BATCH_ROWS, -(-rows // ADD_BATCHES))
             for start in range(0, rows, step):
+                faiss.omp_set_num_threads(build_threads())
                 if ids is not None:
                     chunk_ids = np.ascontiguousarray(ids[start : start + step], dtype=np.int64)
                     outer.add_with_ids(data[start : start + step], chunk_ids)
@@ -138,10 +164,11 @@ class SegmentIndex:
         """Whether an allow-list can be applied inside the search (IDSelector)."""
         return not self.spec.binary or binary.filters_inside(self.spec)
 
-    def serialize(self) -> bytes:
+    def serialize(self) -> memoryview:
+        """The index as faiss writes it, a view of faiss's buffer (no copy)."""
         if isinstance(self.index, faiss.IndexBinary):
-            return bytes(faiss.serialize_index_binary(self.index))
-        return bytes(faiss.serialize_index(self.index))
+            return faiss.serialize_index_binary(self.index).data
+        return faiss.serialize_index(self.index).data
 
     @classmethod
     def load(cls, spec: IndexSpec, path: str, rows: int) -> SegmentIndex:
