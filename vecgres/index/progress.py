@@ -52,9 +52,9 @@ def finish(index_oid: int) -> None:
 
 def waited_on() -> bool:
     """Whether a statement (CREATE INDEX, REINDEX) is waiting for index builds now;
-    builds after a seal or a compaction register no progress row."""
+    nobody waits for a build after a seal or a compaction (command BUILD)."""
     with _lock:
-        return bool(_builds)
+        return any(b.command != "BUILD" for b in _builds.values())
 
 
 def current() -> list[BuildProgress]:
