@@ -43,6 +43,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import vecgres
+from vecgres.config import Settings
 from vecgres.index.segment import BUILD_THREADS
 
 DATASETS = {"l2": (128, "<->", "vector_l2_ops"), "cosine": (384, "<=>", "vector_cosine_ops")}
@@ -187,9 +188,11 @@ def insert_throughput(cur: Any, dims: int, op: str, opclass: str, args: argparse
     segment is sealed and, with the index, searched through its index."""
     step = math.gcd(10_000, args.seal_rows)
     n = max(args.seal_rows, min(args.rows, 2 * args.seal_rows) // args.seal_rows * args.seal_rows)
+    small = Settings().compaction_small_rows if args.small_rows is None else args.small_rows
+    merged = " (so sealed segments are merged and indexed again)" if args.seal_rows < small else ""
     print(
         f"insert throughput ({n} rows, {step} per INSERT ... SELECT, segments of "
-        f"{args.seal_rows}, {args.insert_runs} runs each):"
+        f"{args.seal_rows}, compaction_small_rows {small}{merged}; {args.insert_runs} runs each):"
     )
     ratios: dict[str, list[float]] = {"inserts": [], "until indexed": []}
     for run in range(args.insert_runs):
@@ -228,7 +231,8 @@ def bench(name: str, args: argparse.Namespace) -> None:
     work = tempfile.mkdtemp(prefix=f"vecgres-bench-{name}-")
     # the server's layout: <data>/<database>, so --wire can serve the same files
     path = os.path.join(work, "data", "postgres")
-    con = vecgres.connect(path, fsync=False, seal_rows=args.seal_rows)
+    small = {"compaction_small_rows": args.small_rows} if args.small_rows is not None else {}
+    con = vecgres.connect(path, fsync=False, seal_rows=args.seal_rows, **small)
     con.autocommit = True
     cur = con.cursor()
     cur.execute(f"CREATE TABLE items (id int, cat int, embedding vector({dims}))")
@@ -486,6 +490,11 @@ def main() -> None:
     )
     parser.add_argument("--insert-runs", type=int, default=2, help="pairs of insert runs")
     parser.add_argument("--build-runs", type=int, default=2, help="index builds per side")
+    parser.add_argument(
+        "--small-rows",
+        type=int,
+        help="vecgres compaction_small_rows (default: vecgres's); segments below it are merged",
+    )
     parser.add_argument(
         "--extras", action="store_true", help="range search, halfvec and bit indexes only"
     )
