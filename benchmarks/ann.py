@@ -132,7 +132,8 @@ def wait_sealed(
 ) -> None:
     """Wait until background sealing has left no growing segment (EXPLAIN ANALYZE says),
     and with ``indexed`` until every segment is searched through its index."""
-    zero = "[" + ",".join(["0"] * dims) + "]"
+    # not a zero vector: its cosine distance is NaN, and such a search shows no segments
+    zero = "[" + ",".join(["1"] + ["0"] * (dims - 1)) + "]"
     while True:
         cur.execute(  # type: ignore[attr-defined]
             f"EXPLAIN ANALYZE SELECT id FROM {table} ORDER BY embedding {op} '{zero}' LIMIT 1"
