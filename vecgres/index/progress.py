@@ -50,6 +50,13 @@ def finish(index_oid: int) -> None:
         _builds.pop(index_oid, None)
 
 
+def waited_on() -> bool:
+    """Whether a statement (CREATE INDEX, REINDEX) is waiting for index builds now;
+    nobody waits for a build after a seal or a compaction (command BUILD)."""
+    with _lock:
+        return any(b.command != "BUILD" for b in _builds.values())
+
+
 def current() -> list[BuildProgress]:
     """The builds running now (what the pg_catalog view reads)."""
     with _lock:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from types import ModuleType
@@ -16,16 +17,82 @@ from types import ModuleType
 import faiss
 import numpy as np
 
-from vecgres.index import binary, flat, hnsw, ivfflat
+from vecgres.index import binary, flat, hnsw, ivfflat, progress
 from vecgres.index.metrics import prepare
 from vecgres.index.quantized import candidate_count
 from vecgres.index.spec import IndexSpec
 
 _MODULES: dict[str, ModuleType] = {"flat": flat, "hnsw": hnsw, "ivfflat": ivfflat}
 
-# faiss builds use every core; searches are single-query and run one thread each
+
+def machine_cores() -> int:
+    """The cores this process may run on (a container's CPU set, not the host's)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+# searches are single-query and run one thread each; builds size faiss's threads
+# to the machine (build_threads)
 _threads_lock = threading.Lock()
-BUILD_THREADS = max(1, os.cpu_count() or 1)
+BUILD_THREADS = machine_cores()
+# how long a background build samples the process's CPU use before it starts, and
+# below how many rows it does not bother (a small build is over in a moment)
+BUSY_SAMPLE_S = 0.1
+BUSY_SAMPLES = 5
+BUSY_SAMPLE_MIN_ROWS = 10_000
+
+
+def build_threads(rows: int) -> int:
+    """faiss threads for a build: every core, but one fewer for a large build nobody
+    waits for (after a seal or a compaction) while other threads of this process are
+    busy, so the sessions inserting the rows keep a core; CREATE INDEX and REINDEX
+    always get every core."""
+    if (
+        BUILD_THREADS == 1
+        or rows < BUSY_SAMPLE_MIN_ROWS
+        or progress.waited_on()
+        or not _process_busy()
+    ):
+        return BUILD_THREADS
+    return BUILD_THREADS - 1
+
+
+def _process_busy() -> bool:
+    """Whether the rest of this process is busy (sessions running statements), seen
+    over a short sample while this thread sleeps: its other threads used half a core,
+    or (on a loaded machine, where they get less) one of them was runnable in at
+    least half of the samples."""
+    me = threading.get_native_id()
+    cpu, wall = time.process_time(), time.perf_counter()
+    runnable = 0
+    for _ in range(BUSY_SAMPLES):
+        time.sleep(BUSY_SAMPLE_S / BUSY_SAMPLES)
+        runnable += _others_runnable(me)
+    used = time.process_time() - cpu
+    return used >= 0.5 * (time.perf_counter() - wall) or 2 * runnable >= BUSY_SAMPLES
+
+
+def _others_runnable(me: int) -> bool:
+    """Whether a thread of this process other than ``me`` is running or waiting for
+    a CPU now (Linux: state R in /proc; elsewhere never)."""
+    try:
+        tids = os.listdir("/proc/self/task")
+    except OSError:
+        return False
+    for tid in tids:
+        if tid == str(me):
+            continue
+        try:
+            with open(f"/proc/self/task/{tid}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue  # the thread ended
+        # "pid (comm) S ...": the state follows the last parenthesis
+        if stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3] == b"R":
+            return True
+    return False
 
 
 def module_for(method: str) -> ModuleType:
@@ -80,7 +147,7 @@ class SegmentIndex:
         cls,
         spec: IndexSpec,
         vectors: np.ndarray,
-        progress: Callable[[int], None] | None = None,
+        report: Callable[[int], None] | None = None,
         ids: np.ndarray | None = None,
     ) -> SegmentIndex:
         """``ids``: the segment offsets of ``vectors`` when only some rows are
@@ -108,19 +175,19 @@ class SegmentIndex:
             outer = faiss.IndexBinaryIDMap(index) if spec.binary else faiss.IndexIDMap(index)
             outer.own_fields = True
             index.this.disown()
+        threads = build_threads(rows)
         with _threads_lock:
-            faiss.omp_set_num_threads(BUILD_THREADS)
+            faiss.omp_set_num_threads(threads)
             if not outer.is_trained:
                 outer.train(data)
-            step = max(1, min(rows, 10_000))
-            for start in range(0, rows, step):
-                if ids is not None:
-                    chunk_ids = np.ascontiguousarray(ids[start : start + step], dtype=np.int64)
-                    outer.add_with_ids(data[start : start + step], chunk_ids)
-                else:
-                    outer.add(data[start : start + step])
-                if progress is not None:
-                    progress(min(rows, start + step))
+            # one add: faiss parallelizes inside it, and an HNSW built in 4 adds took
+            # 40 % longer; so progress advances once per segment
+            if ids is not None:
+                outer.add_with_ids(data, np.ascontiguousarray(ids, dtype=np.int64))
+            else:
+                outer.add(data)
+        if report is not None:
+            report(rows)
         return cls(spec, outer, rows if ids is None else int(ids.max(initial=-1)) + 1)
 
     def _max_norm2(self) -> float:
@@ -138,10 +205,11 @@ class SegmentIndex:
         """Whether an allow-list can be applied inside the search (IDSelector)."""
         return not self.spec.binary or binary.filters_inside(self.spec)
 
-    def serialize(self) -> bytes:
+    def serialize(self) -> memoryview:
+        """The index as faiss writes it, a view of faiss's buffer (no copy)."""
         if isinstance(self.index, faiss.IndexBinary):
-            return bytes(faiss.serialize_index_binary(self.index))
-        return bytes(faiss.serialize_index(self.index))
+            return faiss.serialize_index_binary(self.index).data
+        return faiss.serialize_index(self.index).data
 
     @classmethod
     def load(cls, spec: IndexSpec, path: str, rows: int) -> SegmentIndex:

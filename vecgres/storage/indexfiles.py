@@ -37,13 +37,15 @@ class IndexFiles:
     def path(self, table_id: int, segment_id: int, index_oid: int) -> str:
         return os.path.join(self.root, str(table_id), f"{segment_id}.{index_oid}.faiss")
 
-    def write(self, table_id: int, segment_id: int, index_oid: int, data: bytes, tag: str) -> str:
+    def write(
+        self, table_id: int, segment_id: int, index_oid: int, data: bytes | memoryview, tag: str
+    ) -> str:
         path = self.path(table_id, segment_id, index_oid)
         fileio.makedirs(os.path.dirname(path))
         fileio.write_atomic(path, data)
         summary = {
             "crc32": zlib.crc32(data),
-            "nbytes": len(data),
+            "nbytes": memoryview(data).nbytes,
             "tag": tag,
             "key": [table_id, segment_id, index_oid],
         }

@@ -468,11 +468,35 @@ class Store:
         hook = self.on_sealed
         if hook is None:
             return
+        sealed = self._not_merging(sealed)
         for table_id, seg_id in sealed:
             try:
                 hook(table_id, seg_id)
             except Exception as exc:
                 self._log(f"ERROR: on_sealed hook failed for segment {seg_id}: {exc!r}")
+
+    def _not_merging(self, sealed: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """The new segments background compaction will not merge right away.
+
+        An index built on a segment that is about to be merged into another is
+        thrown away with it, and its build takes the cores from the inserts that
+        sealed it: compaction is woken instead, and announces the merged segment
+        (a search still builds a skipped segment's index should the merge not
+        happen)."""
+        if self._bg is None or not self._settings.background_compaction:
+            return sealed
+        keep: list[tuple[int, int]] = []
+        with self._lock:
+            for table_id, seg_id in sealed:
+                t = self._tables.get(table_id)
+                groups = compaction.plan(t.segments, self._csn, self._settings) if t else []
+                if any(s.segment_id == seg_id for group in groups for s in group):
+                    self._want_compact.add(table_id)
+                else:
+                    keep.append((table_id, seg_id))
+        if len(keep) < len(sealed):
+            self._bg_wake.set()
+        return keep
 
     # --- compaction --------------------------------------------------------
 
