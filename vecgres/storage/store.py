@@ -204,7 +204,7 @@ class Store:
         """Log, make durable, apply and publish one transaction; returns its LSN."""
         self._check_usable()
         _validate(batch)
-        payload = wal.encode_payload(batch)
+        payload = wal.encode_payload_parts(batch)
         w = self._require_wal()
         try:
             lsn = w.append(payload)
