@@ -172,7 +172,7 @@ def binary_columns(buf: bytes, scan: TupleScan, types: Sequence[SqlType]) -> Col
         null = lengths == -1
         mask = pa.array(null) if null.any() else None
         if t.name in _FIXED:
-            col = _fixed(data, starts, lengths, null, mask, *_FIXED[t.name])
+            col = _fixed(data, starts, lengths, null, *_FIXED[t.name])
         elif t.name in _STRINGS:
             col = _strings(data, starts, lengths, null, mask, rows)
         else:
@@ -197,7 +197,6 @@ def _fixed(
     starts: npt.NDArray[np.int64],
     lengths: npt.NDArray[np.int64],
     null: npt.NDArray[np.bool_],
-    mask: pa.Array | None,
     wire: str,
     arrow: pa.DataType,
 ) -> pa.Array | None:
@@ -207,7 +206,7 @@ def _fixed(
     # NULL fields have no bytes: read any in-range bytes for them, masked out below
     cells = _rows_of(data, np.where(null, 0, starts), size)
     values = np.ascontiguousarray(cells).view(wire).reshape(-1)
-    return pa.array(values.astype(np.dtype(wire).newbyteorder("=")), arrow, mask=mask)
+    return pa.array(values.astype(np.dtype(wire).newbyteorder("=")), arrow, mask=null)
 
 
 def _strings(
@@ -254,7 +253,7 @@ def _vectors(
     live = starts[~null]
     if len(live) == 0 or (lengths[~null] < 4).any():
         return None
-    (dim,) = struct.unpack_from(">h", data, int(live[0]))
+    dim = int(data[live[0] : live[0] + 2].view(">i2")[0])
     if not 1 <= dim <= VECTOR_MAX_DIM or (lengths[~null] != 4 + 4 * dim).any():
         return None
     cells = _rows_of(data, live, 4 + 4 * dim)

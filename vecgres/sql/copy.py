@@ -28,7 +28,6 @@ import pyarrow.parquet as pq
 from vecgres import errors
 from vecgres.codec.copy import (
     BINARY_TRAILER,
-    ColumnBatch,
     CopyOptions,
     Decoder,
     binary_header,
@@ -37,6 +36,7 @@ from vecgres.codec.copy import (
     header_line,
     make_decoder,
 )
+from vecgres.codec.copy_columns import ColumnBatch
 from vecgres.codec.text import encode_text_column
 from vecgres.result import ColumnInfo, CopyRequest, Result
 from vecgres.sql.copy_input import text_column, value_column
@@ -505,7 +505,7 @@ def _prepare_vectors(columns: list[Column], source: pa.Table) -> pa.Table:
         out = _vector_array(arr.combine_chunks(), t.typmod)
         if out is None:
             continue
-        if t.typmod > 0:
+        if t.typmod > 0 and out.type != arrow_type(t):
             out = out.cast(arrow_type(t))
         source = source.set_column(index, source.schema.names[index], out)
     return source
@@ -542,6 +542,9 @@ def _vector_array(arr: pa.Array, dims: int) -> pa.Array | None:
         if np.isnan(values).any():
             raise errors.DataException("NaN not allowed in vector")
         raise errors.DataException("infinite value not allowed in vector")
+    if dims > 0 and arr.null_count == 0:
+        # vector(n)'s storage layout, built directly (a list -> fixed-size cast copies)
+        return pa.FixedSizeListArray.from_arrays(pa.array(values), dims)
     offsets = np.zeros(len(arr) + 1, dtype=np.int32)
     offsets[1:] = np.cumsum(np.where(valid, size, 0))
     mask = None if arr.null_count == 0 else pa.array(~valid)
