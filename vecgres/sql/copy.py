@@ -502,7 +502,8 @@ def _prepare_vectors(columns: list[Column], source: pa.Table) -> pa.Table:
         vt = arr.type.value_type
         if not (pa.types.is_floating(vt) or pa.types.is_integer(vt)):
             continue
-        out = _vector_array(arr.combine_chunks(), t.typmod)
+        # combine_chunks copies even a single chunk
+        out = _vector_array(arr.chunk(0) if arr.num_chunks == 1 else arr.combine_chunks(), t.typmod)
         if out is None:
             continue
         if t.typmod > 0 and out.type != arrow_type(t):

@@ -55,11 +55,19 @@ def _ipc_streams(batches: list[pa.RecordBatch]) -> list[pa.Buffer]:
 
 
 def _one_stream(batches: list[pa.RecordBatch]) -> pa.Buffer:
-    sink = pa.BufferOutputStream()
+    # measured first (no data copied), then written once into a buffer of that size:
+    # a growing sink would copy a bulk load's stream each time it doubles
+    mock = pa.MockOutputStream()
+    _write_stream(mock, batches)
+    buf = pa.allocate_buffer(mock.size())
+    _write_stream(pa.FixedSizeBufferWriter(buf), batches)
+    return buf
+
+
+def _write_stream(sink: pa.NativeFile, batches: list[pa.RecordBatch]) -> None:
     with pa.ipc.new_stream(sink, batches[0].schema) as writer:
         for batch in batches:
             writer.write_batch(batch)
-    return sink.getvalue()
 
 
 # Arrow buffers at least this big are written as they are, not copied into the record
