@@ -186,15 +186,15 @@ class TextDecoder(_LineDecoder):
         self, options: CopyOptions, column_count: int, names: Sequence[str] | None = None
     ) -> None:
         super().__init__(options, column_count, names)
-        self.tail = b""  # feed_parts: the bytes after the last complete line
+        self.tail = bytearray()  # feed_parts: the bytes after the last complete line
 
     def feed_parts(self, chunk: bytes) -> list[Part]:
-        data = self.tail + chunk
-        cut = data.rfind(b"\n") + 1
-        self.tail = data[cut:]
+        cut = chunk.rfind(b"\n") + 1
         if not cut:
+            self.tail += chunk  # a long line arriving in pieces is not copied each time
             return []
-        body = data[:cut]
+        body = bytes(self.tail) + chunk[:cut]
+        self.tail = bytearray(chunk[cut:])
         if not (self.done or self.header_pending):
             batch = text_columns(
                 body, self.options.delim, self.options.null_text, self.column_count
@@ -237,7 +237,7 @@ class TextDecoder(_LineDecoder):
     def finish(self) -> list[Row]:
         rows: list[Row] = []
         if self.tail:
-            rows, self.tail = self.feed(self.tail), b""
+            rows, self.tail = self.feed(bytes(self.tail)), bytearray()
         if self.pending:
             raise BadCopyFileFormat('invalid byte sequence for encoding "UTF8"')
         if self.buffer and not self.done:
@@ -377,9 +377,10 @@ class BinaryDecoder:
             return []
         parts: list[Part] = []
         if self.fast and not self.done:
-            data = bytes(self.buffer)
-            scan = scan_tuples(data, len(self.oids))
-            batch = binary_columns(data, scan, self.types) if len(scan.starts) else None
+            scan = scan_tuples(self.buffer, len(self.oids))
+            # a copy of the complete tuples only (numpy must not hold the bytearray)
+            data = bytes(self.buffer[: scan.consumed]) if scan.consumed else b""
+            batch = binary_columns(data, scan, self.types) if scan.consumed else None
             if batch is not None:
                 del self.buffer[: scan.consumed]
                 self.line_no += batch.num_rows

@@ -45,8 +45,9 @@ class ColumnBatch:
 def text_columns(body: bytes, delim: str, null: str, column_count: int) -> ColumnBatch | None:
     """The complete lines ``body`` (ending in a newline) of COPY text data, or None
     when they need the row-by-row decoder (escapes, ``\\r``, ragged rows, bad UTF-8)."""
-    if b"\r" in body:
-        # the row decoder's line-ending rules differ from Arrow's; keep them
+    if b"\r" in body or body.startswith(b"\xef\xbb\xbf"):
+        # the row decoder's line-ending rules differ from Arrow's, and Arrow drops a
+        # leading byte-order mark that PostgreSQL keeps as data
         return None
     names = [f"c{i}" for i in range(column_count)]
     try:
@@ -115,7 +116,7 @@ class TupleScan:
     trailer: bool  # the next thing in the buffer is the end-of-data trailer
 
 
-def scan_tuples(buf: bytes, column_count: int) -> TupleScan:
+def scan_tuples(buf: bytes | bytearray, column_count: int) -> TupleScan:
     """The complete, well-formed tuples at the front of ``buf``.
 
     Stops at the trailer, at an incomplete tuple, or at anything odd (a wrong

@@ -263,3 +263,15 @@ def test_vector_text_array_accepts_what_the_fast_path_does_not():
     values = ["[ 1 , 2 ]", "[0x1p3,1.5e0]", None, "[1,2]"]
     got = vector_text_array(pa.array(values, pa.string()), 2)
     assert got.to_pylist() == [[1.0, 2.0], [8.0, 1.5], None, [1.0, 2.0]]
+
+
+def test_text_a_leading_byte_order_mark_stays_data():
+    data = "\ufeffa\tb\nc\td\n".encode()
+    parts = _decode_parts(data, CopyOptions(), [T.TEXT, T.TEXT], 1 << 20)
+    assert _rows(parts) == [["\ufeffa", "b"], ["c", "d"]]
+
+
+def test_text_a_long_line_in_many_pieces():
+    data = b"1\t" + b"x" * 100_000 + b"\n2\ty\n"
+    parts = _decode_parts(data, CopyOptions(), [T.INT4, T.TEXT], 1000)
+    assert _rows(parts) == [["1", "x" * 100_000], ["2", "y"]]
