@@ -417,6 +417,11 @@ class Store:
             path = os.path.join(self._root, rel)
             try:
                 data, perm = compaction.seal_data(chunks, layout)
+                with self._lock:
+                    if self._tables.get(table_id) is not t or t.generation != gen:
+                        # truncated or dropped meanwhile: the segment would be thrown away
+                        t.frozen = 0
+                        return None
                 fileio.makedirs(os.path.dirname(path))
                 written = segment.write_segment(path, data)
                 mapped = segment.open_segment(
