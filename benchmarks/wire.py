@@ -1,6 +1,7 @@
 """Wire-protocol throughput of ``vecgres serve`` beside PostgreSQL 15, same client, same run.
 
     .venv/bin/python benchmarks/wire.py [--seconds 2] [--rows 1000000] [--dim 128] [--repeat 3]
+                                        [--only roundtrips|stream|copy ...]
 
 Starts ``vecgres serve`` on a scratch data directory and a PostgreSQL 15 from
 Debian's packages (/usr/lib/postgresql/15/bin, ``initdb`` as the ``postgres``
@@ -319,12 +320,22 @@ def compare(
                 row[t.name] = max(row.get(t.name, 0.0), got)
 
 
+MEASURES = ("roundtrips", "stream", "copy")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--dim", type=int, default=128)
     parser.add_argument("--repeat", type=int, default=3, help="runs per measure; best is kept")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=MEASURES,
+        default=list(MEASURES),
+        help="measure only these groups (default: all)",
+    )
     args = parser.parse_args()
     if not (PGBIN / "postgres").exists():
         raise SystemExit(f"PostgreSQL 15 not found in {PGBIN} (apt-get install postgresql-15)")
@@ -338,13 +349,16 @@ def main() -> None:
             targets = [Target("vecgres", vdsn, vector=True), Target("postgres", pdsn, vector=False)]
             try:
                 timing = {"seconds": args.seconds, "repeat": args.repeat, "out": results}
-                compare(targets, round_trips(), **timing)  # type: ignore[arg-type]
+                if "roundtrips" in args.only:
+                    compare(targets, round_trips(), **timing)  # type: ignore[arg-type]
                 # the big table is loaded after the round trips, so that they do not run
                 # beside the server's background work on it (vecgres seals segments)
-                for t in targets:
-                    load_stream(t.dsn, rows=args.rows, dim=args.dim, vector=t.vector)
-                compare(targets, streams(args.rows), **timing)  # type: ignore[arg-type]
-                compare(targets, copies(args.rows, args.dim), **timing)  # type: ignore[arg-type]
+                if "stream" in args.only:
+                    for t in targets:
+                        load_stream(t.dsn, rows=args.rows, dim=args.dim, vector=t.vector)
+                    compare(targets, streams(args.rows), **timing)  # type: ignore[arg-type]
+                if "copy" in args.only:
+                    compare(targets, copies(args.rows, args.dim), **timing)  # type: ignore[arg-type]
             finally:
                 for t in targets:
                     t.conn.close()

@@ -2,6 +2,8 @@
 
 Decoders are incremental: feed them chunks as they arrive (CopyData messages
 or file reads) and they hand back complete rows; ``finish()`` checks the end.
+``feed_parts`` is ``feed`` for bulk loads: text and binary decoders hand back
+whole chunks of rows as Arrow columns (copy_columns.py) where they can.
 Text and CSV rows come back as lists of ``str | None`` (the engine casts them
 with the column types' input rules); binary rows as Python values decoded by
 the column type OIDs. Encoders take Arrow record batches plus the SqlTypes of
@@ -18,6 +20,13 @@ from typing import Final
 import pyarrow as pa
 
 from vecgres.codec.binary import decode_binary, encode_binary_column
+from vecgres.codec.copy_columns import (
+    ColumnBatch,
+    binary_columns,
+    binary_fast,
+    scan_tuples,
+    text_columns,
+)
 from vecgres.codec.text import encode_text_column
 from vecgres.errors import BadCopyFileFormat
 from vecgres.types import SqlType
@@ -26,6 +35,8 @@ BINARY_SIGNATURE: Final = b"PGCOPY\n\xff\r\n\x00"
 END_OF_DATA: Final = "\\."
 
 Row = list[object]
+# what feed_parts hands back, in data order: rows decoded one by one, or column batches
+Part = list[Row] | ColumnBatch
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +148,13 @@ class _LineDecoder:
         self.done = False
         self.header_pending = options.header
 
+    def feed(self, chunk: bytes) -> list[Row]:
+        raise NotImplementedError
+
+    def feed_parts(self, chunk: bytes) -> list[Part]:
+        rows = self.feed(chunk)
+        return [rows] if rows else []
+
     def _text(self, chunk: bytes) -> str:
         data = self.pending + chunk
         try:
@@ -163,6 +181,29 @@ class _LineDecoder:
 
 class TextDecoder(_LineDecoder):
     """COPY ... FROM (FORMAT text): tab-separated, ``\\N`` for NULL, backslash escapes."""
+
+    def __init__(
+        self, options: CopyOptions, column_count: int, names: Sequence[str] | None = None
+    ) -> None:
+        super().__init__(options, column_count, names)
+        self.tail = bytearray()  # feed_parts: the bytes after the last complete line
+
+    def feed_parts(self, chunk: bytes) -> list[Part]:
+        cut = chunk.rfind(b"\n") + 1
+        if not cut:
+            self.tail += chunk  # a long line arriving in pieces is not copied each time
+            return []
+        body = bytes(self.tail) + chunk[:cut]
+        self.tail = bytearray(chunk[cut:])
+        if not (self.done or self.header_pending):
+            batch = text_columns(
+                body, self.options.delim, self.options.null_text, self.column_count
+            )
+            if batch is not None:
+                self.line_no += batch.num_rows
+                return [batch]
+        rows = self.feed(body)  # whole lines: the row decoder keeps no partial line
+        return [rows] if rows else []
 
     def feed(self, chunk: bytes) -> list[Row]:
         self.buffer += self._text(chunk)
@@ -194,13 +235,16 @@ class TextDecoder(_LineDecoder):
         return [None if f == null else _unescape_text(f) for f in raw]
 
     def finish(self) -> list[Row]:
+        rows: list[Row] = []
+        if self.tail:
+            rows, self.tail = self.feed(bytes(self.tail)), bytearray()
         if self.pending:
             raise BadCopyFileFormat('invalid byte sequence for encoding "UTF8"')
         if self.buffer and not self.done:
             tail, self.buffer = self.buffer, ""
             row = self._line(tail.removesuffix("\r"))
-            return [] if row is None else [row]
-        return []
+            return rows if row is None else [*rows, row]
+        return rows
 
 
 class CsvDecoder(_LineDecoder):
@@ -312,8 +356,10 @@ class CsvDecoder(_LineDecoder):
 class BinaryDecoder:
     """COPY ... FROM (FORMAT binary): PGCOPY header, tuples of length-prefixed fields."""
 
-    def __init__(self, oids: Sequence[int]) -> None:
-        self.oids = list(oids)
+    def __init__(self, types: Sequence[SqlType]) -> None:
+        self.types = list(types)
+        self.oids = [t.oid for t in types]
+        self.fast = binary_fast(types)
         self.buffer = bytearray()
         self.header_done = False
         self.done = False
@@ -321,9 +367,32 @@ class BinaryDecoder:
 
     def feed(self, chunk: bytes) -> list[Row]:
         self.buffer += chunk
-        rows: list[Row] = []
         if not self.header_done and not self._header():
-            return rows
+            return []
+        return self._rows()
+
+    def feed_parts(self, chunk: bytes) -> list[Part]:
+        self.buffer += chunk
+        if not self.header_done and not self._header():
+            return []
+        parts: list[Part] = []
+        if self.fast and not self.done:
+            scan = scan_tuples(self.buffer, len(self.oids))
+            # a copy of the complete tuples only (numpy must not hold the bytearray)
+            data = bytes(self.buffer[: scan.consumed]) if scan.consumed else b""
+            batch = binary_columns(data, scan, self.types) if scan.consumed else None
+            if batch is not None:
+                del self.buffer[: scan.consumed]
+                self.line_no += batch.num_rows
+                parts.append(batch)
+        # the trailer, a partial tuple, or rows the columnar path left to the row decoder
+        rows = self._rows()
+        if rows:
+            parts.append(rows)
+        return parts
+
+    def _rows(self) -> list[Row]:
+        rows: list[Row] = []
         while not self.done:
             row = self._tuple()
             if row is None:
@@ -406,7 +475,7 @@ def make_decoder(
     ``names`` (the columns' names) make errors name the column as PostgreSQL does.
     """
     if options.format == "binary":
-        return BinaryDecoder([t.oid for t in types])
+        return BinaryDecoder(types)
     if options.format == "csv":
         return CsvDecoder(options, len(types), names)
     return TextDecoder(options, len(types), names)

@@ -69,7 +69,7 @@ from vecgres.sql.intinput import INTEGER_OIDS, parse_integer
 from vecgres.types import SqlType, by_oid
 
 if TYPE_CHECKING:
-    from vecgres.result import ColumnInfo, Result
+    from vecgres.result import ColumnInfo, CopyRequest, Result
     from vecgres.server.server import Server
     from vecgres.server.session import PreparedLike, SessionLike
 
@@ -1151,6 +1151,30 @@ class Connection:
             size += total - 5
         return out
 
+    async def _copy_write(self, copy: CopyRequest, data: bytes) -> None:
+        """``copy.write(data)`` in a worker while the next data is received: decoding
+        and receiving overlap instead of taking turns (the reader stops at COPY_BATCH)."""
+        assert copy.write is not None
+        work = asyncio.ensure_future(self.run_blocking(copy.write, data))
+        fill: asyncio.Future[None] | None = None
+        try:
+            while not work.done() and len(self.inbuf) < COPY_BATCH:
+                fill = asyncio.ensure_future(self._fill())
+                await asyncio.wait({work, fill}, return_when=asyncio.FIRST_COMPLETED)
+                if not fill.done():
+                    break
+                if fill.exception() is not None:
+                    # the client is gone: the next read_message finds out again, after
+                    # whatever complete messages it sent before are handled
+                    break
+                fill = None
+        finally:
+            if fill is not None and not fill.done():
+                fill.cancel()  # a read cancelled while waiting has taken no data
+                with contextlib.suppress(asyncio.CancelledError):
+                    await fill
+        await work
+
     async def _copy(self, result: Result) -> None:
         copy = result.copy
         assert copy is not None
@@ -1196,7 +1220,7 @@ class Connection:
                 data = b"".join([msg.data, *self._more_copy_data()])
                 if failure is None:
                     try:
-                        await self.run_blocking(copy.write, data)
+                        await self._copy_write(copy, data)
                     except VecgresError as exc:
                         # keep reading until CopyDone/CopyFail, then report
                         failure = exc

@@ -22,6 +22,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from vecgres import errors
@@ -35,11 +36,12 @@ from vecgres.codec.copy import (
     header_line,
     make_decoder,
 )
+from vecgres.codec.copy_columns import ColumnBatch
 from vecgres.codec.text import encode_text_column
 from vecgres.result import ColumnInfo, CopyRequest, Result
 from vecgres.sql.copy_input import text_column, value_column
 from vecgres.sql.copy_stmt import CopyStmt, parse_copy
-from vecgres.sql.copy_vectors import vector_text_column
+from vecgres.sql.copy_vectors import vector_text_array
 from vecgres.sql.writes import SRC, _allocate, _checked_rows, _conversion, _default_sql
 
 if TYPE_CHECKING:
@@ -303,6 +305,9 @@ class Loader:
         self.not_null = [c.name in not_null for c in columns]
         self.force_null = [c.name in force_null for c in columns]
         self.rows: list[list[object]] = []
+        # rows decoded a chunk at a time, as columns (never at once with ``rows``)
+        self.batches: list[ColumnBatch] = []
+        self.batched = 0
         self.unchecked: list[pa.Table] = []
         self.count = 0
         self.started = time.monotonic()
@@ -311,9 +316,22 @@ class Loader:
     def feed(self, chunk: bytes) -> None:
         assert self.decoder is not None
         self.session._check_cancel()
-        self.rows.extend(self.decoder.feed(chunk))
-        if len(self.rows) >= TEXT_BATCH_ROWS:
-            self._flush_rows()
+        for part in self.decoder.feed_parts(chunk):
+            # rows stay in data order: what is pending of the other kind goes first
+            if isinstance(part, ColumnBatch):
+                self._flush_rows()
+                if self.options.format != "binary":
+                    # converted chunk by chunk: the vector parse's passes stay in cache
+                    part = ColumnBatch(self._text_arrays(part.columns), part.num_rows)
+                self.batches.append(part)
+                self.batched += part.num_rows
+                if self.batched >= TEXT_BATCH_ROWS:
+                    self._flush_batches()
+            else:
+                self._flush_batches()
+                self.rows.extend(part)
+                if len(self.rows) >= TEXT_BATCH_ROWS:
+                    self._flush_rows()
 
     def _buffer(self, converted: pa.Table) -> None:
         assert self.session.txn is not None
@@ -323,7 +341,11 @@ class Loader:
     def finish(self) -> int:
         """End of data: the last rows, the key check, and the rows into the transaction."""
         if self.decoder is not None:
-            self.rows.extend(self.decoder.finish())
+            rows = self.decoder.finish()
+            if rows:
+                self._flush_batches()
+                self.rows.extend(rows)
+            self._flush_batches()
             self._flush_rows()
         if self.unchecked:
             batches, self.unchecked = self.unchecked, []
@@ -351,19 +373,34 @@ class Loader:
         if self.options.format == "binary":
             arrays = [value_column(vals, t) for vals, t in zip(cols, self.types, strict=True)]
         else:
-            null = self.options.null_text
-            arrays = []
-            for i, (vals, t) in enumerate(zip(cols, self.types, strict=True)):
-                values: Sequence[Any] = vals
-                if self.not_null[i]:
-                    values = [null if v is None else v for v in values]
-                if self.force_null[i]:
-                    values = [None if v == null else v for v in values]
-                if t.name == "vector" and not t.is_array:
-                    arrays.append(vector_text_column(values, t.typmod))  # in bulk, not per row
-                    continue
-                arrays.append(text_column(values, t))
+            arrays = self._text_arrays([pa.array(vals, pa.string()) for vals in cols])
         self.load(pa.Table.from_arrays(arrays, names=[f"s{i}" for i in range(len(arrays))]))
+
+    def _flush_batches(self) -> None:
+        if not self.batches:
+            return
+        batches, self.batches, self.batched = self.batches, [], 0
+        arrays = [
+            pa.concat_arrays([b.columns[i] for b in batches]) for i in range(len(self.columns))
+        ]
+        self.load(pa.Table.from_arrays(arrays, names=[f"s{i}" for i in range(len(arrays))]))
+
+    def _text_arrays(self, columns: list[pa.Array]) -> list[pa.Array]:
+        """Text/CSV fields (strings, NULL for the null marker) -> the conversion's input."""
+        null = self.options.null_text
+        arrays = []
+        for i, (values, t) in enumerate(zip(columns, self.types, strict=True)):
+            if self.not_null[i]:
+                values = pc.fill_null(values, null)
+            if self.force_null[i]:
+                values = pc.if_else(pc.equal(values, null), pa.scalar(None, pa.string()), values)
+            if t.name == "vector" and not t.is_array:
+                arrays.append(vector_text_array(values, t.typmod))  # in bulk, not per row
+            elif t.is_array or t.name == "bytea":
+                arrays.append(text_column(values.to_pylist(), t))
+            else:
+                arrays.append(values)
+        return arrays
 
     def load(self, source: pa.Table) -> None:
         """Convert, check and buffer one batch of source rows (columns in COPY's order)."""
@@ -465,10 +502,11 @@ def _prepare_vectors(columns: list[Column], source: pa.Table) -> pa.Table:
         vt = arr.type.value_type
         if not (pa.types.is_floating(vt) or pa.types.is_integer(vt)):
             continue
-        out = _vector_array(arr.combine_chunks(), t.typmod)
+        # combine_chunks copies even a single chunk
+        out = _vector_array(arr.chunk(0) if arr.num_chunks == 1 else arr.combine_chunks(), t.typmod)
         if out is None:
             continue
-        if t.typmod > 0:
+        if t.typmod > 0 and out.type != arrow_type(t):
             out = out.cast(arrow_type(t))
         source = source.set_column(index, source.schema.names[index], out)
     return source
@@ -505,6 +543,9 @@ def _vector_array(arr: pa.Array, dims: int) -> pa.Array | None:
         if np.isnan(values).any():
             raise errors.DataException("NaN not allowed in vector")
         raise errors.DataException("infinite value not allowed in vector")
+    if dims > 0 and arr.null_count == 0:
+        # vector(n)'s storage layout, built directly (a list -> fixed-size cast copies)
+        return pa.FixedSizeListArray.from_arrays(pa.array(values), dims)
     offsets = np.zeros(len(arr) + 1, dtype=np.int32)
     offsets[1:] = np.cumsum(np.where(valid, size, 0))
     mask = None if arr.null_count == 0 else pa.array(~valid)

@@ -1,5 +1,9 @@
 """Text-format vector values of a COPY batch parsed in bulk (pgvector's vector_in).
 
+``vector_text_array`` takes the batch as an Arrow string array and, when every
+literal is ``[`` plain decimal numbers separated by commas ``]``, parses all
+the numbers with one Arrow cast (fast_float: correctly rounded to float32, as
+strtof). Anything else goes to ``vector_text_column``:
 Row by row, the DuckDB conversion INSERT uses costs a Python function call and
 a list conversion per value. Here every literal spelled the plain way
 (``[1,2.5,-3e-05]``: no spaces, decimal numbers) has its numbers converted by
@@ -18,6 +22,7 @@ from typing import Final
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from vecgres.config import VECTOR_MAX_DIM
 from vecgres.vector.floats import doubles_to_f32, f32_exact_round
@@ -25,6 +30,64 @@ from vecgres.vector.text import parse_vector
 
 # the only bytes of a batch parsed in bulk: numbers and the commas between them
 _NUMBER_BYTES: Final = b"0123456789.+-eE,"
+# "[1,2][3]" -> "1,2,3,": every number then ends at a comma
+_FLATTEN: Final = bytes.maketrans(b"]", b",")
+
+
+def vector_text_array(values: pa.Array, typmod: int) -> pa.Array:
+    """``list<float32>`` of the vector literals in the string array ``values``."""
+    fast = _arrow_bulk(values)
+    if fast is not None:
+        return fast
+    return vector_text_column(values.to_pylist(), typmod)
+
+
+def _arrow_bulk(values: pa.Array) -> pa.Array | None:
+    """The fast case of ``vector_text_array``; None for anything else."""
+    live = values.drop_null() if values.null_count else values
+    n = len(live)
+    if n == 0 or not pa.types.is_string(live.type):
+        return None
+    bounds = np.frombuffer(live.buffers()[1], dtype=np.int32, count=n + 1, offset=live.offset * 4)
+    raw = memoryview(live.buffers()[2])[bounds[0] : bounds[-1]].tobytes()
+    bounds = bounds - bounds[0]
+    # besides numbers and commas only brackets, "[]" n times: with each literal's first
+    # byte a "[" and its last a "]", that is all of its brackets
+    if raw.translate(None, _NUMBER_BYTES) != b"[]" * n or (np.diff(bounds) < 2).any():
+        return None
+    text = np.frombuffer(raw, dtype=np.uint8)
+    if (text[bounds[:-1]] != ord("[")).any() or (text[bounds[1:] - 1] != ord("]")).any():
+        return None
+    flat = raw.translate(_FLATTEN, b"[")
+    commas = np.flatnonzero(np.frombuffer(flat, dtype=np.uint8) == ord(","))
+    digits = flat.translate(None, b",")
+    if len(digits) >= 2**31:  # past a string array's int32 offsets
+        return None
+    # the k-th number ends at the k-th comma, less the k commas before it
+    ends = commas - np.arange(len(commas))
+    numbers = pa.StringArray.from_buffers(
+        len(ends),
+        pa.py_buffer(np.concatenate([[0], ends]).astype(np.int32)),
+        pa.py_buffer(digits),
+    )
+    try:
+        floats = pc.cast(numbers, pa.float32()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # "", "1e", "1.2.3": pgvector words it
+        return None
+    if not np.isfinite(floats).all():  # out of range: pgvector's own message
+        return None
+    # literal i ends (its "]", now a comma) i + 1 bytes left of where it did, "[" gone
+    last = np.searchsorted(commas, bounds[1:] - np.arange(1, n + 1) - 1) + 1
+    counts = np.diff(last, prepend=0)
+    if counts.max() > VECTOR_MAX_DIM:
+        return None
+    sizes = np.zeros(len(values), dtype=np.int32)
+    valid = values.is_valid().to_numpy(zero_copy_only=False)
+    sizes[valid] = counts
+    offsets = np.zeros(len(values) + 1, dtype=np.int32)
+    np.cumsum(sizes, out=offsets[1:])
+    mask = pa.array(~valid) if values.null_count else None
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(floats), mask=mask)
 
 
 def _bulk(values: Sequence[str | None]) -> tuple[list[int], list[str], np.ndarray] | None:

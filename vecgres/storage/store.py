@@ -204,7 +204,7 @@ class Store:
         """Log, make durable, apply and publish one transaction; returns its LSN."""
         self._check_usable()
         _validate(batch)
-        payload = wal.encode_payload(batch)
+        payload = wal.encode_payload_parts(batch)
         w = self._require_wal()
         try:
             lsn = w.append(payload)
@@ -417,6 +417,11 @@ class Store:
             path = os.path.join(self._root, rel)
             try:
                 data, perm = compaction.seal_data(chunks, layout)
+                with self._lock:
+                    if self._tables.get(table_id) is not t or t.generation != gen:
+                        # truncated or dropped meanwhile: the segment would be thrown away
+                        t.frozen = 0
+                        return None
                 fileio.makedirs(os.path.dirname(path))
                 written = segment.write_segment(path, data)
                 mapped = segment.open_segment(

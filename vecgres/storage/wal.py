@@ -55,15 +55,35 @@ def _ipc_streams(batches: list[pa.RecordBatch]) -> list[pa.Buffer]:
 
 
 def _one_stream(batches: list[pa.RecordBatch]) -> pa.Buffer:
-    sink = pa.BufferOutputStream()
+    # measured first (no data copied), then written once into a buffer of that size:
+    # a growing sink would copy a bulk load's stream each time it doubles
+    mock = pa.MockOutputStream()
+    _write_stream(mock, batches)
+    buf = pa.allocate_buffer(mock.size())
+    _write_stream(pa.FixedSizeBufferWriter(buf), batches)
+    return buf
+
+
+def _write_stream(sink: pa.NativeFile, batches: list[pa.RecordBatch]) -> None:
     with pa.ipc.new_stream(sink, batches[0].schema) as writer:
         for batch in batches:
             writer.write_batch(batch)
-    return sink.getvalue()
+
+
+# Arrow buffers at least this big are written as they are, not copied into the record
+_WRITE_AS_IS: Final = 1 << 20
+
+Payload = bytes | list[bytes | pa.Buffer]
 
 
 def encode_payload(batch: CommitBatch) -> bytes:
-    parts: list[bytes | pa.Buffer | memoryview] = [_U8.pack(PAYLOAD_VERSION)]
+    return b"".join(encode_payload_parts(batch))
+
+
+def encode_payload_parts(batch: CommitBatch) -> list[bytes | pa.Buffer]:
+    """``encode_payload`` in pieces: big IPC streams are not copied into one bytes
+    (a bulk load's record is as big as its data; each copy of it costs)."""
+    parts: list[bytes | pa.Buffer] = [_U8.pack(PAYLOAD_VERSION)]
     if batch.catalog is None:
         parts.append(_U32.pack(NO_CATALOG))
     else:
@@ -81,7 +101,17 @@ def encode_payload(batch: CommitBatch) -> bytes:
         parts.append(_U32.pack(len(streams)))
         for stream in streams:
             parts += [_U64.pack(stream.size), stream]
-    return b"".join(parts)
+    out: list[bytes | pa.Buffer] = []
+    small: list[bytes | pa.Buffer] = []
+    for part in parts:
+        if isinstance(part, pa.Buffer) and part.size >= _WRITE_AS_IS:
+            out += [b"".join(small), part] if small else [part]
+            small = []
+        else:
+            small.append(part)
+    if small:
+        out.append(b"".join(small))
+    return out
 
 
 def decode_payload(buf: pa.Buffer) -> CommitBatch:
@@ -130,9 +160,16 @@ def decode_payload(buf: pa.Buffer) -> CommitBatch:
 
 
 def frame(lsn: int, payload: bytes) -> bytes:
-    head = struct.pack("<IIQ", MAGIC, len(payload), lsn)
-    crc = zlib.crc32(payload, zlib.crc32(head))
-    return head + _U32.pack(crc) + payload
+    return frame_head(lsn, [payload]) + payload
+
+
+def frame_head(lsn: int, parts: list[bytes | pa.Buffer]) -> bytes:
+    """The record header of a payload given in pieces (their concatenation)."""
+    head = struct.pack("<IIQ", MAGIC, sum(len(p) for p in parts), lsn)
+    crc = zlib.crc32(head)
+    for part in parts:
+        crc = zlib.crc32(part, crc)
+    return head + _U32.pack(crc)
 
 
 def _valid_at(data: bytes, offset: int) -> tuple[int, int] | None:
@@ -263,17 +300,25 @@ class Wal:
         if self._panic is not None:
             raise Panic(self._panic)
 
-    def append(self, payload: bytes, on_written: Callable[[int], None] | None = None) -> int:
+    def append(self, payload: Payload, on_written: Callable[[int], None] | None = None) -> int:
         """Write one record; returns its LSN. ``on_written`` runs under the WAL
         lock, so callers can order follow-up work by LSN."""
         with self._lock:
             self.check()
             lsn = self.last_lsn + 1
-            record = frame(lsn, payload)
+            parts = [payload] if isinstance(payload, bytes) else payload
+            head = frame_head(lsn, parts)
+            # a small record stays one write, as before
+            pieces = (
+                [head + parts[0]]
+                if len(parts) == 1 and isinstance(parts[0], bytes)
+                else [head, *parts]
+            )
             cur = self._cur
             start = cur.size
             try:
-                cur.append(record)
+                for piece in pieces:
+                    cur.append(memoryview(piece))
             except OSError as exc:
                 self._undo(cur, start)
                 if exc.errno == 28:  # ENOSPC
