@@ -105,6 +105,7 @@ class AnnIndexes:
         """Drop files of vanished segments/indexes and queue every missing index."""
         snap = self.store.snapshot()
         live: set[tuple[int, int, int]] = set()
+        pending: list[tuple[Table, Index, int]] = []
         for table in self._catalog().tables.values():
             tsnap = snap.table(table.oid)
             if tsnap is None:
@@ -115,9 +116,12 @@ class AnnIndexes:
                 for seg in tsnap.segments:
                     if seg.segment_id is not None:
                         live.add((table.oid, seg.segment_id, idx.oid))
-                        self._enqueue(table, idx, seg.segment_id, "BUILD")
+                        pending.append((table, idx, seg.segment_id))
+        # sweep before queueing: the builder's own ``*.tmp`` must not be swept mid-write
         for path in self.files.remove_unless(live):
             _log.info(f"removed stale index file {path}")
+        for table, idx, segment_id in pending:
+            self._enqueue(table, idx, segment_id, "BUILD")
 
     def close(self) -> None:
         self._closed = True
