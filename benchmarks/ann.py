@@ -321,49 +321,54 @@ def wire_sweep(
 
 
 def summary(sweep: dict[int, dict[str, dict[str, float]]]) -> str:
-    """Per ef: recall, QPS and p50/p99 of each path, and its QPS over (c)'s; (b) is
-    set against the (c) timed beside it (the machine's load moves)."""
+    """Per ef: recall, QPS and p50/p99 of each path, and its speed over (c)'s, by QPS and
+    by median latency (on a shared machine stalls move the mean, the median less);
+    (b) is set against the (c) timed beside it."""
     labels = [("c", "(c) raw faiss"), ("a", "(a) in-process"), ("b", "(b) wire text")]
     labels += [("bb", "(b) wire binary")]
     out = [
-        f"  {'ef':>4}  {'path':<16} {'recall@10':>9} {'QPS':>7} {'p50 ms':>7} {'p99 ms':>7}  /(c)"
+        f"  {'ef':>4}  {'path':<16} {'recall@10':>9} {'QPS':>7} {'p50 ms':>7} {'p99 ms':>7}"
+        "  /(c) QPS  /(c) p50"
     ]
+
+    def ref(key: str, runs: dict[str, dict[str, float]]) -> dict[str, float]:
+        return runs.get("c2", runs["c"]) if key in ("b", "bb") else runs["c"]
+
     for ef, runs in sorted(sweep.items()):
         for key, name in labels:
             if key not in runs:
                 continue
-            r = runs[key]
-            c = runs.get("c2", runs["c"]) if key in ("b", "bb") else runs["c"]
+            r, c = runs[key], ref(key, runs)
             out.append(
                 f"  {ef:>4}  {name:<16} {r['recall']:9.3f} {r['qps']:7.0f} "
-                f"{r['p50']:7.2f} {r['p99']:7.2f}  {r['qps'] / c['qps']:.2f}"
+                f"{r['p50']:7.2f} {r['p99']:7.2f}  {r['qps'] / c['qps']:8.2f}  "
+                f"{c['p50'] / r['p50']:8.2f}"
             )
+
     # the target compares paths at equal quality: each path's fastest setting that
     # reaches recall@10 >= 0.95 (vecgres searches per segment, so its recall at one
     # ef_search is not faiss's on the whole table)
-    best = {}
-    for key, name in labels:
+    def fastest(key: str) -> tuple[dict[str, float], int] | None:
         ok = [
-            (runs[key]["qps"], ef)
+            (runs[key], ef)
             for ef, runs in sweep.items()
             if key in runs and runs[key]["recall"] >= 0.95
         ]
-        if ok:
-            best[key] = max(ok)
-            out.append(
-                f"  recall@10 >= 0.95: {name:<16} {best[key][0]:7.0f} QPS at ef={best[key][1]}"
-            )
-        elif any(key in runs for runs in sweep.values()):
-            out.append(f"  recall@10 >= 0.95: {name:<16} not reached")
-    # (b) against the (c) timed beside it
-    c2 = [(runs["c2"]["qps"], ef) for ef, runs in sweep.items() if "c2" in runs]
-    c2 = [c for c in c2 if sweep[c[1]]["c2"]["recall"] >= 0.95]
-    refs = {"a": best.get("c"), "b": max(c2) if c2 else None, "bb": max(c2) if c2 else None}
-    out.extend(
-        f"  {name} / (c) at recall@10 >= 0.95: {best[key][0] / ref[0]:.2f}"
-        for key, name in labels
-        if key in best and (ref := refs.get(key)) is not None
-    )
+        return min(ok, key=lambda found: found[0]["p50"]) if ok else None
+
+    for key, name in labels:
+        found = fastest(key)
+        if found is None:
+            if any(key in runs for runs in sweep.values()):
+                out.append(f"  recall@10 >= 0.95: {name:<16} not reached")
+            continue
+        r, ef = found
+        line_ = f"  recall@10 >= 0.95: {name:<16} ef={ef:<4} p50 {r['p50']:.2f} ms"
+        c = fastest("c2" if key in ("b", "bb") and fastest("c2") else "c")
+        if key != "c" and c is not None:
+            line_ += f", median speed / (c)'s (p50 {c[0]['p50']:.2f} ms, ef={c[1]}): "
+            line_ += f"{c[0]['p50'] / r['p50']:.2f}"
+        out.append(line_)
     return "\n".join(out)
 
 
