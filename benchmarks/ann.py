@@ -305,69 +305,164 @@ def bench(name: str, args: argparse.Namespace) -> None:
         cur.execute(sql, (q,))
         return [r[0] for r in cur.fetchall()]
 
-    wire = None
-    if args.wire:
-        con.close()
-        port = 55000 + os.getpid() % 1000
-        server = start_server(os.path.dirname(path), port)
-        atexit.register(server.terminate)  # also when the benchmark fails half-way
-        import psycopg
-
-        wire = psycopg.connect(
-            f"host=127.0.0.1 port={port} user=postgres dbname=postgres", autocommit=True
-        )
-        wcur = wire.cursor()
-        wsql = f"SELECT id FROM items ORDER BY embedding {op} %s LIMIT 10"
-
-        def wire_run(q: np.ndarray) -> list[int]:
-            text = "[" + ",".join(f"{v:.7g}" for v in q) + "]"
-            wcur.execute(wsql, (text,), prepare=True)
-            return [r[0] for r in wcur.fetchall()]
-
     print("ef_search sweep (k=10):")
     faiss.omp_set_num_threads(1)
+    sweep: dict[int, dict[str, dict[str, float]]] = {}
     for ef in args.ef:
-        params = faiss.SearchParametersHNSW()
-        params.efSearch = ef
-
-        def faiss_run(q: np.ndarray, params: faiss.SearchParameters = params) -> list[int]:
-            qq = q if op == "<->" else q / np.linalg.norm(q)
-            _, labels = raw.search(qq.reshape(1, -1).astype(np.float32), 10, params=params)
-            return labels[0].tolist()
-
-        rf = timed(faiss_run, queries, gt)
+        rf = timed(faiss_runner(raw, op, ef), queries, gt)
         print(line(f"(c) raw faiss ef={ef}", rf))
-        if wire is None:
-            cur.execute(f"SET hnsw.ef_search = {ef}")
-            ra = timed(vecgres_run, queries, gt)
-            print(line(f"(a) in-process ef={ef}", ra) + f"  (a)/(c)={ra['qps'] / rf['qps']:.2f}")
-        else:
-            wcur.execute(f"SET hnsw.ef_search = {ef}")
-            rb = timed(wire_run, queries, gt)
-            print(line(f"(b) psycopg ef={ef}", rb) + f"  (b)/(c)={rb['qps'] / rf['qps']:.2f}")
+        cur.execute(f"SET hnsw.ef_search = {ef}")
+        ra = timed(vecgres_run, queries, gt)
+        print(line(f"(a) in-process ef={ef}", ra) + f"  (a)/(c)={ra['qps'] / rf['qps']:.2f}")
+        sweep[ef] = {"c": rf, "a": ra}
     faiss.omp_set_num_threads(os.cpu_count() or 1)
 
-    if wire is None:
-        cur.execute("RESET hnsw.ef_search")
-        print("filtered (hnsw.ef_search = 40):")
-        cats = np.arange(rows) % 100
-        for pct in (1, 10, 50):
-            fgt = truth(x, queries, op, cats < pct)
-            fsql = f"SELECT id FROM items WHERE cat < {pct} ORDER BY embedding {op} %s LIMIT 10"
+    cur.execute("RESET hnsw.ef_search")
+    print("filtered (hnsw.ef_search = 40):")
+    cats = np.arange(rows) % 100
+    for pct in (1, 10, 50):
+        fgt = truth(x, queries, op, cats < pct)
+        fsql = f"SELECT id FROM items WHERE cat < {pct} ORDER BY embedding {op} %s LIMIT 10"
 
-            def frun(q: np.ndarray, fsql: str = fsql) -> list[int]:
-                cur.execute(fsql, (q,))
-                return [r[0] for r in cur.fetchall()]
+        def frun(q: np.ndarray, fsql: str = fsql) -> list[int]:
+            cur.execute(fsql, (q,))
+            return [r[0] for r in cur.fetchall()]
 
-            print(line(f"(a) WHERE {pct}% ", timed(frun, queries, fgt)))
+        print(line(f"(a) WHERE {pct}% ", timed(frun, queries, fgt)))
 
-        insert_throughput(cur, dims, op, opclass, args)
+    if args.wire:  # the sweep over the wire on the table (a) searched: a server on its files
         con.close()
-    else:
-        wire.close()
-        server.terminate()
-        server.wait()
+        wire_sweep(args, path, op, queries, gt, sweep, raw)
+        con = vecgres.connect(path, fsync=False, seal_rows=args.seal_rows)
+        con.autocommit = True
+        cur = con.cursor()
+    print(f"summary: {name}, {rows} rows, {len(queries)} queries, k=10")
+    print(summary(sweep))
+    if args.sweep_only:
+        con.close()
+        shutil.rmtree(work, ignore_errors=True)
+        return
+    insert_throughput(cur, dims, op, opclass, args)
+    con.close()
     shutil.rmtree(work, ignore_errors=True)
+
+
+def faiss_runner(raw: faiss.Index, op: str, ef: int) -> Callable[[np.ndarray], list[int]]:
+    """(c): the raw faiss index, one query at a time (the caller sets one thread)."""
+    params = faiss.SearchParametersHNSW()
+    params.efSearch = ef
+
+    def run(q: np.ndarray) -> list[int]:
+        qq = q if op == "<->" else q / np.linalg.norm(q)
+        _, labels = raw.search(qq.reshape(1, -1).astype(np.float32), 10, params=params)
+        return labels[0].tolist()
+
+    return run
+
+
+def wire_sweep(
+    args: argparse.Namespace,
+    path: str,
+    op: str,
+    queries: np.ndarray,
+    gt: list[set[int]],
+    sweep: dict[int, dict[str, dict[str, float]]],
+    raw: faiss.Index,
+) -> None:
+    """(b): the same sweep through ``vecgres serve`` and psycopg prepared statements,
+    the vector sent as text (a string parameter) and in binary (pgvector-python's
+    ``register_vector``); (c) is timed again beside it (the machine's load moves)."""
+    import psycopg
+    from pgvector.psycopg import register_vector
+
+    port = 55000 + os.getpid() % 1000
+    server = start_server(os.path.dirname(path), port)
+    atexit.register(server.terminate)  # also when the benchmark fails half-way
+    dsn = f"host=127.0.0.1 port={port} user=postgres dbname=postgres"
+    wsql = f"SELECT id FROM items ORDER BY embedding {op} %s LIMIT 10"
+    text_conn = psycopg.connect(dsn, autocommit=True)
+    binary_conn = psycopg.connect(dsn, autocommit=True)
+    register_vector(binary_conn)
+    tcur, bcur = text_conn.cursor(), binary_conn.cursor()
+
+    def text_run(q: np.ndarray) -> list[int]:
+        text = "[" + ",".join(f"{v:.7g}" for v in q) + "]"
+        tcur.execute(wsql, (text,), prepare=True)
+        return [r[0] for r in tcur.fetchall()]
+
+    def binary_run(q: np.ndarray) -> list[int]:
+        bcur.execute(wsql, (q,), prepare=True, binary=True)
+        return [r[0] for r in bcur.fetchall()]
+
+    print("ef_search sweep over the wire (psycopg, prepared):")
+    faiss.omp_set_num_threads(1)
+    for ef in args.ef:
+        rf = timed(faiss_runner(raw, op, ef), queries, gt)
+        print(line(f"(c) raw faiss ef={ef}", rf))
+        tcur.execute(f"SET hnsw.ef_search = {ef}")
+        bcur.execute(f"SET hnsw.ef_search = {ef}")
+        rb = timed(text_run, queries, gt)
+        print(line(f"(b) text param ef={ef}", rb) + f"  (b)/(c)={rb['qps'] / rf['qps']:.2f}")
+        rbb = timed(binary_run, queries, gt)
+        print(line(f"(b) binary param ef={ef}", rbb) + f"  (b)/(c)={rbb['qps'] / rf['qps']:.2f}")
+        sweep[ef].update({"c2": rf, "b": rb, "bb": rbb})
+    faiss.omp_set_num_threads(os.cpu_count() or 1)
+    text_conn.close()
+    binary_conn.close()
+    server.terminate()
+    server.wait()
+
+
+def summary(sweep: dict[int, dict[str, dict[str, float]]]) -> str:
+    """Per ef: recall, QPS and p50/p99 of each path, and its speed over (c)'s, by QPS and
+    by median latency (on a shared machine stalls move the mean, the median less);
+    (b) is set against the (c) timed beside it."""
+    labels = [("c", "(c) raw faiss"), ("a", "(a) in-process"), ("b", "(b) wire text")]
+    labels += [("bb", "(b) wire binary")]
+    out = [
+        f"  {'ef':>4}  {'path':<16} {'recall@10':>9} {'QPS':>7} {'p50 ms':>7} {'p99 ms':>7}"
+        "  /(c) QPS  /(c) p50"
+    ]
+
+    def ref(key: str, runs: dict[str, dict[str, float]]) -> dict[str, float]:
+        return runs.get("c2", runs["c"]) if key in ("b", "bb") else runs["c"]
+
+    for ef, runs in sorted(sweep.items()):
+        for key, name in labels:
+            if key not in runs:
+                continue
+            r, c = runs[key], ref(key, runs)
+            out.append(
+                f"  {ef:>4}  {name:<16} {r['recall']:9.3f} {r['qps']:7.0f} "
+                f"{r['p50']:7.2f} {r['p99']:7.2f}  {r['qps'] / c['qps']:8.2f}  "
+                f"{c['p50'] / r['p50']:8.2f}"
+            )
+
+    # the target compares paths at equal quality: each path's fastest setting that
+    # reaches recall@10 >= 0.95 (vecgres searches per segment, so its recall at one
+    # ef_search is not faiss's on the whole table)
+    def fastest(key: str) -> tuple[dict[str, float], int] | None:
+        ok = [
+            (runs[key], ef)
+            for ef, runs in sweep.items()
+            if key in runs and runs[key]["recall"] >= 0.95
+        ]
+        return min(ok, key=lambda found: found[0]["p50"]) if ok else None
+
+    for key, name in labels:
+        found = fastest(key)
+        if found is None:
+            if any(key in runs for runs in sweep.values()):
+                out.append(f"  recall@10 >= 0.95: {name:<16} not reached")
+            continue
+        r, ef = found
+        line_ = f"  recall@10 >= 0.95: {name:<16} ef={ef:<4} p50 {r['p50']:.2f} ms"
+        c = fastest("c2" if key in ("b", "bb") and fastest("c2") else "c")
+        if key != "c" and c is not None:
+            line_ += f", median speed / (c)'s (p50 {c[0]['p50']:.2f} ms, ef={c[1]}): "
+            line_ += f"{c[0]['p50'] / r['p50']:.2f}"
+        out.append(line_)
+    return "\n".join(out)
 
 
 def bench_extras(args: argparse.Namespace) -> None:
@@ -483,7 +578,8 @@ def main() -> None:
     parser.add_argument("--seal-rows", type=int, default=50_000)
     parser.add_argument("--datasets", default="l2,cosine")
     parser.add_argument("--ef", type=int, nargs="+", default=[10, 20, 40, 80, 160])
-    parser.add_argument("--wire", action="store_true", help="(b) over the wire instead of (a)")
+    parser.add_argument("--wire", action="store_true", help="also (b) over the wire after (a)")
+    parser.add_argument("--sweep-only", action="store_true", help="skip the insert throughput part")
     parser.add_argument(
         "--build-only",
         action="store_true",

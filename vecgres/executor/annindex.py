@@ -67,6 +67,21 @@ def index_spec(table: Table, idx: Index) -> IndexSpec | None:
     )
 
 
+def single_search_thread() -> Callable[[], None] | None:
+    """Make this thread's faiss searches run on one OpenMP thread; returns the undo
+    (None: nothing to undo). A one-query search gains nothing from a thread team
+    and pays its start-up on every call (0.05 -> 0.1 ms for HNSW at 20k x 128), and
+    concurrent queries would oversubscribe the cores. OpenMP keeps the setting per
+    thread, so builds (their own thread) keep every core."""
+    import faiss
+
+    before = faiss.omp_get_max_threads()
+    if before == 1:
+        return None
+    faiss.omp_set_num_threads(1)
+    return lambda: faiss.omp_set_num_threads(before)
+
+
 @dataclass(slots=True)
 class _Job:
     table: Table

@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from vecgres.catalog.model import Index, Table
-from vecgres.executor.annindex import AnnIndexes
+from vecgres.executor.annindex import AnnIndexes, single_search_thread
 from vecgres.executor.keycols import KeyRows
 from vecgres.executor.prune import prune
 from vecgres.executor.relation import (
@@ -154,6 +154,7 @@ def _segment(
     ):
         index = ann.get(table, plan.index, seg)
     if index is not None and radius is not None:
+        threads = single_search_thread()  # one query: one OpenMP thread (annindex.py)
         try:
             found = index.range_search(
                 plan.query,
@@ -166,6 +167,9 @@ def _segment(
             return found, SegmentReport(seg_id, rows, matching, "ann-range", len(found))
         except RuntimeError:
             pass  # an index type without range search (quantized kinds): exact below
+        finally:
+            if threads is not None:
+                threads()
     offsets = np.flatnonzero(mask)
     matrix = KeyRows(plan.key_type, col, dims)
     if plan.query_text is not None:

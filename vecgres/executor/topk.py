@@ -22,7 +22,7 @@ import pyarrow as pa
 from vecgres.catalog.model import Index, Table
 from vecgres.codec.arrow import from_storage
 from vecgres.errors import DataException
-from vecgres.executor.annindex import AnnIndexes
+from vecgres.executor.annindex import AnnIndexes, single_search_thread
 from vecgres.executor.keycols import KeyRows
 from vecgres.executor.prune import prune
 from vecgres.executor.relation import (
@@ -193,6 +193,7 @@ def run_topk(
         parts.extend(
             (None, pa.Table.from_batches([b]), None) for b in pending.inserts if b.num_rows
         )
+    threads = single_search_thread() if plan.index is not None else None
     try:
         for part_idx, (seg, part, visible) in enumerate(parts):
             check_cancel()
@@ -228,6 +229,9 @@ def run_topk(
                 best_off.append(offsets)
     except _Fallback:
         return None
+    finally:
+        if threads is not None:
+            threads()
     need = plan.k
     if best_ids:
         ids = np.concatenate(best_ids)
@@ -478,18 +482,21 @@ def _search_part(
     dims: int,
     rowids: np.ndarray,
     mask: np.ndarray,
+    matrix: KeyRows | SparseRows | None = None,
 ) -> tuple[np.ndarray, np.ndarray, SegmentReport]:
-    """(offsets in the part, distances, report) of the part's best ``k`` passing ``mask``."""
+    """(offsets in the part, distances, report) of the part's best ``k`` passing ``mask``
+    (``matrix``: the part's key rows when the caller keeps them)."""
     rows = len(rowids)
     matching = int(mask.sum())
     seg_id = seg.segment_id if seg is not None else None
     if matching == 0:
         return np.empty(0, np.int64), np.empty(0), SegmentReport(seg_id, rows, 0, "skipped")
-    matrix: KeyRows | SparseRows = (
-        SparseRows(vectors_col)
-        if plan.key_type == "sparsevec"
-        else KeyRows(plan.key_type, vectors_col, dims)
-    )
+    if matrix is None:
+        matrix = (
+            SparseRows(vectors_col)
+            if plan.key_type == "sparsevec"
+            else KeyRows(plan.key_type, vectors_col, dims)
+        )
     index = None
     if plan.index is not None and seg is not None and seg.segment_id is not None:
         index = ann.get(table, plan.index, seg)

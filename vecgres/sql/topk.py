@@ -458,8 +458,12 @@ def execute_plan(
 def try_topk(
     session: Session_, bound: BoundQuery, params: Sequence[object], snap: Snapshot
 ) -> Result | None:
+    from vecgres.sql.fastpath_ann import try_fast
     from vecgres.sql.range_query import try_range
 
+    fast = try_fast(session, bound, params, snap)
+    if fast is not None:
+        return fast
     ranged = try_range(session, bound, params, snap)
     if ranged is not None:
         return result_of(bound, ranged)
@@ -473,15 +477,15 @@ def try_topk(
 
 
 def result_of(bound: BoundQuery, run: TopKRun) -> Result:
-    columns = [
+    return Result(result_columns(bound, run.types), run.batches, lambda n: f"SELECT {n}")
+
+
+def result_columns(bound: BoundQuery, types: Sequence[str]) -> list[ColumnInfo]:
+    """The result's columns: the bound types, else the DuckDB types the run gave."""
+    return [
         ColumnInfo(
             name,
-            t
-            or (
-                type_from_duck(run.types[i])
-                if i < len(run.types) and run.types[i]
-                else SqlType("text")
-            ),
+            t or (type_from_duck(types[i]) if i < len(types) and types[i] else SqlType("text")),
             src[0],
             src[1],
         )
@@ -489,4 +493,3 @@ def result_of(bound: BoundQuery, run: TopKRun) -> Result:
             zip(bound.output_names, bound.output_types, bound.output_sources, strict=True)
         )
     ]
-    return Result(columns, run.batches, lambda n: f"SELECT {n}")

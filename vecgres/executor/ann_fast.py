@@ -1,0 +1,219 @@
+"""The top-k search of a prepared statement on a snapshot it has read before.
+
+``run_topk`` prepares each segment on every run: conforms it to the table's
+layout, views its vectors as a matrix, copies its visibility mask, looks for
+NULL vectors, and takes the winners' columns from the chunked Arrow data.
+None of that changes while the snapshot's segments stay the same, and on a
+100k-row table it costs several times the faiss search itself. ``TableParts``
+keeps it per (CSN, segments, chunks); ``search`` then runs the same per-segment
+search as ``run_topk`` (``_search_part``: same strategies, same exact
+re-ranking, same merge order), so both give identical rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+
+from vecgres.codec.arrow import from_storage
+from vecgres.executor.annindex import single_search_thread
+from vecgres.executor.keycols import KeyRows
+from vecgres.executor.relation import layout_of
+from vecgres.executor.topk import TopKPlan, _evaluate, _Fallback, _search_part, _take_rows
+from vecgres.executor.vectors import null_mask
+
+if TYPE_CHECKING:
+    from vecgres.catalog.model import Table
+    from vecgres.executor.annindex import AnnIndexes
+    from vecgres.storage.snapshot import SegmentSnapshot, TableSnapshot
+
+
+class Part:
+    """One segment as the searches read it."""
+
+    __slots__ = ("base", "data", "matching", "matrix", "outputs", "rowids", "seg", "vectors")
+
+    def __init__(self, seg: SegmentSnapshot, data: pa.Table, field: str, dims: int) -> None:
+        self.seg = seg
+        self.data = data
+        self.rowids = seg.rowids
+        n = len(self.rowids)
+        self.vectors: pa.ChunkedArray | None = (
+            data.column(field) if field in data.column_names else None
+        )
+        visible = seg.visible
+        # rows a search may return before any WHERE: visible, with a vector
+        base = np.ones(n, dtype=bool) if visible is None else visible.copy()
+        self.matching = int(base.sum())  # visible rows: run_topk counts NULL vectors in
+        if self.vectors is not None:
+            nulls = null_mask(self.vectors)
+            if nulls is not None:
+                base &= ~nulls
+        base.flags.writeable = False  # shared by every run: never changed in place
+        self.base = base
+        self.matrix = KeyRows("vector", self.vectors, dims) if self.vectors is not None else None
+        # output column -> the segment's column in the output layout
+        self.outputs: dict[str, pa.Array | pa.ChunkedArray] = {}
+
+
+class TableParts:
+    """A table's segments at one snapshot, prepared once for every run reading it."""
+
+    __slots__ = ("_key", "parts")
+
+    def __init__(self, key: tuple[Any, ...], parts: list[Part]) -> None:
+        self._key = key
+        self.parts = parts
+
+    def matches(self, key: tuple[Any, ...]) -> bool:
+        mine = self._key
+        return (
+            mine[0] == key[0]
+            and len(mine) == len(key)
+            and all(a is b for a, b in zip(mine[1:], key[1:], strict=True))
+        )
+
+
+def snapshot_key(snap: Any, table_oid: int) -> tuple[Any, ...] | None:
+    """(CSN, sealed segments..., chunks...) of the table in ``snap``: equal keys, same parts."""
+    found = snap._tables.get(table_oid)
+    if found is None:
+        return None
+    return (snap.csn, *found[0], None, *found[1])
+
+
+def table_parts(
+    table: Table, tsnap: TableSnapshot, key: tuple[Any, ...], field: str, dims: int
+) -> TableParts:
+    layout = layout_of(table)
+    return TableParts(
+        key,
+        [
+            Part(seg, seg.conformed(layout), field, dims)
+            for seg in tsnap.segments
+            if len(seg.rowids)
+        ],
+    )
+
+
+def search(
+    ann: AnnIndexes,
+    table: Table,
+    plan: TopKPlan,
+    parts: list[Part],
+    check_cancel: Callable[[], None],
+) -> tuple[list[Part], np.ndarray, np.ndarray] | None:
+    """(parts, (part, offset) of the winners in rank order, their distances) — or
+    None where ``run_topk`` would hand the statement to DuckDB."""
+    dims = len(plan.query)
+    conditions = plan.filter_conditions
+    best_dist: list[np.ndarray] = []
+    best_part: list[np.ndarray] = []
+    best_off: list[np.ndarray] = []
+    matching_total = 0
+    threads = single_search_thread() if plan.index is not None else None
+    try:
+        for part_idx, part in enumerate(parts):
+            check_cancel()
+            if conditions is not None:
+                passing = _evaluate(table, conditions, part.data)
+                mask = part.base & passing
+                visible = passing if part.seg.visible is None else passing & part.seg.visible
+                matching_total += int(visible.sum())
+            else:
+                mask = part.base
+                matching_total += part.matching
+            if part.vectors is None or part.matrix is None:
+                continue  # stored before the column existed: NULL vectors only
+            offsets, dist, _report = _search_part(
+                ann, table, plan, part.seg, part.vectors, dims, part.rowids, mask, part.matrix
+            )
+            if len(offsets):
+                best_dist.append(dist)
+                best_part.append(np.full(len(offsets), part_idx))
+                best_off.append(offsets)
+    except _Fallback:
+        return None
+    finally:
+        if threads is not None:
+            threads()
+    need = plan.k
+    if best_dist:
+        dist = np.concatenate(best_dist)
+        order = np.argsort(dist, kind="stable")[:need]
+        ranked_dist = dist[order]
+        ranked_where = np.column_stack(
+            (np.concatenate(best_part)[order], np.concatenate(best_off)[order])
+        )
+    else:
+        ranked_dist = np.empty(0)
+        ranked_where = np.empty((0, 2), dtype=np.int64)
+    if len(ranked_dist) < need and len(ranked_dist) < matching_total:
+        return None  # rows with NULL vectors take the remaining places: DuckDB's path
+    return parts, ranked_where[plan.offset :], ranked_dist[plan.offset :]
+
+
+def project(
+    table: Table,
+    projection: tuple[tuple[str, str | None], ...],
+    parts: list[Part],
+    ranked_where: np.ndarray,
+    ranked_dist: np.ndarray,
+) -> pa.RecordBatch:
+    """The winners' output columns in rank order (``_project_parts`` on cached arrays)."""
+    layout = None
+    arrays: list[pa.Array] = []
+    single = len(ranked_where) and bool((ranked_where[:, 0] == ranked_where[0, 0]).all())
+    for _name, source in projection:
+        if source is None:
+            arrays.append(pa.array(ranked_dist, pa.float64()))
+            continue
+        chunks: list[pa.Array] = []
+        holding = [int(ranked_where[0, 0])] if single else np.unique(ranked_where[:, 0]).tolist()
+        for part_idx in holding:
+            part = parts[part_idx]
+            whole = part.outputs.get(source)
+            if whole is None:
+                if layout is None:
+                    layout = layout_of(table)
+                whole = part.outputs[source] = _output_column(table, layout, part.data, source)
+            offsets = (
+                ranked_where[:, 1] if single else ranked_where[ranked_where[:, 0] == part_idx, 1]
+            )
+            chunks.append(
+                whole.take(pa.array(offsets, pa.int64()))
+                if isinstance(whole, pa.Array)
+                else _take_rows(whole, offsets)
+            )
+        if not chunks:
+            column = table.column(source)
+            assert column is not None
+            if layout is None:
+                layout = layout_of(table)
+            field_type = layout.schema.field(column.field_name).type
+            arrays.append(from_storage(pa.array([], type=field_type), column.type))
+        elif len(chunks) == 1:
+            arrays.append(chunks[0])
+        else:
+            by_part = np.argsort(ranked_where[:, 0], kind="stable")
+            rank_order = np.empty(len(by_part), dtype=np.int64)
+            rank_order[by_part] = np.arange(len(by_part))
+            arrays.append(pa.concat_arrays(chunks).take(pa.array(rank_order, pa.int64())))
+    return pa.RecordBatch.from_arrays(arrays, names=[f"c{i}" for i in range(len(arrays))])
+
+
+def _output_column(
+    table: Table, layout: Any, data: pa.Table, source: str
+) -> pa.Array | pa.ChunkedArray:
+    """A segment's whole column in the output layout (as ``_project_parts`` makes it)."""
+    column = table.column(source)
+    assert column is not None
+    field_type = layout.schema.field(column.field_name).type
+    stored = data.column(column.field_name)
+    whole: pa.Array | pa.ChunkedArray = stored.chunk(0) if stored.num_chunks == 1 else stored
+    if whole.type != field_type:
+        whole = whole.cast(field_type)
+    return from_storage(whole, column.type)
