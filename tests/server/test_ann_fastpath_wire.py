@@ -130,3 +130,36 @@ def test_prepared_searches_over_the_wire(served, fast_runs, op):
                 got = binary_conn.execute(plain, (q,), prepare=True, binary=True).fetchall()
                 assert [r[0] for r in got] == order[:10]
         assert fast_runs[0] == 2 * (2 * 2 * 3)
+
+
+def test_unfiltered_searches_are_answered_on_the_event_loop(served, monkeypatch):
+    """An unfiltered prepared search is bounded by ef_search, so the server answers it
+    inline (``execute_inline``); a filtered one goes to a worker thread."""
+    from vecgres import engine
+
+    srv, x = served
+    inline: list[bool] = []
+    real = engine.Session.execute_inline
+
+    def spy(self, stmt, params):
+        result = real(self, stmt, params)
+        inline.append(result is not None)
+        return result
+
+    monkeypatch.setattr(engine.Session, "execute_inline", spy)
+    with psycopg.connect(srv.dsn(), autocommit=True) as conn:
+        register_vector(conn)
+        q = x[11] + np.float32(0.01)
+        plain = "SELECT id FROM t ORDER BY v <-> %s LIMIT 5"
+        filtered = "SELECT id FROM t WHERE cat = %s ORDER BY v <-> %s LIMIT 5"
+        for _ in range(2):
+            inline.clear()
+            ids = [r[0] for r in conn.execute(plain, (q,), prepare=True, binary=True)]
+            assert inline == [True]
+            inline.clear()
+            conn.execute(filtered, (1, q), prepare=True, binary=True).fetchall()
+            assert inline
+            assert not any(inline)
+        live = np.arange(ROWS) % 40 != 3
+        d = _distances(x, q, "<->")
+        assert ids == [int(i) for i in np.argsort(d, kind="stable") if live[i]][:5]

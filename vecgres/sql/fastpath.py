@@ -358,11 +358,36 @@ def _point_plan(bound: BoundQuery) -> Plan:
     return NO_PLAN
 
 
+class AnnPlan(Plan):
+    """An unfiltered top-k search on a vector index (``fastpath_ann``): its work is
+    bounded by ef_search/probes and the growing segment, so like a point lookup it
+    costs less than a worker thread's hand-off."""
+
+    cheap = True
+
+    def __init__(self, bound: BoundQuery) -> None:
+        self.bound = bound
+
+    def run(
+        self, session: Any, columns: Sequence[ColumnInfo], params: Sequence[object]
+    ) -> Result | None:
+        from vecgres.sql.fastpath_ann import try_fast
+
+        return try_fast(session, self.bound, params, session.db.snapshot())
+
+
+def _ann_plan(bound: BoundQuery) -> Plan:
+    from vecgres.sql.fastpath_ann import unfiltered
+
+    return AnnPlan(bound) if unfiltered(bound) else NO_PLAN
+
+
 def plan_for(bound: BoundQuery) -> Plan:
     """The shortcut for one bound query."""
     if _is_constant(bound):
         return ConstantPlan()
-    return _point_plan(bound)
+    point = _point_plan(bound)
+    return point if point is not NO_PLAN else _ann_plan(bound)
 
 
 def plan_of(stmt: Any) -> Plan:

@@ -248,3 +248,10 @@ def try_fast(
     if fast is None:
         return None
     return fast.run(session, params, snap)
+
+
+def unfiltered(bound: BoundQuery) -> bool:
+    """The fast path takes ``bound`` and it has no WHERE (a filter can make a search
+    long: such statements keep to a worker thread)."""
+    fast = _prepared(bound)
+    return fast is not None and fast.shape.where is None
