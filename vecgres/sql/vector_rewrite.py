@@ -11,8 +11,10 @@ pgvector's errors before anything runs.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Final
 
 import numpy as np
+import sqlglot
 from sqlglot import exp
 
 from vecgres import errors
@@ -602,11 +604,35 @@ class VectorRewriter:
             return node
         kind = SqlType(t.name)
         if isinstance(arr, exp.Literal) and arr.is_string and meta_type(arr) is None:
-            arr.replace(_array_literal(arr.this, kind.array_of()))
+            arr = arr.replace(_array_literal(arr.this, kind.array_of()))
         elif isinstance(arr, exp.Array):
             for e in list(arr.expressions):
                 self._operand(e, kind)
+        if kind.name == "sparsevec" and type(node) in _ORDERING:
+            return self._quantified_sparse(node, arr)
         return node
+
+    def _quantified_sparse(self, node: exp.Binary, arr: exp.Expr) -> exp.Expr:
+        """sparsevec ``<`` ANY/ALL: its stored form does not sort as pgvector orders the
+        values, so each element is compared by ``pgv_sparsevec_lt`` (and kin) and the
+        results combined with PostgreSQL's rules (empty array, NULL elements)."""
+        quantifier = node.expression
+        every = isinstance(quantifier, exp.All) or (
+            isinstance(quantifier, exp.Anonymous) and quantifier.name.lower() == "all"
+        )
+        elem = typed(exp.column("pgv_elem"), SqlType("sparsevec"))
+        body = exp.func(f"pgv_sparsevec_{_ORDERING[type(node)]}", node.this.copy(), elem)
+        results = exp.func(
+            "list_transform",
+            arr.copy(),
+            exp.Lambda(this=body, expressions=[exp.to_identifier("pgv_elem")]),
+        )
+        template = _ALL_TEMPLATE if every else _ANY_TEMPLATE
+        out = template.transform(
+            lambda n: results.copy() if isinstance(n, exp.Column) and n.name == "pgv_r" else n
+        )
+        node.replace(out)
+        return typed(out, BOOL)
 
     def _arith(self, node: exp.Binary) -> exp.Expr:
         if not self._has_vector(node.this, node.expression):
@@ -913,6 +939,23 @@ _COMPARE_SYMBOL = {
     exp.GT: ">",
     exp.GTE: ">=",
 }
+
+
+_ORDERING: dict[type[exp.Expr], str] = {exp.LT: "lt", exp.LTE: "le", exp.GT: "gt", exp.GTE: "ge"}
+# ``pgv_r``: the list of per-element results; PostgreSQL's ANY is true if one is true,
+# else NULL if one is NULL, else false (ALL: false if one is false, ...); empty: false/true
+_ANY_TEMPLATE: Final = sqlglot.parse_one(
+    "CASE WHEN pgv_r IS NULL THEN NULL WHEN len(pgv_r) = 0 THEN FALSE"
+    " WHEN list_bool_or(pgv_r) THEN TRUE WHEN list_count(pgv_r) < len(pgv_r) THEN NULL"
+    " ELSE FALSE END",
+    read="duckdb",
+)
+_ALL_TEMPLATE: Final = sqlglot.parse_one(
+    "CASE WHEN pgv_r IS NULL THEN NULL WHEN len(pgv_r) = 0 THEN TRUE"
+    " WHEN NOT list_bool_and(pgv_r) THEN FALSE WHEN list_count(pgv_r) < len(pgv_r) THEN NULL"
+    " ELSE TRUE END",
+    read="duckdb",
+)
 
 
 def _quantified_array(node: exp.Expr) -> exp.Expr | None:
