@@ -25,7 +25,8 @@ class Severity(enum.StrEnum):
 class VecgresError(Exception):
     """Base of every user-visible error."""
 
-    sqlstate: ClassVar[str] = "XX000"
+    # the class's code; an instance made with ``sqlstate=`` carries its own
+    sqlstate: str = "XX000"
     severity: ClassVar[Severity] = Severity.ERROR
 
     def __init__(
@@ -45,12 +46,12 @@ class VecgresError(Exception):
         if sqlstate is not None:
             if sqlstate not in BY_CODE:
                 raise ValueError(f"unknown SQLSTATE {sqlstate}")
-            self._sqlstate = sqlstate
+            self.sqlstate = sqlstate
 
     @property
     def code(self) -> str:
         """The SQLSTATE of this error (instance override or the class's)."""
-        return getattr(self, "_sqlstate", self.sqlstate)
+        return self.sqlstate
 
     @property
     def condition(self) -> str:

@@ -105,3 +105,35 @@ def test_binary_quantize_index_on_untyped_column_pads_and_cuts(cur, data):
     lines = sealed_lines(cur, sql, (q, q))
     assert len(lines) == 2
     assert all(": ann" in line for line in lines)
+
+
+def test_subvector_expression_index(cur, data):
+    """pgvector's subvector recipe: ``((subvector(v, s, n)::vector(n)) …_ops)``."""
+    cur.execute(
+        "CREATE INDEX ON items USING flat ((subvector(v, 2, 3)::vector(3)) vector_cosine_ops)"
+    )
+    cur.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'items'")
+    assert cur.fetchone()[0] == (
+        "CREATE INDEX items_subvector_idx ON public.items USING flat "
+        "((subvector(v, 2, 3))::vector(3) vector_cosine_ops)"
+    )
+    q = np.array([0.5, -1.0, 2.0], dtype=np.float32)
+    key = "subvector(v, 2, 3)::vector(3)"
+    sql = f"SELECT id, {key} <=> %s FROM items ORDER BY {key} <=> %s LIMIT 10"
+    cur.execute(sql, (vec(q), vec(q)))
+    rows = cur.fetchall()
+    d = distances(data[:, 1:4], q, "<=>")
+    assert [r[0] for r in rows] == list(np.argsort(d, kind="stable")[:10])
+    np.testing.assert_allclose([r[1] for r in rows], np.sort(d)[:10], rtol=1e-5, atol=1e-5)
+    lines = sealed_lines(cur, sql, (vec(q), vec(q)))
+    assert len(lines) == 2
+    assert all(": ann" in line for line in lines)
+    # evaluated on insert: too short a row has fewer elements than the cast wants
+    with pytest.raises(VecgresError, match="expected 3 dimensions, not 2") as err:
+        cur.execute("INSERT INTO items VALUES (1000, '[1,2,3]')")
+    assert err.value.sqlstate == "22000"
+    with pytest.raises(VecgresError, match="vector must have at least 1 dimension"):
+        cur.execute("INSERT INTO items VALUES (1000, '[1]')")
+    cur.execute("INSERT INTO items VALUES (1000, '[9,0.5,-1,2]')")  # longer rows are fine
+    cur.execute(sql, (vec(q), vec(q)))
+    assert cur.fetchone()[0] == 1000

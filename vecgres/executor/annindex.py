@@ -22,6 +22,7 @@ from vecgres.catalog.model import Catalog, Index, Table
 from vecgres.executor.keycols import index_key, key_matrix
 from vecgres.executor.relation import layout_of
 from vecgres.index import predicate, progress
+from vecgres.index.expression import subvector_start
 from vecgres.index.spec import IndexSpec
 from vecgres.storage.indexfiles import IndexFiles
 from vecgres.storage.snapshot import SegmentSnapshot
@@ -61,7 +62,9 @@ def index_spec(table: Table, idx: Index) -> IndexSpec | None:
         m=int(opts.get("m", 16)),
         ef_construction=int(opts.get("ef_construction", 64)),
         lists=int(opts.get("lists", 100)),
-        quantization=(opts.get("quantization") or None) if key[1] in DENSE_KEYS else None,
+        quantization=(opts.get("quantization") or None)
+        if key[1] in DENSE_KEYS or subvector_start(key[1]) is not None
+        else None,
         predicate=idx.predicate,
         sparse=key[1] == "sparsevec",
     )

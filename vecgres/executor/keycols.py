@@ -7,7 +7,8 @@ a packed uint8 (rows, ceil(n/8)) matrix, NULLs as zero bits (callers mask them).
 
 Expression keys over a ``vector`` column (pgvector's README recipes):
 ``(col)::halfvec(n)`` (key type ``vector>halfvec``) and
-``(binary_quantize(col))::bit(n)`` (``vector>bit``), computed here with the
+``(binary_quantize(col))::bit(n)`` (``vector>bit``) and
+``(subvector(col, s, n))::vector(n)`` (``vector>sub:s``), computed here with the
 same helpers the SQL functions use.
 """
 
@@ -18,11 +19,11 @@ import pyarrow as pa
 
 from vecgres.catalog.model import Column, Index, Table
 from vecgres.executor.vectors import column_matrix
-from vecgres.index.expression import parse_expression
+from vecgres.index.expression import parse_expression, subvector_start
 from vecgres.types import SqlType
 from vecgres.vector import bits, half
 from vecgres.vector.ops import rowwise_binary_quantize
-from vecgres.vector.storage import packed_bits, padded_matrix
+from vecgres.vector.storage import packed_bits, padded_matrix, ragged_rows
 
 BIT_TYPES = ("bit",)
 DENSE_TYPES = ("vector", "halfvec")
@@ -48,10 +49,27 @@ def _dense(column: pa.ChunkedArray, dims: int) -> np.ndarray:
     return column_matrix(column, dims) if fixed else padded_matrix(column, dims)
 
 
+def _subvectors(column: pa.ChunkedArray, start: int, dims: int) -> np.ndarray:
+    """Elements ``start .. start+dims-1`` (1-based) of each row as (rows, dims); rows
+    too short for them (NULL rows: stored rows were checked on insert) are zeros."""
+    starts, lengths, values = ragged_rows(column)
+    if not len(starts):
+        return np.zeros((0, dims), dtype=np.float32)
+    fits = lengths >= start + dims - 1
+    first = np.where(fits, starts + start - 1, 0)
+    picked = values[first[:, None] + np.arange(dims)] if len(values) >= dims else None
+    if picked is None:
+        return np.zeros((len(starts), dims), dtype=np.float32)
+    return np.where(fits[:, None], picked, np.float32(0))
+
+
 def key_matrix(type_name: str, column: pa.ChunkedArray, dims: int) -> np.ndarray:
     """``type_name``: the column's type, or an expression key type (``vector>halfvec``)."""
     if type_name == "vector>vector":
         return _dense(column, dims)
+    start = subvector_start(type_name)
+    if start is not None:
+        return _subvectors(column, start, dims)
     if type_name == "vector>halfvec":
         return half.to_half(np.nan_to_num(_dense(column, dims)))
     if type_name == "vector>bit":

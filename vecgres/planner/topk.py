@@ -41,6 +41,7 @@ import numpy as np
 
 from vecgres.catalog.model import Index, Table
 from vecgres.index import predicate
+from vecgres.index.expression import expression_type
 from vecgres.index.predicate import Condition
 
 # pgvector operator (as its DuckDB function) -> opclass metric suffix
@@ -186,7 +187,7 @@ def plan_topk(
     expression = None
     if key_expression is not None:
         key_type, expression = key_expression
-    opclass_type = key_type.rpartition(">")[2]
+    opclass_type = expression_type(key_type) if ">" in key_type else key_type
     index = (
         choose_index(table, column, metric, opclass_type, expression, where) if enable_ann else None
     )

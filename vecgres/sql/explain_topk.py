@@ -22,6 +22,7 @@ from sqlglot import exp
 from vecgres import errors
 from vecgres.executor.rangesearch import RangePlan
 from vecgres.executor.topk import SegmentReport
+from vecgres.index.expression import expression_type
 from vecgres.planner.topk import OPERATOR_SYMBOL, AnnTopK
 from vecgres.result import ColumnInfo, Result
 from vecgres.sql.bind import BoundQuery, bind_query
@@ -194,7 +195,8 @@ def _lines(
     if plan.query_text is not None:
         shown = f"'{plan.query_text}'::bit"
     else:
-        shown = f"'{format_vector(plan.query)}'::{plan.key_type.rpartition('>')[2]}"
+        shown_type = expression_type(plan.key_type) if ">" in plan.key_type else plan.key_type
+        shown = f"'{format_vector(plan.query)}'::{shown_type}"
     key = shape.column
     if shape.expression is not None:  # an expression key: (v)::halfvec(3)
         key = shape.expression[1]

@@ -24,7 +24,12 @@ from vecgres.executor.relation import layout_of
 from vecgres.index import expression as index_expression
 from vecgres.index import predicate
 from vecgres.index import sparse as sparse_index
-from vecgres.index.expression import EXPRESSION_TYPES, expression_text
+from vecgres.index.expression import (
+    SUBVECTOR,
+    expression_text,
+    expression_type,
+    subvector_start,
+)
 from vecgres.result import Notice, Result
 from vecgres.sql import ddl
 from vecgres.vector.storage import sparse_csr
@@ -193,11 +198,13 @@ def create_ann_index(session: Session_, ast: exp.Create, method: str) -> Result:
         found = _expression_key(node)
         if found is None:
             raise errors.FeatureNotSupported(
-                "expression indexes support only (col::vector(n)), (col::halfvec(n)) and "
-                "(binary_quantize(col)::bit(n))"
+                "expression indexes support only (col::vector(n)), (col::halfvec(n)), "
+                "(binary_quantize(col)::bit(n)) and (subvector(col, s, n)::vector(n))"
             )
         node, key_type, n = found
-        name_part = "binary_quantize" if key_type == "vector>bit" else node.name
+        name_part = {"vector>bit": "binary_quantize"}.get(key_type, node.name)
+        if subvector_start(key_type) is not None:
+            name_part = "subvector"
     column = table.column(node.name)
     if column is None:
         raise errors.UndefinedColumn(f'column "{node.name}" does not exist')
@@ -205,14 +212,14 @@ def create_ann_index(session: Session_, ast: exp.Create, method: str) -> Result:
     if found is not None:
         if type_name != "vector" or column.type.is_array:
             raise errors.DatatypeMismatch(
-                f"cannot cast type {column.type.format()} to {EXPRESSION_TYPES[key_type]}"
+                f"cannot cast type {column.type.format()} to {expression_type(key_type)}"
             )
-        if column.type.dims != n:
+        if column.type.dims != n or subvector_start(key_type) is not None:
             # PostgreSQL evaluates the expression on every row while building (on an
             # empty vector(2) table, ((v::vector(3))) is accepted and every insert fails)
             _check_expression_rows(session, table, column, key_type, n)
         expression = expression_text(column.name, key_type, n)
-        type_name = EXPRESSION_TYPES[key_type]
+        type_name = expression_type(key_type)
     shown_type = type_name
     if opclass is None:
         opclass = DEFAULT_OPCLASS.get(method, {}).get(type_name)
@@ -359,6 +366,14 @@ def _expression_key(node: exp.Expr) -> tuple[exp.Column, str, int] | None:
         return inner, "vector>halfvec", n
     if to.this == exp.DataType.Type.VECTOR and isinstance(inner, exp.Column):
         return inner, "vector>vector", n
+    if to.this == exp.DataType.Type.VECTOR and _is_call(inner, "subvector", 3):
+        assert isinstance(inner, exp.Anonymous)
+        col, start, count = inner.expressions
+        first = _integer(start)
+        fits = first is not None and first >= 1 and _integer(count) == n
+        if isinstance(col, exp.Column) and fits:
+            return col, f"{SUBVECTOR}{first}", n
+        return None
     if to.this == exp.DataType.Type.BIT and (
         isinstance(inner, exp.Anonymous)
         and inner.name.lower() == "binary_quantize"
@@ -366,6 +381,20 @@ def _expression_key(node: exp.Expr) -> tuple[exp.Column, str, int] | None:
         and isinstance(inner.expressions[0], exp.Column)
     ):
         return inner.expressions[0], "vector>bit", n
+    return None
+
+
+def _is_call(node: exp.Expr, name: str, args: int) -> bool:
+    return (
+        isinstance(node, exp.Anonymous)
+        and node.name.lower() == name
+        and len(node.expressions) == args
+    )
+
+
+def _integer(node: exp.Expr) -> int | None:
+    if isinstance(node, exp.Literal) and not node.is_string and node.this.isdigit():
+        return int(node.this)
     return None
 
 

@@ -147,15 +147,15 @@ def plan_range(session: Session_, bound: BoundQuery, params: Sequence[object]) -
     expression: tuple[str, str] | None = None
     if shape.expression is not None:
         from vecgres.index.expression import (
-            EXPRESSION_TYPES,
             expression_source_fits,
             expression_text,
+            expression_type,
         )
 
         kind, n = shape.expression
-        if not expression_source_fits(column.type, n):
+        if not expression_source_fits(column.type, n, kind):
             return None
-        if EXPRESSION_TYPES[kind] != key_type:
+        if expression_type(kind) != key_type:
             return None
         expression = (kind, expression_text(column.name, kind, n))
     elif column.type.name != key_type:

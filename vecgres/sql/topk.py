@@ -18,9 +18,10 @@ from vecgres.executor.keycols import key_dims
 from vecgres.executor.relation import ROWID
 from vecgres.executor.topk import TopKRun, run_topk
 from vecgres.index.expression import (
-    EXPRESSION_TYPES,
+    SUBVECTOR,
     expression_source_fits,
     expression_text,
+    expression_type,
     parse_expression,
 )
 from vecgres.index.predicate import Condition, simple_conditions
@@ -120,9 +121,9 @@ def _match_topk(bound: BoundQuery) -> TopKShape | None:
         return None
     if expression is not None:
         key_type, dims = expression
-        if not expression_source_fits(column.type, dims):
+        if not expression_source_fits(column.type, dims, key_type):
             return None  # pgvector raises the dimension error; DuckDB does too
-        if EXPRESSION_TYPES[key_type] != OPERATOR_TYPE[key.name.lower()]:
+        if expression_type(key_type) != OPERATOR_TYPE[key.name.lower()]:
             return None
         expr = (key_type, expression_text(column.name, key_type, dims))
     elif column.type.name != OPERATOR_TYPE[key.name.lower()]:
@@ -165,6 +166,10 @@ def key_column(node: exp.Expr) -> tuple[exp.Column, tuple[str, int] | None] | No
         return inner, ("vector>halfvec", n)
     if name == "pgv_check_typmod" and isinstance(inner, exp.Column) and n > 0:
         return inner, ("vector>vector", n)
+    if name == "pgv_check_typmod" and n > 0:
+        sub = _subvector_key(inner, n)
+        if sub is not None:
+            return sub
     if name == "pgv_bit_cast" and isinstance(inner, exp.Cast) and n > 0:
         q = inner.this
         if (
@@ -175,6 +180,24 @@ def key_column(node: exp.Expr) -> tuple[exp.Column, tuple[str, int] | None] | No
         ):
             return q.expressions[0], ("vector>bit", n)
     return None
+
+
+def _subvector_key(node: exp.Expr, n: int) -> tuple[exp.Column, tuple[str, int]] | None:
+    """``subvector(col, s, n)::vector(n)`` (``pgv_subvector``) with a literal start."""
+    if not (
+        isinstance(node, exp.Anonymous)
+        and node.name.lower() == "pgv_subvector"
+        and len(node.expressions) == 3
+    ):
+        return None
+    col, start, count = node.expressions
+    literal = all(isinstance(a, exp.Literal) and not a.is_string for a in (start, count))
+    if not isinstance(col, exp.Column) or not literal:
+        return None
+    first = int(start.this)
+    if first < 1 or int(count.this) != n:
+        return None
+    return col, (f"{SUBVECTOR}{first}", n)
 
 
 def _projection(
@@ -295,7 +318,7 @@ def parse_query(
     """(query vector, bit text or None) for the key; None when DuckDB must decide
     (pgvector's errors, NULL queries)."""
     key_type = expression[0] if expression is not None else column.type.name
-    type_name = EXPRESSION_TYPES.get(key_type, key_type)
+    type_name = expression_type(key_type) if expression is not None else key_type
     dims = key_dims(column.type)
     if expression is not None:
         parsed_key = parse_expression(expression[1])
