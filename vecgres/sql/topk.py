@@ -191,7 +191,7 @@ def _subvector_key(node: exp.Expr, n: int) -> tuple[exp.Column, tuple[str, int]]
     ):
         return None
     col, start, count = node.expressions
-    literal = all(isinstance(a, exp.Literal) and not a.is_string for a in (start, count))
+    literal = all(isinstance(a, exp.Literal) and a.this.isdigit() for a in (start, count))
     if not isinstance(col, exp.Column) or not literal:
         return None
     first = int(start.this)
