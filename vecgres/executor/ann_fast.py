@@ -22,7 +22,14 @@ from vecgres.codec.arrow import from_storage
 from vecgres.executor.annindex import single_search_thread
 from vecgres.executor.keycols import KeyRows
 from vecgres.executor.relation import layout_of
-from vecgres.executor.topk import TopKPlan, _evaluate, _Fallback, _search_part, _take_rows
+from vecgres.executor.topk import (
+    TopKPlan,
+    _evaluate,
+    _Fallback,
+    _search_part,
+    _take_rows,
+    rank_parts,
+)
 from vecgres.executor.vectors import null_mask
 
 if TYPE_CHECKING:
@@ -141,16 +148,7 @@ def search(
         if threads is not None:
             threads()
     need = plan.k
-    if best_dist:
-        dist = np.concatenate(best_dist)
-        order = np.argsort(dist, kind="stable")[:need]
-        ranked_dist = dist[order]
-        ranked_where = np.column_stack(
-            (np.concatenate(best_part)[order], np.concatenate(best_off)[order])
-        )
-    else:
-        ranked_dist = np.empty(0)
-        ranked_where = np.empty((0, 2), dtype=np.int64)
+    _order, ranked_dist, ranked_where = rank_parts(best_dist, best_part, best_off, need)
     if len(ranked_dist) < need and len(ranked_dist) < matching_total:
         return None  # rows with NULL vectors take the remaining places: DuckDB's path
     return parts, ranked_where[plan.offset :], ranked_dist[plan.offset :]

@@ -233,19 +233,12 @@ def run_topk(
         if threads is not None:
             threads()
     need = plan.k
-    if best_ids:
-        ids = np.concatenate(best_ids)
-        dist = np.concatenate(best_dist)
-        order = np.argsort(dist, kind="stable")[:need]
-        ranked, ranked_dist = ids[order], dist[order]
-        ranked_where = np.column_stack(
-            (np.concatenate(best_part)[order], np.concatenate(best_off)[order])
-        )
+    order, ranked_dist, ranked_where = rank_parts(best_dist, best_part, best_off, need)
+    if order is not None:
+        ranked = np.concatenate(best_ids)[order]
         winners = np.sort(ranked)
     else:
         ranked = winners = np.empty(0, dtype=np.int64)
-        ranked_dist = np.empty(0)
-        ranked_where = np.empty((0, 2), dtype=np.int64)
     if len(winners) < need and len(winners) < matching_total:
         # rows with NULL vectors take the remaining places (they sort last, as in PostgreSQL)
         return None
@@ -471,6 +464,19 @@ def _ann_cost(
     if spec.method == "ivfflat":
         return plan.probes * rows / effective_lists(spec, rows)
     return float(rows)
+
+
+def rank_parts(
+    best_dist: list[np.ndarray], best_part: list[np.ndarray], best_off: list[np.ndarray], k: int
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """The first ``k`` of every part's candidates by distance: (their positions in the
+    concatenated candidates, or None when there are none; distances; (part, offset))."""
+    if not best_dist:
+        return None, np.empty(0), np.empty((0, 2), dtype=np.int64)
+    dist = np.concatenate(best_dist)
+    order = np.argsort(dist, kind="stable")[:k]
+    where = np.column_stack((np.concatenate(best_part)[order], np.concatenate(best_off)[order]))
+    return order, dist[order], where
 
 
 def _search_part(

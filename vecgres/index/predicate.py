@@ -20,7 +20,8 @@ from sqlglot import exp
 # (column, operator, constant); constants are int/float/str/bool, None for IS [NOT] NULL
 Condition = tuple[str, str, object]
 
-_OPS: dict[type[exp.Expr], str] = {
+# the SQL spelling of each comparison node (also for operator error messages)
+COMPARISON_SYMBOLS: dict[type[exp.Expr], str] = {
     exp.EQ: "=",
     exp.NEQ: "<>",
     exp.LT: "<",
@@ -86,7 +87,7 @@ def condition(node: exp.Expr) -> Condition | None:
     if isinstance(node, exp.Not) and isinstance(_unparen(node.this), exp.Is):
         inner = condition(node.this)
         return (inner[0], "is not null", None) if inner and inner[1] == "is null" else None
-    op = _OPS.get(type(node))
+    op = COMPARISON_SYMBOLS.get(type(node))
     if op is None:
         return None
     left, right = _unparen(node.this), _unparen(node.expression)

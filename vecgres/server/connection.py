@@ -781,14 +781,7 @@ class Connection:
             if columns is not None:
                 fmts = [int(result.binary)] * len(columns)
                 self.send(_row_description(columns, fmts))
-                first: tuple[bytes, int] | None = None
-                if early is not None:
-                    portal, got = early
-                    if isinstance(got, BaseException):
-                        raise got
-                    first = got
-                else:
-                    portal = Portal(Statement("", None, []), [], fmts, result, result.batches())
+                portal, first = _portal_of(result, early, fmts)
                 self._stream_now(portal, columns, 0, first)
             else:
                 _drain_result(result)
@@ -858,14 +851,7 @@ class Connection:
                 fmts = formats if formats is not None else [int(result.binary)] * len(columns)
                 if describe:
                     self.send(_row_description(columns, fmts))
-                first: tuple[bytes, int] | None = None
-                if early is not None:
-                    portal, got = early
-                    if isinstance(got, BaseException):
-                        raise got
-                    first = got
-                else:
-                    portal = Portal(Statement("", None, []), [], fmts, result, result.batches())
+                portal, first = _portal_of(result, early, fmts)
                 await self._stream(portal, columns, 0, first)
             else:
                 await self.run_blocking(_drain_result, result)
@@ -1316,14 +1302,31 @@ def _row_description(columns: Sequence[ColumnInfo], formats: Sequence[int]) -> b
     return out
 
 
+def _simple_portal(result: Result, fmts: list[int]) -> Portal:
+    """The unnamed portal a simple-query statement's rows are sent from."""
+    return Portal(Statement("", None, []), [], fmts, result, result.batches())
+
+
+def _portal_of(
+    result: Result, early: _Early | None, fmts: list[int]
+) -> tuple[Portal, tuple[bytes, int] | None]:
+    """The portal of a simple-query result and its first rows when they were read
+    ahead (raising the error met reading them, now that RowDescription is out)."""
+    if early is None:
+        return _simple_portal(result, fmts), None
+    portal, got = early
+    if isinstance(got, BaseException):
+        raise got
+    return portal, got
+
+
 def _next_statement(script: Iterator[Result]) -> tuple[Result | None, _Early | None]:
     """The next statement's result and, for a query, its first rows encoded as text."""
     result = next(script, None)
     if result is None or result.copy is not None or result.columns is None:
         return result, None
     columns = result.columns
-    fmts = [int(result.binary)] * len(columns)
-    portal = Portal(Statement("", None, []), [], fmts, result, result.batches())
+    portal = _simple_portal(result, [int(result.binary)] * len(columns))
     try:
         return result, (portal, _next_rows(portal, columns, portal.formats, 0))
     except Exception as exc:  # raised where the rows are sent, after RowDescription

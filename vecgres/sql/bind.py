@@ -26,6 +26,7 @@ from sqlglot.optimizer.qualify import qualify
 from vecgres import errors
 from vecgres.catalog.model import Catalog, Table
 from vecgres.executor.relation import duck_names
+from vecgres.index.predicate import COMPARISON_SYMBOLS
 from vecgres.sql import pgcatalog
 from vecgres.sql.arrayops import rewrite_arrays
 from vecgres.sql.dialect import DIALECT, DUCK, VectorOp
@@ -738,7 +739,7 @@ def _check_operand_types(
                 if col is node.expression:
                     left, right = right, left
                 raise errors.UndefinedFunction(
-                    f"operator does not exist: {left} {_SYMBOLS[type(node)]} {right}",
+                    f"operator does not exist: {left} {COMPARISON_SYMBOLS[type(node)]} {right}",
                     hint="No operator matches the given name and argument types. "
                     "You might need to add explicit type casts.",
                 )
@@ -783,16 +784,6 @@ def _known_type(
     if t is None or t.is_array:
         return None
     return SqlType(t.name).format()
-
-
-_SYMBOLS: dict[type, str] = {
-    exp.EQ: "=",
-    exp.NEQ: "<>",
-    exp.LT: "<",
-    exp.LTE: "<=",
-    exp.GT: ">",
-    exp.GTE: ">=",
-}
 
 
 def _is_pgvector_type(t: SqlType) -> bool:

@@ -9,6 +9,7 @@ index; the growing segment is always searched exactly.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -296,10 +297,11 @@ def create_ann_index(session: Session_, ast: exp.Create, method: str) -> Result:
     return result
 
 
-def _check_expression_rows(
-    session: Session_, table: Table, column: Column, key_type: str, dims: int
-) -> None:
-    """pgvector's errors for stored rows an expression key cannot take."""
+def _stored_values(
+    session: Session_, table: Table, column: Column
+) -> Iterator[pa.ChunkedArray | pa.Array]:
+    """The column's committed, visible values, one array per segment (what PostgreSQL
+    reads while it builds an index)."""
     snap = session.db.snapshot().table(table.oid)
     layout = layout_of(table)
     for seg in snap.segments if snap is not None else ():
@@ -309,20 +311,21 @@ def _check_expression_rows(
         values = data.column(column.field_name)
         if seg.visible is not None:
             values = values.filter(pa.array(seg.visible))
+        yield values
+
+
+def _check_expression_rows(
+    session: Session_, table: Table, column: Column, key_type: str, dims: int
+) -> None:
+    """pgvector's errors for stored rows an expression key cannot take."""
+    for values in _stored_values(session, table, column):
         index_expression.check_rows(key_type, dims, values)
 
 
 def _check_sparse_rows(session: Session_, table: Table, column: Column, method: str) -> None:
     """pgvector's build-time limit on the stored rows (``HNSW_MAX_NNZ``)."""
-    snap = session.db.snapshot().table(table.oid)
-    layout = layout_of(table)
-    for seg in snap.segments if snap is not None else ():
-        data = seg.conformed(layout)
-        if column.field_name not in data.column_names:
-            continue
-        counts = np.diff(sparse_csr(data.column(column.field_name))[0])
-        if seg.visible is not None:
-            counts = counts[seg.visible]
+    for values in _stored_values(session, table, column):
+        counts = np.diff(sparse_csr(values)[0])
         if counts.size:
             sparse_index.check_nnz(method, int(counts.max()))
 

@@ -18,6 +18,7 @@ import sqlglot
 from sqlglot import exp
 
 from vecgres import errors
+from vecgres.index.predicate import COMPARISON_SYMBOLS
 from vecgres.sql.dialect import VectorOp
 from vecgres.sql.literals import scalar_literal
 from vecgres.sql.typemap import sql_type
@@ -564,17 +565,10 @@ class VectorRewriter:
             return self._quantified(node)
         if not self._has_vector(node.this, node.expression):
             return node
-        kind = self._resolve_operator(_COMPARE_SYMBOL[type(node)], node, KINDS)
+        kind = self._resolve_operator(COMPARISON_SYMBOLS[type(node)], node, KINDS)
         self._operand(node.this, kind)
         self._operand(node.expression, kind)
-        suffix = {
-            exp.EQ: "eq",
-            exp.NEQ: "ne",
-            exp.LT: "lt",
-            exp.LTE: "le",
-            exp.GT: "gt",
-            exp.GTE: "ge",
-        }[type(node)]
+        suffix = _COMPARE_SUFFIX[type(node)]
         name = f"pgv_sparsevec_{suffix}" if kind.name == "sparsevec" else f"pgv_{suffix}"
         out = typed(exp.func(name, node.this.copy(), node.expression.copy()), BOOL)
         node.replace(out)
@@ -608,7 +602,7 @@ class VectorRewriter:
         elif isinstance(arr, exp.Array):
             for e in list(arr.expressions):
                 self._operand(e, kind)
-        if kind.name == "sparsevec" and type(node) in _ORDERING:
+        if kind.name == "sparsevec" and not isinstance(node, exp.EQ | exp.NEQ):
             return self._quantified_sparse(node, arr)
         return node
 
@@ -621,7 +615,7 @@ class VectorRewriter:
             isinstance(quantifier, exp.Anonymous) and quantifier.name.lower() == "all"
         )
         elem = typed(exp.column("pgv_elem"), SqlType("sparsevec"))
-        body = exp.func(f"pgv_sparsevec_{_ORDERING[type(node)]}", node.this.copy(), elem)
+        body = exp.func(f"pgv_sparsevec_{_COMPARE_SUFFIX[type(node)]}", node.this.copy(), elem)
         results = exp.func(
             "list_transform",
             arr.copy(),
@@ -931,17 +925,15 @@ def _constant_int(node: exp.Expr) -> int | None:
     return None
 
 
-_COMPARE_SYMBOL = {
-    exp.EQ: "=",
-    exp.NEQ: "<>",
-    exp.LT: "<",
-    exp.LTE: "<=",
-    exp.GT: ">",
-    exp.GTE: ">=",
+# the suffix of each comparison's pgvector function (pgv_lt, pgv_sparsevec_ge, ...)
+_COMPARE_SUFFIX: dict[type[exp.Expr], str] = {
+    exp.EQ: "eq",
+    exp.NEQ: "ne",
+    exp.LT: "lt",
+    exp.LTE: "le",
+    exp.GT: "gt",
+    exp.GTE: "ge",
 }
-
-
-_ORDERING: dict[type[exp.Expr], str] = {exp.LT: "lt", exp.LTE: "le", exp.GT: "gt", exp.GTE: "ge"}
 # ``pgv_r``: the list of per-element results; PostgreSQL's ANY is true if one is true,
 # else NULL if one is NULL, else false (ALL: false if one is false, ...); empty: false/true
 _ANY_TEMPLATE: Final = sqlglot.parse_one(
