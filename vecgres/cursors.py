@@ -4,7 +4,9 @@ A cursor is a query's ``Result`` kept open in the session and read a few
 rows at a time. Its rows stream from the engine lazily while nothing else
 runs; before any other statement uses the session's DuckDB connection, the
 rest of each open cursor is read into memory (``detach``), because DuckDB runs
-one query per connection. A cursor declared SCROLL keeps the rows it has read,
+one query per connection; those rows, and the rows a scrollable cursor keeps,
+go to a ``Spool``, which moves them to a temporary file past its memory budget
+as PostgreSQL's tuplestore does. A cursor declared SCROLL keeps the rows it has read,
 so FETCH PRIOR/FIRST/LAST/ABSOLUTE/RELATIVE/BACKWARD move over them as
 PostgreSQL's do. One declared with neither SCROLL nor NO SCROLL is scrollable
 when PostgreSQL's plan for its query could scan backward (``backward_capable``);
@@ -31,6 +33,7 @@ from sqlglot import exp
 
 from vecgres import errors
 from vecgres.result import ColumnInfo, Result
+from vecgres.spool import Spool
 
 _CURSOR_RE: Final = re.compile(r"^\s*(DECLARE|FETCH|MOVE|CLOSE)\b(.*)$", re.I | re.S)
 _DECLARE_RE: Final = re.compile(
@@ -84,7 +87,7 @@ class Cursor:
     scroll: bool = False
     # a scrollable cursor's rows read so far, and its position: 0 before the first row,
     # k on row k, len(kept) + 1 after the last (PostgreSQL's portal position)
-    kept: pa.Table | None = None
+    kept: Spool | None = None
     pos: int = 0
     # bytes of kept rows past which a cursor scrollable without SCROLL turns forward-only
     keep_limit: int | None = None
@@ -120,8 +123,12 @@ class Cursor:
 
     def materialize(self) -> None:
         if self.stream is not None:
-            self.buffered.extend(self.stream)
+            rest = Spool()
+            for batch in self.stream:
+                rest.append([batch])
             self.stream = None
+            if rest.num_rows:
+                self.buffered.extend(rest.table().to_batches())
 
     def close(self) -> None:
         self.stream = None
@@ -207,7 +214,7 @@ class Cursor:
         kept = self.kept
         total = 0 if kept is None else kept.num_rows
         if kept is not None and self.pos < total:
-            self.buffered[:0] = kept.slice(self.pos).to_batches()
+            self.buffered[:0] = kept.table().slice(self.pos).to_batches()
         self.at_end = self.pos > total
         self.at_start = self.pos == 0
         self.fpos = min(self.pos, total)
@@ -227,8 +234,11 @@ class Cursor:
             more.extend(got)
             have += sum(b.num_rows for b in got)
         if more:
-            new = pa.Table.from_batches(more)
-            self.kept = new if self.kept is None else pa.concat_tables([self.kept, new])
+            if self.kept is None:
+                # a cursor scrollable without SCROLL lets its rows go past keep_limit
+                # instead of writing them to a file
+                self.kept = Spool() if self.keep_limit is None else Spool(_ALL)
+            self.kept.append(more)
         return have
 
     def _kept_rows(self) -> int:
@@ -237,10 +247,11 @@ class Cursor:
     def _rows(self, first: int, last: int) -> list[pa.RecordBatch]:
         """Kept rows ``first`` .. ``last`` (1-based, inclusive), in that order."""
         assert self.kept is not None
+        kept = self.kept.table()
         if first <= last:
-            picked = self.kept.slice(first - 1, last - first + 1)
+            picked = kept.slice(first - 1, last - first + 1)
         else:
-            picked = self.kept.take(pa.array(range(first - 1, last - 2, -1), pa.int64()))
+            picked = kept.take(pa.array(range(first - 1, last - 2, -1), pa.int64()))
         out: list[pa.RecordBatch] = picked.to_batches()
         return out
 

@@ -222,3 +222,38 @@ def test_cursor_without_scroll_keeps_bounded_rows(engine_server, monkeypatch):
         assert conn.execute("move 3 in c").statusmessage == "MOVE 3"
         rest = conn.execute("fetch all from c").fetchall()
         assert rest == [(i, f"n{i}") for i in range(4, 11)]
+
+
+def test_cursor_rows_spill_to_files(engine_server, monkeypatch):
+    """A SCROLL cursor's kept rows and a held cursor's rows go to temporary files past
+    the spool's memory budget (PostgreSQL's tuplestore past work_mem); every FETCH
+    direction still reads the right rows."""
+    import vecgres.spool
+
+    monkeypatch.setattr(vecgres.spool, "SPOOL_MEMORY_BYTES", 1)
+    spills = []
+    real = vecgres.spool.Spool._spill
+
+    def counted(self):
+        spills.append(self.num_rows)
+        real(self)
+
+    monkeypatch.setattr(vecgres.spool.Spool, "_spill", counted)
+    rows = "select i, 'v' || i as s from generate_series(1, 3000) as g(i) order by i"
+    with psycopg.connect(engine_server.dsn()) as conn:
+        conn.execute(f"declare c scroll cursor for {rows}")
+        assert conn.execute("fetch 1000 from c").fetchall()[-1] == (1000, "v1000")
+        assert conn.execute("fetch last from c").fetchall() == [(3000, "v3000")]
+        assert conn.execute("fetch absolute 1500 from c").fetchall() == [(1500, "v1500")]
+        back = conn.execute("fetch backward 3 from c").fetchall()
+        assert back == [(1499, "v1499"), (1498, "v1498"), (1497, "v1497")]
+        assert conn.execute("fetch first from c").fetchall() == [(1, "v1")]
+        assert spills, "the kept rows never left memory"
+        conn.commit()
+        spills.clear()
+        conn.execute(f"declare h cursor with hold for {rows}")
+        conn.commit()  # a held cursor's rows are read out at commit
+        assert spills, "the held cursor's rows never left memory"
+        got = conn.execute("fetch all from h").fetchall()
+        assert got == [(i, f"v{i}") for i in range(1, 3001)]
+        conn.execute("close h")
