@@ -120,9 +120,12 @@ def _pg_wording(text: str, body: str) -> errors.VecgresError | None:
         return errors.InvalidDatetimeFormat(f"invalid input syntax for type {kind}: {m.group(2)}")
     m = re.search(r"Unimplemented type for cast \((\S+) -> ([^)]+)\)", text)
     if m:
-        return errors.CannotCoerce(
-            f"cannot cast type {_duck_arg_type(m.group(1))} to {_duck_arg_type(m.group(2))}"
-        )
+        source, target = _pgvector_call("", [_duck_arg_type(m.group(i)) for i in (1, 2)])[1]
+        return errors.CannotCoerce(f"cannot cast type {source} to {target}")
+    m = re.search(r"Cannot mix values of type (\S+) and (\S+) in (CASE|COALESCE) ", text)
+    if m:
+        first, second = _pgvector_call("", [_duck_arg_type(m.group(i)) for i in (1, 2)])[1]
+        return errors.DatatypeMismatch(f"{m.group(3)} types {first} and {second} cannot be matched")
     if "Malformed JSON" in text:
         detail = re.search(r"Malformed JSON at byte \d+ of input: ([^.]*)", text)
         return errors.InvalidTextRepresentation(
@@ -143,6 +146,7 @@ def _pg_wording(text: str, body: str) -> errors.VecgresError | None:
     if m:
         name, args = m.group(1), [a for a in m.group(2).split(", ") if a]
         types = [_duck_arg_type(a) for a in args]
+        name, types = _pgvector_call(name, types)
         hint = (
             "No {} matches the given name and argument types. "
             "You might need to add explicit type casts."
@@ -169,6 +173,23 @@ def _pg_wording(text: str, body: str) -> errors.VecgresError | None:
                 "You might need to add explicit type casts.",
             )
     return None
+
+
+_STORED_VECTOR = re.compile(r"^float\[\d*\]$")
+
+
+def _pgvector_call(name: str, types: list[str]) -> tuple[str, list[str]]:
+    """An internal ``pgv_*`` function and vector/halfvec's stored form (``float[3]``)
+    as pgvector's function and type names; the binder reports most of these itself."""
+    kind = "vector"
+    if name.startswith("pgv_"):
+        name = name[len("pgv_") :]
+        for prefix in ("halfvec_", "sparsevec_"):
+            if name.startswith(prefix) and name != "sparsevec_to_vector":
+                kind, name = prefix[:-1], name[len(prefix) :]
+                break
+    # a fixed-size float list is how vector(n)/halfvec(n) are stored, never a real[]
+    return name, [kind if _STORED_VECTOR.match(t) and t != "float[]" else t for t in types]
 
 
 def _call_arg_types(sql: str, name: str) -> list[str]:
