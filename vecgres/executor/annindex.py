@@ -22,7 +22,7 @@ from vecgres.catalog.model import Catalog, Index, Table
 from vecgres.executor.keycols import index_key, key_matrix
 from vecgres.executor.relation import layout_of
 from vecgres.index import predicate, progress
-from vecgres.index.expression import subvector_start
+from vecgres.index.expression import SPARSE_KEYS, subvector_start
 from vecgres.index.spec import IndexSpec
 from vecgres.storage.indexfiles import IndexFiles
 from vecgres.storage.snapshot import SegmentSnapshot
@@ -39,7 +39,14 @@ if TYPE_CHECKING:
 
 ANN_METHODS = ("hnsw", "ivfflat", "flat")
 INDEXED_METRICS = ("l2", "ip", "cosine", "l1", "hamming", "jaccard")
-DENSE_KEYS = ("vector", "halfvec", "vector>vector", "vector>halfvec")
+DENSE_KEYS = (
+    "vector",
+    "halfvec",
+    "vector>vector",
+    "vector>halfvec",
+    "sparsevec>vector",
+    "sparsevec>halfvec",
+)
 _log = logging.getLogger("vecgres.index")
 
 
@@ -66,7 +73,7 @@ def index_spec(table: Table, idx: Index) -> IndexSpec | None:
         if key[1] in DENSE_KEYS or subvector_start(key[1]) is not None
         else None,
         predicate=idx.predicate,
-        sparse=key[1] == "sparsevec",
+        sparse=key[1] in SPARSE_KEYS,
     )
 
 

@@ -8,8 +8,11 @@ a packed uint8 (rows, ceil(n/8)) matrix, NULLs as zero bits (callers mask them).
 Expression keys over a ``vector`` column (pgvector's README recipes):
 ``(col)::halfvec(n)`` (key type ``vector>halfvec``) and
 ``(binary_quantize(col))::bit(n)`` (``vector>bit``) and
-``(subvector(col, s, n))::vector(n)`` (``vector>sub:s``), computed here with the
-same helpers the SQL functions use.
+``(subvector(col, s, n))::vector(n)`` (``vector>sub:s``; ``halfvec>sub:s`` over a
+halfvec column, whose storage is read the same way); over a sparsevec column
+``(col)::vector(n)`` / ``::halfvec(n)`` (densified) and ``::sparsevec(n)`` (read as
+CSR, like the column); over a bit/varbit column ``(col)::bit(n)`` (padded or cut),
+computed here with the same helpers the SQL functions use.
 """
 
 from __future__ import annotations
@@ -23,7 +26,13 @@ from vecgres.index.expression import parse_expression, subvector_start
 from vecgres.types import SqlType
 from vecgres.vector import bits, half
 from vecgres.vector.ops import rowwise_binary_quantize
-from vecgres.vector.storage import packed_bits, padded_matrix, ragged_rows
+from vecgres.vector.storage import (
+    packed_bits,
+    padded_bits,
+    padded_matrix,
+    ragged_rows,
+    sparse_csr,
+)
 
 BIT_TYPES = ("bit",)
 DENSE_TYPES = ("vector", "halfvec")
@@ -63,10 +72,27 @@ def _subvectors(column: pa.ChunkedArray, start: int, dims: int) -> np.ndarray:
     return np.where(fits[:, None], picked, np.float32(0))
 
 
+def _densified(column: pa.ChunkedArray, dims: int) -> np.ndarray:
+    """A sparsevec column as (rows, dims) float32 (stored rows have ``dims``: checked
+    on insert; NULL rows are zeros)."""
+    indptr, indices, values, _dims = sparse_csr(column)
+    out = np.zeros((len(indptr) - 1, dims), dtype=np.float32)
+    rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+    keep = indices < dims
+    out[rows[keep], indices[keep]] = values[keep]
+    return out
+
+
 def key_matrix(type_name: str, column: pa.ChunkedArray, dims: int) -> np.ndarray:
     """``type_name``: the column's type, or an expression key type (``vector>halfvec``)."""
     if type_name == "vector>vector":
         return _dense(column, dims)
+    if type_name == "sparsevec>vector":
+        return _densified(column, dims)
+    if type_name == "sparsevec>halfvec":
+        return half.to_half(_densified(column, dims))
+    if type_name == "bit>bit":
+        return padded_bits(column, dims)
     start = subvector_start(type_name)
     if start is not None:
         return _subvectors(column, start, dims)
@@ -98,8 +124,8 @@ def index_key(table: Table, idx: Index) -> tuple[Column, str, int] | None:
     if column is None:
         return None
     if idx.expression is not None:
-        parsed = parse_expression(idx.expression)
-        if parsed is None or column.type.name != "vector" or column.type.is_array:
+        parsed = parse_expression(idx.expression, column.type)
+        if parsed is None or column.type.is_array:
             return None
         return column, parsed[1], parsed[2]
     dims = key_dims(column.type)
