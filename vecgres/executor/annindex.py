@@ -227,16 +227,20 @@ class AnnIndexes:
         if spec.sparse:
             self._build_sparse(job, spec, data, data.column(column.field_name))
             return
-        vectors = key_matrix(key_type, data.column(column.field_name), spec.dims)
         if spec.metric == "jaccard":
+            vectors = key_matrix(key_type, data.column(column.field_name), spec.dims)
             self._build_jaccard(job, spec, data, vectors)
             return
+        ids = None
+        values = data.column(column.field_name)
+        if spec.predicate is not None:
+            # keys of the rows the partial index holds only: an expression key fits
+            # those (checked on insert), not necessarily the others (mixed dimensions)
+            ids = self._passing(job.table, spec.predicate, data)
+            values = values.take(pa.array(ids))
+        vectors = key_matrix(key_type, values, spec.dims)
         if not spec.binary:
             vectors = np.nan_to_num(vectors)  # NULL slots; the executor never allows them
-        ids = None
-        if spec.predicate is not None:
-            ids = self._passing(job.table, spec.predicate, data)
-            vectors = vectors[ids]
         phase = "loading tuples" if spec.method != "ivfflat" else "performing k-means"
         progress.update(job.idx.oid, phase=phase)
         done = [0]

@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from vecgres.catalog.model import Column, Index, Table
 from vecgres.executor.vectors import column_matrix
-from vecgres.index.expression import parse_expression, subvector_start
+from vecgres.index.expression import check_rows, parse_expression, subvector_start
 from vecgres.types import SqlType
 from vecgres.vector import bits, half
 from vecgres.vector.ops import rowwise_binary_quantize
@@ -135,14 +135,17 @@ def index_key(table: Table, idx: Index) -> tuple[Column, str, int] | None:
 class KeyRows:
     """``key_matrix`` of a column, computed on indexing and only for those rows:
     an ANN search re-ranks a few candidates, and packing text bits (or
-    quantizing) a whole segment per query would cost more than the search."""
+    quantizing) a whole segment per query would cost more than the search. An
+    expression key is evaluated on exactly the rows asked for, as PostgreSQL
+    evaluates it on the rows it ranks: one that does not fit raises pgvector's
+    error (``expected 3 dimensions, not 4``)."""
 
     __slots__ = ("_column", "_dims", "_full", "_type")
 
     def __init__(self, type_name: str, column: pa.ChunkedArray, dims: int) -> None:
         self._type, self._column, self._dims = type_name, column, dims
         self._full: np.ndarray | None = None
-        if type_name in DENSE_TYPES or type_name == "vector>vector":  # views: no reason to wait
+        if type_name in DENSE_TYPES:  # views: no reason to wait
             self._full = key_matrix(type_name, column, dims)
 
     def __getitem__(self, offsets: np.ndarray) -> np.ndarray:
@@ -151,8 +154,7 @@ class KeyRows:
             if len(offsets) == n and n and offsets[0] == 0 and offsets[-1] == n - 1:
                 return self._full  # every row (offsets are sorted and unique): no copy
             return np.asarray(self._full[offsets])
-        if self._type == "vector>halfvec":
-            self._full = key_matrix(self._type, self._column, self._dims)
-            return np.asarray(self._full[offsets])
         taken = self._column.take(pa.array(np.asarray(offsets, dtype=np.int64)))
+        if ">" in self._type:
+            check_rows(self._type, self._dims, taken)
         return key_matrix(self._type, taken, self._dims)

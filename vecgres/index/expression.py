@@ -22,6 +22,7 @@ import numpy as np
 import pyarrow as pa
 
 from vecgres.errors import DataException
+from vecgres.index import predicate
 from vecgres.types import SqlType
 from vecgres.vector import half
 from vecgres.vector.storage import ragged_rows, sparse_csr
@@ -207,6 +208,27 @@ def check_rows(key_type: str, dims: int, column: pa.Array | pa.ChunkedArray) -> 
     half.to_half(values[starts[row] : starts[row] + lengths[row]])  # raises pgvector's error
 
 
+def indexed_rows(
+    table: Table, where: str | None, data: pa.RecordBatch | pa.Table
+) -> np.ndarray | None:
+    """The rows of ``data`` a partial index (predicate ``where``) holds: a bool mask,
+    None for every row.
+    PostgreSQL evaluates the key expression only on those: pgvector's recipe for
+    mixed dimensions is one ``(v::vector(n))`` index per ``WHERE (model_id = …)``."""
+    if where is None:
+        return None
+    conds = predicate.parse(where)
+    if conds is None:
+        return None
+    columns: dict[str, pa.ChunkedArray | pa.Array] = {}
+    for name, _op, _value in conds:
+        column = table.column(name)
+        if column is None or column.field_name not in data.column_names:
+            return None
+        columns[name] = data.column(column.field_name)
+    return predicate.evaluate(conds, columns, data.num_rows)
+
+
 def check_batch(table: Table, batch: pa.RecordBatch | pa.Table) -> None:
     """Rows about to be stored, checked against the table's expression indexes."""
     for idx in table.indexes:
@@ -218,4 +240,8 @@ def check_batch(table: Table, batch: pa.RecordBatch | pa.Table) -> None:
         parsed = parse_expression(idx.expression, column.type)
         if parsed is None:
             continue
-        check_rows(parsed[1], parsed[2], batch.column(column.field_name))
+        values = batch.column(column.field_name)
+        mask = indexed_rows(table, idx.predicate, batch)
+        if mask is not None:
+            values = values.filter(pa.array(mask))
+        check_rows(parsed[1], parsed[2], values)

@@ -227,7 +227,7 @@ def create_ann_index(session: Session_, ast: exp.Create, method: str) -> Result:
         _node, key_type, n = found
         # PostgreSQL evaluates the expression on every row while building (on an
         # empty vector(2) table, ((v::vector(3))) is accepted and every insert fails)
-        _check_expression_rows(session, table, column, key_type, n)
+        _check_expression_rows(session, table, column, key_type, n, predicate_text)
         expression = expression_text(column.name, key_type, n)
         type_name = expression_type(key_type)
     shown_type = type_name
@@ -307,27 +307,31 @@ def create_ann_index(session: Session_, ast: exp.Create, method: str) -> Result:
 
 
 def _stored_values(
-    session: Session_, table: Table, column: Column
+    session: Session_, table: Table, column: Column, where: str | None = None
 ) -> Iterator[pa.ChunkedArray | pa.Array]:
     """The column's committed, visible values, one array per segment (what PostgreSQL
-    reads while it builds an index)."""
+    reads while it builds an index; of a partial index, the rows ``where`` accepts)."""
     snap = session.db.snapshot().table(table.oid)
     layout = layout_of(table)
     for seg in snap.segments if snap is not None else ():
         data = seg.conformed(layout)
         if column.field_name not in data.column_names:
             continue
+        keep = seg.visible
+        held = index_expression.indexed_rows(table, where, data)
+        if held is not None:
+            keep = held if keep is None else np.asarray(keep, dtype=bool) & held
         values = data.column(column.field_name)
-        if seg.visible is not None:
-            values = values.filter(pa.array(seg.visible))
+        if keep is not None:
+            values = values.filter(pa.array(keep))
         yield values
 
 
 def _check_expression_rows(
-    session: Session_, table: Table, column: Column, key_type: str, dims: int
+    session: Session_, table: Table, column: Column, key_type: str, dims: int, where: str | None
 ) -> None:
     """pgvector's errors for stored rows an expression key cannot take."""
-    for values in _stored_values(session, table, column):
+    for values in _stored_values(session, table, column, where):
         index_expression.check_rows(key_type, dims, values)
 
 
