@@ -47,7 +47,21 @@ def translate_error(exc: Exception, sql: str = "") -> errors.VecgresError:
             hint=body.get("hint"),
             sqlstate=body["sqlstate"],
         )
-    return _map_duckdb_message(text, exc, sql)
+    return _without_internals(_map_duckdb_message(text, exc, sql))
+
+
+_INTERNAL_NAME = re.compile(r"\bpgv_(?:halfvec_|sparsevec_)?(\w+)", re.I)
+_STORED_VECTOR_TYPE = re.compile(r"\bFLOAT\[\d+\]", re.I)
+
+
+def _without_internals(err: errors.VecgresError) -> errors.VecgresError:
+    """A DuckDB message passed on as it is must not name vecgres's internal functions
+    (``pgv_subvector``) or a vector's stored form (``FLOAT[3]``): pgvector's names."""
+    message = _STORED_VECTOR_TYPE.sub("vector", _INTERNAL_NAME.sub(r"\1", err.message))
+    if message != err.message:
+        err.message = message
+        err.args = (message, *err.args[1:])
+    return err
 
 
 _TYPE_NAMES = {

@@ -1,16 +1,22 @@
 """Expression keys of vector indexes (pgvector's README recipes) and the check
-PostgreSQL makes by evaluating them on every stored row.
+PostgreSQL makes by evaluating them on every row an index holds.
 
-Over a ``vector`` column, with or without a typmod: ``(col)::vector(n)`` (key type
-``vector>vector``), ``(col)::halfvec(n)`` (``vector>halfvec``),
-``(binary_quantize(col))::bit(n)`` (``vector>bit``) and
-``(subvector(col, s, n))::vector(n)`` (``vector>sub:s``: elements s .. s+n-1).
+Over a ``vector`` or ``halfvec`` column, with or without a typmod:
+``(col)::vector(n)`` (key type ``vector>vector``), ``(col)::halfvec(n)``
+(``vector>halfvec``), ``(binary_quantize(col))::bit(n)`` (``vector>bit``) and
+``(subvector(col, s, n))::vector(n)`` (``vector>sub:s``: elements s .. s+n-1;
+``halfvec>sub:s`` and ``::halfvec(n)`` over a halfvec column). Over a
+``sparsevec`` column: ``(col)::vector(n)``, ``::halfvec(n)`` and
+``::sparsevec(n)`` (``sparsevec>…``). Over a ``bit``/``varbit`` column:
+``(col)::bit(n)`` (``bit>bit``). A cast to the column's own type and typmod is
+no expression: PostgreSQL drops it and the index is on the column.
+
 The catalog stores the canonical text; PostgreSQL evaluates the expression when
-a row is inserted (and for every row on CREATE INDEX), so a row of other
-dimensions fails with the typmod coercion's error (``expected 3 dimensions,
-not 2``) and a value beyond half precision with ``"70000" is out of range for
-type halfvec``. The explicit cast to ``bit(n)`` pads or truncates instead, so
-it never fails.
+a row is inserted (and for every row on CREATE INDEX) — for a partial index only
+on the rows its predicate accepts — so a row of other dimensions fails with the
+typmod coercion's error (``expected 3 dimensions, not 2``) and a value beyond
+half precision with ``"70000" is out of range for type halfvec``. The explicit
+cast to ``bit(n)`` pads or truncates instead, so it never fails.
 """
 
 from __future__ import annotations
