@@ -297,6 +297,10 @@ class VectorRewriter:
             return self._call(node, "cosine_distance", [node.this, node.expression])
         if isinstance(node, exp.Anonymous):
             name = node.name.lower()
+            if name.startswith("pgv_") and meta_type(node) is None:
+                # vecgres's own functions, as the user wrote them: PostgreSQL has none
+                shown = [self._arg(a)[1] for a in node.expressions]
+                raise function_error(name, shown, None)
             if name == "pg_typeof" and len(node.expressions) == 1:
                 t = self.type_of(node.expressions[0])
                 if t is not None:
