@@ -2,7 +2,9 @@
 
 Behaves as psycopg users expect: ``%s``/``%(name)s`` placeholders, an implicit
 transaction that ``commit()`` ends (or ``autocommit = True``), values as
-Python objects (vectors as pgvector's text, e.g. ``'[1,2,3]'``), plus
+Python objects (vector, halfvec, sparsevec and bit as pgvector's text, e.g.
+``'[1,2,3]'``, ``'{1:1}/3'``, ``'101'``: what psycopg returns without
+``register_vector``), plus
 ``cursor.fetch_arrow()`` for a ``pyarrow.Table``.
 """
 
@@ -78,16 +80,12 @@ def convert_placeholders(
 
 def _python_values(arr: pa.Array | pa.ChunkedArray, col: ColumnInfo) -> list[Any]:
     t = col.type
-    if t.name == "vector" and not t.is_array:
-        import numpy as np
-
-        from vecgres.vector.text import format_vector
-
-        return [
-            None if value is None else format_vector(np.asarray(value, np.float32))
-            for value in arr.to_pylist()
-        ]
     values = arr.to_pylist()
+    if t.name in ("vector", "halfvec"):  # halfvec: FLOAT[n] holding float16-exact values
+        depth, inner = -1, arr.type  # list levels above each vector's own
+        while pa.types.is_list(inner) or pa.types.is_fixed_size_list(inner):
+            depth, inner = depth + 1, inner.value_type
+        return [_vector_text(value, depth) for value in values]
     if t.name in ("json", "jsonb") and not t.is_array:
         return [None if v is None else json.loads(v) for v in values]
     if t.name == "numeric" and not t.is_array and t.typmod < 0:
@@ -99,6 +97,19 @@ def _python_values(arr: pa.Array | pa.ChunkedArray, col: ColumnInfo) -> list[Any
     if t.name == "interval" and not t.is_array:
         return [None if v is None else _interval(v) for v in values]
     return list(values)
+
+
+def _vector_text(value: Any, depth: int) -> Any:
+    """pgvector's text of a vector/halfvec value, or of each one in a ``depth``-deep array."""
+    if value is None:
+        return None
+    if depth:
+        return [_vector_text(v, depth - 1) for v in value]
+    import numpy as np
+
+    from vecgres.vector.text import format_vector
+
+    return format_vector(np.asarray(value, np.float32))
 
 
 def _normalize(value: Any) -> Any:

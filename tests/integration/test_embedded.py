@@ -188,3 +188,19 @@ def test_list_parameters_for_any_and_all(con):
     assert cur.fetchall() == [(2,), (3,)]
     cur.execute("SELECT id FROM people WHERE id <> ALL(%s) ORDER BY id", ([1],))
     assert cur.fetchall() == [(2,), (3,)]
+
+
+def test_vector_types_come_back_as_pgvector_text(con):
+    """vector, halfvec, sparsevec and bit values alike: the text psycopg returns
+    without register_vector, also inside arrays."""
+    cur = con.cursor()
+    cur.execute("CREATE TABLE t (v vector(2), h halfvec(2), s sparsevec(3), b bit(3), u halfvec)")
+    cur.execute("INSERT INTO t VALUES ('[1,2.5]', '[1.5,-2]', '{1:1,3:2}/3', '101', '[0.1]')")
+    cur.execute("INSERT INTO t VALUES (NULL, NULL, NULL, NULL, NULL)")
+    cur.execute("SELECT v, h, s, b, u, h + h FROM t ORDER BY v")
+    assert cur.fetchall() == [
+        ("[1,2.5]", "[1.5,-2]", "{1:1,3:2}/3", "101", "[0.099975586]", "[3,-4]"),
+        (None, None, None, None, None, None),
+    ]
+    cur.execute("SELECT '[1,2]'::halfvec, array['[1,2]'::vector], array['[3,4]'::halfvec]")
+    assert cur.fetchall() == [("[1,2]", ["[1,2]"], ["[3,4]"])]

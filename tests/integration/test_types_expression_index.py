@@ -115,7 +115,7 @@ def test_subvector_expression_index(cur, data):
     cur.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'items'")
     assert cur.fetchone()[0] == (
         "CREATE INDEX items_subvector_idx ON public.items USING flat "
-        "((subvector(v, 2, 3))::vector(3) vector_cosine_ops)"
+        "(((subvector(v, 2, 3))::vector(3)) vector_cosine_ops)"
     )
     q = np.array([0.5, -1.0, 2.0], dtype=np.float32)
     key = "subvector(v, 2, 3)::vector(3)"

@@ -22,7 +22,7 @@ from vecgres.catalog.model import Catalog, Index, Table
 from vecgres.executor.keycols import index_key, key_matrix
 from vecgres.executor.relation import layout_of
 from vecgres.index import predicate, progress
-from vecgres.index.expression import subvector_start
+from vecgres.index.expression import SPARSE_KEYS, subvector_start
 from vecgres.index.spec import IndexSpec
 from vecgres.storage.indexfiles import IndexFiles
 from vecgres.storage.snapshot import SegmentSnapshot
@@ -39,7 +39,14 @@ if TYPE_CHECKING:
 
 ANN_METHODS = ("hnsw", "ivfflat", "flat")
 INDEXED_METRICS = ("l2", "ip", "cosine", "l1", "hamming", "jaccard")
-DENSE_KEYS = ("vector", "halfvec", "vector>vector", "vector>halfvec")
+DENSE_KEYS = (
+    "vector",
+    "halfvec",
+    "vector>vector",
+    "vector>halfvec",
+    "sparsevec>vector",
+    "sparsevec>halfvec",
+)
 _log = logging.getLogger("vecgres.index")
 
 
@@ -66,7 +73,7 @@ def index_spec(table: Table, idx: Index) -> IndexSpec | None:
         if key[1] in DENSE_KEYS or subvector_start(key[1]) is not None
         else None,
         predicate=idx.predicate,
-        sparse=key[1] == "sparsevec",
+        sparse=key[1] in SPARSE_KEYS,
     )
 
 
@@ -220,16 +227,20 @@ class AnnIndexes:
         if spec.sparse:
             self._build_sparse(job, spec, data, data.column(column.field_name))
             return
-        vectors = key_matrix(key_type, data.column(column.field_name), spec.dims)
         if spec.metric == "jaccard":
+            vectors = key_matrix(key_type, data.column(column.field_name), spec.dims)
             self._build_jaccard(job, spec, data, vectors)
             return
+        ids = None
+        values = data.column(column.field_name)
+        if spec.predicate is not None:
+            # keys of the rows the partial index holds only: an expression key fits
+            # those (checked on insert), not necessarily the others (mixed dimensions)
+            ids = self._passing(job.table, spec.predicate, data)
+            values = values.take(pa.array(ids))
+        vectors = key_matrix(key_type, values, spec.dims)
         if not spec.binary:
             vectors = np.nan_to_num(vectors)  # NULL slots; the executor never allows them
-        ids = None
-        if spec.predicate is not None:
-            ids = self._passing(job.table, spec.predicate, data)
-            vectors = vectors[ids]
         phase = "loading tuples" if spec.method != "ivfflat" else "performing k-means"
         progress.update(job.idx.oid, phase=phase)
         done = [0]

@@ -47,7 +47,21 @@ def translate_error(exc: Exception, sql: str = "") -> errors.VecgresError:
             hint=body.get("hint"),
             sqlstate=body["sqlstate"],
         )
-    return _map_duckdb_message(text, exc, sql)
+    return _without_internals(_map_duckdb_message(text, exc, sql))
+
+
+_INTERNAL_NAME = re.compile(r"\bpgv_(?:halfvec_|sparsevec_)?(\w+)", re.I)
+_STORED_VECTOR_TYPE = re.compile(r"\bFLOAT\[\d+\]", re.I)
+
+
+def _without_internals(err: errors.VecgresError) -> errors.VecgresError:
+    """A DuckDB message passed on as it is must not name vecgres's internal functions
+    (``pgv_subvector``) or a vector's stored form (``FLOAT[3]``): pgvector's names."""
+    message = _STORED_VECTOR_TYPE.sub("vector", _INTERNAL_NAME.sub(r"\1", err.message))
+    if message != err.message:
+        err.message = message
+        err.args = (message, *err.args[1:])
+    return err
 
 
 _TYPE_NAMES = {
@@ -120,9 +134,12 @@ def _pg_wording(text: str, body: str) -> errors.VecgresError | None:
         return errors.InvalidDatetimeFormat(f"invalid input syntax for type {kind}: {m.group(2)}")
     m = re.search(r"Unimplemented type for cast \((\S+) -> ([^)]+)\)", text)
     if m:
-        return errors.CannotCoerce(
-            f"cannot cast type {_duck_arg_type(m.group(1))} to {_duck_arg_type(m.group(2))}"
-        )
+        source, target = _pgvector_call("", [_duck_arg_type(m.group(i)) for i in (1, 2)])[1]
+        return errors.CannotCoerce(f"cannot cast type {source} to {target}")
+    m = re.search(r"Cannot mix values of type (\S+) and (\S+) in (CASE|COALESCE) ", text)
+    if m:
+        first, second = _pgvector_call("", [_duck_arg_type(m.group(i)) for i in (1, 2)])[1]
+        return errors.DatatypeMismatch(f"{m.group(3)} types {first} and {second} cannot be matched")
     if "Malformed JSON" in text:
         detail = re.search(r"Malformed JSON at byte \d+ of input: ([^.]*)", text)
         return errors.InvalidTextRepresentation(
@@ -143,6 +160,7 @@ def _pg_wording(text: str, body: str) -> errors.VecgresError | None:
     if m:
         name, args = m.group(1), [a for a in m.group(2).split(", ") if a]
         types = [_duck_arg_type(a) for a in args]
+        name, types = _pgvector_call(name, types)
         hint = (
             "No {} matches the given name and argument types. "
             "You might need to add explicit type casts."
@@ -169,6 +187,23 @@ def _pg_wording(text: str, body: str) -> errors.VecgresError | None:
                 "You might need to add explicit type casts.",
             )
     return None
+
+
+_STORED_VECTOR = re.compile(r"^float\[\d*\]$")
+
+
+def _pgvector_call(name: str, types: list[str]) -> tuple[str, list[str]]:
+    """An internal ``pgv_*`` function and vector/halfvec's stored form (``float[3]``)
+    as pgvector's function and type names; the binder reports most of these itself."""
+    kind = "vector"
+    if name.startswith("pgv_"):
+        name = name[len("pgv_") :]
+        for prefix in ("halfvec_", "sparsevec_"):
+            if name.startswith(prefix) and name != "sparsevec_to_vector":
+                kind, name = prefix[:-1], name[len(prefix) :]
+                break
+    # a fixed-size float list is how vector(n)/halfvec(n) are stored, never a real[]
+    return name, [kind if _STORED_VECTOR.match(t) and t != "float[]" else t for t in types]
 
 
 def _call_arg_types(sql: str, name: str) -> list[str]:

@@ -8,8 +8,11 @@ a packed uint8 (rows, ceil(n/8)) matrix, NULLs as zero bits (callers mask them).
 Expression keys over a ``vector`` column (pgvector's README recipes):
 ``(col)::halfvec(n)`` (key type ``vector>halfvec``) and
 ``(binary_quantize(col))::bit(n)`` (``vector>bit``) and
-``(subvector(col, s, n))::vector(n)`` (``vector>sub:s``), computed here with the
-same helpers the SQL functions use.
+``(subvector(col, s, n))::vector(n)`` (``vector>sub:s``; ``halfvec>sub:s`` over a
+halfvec column, whose storage is read the same way); over a sparsevec column
+``(col)::vector(n)`` / ``::halfvec(n)`` (densified) and ``::sparsevec(n)`` (read as
+CSR, like the column); over a bit/varbit column ``(col)::bit(n)`` (padded or cut),
+computed here with the same helpers the SQL functions use.
 """
 
 from __future__ import annotations
@@ -19,11 +22,17 @@ import pyarrow as pa
 
 from vecgres.catalog.model import Column, Index, Table
 from vecgres.executor.vectors import column_matrix
-from vecgres.index.expression import parse_expression, subvector_start
+from vecgres.index.expression import check_rows, parse_expression, subvector_start
 from vecgres.types import SqlType
 from vecgres.vector import bits, half
 from vecgres.vector.ops import rowwise_binary_quantize
-from vecgres.vector.storage import packed_bits, padded_matrix, ragged_rows
+from vecgres.vector.storage import (
+    packed_bits,
+    padded_bits,
+    padded_matrix,
+    ragged_rows,
+    sparse_csr,
+)
 
 BIT_TYPES = ("bit",)
 DENSE_TYPES = ("vector", "halfvec")
@@ -63,10 +72,27 @@ def _subvectors(column: pa.ChunkedArray, start: int, dims: int) -> np.ndarray:
     return np.where(fits[:, None], picked, np.float32(0))
 
 
+def _densified(column: pa.ChunkedArray, dims: int) -> np.ndarray:
+    """A sparsevec column as (rows, dims) float32 (stored rows have ``dims``: checked
+    on insert; NULL rows are zeros)."""
+    indptr, indices, values, _dims = sparse_csr(column)
+    out = np.zeros((len(indptr) - 1, dims), dtype=np.float32)
+    rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+    keep = indices < dims
+    out[rows[keep], indices[keep]] = values[keep]
+    return out
+
+
 def key_matrix(type_name: str, column: pa.ChunkedArray, dims: int) -> np.ndarray:
     """``type_name``: the column's type, or an expression key type (``vector>halfvec``)."""
     if type_name == "vector>vector":
         return _dense(column, dims)
+    if type_name == "sparsevec>vector":
+        return _densified(column, dims)
+    if type_name == "sparsevec>halfvec":
+        return half.to_half(_densified(column, dims))
+    if type_name == "bit>bit":
+        return padded_bits(column, dims)
     start = subvector_start(type_name)
     if start is not None:
         return _subvectors(column, start, dims)
@@ -98,8 +124,8 @@ def index_key(table: Table, idx: Index) -> tuple[Column, str, int] | None:
     if column is None:
         return None
     if idx.expression is not None:
-        parsed = parse_expression(idx.expression)
-        if parsed is None or column.type.name != "vector" or column.type.is_array:
+        parsed = parse_expression(idx.expression, column.type)
+        if parsed is None or column.type.is_array:
             return None
         return column, parsed[1], parsed[2]
     dims = key_dims(column.type)
@@ -109,14 +135,17 @@ def index_key(table: Table, idx: Index) -> tuple[Column, str, int] | None:
 class KeyRows:
     """``key_matrix`` of a column, computed on indexing and only for those rows:
     an ANN search re-ranks a few candidates, and packing text bits (or
-    quantizing) a whole segment per query would cost more than the search."""
+    quantizing) a whole segment per query would cost more than the search. An
+    expression key is evaluated on exactly the rows asked for, as PostgreSQL
+    evaluates it on the rows it ranks: one that does not fit raises pgvector's
+    error (``expected 3 dimensions, not 4``)."""
 
     __slots__ = ("_column", "_dims", "_full", "_type")
 
     def __init__(self, type_name: str, column: pa.ChunkedArray, dims: int) -> None:
         self._type, self._column, self._dims = type_name, column, dims
         self._full: np.ndarray | None = None
-        if type_name in DENSE_TYPES or type_name == "vector>vector":  # views: no reason to wait
+        if type_name in DENSE_TYPES:  # views: no reason to wait
             self._full = key_matrix(type_name, column, dims)
 
     def __getitem__(self, offsets: np.ndarray) -> np.ndarray:
@@ -125,8 +154,7 @@ class KeyRows:
             if len(offsets) == n and n and offsets[0] == 0 and offsets[-1] == n - 1:
                 return self._full  # every row (offsets are sorted and unique): no copy
             return np.asarray(self._full[offsets])
-        if self._type == "vector>halfvec":
-            self._full = key_matrix(self._type, self._column, self._dims)
-            return np.asarray(self._full[offsets])
         taken = self._column.take(pa.array(np.asarray(offsets, dtype=np.int64)))
+        if ">" in self._type:
+            check_rows(self._type, self._dims, taken)
         return key_matrix(self._type, taken, self._dims)

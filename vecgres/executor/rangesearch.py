@@ -33,6 +33,7 @@ from vecgres.executor.relation import (
 )
 from vecgres.executor.topk import BIT_DISTANCES, DISTANCES, SegmentReport, TopKRun
 from vecgres.executor.vectors import null_mask
+from vecgres.index.expression import SPARSE_KEYS
 from vecgres.index.sparse import SparseIndex, exact_within
 from vecgres.vector import sparse as sparse_ops
 
@@ -141,7 +142,7 @@ def _segment(
     seg_id = seg.segment_id if seg is not None else None
     if matching == 0:
         return np.empty(0, np.int64), SegmentReport(seg_id, rows, 0, "skipped")
-    if plan.key_type == "sparsevec":
+    if plan.key_type in SPARSE_KEYS:
         return _sparse_segment(ann, table, plan, seg, col, mask)
     index = None
     radius = faiss_radius(plan.metric, plan.radius)

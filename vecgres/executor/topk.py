@@ -38,6 +38,7 @@ from vecgres.executor.relation import (
 from vecgres.executor.vectors import null_mask
 from vecgres.index import predicate
 from vecgres.index.binary import JaccardIndex
+from vecgres.index.expression import SPARSE_KEYS
 from vecgres.index.predicate import Condition
 from vecgres.index.sparse import SparseIndex
 from vecgres.index.spec import effective_lists
@@ -160,7 +161,7 @@ def run_topk(
     column = table.column(plan.column)
     assert column is not None
     dims = len(plan.query)
-    if plan.query_text is not None and plan.key_type != "sparsevec":
+    if plan.query_text is not None and plan.key_type not in SPARSE_KEYS:
         dims = len(plan.query_text)
     snap, gone = prune(table, snap, plan.where)
     own_inserts = pending is not None and any(b.num_rows for b in pending.inserts)
@@ -500,7 +501,7 @@ def _search_part(
     if matrix is None:
         matrix = (
             SparseRows(vectors_col)
-            if plan.key_type == "sparsevec"
+            if plan.key_type in SPARSE_KEYS
             else KeyRows(plan.key_type, vectors_col, dims)
         )
     index = None

@@ -40,8 +40,9 @@ def _null_if_empty(arr: exp.Expr, value: exp.Expr) -> exp.Expr:
 def rewrite_arrays(ast: exp.Expr, type_of: TypeOf) -> None:
     for size in list(ast.find_all(exp.ArraySize)):
         arr, dim = size.this, size.expression
-        if dim is None:
-            continue
+        arr_type = type_of(arr)
+        if dim is None or (arr_type is not None and arr_type.is_vector):
+            continue  # array_length(vector, …) does not exist: vector_rewrite says so
         length = _null_if_empty(arr.copy(), exp.func("len", arr.copy()))
         is_one = exp.EQ(this=dim.copy(), expression=exp.Literal.number(1))
         size.replace(exp.Case(ifs=[exp.If(this=is_one, true=length)], default=exp.null()))

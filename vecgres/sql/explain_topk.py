@@ -192,10 +192,10 @@ def _lines(
 ) -> list[str]:
     actual = f" (actual time=0.000..{ms:.3f} rows={rows} loops=1)" if analyze else ""
     rel = name if shape.alias in (shape.rel, name) else f"{name} {shape.alias}"
-    if plan.query_text is not None:
-        shown = f"'{plan.query_text}'::bit"
+    shown_type = expression_type(plan.key_type) if ">" in plan.key_type else plan.key_type
+    if plan.query_text is not None:  # bit and sparsevec queries keep their text
+        shown = f"'{plan.query_text}'::{shown_type}"
     else:
-        shown_type = expression_type(plan.key_type) if ">" in plan.key_type else plan.key_type
         shown = f"'{format_vector(plan.query)}'::{shown_type}"
     key = shape.column
     if shape.expression is not None:  # an expression key: (v)::halfvec(3)

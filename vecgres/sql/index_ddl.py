@@ -26,13 +26,17 @@ from vecgres.index import expression as index_expression
 from vecgres.index import predicate
 from vecgres.index import sparse as sparse_index
 from vecgres.index.expression import (
+    HALFVEC_SUBVECTOR,
     SUBVECTOR,
+    expression_key,
     expression_text,
     expression_type,
+    is_identity,
     subvector_start,
 )
 from vecgres.result import Notice, Result
 from vecgres.sql import ddl
+from vecgres.types import SqlType
 from vecgres.vector.storage import sparse_csr
 from vecgres.vector.text import SPARSEVEC_MAX_DIM
 
@@ -196,29 +200,34 @@ def create_ann_index(session: Session_, ast: exp.Create, method: str) -> Result:
     name_part = node.name if isinstance(node, exp.Column) else ""
     found = None
     if not isinstance(node, exp.Column):
-        found = _expression_key(node)
-        if found is None:
+        form = _expression_key(node)
+        if form is None:
             raise errors.FeatureNotSupported(
-                "expression indexes support only (col::vector(n)), (col::halfvec(n)), "
-                "(binary_quantize(col)::bit(n)) and (subvector(col, s, n)::vector(n))"
+                "expression indexes support only (col::type(n)), "
+                "(binary_quantize(col)::bit(n)) and (subvector(col, s, n)::type(n))"
             )
-        node, key_type, n = found
-        name_part = {"vector>bit": "binary_quantize"}.get(key_type, node.name)
-        if subvector_start(key_type) is not None:
-            name_part = "subvector"
+        node = form.column
+        column = table.column(node.name)
+        if column is None:
+            raise errors.UndefinedColumn(f'column "{node.name}" does not exist')
+        key_type = _key_type(column, form)
+        name_part = node.name
+        if not is_identity(column.type, key_type, form.dims):
+            # (col::type(n)) of the column's own type is the column: PostgreSQL drops
+            # the cast (coerce_type_typmod) and indexes it like (col)
+            found = (node, key_type, form.dims)
+            name_part = {"vector>bit": "binary_quantize"}.get(key_type, node.name)
+            if subvector_start(key_type) is not None:
+                name_part = "subvector"
     column = table.column(node.name)
     if column is None:
         raise errors.UndefinedColumn(f'column "{node.name}" does not exist')
     type_name = column.type.name
     if found is not None:
-        if type_name != "vector" or column.type.is_array:
-            raise errors.DatatypeMismatch(
-                f"cannot cast type {column.type.format()} to {expression_type(key_type)}"
-            )
-        if column.type.dims != n or subvector_start(key_type) is not None:
-            # PostgreSQL evaluates the expression on every row while building (on an
-            # empty vector(2) table, ((v::vector(3))) is accepted and every insert fails)
-            _check_expression_rows(session, table, column, key_type, n)
+        _node, key_type, n = found
+        # PostgreSQL evaluates the expression on every row while building (on an
+        # empty vector(2) table, ((v::vector(3))) is accepted and every insert fails)
+        _check_expression_rows(session, table, column, key_type, n, predicate_text)
         expression = expression_text(column.name, key_type, n)
         type_name = expression_type(key_type)
     shown_type = type_name
@@ -298,27 +307,31 @@ def create_ann_index(session: Session_, ast: exp.Create, method: str) -> Result:
 
 
 def _stored_values(
-    session: Session_, table: Table, column: Column
+    session: Session_, table: Table, column: Column, where: str | None = None
 ) -> Iterator[pa.ChunkedArray | pa.Array]:
     """The column's committed, visible values, one array per segment (what PostgreSQL
-    reads while it builds an index)."""
+    reads while it builds an index; of a partial index, the rows ``where`` accepts)."""
     snap = session.db.snapshot().table(table.oid)
     layout = layout_of(table)
     for seg in snap.segments if snap is not None else ():
         data = seg.conformed(layout)
         if column.field_name not in data.column_names:
             continue
+        keep = seg.visible
+        held = index_expression.indexed_rows(table, where, data)
+        if held is not None:
+            keep = held if keep is None else np.asarray(keep, dtype=bool) & held
         values = data.column(column.field_name)
-        if seg.visible is not None:
-            values = values.filter(pa.array(seg.visible))
+        if keep is not None:
+            values = values.filter(pa.array(keep))
         yield values
 
 
 def _check_expression_rows(
-    session: Session_, table: Table, column: Column, key_type: str, dims: int
+    session: Session_, table: Table, column: Column, key_type: str, dims: int, where: str | None
 ) -> None:
     """pgvector's errors for stored rows an expression key cannot take."""
-    for values in _stored_values(session, table, column):
+    for values in _stored_values(session, table, column, where):
         index_expression.check_rows(key_type, dims, values)
 
 
@@ -348,8 +361,18 @@ def _unwrap(node: exp.Expr) -> exp.Expr:
     return node
 
 
-def _expression_key(node: exp.Expr) -> tuple[exp.Column, str, int] | None:
-    """(column, key type, n) of ``(col::halfvec(n))`` or ``(binary_quantize(col)::bit(n))``."""
+@dataclass(frozen=True, slots=True)
+class _KeyForm:
+    """An expression key as written: ``(col::target(n))``, ``(binary_quantize(col)::bit(n))``
+    (target "binary_quantize") or ``(subvector(col, start, n)::target(n))``."""
+
+    column: exp.Column
+    target: str
+    dims: int
+    start: int | None = None
+
+
+def _expression_key(node: exp.Expr) -> _KeyForm | None:
     node = _unwrap(node)
     if not isinstance(node, exp.Cast):
         return None
@@ -362,29 +385,71 @@ def _expression_key(node: exp.Expr) -> tuple[exp.Column, str, int] | None:
     while isinstance(inner, exp.Paren):
         inner = inner.this
     kind = to.args.get("kind")
-    halfvec = (
-        to.this == exp.DataType.Type.USERDEFINED and kind is not None and kind.name == "halfvec"
-    )
-    if halfvec and isinstance(inner, exp.Column):
-        return inner, "vector>halfvec", n
-    if to.this == exp.DataType.Type.VECTOR and isinstance(inner, exp.Column):
-        return inner, "vector>vector", n
-    if to.this == exp.DataType.Type.VECTOR and _is_call(inner, "subvector", 3):
+    if to.this == exp.DataType.Type.VECTOR:
+        target = "vector"
+    elif to.this == exp.DataType.Type.BIT:
+        target = "bit"
+    elif to.this == exp.DataType.Type.USERDEFINED and kind is not None:
+        target = kind.name.lower()
+    else:
+        return None
+    if isinstance(inner, exp.Column):
+        return _KeyForm(inner, target, n)
+    if _is_call(inner, "subvector", 3):
         assert isinstance(inner, exp.Anonymous)
         col, start, count = inner.expressions
         first = _integer(start)
         fits = first is not None and first >= 1 and _integer(count) == n
         if isinstance(col, exp.Column) and fits:
-            return col, f"{SUBVECTOR}{first}", n
+            return _KeyForm(col, target, n, first)
         return None
-    if to.this == exp.DataType.Type.BIT and (
-        isinstance(inner, exp.Anonymous)
-        and inner.name.lower() == "binary_quantize"
-        and len(inner.expressions) == 1
+    if (
+        target == "bit"
+        and _is_call(inner, "binary_quantize", 1)
         and isinstance(inner.expressions[0], exp.Column)
     ):
-        return inner.expressions[0], "vector>bit", n
+        return _KeyForm(inner.expressions[0], "binary_quantize", n)
     return None
+
+
+def _key_type(column: Column, form: _KeyForm) -> str:
+    """The key type of ``form`` over ``column``, or PostgreSQL's error for a cast or
+    call the column's type does not have."""
+    t = column.type
+    source = "array" if t.is_array else t.name
+    shown = SqlType(t.name, is_array=t.is_array).format()
+    if form.target == "binary_quantize":
+        if source not in ("vector", "halfvec"):
+            raise errors.UndefinedFunction(
+                f"function binary_quantize({shown}) does not exist",
+                hint="No function matches the given name and argument types. "
+                "You might need to add explicit type casts.",
+            )
+        return "vector>bit"
+    if form.start is not None:
+        if source not in ("vector", "halfvec"):
+            raise errors.UndefinedFunction(
+                f"function subvector({shown}, integer, integer) does not exist",
+                hint="No function matches the given name and argument types. "
+                "You might need to add explicit type casts.",
+            )
+        if form.target != source:
+            raise errors.FeatureNotSupported(
+                f"expression indexes support subvector({source})::{source}(n) only"
+            )
+        return f"{SUBVECTOR if source == 'vector' else HALFVEC_SUBVECTOR}{form.start}"
+    key = None if t.is_array else expression_key(source, form.target)
+    if key is not None:
+        return key
+    if (source, form.target) in _OTHER_CASTS:
+        raise errors.FeatureNotSupported(
+            f"expression indexes on {source} columns cast to {form.target} are not supported"
+        )
+    raise errors.CannotCoerce(f"cannot cast type {shown} to {form.target}")
+
+
+# pgvector's casts that exist but have no index key here (a dense column as sparsevec)
+_OTHER_CASTS = frozenset({("vector", "sparsevec"), ("halfvec", "sparsevec")})
 
 
 def _is_call(node: exp.Expr, name: str, args: int) -> bool:

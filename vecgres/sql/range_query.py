@@ -145,14 +145,18 @@ def plan_range(session: Session_, bound: BoundQuery, params: Sequence[object]) -
         return None
     key_type = OPERATOR_TYPE[shape.operator]
     expression: tuple[str, str] | None = None
-    if shape.expression is not None:
-        from vecgres.index.expression import (
-            expression_source_fits,
-            expression_text,
-            expression_type,
-        )
+    from vecgres.index.expression import (
+        expression_source_fits,
+        expression_text,
+        expression_type,
+        searched_key,
+    )
 
-        kind, n = shape.expression
+    searched = None
+    if shape.expression is not None:
+        searched = searched_key(column.type, *shape.expression, key_type)
+    if searched is not None and shape.expression is not None:
+        kind, n = searched, shape.expression[1]
         if not expression_source_fits(column.type, n, kind):
             return None
         if expression_type(kind) != key_type:

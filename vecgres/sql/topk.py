@@ -18,11 +18,13 @@ from vecgres.executor.keycols import key_dims
 from vecgres.executor.relation import ROWID
 from vecgres.executor.topk import TopKRun, run_topk
 from vecgres.index.expression import (
+    HALFVEC_SUBVECTOR,
     SUBVECTOR,
     expression_source_fits,
     expression_text,
     expression_type,
     parse_expression,
+    searched_key,
 )
 from vecgres.index.predicate import Condition, simple_conditions
 from vecgres.index.predicate import conditions as predicate_conditions
@@ -119,14 +121,19 @@ def _match_topk(bound: BoundQuery) -> TopKShape | None:
     column = table.column(col.name)
     if column is None or (expression is None and key_dims(column.type) is None):
         return None
+    operator_type = OPERATOR_TYPE[key.name.lower()]
     if expression is not None:
-        key_type, dims = expression
+        dims = expression[1]
+        searched = searched_key(column.type, expression[0], dims, operator_type)
+        expression = None if searched is None else (searched, dims)
+    if expression is not None:
+        key_type = expression[0]
         if not expression_source_fits(column.type, dims, key_type):
             return None  # pgvector raises the dimension error; DuckDB does too
-        if expression_type(key_type) != OPERATOR_TYPE[key.name.lower()]:
+        if expression_type(key_type) != operator_type:
             return None
         expr = (key_type, expression_text(column.name, key_type, dims))
-    elif column.type.name != OPERATOR_TYPE[key.name.lower()]:
+    elif column.type.name != operator_type:
         return None
     offset = ast.args.get("offset")
     where = ast.args.get("where")
@@ -170,8 +177,13 @@ def key_column(node: exp.Expr) -> tuple[exp.Column, tuple[str, int] | None] | No
         sub = _subvector_key(inner, n)
         if sub is not None:
             return sub
+    sparse_key = _SPARSE_CASTS.get(name)
+    if sparse_key is not None and isinstance(inner, exp.Column) and n > 0:
+        return inner, (sparse_key, n)
     if name == "pgv_bit_cast" and isinstance(inner, exp.Cast) and n > 0:
         q = inner.this
+        if isinstance(q, exp.Column):
+            return q, ("bit>bit", n)
         if (
             isinstance(q, exp.Anonymous)
             and q.name.lower() == "pgv_binary_quantize"
@@ -182,14 +194,24 @@ def key_column(node: exp.Expr) -> tuple[exp.Column, tuple[str, int] | None] | No
     return None
 
 
+# a sparsevec column's casts as the binder renders them -> their key types
+_SPARSE_CASTS = {
+    "pgv_sparsevec_typmod": "sparsevec>sparsevec",
+    "pgv_sparsevec_to_vector": "sparsevec>vector",
+    "pgv_sparsevec_to_halfvec": "sparsevec>halfvec",
+}
+
+
 def _subvector_key(node: exp.Expr, n: int) -> tuple[exp.Column, tuple[str, int]] | None:
-    """``subvector(col, s, n)::vector(n)`` (``pgv_subvector``) with a literal start."""
+    """``subvector(col, s, n)::vector(n)`` (``pgv_subvector``; ``pgv_halfvec_subvector``
+    of a halfvec column) with a literal start."""
     if not (
         isinstance(node, exp.Anonymous)
-        and node.name.lower() == "pgv_subvector"
+        and node.name.lower() in ("pgv_subvector", "pgv_halfvec_subvector")
         and len(node.expressions) == 3
     ):
         return None
+    prefix = SUBVECTOR if node.name.lower() == "pgv_subvector" else HALFVEC_SUBVECTOR
     col, start, count = node.expressions
     literal = all(isinstance(a, exp.Literal) and a.this.isdigit() for a in (start, count))
     if not isinstance(col, exp.Column) or not literal:
@@ -197,7 +219,7 @@ def _subvector_key(node: exp.Expr, n: int) -> tuple[exp.Column, tuple[str, int]]
     first = int(start.this)
     if first < 1 or int(count.this) != n:
         return None
-    return col, (f"{SUBVECTOR}{first}", n)
+    return col, (f"{prefix}{first}", n)
 
 
 def _projection(
@@ -321,7 +343,7 @@ def parse_query(
     type_name = expression_type(key_type) if expression is not None else key_type
     dims = key_dims(column.type)
     if expression is not None:
-        parsed_key = parse_expression(expression[1])
+        parsed_key = parse_expression(expression[1], column.type)
         dims = parsed_key[2] if parsed_key is not None else dims
     query_text: str | None = None
     try:

@@ -297,6 +297,10 @@ class VectorRewriter:
             return self._call(node, "cosine_distance", [node.this, node.expression])
         if isinstance(node, exp.Anonymous):
             name = node.name.lower()
+            if name.startswith("pgv_") and meta_type(node) is None:
+                # vecgres's own functions, as the user wrote them: PostgreSQL has none
+                shown = [self._arg(a)[1] for a in node.expressions]
+                raise function_error(name, shown, None)
             if name == "pg_typeof" and len(node.expressions) == 1:
                 t = self.type_of(node.expressions[0])
                 if t is not None:
@@ -334,7 +338,19 @@ class VectorRewriter:
             t = self.type_of(node)
             if t is not None:
                 typed(node, t)
+        if isinstance(node, _SCALAR_BUILTINS):
+            self._check_builtin(node)
         return node
+
+    def _check_builtin(self, node: exp.Func) -> None:
+        """PostgreSQL's error for a numeric or string builtin given a pgvector value
+        (DuckDB would name the stored form, ``abs(float[3])``)."""
+        args = [a for a in node.args.values() if isinstance(a, exp.Expr)]
+        info = [self._arg(a) for a in args]
+        rejected = _VECTOR_ONLY if isinstance(node, exp.Length) else _VECTOR_OR_BIT
+        if any(kind in rejected for kind, _ in info):
+            name = _BUILTIN_NAMES.get(node.key, node.key)
+            raise function_error(name, [shown for _, shown in info], None)
 
     # ---- operands
 
@@ -534,6 +550,10 @@ class VectorRewriter:
 
     def _operator(self, op: VectorOp) -> exp.Expr:
         if op.metric in ("hamming", "jaccard"):
+            (left, left_shown), (right, right_shown) = self._arg(op.this), self._arg(op.expression)
+            if left not in _BIT_ARGUMENTS or right not in _BIT_ARGUMENTS:
+                symbol = "<~>" if op.metric == "hamming" else "<%>"
+                raise operator_error(symbol, left_shown, right_shown, None)
             name = f"pgv_{op.metric}_distance"
         else:
             symbol = {"l2": "<->", "ip": "<#>", "cosine": "<=>", "l1": "<+>"}[op.metric]
@@ -642,6 +662,9 @@ class VectorRewriter:
 
     def _aggregate(self, agg: exp.Expr) -> exp.Expr:
         t = self.type_of(agg.this)
+        if t is not None and not t.is_array and t.name in ("bit", "bit varying"):
+            fn = "avg" if isinstance(agg, exp.Avg) else "sum"
+            raise function_error(fn, [SqlType(t.name).format()], None)
         if t is None or not t.is_vector:
             return agg
         if t.name == "sparsevec":
@@ -774,16 +797,19 @@ class VectorRewriter:
             return node
         family, default, result = spec
         n_vec = 1 if family in ("unary", "sub") else 2
+        arg_info = [self._arg(a) for a in args]
+        if len(args) != (3 if family == "sub" else n_vec) or not all(
+            kind in _INTEGER_ARGUMENTS for kind, _ in arg_info[n_vec:]
+        ):
+            # subvector(vector, integer, integer): no implicit cast from numeric or bigint
+            raise function_error(name, [shown for _, shown in arg_info], None)
         if family == "bit":
+            if not all(kind in _BIT_ARGUMENTS for kind, _ in arg_info):
+                raise function_error(name, [shown for _, shown in arg_info], None)
             kind = BIT
         else:
-            arg_info = [self._arg(a) for a in args]
             candidates = FUNCTION_KINDS.get(name, (default,))
-            resolved = (
-                resolve([a for a, _ in arg_info[:n_vec]], candidates)
-                if len(args) >= n_vec
-                else None
-            )
+            resolved = resolve([a for a, _ in arg_info[:n_vec]], candidates)
             if resolved is None or resolved == "ambiguous":
                 raise function_error(name, [shown for _, shown in arg_info], resolved)
             kind = SqlType(resolved)
@@ -962,6 +988,20 @@ def _quantified_array(node: exp.Expr) -> exp.Expr | None:
     if inner is None or isinstance(inner, exp.Subquery | exp.Select):
         return None
     return inner
+
+
+# numeric and string builtins no pgvector type casts to implicitly (length(bit) exists)
+_SCALAR_BUILTINS = (
+    exp.Abs, exp.Sqrt, exp.Cbrt, exp.Ln, exp.Log, exp.Exp, exp.Floor, exp.Ceil, exp.Sign,
+    exp.Round, exp.Trunc, exp.Pow, exp.Degrees, exp.Upper, exp.Lower, exp.Initcap,
+    exp.Reverse, exp.Trim, exp.MD5, exp.Length, exp.ArraySize,
+)  # fmt: skip
+_BUILTIN_NAMES = {"arraysize": "array_length"}  # sqlglot's node key -> PostgreSQL's name
+_VECTOR_ONLY = frozenset({"vector", "halfvec", "sparsevec"})
+_VECTOR_OR_BIT = _VECTOR_ONLY | {"bit", "bit varying"}
+# what PostgreSQL coerces implicitly to integer and to bit (varbit is binary-coercible)
+_INTEGER_ARGUMENTS = frozenset({"integer", "smallint", UNKNOWN, None})
+_BIT_ARGUMENTS = frozenset({"bit", "bit varying", UNKNOWN, None})
 
 
 def _constant_type(node: exp.Expr) -> SqlType | None:

@@ -160,6 +160,32 @@ def packed_bits(col: pa.Array | pa.ChunkedArray) -> tuple[U8Matrix, int, npt.NDA
     return out, nbits, valid
 
 
+def padded_bits(col: pa.Array | pa.ChunkedArray, nbits: int) -> U8Matrix:
+    """A stored bit/varbit column cast explicitly to ``bit(nbits)``: each row cut or
+    zero-padded on the right (PostgreSQL's bit(), explicit), packed as ``packed_bits``
+    lays it out; NULL rows are zeros."""
+    arr = bits_to_storage(col)
+    n, width = len(arr), (nbits + 7) // 8
+    valid = np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    lengths = np.asarray(
+        pc.fill_null(arr.field("len"), 0).to_numpy(zero_copy_only=False), dtype=np.int64
+    )
+    data = arr.field("data")
+    starts = _offsets(data)[:-1]
+    raw = _data(data)
+    out = np.zeros((n, width), np.uint8)
+    if not n or not width:
+        return out
+    row_bytes = np.where(valid, (np.minimum(lengths, nbits) + 7) // 8, 0)
+    cols = np.arange(width)
+    take = cols[None, :] < row_bytes[:, None]
+    src = np.where(take, starts[:, None] + cols[None, :], 0)
+    out[take] = raw[src[take]]
+    if nbits % 8:  # bits past nbits in the last byte (a longer row's) are cut
+        out[:, -1] &= np.uint8((0xFF << (8 - nbits % 8)) & 0xFF)
+    return out
+
+
 def sparse_to_storage(col: pa.Array | pa.ChunkedArray) -> pa.StructArray:
     """Canonical sparsevec texts (nulls allowed) -> the stored ``SPARSE_STORAGE`` struct."""
     from vecgres.vector.sparse import parse_stored

@@ -312,7 +312,7 @@ class Functions:
             return None
         table, idx = found
         if column:
-            return index_column(idx, column)
+            return index_column(idx, column, bool(pretty))
         return index_def(table, idx, qualify=not self._visible_schema(table.schema))
 
     def pg_get_constraintdef_1(self, oid: int | None) -> str | None:

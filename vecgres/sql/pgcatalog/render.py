@@ -102,18 +102,25 @@ def _qualified(schema: str, name: str) -> str:
     return f"{quote_ident(schema)}.{quote_ident(name)}"
 
 
-def index_column(idx: Index, position: int) -> str:
-    """Key ``position`` (1-based) as pg_get_indexdef(oid, position, true) prints it."""
+def index_column(idx: Index, position: int, pretty: bool = True) -> str:
+    """Key ``position`` (1-based) as pg_get_indexdef(oid, position, pretty) prints it."""
     if idx.expression and position == 1:
-        return idx.expression
+        return f"({_pretty_cast(idx.expression) if pretty else idx.expression})"
     if 1 <= position <= len(idx.columns):
         return quote_ident(idx.columns[position - 1])
     return ""
 
 
+def _pretty_cast(text: str) -> str:
+    """``(v)::vector(3)`` as the pretty deparser prints it: ``v::vector(3)``."""
+    m = re.fullmatch(r"\(([^()]*(?:\([^()]*\))?)\)(::.*)", text)
+    return m.group(1) + m.group(2) if m else text
+
+
 def index_def(table: Table, idx: Index, *, qualify: bool = True) -> str:
     """``CREATE [UNIQUE] INDEX name ON [ONLY] schema.table USING method (cols) [WITH (..)]``."""
-    keys = [idx.expression] if idx.expression else [quote_ident(c) for c in idx.columns]
+    # an expression key that is not a bare function call is parenthesized (ruleutils.c)
+    keys = [f"({idx.expression})"] if idx.expression else [quote_ident(c) for c in idx.columns]
     if idx.opclass and keys:
         keys[0] = f"{keys[0]} {idx.opclass}"
     unique = "UNIQUE " if idx.unique or idx.primary else ""
