@@ -27,7 +27,7 @@ from vecgres import errors
 from vecgres.catalog.model import Catalog, Table
 from vecgres.executor.relation import duck_names
 from vecgres.index.predicate import COMPARISON_SYMBOLS
-from vecgres.sql import pgcatalog
+from vecgres.sql import derived_types, pgcatalog
 from vecgres.sql.arrayops import rewrite_arrays
 from vecgres.sql.dialect import DIALECT, DUCK, VectorOp
 from vecgres.sql.joinscope import qualify_join_conditions
@@ -400,6 +400,7 @@ def bind_query(
     _hide_rowid_from_stars(ast)
     alias_tables = _alias_map(ast, tables)
     _use_duck_names(ast, alias_tables)
+    derived_types.propagate(ast, lambda node: expr_type(node, alias_tables, []))
     n_params = count_params(ast)
     param_types: list[SqlType] = [UNKNOWN] * n_params
     for index, hint in enumerate(param_hints[:n_params]):
@@ -839,8 +840,10 @@ def _outputs(
     while isinstance(query, exp.Subquery):
         query = query.this
     mixed: set[int] = set()
+    resolved: list[SqlType | None] | None = None
     if isinstance(query, exp.SetOperation):
         mixed = _mixed_number_columns(query)
+        resolved = derived_types.output_types(query)
         query = query.this
         while not isinstance(query, exp.Select) and isinstance(
             query, exp.SetOperation | exp.Subquery
@@ -860,6 +863,8 @@ def _outputs(
         if len(types) in mixed:
             # integer and numeric branches: numeric whose values keep their own scale
             t = SqlType("numeric")
+        elif resolved is not None and len(types) < len(resolved):
+            t = resolved[len(types)]  # the branches' common type (derived_types)
         types.append(t)
         src = (0, 0)
         if isinstance(inner, exp.Column):
@@ -908,6 +913,12 @@ def _output_name(proj: exp.Expr) -> str:
         return proj.alias
     if isinstance(proj, exp.Column):
         return proj.name
+    if isinstance(proj, exp.Subquery) and not isinstance(proj.this, exp.SetOperation):
+        # a scalar subquery keeps its select item's alias; unnamed, its column's name
+        if proj.alias and not _GENERATED_ALIAS.match(proj.alias):
+            return proj.alias
+        inner = proj.this.expressions if isinstance(proj.this, exp.Select) else []
+        return _output_name(inner[0]) if len(inner) == 1 else "?column?"
     if isinstance(proj, exp.Cast):
         return _output_name(proj.this) if isinstance(proj.this, exp.Column) else _type_label(proj)
     if isinstance(proj, exp.Anonymous):

@@ -1,0 +1,279 @@
+"""Column types through derived tables, CTEs, views, VALUES and set operations.
+
+DuckDB holds vector and halfvec alike as ``FLOAT[n]`` and sparsevec and bit as
+text, so the type a client sees for a column that passed through a subquery
+cannot come from DuckDB. This pass runs on the qualified query, innermost
+scope first: every column that names a derived source is annotated with the
+type of the expression that produced it (``meta["vg_type"]``, which
+``bind.expr_type`` reads first), scalar subqueries with the type of their one
+column, and each UNION/INTERSECT/EXCEPT and VALUES list resolves its column
+types as PostgreSQL's ``select_common_type`` does over pgvector's casts
+(vector -> halfvec -> sparsevec implicit, bit <-> varbit both ways), with the
+casts PostgreSQL would add spelled out in the branches that need them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlglot import exp
+from sqlglot.optimizer.scope import Scope, traverse_scope
+
+from vecgres import errors
+from vecgres.sql.vector_resolve import common_kind
+from vecgres.types import SqlType
+
+TypeOf = Callable[[exp.Expr], SqlType | None]
+
+TYPE = "vg_type"
+COLUMN_TYPES = "vg_column_types"  # on a set operation or VALUES: its resolved column types
+
+_UNKNOWN = SqlType("unknown")
+_TEXT = SqlType("text")
+_PGVECTOR = ("vector", "halfvec", "sparsevec")
+_BITS = ("bit", "bit varying")
+# the types whose values only an explicit cast gives DuckDB the right form
+_CAST_TARGETS = (*_PGVECTOR, *_BITS)
+_DENSE = ("vector", "halfvec")
+
+_SETOP_WORDS = {exp.Union: "UNION", exp.Intersect: "INTERSECT", exp.Except: "EXCEPT"}
+
+Column = SqlType | None  # None: not evident here (DuckDB's type is used)
+
+
+def propagate(ast: exp.Expr, type_of: TypeOf) -> None:
+    """Annotate derived columns and resolve set operations, innermost scope first."""
+    try:
+        scopes = traverse_scope(ast)
+    except Exception:  # noqa: BLE001 - shapes sqlglot cannot scope keep DuckDB's types
+        return
+    resolver = _Resolver(type_of)
+    for scope in scopes:
+        for col in scope.columns:
+            source = _source_of(scope, col.table)
+            if isinstance(source, Scope):
+                t = resolver.column(source.expression, col.name)
+                if t is not None and t.name != "unknown":
+                    col.meta[TYPE] = t
+        if isinstance(scope.expression, exp.SetOperation | exp.Values):
+            resolver.outputs(scope.expression)
+        if scope.is_subquery:
+            holder = scope.expression.parent
+            if isinstance(holder, exp.Subquery) and _is_scalar(holder):
+                types = resolver.outputs(scope.expression)
+                if len(types) == 1 and types[0] is not None and types[0].name != "unknown":
+                    holder.meta[TYPE] = types[0]
+
+
+def output_types(query: exp.Expr) -> list[Column] | None:
+    """The column types a set operation resolved to, if this pass saw it."""
+    found = query.meta.get(COLUMN_TYPES) if query.meta else None
+    return list(found) if isinstance(found, list) else None
+
+
+def _is_scalar(sub: exp.Subquery) -> bool:
+    """A subquery used as a value (a select item keeps its column alias on the node)."""
+    sources = (exp.From, exp.Join, exp.Lateral, exp.In, exp.Exists, exp.SetOperation, exp.CTE)
+    return not isinstance(sub.parent, sources)
+
+
+def _source_of(scope: Scope, name: str) -> exp.Table | Scope | None:
+    found: Scope | None = scope
+    while found is not None:
+        if name in found.sources:
+            return found.sources[name]
+        found = found.parent
+    return None
+
+
+class _Resolver:
+    def __init__(self, type_of: TypeOf) -> None:
+        self.type_of = type_of
+        self.done: dict[int, list[Column]] = {}
+
+    def column(self, source: exp.Expr, name: str) -> Column:
+        """The type of column ``name`` of a derived source (subquery, CTE, VALUES, LATERAL)."""
+        query = source
+        alias = source.args.get("alias")
+        while isinstance(query, exp.Lateral | exp.Subquery):
+            alias = alias or query.args.get("alias")
+            query = query.this
+        if alias is None and isinstance(source.parent, exp.CTE | exp.Subquery):
+            alias = source.parent.args.get("alias")  # a CTE's body, a derived table's query
+        names = _names(query, alias)
+        if name not in names:
+            return None
+        types = self.outputs(query)
+        index = names.index(name)
+        return types[index] if index < len(types) else None
+
+    def outputs(self, query: exp.Expr) -> list[Column]:
+        key = id(query)
+        if key not in self.done:
+            self.done[key] = self._outputs(query)
+            query.meta[COLUMN_TYPES] = self.done[key]
+        return self.done[key]
+
+    def _outputs(self, query: exp.Expr) -> list[Column]:
+        while isinstance(query, exp.Subquery):
+            query = query.this
+        if isinstance(query, exp.Select):
+            return [self._projection(p) for p in query.expressions]
+        if isinstance(query, exp.SetOperation):
+            return self._set_operation(query)
+        if isinstance(query, exp.Values):
+            return self._values(query)
+        return []
+
+    def _projection(self, proj: exp.Expr) -> Column:
+        return self._type(proj.this if isinstance(proj, exp.Alias) else proj)
+
+    def _type(self, node: exp.Expr) -> Column:
+        return _UNKNOWN if _is_unknown(node) else _number_type(node) or self.type_of(node)
+
+    def _set_operation(self, op: exp.SetOperation) -> list[Column]:
+        left, right = self.outputs(op.this), self.outputs(op.expression)
+        if len(left) != len(right):
+            return left  # DuckDB reports the arity error
+        word = _SETOP_WORDS.get(type(op), "UNION")
+        result: list[Column] = []
+        for index, (a, b) in enumerate(zip(left, right, strict=True)):
+            common = _common([a, b], word)
+            result.append(common)
+            if common is None or common.name not in _CAST_TARGETS:
+                continue
+            for side, t in ((op.this, a), (op.expression, b)):
+                if t is None or t.name != common.name:
+                    _cast_branch(side, index, SqlType(common.name))
+                elif common.name in _DENSE and common.typmod < 0 and t.typmod > 0:
+                    # branches of other dimensions: DuckDB must see a list, not FLOAT[n]
+                    _cast_branch(side, index, common, to_list=True)
+        return result
+
+    def _values(self, values: exp.Values) -> list[Column]:
+        rows = [r.expressions if isinstance(r, exp.Tuple) else [r] for r in values.expressions]
+        if not rows:
+            return []
+        result: list[Column] = []
+        for index in range(len(rows[0])):
+            cells = [row[index] for row in rows if index < len(row)]
+            types = [self._type(c) for c in cells]
+            common = _common(types, "VALUES")
+            result.append(common)
+            if common is not None and common.name in _CAST_TARGETS:
+                for cell, t in zip(cells, types, strict=True):
+                    if t is None or t.name != common.name:
+                        cell.replace(exp.Cast(this=cell.copy(), to=_data_type(common.name)))
+        return result
+
+
+def _names(query: exp.Expr, alias: exp.Expr | None) -> list[str]:
+    columns = alias.args.get("columns") if isinstance(alias, exp.TableAlias) else None
+    if columns:
+        return [c.name for c in columns]
+    while isinstance(query, exp.SetOperation | exp.Subquery):
+        query = query.this
+    if isinstance(query, exp.Select):
+        return [p.alias_or_name for p in query.expressions]
+    return []
+
+
+def _is_unknown(node: exp.Expr) -> bool:
+    """An untyped string literal or NULL: PostgreSQL's type ``unknown``."""
+    while isinstance(node, exp.Paren):
+        node = node.this
+    return isinstance(node, exp.Null) or (isinstance(node, exp.Literal) and node.is_string)
+
+
+def _number_type(node: exp.Expr) -> SqlType | None:
+    """A numeric constant's type: integer, bigint or numeric by its value."""
+    if not (isinstance(node, exp.Literal) and not node.is_string):
+        return None
+    if node.this.isdigit():
+        value = int(node.this)
+        return SqlType("integer" if value < 2**31 else "bigint" if value < 2**63 else "numeric")
+    return SqlType("numeric")
+
+
+def _common(types: list[Column], word: str) -> Column:
+    """select_common_type (and select_common_typmod) where the types are evident and
+    one of them is a pgvector or bit type; None leaves other mixes to DuckDB."""
+    if any(t is None for t in types):
+        return None
+    known = [t for t in types if t is not None and t.name != "unknown"]
+    if not known:
+        return _TEXT  # unknown literals alone resolve to text
+    first = known[0]
+    if all(t == first for t in known) and len(known) == len(types):
+        return first  # one type, one typmod
+    if all(t.name == first.name and t.is_array == first.is_array for t in known):
+        # the type survives, a typmod only when every input had it
+        return SqlType(first.name, is_array=first.is_array)
+    if not any(_special(t) for t in known):
+        return None
+    common = first
+    for other in known[1:]:
+        if _same(other, common):
+            continue
+        if other.category != common.category:
+            raise errors.DatatypeMismatch(
+                f"{word} types {_shown(common)} and {_shown(other)} cannot be matched"
+            )
+        if _implicit(common, other) and not _implicit(other, common):
+            common = other
+    for other in known:
+        if not _same(other, common) and not _implicit(other, common):
+            raise errors.CannotCoerce(
+                f"{word} could not convert type {_shown(other)} to {_shown(common)}"
+            )
+    return SqlType(common.name)
+
+
+def _special(t: SqlType) -> bool:
+    return not t.is_array and t.name in _CAST_TARGETS
+
+
+def _same(a: SqlType, b: SqlType) -> bool:
+    return a.name == b.name and a.is_array == b.is_array
+
+
+def _implicit(source: SqlType, target: SqlType) -> bool:
+    """An implicit cast among pgvector's types (and bit <-> varbit, both ways)."""
+    if source.is_array or target.is_array:
+        return False
+    if source.name in _BITS and target.name in _BITS:
+        return True
+    return common_kind([source.name, target.name]) == target.name
+
+
+def _shown(t: SqlType) -> str:
+    return SqlType(t.name, is_array=t.is_array).format()
+
+
+def _data_type(name: str) -> exp.DataType:
+    return exp.DataType.build(name, dialect="postgres", udt=True)
+
+
+def _cast_branch(branch: exp.Expr, index: int, target: SqlType, to_list: bool = False) -> None:
+    """Cast output column ``index`` of every SELECT under a set-operation branch."""
+    if isinstance(branch, exp.Subquery):
+        _cast_branch(branch.this, index, target, to_list)
+    elif isinstance(branch, exp.SetOperation):
+        _cast_branch(branch.this, index, target, to_list)
+        _cast_branch(branch.expression, index, target, to_list)
+    elif isinstance(branch, exp.Select) and index < len(branch.expressions):
+        proj = branch.expressions[index]
+        inner = proj.this if isinstance(proj, exp.Alias) else proj
+        cast: exp.Expr
+        if to_list:
+            # DuckDB's own array -> list cast (TRY_CAST: pgvector's cast rewrite skips it)
+            cast = exp.TryCast(
+                this=inner.copy(), to=exp.DataType.build("FLOAT[]", dialect="duckdb")
+            )
+            cast.meta[TYPE] = target
+        else:
+            cast = exp.Cast(this=inner.copy(), to=_data_type(target.name))
+        if isinstance(proj, exp.Alias):
+            proj.set("this", cast)
+        else:
+            proj.replace(exp.alias_(cast, proj.alias_or_name))
