@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sqlglot import exp
+from sqlglot.errors import OptimizeError
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from vecgres import errors
@@ -45,7 +46,7 @@ def propagate(ast: exp.Expr, type_of: TypeOf) -> None:
     """Annotate derived columns and resolve set operations, innermost scope first."""
     try:
         scopes = traverse_scope(ast)
-    except Exception:  # noqa: BLE001 - shapes sqlglot cannot scope keep DuckDB's types
+    except OptimizeError:  # shapes sqlglot cannot scope keep DuckDB's types
         return
     resolver = _Resolver(type_of)
     for scope in scopes:
