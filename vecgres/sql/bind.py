@@ -400,12 +400,16 @@ def bind_query(
     _hide_rowid_from_stars(ast)
     alias_tables = _alias_map(ast, tables)
     _use_duck_names(ast, alias_tables)
-    derived_types.propagate(ast, lambda node: expr_type(node, alias_tables, []))
     n_params = count_params(ast)
     param_types: list[SqlType] = [UNKNOWN] * n_params
     for index, hint in enumerate(param_hints[:n_params]):
         if hint is not None:
             param_types[index] = hint
+    derived_types.propagate(
+        ast,
+        lambda node: expr_type(node, alias_tables, param_types),
+        lambda col: _column_source(col, alias_tables),
+    )
     _infer_params(ast, alias_tables, param_types)
     _check_operand_types(ast, alias_tables, param_types)
     _check_setop_types(ast, alias_tables, param_types)
@@ -507,9 +511,11 @@ def _expand_views(ast: exp.Expr, ctx: BindContext, parse_view: Callable[[str], e
             if isinstance(found, Table) and found.kind == "v" and found.view_sql:
                 sub = parse_view(found.view_sql)
                 alias = node.alias or node.name
-                node.replace(
-                    exp.Subquery(this=sub, alias=exp.TableAlias(this=exp.to_identifier(alias)))
+                expanded = exp.Subquery(
+                    this=sub, alias=exp.TableAlias(this=exp.to_identifier(alias))
                 )
+                expanded.meta[derived_types.VIEW] = found.oid  # clients see the view's columns
+                node.replace(expanded)
                 changed = True
         if not changed:
             return
@@ -603,6 +609,13 @@ def column_type(col: exp.Expr, alias_tables: dict[str, Table]) -> SqlType | None
         return None
     found = table.column(col.name)
     return found.type if found is not None else None
+
+
+def _column_source(col: exp.Column, alias_tables: dict[str, Table]) -> tuple[int, int] | None:
+    table = alias_tables.get(col.table)
+    if table is None or table.column(col.name) is None:
+        return None
+    return (table.oid, table.attnum(col.name))
 
 
 def expr_type(
@@ -867,13 +880,16 @@ def _outputs(
             t = resolved[len(types)]  # the branches' common type (derived_types)
         types.append(t)
         src = (0, 0)
-        if isinstance(inner, exp.Column):
+        derived = inner.meta.get(derived_types.SOURCE) if inner.meta else None
+        if isinstance(derived, tuple):
+            src = derived  # a derived table's column: where its value came from
+        elif isinstance(inner, exp.Column):
             table = alias_tables.get(inner.table)
             if table is not None and table.column(inner.name) is not None:
                 src = (table.oid, table.attnum(inner.name))
                 if pgcatalog.is_system(table):
                     types[-1] = pgcatalog.shown_type(table, inner.name) or t
-        sources.append(src)
+        sources.append(src if resolved is None else (0, 0))  # set operations: no origin
     return names, types, sources
 
 

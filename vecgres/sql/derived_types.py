@@ -25,9 +25,13 @@ from vecgres.sql.vector_resolve import common_kind
 from vecgres.types import SqlType
 
 TypeOf = Callable[[exp.Expr], SqlType | None]
+# a base table's column -> (table oid, attnum), for RowDescription
+SourceOf = Callable[[exp.Column], tuple[int, int] | None]
 
 TYPE = "vg_type"
 COLUMN_TYPES = "vg_column_types"  # on a set operation or VALUES: its resolved column types
+SOURCE = "vg_source"  # on a derived column: (table oid, attnum) it reads, or (0, 0)
+VIEW = "vg_view"  # on the subquery a view was expanded into: the view's oid
 
 _UNKNOWN = SqlType("unknown")
 _TEXT = SqlType("text")
@@ -42,7 +46,7 @@ _SETOP_WORDS = {exp.Union: "UNION", exp.Intersect: "INTERSECT", exp.Except: "EXC
 Column = SqlType | None  # None: not evident here (DuckDB's type is used)
 
 
-def propagate(ast: exp.Expr, type_of: TypeOf) -> None:
+def propagate(ast: exp.Expr, type_of: TypeOf, source_of: SourceOf) -> None:
     """Annotate derived columns and resolve set operations, innermost scope first."""
     try:
         scopes = traverse_scope(ast)
@@ -56,6 +60,7 @@ def propagate(ast: exp.Expr, type_of: TypeOf) -> None:
                 t = resolver.column(source.expression, col.name)
                 if t is not None and t.name != "unknown":
                     col.meta[TYPE] = t
+                col.meta[SOURCE] = _origin(source.expression, col.name, source_of)
         if isinstance(scope.expression, exp.SetOperation | exp.Values):
             resolver.outputs(scope.expression)
         if scope.is_subquery:
@@ -64,6 +69,30 @@ def propagate(ast: exp.Expr, type_of: TypeOf) -> None:
                 types = resolver.outputs(scope.expression)
                 if len(types) == 1 and types[0] is not None and types[0].name != "unknown":
                     holder.meta[TYPE] = types[0]
+
+
+def _origin(source: exp.Expr, name: str, source_of: SourceOf) -> tuple[int, int]:
+    """The (table oid, attnum) PostgreSQL reports for a derived column: a view's own
+    column, or the table column a subquery/CTE passes through unchanged."""
+    query, alias = _query_and_alias(source)
+    names = _names(query, alias)
+    if name not in names:
+        return (0, 0)
+    index = names.index(name)
+    holder = query.parent
+    view = holder.meta.get(VIEW) if isinstance(holder, exp.Subquery) and holder.meta else None
+    if isinstance(view, int):
+        return (view, index + 1)
+    if not isinstance(query, exp.Select) or index >= len(query.expressions):
+        return (0, 0)
+    proj = query.expressions[index]
+    inner = proj.this if isinstance(proj, exp.Alias) else proj
+    if not isinstance(inner, exp.Column):
+        return (0, 0)
+    known = inner.meta.get(SOURCE) if inner.meta else None
+    if isinstance(known, tuple):
+        return known
+    return source_of(inner) or (0, 0)
 
 
 def output_types(query: exp.Expr) -> list[Column] | None:
@@ -94,17 +123,13 @@ class _Resolver:
 
     def column(self, source: exp.Expr, name: str) -> Column:
         """The type of column ``name`` of a derived source (subquery, CTE, VALUES, LATERAL)."""
-        query = source
-        alias = source.args.get("alias")
-        while isinstance(query, exp.Lateral | exp.Subquery):
-            alias = alias or query.args.get("alias")
-            query = query.this
-        if alias is None and isinstance(source.parent, exp.CTE | exp.Subquery):
-            alias = source.parent.args.get("alias")  # a CTE's body, a derived table's query
+        query, alias = _query_and_alias(source)
         names = _names(query, alias)
         if name not in names:
             return None
-        types = self.outputs(query)
+        recursive = _recursive_cte(query)
+        # a recursive CTE's columns have its non-recursive term's types
+        types = self.outputs(query.this if recursive is not None else query)
         index = names.index(name)
         return types[index] if index < len(types) else None
 
@@ -130,6 +155,8 @@ class _Resolver:
         return self._type(proj.this if isinstance(proj, exp.Alias) else proj)
 
     def _type(self, node: exp.Expr) -> Column:
+        if isinstance(node, exp.Parameter):  # untyped, it takes the other branches' type
+            return self.type_of(node) or _UNKNOWN
         return _UNKNOWN if _is_unknown(node) else _number_type(node) or self.type_of(node)
 
     def _set_operation(self, op: exp.SetOperation) -> list[Column]:
@@ -137,18 +164,31 @@ class _Resolver:
         if len(left) != len(right):
             return left  # DuckDB reports the arity error
         word = _SETOP_WORDS.get(type(op), "UNION")
+        recursive = _recursive_cte(op)
         result: list[Column] = []
         for index, (a, b) in enumerate(zip(left, right, strict=True)):
             common = _common([a, b], word)
             result.append(common)
-            if common is None or common.name not in _CAST_TARGETS:
+            if recursive is not None and a is not None and a.name != "unknown":
+                if common is not None and common != a:
+                    raise errors.DatatypeMismatch(
+                        f'recursive query "{recursive}" column {index + 1} has type {a.format()}'
+                        f" in non-recursive term but type {common.format()} overall",
+                        hint="Cast the output of the non-recursive term to the correct type.",
+                    )
+                result[-1] = a
+            if common is None or common.name == "unknown":
                 continue
             for side, t in ((op.this, a), (op.expression, b)):
-                if t is None or t.name != common.name:
-                    _cast_branch(side, index, SqlType(common.name))
+                if common.name not in _CAST_TARGETS:
+                    if t is not None and t.name == "unknown" and common.name != "numeric":
+                        # $n takes the common type (numeric: DuckDB's bare DECIMAL has scale 3)
+                        _cast_branch(side, index, common, _PARAMS)
+                elif t is None or t.name != common.name:
+                    _cast_branch(side, index, common, _CAST)
                 elif common.name in _DENSE and common.typmod < 0 and t.typmod > 0:
                     # branches of other dimensions: DuckDB must see a list, not FLOAT[n]
-                    _cast_branch(side, index, common, to_list=True)
+                    _cast_branch(side, index, common, _LIST)
         return result
 
     def _values(self, values: exp.Values) -> list[Column]:
@@ -161,11 +201,43 @@ class _Resolver:
             types = [self._type(c) for c in cells]
             common = _common(types, "VALUES")
             result.append(common)
-            if common is not None and common.name in _CAST_TARGETS:
-                for cell, t in zip(cells, types, strict=True):
-                    if t is None or t.name != common.name:
-                        cell.replace(exp.Cast(this=cell.copy(), to=_data_type(common.name)))
+            if common is None or common.name == "unknown":
+                continue
+            for cell, t in zip(cells, types, strict=True):
+                special = common.name in _CAST_TARGETS
+                if (special and (t is None or t.name != common.name)) or (
+                    isinstance(cell, exp.Parameter)
+                    and t is not None
+                    and t.name == "unknown"
+                    and common.name != "numeric"
+                ):
+                    cell.replace(exp.Cast(this=cell.copy(), to=_data_type(common)))
         return result
+
+
+def _query_and_alias(source: exp.Expr) -> tuple[exp.Expr, exp.Expr | None]:
+    """A derived source's query and the alias that may rename its columns."""
+    query = source
+    alias = source.args.get("alias")
+    while isinstance(query, exp.Lateral | exp.Subquery):
+        alias = alias or query.args.get("alias")
+        query = query.this
+    if alias is None and isinstance(source.parent, exp.CTE | exp.Subquery):
+        alias = source.parent.args.get("alias")  # a CTE's body, a derived table's query
+    return query, alias
+
+
+def _recursive_cte(query: exp.Expr) -> str | None:
+    """The name of the recursive CTE whose body (referring to itself) this is."""
+    cte = query.parent
+    if not (isinstance(query, exp.SetOperation) and isinstance(cte, exp.CTE)):
+        return None
+    with_ = cte.parent
+    if not (isinstance(with_, exp.With) and with_.args.get("recursive")):
+        return None
+    name = cte.alias_or_name
+    refers = any(t.name == name and not t.db for t in query.expression.find_all(exp.Table))
+    return name if refers else None
 
 
 def _names(query: exp.Expr, alias: exp.Expr | None) -> list[str]:
@@ -251,29 +323,40 @@ def _shown(t: SqlType) -> str:
     return SqlType(t.name, is_array=t.is_array).format()
 
 
-def _data_type(name: str) -> exp.DataType:
-    return exp.DataType.build(name, dialect="postgres", udt=True)
+def _data_type(t: SqlType) -> exp.DataType:
+    """The type name a cast to ``t`` (without its typmod) is written with."""
+    name = SqlType(t.name, is_array=t.is_array).format()
+    if t.name == "bit varying":
+        name = name.replace("bit varying", "varbit")  # sqlglot reads "bit varying" as bit
+    return exp.DataType.build(name, dialect="postgres", udt=t.name in _CAST_TARGETS)
 
 
-def _cast_branch(branch: exp.Expr, index: int, target: SqlType, to_list: bool = False) -> None:
-    """Cast output column ``index`` of every SELECT under a set-operation branch."""
+_CAST, _LIST, _PARAMS = "cast", "list", "params"
+
+
+def _cast_branch(branch: exp.Expr, index: int, target: SqlType, how: str) -> None:
+    """Cast output column ``index`` of every SELECT under a set-operation branch:
+    ``_CAST`` any value, ``_PARAMS`` only a bare parameter, ``_LIST`` a dense vector
+    to DuckDB's variable-length list."""
     if isinstance(branch, exp.Subquery):
-        _cast_branch(branch.this, index, target, to_list)
+        _cast_branch(branch.this, index, target, how)
     elif isinstance(branch, exp.SetOperation):
-        _cast_branch(branch.this, index, target, to_list)
-        _cast_branch(branch.expression, index, target, to_list)
+        _cast_branch(branch.this, index, target, how)
+        _cast_branch(branch.expression, index, target, how)
     elif isinstance(branch, exp.Select) and index < len(branch.expressions):
         proj = branch.expressions[index]
         inner = proj.this if isinstance(proj, exp.Alias) else proj
         cast: exp.Expr
-        if to_list:
+        if how == _PARAMS and not isinstance(inner, exp.Parameter):
+            return
+        if how == _LIST:
             # DuckDB's own array -> list cast (TRY_CAST: pgvector's cast rewrite skips it)
             cast = exp.TryCast(
                 this=inner.copy(), to=exp.DataType.build("FLOAT[]", dialect="duckdb")
             )
             cast.meta[TYPE] = target
         else:
-            cast = exp.Cast(this=inner.copy(), to=_data_type(target.name))
+            cast = exp.Cast(this=inner.copy(), to=_data_type(target))
         if isinstance(proj, exp.Alias):
             proj.set("this", cast)
         else:

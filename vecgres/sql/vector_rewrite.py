@@ -302,6 +302,7 @@ class VectorRewriter:
                 if t is not None:
                     label = SqlType(t.name, is_array=t.is_array).format()
                     out = exp.Literal.string(label)
+                    out.meta[NAME] = "pg_typeof"
                     node.replace(out)
                     return out
             if name == "array_fill":

@@ -137,3 +137,40 @@ def test_dbapi_description(tmp_path: Path) -> None:
     cur.execute("SELECT v FROM items UNION ALL SELECT h FROM items")
     assert [d[1] for d in cur.description] == [HALFVEC]
     conn.close()
+
+
+def test_row_description_column_origins(server: RunningServer) -> None:
+    """PostgreSQL names the table column a subquery or CTE passes through, a view's own
+    column, and nothing for a set operation's or an expression's output."""
+    with psycopg.connect(server.dsn(), autocommit=True) as conn:
+        items, view = conn.execute(
+            "SELECT 'items'::regclass::oid, 'doubled'::regclass::oid"
+        ).fetchone()
+        cases = {
+            "SELECT h, s FROM (SELECT h, s FROM items) q": [(items, 3), (items, 4)],
+            "WITH c AS (SELECT * FROM items) SELECT b, v FROM c": [(items, 5), (items, 2)],
+            "SELECT z FROM (SELECT x AS z FROM (SELECT h AS x FROM items) a) b": [(items, 3)],
+            "SELECT hh, vv FROM doubled": [(view, 3), (view, 2)],
+            "SELECT v FROM items UNION ALL SELECT v FROM items": [(0, 0)],
+            "SELECT x FROM (SELECT v + v AS x FROM items) q": [(0, 0)],
+        }
+        for sql, expected in cases.items():
+            result = conn.execute(sql).pgresult
+            assert result is not None
+            origins = [(result.ftable(i), result.ftablecol(i)) for i in range(result.nfields)]
+            assert origins == expected, sql
+
+
+def test_untyped_parameter_takes_the_union_type(server: RunningServer) -> None:
+    with psycopg.connect(server.dsn(), autocommit=True) as conn:
+        cur = conn.execute(
+            "SELECT k, x, pg_typeof(x)::text FROM "
+            "(SELECT 1 AS k, h AS x FROM items UNION ALL SELECT 2, %s) u ORDER BY k",
+            ["[0.1,2,3]"],
+        )
+        assert cur.description is not None
+        assert cur.description[1].type_code == HALFVEC
+        assert cur.fetchall() == [
+            (1, "[1.234375,0.099975586,-65504]", "halfvec"),
+            (2, "[0.099975586,2,3]", "halfvec"),
+        ]
