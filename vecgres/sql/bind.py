@@ -665,6 +665,14 @@ def expr_type(
         inner = expr_type(node.this, alias_tables, params)
         if inner is not None and inner.is_vector:
             return SqlType(inner.name)
+    if isinstance(node, exp.ArrayAgg):
+        # DuckDB's FLOAT[n][] says vector[] for halfvec too
+        arg = node.this.this if isinstance(node.this, exp.Order) else node.this
+        if isinstance(arg, exp.Distinct) and len(arg.expressions) == 1:
+            arg = arg.expressions[0]
+        inner = expr_type(arg, alias_tables, params) if isinstance(arg, exp.Expr) else None
+        if inner is not None and inner.is_vector:
+            return SqlType(inner.name).array_of()
     values = branches(node)
     if values:  # CASE/COALESCE/... over pgvector values
         return branch_result([expr_type(v, alias_tables, params) for v in values])
