@@ -62,13 +62,28 @@ def propagate(ast: exp.Expr, type_of: TypeOf, source_of: SourceOf) -> None:
                     col.meta[TYPE] = t
                 col.meta[SOURCE] = _origin(source.expression, col.name, source_of)
         if isinstance(scope.expression, exp.SetOperation | exp.Values):
-            resolver.outputs(scope.expression)
+            types = resolver.outputs(scope.expression)
+            _type_order_by(scope.expression, types)
         if scope.is_subquery:
             holder = scope.expression.parent
             if isinstance(holder, exp.Subquery) and _is_scalar(holder):
                 types = resolver.outputs(scope.expression)
                 if len(types) == 1 and types[0] is not None and types[0].name != "unknown":
                     holder.meta[TYPE] = types[0]
+
+
+def _type_order_by(query: exp.Expr, types: list[Column]) -> None:
+    """A set operation's ORDER BY names its output columns: give them the resolved types."""
+    order = query.args.get("order")
+    if not isinstance(order, exp.Order):
+        return
+    names = _names(query, None)
+    for col in order.find_all(exp.Column):
+        if col.table or col.name not in names:
+            continue
+        t = types[names.index(col.name)] if names.index(col.name) < len(types) else None
+        if t is not None and t.name != "unknown":
+            col.meta[TYPE] = t
 
 
 def _origin(source: exp.Expr, name: str, source_of: SourceOf) -> tuple[int, int]:
