@@ -21,7 +21,7 @@ from sqlglot.errors import OptimizeError
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from vecgres import errors
-from vecgres.sql.vector_resolve import common_kind
+from vecgres.sql.vector_resolve import KINDS, common_kind, operator_error, resolve
 from vecgres.types import SqlType
 
 TypeOf = Callable[[exp.Expr], SqlType | None]
@@ -70,6 +70,36 @@ def propagate(ast: exp.Expr, type_of: TypeOf, source_of: SourceOf) -> None:
                 types = resolver.outputs(scope.expression)
                 if len(types) == 1 and types[0] is not None and types[0].name != "unknown":
                     holder.meta[TYPE] = types[0]
+    for node in list(ast.find_all(exp.In)):
+        _coerce_in_subquery(node, resolver)
+
+
+def _coerce_in_subquery(node: exp.In, resolver: _Resolver) -> None:
+    """``v IN (SELECT h ...)`` compares as halfvec = halfvec, as pgvector's implicit casts
+    make PostgreSQL choose: both sides are cast to the operator's type (an unknown
+    literal to the other side's)."""
+    sub = node.args.get("query")
+    query = sub.this if isinstance(sub, exp.Subquery) else sub
+    if not isinstance(query, exp.Select | exp.SetOperation):
+        return
+    left, right = resolver.value_type(node.this), resolver.outputs(query)
+    if left is None or len(right) != 1 or right[0] is None:
+        return
+    other = right[0]
+    if not (left.is_vector or other.is_vector) or _same(left, other):
+        return
+    if "unknown" in (left.name, other.name):
+        kind: str | None = other.name if left.name == "unknown" else left.name
+    else:
+        names: list[str | None] = [t.name if t.is_vector else _shown(t) for t in (left, other)]
+        kind = resolve(names, KINDS)
+        if kind not in KINDS:
+            raise operator_error("=", _shown(left), _shown(other), kind)
+    target = SqlType(kind or "vector")
+    if left.name != target.name:
+        node.set("this", exp.Cast(this=node.this.copy(), to=_data_type(target)))
+    if other.name != target.name:
+        _cast_branch(query, 0, target, _CAST)
 
 
 def _type_order_by(query: exp.Expr, types: list[Column]) -> None:
@@ -167,9 +197,10 @@ class _Resolver:
         return []
 
     def _projection(self, proj: exp.Expr) -> Column:
-        return self._type(proj.this if isinstance(proj, exp.Alias) else proj)
+        return self.value_type(proj.this if isinstance(proj, exp.Alias) else proj)
 
-    def _type(self, node: exp.Expr) -> Column:
+    def value_type(self, node: exp.Expr) -> Column:
+        """An expression's type, ``unknown`` for untyped literals and parameters."""
         if isinstance(node, exp.Parameter):  # untyped, it takes the other branches' type
             return self.type_of(node) or _UNKNOWN
         return _UNKNOWN if _is_unknown(node) else _number_type(node) or self.type_of(node)
@@ -213,7 +244,7 @@ class _Resolver:
         result: list[Column] = []
         for index in range(len(rows[0])):
             cells = [row[index] for row in rows if index < len(row)]
-            types = [self._type(c) for c in cells]
+            types = [self.value_type(c) for c in cells]
             common = _common(types, "VALUES")
             result.append(common)
             if common is None or common.name == "unknown":
