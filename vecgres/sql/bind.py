@@ -665,6 +665,19 @@ def expr_type(
         inner = expr_type(node.this, alias_tables, params)
         if inner is not None and inner.is_vector:
             return SqlType(inner.name)
+    if isinstance(node, exp.Array):
+        # ARRAY[v, '[1,2]']: an array of the elements' common pgvector type
+        common = branch_result([expr_type(e, alias_tables, params) for e in node.expressions])
+        if common is not None:
+            return common.array_of()
+    if isinstance(node, exp.Explode | exp.Unnest):
+        # unnest(anyarray) in a select list: the element type
+        arg = node.this if isinstance(node, exp.Explode) else None
+        if arg is None and node.expressions:
+            arg = node.expressions[0]
+        inner = expr_type(arg, alias_tables, params) if isinstance(arg, exp.Expr) else None
+        if inner is not None and inner.is_array and inner.element.is_vector:
+            return inner.element
     if isinstance(node, exp.ArrayAgg):
         # DuckDB's FLOAT[n][] says vector[] for halfvec too
         arg = node.this.this if isinstance(node.this, exp.Order) else node.this

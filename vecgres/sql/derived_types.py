@@ -188,6 +188,10 @@ class _Resolver:
     def _outputs(self, query: exp.Expr) -> list[Column]:
         while isinstance(query, exp.Subquery):
             query = query.this
+        if isinstance(query, exp.Unnest):
+            # FROM unnest(a, ...) AS u(x, ...): each array's element type
+            types = [self.type_of(arg) for arg in query.expressions]
+            return [t.element if t is not None and t.is_array else None for t in types]
         if isinstance(query, exp.Select):
             return [self._projection(p) for p in query.expressions]
         if isinstance(query, exp.SetOperation):
