@@ -81,6 +81,7 @@ def _coerce_in_subquery(node: exp.In, resolver: _Resolver) -> None:
     sub = node.args.get("query")
     query = sub.this if isinstance(sub, exp.Subquery) else sub
     if not isinstance(query, exp.Select | exp.SetOperation):
+        _coerce_in_list(node, resolver)
         return
     left, right = resolver.value_type(node.this), resolver.outputs(query)
     if left is None or len(right) != 1 or right[0] is None:
@@ -100,6 +101,42 @@ def _coerce_in_subquery(node: exp.In, resolver: _Resolver) -> None:
         node.set("this", exp.Cast(this=node.this.copy(), to=_data_type(target)))
     if other.name != target.name:
         _cast_branch(query, 0, target, _CAST)
+
+
+def _coerce_in_list(node: exp.In, resolver: _Resolver) -> None:
+    """``v IN (h, '[1,2]')``: each ``v = item`` resolves as pgvector's casts make it
+    (here for lists whose typed items share one pgvector type)."""
+    items = list(node.expressions)
+    left = resolver.value_type(node.this)
+    if left is None or not items:
+        return
+    types = [resolver.value_type(item) for item in items]
+    if any(t is None for t in types):
+        return
+    kinds = {t.name for t in types if t is not None and t.name != "unknown"}
+    if len(kinds) > 1 or not (left.is_vector or any(t is not None and t.is_vector for t in types)):
+        return
+    if not kinds:  # only unknown literals: they are read as the left side's type
+        kind: str | None = left.name if left.is_vector else None
+    else:
+        other = next(t for t in types if t is not None and t.name != "unknown")
+        if left.name == "unknown":
+            kind = other.name if other.is_vector else None
+        elif _same(left, other):
+            kind = left.name
+        else:
+            names: list[str | None] = [t.name if t.is_vector else _shown(t) for t in (left, other)]
+            kind = resolve(names, KINDS)
+            if kind not in KINDS:
+                raise operator_error("=", _shown(left), _shown(other), kind)
+    if kind is None:
+        return
+    target = SqlType(kind)
+    if left.name != kind:
+        node.set("this", exp.Cast(this=node.this.copy(), to=_data_type(target)))
+    for item, t in zip(items, types, strict=True):
+        if t is not None and t.name != kind:
+            item.replace(exp.Cast(this=item.copy(), to=_data_type(target)))
 
 
 def _type_order_by(query: exp.Expr, types: list[Column]) -> None:
