@@ -27,7 +27,7 @@ from vecgres import errors
 from vecgres.catalog.model import Catalog, Table
 from vecgres.executor.relation import duck_names
 from vecgres.index.predicate import COMPARISON_SYMBOLS
-from vecgres.sql import pgcatalog
+from vecgres.sql import derived_types, pgcatalog
 from vecgres.sql.arrayops import rewrite_arrays
 from vecgres.sql.dialect import DIALECT, DUCK, VectorOp
 from vecgres.sql.joinscope import qualify_join_conditions
@@ -405,6 +405,11 @@ def bind_query(
     for index, hint in enumerate(param_hints[:n_params]):
         if hint is not None:
             param_types[index] = hint
+    derived_types.propagate(
+        ast,
+        lambda node: expr_type(node, alias_tables, param_types),
+        lambda col: _column_source(col, alias_tables),
+    )
     _infer_params(ast, alias_tables, param_types)
     _check_operand_types(ast, alias_tables, param_types)
     _check_setop_types(ast, alias_tables, param_types)
@@ -506,9 +511,11 @@ def _expand_views(ast: exp.Expr, ctx: BindContext, parse_view: Callable[[str], e
             if isinstance(found, Table) and found.kind == "v" and found.view_sql:
                 sub = parse_view(found.view_sql)
                 alias = node.alias or node.name
-                node.replace(
-                    exp.Subquery(this=sub, alias=exp.TableAlias(this=exp.to_identifier(alias)))
+                expanded = exp.Subquery(
+                    this=sub, alias=exp.TableAlias(this=exp.to_identifier(alias))
                 )
+                expanded.meta[derived_types.VIEW] = found.oid  # clients see the view's columns
+                node.replace(expanded)
                 changed = True
         if not changed:
             return
@@ -604,6 +611,13 @@ def column_type(col: exp.Expr, alias_tables: dict[str, Table]) -> SqlType | None
     return found.type if found is not None else None
 
 
+def _column_source(col: exp.Column, alias_tables: dict[str, Table]) -> tuple[int, int] | None:
+    table = alias_tables.get(col.table)
+    if table is None or table.column(col.name) is None:
+        return None
+    return (table.oid, table.attnum(col.name))
+
+
 def expr_type(
     node: exp.Expr, alias_tables: dict[str, Table], params: list[SqlType]
 ) -> SqlType | None:
@@ -651,6 +665,27 @@ def expr_type(
         inner = expr_type(node.this, alias_tables, params)
         if inner is not None and inner.is_vector:
             return SqlType(inner.name)
+    if isinstance(node, exp.Array):
+        # ARRAY[v, '[1,2]']: an array of the elements' common pgvector type
+        common = branch_result([expr_type(e, alias_tables, params) for e in node.expressions])
+        if common is not None:
+            return common.array_of()
+    if isinstance(node, exp.Explode | exp.Unnest):
+        # unnest(anyarray) in a select list: the element type
+        arg = node.this if isinstance(node, exp.Explode) else None
+        if arg is None and node.expressions:
+            arg = node.expressions[0]
+        inner = expr_type(arg, alias_tables, params) if isinstance(arg, exp.Expr) else None
+        if inner is not None and inner.is_array and inner.element.is_vector:
+            return inner.element
+    if isinstance(node, exp.ArrayAgg):
+        # DuckDB's FLOAT[n][] says vector[] for halfvec too
+        arg = node.this.this if isinstance(node.this, exp.Order) else node.this
+        if isinstance(arg, exp.Distinct) and len(arg.expressions) == 1:
+            arg = arg.expressions[0]
+        inner = expr_type(arg, alias_tables, params) if isinstance(arg, exp.Expr) else None
+        if inner is not None and inner.is_vector:
+            return SqlType(inner.name).array_of()
     values = branches(node)
     if values:  # CASE/COALESCE/... over pgvector values
         return branch_result([expr_type(v, alias_tables, params) for v in values])
@@ -839,8 +874,10 @@ def _outputs(
     while isinstance(query, exp.Subquery):
         query = query.this
     mixed: set[int] = set()
+    resolved: list[SqlType | None] | None = None
     if isinstance(query, exp.SetOperation):
         mixed = _mixed_number_columns(query)
+        resolved = derived_types.output_types(query)
         query = query.this
         while not isinstance(query, exp.Select) and isinstance(
             query, exp.SetOperation | exp.Subquery
@@ -860,15 +897,20 @@ def _outputs(
         if len(types) in mixed:
             # integer and numeric branches: numeric whose values keep their own scale
             t = SqlType("numeric")
+        elif resolved is not None and len(types) < len(resolved):
+            t = resolved[len(types)]  # the branches' common type (derived_types)
         types.append(t)
         src = (0, 0)
-        if isinstance(inner, exp.Column):
+        derived = inner.meta.get(derived_types.SOURCE) if inner.meta else None
+        if isinstance(derived, tuple):
+            src = derived  # a derived table's column: where its value came from
+        elif isinstance(inner, exp.Column):
             table = alias_tables.get(inner.table)
             if table is not None and table.column(inner.name) is not None:
                 src = (table.oid, table.attnum(inner.name))
                 if pgcatalog.is_system(table):
                     types[-1] = pgcatalog.shown_type(table, inner.name) or t
-        sources.append(src)
+        sources.append(src if resolved is None else (0, 0))  # set operations: no origin
     return names, types, sources
 
 
@@ -908,6 +950,12 @@ def _output_name(proj: exp.Expr) -> str:
         return proj.alias
     if isinstance(proj, exp.Column):
         return proj.name
+    if isinstance(proj, exp.Subquery) and not isinstance(proj.this, exp.SetOperation):
+        # a scalar subquery keeps its select item's alias; unnamed, its column's name
+        if proj.alias and not _GENERATED_ALIAS.match(proj.alias):
+            return proj.alias
+        inner = proj.this.expressions if isinstance(proj.this, exp.Select) else []
+        return _output_name(inner[0]) if len(inner) == 1 else "?column?"
     if isinstance(proj, exp.Cast):
         return _output_name(proj.this) if isinstance(proj.this, exp.Column) else _type_label(proj)
     if isinstance(proj, exp.Anonymous):

@@ -93,9 +93,10 @@ def _pg_typeof(node: exp.Anonymous, type_of: TypeOf, memo: dict[int, str | None]
         if arg.find(exp.AggFunc) is not None:
             # still an aggregate: one row per group, as PostgreSQL gives
             label = exp.func("coalesce", exp.func("any_value", label), label.copy())
-        node.replace(label)
     else:
-        node.replace(exp.func("vg_pg_type_name", _call("typeof", arg.copy())))
+        label = exp.func("vg_pg_type_name", _call("typeof", arg.copy()))
+    label.meta["vg_name"] = "pg_typeof"  # the select item's name, as PostgreSQL gives it
+    node.replace(label)
 
 
 _RELEVANT = (

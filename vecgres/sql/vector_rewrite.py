@@ -27,6 +27,7 @@ from vecgres.sql.vector_resolve import (
     FUNCTION_KINDS,
     KINDS,
     UNKNOWN,
+    branch_result,
     branches,
     common_kind,
     function_error,
@@ -306,6 +307,7 @@ class VectorRewriter:
                 if t is not None:
                     label = SqlType(t.name, is_array=t.is_array).format()
                     out = exp.Literal.string(label)
+                    out.meta[NAME] = "pg_typeof"
                     node.replace(out)
                     return out
             if name == "array_fill":
@@ -687,8 +689,9 @@ class VectorRewriter:
         return out
 
     def _array(self, node: exp.Array) -> exp.Expr:
-        kind: SqlType | None = None
-        for e in node.expressions:
+        # the elements' common type: ARRAY[vector, halfvec] is halfvec[]
+        kind: SqlType | None = branch_result([self.type_of(e) for e in node.expressions])
+        for e in node.expressions if kind is None else []:
             t = self.type_of(e)
             if t is not None and t.is_vector:
                 kind = SqlType(t.name)
