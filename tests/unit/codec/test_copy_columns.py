@@ -275,3 +275,38 @@ def test_text_a_long_line_in_many_pieces():
     data = b"1\t" + b"x" * 100_000 + b"\n2\ty\n"
     parts = _decode_parts(data, CopyOptions(), [T.INT4, T.TEXT], 1000)
     assert _rows(parts) == [["1", "x" * 100_000], ["2", "y"]]
+
+
+def _lookalike_row(i: int) -> bytes:
+    # values holding the bytes of a field count (00 03) and of small lengths, so the
+    # scanner's candidate starts include many look-alikes inside the data
+    return _tuple(
+        struct.pack(">q", [3, 768, 0x0003_0000_0000, i][i % 4]),
+        None if i % 7 == 0 else b"\x00\x03\x00\x00\x00\x02ab" * (i % 3),
+        _vector(0.0, 4.2e-45, float(i)),
+    )
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_scan_tuples_matches_the_row_by_row_scan(seed):
+    from vecgres.codec.copy_columns import _scan_tuples_by_row, scan_tuples
+
+    rng = random.Random(seed)
+    body = b"".join(_lookalike_row(rng.randrange(1000)) for _ in range(300)) + BINARY_TRAILER
+    for cut in [0, 1, 2, len(body), *(rng.randrange(len(body)) for _ in range(40))]:
+        buf = body[:cut]
+        got, want = scan_tuples(buf, 3), _scan_tuples_by_row(buf, 3)
+        assert (got.consumed, got.trailer) == (want.consumed, want.trailer)
+        assert np.array_equal(got.starts, want.starts)
+        assert np.array_equal(got.lengths, want.lengths)
+    assert scan_tuples(body, 3).trailer
+    assert len(scan_tuples(body, 3).starts) == 300
+    # a wrong field count or a bad length stops the scan where the row scan stops
+    bad = body[:100] + b"\xff\xfe" + body[102:]
+    for buf in (bad, body[:50] + struct.pack(">h", 2) + body[52:]):
+        got, want = scan_tuples(buf, 3), _scan_tuples_by_row(buf, 3)
+        assert (got.consumed, got.trailer, len(got.starts)) == (
+            want.consumed,
+            want.trailer,
+            len(want.starts),
+        )
