@@ -353,6 +353,10 @@ class CsvDecoder(_LineDecoder):
         return text
 
 
+# binary data is decoded into columns this many bytes at a time (or at its end)
+DECODE_BYTES: Final = 8 * 1024 * 1024
+
+
 class BinaryDecoder:
     """COPY ... FROM (FORMAT binary): PGCOPY header, tuples of length-prefixed fields."""
 
@@ -375,12 +379,31 @@ class BinaryDecoder:
         self.buffer += chunk
         if not self.header_done and not self._header():
             return []
+        if (
+            self.fast
+            and not self.done
+            and len(self.buffer) < DECODE_BYTES
+            and not self.buffer.endswith(BINARY_TRAILER)
+        ):
+            return []  # decoded with what follows: each columnar decode has a fixed cost
+        return self._parts()
+
+    def finish_parts(self) -> list[Part]:
+        """``finish`` after the rows ``feed_parts`` held back."""
+        parts = self._parts() if self.header_done else []
+        self.finish()
+        return parts
+
+    def _parts(self) -> list[Part]:
         parts: list[Part] = []
         if self.fast and not self.done:
             scan = scan_tuples(self.buffer, len(self.oids))
-            # a copy of the complete tuples only (numpy must not hold the bytearray)
-            data = bytes(self.buffer[: scan.consumed]) if scan.consumed else b""
-            batch = binary_columns(data, scan, self.types) if scan.consumed else None
+            batch = None
+            if scan.consumed:
+                # a copy of the complete tuples only (numpy must not hold the bytearray)
+                with memoryview(self.buffer) as view:
+                    data = bytes(view[: scan.consumed])
+                batch = binary_columns(data, scan, self.types)
             if batch is not None:
                 del self.buffer[: scan.consumed]
                 self.line_no += batch.num_rows

@@ -333,11 +333,11 @@ def _vectors(
     dim = int(data[live[0] : live[0] + 2].view(">i2")[0])
     if not 1 <= dim <= VECTOR_MAX_DIM or (lengths[~null] != 4 + 4 * dim).any():
         return None
-    cells = _rows_of(data, live, 4 + 4 * dim)
-    header = np.ascontiguousarray(cells[:, :4]).view(">i2")
+    header = _rows_of(data, live, 4).view(">i2")
     if (header[:, 0] != dim).any() or (header[:, 1] != 0).any():
         return None
-    values = np.ascontiguousarray(cells[:, 4:]).view(">f4").astype(np.float32).reshape(-1)
+    # gathered (one copy), then byte-swapped (the second)
+    values = _rows_of(data, live + 4, 4 * dim).view(">f4").astype(np.float32).reshape(-1)
     if not np.isfinite(values).all():
         return None
     sizes = np.where(null, 0, dim)
