@@ -336,11 +336,15 @@ def _vectors(
     header = _rows_of(data, live, 4).view(">i2")
     if (header[:, 0] != dim).any() or (header[:, 1] != 0).any():
         return None
-    # gathered (one copy), then byte-swapped (the second)
-    values = _rows_of(data, live + 4, 4 * dim).view(">f4").astype(np.float32).reshape(-1)
+    # byte-swapped into Arrow's memory pool: the rows outlive this call (they wait for
+    # COMMIT), and the pool reuses freed memory where new pages from the OS cost more
+    buf = pa.allocate_buffer(len(live) * 4 * dim)
+    values = np.frombuffer(buf, dtype=np.float32)
+    np.copyto(values.reshape(len(live), dim), _rows_of(data, live + 4, 4 * dim).view(">f4"))
     if not np.isfinite(values).all():
         return None
     sizes = np.where(null, 0, dim)
     offsets = np.zeros(len(starts) + 1, dtype=np.int32)
     np.cumsum(sizes, out=offsets[1:])
-    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(values), mask=mask)
+    flat = pa.Array.from_buffers(pa.float32(), len(values), [None, buf])
+    return pa.ListArray.from_arrays(pa.array(offsets), flat, mask=mask)

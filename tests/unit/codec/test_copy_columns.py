@@ -310,3 +310,26 @@ def test_scan_tuples_matches_the_row_by_row_scan(seed):
             want.trailer,
             len(want.starts),
         )
+
+
+@pytest.mark.parametrize("step", [1, 7, 100, 999])
+def test_binary_decoded_in_several_held_chunks(monkeypatch, step):
+    import vecgres.codec.copy as copy_mod
+
+    # decoded every ~300 bytes: many joins of held data, tuples cut at every place
+    monkeypatch.setattr(copy_mod, "DECODE_BYTES", 300)
+    data = binary_header() + b"".join(_binary_row(i) for i in range(120)) + BINARY_TRAILER
+    opts = CopyOptions(format="binary")
+    parts = _decode_parts(data, opts, BINARY_TYPES, step)
+    assert sum(isinstance(p, ColumnBatch) for p in parts) > 1
+    got, expected = _rows(parts), _decode_rows(data, opts, BINARY_TYPES)
+    assert [g[:6] for g in got] == [e[:6] for e in expected]
+    assert [None if g[6] is None else list(g[6]) for g in got] == [
+        None if e[6] is None else [float(x) for x in e[6]] for e in expected
+    ]
+    # no trailer: every complete row is decoded first, then the end is an error
+    dec = make_decoder(opts, BINARY_TYPES)
+    for i in range(0, len(data) - 2, step):
+        dec.feed_parts(data[i : min(i + step, len(data) - 2)])
+    with pytest.raises(BadCopyFileFormat, match="unexpected EOF in COPY data"):
+        dec.finish_parts()
