@@ -82,3 +82,57 @@ def test_integer_literal_input(engine_server, sql, expected):
             conn.execute(sql)
         assert (err.value.diag.sqlstate, err.value.diag.message_primary) == expected
         assert conn.execute("select ' 12 '::int4").fetchone() == (12,)
+
+
+# a string literal or an unknown-type parameter compared with an integer is read as that
+# integer type (PostgreSQL 15's answers, recorded from tests/pgref)
+COMPARED = [
+    ("select 1 where 1 = '1e3'", ("22P02", 'invalid input syntax for type integer: "1e3"')),
+    ("select 1 where '1e3' = 1", ("22P02", 'invalid input syntax for type integer: "1e3"')),
+    ("select 1 where 1::bigint = '1e3'", ("22P02", 'invalid input syntax for type bigint: "1e3"')),
+    (
+        "select 1 where 1::smallint < '1e3'",
+        ("22P02", 'invalid input syntax for type smallint: "1e3"'),
+    ),
+    (
+        "select 1 where 1 = '99999999999'",
+        ("22003", 'value "99999999999" is out of range for type integer'),
+    ),
+    ("select 1 where 1 in (2, '1e3')", ("22P02", 'invalid input syntax for type integer: "1e3"')),
+    (
+        "select 1 where 1 between '0' and '1e3'",
+        ("22P02", 'invalid input syntax for type integer: "1e3"'),
+    ),
+    (
+        "select 1 where 3000000000 = '1e3'",
+        ("22P02", 'invalid input syntax for type bigint: "1e3"'),
+    ),
+    ("select 1 where 1 <> ' 12 '", [(1,)]),
+    ("select 1 where 1 = '1'", [(1,)]),
+]
+
+
+@pytest.mark.parametrize(("sql", "expected"), COMPARED)
+def test_string_literal_compared_with_an_integer(engine_server, sql, expected):
+    with psycopg.connect(engine_server.dsn(), autocommit=True) as conn:
+        if isinstance(expected, list):
+            assert conn.execute(sql).fetchall() == expected
+            return
+        with pytest.raises(psycopg.Error) as err:
+            conn.execute(sql)
+        assert (err.value.diag.sqlstate, err.value.diag.message_primary) == expected
+        assert conn.execute("select 1 where 2 = '2'").fetchall() == [(1,)]
+
+
+def test_text_parameter_compared_with_an_integer_constant(engine_server):
+    with psycopg.connect(engine_server.dsn(), autocommit=True) as conn:
+        for prepare in (False, True):
+            with pytest.raises(psycopg.errors.InvalidTextRepresentation) as err:
+                conn.execute("select 1 where 1 = %s", ["1e3"], prepare=prepare)
+            assert err.value.diag.message_primary == 'invalid input syntax for type integer: "1e3"'
+            got = conn.execute("select 1 where 1 = %s", [" 1 "], prepare=prepare)
+            assert got.fetchall() == [(1,)]
+            assert conn.execute("select 1 where %s = 1::bigint", [" 7 "]).fetchall() == []
+            # a bigint constant makes the parameter a bigint
+            got = conn.execute("select 1 where %s in (3000000000)", ["3000000000"])
+            assert got.fetchall() == [(1,)]

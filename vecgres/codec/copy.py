@@ -353,6 +353,10 @@ class CsvDecoder(_LineDecoder):
         return text
 
 
+# binary data is decoded into columns this many bytes at a time (or at its end)
+DECODE_BYTES: Final = 8 * 1024 * 1024
+
+
 class BinaryDecoder:
     """COPY ... FROM (FORMAT binary): PGCOPY header, tuples of length-prefixed fields."""
 
@@ -361,30 +365,62 @@ class BinaryDecoder:
         self.oids = [t.oid for t in types]
         self.fast = binary_fast(types)
         self.buffer = bytearray()
+        self.held: list[bytes] = []  # data after ``buffer`` that feed_parts has not decoded
+        self.held_size = 0
         self.header_done = False
         self.done = False
         self.line_no = 0
 
     def feed(self, chunk: bytes) -> list[Row]:
+        if self.held:
+            self.buffer = bytearray(self._unhold())
         self.buffer += chunk
         if not self.header_done and not self._header():
             return []
         return self._rows()
 
     def feed_parts(self, chunk: bytes) -> list[Part]:
+        if self.fast and self.header_done and not self.done:
+            # held as received and joined once when decoded (a growing buffer copies)
+            self.held.append(chunk)
+            self.held_size += len(chunk)
+            if self.held_size + len(self.buffer) < DECODE_BYTES and not chunk.endswith(
+                BINARY_TRAILER
+            ):
+                return []  # decoded with what follows: each columnar decode has a fixed cost
+            return self._parts()
         self.buffer += chunk
         if not self.header_done and not self._header():
             return []
+        return self._parts()
+
+    def finish_parts(self) -> list[Part]:
+        """``finish`` after the rows ``feed_parts`` held back."""
+        parts = self._parts() if self.header_done else []
+        rows = self.finish()
+        return [*parts, rows] if rows else parts
+
+    def _unhold(self) -> bytes | bytearray:
+        data: bytes | bytearray = self.buffer
+        if self.held:
+            data = b"".join([self.buffer, *self.held])
+            self.held, self.held_size = [], 0
+        return data
+
+    def _parts(self) -> list[Part]:
         parts: list[Part] = []
+        data = self._unhold()
         if self.fast and not self.done:
-            scan = scan_tuples(self.buffer, len(self.oids))
-            # a copy of the complete tuples only (numpy must not hold the bytearray)
-            data = bytes(self.buffer[: scan.consumed]) if scan.consumed else b""
+            if isinstance(data, bytearray):
+                data = bytes(data)  # numpy must not hold the bytearray (it is cut below)
+            scan = scan_tuples(data, len(self.oids))
             batch = binary_columns(data, scan, self.types) if scan.consumed else None
             if batch is not None:
-                del self.buffer[: scan.consumed]
+                with memoryview(data) as view:
+                    data = view[scan.consumed :].tobytes()
                 self.line_no += batch.num_rows
                 parts.append(batch)
+        self.buffer = data if isinstance(data, bytearray) else bytearray(data)
         # the trailer, a partial tuple, or rows the columnar path left to the row decoder
         rows = self._rows()
         if rows:
@@ -457,11 +493,15 @@ class BinaryDecoder:
     def finish(self) -> list[Row]:
         if not self.header_done:
             raise BadCopyFileFormat("COPY file signature not recognized")
+        rows: list[Row] = []
+        if self.held:
+            self.buffer = bytearray(self._unhold())
+            rows = self._rows()
         if self.buffer and not self.done:
             raise BadCopyFileFormat("unexpected EOF in COPY data")
         if not self.done:
             raise BadCopyFileFormat("unexpected EOF in COPY data")
-        return []
+        return rows
 
 
 Decoder = TextDecoder | CsvDecoder | BinaryDecoder

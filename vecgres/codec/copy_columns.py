@@ -116,12 +116,88 @@ class TupleScan:
     trailer: bool  # the next thing in the buffer is the end-of-data trailer
 
 
+# pruning rounds before the scan goes row by row instead
+_PRUNE_ROUNDS: Final = 8
+
+
 def scan_tuples(buf: bytes | bytearray, column_count: int) -> TupleScan:
     """The complete, well-formed tuples at the front of ``buf``.
 
     Stops at the trailer, at an incomplete tuple, or at anything odd (a wrong
     field count, a negative length): the row decoder takes it from there.
     """
+    if column_count == 0:
+        return _scan_tuples_by_row(buf, column_count)
+    data = np.frombuffer(buf, dtype=np.uint8)
+    n = len(data)
+    if n < 2:
+        empty = np.empty((0, column_count), dtype=np.int64)
+        return _scan_result(empty, empty, 0, buf)
+    # every place a tuple could start (its field count): real starts and rare look-alikes
+    # (compared as big-endian int16s at even offsets, then at odd ones: no byte-pair arrays)
+    # in native order against the count's bytes read the same way: no byte swapping
+    count = np.frombuffer(_COUNT.pack(column_count), dtype=np.uint16)[0]
+    even = np.frombuffer(buf, dtype=np.uint16, count=n // 2)
+    odd = np.frombuffer(buf, dtype=np.uint16, count=(n - 1) // 2, offset=1)
+    cand = np.sort(
+        np.concatenate([np.flatnonzero(even == count) * 2, np.flatnonzero(odd == count) * 2 + 1])
+    )
+    rows = len(cand)
+    starts = np.empty((rows, column_count), dtype=np.int64)
+    lengths = np.empty((rows, column_count), dtype=np.int64)
+    ok = np.ones(rows, dtype=np.bool_)
+    pos = cand + 2
+    # each candidate walked field by field, all at once
+    for j in range(column_count):
+        ok &= pos + 4 <= n
+        length = _int32_at(data, np.where(ok, pos, 0))
+        ok &= length >= -1
+        starts[:, j] = pos + 4
+        lengths[:, j] = length
+        pos = pos + 4 + np.maximum(length, 0)
+    ok &= pos <= n
+    cand, starts, lengths, nxt = cand[ok], starts[ok], lengths[ok], pos[ok]
+    if len(cand) == 0 or cand[0] != 0:
+        return _scan_result(starts[:0], lengths[:0], 0, buf)
+    # the tuples are the chain 0 -> next(0) -> ...: the real tuples are each other's
+    # successors, so look-alikes (inside values) fall away as those no kept one points at
+    for _ in range(_PRUNE_ROUNDS):
+        at = np.searchsorted(cand, nxt)
+        found = cand[np.minimum(at, len(cand) - 1)] == nxt
+        pointed = np.zeros(len(cand), dtype=np.bool_)
+        pointed[at[found]] = True
+        pointed[0] = True
+        if pointed.all():
+            break
+        cand, starts, lengths, nxt = cand[pointed], starts[pointed], lengths[pointed], nxt[pointed]
+    else:
+        # look-alikes that point at each other in a long run (contrived data)
+        return _scan_tuples_by_row(buf, column_count)
+    return _scan_result(starts, lengths, int(nxt[-1]), buf)
+
+
+def _int32_at(data: npt.NDArray[np.uint8], at: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """The big-endian int32 at each offset ``at`` (each at most len(data) - 4)."""
+    if len(data) < 4 or len(at) == 0:
+        return np.full(len(at), -2, dtype=np.int64)
+    cells = np.lib.stride_tricks.sliding_window_view(data, 4)[at]
+    return cells.view(">i4").reshape(-1).astype(np.int64)
+
+
+def _scan_result(
+    starts: npt.NDArray[np.int64],
+    lengths: npt.NDArray[np.int64],
+    consumed: int,
+    buf: bytes | bytearray,
+) -> TupleScan:
+    trailer = consumed + 2 <= len(buf) and _COUNT.unpack_from(buf, consumed)[0] == -1
+    return TupleScan(
+        starts.astype(np.int64, copy=False), lengths.astype(np.int64, copy=False), consumed, trailer
+    )
+
+
+def _scan_tuples_by_row(buf: bytes | bytearray, column_count: int) -> TupleScan:
+    """``scan_tuples`` one tuple at a time."""
     unpack_count = _COUNT.unpack_from
     unpack_length = _LENGTH.unpack_from
     starts: list[int] = []
@@ -257,14 +333,18 @@ def _vectors(
     dim = int(data[live[0] : live[0] + 2].view(">i2")[0])
     if not 1 <= dim <= VECTOR_MAX_DIM or (lengths[~null] != 4 + 4 * dim).any():
         return None
-    cells = _rows_of(data, live, 4 + 4 * dim)
-    header = np.ascontiguousarray(cells[:, :4]).view(">i2")
+    header = _rows_of(data, live, 4).view(">i2")
     if (header[:, 0] != dim).any() or (header[:, 1] != 0).any():
         return None
-    values = np.ascontiguousarray(cells[:, 4:]).view(">f4").astype(np.float32).reshape(-1)
+    # byte-swapped into Arrow's memory pool: the rows outlive this call (they wait for
+    # COMMIT), and the pool reuses freed memory where new pages from the OS cost more
+    buf = pa.allocate_buffer(len(live) * 4 * dim)
+    values = np.frombuffer(buf, dtype=np.float32)
+    np.copyto(values.reshape(len(live), dim), _rows_of(data, live + 4, 4 * dim).view(">f4"))
     if not np.isfinite(values).all():
         return None
     sizes = np.where(null, 0, dim)
     offsets = np.zeros(len(starts) + 1, dtype=np.int32)
     np.cumsum(sizes, out=offsets[1:])
-    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(values), mask=mask)
+    flat = pa.Array.from_buffers(pa.float32(), len(values), [None, buf])
+    return pa.ListArray.from_arrays(pa.array(offsets), flat, mask=mask)

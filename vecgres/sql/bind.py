@@ -30,6 +30,7 @@ from vecgres.index.predicate import COMPARISON_SYMBOLS
 from vecgres.sql import derived_types, pgcatalog
 from vecgres.sql.arrayops import rewrite_arrays
 from vecgres.sql.dialect import DIALECT, DUCK, VectorOp
+from vecgres.sql.intinput import check_integer_literals
 from vecgres.sql.joinscope import qualify_join_conditions
 from vecgres.sql.jsonops import rewrite_json
 from vecgres.sql.literals import scalar_literal, typed_literal
@@ -412,6 +413,9 @@ def bind_query(
     )
     _infer_params(ast, alias_tables, param_types)
     _check_operand_types(ast, alias_tables, param_types)
+    check_integer_literals(
+        ast, lambda node: expr_type(node, alias_tables, param_types), param_types
+    )
     _check_setop_types(ast, alias_tables, param_types)
     for length in list(ast.find_all(exp.Length)):
         t = expr_type(length.this, alias_tables, param_types)

@@ -28,8 +28,10 @@ import pyarrow.parquet as pq
 from vecgres import errors
 from vecgres.codec.copy import (
     BINARY_TRAILER,
+    BinaryDecoder,
     CopyOptions,
     Decoder,
+    Part,
     binary_header,
     encode_batch,
     encode_rows,
@@ -316,13 +318,20 @@ class Loader:
     def feed(self, chunk: bytes) -> None:
         assert self.decoder is not None
         self.session._check_cancel()
-        for part in self.decoder.feed_parts(chunk):
+        self._take(self.decoder.feed_parts(chunk))
+
+    def _take(self, parts: list[Part]) -> None:
+        for part in parts:
             # rows stay in data order: what is pending of the other kind goes first
             if isinstance(part, ColumnBatch):
                 self._flush_rows()
-                if self.options.format != "binary":
-                    # converted chunk by chunk: the vector parse's passes stay in cache
-                    part = ColumnBatch(self._text_arrays(part.columns), part.num_rows)
+                if self.options.format == "binary":
+                    # already megabytes of rows: loaded as they are (no concatenation)
+                    self._flush_batches()
+                    self.load(_table_of(part.columns))
+                    continue
+                # converted chunk by chunk: the vector parse's passes stay in cache
+                part = ColumnBatch(self._text_arrays(part.columns), part.num_rows)
                 self.batches.append(part)
                 self.batched += part.num_rows
                 if self.batched >= TEXT_BATCH_ROWS:
@@ -340,11 +349,14 @@ class Loader:
 
     def finish(self) -> int:
         """End of data: the last rows, the key check, and the rows into the transaction."""
-        if self.decoder is not None:
+        if isinstance(self.decoder, BinaryDecoder):
+            self._take(self.decoder.finish_parts())
+        elif self.decoder is not None:
             rows = self.decoder.finish()
             if rows:
                 self._flush_batches()
                 self.rows.extend(rows)
+        if self.decoder is not None:
             self._flush_batches()
             self._flush_rows()
         if self.unchecked:
@@ -383,7 +395,7 @@ class Loader:
         arrays = [
             pa.concat_arrays([b.columns[i] for b in batches]) for i in range(len(self.columns))
         ]
-        self.load(pa.Table.from_arrays(arrays, names=[f"s{i}" for i in range(len(arrays))]))
+        self.load(_table_of(arrays))
 
     def _text_arrays(self, columns: list[pa.Array]) -> list[pa.Array]:
         """Text/CSV fields (strings, NULL for the null marker) -> the conversion's input."""
@@ -428,6 +440,10 @@ class Loader:
                 self.count,
                 self.count / elapsed if elapsed else 0.0,
             )
+
+
+def _table_of(arrays: list[pa.Array]) -> pa.Table:
+    return pa.Table.from_arrays(arrays, names=[f"s{i}" for i in range(len(arrays))])
 
 
 def _convert(session: Session, table: Table, columns: list[Column], source: pa.Table) -> pa.Table:

@@ -9,9 +9,16 @@ smallint`` when the number does not fit.
 from __future__ import annotations
 
 import re
-from typing import Final
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Final
+
+from sqlglot import exp
 
 from vecgres import errors
+from vecgres.types import INT4, INT8
+
+if TYPE_CHECKING:
+    from vecgres.types import SqlType
 
 # SQL type name -> bound of the magnitude (values v with -bound <= v < bound)
 INTEGER_RANGES: Final = {"smallint": 2**15, "integer": 2**31, "bigint": 2**63}
@@ -33,3 +40,57 @@ def parse_integer(text: str, type_name: str) -> int:
     if not -bound <= value < bound:
         raise errors.NumericValueOutOfRange(f'value "{text}" is out of range for type {type_name}')
     return value
+
+
+_COMPARED: Final = (exp.EQ, exp.NEQ, exp.LT, exp.LTE, exp.GT, exp.GTE, exp.In, exp.Between)
+
+
+def check_integer_literals(
+    ast: exp.Expr, type_of: Callable[[exp.Expr], SqlType | None], params: list[SqlType]
+) -> None:
+    """String literals compared with an integer: PostgreSQL reads them as that integer
+    type (``1 = '1e3'`` is 22P02), DuckDB would compare them some other way. A
+    parameter of unknown type compared with an integer constant is that type
+    (``1 = $1``), so its text is read the same way at Bind."""
+    for param in ast.find_all(exp.Parameter):
+        inner = param.this
+        index = int(inner.this) - 1 if isinstance(inner, exp.Literal) else -1
+        if not 0 <= index < len(params) or params[index].name != "unknown":
+            continue
+        if isinstance(param.parent, _COMPARED):
+            for other in param.parent.iter_expressions():
+                name = _number_type(other)  # (None for the parameter itself)
+                if name is not None:
+                    params[index] = INT4 if name == "integer" else INT8
+                    break
+    for node in ast.find_all(exp.EQ, exp.NEQ, exp.LT, exp.LTE, exp.GT, exp.GTE):
+        _check_pair(node.this, node.expression, type_of)
+        _check_pair(node.expression, node.this, type_of)
+    for in_list in ast.find_all(exp.In):
+        for item in in_list.expressions:
+            _check_pair(in_list.this, item, type_of)
+    for between in ast.find_all(exp.Between):
+        for bound in (between.args.get("low"), between.args.get("high")):
+            if bound is not None:
+                _check_pair(between.this, bound, type_of)
+
+
+def _check_pair(
+    operand: exp.Expr, other: exp.Expr, type_of: Callable[[exp.Expr], SqlType | None]
+) -> None:
+    if not (isinstance(other, exp.Literal) and other.is_string):
+        return
+    t = type_of(operand)
+    name = _number_type(operand) if t is None else None if t.is_array else t.name
+    if name in INTEGER_RANGES:
+        parse_integer(other.this, name)
+
+
+def _number_type(node: exp.Expr) -> str | None:
+    """PostgreSQL's type of an integer constant: integer if it fits, else bigint."""
+    while isinstance(node, exp.Neg | exp.Paren):
+        node = node.this
+    if not (isinstance(node, exp.Literal) and not node.is_string and node.this.isdigit()):
+        return None
+    value = int(node.this)
+    return "integer" if value < 2**31 else "bigint" if value < 2**63 else None

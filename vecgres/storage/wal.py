@@ -40,28 +40,108 @@ def wal_name(seq: int) -> str:
 # --- payload ---------------------------------------------------------------
 
 
-def _ipc_streams(batches: list[pa.RecordBatch]) -> list[pa.Buffer]:
+class IpcStream:
+    """An Arrow IPC stream of record batches, serialized when written, never held.
+
+    A bulk load's stream is as big as its data: building it in memory would
+    cost a buffer of that size and a copy into it. Its size is measured
+    without copying; the checksum and the write each serialize it into a sink
+    that sees Arrow's own buffers (IPC serialization is deterministic).
+    """
+
+    __slots__ = ("batches", "size")
+
+    def __init__(self, batches: list[pa.RecordBatch]) -> None:
+        self.batches = batches
+        mock = pa.MockOutputStream()
+        _write_stream(mock, batches)
+        self.size: int = mock.size()
+
+    def __len__(self) -> int:
+        return self.size
+
+    def crc32(self, crc: int) -> int:
+        sink = _Sink(None)
+        sink.crc = crc
+        self._write(sink)
+        return sink.crc
+
+    def write(self, out: Callable[[memoryview], object]) -> None:
+        """Serialize into ``out`` in pieces (small ones joined, big ones as they are)."""
+        sink = _Sink(out)
+        self._write(sink)
+        if sink.written != self.size:
+            raise OSError(f"IPC stream wrote {sink.written} bytes, measured {self.size}")
+
+    def to_buffer(self) -> pa.Buffer:
+        buf = pa.allocate_buffer(self.size)
+        _write_stream(pa.FixedSizeBufferWriter(buf), self.batches)
+        return buf
+
+    def _write(self, sink: _Sink) -> None:
+        try:
+            _write_stream(pa.PythonFile(sink, mode="w"), self.batches)
+        except Exception:
+            if sink.error is not None:  # the sink's own failure (an OSError of the write)
+                raise sink.error from None
+            raise
+        sink.flush()
+
+
+class _Sink:
+    """A file-like target for ``pa.PythonFile``: the running crc32 (``out`` None) or
+    the pieces out in order."""
+
+    _JOIN = 64 * 1024  # writes smaller than this are joined (the IPC metadata, padding)
+
+    def __init__(self, out: Callable[[memoryview], object] | None) -> None:
+        self.out = out
+        self.crc = 0
+        self.written = 0
+        self.small = bytearray()
+        self.error: BaseException | None = None
+        self.closed = False
+
+    def write(self, data: bytes | pa.Buffer) -> int:
+        try:
+            view = memoryview(data)
+            size = len(view)
+            self.written += size
+            if self.out is None:
+                self.crc = zlib.crc32(view, self.crc)
+            elif size < self._JOIN:
+                self.small += view
+                if len(self.small) >= self._JOIN:
+                    self.flush()
+            else:
+                self.flush()
+                self.out(view)
+            return size
+        except BaseException as exc:
+            self.error = exc
+            raise
+
+    def flush(self) -> None:
+        if self.small and self.out is not None:
+            piece, self.small = self.small, bytearray()
+            self.out(memoryview(piece))
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _ipc_streams(batches: list[pa.RecordBatch]) -> list[IpcStream]:
     """One IPC stream per run of batches that share a schema."""
-    streams: list[pa.Buffer] = []
+    streams: list[IpcStream] = []
     run: list[pa.RecordBatch] = []
     for batch in batches:
         if run and not batch.schema.equals(run[0].schema):
-            streams.append(_one_stream(run))
+            streams.append(IpcStream(run))
             run = []
         run.append(batch)
     if run:
-        streams.append(_one_stream(run))
+        streams.append(IpcStream(run))
     return streams
-
-
-def _one_stream(batches: list[pa.RecordBatch]) -> pa.Buffer:
-    # measured first (no data copied), then written once into a buffer of that size:
-    # a growing sink would copy a bulk load's stream each time it doubles
-    mock = pa.MockOutputStream()
-    _write_stream(mock, batches)
-    buf = pa.allocate_buffer(mock.size())
-    _write_stream(pa.FixedSizeBufferWriter(buf), batches)
-    return buf
 
 
 def _write_stream(sink: pa.NativeFile, batches: list[pa.RecordBatch]) -> None:
@@ -70,20 +150,24 @@ def _write_stream(sink: pa.NativeFile, batches: list[pa.RecordBatch]) -> None:
             writer.write_batch(batch)
 
 
-# Arrow buffers at least this big are written as they are, not copied into the record
+# IPC streams at least this big are streamed into the file, not copied into the record
 _WRITE_AS_IS: Final = 1 << 20
 
-Payload = bytes | list[bytes | pa.Buffer]
+Part = bytes | IpcStream
+Payload = bytes | list[Part]
 
 
 def encode_payload(batch: CommitBatch) -> bytes:
-    return b"".join(encode_payload_parts(batch))
+    return b"".join(
+        part if isinstance(part, bytes) else part.to_buffer().to_pybytes()
+        for part in encode_payload_parts(batch)
+    )
 
 
-def encode_payload_parts(batch: CommitBatch) -> list[bytes | pa.Buffer]:
-    """``encode_payload`` in pieces: big IPC streams are not copied into one bytes
+def encode_payload_parts(batch: CommitBatch) -> list[Part]:
+    """``encode_payload`` in pieces: big IPC streams stay unserialized until written
     (a bulk load's record is as big as its data; each copy of it costs)."""
-    parts: list[bytes | pa.Buffer] = [_U8.pack(PAYLOAD_VERSION)]
+    parts: list[bytes | IpcStream] = [_U8.pack(PAYLOAD_VERSION)]
     if batch.catalog is None:
         parts.append(_U32.pack(NO_CATALOG))
     else:
@@ -100,11 +184,14 @@ def encode_payload_parts(batch: CommitBatch) -> list[bytes | pa.Buffer]:
         streams = _ipc_streams(change.inserts)
         parts.append(_U32.pack(len(streams)))
         for stream in streams:
-            parts += [_U64.pack(stream.size), stream]
-    out: list[bytes | pa.Buffer] = []
-    small: list[bytes | pa.Buffer] = []
+            parts += [
+                _U64.pack(stream.size),
+                stream if stream.size >= _WRITE_AS_IS else stream.to_buffer().to_pybytes(),
+            ]
+    out: list[Part] = []
+    small: list[bytes] = []
     for part in parts:
-        if isinstance(part, pa.Buffer) and part.size >= _WRITE_AS_IS:
+        if isinstance(part, IpcStream):
             out += [b"".join(small), part] if small else [part]
             small = []
         else:
@@ -163,12 +250,12 @@ def frame(lsn: int, payload: bytes) -> bytes:
     return frame_head(lsn, [payload]) + payload
 
 
-def frame_head(lsn: int, parts: list[bytes | pa.Buffer]) -> bytes:
+def frame_head(lsn: int, parts: list[Part]) -> bytes:
     """The record header of a payload given in pieces (their concatenation)."""
     head = struct.pack("<IIQ", MAGIC, sum(len(p) for p in parts), lsn)
     crc = zlib.crc32(head)
     for part in parts:
-        crc = zlib.crc32(part, crc)
+        crc = zlib.crc32(part, crc) if isinstance(part, bytes) else part.crc32(crc)
     return head + _U32.pack(crc)
 
 
@@ -306,7 +393,7 @@ class Wal:
         with self._lock:
             self.check()
             lsn = self.last_lsn + 1
-            parts = [payload] if isinstance(payload, bytes) else payload
+            parts: list[Part] = [payload] if isinstance(payload, bytes) else payload
             head = frame_head(lsn, parts)
             # a small record stays one write, as before
             pieces = (
@@ -318,7 +405,10 @@ class Wal:
             start = cur.size
             try:
                 for piece in pieces:
-                    cur.append(memoryview(piece))
+                    if isinstance(piece, bytes):
+                        cur.append(memoryview(piece))
+                    else:
+                        piece.write(cur.append)
             except OSError as exc:
                 self._undo(cur, start)
                 if exc.errno == 28:  # ENOSPC

@@ -275,3 +275,61 @@ def test_text_a_long_line_in_many_pieces():
     data = b"1\t" + b"x" * 100_000 + b"\n2\ty\n"
     parts = _decode_parts(data, CopyOptions(), [T.INT4, T.TEXT], 1000)
     assert _rows(parts) == [["1", "x" * 100_000], ["2", "y"]]
+
+
+def _lookalike_row(i: int) -> bytes:
+    # values holding the bytes of a field count (00 03) and of small lengths, so the
+    # scanner's candidate starts include many look-alikes inside the data
+    return _tuple(
+        struct.pack(">q", [3, 768, 0x0003_0000_0000, i][i % 4]),
+        None if i % 7 == 0 else b"\x00\x03\x00\x00\x00\x02ab" * (i % 3),
+        _vector(0.0, 4.2e-45, float(i)),
+    )
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_scan_tuples_matches_the_row_by_row_scan(seed):
+    from vecgres.codec.copy_columns import _scan_tuples_by_row, scan_tuples
+
+    rng = random.Random(seed)
+    body = b"".join(_lookalike_row(rng.randrange(1000)) for _ in range(300)) + BINARY_TRAILER
+    for cut in [0, 1, 2, len(body), *(rng.randrange(len(body)) for _ in range(40))]:
+        buf = body[:cut]
+        got, want = scan_tuples(buf, 3), _scan_tuples_by_row(buf, 3)
+        assert (got.consumed, got.trailer) == (want.consumed, want.trailer)
+        assert np.array_equal(got.starts, want.starts)
+        assert np.array_equal(got.lengths, want.lengths)
+    assert scan_tuples(body, 3).trailer
+    assert len(scan_tuples(body, 3).starts) == 300
+    # a wrong field count or a bad length stops the scan where the row scan stops
+    bad = body[:100] + b"\xff\xfe" + body[102:]
+    for buf in (bad, body[:50] + struct.pack(">h", 2) + body[52:]):
+        got, want = scan_tuples(buf, 3), _scan_tuples_by_row(buf, 3)
+        assert (got.consumed, got.trailer, len(got.starts)) == (
+            want.consumed,
+            want.trailer,
+            len(want.starts),
+        )
+
+
+@pytest.mark.parametrize("step", [1, 7, 100, 999])
+def test_binary_decoded_in_several_held_chunks(monkeypatch, step):
+    import vecgres.codec.copy as copy_mod
+
+    # decoded every ~300 bytes: many joins of held data, tuples cut at every place
+    monkeypatch.setattr(copy_mod, "DECODE_BYTES", 300)
+    data = binary_header() + b"".join(_binary_row(i) for i in range(120)) + BINARY_TRAILER
+    opts = CopyOptions(format="binary")
+    parts = _decode_parts(data, opts, BINARY_TYPES, step)
+    assert sum(isinstance(p, ColumnBatch) for p in parts) > 1
+    got, expected = _rows(parts), _decode_rows(data, opts, BINARY_TYPES)
+    assert [g[:6] for g in got] == [e[:6] for e in expected]
+    assert [None if g[6] is None else list(g[6]) for g in got] == [
+        None if e[6] is None else [float(x) for x in e[6]] for e in expected
+    ]
+    # no trailer: every complete row is decoded first, then the end is an error
+    dec = make_decoder(opts, BINARY_TYPES)
+    for i in range(0, len(data) - 2, step):
+        dec.feed_parts(data[i : min(i + step, len(data) - 2)])
+    with pytest.raises(BadCopyFileFormat, match="unexpected EOF in COPY data"):
+        dec.finish_parts()
