@@ -95,6 +95,8 @@ class Cursor:
     at_start: bool = True
     at_end: bool = False
     fpos: int = 0
+    # an error met while the rows were read out early: raised by the FETCH that gets there
+    failed: errors.VecgresError | None = None
 
     def take(self, count: int | None) -> list[pa.RecordBatch]:
         """Up to ``count`` rows (all when None), in batches."""
@@ -104,6 +106,9 @@ class Cursor:
             if not self.buffered:
                 batch = None if self.stream is None else next(self.stream, None)
                 if batch is None:
+                    if self.failed is not None:
+                        failed, self.failed = self.failed, None
+                        raise failed
                     self.done = True
                     self.stream = None
                     break
@@ -124,8 +129,11 @@ class Cursor:
     def materialize(self) -> None:
         if self.stream is not None:
             rest = Spool()
-            for batch in self.stream:
-                rest.append([batch])
+            try:
+                for batch in self.stream:
+                    rest.append([batch])
+            except errors.VecgresError as exc:
+                self.failed = exc
             self.stream = None
             if rest.num_rows:
                 self.buffered.extend(rest.table().to_batches())

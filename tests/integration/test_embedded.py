@@ -103,6 +103,43 @@ def test_errors_keep_connection_usable(con):
     assert cur.fetchall() == [(1, "[1,2,3]")]
 
 
+# a cast that fails only on row 500,001: DuckDB reports it while the result streams
+FAILS_LATE = (
+    "SELECT (CASE WHEN i > 500000 THEN 'a' || i ELSE i::text END)::int "
+    "FROM generate_series(1, 1000000) AS g(i)"
+)
+
+
+def test_error_found_while_streaming_ends_only_that_statement(con):
+    cur = con.cursor()
+    con.autocommit = True
+    with pytest.raises(errors.VecgresError) as info:
+        cur.execute(FAILS_LATE)
+    assert (info.value.code, info.value.message) == (
+        "22P02",
+        'invalid input syntax for type integer: "a500001"',
+    )
+    cur.execute("SELECT 1")
+    assert cur.fetchall() == [(1,)]
+
+
+def test_cursor_read_out_early_keeps_its_error(con):
+    """A cursor's rows are read out when another statement runs; an error met then
+    comes at the FETCH that reaches it, as in PostgreSQL, not as a short result."""
+    cur = con.cursor()
+    cur.execute(f"DECLARE c CURSOR FOR {FAILS_LATE}")
+    cur.execute("FETCH 3 FROM c")
+    assert cur.fetchall() == [(1,), (2,), (3,)]
+    cur.execute("SELECT 2")
+    assert cur.fetchall() == [(2,)]
+    with pytest.raises(errors.VecgresError) as info:
+        cur.execute("FETCH ALL FROM c")
+    assert info.value.code == "22P02"
+    con.rollback()
+    cur.execute("SELECT 3")
+    assert cur.fetchall() == [(3,)]
+
+
 def test_transaction_semantics(con):
     cur = con.cursor()
     con.autocommit = True

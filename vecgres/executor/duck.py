@@ -7,7 +7,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Final
 
 import duckdb
 import pyarrow as pa
@@ -477,7 +477,7 @@ class DuckSession:
             if rel is None:
                 return pa.table({})
             return rel.to_arrow_table()
-        except (duckdb.Error, pa.ArrowException) as exc:
+        except _READ_ERRORS as exc:
             raise translate_error(exc, sql) from None
 
     def execute(self, sql: str) -> None:
@@ -507,6 +507,12 @@ class DuckSession:
         self.con.close()
 
 
+# what reading a DuckDB result can raise: DuckDB's own errors, and Arrow's when they
+# come through its record batch reader (an error found mid-stream, such as a failed
+# cast, arrives as OSError)
+_READ_ERRORS: Final = (duckdb.Error, pa.ArrowException, OSError)
+
+
 class _Stream:
     """A DuckDB result reader that can be drained into memory on demand."""
 
@@ -518,10 +524,14 @@ class _Stream:
         self._reader: pa.RecordBatchReader | None = reader
         self._translate = translate
         self._buffered: list[pa.RecordBatch] = []
+        self._failed: errors.VecgresError | None = None  # met while detaching
 
     def _next(self) -> pa.RecordBatch | None:
         if self._buffered:
             return self._buffered.pop(0)
+        if self._failed is not None:
+            failed, self._failed = self._failed, None
+            raise failed
         if self._reader is None:
             return None
         try:
@@ -529,7 +539,7 @@ class _Stream:
         except StopIteration:
             self._reader = None
             return None
-        except (duckdb.Error, pa.ArrowException) as exc:
+        except _READ_ERRORS as exc:
             self._reader = None
             raise self._translate(exc) from None
 
@@ -539,9 +549,10 @@ class _Stream:
                 self._buffered.append(self._reader.read_next_batch())
             except StopIteration:
                 self._reader = None
-            except (duckdb.Error, pa.ArrowException):
+            except _READ_ERRORS as exc:
                 # the error surfaces when the stream is read, as it would have
                 self._reader = None
+                self._failed = self._translate(exc)
 
     def __iter__(self) -> Iterator[pa.RecordBatch]:
         while True:
