@@ -85,7 +85,8 @@ def test_integer_literal_input(engine_server, sql, expected):
 
 
 # a string literal or an unknown-type parameter compared with an integer is read as that
-# integer type (PostgreSQL 15's answers, recorded from tests/pgref)
+# integer type, compared with a numeric as a numeric (PostgreSQL 15's answers, recorded
+# from tests/pgref)
 COMPARED = [
     ("select 1 where 1 = '1e3'", ("22P02", 'invalid input syntax for type integer: "1e3"')),
     ("select 1 where '1e3' = 1", ("22P02", 'invalid input syntax for type integer: "1e3"')),
@@ -109,6 +110,17 @@ COMPARED = [
     ),
     ("select 1 where 1 <> ' 12 '", [(1,)]),
     ("select 1 where 1 = '1'", [(1,)]),
+    # with a numeric constant the literal is an unconstrained numeric, not the constant's
+    # DECIMAL(p, s)
+    ("select 1 where 1.5 = '1e3'", []),
+    ("select 1 where 1.5 < '1e3'", [(1,)]),
+    ("select 1 where '1.50' = 1.5", [(1,)]),
+    ("select 1 where 1.5 = ' 1.5 '", [(1,)]),
+    ("select 1 where 1.5 in (2, '15e-1')", [(1,)]),
+    ("select 1 where 99999999999999999999 = '1e20'", []),
+    ("select 1 where 1.5 = 'NaN'", []),
+    ("select 1 where 1.5 = 'abc'", ("22P02", 'invalid input syntax for type numeric: "abc"')),
+    ("select 1 where 1.5 = '1.5.'", ("22P02", 'invalid input syntax for type numeric: "1.5."')),
 ]
 
 

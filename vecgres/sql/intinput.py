@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from decimal import Decimal
 from typing import TYPE_CHECKING, Final
 
 from sqlglot import exp
@@ -81,9 +82,43 @@ def _check_pair(
     if not (isinstance(other, exp.Literal) and other.is_string):
         return
     t = type_of(operand)
-    name = _number_type(operand) if t is None else None if t.is_array else t.name
+    name = _constant_type(operand) if t is None else None if t.is_array else t.name
     if name in INTEGER_RANGES:
         parse_integer(other.this, name)
+    elif name == "numeric":
+        # DuckDB would cast the text to the other side's DECIMAL(p, s), which may be too
+        # narrow for it (1.5 = '1e3'); PostgreSQL compares unconstrained numerics
+        other.replace(numeric_constant(other.this))
+
+
+# numeric_in: spaces around a sign, digits with an optional point and exponent
+_NUMERIC_TEXT: Final = re.compile(
+    r"[ \t\n\r\f\v]*([+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)[ \t\n\r\f\v]*"
+)
+_NUMERIC_SPECIAL: Final = re.compile(r"[ \t\n\r\f\v]*[+-]?(?:nan|inf|infinity)[ \t\n\r\f\v]*", re.I)
+
+
+def numeric_constant(text: str) -> exp.Expr:
+    """``text`` read as PostgreSQL reads a numeric: a decimal literal, or a double for
+    NaN, the infinities and numbers longer than a DuckDB DECIMAL (they order the same)."""
+    m = _NUMERIC_TEXT.fullmatch(text)
+    if m is None and not _NUMERIC_SPECIAL.fullmatch(text):
+        raise errors.InvalidTextRepresentation(f'invalid input syntax for type numeric: "{text}"')
+    plain = None if m is None else format(Decimal(m.group(1)), "f")
+    if plain is not None and len(plain.lstrip("-").replace(".", "")) <= 38:
+        return exp.Literal.number(plain)
+    return exp.cast(exp.Literal.string(text.strip()), exp.DataType.build("double"))
+
+
+def _constant_type(node: exp.Expr) -> str | None:
+    """PostgreSQL's type of a numeric constant: integer, bigint or numeric."""
+    name = _number_type(node)
+    if name is None:
+        while isinstance(node, exp.Neg | exp.Paren):
+            node = node.this
+        if isinstance(node, exp.Literal) and not node.is_string:
+            return "numeric"
+    return name
 
 
 def _number_type(node: exp.Expr) -> str | None:
