@@ -1,5 +1,5 @@
-"""A few rows of plain numbers (vecgres/server/fastrows.py encodes them in one numpy
-step) arrive as PostgreSQL sends them: psycopg reads back the stored values in text
+"""A few rows of plain numbers (in binary, vecgres/server/fastrows.py encodes them in one
+numpy step) arrive as PostgreSQL sends them: psycopg reads back the stored values in text
 and in binary, at the types' extremes, and rows with NULLs (the general encoder)
 agree with them."""
 

@@ -1,14 +1,12 @@
-"""DataRow messages for a few rows of plain numbers, made by numpy in one step.
+"""Binary DataRow messages for a few rows of plain numbers, made by numpy in one step.
 
 A prepared top-k search returns ten rows of an id and perhaps a distance; the
 general encoder (``codec.binary.encode_binary_column`` then ``protocol.data_rows``)
 spends more on them than the search's own bookkeeping. In binary every such row
 has the same size, so the rows are one numpy record array: ``'D'``, the message
 length, the column count, then per column the cell size and the big-endian value
-(exactly ``_fixed``'s bytes). Integers in text are ``str(int)``, as
-``encode_text_column`` prints them. Anything else (NULLs, other types, floats in
-text, whose digits depend on ``extra_float_digits``) returns None: the general
-encoder runs.
+(exactly ``_fixed``'s bytes). Anything else (NULLs, other types, text results,
+which the general encoder makes as fast) returns None: the general encoder runs.
 """
 
 from __future__ import annotations
@@ -30,7 +28,6 @@ _BINARY: Final = {
     "real": ">f4",
     "double precision": ">f8",
 }
-_TEXT_INTEGERS: Final = frozenset(("smallint", "integer", "bigint"))
 # past this many rows the Arrow-kernel encoder (server/datarows.py) is the one to use
 MAX_ROWS: Final = 64
 
@@ -51,20 +48,12 @@ def data_rows(
             return None
         if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
             return None
-        name = col.type.name
-        if fmt:
-            dtype = _BINARY.get(name)
-            if dtype is None or pa.types.is_float16(kind):
-                return None
-        elif name in _TEXT_INTEGERS and pa.types.is_integer(kind):
-            dtype = ""
-        else:
+        dtype = _BINARY.get(col.type.name) if fmt else None
+        if dtype is None or pa.types.is_float16(kind):
             return None
         values.append(np.asarray(arr.to_numpy(zero_copy_only=False)))
         dtypes.append(dtype)
-    if all(dtypes):
-        return _binary_rows(values, dtypes, n)
-    return _mixed_rows(values, dtypes, n)
+    return _binary_rows(values, dtypes, n)
 
 
 def _binary_rows(values: list[np.ndarray], dtypes: list[str], n: int) -> bytes:
@@ -80,21 +69,3 @@ def _binary_rows(values: list[np.ndarray], dtypes: list[str], n: int) -> bytes:
             rows[f"size{i}"] = np.dtype(dtype).itemsize
             rows[f"value{i}"] = column.astype(dtype)
     return rows.tobytes()
-
-
-def _mixed_rows(values: list[np.ndarray], dtypes: list[str], n: int) -> bytes:
-    cells: list[list[bytes]] = []
-    with np.errstate(over="ignore"):
-        for column, dtype in zip(values, dtypes, strict=True):
-            if dtype:
-                raw = column.astype(dtype).tobytes()
-                width = np.dtype(dtype).itemsize
-                cells.append([raw[i * width : (i + 1) * width] for i in range(n)])
-            else:
-                cells.append([str(v).encode() for v in column.tolist()])
-    count = len(values).to_bytes(2, "big")
-    out: list[bytes] = []
-    for row in zip(*cells, strict=True):
-        body = count + b"".join(len(cell).to_bytes(4, "big") + cell for cell in row)
-        out.append(b"D" + (len(body) + 4).to_bytes(4, "big") + body)
-    return b"".join(out)
