@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import time
 
+import fastpath_spy
 import numpy as np
 import pytest
 from annhelpers import distances, open_db, vec
-
-from vecgres.sql import fastpath_ann
 
 DIMS = 8
 ROWS = 800  # two sealed segments of 300, 200 rows growing
@@ -24,19 +23,7 @@ NULL_EVERY = 97  # ids divisible by this have a NULL vector
 DELETED = 7  # ids with id % 50 == DELETED are deleted
 
 
-@pytest.fixture
-def fast_runs(monkeypatch):
-    """How many statements the fast path answered."""
-    count = [0]
-    run = fastpath_ann.FastTopK.run
-
-    def counting(self, session, params, snap):
-        result = run(self, session, params, snap)
-        count[0] += result is not None
-        return result
-
-    monkeypatch.setattr(fastpath_ann.FastTopK, "run", counting)
-    return count
+fast_runs = fastpath_spy.fast_runs
 
 
 @pytest.fixture

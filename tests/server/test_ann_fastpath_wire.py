@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import fastpath_spy
 import numpy as np
 import psycopg
 import pytest
@@ -14,7 +15,6 @@ from pgvector.psycopg import register_vector
 from wireclient import serving
 
 from vecgres.config import Settings
-from vecgres.sql import fastpath_ann
 
 DIMS = 6
 ROWS = 500
@@ -67,19 +67,7 @@ def served(tmp_path: Path):
         yield srv, x
 
 
-@pytest.fixture
-def fast_runs(monkeypatch):
-    """How many statements the fast path answered (the server runs in this process)."""
-    count = [0]
-    run = fastpath_ann.FastTopK.run
-
-    def counting(self, session, params, snap):
-        result = run(self, session, params, snap)
-        count[0] += result is not None
-        return result
-
-    monkeypatch.setattr(fastpath_ann.FastTopK, "run", counting)
-    return count
+fast_runs = fastpath_spy.fast_runs
 
 
 @pytest.mark.parametrize("op", ["<->", "<=>"])

@@ -41,7 +41,17 @@ if TYPE_CHECKING:
 class Part:
     """One segment as the searches read it."""
 
-    __slots__ = ("base", "data", "matching", "matrix", "outputs", "rowids", "seg", "vectors")
+    __slots__ = (
+        "base",
+        "data",
+        "matching",
+        "matrix",
+        "outputs",
+        "rowids",
+        "seg",
+        "usable",
+        "vectors",
+    )
 
     def __init__(self, seg: SegmentSnapshot, data: pa.Table, field: str, dims: int) -> None:
         self.seg = seg
@@ -61,9 +71,24 @@ class Part:
                 base &= ~nulls
         base.flags.writeable = False  # shared by every run: never changed in place
         self.base = base
+        self.usable = int(base.sum())  # rows an unfiltered search may return
         self.matrix = KeyRows("vector", self.vectors, dims) if self.vectors is not None else None
         # output column -> the segment's column in the output layout
-        self.outputs: dict[str, pa.Array | pa.ChunkedArray] = {}
+        self.outputs: dict[str, pa.Array | pa.ChunkedArray | _Numbers] = {}
+
+    def output(self, table: Table, source: str) -> pa.Array | pa.ChunkedArray | _Numbers:
+        """The segment's column ``source`` in the output layout (numbers as numpy)."""
+        found = self.outputs.get(source)
+        if found is None:
+            found = _output_column(table, self.data, source)
+            if isinstance(found, pa.ChunkedArray) and found.num_chunks == 1:
+                found = found.chunk(0)
+            if isinstance(found, pa.Array) and (
+                pa.types.is_integer(found.type) or pa.types.is_floating(found.type)
+            ):
+                found = _Numbers(found)
+            self.outputs[source] = found
+        return found
 
 
 class TableParts:
@@ -125,18 +150,28 @@ def search(
     try:
         for part_idx, part in enumerate(parts):
             check_cancel()
+            usable: int | None = None
             if conditions is not None:
                 passing = _evaluate(table, conditions, part.data)
                 mask = part.base & passing
                 visible = passing if part.seg.visible is None else passing & part.seg.visible
                 matching_total += int(visible.sum())
             else:
-                mask = part.base
+                mask, usable = part.base, part.usable
                 matching_total += part.matching
             if part.vectors is None or part.matrix is None:
                 continue  # stored before the column existed: NULL vectors only
             offsets, dist, _report = _search_part(
-                ann, table, plan, part.seg, part.vectors, dims, part.rowids, mask, part.matrix
+                ann,
+                table,
+                plan,
+                part.seg,
+                part.vectors,
+                dims,
+                part.rowids,
+                mask,
+                part.matrix,
+                usable,
             )
             if len(offsets):
                 best_dist.append(dist)
@@ -162,54 +197,96 @@ def project(
     ranked_dist: np.ndarray,
 ) -> pa.RecordBatch:
     """The winners' output columns in rank order (``_project_parts`` on cached arrays)."""
-    layout = None
     arrays: list[pa.Array] = []
-    single = len(ranked_where) and bool((ranked_where[:, 0] == ranked_where[0, 0]).all())
+    part_of, offsets = ranked_where[:, 0], ranked_where[:, 1]
+    single = len(ranked_where) and bool((part_of == part_of[0]).all())
+    holding = [int(part_of[0])] if single else sorted(set(part_of.tolist()))
     for _name, source in projection:
         if source is None:
             arrays.append(pa.array(ranked_dist, pa.float64()))
             continue
+        if not holding:
+            arrays.append(_output_type(table, source))
+            continue
+        outputs = [parts[i].output(table, source) for i in holding]
+        if all(isinstance(out, _Numbers) for out in outputs):
+            arrays.append(_numbers_of(outputs, holding, part_of, offsets, single))  # type: ignore[arg-type]
+            continue
         chunks: list[pa.Array] = []
-        holding = [int(ranked_where[0, 0])] if single else np.unique(ranked_where[:, 0]).tolist()
-        for part_idx in holding:
-            part = parts[part_idx]
-            whole = part.outputs.get(source)
-            if whole is None:
-                if layout is None:
-                    layout = layout_of(table)
-                whole = part.outputs[source] = _output_column(table, layout, part.data, source)
-            offsets = (
-                ranked_where[:, 1] if single else ranked_where[ranked_where[:, 0] == part_idx, 1]
-            )
+        for part_idx, whole in zip(holding, outputs, strict=True):
+            if isinstance(whole, _Numbers):
+                whole = whole.array
+            taken = offsets if single else offsets[part_of == part_idx]
             chunks.append(
-                whole.take(pa.array(offsets, pa.int64()))
+                whole.take(pa.array(taken, pa.int64()))
                 if isinstance(whole, pa.Array)
-                else _take_rows(whole, offsets)
+                else _take_rows(whole, taken)
             )
-        if not chunks:
-            column = table.column(source)
-            assert column is not None
-            if layout is None:
-                layout = layout_of(table)
-            field_type = layout.schema.field(column.field_name).type
-            arrays.append(from_storage(pa.array([], type=field_type), column.type))
-        elif len(chunks) == 1:
+        if len(chunks) == 1:
             arrays.append(chunks[0])
         else:
-            by_part = np.argsort(ranked_where[:, 0], kind="stable")
+            by_part = np.argsort(part_of, kind="stable")
             rank_order = np.empty(len(by_part), dtype=np.int64)
             rank_order[by_part] = np.arange(len(by_part))
             arrays.append(pa.concat_arrays(chunks).take(pa.array(rank_order, pa.int64())))
     return pa.RecordBatch.from_arrays(arrays, names=[f"c{i}" for i in range(len(arrays))])
 
 
-def _output_column(
-    table: Table, layout: Any, data: pa.Table, source: str
-) -> pa.Array | pa.ChunkedArray:
+class _Numbers:
+    """A segment's integer or float output column as numpy (values, NULL mask): a few
+    winners are taken by fancy indexing, ~20x cheaper than pyarrow's ``take``."""
+
+    __slots__ = ("array", "nulls", "type", "values")
+
+    def __init__(self, array: pa.Array) -> None:
+        self.array = array
+        self.type = array.type
+        self.values = np.asarray(array.fill_null(0).to_numpy(zero_copy_only=False))
+        self.nulls = (
+            np.asarray(array.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+            if array.null_count
+            else None
+        )
+
+
+def _numbers_of(
+    outputs: list[_Numbers],
+    holding: list[int],
+    part_of: np.ndarray,
+    offsets: np.ndarray,
+    single: bool,
+) -> pa.Array:
+    """The winners' values of numeric columns, in rank order."""
+    if single:
+        out = outputs[0]
+        values = out.values[offsets]
+        nulls = out.nulls[offsets] if out.nulls is not None else None
+    else:
+        values = np.empty(len(offsets), dtype=outputs[0].values.dtype)
+        nulls = np.zeros(len(offsets), dtype=bool)
+        for part_idx, out in zip(holding, outputs, strict=True):
+            sel = part_of == part_idx
+            values[sel] = out.values[offsets[sel]]
+            if out.nulls is not None:
+                nulls[sel] = out.nulls[offsets[sel]]
+        if not nulls.any():
+            nulls = None
+    return pa.array(values, type=outputs[0].type, mask=nulls)
+
+
+def _output_type(table: Table, source: str) -> pa.Array | pa.ChunkedArray:
+    """An empty output column of ``source``'s type."""
+    column = table.column(source)
+    assert column is not None
+    field_type = layout_of(table).schema.field(column.field_name).type
+    return from_storage(pa.array([], type=field_type), column.type)
+
+
+def _output_column(table: Table, data: pa.Table, source: str) -> pa.Array | pa.ChunkedArray:
     """A segment's whole column in the output layout (as ``_project_parts`` makes it)."""
     column = table.column(source)
     assert column is not None
-    field_type = layout.schema.field(column.field_name).type
+    field_type = layout_of(table).schema.field(column.field_name).type
     stored = data.column(column.field_name)
     whole: pa.Array | pa.ChunkedArray = stored.chunk(0) if stored.num_chunks == 1 else stored
     if whole.type != field_type:

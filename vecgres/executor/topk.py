@@ -490,11 +490,14 @@ def _search_part(
     rowids: np.ndarray,
     mask: np.ndarray,
     matrix: KeyRows | SparseRows | None = None,
+    matching: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, SegmentReport]:
     """(offsets in the part, distances, report) of the part's best ``k`` passing ``mask``
-    (``matrix``: the part's key rows when the caller keeps them)."""
+    (``matrix``: the part's key rows, ``matching``: ``mask``'s count, when the caller
+    keeps them)."""
     rows = len(rowids)
-    matching = int(mask.sum())
+    if matching is None:
+        matching = int(mask.sum())
     seg_id = seg.segment_id if seg is not None else None
     if matching == 0:
         return np.empty(0, np.int64), np.empty(0), SegmentReport(seg_id, rows, 0, "skipped")

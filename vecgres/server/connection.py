@@ -41,7 +41,7 @@ from vecgres.errors import (
     TooManyConnections,
     VecgresError,
 )
-from vecgres.server import datarows
+from vecgres.server import datarows, fastrows
 from vecgres.server import protocol as pq
 from vecgres.server.auth.hba import choose_method
 from vecgres.server.auth.scram import (
@@ -209,6 +209,9 @@ def encode_rows(
 def _encode_rows(
     batch: pa.RecordBatch, columns: Sequence[ColumnInfo], formats: Sequence[int]
 ) -> bytes:
+    quick = fastrows.data_rows(batch, columns, formats)
+    if quick is not None:
+        return quick
     if batch.num_rows >= ARROW_ROWS and columns:
         arrays = [
             text_cells(batch.column(i), col.type)

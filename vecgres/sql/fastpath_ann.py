@@ -39,6 +39,7 @@ from vecgres.sql.topk import (
     match_topk,
     parse_query,
     result_columns,
+    search_settings,
 )
 from vecgres.vector.floats import doubles_to_f32, f32_exact_round
 
@@ -186,7 +187,6 @@ class FastTopK:
             view = self._view = ann_fast.table_parts(
                 table, tsnap, key, self.column.field_name, self.dims
             )
-        settings = session.settings
         plan = plan_topk(
             table,
             shape.rel,
@@ -196,18 +196,11 @@ class FastTopK:
             k + offset,
             None,
             "",
-            enable_ann=settings.get("vecgres.enable_ann") == "on",
-            ef_search=settings.get_int("hnsw.ef_search"),
-            probes=settings.get_int("ivfflat.probes"),
-            max_probes=settings.get_int("ivfflat.max_probes"),
-            exact_max_rows=session.db.settings.ann_exact_max_rows,
             projection=self.projection,
             offset=offset,
             where=self.where,
-            hnsw_iterative_scan=settings.get("hnsw.iterative_scan"),
-            max_scan_tuples=settings.get_int("hnsw.max_scan_tuples"),
-            ivfflat_iterative_scan=settings.get("ivfflat.iterative_scan"),
             filter_conditions=conds,
+            **search_settings(session),
         )
         parts = view.parts
         if self.where:

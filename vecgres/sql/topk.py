@@ -383,7 +383,6 @@ def plan_for(
     if parsed is None:
         return None
     query, query_text = parsed
-    settings = session.settings
     conditions = column_conditions(table, shape.where, params, bound.param_types)
     plan = plan_topk(
         table,
@@ -397,22 +396,31 @@ def plan_for(
         else None,
         # the statement runs on the winners only when its select list needs DuckDB
         bound.render(params) if shape.projection is None else "",
-        enable_ann=settings.get("vecgres.enable_ann") == "on",
-        ef_search=settings.get_int("hnsw.ef_search"),
-        probes=settings.get_int("ivfflat.probes"),
-        max_probes=settings.get_int("ivfflat.max_probes"),
-        exact_max_rows=session.db.settings.ann_exact_max_rows,
         projection=shape.projection,
         offset=offset,
         query_text=query_text,
         key_expression=shape.expression,
         where=simple_conditions(shape.where),
-        hnsw_iterative_scan=settings.get("hnsw.iterative_scan"),
-        max_scan_tuples=settings.get_int("hnsw.max_scan_tuples"),
-        ivfflat_iterative_scan=settings.get("ivfflat.iterative_scan"),
         filter_conditions=conditions,
+        **search_settings(session),
     )
     return plan, shape
+
+
+def search_settings(session: Session_) -> dict[str, Any]:
+    """The session's settings ``plan_topk`` reads, as its keyword arguments (every
+    top-k path reads them here)."""
+    settings = session.settings
+    return {
+        "enable_ann": settings.get("vecgres.enable_ann") == "on",
+        "ef_search": settings.get_int("hnsw.ef_search"),
+        "probes": settings.get_int("ivfflat.probes"),
+        "max_probes": settings.get_int("ivfflat.max_probes"),
+        "exact_max_rows": session.db.settings.ann_exact_max_rows,
+        "hnsw_iterative_scan": settings.get("hnsw.iterative_scan"),
+        "max_scan_tuples": settings.get_int("hnsw.max_scan_tuples"),
+        "ivfflat_iterative_scan": settings.get("ivfflat.iterative_scan"),
+    }
 
 
 # column types whose comparisons with an integer or boolean constant evaluate the same
