@@ -223,7 +223,7 @@ def pg_text(
         _qualify(copy, scope or {})
     copy = copy.transform(_pg_form)
     text = str(copy.sql(dialect="postgres", normalize_functions="lower"))
-    if isinstance(copy, exp.Binary) and not text.startswith("("):
+    if isinstance(copy, exp.Binary):  # PostgreSQL parenthesizes every operator
         text = f"({text})"
     return text
 
@@ -267,6 +267,19 @@ def _without_visibility(node: exp.Expr) -> exp.Expr:
     while isinstance(node, exp.Paren) and isinstance(node.this, exp.Paren):
         node = node.this
     return node
+
+
+def describe_explain(session: Session_, ast: exp.Expr) -> tuple[int, list[ColumnInfo]]:
+    """(parameters of the explained statement, EXPLAIN's columns) for a prepare."""
+    from vecgres.sql.bind import count_params
+
+    text = ast.expression.name if isinstance(ast.expression, exp.Expr) else str(ast.expression)
+    try:
+        _opts, sql = parse_options(text)
+        n = count_params(session._parse_one(sql))
+    except errors.VecgresError:
+        n = 0  # the statement's run reports it
+    return n, [ColumnInfo("QUERY PLAN", SqlType("text"))]
 
 
 # --- statements ---------------------------------------------------------------------
