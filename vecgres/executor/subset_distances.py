@@ -12,6 +12,9 @@ k-th shortlisted distance is ranked again by the caller's exact function
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 import faiss
 import numpy as np
 
@@ -48,13 +51,47 @@ def approximate(
         faiss.fvec_L2sqr_by_idx(faiss.swig_ptr(out), x, y, sel, dims, 1, n)  # type: ignore[attr-defined]
         return out.astype(np.float64)
     faiss.fvec_inner_products_by_idx(faiss.swig_ptr(out), x, y, sel, dims, 1, n)  # type: ignore[attr-defined]
-    norms = np.empty(n, dtype=np.float32)
-    zero = np.zeros(dims, dtype=np.float32)
-    kernel = faiss.fvec_L2sqr_by_idx  # type: ignore[attr-defined]
-    kernel(faiss.swig_ptr(norms), faiss.swig_ptr(zero), y, sel, dims, 1, n)
+    full = _segment_norms(matrix)
+    if full is not None:
+        norms = full[ids]
+    else:
+        norms = np.empty(n, dtype=np.float32)
+        zero = np.zeros(dims, dtype=np.float32)
+        kernel = faiss.fvec_L2sqr_by_idx  # type: ignore[attr-defined]
+        kernel(faiss.swig_ptr(norms), faiss.swig_ptr(zero), y, sel, dims, 1, n)
     with np.errstate(all="ignore"):
         qn = np.float64(np.dot(q, q))
         return 1.0 - out.astype(np.float64) / np.sqrt(norms.astype(np.float64) * qn)
+
+
+# squared norms of segment matrices: (address, rows, dims) -> (the matrix, norms).
+# The entry holds the matrix (a view of the segment's Arrow buffer), so its
+# memory, hence its address, cannot be reused by other data while cached.
+_NORMS: OrderedDict[tuple[int, int, int], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+_NORMS_MAX = 16
+_NORMS_LOCK = threading.Lock()
+
+
+def _segment_norms(matrix: np.ndarray) -> np.ndarray | None:
+    """Every row's squared norm, computed once per segment matrix; None for a matrix
+    made for this query (it owns its data: no later query sees it again)."""
+    if matrix.flags.owndata or not matrix.flags.c_contiguous:
+        return None
+    key = (matrix.ctypes.data, matrix.shape[0], matrix.shape[1])
+    with _NORMS_LOCK:
+        hit = _NORMS.get(key)
+        if hit is not None:
+            _NORMS.move_to_end(key)
+            return hit[1]
+    norms = np.empty(matrix.shape[0], dtype=np.float32)
+    faiss.fvec_norms_L2sqr(  # type: ignore[attr-defined]
+        faiss.swig_ptr(norms), faiss.swig_ptr(matrix), matrix.shape[1], matrix.shape[0]
+    )
+    with _NORMS_LOCK:
+        _NORMS[key] = (matrix, norms)
+        while len(_NORMS) > _NORMS_MAX:
+            _NORMS.popitem(last=False)
+    return norms
 
 
 def shortlist(approx: np.ndarray, k: int) -> np.ndarray | None:
