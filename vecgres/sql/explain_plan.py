@@ -157,6 +157,10 @@ _OPERATORS = {
 }
 
 
+# DuckDB's rewrites of LIKE patterns: back to PostgreSQL's ``~~``
+_LIKE = {"prefix": "{}%", "suffix": "%{}", "contains": "%{}%"}
+
+
 def _vector_text(node: exp.Expr, shown_type: str) -> str | None:
     """A vector constant as PostgreSQL prints it: ``'[1,2,3]'::vector``."""
     while isinstance(node, exp.Cast | exp.Paren):
@@ -201,6 +205,16 @@ def _pg_form(node: exp.Expr) -> exp.Expr:
                 return exp.Var(this=f"({sides[0]} {op} {sides[1]})")
         if name == "count_star":
             return exp.Var(this="count(*)")
+    if isinstance(node, exp.Paren) and isinstance(node.this, exp.Not | exp.Anonymous):
+        inner_form = _pg_form(node.this)
+        if isinstance(inner_form, exp.Var):  # already parenthesized
+            return inner_form
+    like = isinstance(node, exp.Anonymous) and node.name.lower() in _LIKE
+    if like and len(node.expressions) == 2:
+        subject, pattern = node.expressions
+        if isinstance(pattern, exp.Literal) and pattern.is_string:
+            text = _LIKE[node.name.lower()].format(pattern.this.replace("'", "''"))
+            return exp.Var(this=f"({subject.sql(dialect='postgres')} ~~ '{text}'::text)")
     if isinstance(node, exp.Not) and isinstance(node.this, exp.Is):
         inner = node.this
         if isinstance(inner.expression, exp.Null):
