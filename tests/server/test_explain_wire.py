@@ -15,17 +15,19 @@ from vecgres.config import Settings
 
 @pytest.fixture
 def conn(tmp_path: Path):
-    with serving(tmp_path, settings=Settings(port=0, fsync=False)) as srv:
-        with psycopg.connect(srv.dsn(), autocommit=True) as c:
-            c.execute("CREATE EXTENSION IF NOT EXISTS vector")
-            c.execute("CREATE TABLE t (id int PRIMARY KEY, cat int, v vector(2))")
-            c.execute("CREATE TABLE c (cat int, name text)")
-            c.execute(
-                "INSERT INTO t SELECT i, i % 4, ARRAY[i, 0]::vector(2) "
-                "FROM generate_series(1, 40) AS g(i)"
-            )
-            c.execute("INSERT INTO c VALUES (0, 'zero'), (1, 'one')")
-            yield c
+    with (
+        serving(tmp_path, settings=Settings(port=0, fsync=False)) as srv,
+        psycopg.connect(srv.dsn(), autocommit=True) as c,
+    ):
+        c.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        c.execute("CREATE TABLE t (id int PRIMARY KEY, cat int, v vector(2))")
+        c.execute("CREATE TABLE c (cat int, name text)")
+        c.execute(
+            "INSERT INTO t SELECT i, i % 4, ARRAY[i, 0]::vector(2) "
+            "FROM generate_series(1, 40) AS g(i)"
+        )
+        c.execute("INSERT INTO c VALUES (0, 'zero'), (1, 'one')")
+        yield c
 
 
 def _plan(conn: psycopg.Connection, sql: str, params: tuple[object, ...] = ()) -> list[str]:
@@ -64,8 +66,10 @@ def test_explain_analyze_runs_writes(conn: psycopg.Connection) -> None:
     assert plan[1].startswith("  ->  Seq Scan on t (actual time=")
     assert plan[1].endswith(" rows=10 loops=1)")
     assert plan[2:4] == ["        Filter: (cat = 3)", "        Rows Removed by Filter: 30"]
-    assert plan[-2].startswith("Planning Time: ") and plan[-2].endswith(" ms")
-    assert plan[-1].startswith("Execution Time: ") and plan[-1].endswith(" ms")
+    assert plan[-2].startswith("Planning Time: ")
+    assert plan[-2].endswith(" ms")
+    assert plan[-1].startswith("Execution Time: ")
+    assert plan[-1].endswith(" ms")
     assert conn.execute("SELECT count(*) FROM t").fetchone() == (30,)
     # without ANALYZE nothing runs
     _plan(conn, "EXPLAIN UPDATE t SET cat = 9")
@@ -89,8 +93,10 @@ def test_explain_json_and_range_filter(conn: psycopg.Connection) -> None:
     assert plan["Plans"][0]["Node Type"] == "Sort"
     assert plan["Plans"][0]["Sort Key"] == ["id"]
     scan = plan["Plans"][0]["Plans"][0]
-    assert scan["Node Type"] == "Seq Scan" and scan["Relation Name"] == "t"
-    assert scan["Filter"] == "(cat = 1)" and scan["Actual Rows"] == 10
+    assert scan["Node Type"] == "Seq Scan"
+    assert scan["Relation Name"] == "t"
+    assert scan["Filter"] == "(cat = 1)"
+    assert scan["Actual Rows"] == 10
     assert isinstance(parsed[0]["Execution Time"], float)
     # a range search shows pgvector's operator and the user's column, not internals
     plan_lines = _plan(conn, "EXPLAIN SELECT id FROM t WHERE v <-> '[3,0]' < 2")
