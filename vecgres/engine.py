@@ -448,6 +448,10 @@ class Session:
             if any(t is None for t in stmt.bound.output_types):
                 stmt.columns = self._describe_by_running(stmt) if describe else None
         else:
+            if stmt.kind == "explain":
+                from vecgres.sql.explain_plan import describe_explain
+
+                n, stmt.columns = describe_explain(self, ast)
             hints = list(param_types) + [None] * (n - len(param_types))
             stmt.param_types = [h or SqlType("text") for h in hints[:n]]
             if stmt.kind in ("insert", "update", "delete"):

@@ -148,6 +148,11 @@ class KeyRows:
         if type_name in DENSE_TYPES:  # views: no reason to wait
             self._full = key_matrix(type_name, column, dims)
 
+    @property
+    def full(self) -> np.ndarray | None:
+        """Every row's key, when computed already (dense types)."""
+        return self._full
+
     def __getitem__(self, offsets: np.ndarray) -> np.ndarray:
         if self._full is not None:
             n = len(self._full)

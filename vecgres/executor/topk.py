@@ -22,6 +22,7 @@ import pyarrow as pa
 from vecgres.catalog.model import Index, Table
 from vecgres.codec.arrow import from_storage
 from vecgres.errors import DataException
+from vecgres.executor import subset_distances
 from vecgres.executor.annindex import AnnIndexes, single_search_thread
 from vecgres.executor.keycols import KeyRows
 from vecgres.executor.prune import prune
@@ -442,12 +443,25 @@ def _best(
     elif plan.query_text is not None:
         d = np.asarray(BIT_DISTANCES[plan.metric](matrix[offsets], plan.query_text))
     else:
+        picked = _shortlist(matrix, offsets, plan)
+        if picked is not None:
+            offsets = offsets[picked]
         d = np.asarray(DISTANCES[plan.metric](matrix[offsets], plan.query), dtype=np.float64)
     if not np.isfinite(d).all():
         raise _Fallback
     take = min(plan.k, len(offsets))
     idx = np.argpartition(d, take - 1)[:take] if take < len(offsets) else np.arange(len(offsets))
     return offsets[idx], d[idx]
+
+
+def _shortlist(matrix: KeyRows, offsets: np.ndarray, plan: TopKPlan) -> np.ndarray | None:
+    """Positions of ``offsets`` worth ranking exactly (executor/subset_distances.py);
+    None: rank them all."""
+    full = matrix.full if plan.key_type == "vector" else None
+    if full is None:
+        return None
+    approx = subset_distances.approximate(plan.metric, full, plan.query, offsets)
+    return None if approx is None else subset_distances.shortlist(approx, plan.k)
 
 
 def _ann_cost(

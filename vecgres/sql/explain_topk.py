@@ -5,69 +5,52 @@ with ``Order By:`` and ``Filter:`` lines when the index is used, and
 ``Limit -> Sort -> Seq Scan`` otherwise. vecgres prints the same nodes
 (always without cost estimates, as ``COSTS OFF``) and under the scan its own
 details: the index method and search settings, and with ANALYZE what each
-segment did (strategy, rows matching, candidates). Other statements are not
-explainable yet.
+segment did (strategy, rows matching, candidates). Other statements are
+explained by ``explain_plan.py`` from the plan DuckDB runs.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Sequence
 from typing import Any
 
-import pyarrow as pa
 from sqlglot import exp
 
-from vecgres import errors
 from vecgres.executor.rangesearch import RangePlan
 from vecgres.executor.topk import SegmentReport
 from vecgres.index.expression import expression_type
 from vecgres.planner.topk import OPERATOR_SYMBOL, AnnTopK
-from vecgres.result import ColumnInfo, Result
+from vecgres.result import Result
 from vecgres.sql.bind import BoundQuery, bind_query
+from vecgres.sql.explain_plan import explain_statement, lines_result, parse_options, pg_text
 from vecgres.sql.range_query import execute_range, plan_range
 from vecgres.sql.topk import TopKShape, execute_plan, plan_for
 from vecgres.sql.topk_nested import plan_nested, rewrite
-from vecgres.types import SqlType
 from vecgres.vector.text import format_vector
 
 # the engine's Session: sql/ may not import engine (layers), so it is duck-typed here
 Session_ = Any
 
-_OPTIONS_RE = re.compile(r"^\s*\(([^)]*)\)\s*(.*)$", re.S)
-_WORDS_RE = re.compile(r"^\s*((?:(?:ANALYZE|ANALYSE|VERBOSE)\s+)*)(.*)$", re.S | re.I)
-
-
-def _split(text: str) -> tuple[bool, str]:
-    """(analyze?, the statement) of EXPLAIN's argument text."""
-    m = _OPTIONS_RE.match(text)
-    if m:
-        analyze = False
-        for option in m.group(1).split(","):
-            words = option.strip().lower().split()
-            if words and words[0] in ("analyze", "analyse"):
-                analyze = len(words) == 1 or words[1] in ("true", "on", "1")
-        return analyze, m.group(2)
-    m2 = _WORDS_RE.match(text)
-    assert m2 is not None
-    return bool(re.search(r"ANALY[SZ]E", m2.group(1), re.I)), m2.group(2)
-
 
 def explain(session: Session_, ast: exp.Expr, params: Sequence[object]) -> Result:
     text = ast.expression.name if isinstance(ast.expression, exp.Expr) else str(ast.expression)
-    analyze, sql = _split(text)
+    opts, sql = parse_options(text)
     query = session._parse_one(sql)
-    if not isinstance(query, exp.Query):
-        raise errors.FeatureNotSupported("EXPLAIN is supported only for top-k searches yet")
     started = time.perf_counter()
+    if not isinstance(query, exp.Query):
+        return explain_statement(session, query, opts, params, started)
+    analyze = opts.analyze
     bound = bind_query(query, session._bind_context(), session._parse_view)
     ranged = plan_range(session, bound, params)
     if ranged is not None:
-        return _explain_range(session, bound, ranged, analyze, started)
+        return lines_result(_explain_range(session, bound, ranged, analyze, started), opts)
     found = plan_for(session, bound, params)
     if found is None:
-        return _explain_nested(session, bound, params, analyze, started)
+        nested = _explain_nested(session, bound, params, analyze, started)
+        if nested is None:
+            return explain_statement(session, query, opts, params, started)
+        return lines_result(nested, opts)
     plan, shape = found
     planned = time.perf_counter()
     reports: list[SegmentReport] | None = None
@@ -80,16 +63,15 @@ def explain(session: Session_, ast: exp.Expr, params: Sequence[object]) -> Resul
     done = time.perf_counter()
     name = bound.tables[shape.rel].name
     lines = _lines(plan, shape, name, reports, rows, analyze, (done - planned) * 1000)
+    lines.append(f"Planning Time: {(planned - started) * 1000:.3f} ms")
     if analyze:
-        lines.append(f"Planning Time: {(planned - started) * 1000:.3f} ms")
         lines.append(f"Execution Time: {(done - planned) * 1000:.3f} ms")
-    batch = pa.record_batch([pa.array(lines, pa.string())], names=["QUERY PLAN"])
-    return Result([ColumnInfo("QUERY PLAN", SqlType("text"))], iter([batch]), "EXPLAIN")
+    return lines_result(lines, opts)
 
 
 def _explain_range(
     session: Session_, bound: BoundQuery, plan: RangePlan, analyze: bool, started: float
-) -> Result:
+) -> list[str]:
     """``Seq Scan`` (or the index) with the range filter, and per-segment strategies."""
     planned = time.perf_counter()
     name = bound.tables[plan.rel].name
@@ -101,7 +83,7 @@ def _explain_range(
     )
     lines = [scan]
     if where is not None:
-        lines.append(f"  Filter: ({_pg_text(where.this)})")
+        lines.append(f"  Filter: {_pg_text(where.this)}")
     lines.append(f"  Vecgres: range search per segment, radius={plan.radius}")
     if analyze:
         run = execute_range(session, bound, plan, session.db.snapshot())
@@ -116,19 +98,20 @@ def _explain_range(
             )
         lines.append(f"Planning Time: {(planned - started) * 1000:.3f} ms")
         lines.append(f"Execution Time: {(done - planned) * 1000:.3f} ms")
-    batch = pa.record_batch([pa.array(lines, pa.string())], names=["QUERY PLAN"])
-    return Result([ColumnInfo("QUERY PLAN", SqlType("text"))], iter([batch]), "EXPLAIN")
+    else:
+        lines.append(f"Planning Time: {(planned - started) * 1000:.3f} ms")
+    return lines
 
 
 def _explain_nested(
     session: Session_, bound: BoundQuery, params: Sequence[object], analyze: bool, started: float
-) -> Result:
+) -> list[str] | None:
     """A statement whose subqueries or CTEs are top-k searches: DuckDB runs the rest
     (``Custom Scan (DuckDB)``, as PostgreSQL names an extension's node) on their
     results, and each search is shown under it as PostgreSQL shows a CTE or subquery."""
     _root, searches = plan_nested(session, bound, params)
     if not searches:
-        raise errors.FeatureNotSupported("EXPLAIN is supported only for top-k searches yet")
+        return None
     planned = time.perf_counter()
     rows = 0
     if analyze:
@@ -166,19 +149,15 @@ def _explain_nested(
         lines.append(f"  {search.label}")
         lines.append(f"    ->  {inner[0]}")
         lines.extend(f"        {text}" for text in inner[1:])
+    lines.append(f"Planning Time: {(planned - started) * 1000:.3f} ms")
     if analyze:
-        lines.append(f"Planning Time: {(planned - started) * 1000:.3f} ms")
         lines.append(f"Execution Time: {ms:.3f} ms")
-    batch = pa.record_batch([pa.array(lines, pa.string())], names=["QUERY PLAN"])
-    return Result([ColumnInfo("QUERY PLAN", SqlType("text"))], iter([batch]), "EXPLAIN")
+    return lines
 
 
 def _pg_text(node: exp.Expr) -> str:
     """PostgreSQL's deparse of a one-table filter: columns unqualified."""
-    copy = node.copy()
-    for col in copy.find_all(exp.Column):
-        col.set("table", None)
-    return str(copy.sql(dialect="postgres"))
+    return pg_text(node)
 
 
 def _lines(
@@ -201,7 +180,7 @@ def _lines(
     if shape.expression is not None:  # an expression key: (v)::halfvec(3)
         key = shape.expression[1]
     order = f"({key} {OPERATOR_SYMBOL[plan.metric]} {shown})"
-    where = f"({_pg_text(shape.where)})" if shape.where is not None else None
+    where = _pg_text(shape.where) if shape.where is not None else None
     scanned = sum(r.rows for r in reports) if reports is not None else 0
     scan_actual = f" (actual time=0.000..{ms:.3f} rows={scanned} loops=1)" if analyze else ""
     out = [f"Limit{actual}"]
