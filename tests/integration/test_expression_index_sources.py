@@ -114,7 +114,8 @@ def test_expression_indexes_of_other_types_are_used_and_exact(tmp_path, data, bi
             else:
                 assert indexed == exact, key
             assert len(indexed) == 12
-            out.append(indexed)
+            # tied Hamming distances may come in any order, before and after a restart
+            out.append([r[1] for r in indexed] if "<~>" in key else indexed)
         return out
 
     before = answers()
