@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 from sqlglot import exp
 
+from vecgres import errors
+from vecgres.sql.calltypes import note_call_types
 from vecgres.types import SqlType
 
 TypeOf = Callable[[exp.Expr], SqlType | None]
@@ -37,7 +39,22 @@ def _null_if_empty(arr: exp.Expr, value: exp.Expr) -> exp.Expr:
     )
 
 
+# types PostgreSQL cannot subscript that DuckDB would (vectors are lists, bit strings text)
+_NOT_SUBSCRIPTABLE = ("vector", "halfvec", "sparsevec", "bit", "bit varying")
+
+
+def _check_subscripts(ast: exp.Expr, type_of: TypeOf) -> None:
+    for bracket in ast.find_all(exp.Bracket):
+        t = type_of(bracket.this)
+        if t is not None and not t.is_array and t.name in _NOT_SUBSCRIPTABLE:
+            raise errors.DatatypeMismatch(
+                f"cannot subscript type {t.name} because it does not support subscripting"
+            )
+
+
 def rewrite_arrays(ast: exp.Expr, type_of: TypeOf) -> None:
+    _check_subscripts(ast, type_of)
+    note_call_types(ast, type_of)
     for size in list(ast.find_all(exp.ArraySize)):
         arr, dim = size.this, size.expression
         arr_type = type_of(arr)

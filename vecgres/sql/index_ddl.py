@@ -68,7 +68,8 @@ OPCLASSES: dict[str, dict[str, str]] = {
         "bit_hamming_ops": "bit",
     },
 }
-DEFAULT_OPCLASS = {"ivfflat": {"vector": "vector_l2_ops", "halfvec": "halfvec_l2_ops"}}
+# pgvector declares only vector_l2_ops DEFAULT FOR TYPE vector USING ivfflat
+DEFAULT_OPCLASS = {"ivfflat": {"vector": "vector_l2_ops"}}
 # the types vecgres builds indexes on (sparsevec: an inverted index, index/sparse.py)
 BUILDABLE_TYPES = ("vector", "halfvec", "bit", "sparsevec")
 

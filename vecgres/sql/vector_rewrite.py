@@ -320,6 +320,9 @@ class VectorRewriter:
             return self._arith(node)
         if isinstance(node, exp.Avg | exp.Sum):
             return self._aggregate(node)
+        if isinstance(node, exp.Min | exp.Max | exp.GroupConcat):
+            self._check_generic_aggregate(node)
+            return node
         if isinstance(node, exp.Case | exp.Coalesce | exp.Greatest | exp.Least | exp.Nullif):
             return self._common(node)
         if isinstance(node, exp.Array):
@@ -685,6 +688,24 @@ class VectorRewriter:
         out = typed(exp.func(name, collected), SqlType(t.name))
         target.replace(out)
         return out
+
+    def _check_generic_aggregate(self, agg: exp.Expr) -> None:
+        """min/max/string_agg have no vector, halfvec, sparsevec or bit variant
+        (DuckDB would take them all)."""
+        arg = agg.this
+        if isinstance(arg, exp.Order | exp.Distinct):
+            arg = arg.this if isinstance(arg, exp.Order) else arg.expressions[0]
+        if arg is None or agg.expressions:
+            return
+        t = self.type_of(arg)
+        if t is None or t.is_array or t.name not in (*KINDS, "bit", "bit varying"):
+            return
+        shown = [self._arg(arg)[1]]
+        name = {exp.Min: "min", exp.Max: "max"}.get(type(agg), "string_agg")
+        separator = agg.args.get("separator")
+        if name == "string_agg" and separator is not None:
+            shown.append(self._arg(separator)[1])
+        raise function_error(name, shown, None)
 
     def _array(self, node: exp.Array) -> exp.Expr:
         kind: SqlType | None = None

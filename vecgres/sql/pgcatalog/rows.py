@@ -150,6 +150,9 @@ def opclass_oid(table: Table, idx: Index, column: str | None) -> int:
         found = b.BTREE_OPCLASSES.get(col.type.oid)
         if found is not None:
             return found[0]
+        for oid, _, method, intype, default in b.VECTOR_OPCLASSES:
+            if default and method == idx.method and intype == col.type.name:
+                return oid
     return 0
 
 
