@@ -283,9 +283,15 @@ class VectorRewriter:
         out = self._rewrite_node(node)
         if out is not node and name is not None:
             out.meta[NAME] = name
-            if isinstance(node, exp.Cast) and isinstance(node.this, exp.Literal):
-                # sqlglot aliased the select item after the literal's text
-                out.meta["vg_literal"] = node.this.name
+            # sqlglot aliased the select item after the (innermost) literal's text; an
+            # inner cast already rewritten carries it
+            inner = node.this if isinstance(node, exp.Cast) else None
+            while isinstance(inner, exp.Cast) and "vg_literal" not in inner.meta:
+                inner = inner.this
+            if isinstance(inner, exp.Literal):
+                out.meta["vg_literal"] = inner.name
+            elif inner is not None and isinstance(inner.meta.get("vg_literal"), str):
+                out.meta["vg_literal"] = inner.meta["vg_literal"]
         return out
 
     def _rewrite_node(self, node: exp.Expr) -> exp.Expr:
@@ -436,6 +442,8 @@ class VectorRewriter:
             cast.replace(out)
             return out
         if target.name in BIT_TYPES and not target.is_array:
+            if source is not None and source.is_vector:
+                raise errors.CannotCoerce(f"cannot cast type {_shown(source)} to {_shown(target)}")
             varying = target.name == "bit varying"
             if untyped_text:
                 value = bits.bit_cast(inner.this, target.typmod, varying)
@@ -485,6 +493,12 @@ class VectorRewriter:
                 target,
             )
         else:
+            if source is None:
+                source = _constant_type(inner)
+            if source is not None and not source.is_array and source.name not in _VIA_TEXT:
+                # only string types reach a pgvector type by I/O conversion: 1::vector,
+                # B'101'::vector have no cast (find_coercion_pathway)
+                raise errors.CannotCoerce(f"cannot cast type {_shown(source)} to {target.name}")
             out = typed(
                 exp.func(
                     f"pgv_{target.name}_in",
@@ -517,19 +531,17 @@ class VectorRewriter:
 
     def _cast_from_vector(self, cast: exp.Cast, source: SqlType, target: SqlType) -> exp.Expr:
         inner = cast.this.copy()
-        if target.is_array and target.name in ("real", "double precision"):
-            if source.name == "sparsevec":
-                inner = exp.func("pgv_sparsevec_to_vector", inner, exp.Literal.number(-1))
+        if target.is_array and target.name == "real" and source.name != "sparsevec":
+            # vector_to_float4 / halfvec_to_float4; sparsevec and double precision[]
+            # have no cast
             out: exp.Expr = exp.cast(inner, "FLOAT[]", dialect="duckdb")
-            if target.name == "double precision":
-                out = exp.cast(out, "DOUBLE[]", dialect="duckdb")
         elif target.name in ("text", "character varying"):
             if source.name == "sparsevec":
                 out = inner
             else:
                 out = exp.func(f"pgv_{source.name}_out", inner)
         else:
-            raise errors.CannotCoerce(f"cannot cast type {source} to {target}")
+            raise errors.CannotCoerce(f"cannot cast type {_shown(source)} to {_shown(target)}")
         typed(out, target)
         cast.replace(out)
         return out
@@ -852,6 +864,15 @@ class VectorRewriter:
         return out
 
 
+# types whose values a pgvector type reads by I/O conversion in an explicit cast
+_VIA_TEXT = ("text", "character varying", "character", "name", "unknown")
+
+
+def _shown(t: SqlType) -> str:
+    """A type as PostgreSQL names it in cast errors: without its typmod."""
+    return SqlType(t.name, is_array=t.is_array).format()
+
+
 def _pg_output_name(node: exp.Expr) -> str | None:
     """The column name PostgreSQL gives ``node`` as a select item (FigureColname), kept
     for the ``pgv_*`` call that replaces it."""
@@ -860,6 +881,8 @@ def _pg_output_name(node: exp.Expr) -> str | None:
         return known
     if isinstance(node, exp.Cast):
         inner = node.this
+        while isinstance(inner, exp.Cast) and isinstance(inner.this, exp.Cast | exp.Column):
+            inner = inner.this  # a column keeps its name through casts: v::text::vector
         if isinstance(inner, exp.Column):
             return inner.name
         if isinstance(inner, exp.Anonymous | exp.CosineDistance | exp.Avg | exp.Sum):
