@@ -713,7 +713,8 @@ class VectorRewriter:
         if t is None or t.is_array or t.name not in (*KINDS, "bit", "bit varying"):
             return
         shown = [self._arg(arg)[1]]
-        name = {exp.Min: "min", exp.Max: "max"}.get(type(agg), "string_agg")
+        name = "min" if isinstance(agg, exp.Min) else "max" if isinstance(agg, exp.Max) else ""
+        name = name or "string_agg"
         separator = agg.args.get("separator")
         if name == "string_agg" and separator is not None:
             shown.append(self._arg(separator)[1])

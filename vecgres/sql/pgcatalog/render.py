@@ -118,10 +118,12 @@ def _pretty_cast(text: str) -> str:
     return m.group(1) + m.group(2) if m else text
 
 
-def index_def(table: Table, idx: Index, *, qualify: bool = True) -> str:
+def index_def(table: Table, idx: Index, *, qualify: bool = True, pretty: bool = False) -> str:
     """``CREATE [UNIQUE] INDEX name ON [ONLY] schema.table USING method (cols) [WITH (..)]``."""
-    # an expression key that is not a bare function call is parenthesized (ruleutils.c)
-    keys = [f"({idx.expression})"] if idx.expression else [quote_ident(c) for c in idx.columns]
+    # an expression key that is not a bare function call is parenthesized (ruleutils.c);
+    # the pretty form drops the parentheses around a cast's operand
+    expression = idx.expression and (_pretty_cast(idx.expression) if pretty else idx.expression)
+    keys = [f"({expression})"] if expression else [quote_ident(c) for c in idx.columns]
     if idx.opclass and keys and not _default_opclass(idx.opclass, idx.method):
         # ruleutils.c prints an opclass only when it is not the key type's default
         keys[0] = f"{keys[0]} {idx.opclass}"
