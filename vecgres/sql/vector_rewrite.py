@@ -326,6 +326,18 @@ class VectorRewriter:
             return self._arith(node)
         if isinstance(node, exp.Avg | exp.Sum):
             return self._aggregate(node)
+        if isinstance(node, _NO_VECTOR_OPERATORS) and self._has_vector(node.this, node.expression):
+            symbol = _NO_VECTOR_OPERATORS_SYMBOL[type(node)]
+            raise operator_error(
+                symbol, self._arg(node.this)[1], self._arg(node.expression)[1], None
+            )
+        if isinstance(node, exp.Neg | exp.BitwiseNot) and self._has_vector(node.this):
+            symbol = "-" if isinstance(node, exp.Neg) else "~"
+            raise errors.UndefinedFunction(
+                f"operator does not exist: {symbol} {self._arg(node.this)[1]}",
+                hint="No operator matches the given name and argument type. "
+                "You might need to add an explicit type cast.",
+            )
         if isinstance(node, exp.Min | exp.Max | exp.GroupConcat):
             self._check_generic_aggregate(node)
             return node
@@ -983,6 +995,19 @@ _STATE_FUNCS: dict[str, tuple[str, ...]] = {
 DOUBLES = SqlType("double precision").array_of()
 
 _SYMBOL = {exp.Add: "+", exp.Sub: "-", exp.Mul: "*", exp.DPipe: "||"}
+# binary operators pgvector does not define for its types (DuckDB's lists would take some)
+_NO_VECTOR_OPERATORS_SYMBOL: dict[type[exp.Expr], str] = {
+    exp.Div: "/",
+    exp.IntDiv: "/",
+    exp.Mod: "%",
+    exp.Pow: "^",
+    exp.BitwiseAnd: "&",
+    exp.BitwiseOr: "|",
+    exp.BitwiseXor: "#",
+    exp.BitwiseLeftShift: "<<",
+    exp.BitwiseRightShift: ">>",
+}
+_NO_VECTOR_OPERATORS = tuple(_NO_VECTOR_OPERATORS_SYMBOL)
 # array_to_vector() and friends are declared for these
 _ARRAY_ARGUMENTS = ("integer[]", "real[]", "double precision[]", "numeric[]", "smallint[]")
 
