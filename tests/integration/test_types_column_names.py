@@ -105,3 +105,31 @@ def test_indexdef_forms(tmp_path) -> None:
         )
     finally:
         con.close()
+
+
+def test_array_function_and_subscript_column_names(tmp_path) -> None:
+    # array_length/array_dims/array_replace are rewritten for DuckDB; a subscript is
+    # named after what it subscripts (FigureColname), not after its index
+    con = vecgres.connect(str(tmp_path / "db"), fsync=False)
+    con.autocommit = True
+    try:
+        cur = con.cursor()
+        cur.execute("CREATE TABLE t (a int[], vs vector[])")
+        cur.execute("""INSERT INTO t VALUES ('{1,2}', '{"[1,2]","[3,4]"}')""")
+        cur.execute(
+            "SELECT array_length(a, 1), array_dims(a), array_replace(a, 1, 3), a[2], vs[2], "
+            "(ARRAY[5,6])[1], (string_to_array('x,y', ','))[2], a[1] AS x FROM t ORDER BY 4"
+        )
+        assert [d[0] for d in cur.description] == [
+            "array_length",
+            "array_dims",
+            "array_replace",
+            "a",
+            "vs",
+            "array",
+            "string_to_array",
+            "x",
+        ]
+        assert cur.fetchone() == (2, "[1:2]", [3, 2], 2, "[3,4]", 5, "y", 1)
+    finally:
+        con.close()

@@ -33,7 +33,7 @@ from vecgres.sql.vector_resolve import (
     operator_error,
     resolve,
 )
-from vecgres.types import BOOL, FLOAT8, INT4, SqlType
+from vecgres.types import BOOL, FLOAT8, INT4, TEXT, SqlType
 from vecgres.vector import bits
 from vecgres.vector import half as H
 from vecgres.vector import sparse as S
@@ -338,6 +338,18 @@ class VectorRewriter:
                 hint="No operator matches the given name and argument type. "
                 "You might need to add an explicit type cast.",
             )
+        if isinstance(node, exp.Concat | exp.ConcatWs | exp.Format):
+            # "any" arguments: PostgreSQL prints each with its type's output function
+            for arg in list(node.expressions):
+                t = self.type_of(arg)
+                if t is not None and t.is_vector and t.name != "sparsevec":
+                    arg.replace(typed(exp.func(f"pgv_{t.name}_out", arg.copy()), TEXT))
+            return node
+        if isinstance(node, exp.Bracket) and node.expressions:
+            t = self.type_of(node.this)
+            if t is not None and t.is_array and t.name in KINDS:
+                sliced = isinstance(node.expressions[0], exp.Slice)
+                return typed(node, t if sliced else t.element)  # vector[] subscripted
         if isinstance(node, exp.Min | exp.Max | exp.GroupConcat):
             self._check_generic_aggregate(node)
             return node
