@@ -19,6 +19,12 @@ from sqlglot import exp
 
 from vecgres import errors
 from vecgres.index.predicate import COMPARISON_SYMBOLS
+from vecgres.sql.bitops import (
+    is_bit_operation,
+    rewrite_bit_aggregate,
+    rewrite_bit_call,
+    rewrite_bit_operation,
+)
 from vecgres.sql.dialect import VectorOp
 from vecgres.sql.literals import scalar_literal
 from vecgres.sql.typemap import sql_type
@@ -314,6 +320,11 @@ class VectorRewriter:
                     out = exp.Literal.string(label)
                     node.replace(out)
                     return out
+            if name == "bit_count":
+                counted = rewrite_bit_call(name, list(node.expressions), self._arg)
+                if counted is not None:
+                    node.replace(typed(counted, SqlType("bigint")))
+                    return counted
             if name == "array_fill":
                 filled = rewrite_array_fill(node)
                 if filled is not None:
@@ -326,6 +337,19 @@ class VectorRewriter:
             return self._arith(node)
         if isinstance(node, exp.Avg | exp.Sum):
             return self._aggregate(node)
+        if is_bit_operation(node, self._arg):
+            out = typed(rewrite_bit_operation(node, self._arg), BIT)
+            out.meta[NAME] = "?column?"
+            node.replace(out)
+            return out
+        if isinstance(node, exp.BitwiseAndAgg | exp.BitwiseOrAgg):
+            node.meta[NAME] = "bit_and" if isinstance(node, exp.BitwiseAndAgg) else "bit_or"
+            agg = rewrite_bit_aggregate(node, self._arg)
+            if agg is not None:
+                agg.meta[NAME] = node.meta[NAME]
+                node.replace(typed(agg, BIT))
+                return agg
+            return node
         if isinstance(node, _NO_VECTOR_OPERATORS) and self._has_vector(node.this, node.expression):
             symbol = _NO_VECTOR_OPERATORS_SYMBOL[type(node)]
             raise operator_error(
