@@ -338,10 +338,10 @@ class VectorRewriter:
         if isinstance(node, exp.Avg | exp.Sum):
             return self._aggregate(node)
         if is_bit_operation(node, self._arg):
-            out = typed(rewrite_bit_operation(node, self._arg), BIT)
-            out.meta[NAME] = "?column?"
-            node.replace(out)
-            return out
+            bit_out = typed(rewrite_bit_operation(node, self._arg), BIT)
+            bit_out.meta[NAME] = "?column?"
+            node.replace(bit_out)
+            return bit_out
         if isinstance(node, exp.BitwiseAndAgg | exp.BitwiseOrAgg):
             node.meta[NAME] = "bit_and" if isinstance(node, exp.BitwiseAndAgg) else "bit_or"
             agg = rewrite_bit_aggregate(node, self._arg)
