@@ -152,7 +152,11 @@ class SessionSettings:
             return {}
         key = canonical(name)
         if key not in GUCS:
-            raise errors.UndefinedObject(f'unrecognized configuration parameter "{name}"')
+            # as SET does: unknown and reserved-prefix names fail; a placeholder
+            # variable is reset to its empty boot value
+            self.validate(name, "")
+            self._values[key] = ""
+            return {}
         self._values.pop(key, None)
         guc = GUCS[key]
         return {key: guc.default} if guc.report else {}

@@ -588,6 +588,9 @@ class VectorRewriter:
                 out = inner
             else:
                 out = exp.func(f"pgv_{source.name}_out", inner)
+            if target.name == "character varying" and target.typmod > 4:
+                # an explicit cast to varchar(n) cuts the text (VARHDRSZ + n typmod)
+                out = exp.func("left", out, exp.Literal.number(target.typmod - 4))
         else:
             raise errors.CannotCoerce(f"cannot cast type {_shown(source)} to {_shown(target)}")
         typed(out, target)
