@@ -98,7 +98,7 @@ def test_halfvec_flat_index_is_exact_and_hnsw_is_used(db, data, op):
 def test_halfvec_ivfflat_and_vector_index_not_used_for_halfvec(db, data):
     halves, _ = data
     cur = db
-    cur.execute("CREATE INDEX ON items USING ivfflat (h) WITH (lists = 3)")  # default halfvec_l2
+    cur.execute("CREATE INDEX ON items USING ivfflat (h halfvec_l2_ops) WITH (lists = 3)")
     cur.execute("SET ivfflat.probes = 3")  # every list: exact
     q = halves[17] + np.float32(0.01)
     d = distances(halves, q, "<->")

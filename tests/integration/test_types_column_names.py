@@ -43,3 +43,93 @@ def test_pgvector_expression_column_names(tmp_path) -> None:
         assert [d[0] for d in cur.description] == ["mean", "sum"]
     finally:
         con.close()
+
+
+def test_cast_chains_are_named_after_the_outer_type(tmp_path) -> None:
+    # FigureColname: a cast over a constant (or over another such cast) is named after
+    # its type; a column keeps its name through any number of casts
+    con = vecgres.connect(str(tmp_path / "db"), fsync=False)
+    con.autocommit = True
+    try:
+        cur = con.cursor()
+        cur.execute("CREATE TABLE t (v vector(2))")
+        cur.execute("INSERT INTO t VALUES ('[1,2]')")
+        cur.execute(
+            "SELECT '[1,2]'::vector::halfvec, '[1,2]'::halfvec::vector(2), "
+            "'[1,2]'::vector::sparsevec, '{1,2}'::real[]::vector, '[1,2]'::text::vector, "
+            "'[1,2]'::vector::text, v::text::vector, v::halfvec::sparsevec FROM t"
+        )
+        assert [d[0] for d in cur.description] == [
+            "halfvec",
+            "vector",
+            "sparsevec",
+            "vector",
+            "vector",
+            "text",
+            "v",
+            "v",
+        ]
+        assert cur.fetchone() == (
+            "[1,2]",
+            "[1,2]",
+            "{1:1,2:2}/2",
+            "[1,2]",
+            "[1,2]",
+            "[1,2]",
+            "[1,2]",
+            "{1:1,2:2}/2",
+        )
+    finally:
+        con.close()
+
+
+def test_indexdef_forms(tmp_path) -> None:
+    # pg_get_indexdef(oid) and (oid, 0, false) always qualify the table; the pretty
+    # form leaves out a schema on the search path and a cast operand's parentheses
+    con = vecgres.connect(str(tmp_path / "db"), fsync=False)
+    con.autocommit = True
+    try:
+        cur = con.cursor()
+        cur.execute("CREATE TABLE t (v vector(3))")
+        cur.execute("CREATE INDEX t_h ON t USING hnsw ((v::halfvec(3)) halfvec_l2_ops)")
+        cur.execute("CREATE INDEX t_i ON t USING ivfflat (v vector_l2_ops) WITH (lists = 1)")
+        cur.execute(
+            "SELECT pg_get_indexdef('t_h'::regclass), pg_get_indexdef('t_h'::regclass, 0, false),"
+            " pg_get_indexdef('t_h'::regclass, 0, true), pg_get_indexdef('t_i'::regclass)"
+        )
+        assert cur.fetchone() == (
+            "CREATE INDEX t_h ON public.t USING hnsw (((v)::halfvec(3)) halfvec_l2_ops)",
+            "CREATE INDEX t_h ON public.t USING hnsw (((v)::halfvec(3)) halfvec_l2_ops)",
+            "CREATE INDEX t_h ON t USING hnsw ((v::halfvec(3)) halfvec_l2_ops)",
+            "CREATE INDEX t_i ON public.t USING ivfflat (v) WITH (lists='1')",
+        )
+    finally:
+        con.close()
+
+
+def test_array_function_and_subscript_column_names(tmp_path) -> None:
+    # array_length/array_dims/array_replace are rewritten for DuckDB; a subscript is
+    # named after what it subscripts (FigureColname), not after its index
+    con = vecgres.connect(str(tmp_path / "db"), fsync=False)
+    con.autocommit = True
+    try:
+        cur = con.cursor()
+        cur.execute("CREATE TABLE t (a int[], vs vector[])")
+        cur.execute("""INSERT INTO t VALUES ('{1,2}', '{"[1,2]","[3,4]"}')""")
+        cur.execute(
+            "SELECT array_length(a, 1), array_dims(a), array_replace(a, 1, 3), a[2], vs[2], "
+            "(ARRAY[5,6])[1], (string_to_array('x,y', ','))[2], a[1] AS x FROM t ORDER BY 4"
+        )
+        assert [d[0] for d in cur.description] == [
+            "array_length",
+            "array_dims",
+            "array_replace",
+            "a",
+            "vs",
+            "array",
+            "string_to_array",
+            "x",
+        ]
+        assert cur.fetchone() == (2, "[1:2]", [3, 2], 2, "[3,4]", 5, "y", 1)
+    finally:
+        con.close()

@@ -206,11 +206,30 @@ def _pgvector_call(name: str, types: list[str]) -> tuple[str, list[str]]:
     return name, [kind if _STORED_VECTOR.match(t) and t != "float[]" else t for t in types]
 
 
+# the binder's record of call argument types (sql/calltypes.py), a leading SQL comment
+CALLS_MARK = "vg:calls "
+
+
+def noted_call_types(sql: str, name: str) -> list[str] | None:
+    """The argument types ``sql/calltypes.py`` recorded for ``name`` in ``sql``."""
+    m = re.search(r"/\*\s*" + re.escape(CALLS_MARK) + r"(.*?)\s*\*/", sql)
+    if m is None:
+        return None
+    for sig in m.group(1).split(";"):
+        called, _, args = sig.partition("(")
+        if called == name.lower():
+            return [a for a in args.rstrip(")").split(", ") if a]
+    return None
+
+
 def _call_arg_types(sql: str, name: str) -> list[str]:
     """The argument types of the first call of ``name`` in ``sql``, as far as literals tell."""
     from sqlglot import exp, parse_one
     from sqlglot.errors import SqlglotError
 
+    noted = noted_call_types(sql, name)
+    if noted is not None:
+        return noted
     try:
         tree = parse_one(sql, dialect="duckdb")
     except SqlglotError:

@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 from sqlglot import exp
 
+from vecgres import errors
+from vecgres.sql.calltypes import note_call_types
 from vecgres.types import SqlType
 
 TypeOf = Callable[[exp.Expr], SqlType | None]
@@ -37,7 +39,57 @@ def _null_if_empty(arr: exp.Expr, value: exp.Expr) -> exp.Expr:
     )
 
 
+# types PostgreSQL cannot subscript that DuckDB would (vectors are lists, bit strings text)
+_NOT_SUBSCRIPTABLE = ("vector", "halfvec", "sparsevec", "bit", "bit varying")
+
+
+def _check_subscripts(ast: exp.Expr, type_of: TypeOf) -> None:
+    for bracket in ast.find_all(exp.Bracket):
+        t = type_of(bracket.this)
+        if t is not None and not t.is_array and t.name in _NOT_SUBSCRIPTABLE:
+            raise errors.DatatypeMismatch(
+                f"cannot subscript type {t.name} because it does not support subscripting"
+            )
+
+
+def _named(out: exp.Expr, call: exp.Expr) -> exp.Expr:
+    """``out``, replacing the call ``call``, keeps the column name PostgreSQL gives it."""
+    name = "array_length" if isinstance(call, exp.ArraySize) else call.name.lower()
+    out.meta["vg_name"] = name
+    return out
+
+
+def _subscript_names(ast: exp.Expr) -> None:
+    """``a[1]`` is named after what it subscripts (FigureColname): ``a``, ``array``,
+    the function's name; sqlglot aliased it after the index."""
+    for alias in list(ast.find_all(exp.Alias)):
+        ident = alias.args.get("alias")
+        if not isinstance(alias.this, exp.Bracket) or not isinstance(ident, exp.Identifier):
+            continue
+        index = alias.this.expressions[0] if alias.this.expressions else None
+        if not isinstance(index, exp.Literal) or ident.name != index.name:
+            continue  # the user's own alias (sqlglot names a subscript after its index)
+        base = alias.this.this
+        while isinstance(base, exp.Paren | exp.Bracket):
+            base = base.this
+        if isinstance(base, exp.Column):
+            name = base.name
+        elif isinstance(base, exp.Anonymous):
+            name = base.name.lower()
+            if name.startswith("vgc_"):  # a catalog function's UDF: vgc_<name>_<arity>
+                name = name[len("vgc_") :].rsplit("_", 1)[0]
+        elif isinstance(base, exp.Array):
+            name = "array"
+        else:
+            name = "?column?"
+        # only the column the client sees: the alias itself stays (ORDER BY 1 reads it)
+        alias.meta["vg_name"] = name
+
+
 def rewrite_arrays(ast: exp.Expr, type_of: TypeOf) -> None:
+    _check_subscripts(ast, type_of)
+    _subscript_names(ast)
+    note_call_types(ast, type_of)
     for size in list(ast.find_all(exp.ArraySize)):
         arr, dim = size.this, size.expression
         arr_type = type_of(arr)
@@ -45,7 +97,9 @@ def rewrite_arrays(ast: exp.Expr, type_of: TypeOf) -> None:
             continue  # array_length(vector, …) does not exist: vector_rewrite says so
         length = _null_if_empty(arr.copy(), exp.func("len", arr.copy()))
         is_one = exp.EQ(this=dim.copy(), expression=exp.Literal.number(1))
-        size.replace(exp.Case(ifs=[exp.If(this=is_one, true=length)], default=exp.null()))
+        size.replace(
+            _named(exp.Case(ifs=[exp.If(this=is_one, true=length)], default=exp.null()), size)
+        )
     for call in list(ast.find_all(exp.Anonymous)):
         name = call.name.lower()
         args = [a.copy() for a in call.expressions]
@@ -57,7 +111,7 @@ def rewrite_arrays(ast: exp.Expr, type_of: TypeOf) -> None:
                 ),
                 expression=exp.Literal.string("]"),
             )
-            call.replace(_null_if_empty(args[0].copy(), dims))
+            call.replace(_named(_null_if_empty(args[0].copy(), dims), call))
         elif name == "array_replace" and len(args) == 3:
             x = exp.to_identifier("x")
             body = exp.Case(
@@ -69,7 +123,8 @@ def rewrite_arrays(ast: exp.Expr, type_of: TypeOf) -> None:
                 ],
                 default=exp.column("x"),
             )
-            call.replace(_call("list_transform", args[0], exp.Lambda(this=body, expressions=[x])))
+            lam = exp.Lambda(this=body, expressions=[x])
+            call.replace(_named(_call("list_transform", args[0], lam), call))
         elif (
             name in ("all", "any", "some")
             and len(args) == 1

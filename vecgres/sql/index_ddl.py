@@ -68,7 +68,8 @@ OPCLASSES: dict[str, dict[str, str]] = {
         "bit_hamming_ops": "bit",
     },
 }
-DEFAULT_OPCLASS = {"ivfflat": {"vector": "vector_l2_ops", "halfvec": "halfvec_l2_ops"}}
+# pgvector declares only vector_l2_ops DEFAULT FOR TYPE vector USING ivfflat
+DEFAULT_OPCLASS = {"ivfflat": {"vector": "vector_l2_ops"}}
 # the types vecgres builds indexes on (sparsevec: an inverted index, index/sparse.py)
 BUILDABLE_TYPES = ("vector", "halfvec", "bit", "sparsevec")
 
@@ -191,6 +192,16 @@ def create_ann_index(session: Session_, ast: exp.Create, method: str) -> Result:
             if table.column(name) is None:
                 raise errors.UndefinedColumn(f'column "{name}" does not exist')
         predicate_text = _pg_text(where.this)
+    if isinstance(keys[0], exp.Ordered):
+        # hnsw and ivfflat cannot order (amcanorder is false): DefineIndex refuses both
+        if keys[0].args.get("desc") is not None:
+            raise errors.FeatureNotSupported(
+                f'access method "{method}" does not support ASC/DESC options'
+            )
+        if keys[0].args.get("nulls_first"):
+            raise errors.FeatureNotSupported(
+                f'access method "{method}" does not support NULLS FIRST/LAST options'
+            )
     node = keys[0].this if isinstance(keys[0], exp.Ordered) else keys[0]
     opclass: str | None = None
     if isinstance(node, exp.Opclass):

@@ -92,8 +92,16 @@ class SessionSettings:
         key = canonical(name)
         guc = GUCS.get(key)
         if guc is None:
-            if "." in key and key.split(".")[0] not in ("hnsw", "ivfflat", "vecgres"):
+            prefix = key.split(".")[0]
+            if "." in key and prefix not in ("hnsw", "ivfflat", "vecgres"):
                 return key, value  # custom placeholder variables are allowed, as in PostgreSQL
+            if "." in key and prefix != "vecgres":
+                # pgvector's MarkGUCPrefixReserved("hnsw") / ("ivfflat")
+                raise errors.VecgresError(
+                    f'invalid configuration parameter name "{name}"',
+                    sqlstate="42602",
+                    detail=f'"{prefix}" is a reserved prefix.',
+                )
             raise errors.UndefinedObject(f'unrecognized configuration parameter "{name}"')
         if guc.kind in ("int", "real"):
             number = _parse_number(value, guc)
@@ -144,7 +152,11 @@ class SessionSettings:
             return {}
         key = canonical(name)
         if key not in GUCS:
-            raise errors.UndefinedObject(f'unrecognized configuration parameter "{name}"')
+            # as SET does: unknown and reserved-prefix names fail; a placeholder
+            # variable is reset to its empty boot value
+            self.validate(name, "")
+            self._values[key] = ""
+            return {}
         self._values.pop(key, None)
         guc = GUCS[key]
         return {key: guc.default} if guc.report else {}

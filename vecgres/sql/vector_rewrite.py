@@ -19,6 +19,12 @@ from sqlglot import exp
 
 from vecgres import errors
 from vecgres.index.predicate import COMPARISON_SYMBOLS
+from vecgres.sql.bitops import (
+    is_bit_operation,
+    rewrite_bit_aggregate,
+    rewrite_bit_call,
+    rewrite_bit_operation,
+)
 from vecgres.sql.dialect import VectorOp
 from vecgres.sql.literals import scalar_literal
 from vecgres.sql.typemap import sql_type
@@ -34,7 +40,7 @@ from vecgres.sql.vector_resolve import (
     operator_error,
     resolve,
 )
-from vecgres.types import BOOL, FLOAT8, INT4, SqlType
+from vecgres.types import BOOL, FLOAT8, INT4, TEXT, SqlType
 from vecgres.vector import bits
 from vecgres.vector import half as H
 from vecgres.vector import sparse as S
@@ -284,9 +290,15 @@ class VectorRewriter:
         out = self._rewrite_node(node)
         if out is not node and name is not None:
             out.meta[NAME] = name
-            if isinstance(node, exp.Cast) and isinstance(node.this, exp.Literal):
-                # sqlglot aliased the select item after the literal's text
-                out.meta["vg_literal"] = node.this.name
+            # sqlglot aliased the select item after the (innermost) literal's text; an
+            # inner cast already rewritten carries it
+            inner = node.this if isinstance(node, exp.Cast) else None
+            while isinstance(inner, exp.Cast) and "vg_literal" not in inner.meta:
+                inner = inner.this
+            if isinstance(inner, exp.Literal):
+                out.meta["vg_literal"] = inner.name
+            elif inner is not None and isinstance(inner.meta.get("vg_literal"), str):
+                out.meta["vg_literal"] = inner.meta["vg_literal"]
         return out
 
     def _rewrite_node(self, node: exp.Expr) -> exp.Expr:
@@ -310,6 +322,11 @@ class VectorRewriter:
                     out.meta[NAME] = "pg_typeof"
                     node.replace(out)
                     return out
+            if name == "bit_count":
+                counted = rewrite_bit_call(name, list(node.expressions), self._arg)
+                if counted is not None:
+                    node.replace(typed(counted, SqlType("bigint")))
+                    return counted
             if name == "array_fill":
                 filled = rewrite_array_fill(node)
                 if filled is not None:
@@ -322,6 +339,46 @@ class VectorRewriter:
             return self._arith(node)
         if isinstance(node, exp.Avg | exp.Sum):
             return self._aggregate(node)
+        if is_bit_operation(node, self._arg):
+            bit_out = typed(rewrite_bit_operation(node, self._arg), BIT)
+            bit_out.meta[NAME] = "?column?"
+            node.replace(bit_out)
+            return bit_out
+        if isinstance(node, exp.BitwiseAndAgg | exp.BitwiseOrAgg):
+            node.meta[NAME] = "bit_and" if isinstance(node, exp.BitwiseAndAgg) else "bit_or"
+            agg = rewrite_bit_aggregate(node, self._arg)
+            if agg is not None:
+                agg.meta[NAME] = node.meta[NAME]
+                node.replace(typed(agg, BIT))
+                return agg
+            return node
+        if isinstance(node, _NO_VECTOR_OPERATORS) and self._has_vector(node.this, node.expression):
+            symbol = _NO_VECTOR_OPERATORS_SYMBOL[type(node)]
+            raise operator_error(
+                symbol, self._arg(node.this)[1], self._arg(node.expression)[1], None
+            )
+        if isinstance(node, exp.Neg | exp.BitwiseNot) and self._has_vector(node.this):
+            symbol = "-" if isinstance(node, exp.Neg) else "~"
+            raise errors.UndefinedFunction(
+                f"operator does not exist: {symbol} {self._arg(node.this)[1]}",
+                hint="No operator matches the given name and argument type. "
+                "You might need to add an explicit type cast.",
+            )
+        if isinstance(node, exp.Concat | exp.ConcatWs | exp.Format):
+            # "any" arguments: PostgreSQL prints each with its type's output function
+            for arg in list(node.expressions):
+                t = self.type_of(arg)
+                if t is not None and t.is_vector and t.name != "sparsevec":
+                    arg.replace(typed(exp.func(f"pgv_{t.name}_out", arg.copy()), TEXT))
+            return node
+        if isinstance(node, exp.Bracket) and node.expressions:
+            t = self.type_of(node.this)
+            if t is not None and t.is_array and t.name in KINDS:
+                sliced = isinstance(node.expressions[0], exp.Slice)
+                return typed(node, t if sliced else t.element)  # vector[] subscripted
+        if isinstance(node, exp.Min | exp.Max | exp.GroupConcat):
+            self._check_generic_aggregate(node)
+            return node
         if isinstance(node, exp.Case | exp.Coalesce | exp.Greatest | exp.Least | exp.Nullif):
             return self._common(node)
         if isinstance(node, exp.Array):
@@ -435,6 +492,8 @@ class VectorRewriter:
             cast.replace(out)
             return out
         if target.name in BIT_TYPES and not target.is_array:
+            if source is not None and source.is_vector:
+                raise errors.CannotCoerce(f"cannot cast type {_shown(source)} to {_shown(target)}")
             varying = target.name == "bit varying"
             if untyped_text:
                 value = bits.bit_cast(inner.this, target.typmod, varying)
@@ -484,6 +543,12 @@ class VectorRewriter:
                 target,
             )
         else:
+            if source is None:
+                source = _constant_type(inner)
+            if source is not None and not source.is_array and source.name not in _VIA_TEXT:
+                # only string types reach a pgvector type by I/O conversion: 1::vector,
+                # B'101'::vector have no cast (find_coercion_pathway)
+                raise errors.CannotCoerce(f"cannot cast type {_shown(source)} to {target.name}")
             out = typed(
                 exp.func(
                     f"pgv_{target.name}_in",
@@ -516,19 +581,20 @@ class VectorRewriter:
 
     def _cast_from_vector(self, cast: exp.Cast, source: SqlType, target: SqlType) -> exp.Expr:
         inner = cast.this.copy()
-        if target.is_array and target.name in ("real", "double precision"):
-            if source.name == "sparsevec":
-                inner = exp.func("pgv_sparsevec_to_vector", inner, exp.Literal.number(-1))
+        if target.is_array and target.name == "real" and source.name != "sparsevec":
+            # vector_to_float4 / halfvec_to_float4; sparsevec and double precision[]
+            # have no cast
             out: exp.Expr = exp.cast(inner, "FLOAT[]", dialect="duckdb")
-            if target.name == "double precision":
-                out = exp.cast(out, "DOUBLE[]", dialect="duckdb")
         elif target.name in ("text", "character varying"):
             if source.name == "sparsevec":
                 out = inner
             else:
                 out = exp.func(f"pgv_{source.name}_out", inner)
+            if target.name == "character varying" and target.typmod > 4:
+                # an explicit cast to varchar(n) cuts the text (VARHDRSZ + n typmod)
+                out = exp.func("left", out, exp.Literal.number(target.typmod - 4))
         else:
-            raise errors.CannotCoerce(f"cannot cast type {source} to {target}")
+            raise errors.CannotCoerce(f"cannot cast type {_shown(source)} to {_shown(target)}")
         typed(out, target)
         cast.replace(out)
         return out
@@ -688,6 +754,25 @@ class VectorRewriter:
         target.replace(out)
         return out
 
+    def _check_generic_aggregate(self, agg: exp.Expr) -> None:
+        """min/max/string_agg have no vector, halfvec, sparsevec or bit variant
+        (DuckDB would take them all)."""
+        arg = agg.this
+        if isinstance(arg, exp.Order | exp.Distinct):
+            arg = arg.this if isinstance(arg, exp.Order) else arg.expressions[0]
+        if arg is None or agg.expressions:
+            return
+        t = self.type_of(arg)
+        if t is None or t.is_array or t.name not in (*KINDS, "bit", "bit varying"):
+            return
+        shown = [self._arg(arg)[1]]
+        name = "min" if isinstance(agg, exp.Min) else "max" if isinstance(agg, exp.Max) else ""
+        name = name or "string_agg"
+        separator = agg.args.get("separator")
+        if name == "string_agg" and separator is not None:
+            shown.append(self._arg(separator)[1])
+        raise function_error(name, shown, None)
+
     def _array(self, node: exp.Array) -> exp.Expr:
         # the elements' common type: ARRAY[vector, halfvec] is halfvec[]
         kind: SqlType | None = branch_result([self.type_of(e) for e in node.expressions])
@@ -834,6 +919,15 @@ class VectorRewriter:
         return out
 
 
+# types whose values a pgvector type reads by I/O conversion in an explicit cast
+_VIA_TEXT = ("text", "character varying", "character", "name", "unknown")
+
+
+def _shown(t: SqlType) -> str:
+    """A type as PostgreSQL names it in cast errors: without its typmod."""
+    return SqlType(t.name, is_array=t.is_array).format()
+
+
 def _pg_output_name(node: exp.Expr) -> str | None:
     """The column name PostgreSQL gives ``node`` as a select item (FigureColname), kept
     for the ``pgv_*`` call that replaces it."""
@@ -842,6 +936,8 @@ def _pg_output_name(node: exp.Expr) -> str | None:
         return known
     if isinstance(node, exp.Cast):
         inner = node.this
+        while isinstance(inner, exp.Cast) and isinstance(inner.this, exp.Cast | exp.Column):
+            inner = inner.this  # a column keeps its name through casts: v::text::vector
         if isinstance(inner, exp.Column):
             return inner.name
         if isinstance(inner, exp.Anonymous | exp.CosineDistance | exp.Avg | exp.Sum):
@@ -941,6 +1037,19 @@ _STATE_FUNCS: dict[str, tuple[str, ...]] = {
 DOUBLES = SqlType("double precision").array_of()
 
 _SYMBOL = {exp.Add: "+", exp.Sub: "-", exp.Mul: "*", exp.DPipe: "||"}
+# binary operators pgvector does not define for its types (DuckDB's lists would take some)
+_NO_VECTOR_OPERATORS_SYMBOL: dict[type[exp.Expr], str] = {
+    exp.Div: "/",
+    exp.IntDiv: "/",
+    exp.Mod: "%",
+    exp.Pow: "^",
+    exp.BitwiseAnd: "&",
+    exp.BitwiseOr: "|",
+    exp.BitwiseXor: "#",
+    exp.BitwiseLeftShift: "<<",
+    exp.BitwiseRightShift: ">>",
+}
+_NO_VECTOR_OPERATORS = tuple(_NO_VECTOR_OPERATORS_SYMBOL)
 # array_to_vector() and friends are declared for these
 _ARRAY_ARGUMENTS = ("integer[]", "real[]", "double precision[]", "numeric[]", "smallint[]")
 

@@ -132,9 +132,15 @@ VECTOR_OPCLASSES: Final[tuple[tuple[int, str, str, str, bool], ...]] = (
     (16230, "vector_l2_ops", "ivfflat", "vector", True),
     (16231, "vector_ip_ops", "ivfflat", "vector", False),
     (16232, "vector_cosine_ops", "ivfflat", "vector", False),
-    (16233, "halfvec_l2_ops", "ivfflat", "halfvec", True),
+    (16233, "halfvec_l2_ops", "ivfflat", "halfvec", False),
     (16234, "halfvec_ip_ops", "ivfflat", "halfvec", False),
     (16235, "halfvec_cosine_ops", "ivfflat", "halfvec", False),
+    (16236, "bit_hamming_ops", "hnsw", "bit", False),
+    (16237, "bit_jaccard_ops", "hnsw", "bit", False),
+    (16238, "bit_hamming_ops", "ivfflat", "bit", False),
+    (16240, "vector_ops", "btree", "vector", True),
+    (16241, "halfvec_ops", "btree", "halfvec", True),
+    (16242, "sparsevec_ops", "btree", "sparsevec", True),
 )
 
 # pgvector's SQL functions shown in pg_proc: (oid, name, argument types, result type)

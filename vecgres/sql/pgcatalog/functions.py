@@ -313,7 +313,9 @@ class Functions:
         table, idx = found
         if column:
             return index_column(idx, column, bool(pretty))
-        return index_def(table, idx, qualify=not self._visible_schema(table.schema))
+        # only the pretty form leaves out a schema on the search path (PRETTYFLAG_SCHEMA)
+        visible = bool(pretty) and self._visible_schema(table.schema)
+        return index_def(table, idx, qualify=not visible, pretty=bool(pretty))
 
     def pg_get_constraintdef_1(self, oid: int | None) -> str | None:
         if oid is None:

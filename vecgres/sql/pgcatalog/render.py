@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from vecgres.catalog.model import Index, Table
+from vecgres.sql.pgcatalog.builtins import VECTOR_OPCLASSES
 from vecgres.types import SqlType, by_oid
 
 _PLAIN_IDENT = re.compile(r"^[a-z_][a-z0-9_$]*$")
@@ -117,11 +118,14 @@ def _pretty_cast(text: str) -> str:
     return m.group(1) + m.group(2) if m else text
 
 
-def index_def(table: Table, idx: Index, *, qualify: bool = True) -> str:
+def index_def(table: Table, idx: Index, *, qualify: bool = True, pretty: bool = False) -> str:
     """``CREATE [UNIQUE] INDEX name ON [ONLY] schema.table USING method (cols) [WITH (..)]``."""
-    # an expression key that is not a bare function call is parenthesized (ruleutils.c)
-    keys = [f"({idx.expression})"] if idx.expression else [quote_ident(c) for c in idx.columns]
-    if idx.opclass and keys:
+    # an expression key that is not a bare function call is parenthesized (ruleutils.c);
+    # the pretty form drops the parentheses around a cast's operand
+    expression = idx.expression and (_pretty_cast(idx.expression) if pretty else idx.expression)
+    keys = [f"({expression})"] if expression else [quote_ident(c) for c in idx.columns]
+    if idx.opclass and keys and not _default_opclass(idx.opclass, idx.method):
+        # ruleutils.c prints an opclass only when it is not the key type's default
         keys[0] = f"{keys[0]} {idx.opclass}"
     unique = "UNIQUE " if idx.unique or idx.primary else ""
     target = _qualified(table.schema, table.name) if qualify else quote_ident(table.name)
@@ -134,6 +138,12 @@ def index_def(table: Table, idx: Index, *, qualify: bool = True) -> str:
     if idx.predicate:
         text += f" WHERE ({idx.predicate})"
     return text
+
+
+def _default_opclass(opclass: str, method: str) -> bool:
+    return any(
+        name == opclass and am == method and default for _, name, am, _, default in VECTOR_OPCLASSES
+    )
 
 
 def constraint_def(table: Table, idx: Index) -> str:

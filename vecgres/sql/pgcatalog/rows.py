@@ -25,7 +25,7 @@ from vecgres.sql.pgcatalog import builtins as b
 from vecgres.sql.pgcatalog.columns import RELATIONS
 from vecgres.sql.pgcatalog.depend import pg_depend
 from vecgres.sql.pgcatalog.relations import system_table
-from vecgres.types import SqlType, base_types
+from vecgres.types import VECTOR_TYPES, SqlType, base_types
 
 Row = dict[str, Any]
 
@@ -150,6 +150,9 @@ def opclass_oid(table: Table, idx: Index, column: str | None) -> int:
         found = b.BTREE_OPCLASSES.get(col.type.oid)
         if found is not None:
             return found[0]
+        for oid, _, method, intype, default in b.VECTOR_OPCLASSES:
+            if default and method == idx.method and intype == col.type.name:
+                return oid
     return 0
 
 
@@ -168,6 +171,11 @@ def _pg_namespace(st: CatalogState) -> Iterator[Row]:
             "nspowner": owner,
             "nspacl": acl.items(stored, shown_owner),
         }
+
+
+def _storage(name: str, typlen: int) -> str:
+    # pgvector's types are STORAGE = external (vector since 0.6.0: never compressed)
+    return "e" if name in VECTOR_TYPES else "p" if typlen > 0 else "x"
 
 
 def _type_rows() -> Iterator[Row]:
@@ -191,7 +199,7 @@ def _type_rows() -> Iterator[Row]:
             "typmodin": "-",
             "typmodout": "-",
             "typanalyze": "-",
-            "typstorage": "p" if typlen > 0 else "x",
+            "typstorage": _storage(name, typlen),
         }
         yield {
             **common,
@@ -337,7 +345,7 @@ def _attribute_row(relid: int, num: int, name: str, t: SqlType, not_null: bool) 
         "atttypmod": t.typmod,
         "attbyval": 0 < t.typlen <= 8,
         "attalign": "d" if t.typlen == 8 else ("c" if t.typlen == 1 else "i"),
-        "attstorage": "p" if t.typlen > 0 else "x",
+        "attstorage": "x" if t.is_array else _storage(t.name, t.typlen),
         "attcompression": "",
         "attnotnull": not_null,
         "atthasdef": False,
