@@ -39,10 +39,11 @@ SPARSEVEC_MAX_NNZ: Final = 16000
 
 # vector_isspace(): exactly these six, not Python's str.isspace()
 _SPACE: Final = frozenset(" \t\n\r\v\f")
-_WS = r"[ \t\n\r\v\f]*"
-_NUM = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
-# a well-formed literal of plain decimal numbers: the common case
-_SIMPLE_RE: Final = re.compile(rf"{_WS}\[{_WS}({_NUM}(?:{_WS},{_WS}{_NUM})*){_WS}\]{_WS}", re.ASCII)
+_WS_CHARS: Final = " \t\n\r\v\f"
+# the common case is a literal of plain decimal numbers ([+-]digits[.digits][e[+-]digits]
+# between commas, spaces around them): these are its characters, deleted by one
+# str.translate; anything left makes a literal not plain
+_NOT_PLAIN: Final = str.maketrans("", "", "0123456789.eE+-," + _WS_CHARS)
 
 
 # ---------------------------------------------------------------- checks
@@ -156,14 +157,22 @@ def _convert_vector_elem(token: str) -> float:
 
 def _fast_f32(lit: str, max_dim: int) -> F32Array | None:
     """float32 elements of a well-formed plain-decimal literal, else None."""
-    m = _SIMPLE_RE.fullmatch(lit)
-    if m is None:
+    body = lit.strip(_WS_CHARS)
+    if len(body) < 2 or body[0] != "[" or body[-1] != "]":
         return None
-    parts = m.group(1).split(",")
+    inner = body[1:-1]
+    if inner.translate(_NOT_PLAIN):
+        return None  # a character no plain decimal literal has
+    parts = inner.split(",")
     if len(parts) > max_dim:
         return None
-    # the regex admitted only [ \t\n\r\v\f] around numbers, which float() strips
-    doubles = np.fromiter(map(float, parts), dtype=np.float64, count=len(parts))
+    # over digits, signs, points, exponents and [ \t\n\r\v\f] around them float()
+    # accepts exactly one plain decimal per part (spaces stripped) and raises otherwise;
+    # the slow path then says what pgvector says
+    try:
+        doubles = np.array(parts, dtype=np.float64)  # float() on each, in C
+    except ValueError:
+        return None
     f, suspicious = doubles_to_f32(doubles)
     for i in np.flatnonzero(suspicious):
         f[i] = f32_exact_round(parts[i].strip(" \t\n\r\v\f"))
