@@ -19,9 +19,8 @@ None and the statement takes the general path.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlglot import exp
@@ -41,7 +40,7 @@ from vecgres.sql.topk import (
     result_columns,
     search_settings,
 )
-from vecgres.vector.floats import doubles_to_f32, f32_exact_round
+from vecgres.vector.text import plain_f32
 
 if TYPE_CHECKING:
     from vecgres.catalog.model import Column, Table
@@ -50,30 +49,14 @@ if TYPE_CHECKING:
 
 # the WHERE's conditions per parameter values, kept for this many distinct values
 _CONDITIONS_KEPT = 64
-# a character a plain-decimal vector literal with spaces only does not hold
-_NOT_PLAIN: Final = re.compile(r"[^0-9.,+\-eE ]")
 
 
 def _plain_vector(text: str) -> np.ndarray | None:
     """A text vector parameter as ``vector_text.parse_vector`` reads it, for literals of
-    plain decimals and spaces; None for anything else (parse_vector decides, and
-    raises pgvector's errors). Python's ``float`` accepts exactly the numbers
-    parse_vector's pattern does over these characters, and rounding to float32 is
-    parse_vector's own; checking characters costs a tenth of that pattern."""
-    body = text.strip(" ")
-    if body[:1] != "[" or body[-1:] != "]" or _NOT_PLAIN.search(body, 1, len(body) - 1):
-        return None
-    parts = body[1:-1].split(",")
-    try:
-        doubles = np.fromiter(map(float, parts), dtype=np.float64, count=len(parts))
-    except ValueError:
-        return None
-    f, suspicious = doubles_to_f32(doubles)
-    for i in np.flatnonzero(suspicious):
-        f[i] = f32_exact_round(parts[i].strip(" "))
-    if not np.isfinite(f).all():
-        return None
-    return f
+    plain decimals; None for anything else (parse_vector decides, and raises pgvector's
+    errors)."""
+    f = plain_f32(text)
+    return f if f is not None and np.isfinite(f).all() else None
 
 
 def _tag(n: int) -> str:

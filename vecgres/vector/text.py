@@ -155,8 +155,9 @@ def _convert_vector_elem(token: str) -> float:
     return float(val)
 
 
-def _fast_f32(lit: str, max_dim: int) -> F32Array | None:
-    """float32 elements of a well-formed plain-decimal literal, else None."""
+def plain_f32(lit: str, max_dim: int = VECTOR_MAX_DIM) -> F32Array | None:
+    """float32 elements of a well-formed plain-decimal literal, else None (infinities
+    where a number overflows float32: the caller checks)."""
     body = lit.strip(_WS_CHARS)
     if len(body) < 2 or body[0] != "[" or body[-1] != "]":
         return None
@@ -181,7 +182,7 @@ def _fast_f32(lit: str, max_dim: int) -> F32Array | None:
 
 def parse_vector(text: str, typmod: int = -1) -> F32Array:
     """pgvector ``vector_in``: text literal -> float32 array (typmod checked)."""
-    f = _fast_f32(text, VECTOR_MAX_DIM)
+    f = plain_f32(text, VECTOR_MAX_DIM)
     if f is None or not np.isfinite(f).all():
         # the slow path raises the error pgvector would raise first
         f = np.array(_scan(text, "vector", VECTOR_MAX_DIM, _convert_vector_elem), np.float32)
@@ -202,7 +203,7 @@ def _convert_half_elem(token: str) -> float:
 
 def parse_halfvec(text: str, typmod: int = -1) -> npt.NDArray[np.float16]:
     """pgvector ``halfvec_in``: strtof to float32, then round to float16."""
-    f = _fast_f32(text, HALFVEC_MAX_DIM)
+    f = plain_f32(text, HALFVEC_MAX_DIM)
     h: npt.NDArray[np.float16] | None = None
     if f is not None and np.isfinite(f).all():
         with np.errstate(over="ignore"):
