@@ -27,6 +27,9 @@ class Column:
     # value for rows stored before this column existed (ADD COLUMN ... DEFAULT const)
     missing: Any = None
     comment: str | None = None  # COMMENT ON COLUMN
+    # ALTER COLUMN ... SET STORAGE: pg_attribute.attstorage (p, e, x, m); None: the
+    # type's. Segments store columns as Arrow arrays whatever it says (no TOAST)
+    storage: str | None = None
 
     @property
     def field_name(self) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from sqlglot import exp
 
@@ -102,6 +102,9 @@ def run(session: Session, ast: exp.Expr) -> Result:
         m = re.match(r"DROP\s+EXTENSION\s+(IF\s+EXISTS\s+)?\"?(\w+)\"?\s*(\w*)\s*;?$", text, re.I)
         if m:
             return _drop_extension(session, m.group(2).lower(), bool(m.group(1)), m.group(3))
+        m = _SET_STORAGE.match(text)
+        if m:
+            return _set_storage(session, m)
         raise errors.FeatureNotSupported(
             f"statement is not supported yet: {text.split()[0] if text else ''}"
         )
@@ -232,6 +235,52 @@ def _alter(session: Session, ast: exp.Alter) -> Result:
             raise errors.FeatureNotSupported(
                 f"ALTER TABLE {type(action).__name__} is not supported yet"
             )
+    return session._apply_ddl(ddl.DdlResult(cat, "ALTER TABLE"))
+
+
+_IDENT = r'(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*)'
+_SET_STORAGE: Final = re.compile(
+    rf"ALTER\s+TABLE\s+(IF\s+EXISTS\s+)?(?:ONLY\s+)?(?:({_IDENT})\.)?({_IDENT})\s+"
+    rf"ALTER\s+(?:COLUMN\s+)?({_IDENT})\s+SET\s+STORAGE\s+(\w+)\s*;?\s*$",
+    re.I | re.S,
+)
+_STORAGE_CODES: Final = {"plain": "p", "external": "e", "extended": "x", "main": "m"}
+
+
+def _name(ident: str) -> str:
+    return ident[1:-1].replace('""', '"') if ident.startswith('"') else ident.lower()
+
+
+def _set_storage(session: Session, m: re.Match[str]) -> Result:
+    """ALTER TABLE t ALTER COLUMN c SET STORAGE mode (pgvector's README suggests PLAIN
+    for vectors). It is recorded for pg_attribute; vecgres's Arrow segments have no
+    TOAST, so it changes nothing about how values are stored."""
+    mode = m.group(5).lower()
+    code = _STORAGE_CODES.get(mode)
+    if code is None:
+        raise errors.InvalidParameterValue(f'invalid storage type "{m.group(5)}"')
+    catalog = session._catalog()
+    schema = _name(m.group(2)) if m.group(2) else None
+    name = _name(m.group(3))
+    found = catalog.resolve(name, schema, session.settings.search_path())
+    if not isinstance(found, Table):
+        if m.group(1):
+            session.notice(f'relation "{name}" does not exist, skipping')
+            return Result(None, None, "ALTER TABLE", notices=session._take_notices())
+        raise errors.UndefinedTable(f'relation "{name}" does not exist')
+    session.lock_table(found)
+    cat = catalog.edit()
+    table = cat.tables[found.oid]
+    col = table.column(_name(m.group(4)))
+    if col is None:
+        raise errors.UndefinedColumn(
+            f'column "{_name(m.group(4))}" of relation "{table.name}" does not exist'
+        )
+    if code != "p" and col.type.typlen > 0 and not col.type.is_array:
+        raise errors.FeatureNotSupported(
+            f"column data type {col.type.name} can only have storage PLAIN"
+        )
+    col.storage = code
     return session._apply_ddl(ddl.DdlResult(cat, "ALTER TABLE"))
 
 

@@ -368,6 +368,8 @@ def _pg_attribute(st: CatalogState) -> Iterator[Row]:
                 table.oid, num, col.name, col.type, col.not_null or col.name in pk_cols
             )
             row["atthasdef"] = col.default is not None
+            if col.storage is not None:
+                row["attstorage"] = col.storage
             yield row
         for idx in table.indexes:
             for num, name in enumerate(idx.columns or ["expr"], start=1):
