@@ -149,6 +149,23 @@ class Vecgres(Postgres):
             # pgvector's vector(n): the parameters are typmods, not an element type
             return expressions
 
+        def _parse_type_size(self) -> exp.DataTypeParam | None:
+            # a typmod is an expression in PostgreSQL's grammar: vector(-1) reaches
+            # pgvector's typmod check ("dimensions ... must be at least 1"), not the
+            # parser; only pgvector's types, whose checks every path applies
+            before = self._tokens[self._index - 2] if self._index >= 2 else None
+            if (
+                not self._match(TokenType.DASH, advance=False)
+                or before is None
+                or before.text.lower() not in ("vector", "halfvec", "sparsevec")
+            ):
+                return super()._parse_type_size()
+            self._advance()  # the minus sign
+            size = super()._parse_type_size()
+            if size is not None:
+                size.set("this", exp.Neg(this=size.this))
+            return size
+
     class Generator(PostgresGenerator):
         TRANSFORMS: ClassVar[dict[type[exp.Expr], Any]] = {
             **PostgresGenerator.TRANSFORMS,
