@@ -241,3 +241,18 @@ def test_vector_types_come_back_as_pgvector_text(con):
     ]
     cur.execute("SELECT '[1,2]'::halfvec, array['[1,2]'::vector], array['[3,4]'::halfvec]")
     assert cur.fetchall() == [("[1,2]", ["[1,2]"], ["[3,4]"])]
+
+
+def test_whole_row_reference_holds_the_users_columns(con):
+    """``row_to_json(t)`` / ``to_jsonb(t)`` / ``SELECT t`` name the table's columns only:
+    not the hidden row id every stored table carries."""
+    cur = con.cursor()
+    con.autocommit = True
+    cur.execute("CREATE TABLE people (id int, name text)")
+    cur.execute("INSERT INTO people VALUES (1, 'ann'), (2, 'bob')")
+    cur.execute("SELECT row_to_json(people) FROM people ORDER BY id")
+    assert [r[0] for r in cur.fetchall()] == [{"id": 1, "name": "ann"}, {"id": 2, "name": "bob"}]
+    cur.execute("SELECT to_jsonb(p) FROM people AS p WHERE id = 2")
+    assert cur.fetchall() == [({"id": 2, "name": "bob"},)]
+    cur.execute("SELECT row_to_json(p) FROM people AS p JOIN people AS q ON p.id < q.id")
+    assert cur.fetchall() == [({"id": 1, "name": "ann"},)]

@@ -400,6 +400,7 @@ def bind_query(
         raise _column_error(str(exc), before, tables) from None
     _hide_rowid_from_stars(ast)
     alias_tables = _alias_map(ast, tables)
+    _expand_whole_rows(ast, alias_tables)
     _use_duck_names(ast, alias_tables)
     n_params = count_params(ast)
     param_types: list[SqlType] = [UNKNOWN] * n_params
@@ -594,6 +595,26 @@ def _hide_rowid_from_stars(ast: exp.Expr) -> None:
         ]
         if len(keep) != len(select.expressions):
             select.set("expressions", keep)
+
+
+def _expand_whole_rows(ast: exp.Expr, alias_tables: dict[str, Table]) -> None:
+    """A table's whole-row reference (``SELECT t FROM t``, ``row_to_json(t)``) is a
+    record of its columns: spelled out, because DuckDB's would add the hidden row id."""
+    for col in list(ast.find_all(exp.TableColumn)):
+        table = alias_tables.get(col.name)
+        if table is None:
+            continue
+        col.replace(
+            exp.Struct(
+                expressions=[
+                    exp.PropertyEQ(
+                        this=exp.to_identifier(c.name),
+                        expression=exp.column(c.name, col.name),
+                    )
+                    for c in table.columns
+                ]
+            )
+        )
 
 
 def _alias_map(ast: exp.Expr, tables: dict[str, Table]) -> dict[str, Table]:
