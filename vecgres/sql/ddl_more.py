@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING, Final
 from sqlglot import exp
 
 from vecgres import errors
-from vecgres.catalog.model import Column, Index, Table
+from vecgres.catalog.model import Catalog, Column, Index, Table
 from vecgres.result import Result
 from vecgres.sql import ddl, index_ddl
 from vecgres.sql.bind import bind_query
 from vecgres.sql.dialect import DIALECT
+from vecgres.sql.grants import ident
 from vecgres.sql.typemap import sql_type
 
 if TYPE_CHECKING:
@@ -167,21 +168,35 @@ def _create_index(session: Session, ast: exp.Create) -> Result:
     return session._apply_ddl(ddl.DdlResult(cat, "CREATE INDEX"))
 
 
-def _alter(session: Session, ast: exp.Alter) -> Result:
+def _table_to_alter(
+    session: Session, name: str, schema: str | None, if_exists: bool
+) -> tuple[Catalog, Table] | None:
+    """The table ALTER TABLE changes, locked, in an edited catalog; None when IF EXISTS
+    found none (the notice is given)."""
     catalog = session._catalog()
-    path = session.settings.search_path()
+    found = catalog.resolve(name, schema, session.settings.search_path())
+    if not isinstance(found, Table):
+        if if_exists:
+            session.notice(f'relation "{name}" does not exist, skipping')
+            return None
+        raise errors.UndefinedTable(f'relation "{name}" does not exist')
+    session.lock_table(found)
+    cat = catalog.edit()
+    return cat, cat.tables[found.oid]
+
+
+def _skipped_alter(session: Session) -> Result:
+    return Result(None, None, "ALTER TABLE", notices=session._take_notices())
+
+
+def _alter(session: Session, ast: exp.Alter) -> Result:
     if (ast.args.get("kind") or "TABLE").upper() != "TABLE":
         raise errors.FeatureNotSupported(f"ALTER {ast.args.get('kind')} is not supported yet")
     target = ast.this
-    found = catalog.resolve(target.name, target.db or None, path)
-    if not isinstance(found, Table):
-        if ast.args.get("exists"):
-            session.notice(f'relation "{target.name}" does not exist, skipping')
-            return Result(None, None, "ALTER TABLE", notices=session._take_notices())
-        raise errors.UndefinedTable(f'relation "{target.name}" does not exist')
-    session.lock_table(found)
-    cat = catalog.edit()
-    table = cat.tables[found.oid]
+    altered = _table_to_alter(session, target.name, target.db or None, bool(ast.args.get("exists")))
+    if altered is None:
+        return _skipped_alter(session)
+    cat, table = altered
     for action in ast.args.get("actions") or []:
         if isinstance(action, exp.ColumnDef):
             _add_column(session, table, action)
@@ -247,10 +262,6 @@ _SET_STORAGE: Final = re.compile(
 _STORAGE_CODES: Final = {"plain": "p", "external": "e", "extended": "x", "main": "m"}
 
 
-def _name(ident: str) -> str:
-    return ident[1:-1].replace('""', '"') if ident.startswith('"') else ident.lower()
-
-
 def _set_storage(session: Session, m: re.Match[str]) -> Result:
     """ALTER TABLE t ALTER COLUMN c SET STORAGE mode (pgvector's README suggests PLAIN
     for vectors). It is recorded for pg_attribute; vecgres's Arrow segments have no
@@ -259,23 +270,15 @@ def _set_storage(session: Session, m: re.Match[str]) -> Result:
     code = _STORAGE_CODES.get(mode)
     if code is None:
         raise errors.InvalidParameterValue(f'invalid storage type "{m.group(5)}"')
-    catalog = session._catalog()
-    schema = _name(m.group(2)) if m.group(2) else None
-    name = _name(m.group(3))
-    found = catalog.resolve(name, schema, session.settings.search_path())
-    if not isinstance(found, Table):
-        if m.group(1):
-            session.notice(f'relation "{name}" does not exist, skipping')
-            return Result(None, None, "ALTER TABLE", notices=session._take_notices())
-        raise errors.UndefinedTable(f'relation "{name}" does not exist')
-    session.lock_table(found)
-    cat = catalog.edit()
-    table = cat.tables[found.oid]
-    col = table.column(_name(m.group(4)))
+    schema = ident(m.group(2)) if m.group(2) else None
+    altered = _table_to_alter(session, ident(m.group(3)), schema, bool(m.group(1)))
+    if altered is None:
+        return _skipped_alter(session)
+    cat, table = altered
+    name = ident(m.group(4))
+    col = table.column(name)
     if col is None:
-        raise errors.UndefinedColumn(
-            f'column "{_name(m.group(4))}" of relation "{table.name}" does not exist'
-        )
+        raise errors.UndefinedColumn(f'column "{name}" of relation "{table.name}" does not exist')
     if code != "p" and col.type.typlen > 0 and not col.type.is_array:
         raise errors.FeatureNotSupported(
             f"column data type {col.type.name} can only have storage PLAIN"

@@ -575,7 +575,7 @@ def run(session: Session, sql: str) -> Result:
     catalog = (txn.catalog or session.db.catalog).edit()
     if other == "SCHEMA":
         wanted = _privileges(privs, SCHEMA_PRIVILEGES, "schema")
-        for name in (_ident(w) for w in _split_list(target[len(words[0]) :])):
+        for name in (ident(w) for w in _split_list(target[len(words[0]) :])):
             if name not in catalog.schemas:
                 raise errors.InvalidSchemaName(f'schema "{name}" does not exist')
             owner = schema_owner(session, catalog, name)
@@ -619,7 +619,7 @@ def _grant_databases(
         raise errors.FeatureNotSupported(
             "GRANT and REVOKE on databases need the server's data directory of several databases"
         )
-    for name in (_ident(w) for w in _split_list(names)):
+    for name in (ident(w) for w in _split_list(names)):
         from vecgres.sql.ownership import database_exists
 
         if not database_exists(session, name):
@@ -644,8 +644,8 @@ def _role_spec(session: Session, word: str) -> str:
 
         return session_user(session)
     if upper == "GROUP" or upper.startswith("GROUP "):
-        return _ident(word.strip()[5:])
-    return _ident(word)
+        return ident(word.strip()[5:])
+    return ident(word)
 
 
 def _grant_targets(
@@ -655,7 +655,7 @@ def _grant_targets(
     or a list of (qualified) names after an optional ``<keyword>``."""
     m = re.match(rf"^ALL\s+{keyword}S\s+IN\s+SCHEMA\s+(.+)$", target, re.I | re.S)
     if m is not None:
-        schemas = [_ident(w) for w in _split_list(m.group(1))]
+        schemas = [ident(w) for w in _split_list(m.group(1))]
         for name in schemas:
             if name not in catalog.schemas:
                 raise errors.InvalidSchemaName(f'schema "{name}" does not exist')
@@ -665,13 +665,13 @@ def _grant_targets(
     out: list[R] = []
     for word in _split_list(target):
         schema, _, name = word.strip().rpartition(".")
-        if schema and _ident(schema) in catalog.schemas and not is_superuser(session):
-            _require_schema(session, session.user, _ident(schema))
+        if schema and ident(schema) in catalog.schemas and not is_superuser(session):
+            _require_schema(session, session.user, ident(schema))
         rel = catalog.resolve(
-            _ident(name), _ident(schema) if schema else None, session.settings.search_path()
+            ident(name), ident(schema) if schema else None, session.settings.search_path()
         )
         if not isinstance(rel, kind):
-            shown = f"{_ident(schema)}.{_ident(name)}" if schema else _ident(name)
+            shown = f"{ident(schema)}.{ident(name)}" if schema else ident(name)
             raise errors.UndefinedTable(f'relation "{shown}" does not exist')
         out.append(rel)
     return out
@@ -719,7 +719,7 @@ def _split_list(text: str) -> list[str]:
     return [w.strip() for w in text.split(",") if w.strip()]
 
 
-def _ident(word: str) -> str:
+def ident(word: str) -> str:
     word = word.strip()
     if len(word) >= 2 and word[0] == word[-1] == '"':
         return word[1:-1].replace('""', '"')
@@ -738,7 +738,7 @@ def table_privilege(session: Session, user: str | None, table: str, privilege: s
     else:
         schema, _, name = table.strip().rpartition(".")
         rel = catalog.resolve(
-            _ident(name), _ident(schema) if schema else None, session.settings.search_path()
+            ident(name), ident(schema) if schema else None, session.settings.search_path()
         )
         if rel is None:
             shown = table.strip()

@@ -36,7 +36,7 @@ def session_user(session: Session) -> str:
 
 
 def run(session: Session, sql: str) -> Result:
-    from vecgres.sql.grants import _ident, _role_spec, _split_list
+    from vecgres.sql.grants import _role_spec, _split_list, ident
 
     m = _MEMBER_RE.match(sql)
     if m is None:
@@ -51,7 +51,7 @@ def run(session: Session, sql: str) -> Result:
             f"{verb} of a role needs the server's data directory",
             hint='Run it through "vecgres serve".',
         )
-    groups = [_ident(w) for w in _split_list(m.group("groups"))]
+    groups = [ident(w) for w in _split_list(m.group("groups"))]
     members = [_role_spec(session, w) for w in _split_list(m.group("members"))]
     me = cluster.role_attributes(session.user)
     superuser = me is not None and me.get("superuser", False)
@@ -126,9 +126,9 @@ def set_role(session: Session, verb: str, rest: str) -> Result:
         if value.startswith("'") and value.endswith("'"):
             name = value[1:-1].replace("''", "'")
         else:
-            from vecgres.sql.grants import _ident
+            from vecgres.sql.grants import ident
 
-            name = _ident(value)
+            name = ident(value)
         cluster = session.db.cluster
         if cluster is not None:
             if cluster.role_attributes(name) is None:
@@ -158,9 +158,9 @@ def check_drop_role(session: Session, sql: str) -> None:
     cluster = session.db.cluster
     if m is None or cluster is None:
         return
-    from vecgres.sql.grants import _ident, _split_list
+    from vecgres.sql.grants import _split_list, ident
 
-    for name in (_ident(w) for w in _split_list(m.group(1))):
+    for name in (ident(w) for w in _split_list(m.group(1))):
         if cluster.role_attributes(name) is None:
             continue
         # PostgreSQL lists them by OID: the initdb database "postgres" has OID 5, the others

@@ -46,7 +46,7 @@ def check_drop_database(session: Session, sql: str) -> None:
     cluster = session.db.cluster
     if m is None or cluster is None:
         return
-    name = grants._ident(m.group(1))
+    name = grants.ident(m.group(1))
     if cluster.has_database(name) and not grants._owns(session, cluster.database_owner(name)):
         raise errors.InsufficientPrivilege(f"must be owner of database {name}")
 
@@ -77,7 +77,7 @@ def run(session: Session, sql: str) -> Result:
     m = _OWNER_RE.match(sql)
     assert m is not None
     kind = m.group("kind").upper()
-    parts = [grants._ident(p) for p in _IDENT_RE.findall(m.group("name"))]
+    parts = [grants.ident(p) for p in _IDENT_RE.findall(m.group("name"))]
     new = grants._role_spec(session, m.group("role"))
     cluster = session.db.cluster
     if cluster is not None and cluster.role_attributes(new) is None:
