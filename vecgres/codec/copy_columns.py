@@ -298,12 +298,12 @@ def _strings(
     offsets = np.zeros(rows + 1, dtype=np.int64)
     np.cumsum(sizes, out=offsets[1:])
     total = int(offsets[-1])
+    if total >= 2**31:
+        return None  # past a StringArray's int32 offsets: the row decoder's case
     # byte k of the output comes from data[start of its field + k - offset of the field]
     index = np.repeat(starts - offsets[:-1], sizes) + np.arange(total, dtype=np.int64)
     chars = data[index]
     bitmap = None if mask is None else pc.invert(mask).buffers()[1]
-    if total >= 2**31:
-        return None
     arr = pa.StringArray.from_buffers(
         rows,
         pa.py_buffer(offsets.astype(np.int32)),
