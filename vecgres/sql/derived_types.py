@@ -15,6 +15,7 @@ casts PostgreSQL would add spelled out in the branches that need them.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Final
 
 from sqlglot import exp
 from sqlglot.errors import OptimizeError
@@ -46,8 +47,14 @@ _SETOP_WORDS = {exp.Union: "UNION", exp.Intersect: "INTERSECT", exp.Except: "EXC
 Column = SqlType | None  # None: not evident here (DuckDB's type is used)
 
 
+# what makes a query more than one scope over tables, or needs IN coerced
+_DERIVED: Final = (exp.Subquery, exp.With, exp.SetOperation, exp.UDTF, exp.In)  # UDTF: VALUES too
+
+
 def propagate(ast: exp.Expr, type_of: TypeOf, source_of: SourceOf) -> None:
     """Annotate derived columns and resolve set operations, innermost scope first."""
+    if ast.find(*_DERIVED) is None:
+        return  # one scope reading tables only: nothing to annotate (the usual case)
     try:
         scopes = traverse_scope(ast)
     except OptimizeError:  # shapes sqlglot cannot scope keep DuckDB's types
