@@ -34,6 +34,7 @@ from sqlglot import exp
 from vecgres import errors
 from vecgres.result import ColumnInfo, Result
 from vecgres.spool import Spool
+from vecgres.sql.grants import ident
 
 _CURSOR_RE: Final = re.compile(r"^\s*(DECLARE|FETCH|MOVE|CLOSE)\b(.*)$", re.I | re.S)
 _DECLARE_RE: Final = re.compile(
@@ -66,12 +67,6 @@ def declared_query(sql: str) -> str | None:
         return None
     d = _DECLARE_RE.match(m.group(2).strip().rstrip(";").strip())
     return None if d is None else d.group(4)
-
-
-def _ident(text: str) -> str:
-    if text.startswith('"'):
-        return text[1:-1].replace('""', '"')
-    return text.lower()
 
 
 @dataclass(slots=True)
@@ -360,7 +355,7 @@ class CursorSet:
         f = _FETCH_RE.match(m.group(2).strip().rstrip(";"))
         if f is None:
             return None
-        return self.columns(_ident(f.group(2)))
+        return self.columns(ident(f.group(2)))
 
     def detach(self) -> None:
         """Read the rest of every streaming cursor: another statement needs DuckDB."""
@@ -401,7 +396,7 @@ class CursorSet:
         m = _DECLARE_RE.match(rest)
         if m is None:
             raise errors.SyntaxError_("syntax error in DECLARE CURSOR")
-        name = _ident(m.group(1))
+        name = ident(m.group(1))
         options = " ".join(m.group(2).upper().split())
         hold = bool(m.group(3)) and m.group(3).upper().startswith("WITH ")
         scroll = "SCROLL" in options.replace("NO SCROLL", "")
@@ -434,7 +429,7 @@ class CursorSet:
         if rest.upper() == "ALL":
             self.close_all()
             return Result(None, None, "CLOSE CURSOR")
-        name = _ident(rest)
+        name = ident(rest)
         cursor = self._cursors.pop(name, None)
         if cursor is None:
             raise errors.InvalidCursorName(f'cursor "{name}" does not exist')
@@ -445,7 +440,7 @@ class CursorSet:
         m = _FETCH_RE.match(rest)
         if m is None:
             raise errors.SyntaxError_(f"syntax error in {verb}")
-        name = _ident(m.group(2))
+        name = ident(m.group(2))
         cursor = self._cursors.get(name)
         if cursor is None:
             raise errors.InvalidCursorName(f'cursor "{name}" does not exist')
