@@ -33,6 +33,7 @@ from vecgres.codec.text import (
     plain,
     timestamp_micros,
 )
+from vecgres.codec.record import record_binary
 from vecgres.errors import InvalidBinaryRepresentation, ProtocolViolation
 from vecgres.types import SqlType, by_oid
 from vecgres.vector import halfvec_recv, halfvec_send, parse_sparsevec, vector_recv
@@ -316,6 +317,8 @@ def encode_binary_column(arr: pa.Array, t: SqlType) -> list[Cell]:
     if t.is_array:
         return _array(arr, t.element)
     name = t.name
+    if name == "record" and pa.types.is_struct(arr.type):
+        return record_binary(arr, encode_binary_column)
     if name in ("int2vector", "oidvector") and pa.types.is_list(arr.type):
         # int2vectorsend/oidvectorsend are array_send of the elements
         return _array(arr, SqlType("smallint" if name == "int2vector" else "oid"))

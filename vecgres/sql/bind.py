@@ -33,6 +33,7 @@ from vecgres.sql.dialect import DIALECT, DUCK, VectorOp
 from vecgres.sql.intinput import check_integer_literals
 from vecgres.sql.joinscope import qualify_join_conditions
 from vecgres.sql.jsonops import rewrite_json
+from vecgres.sql.records import whole_row
 from vecgres.sql.literals import scalar_literal, typed_literal
 from vecgres.sql.numerics import rewrite_float_to_numeric, rewrite_numeric_outputs
 from vecgres.sql.typemap import duck_type, sql_type
@@ -604,17 +605,7 @@ def _expand_whole_rows(ast: exp.Expr, alias_tables: dict[str, Table]) -> None:
         table = alias_tables.get(col.name)
         if table is None:
             continue
-        col.replace(
-            exp.Struct(
-                expressions=[
-                    exp.PropertyEQ(
-                        this=exp.to_identifier(c.name),
-                        expression=exp.column(c.name, col.name),
-                    )
-                    for c in table.columns
-                ]
-            )
-        )
+        col.replace(whole_row(table, col.name))
 
 
 def _alias_map(ast: exp.Expr, tables: dict[str, Table]) -> dict[str, Table]:

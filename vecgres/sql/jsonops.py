@@ -15,6 +15,7 @@ from sqlglot import exp
 from vecgres import errors
 from vecgres.executor.jsonfuncs import dump, jsonb_in
 from vecgres.sql.literals import parse_array
+from vecgres.sql.records import ROWTYPE, is_float_list, is_record, rewrite_rows, vector_text
 from vecgres.types import SqlType
 
 TypeOf = Callable[[exp.Expr], SqlType | None]
@@ -51,8 +52,10 @@ def _json_kind(node: exp.Expr, type_of: TypeOf, memo: dict[int, str | None]) -> 
             kind = "jsonb"
         elif name in _JSON_BUILDERS or name in ("to_json", "json_agg", "row_to_json"):
             kind = "json"
-    elif isinstance(node, exp.JSONArrayAgg):
+    elif isinstance(node, exp.JSONArrayAgg | exp.JSONObjectAgg):
         kind = "json"
+    elif isinstance(node, exp.JSONBObjectAgg):
+        kind = "jsonb"
     else:
         t = type_of(node)
         if t is not None and not t.is_array and t.name in ("json", "jsonb"):
@@ -79,6 +82,10 @@ def _json_literal_check(text: str) -> None:
 def _pg_typeof(node: exp.Anonymous, type_of: TypeOf, memo: dict[int, str | None]) -> None:
     """pg_typeof(x) as a constant where the type is evident, else from DuckDB's typeof."""
     arg = node.expressions[0]
+    if arg.meta.get(ROWTYPE):
+        # a table's whole-row reference is of the table's row type
+        node.replace(exp.Literal.string(arg.meta[ROWTYPE]))
+        return
     kind = memo.get(id(arg))
     t = SqlType(kind) if kind is not None else type_of(arg)
     if t is None and isinstance(arg, exp.DPipe):
@@ -113,11 +120,56 @@ _RELEVANT = (
     exp.DPipe,
     exp.Sub,
     exp.JSONArrayAgg,
+    exp.JSONObjectAgg,
+    exp.JSONBObjectAgg,
     exp.Anonymous,
 )
 
+_VALUE_FUNCS = frozenset(
+    {"to_json", "to_jsonb", "jsonb_agg", "array_to_json", *_JSON_BUILDERS, *_JSONB_BUILDERS}
+)
+
+
+def _unwrap(node: exp.Expr) -> exp.Expr:
+    """An aggregate's argument without its ORDER BY or DISTINCT."""
+    if isinstance(node, exp.Order):
+        node = node.this
+    if isinstance(node, exp.Distinct) and len(node.expressions) == 1:
+        node = node.expressions[0]
+    return node
+
+
+def _json_values(node: exp.Expr) -> list[exp.Expr]:
+    """The arguments a JSON function turns into JSON values."""
+    if isinstance(node, exp.JSONArrayAgg):
+        return [_unwrap(node.this)]
+    if isinstance(node, exp.JSONObjectAgg):
+        return [_unwrap(e) for e in node.expressions]
+    if isinstance(node, exp.JSONBObjectAgg):
+        return [node.this, _unwrap(node.expression)]
+    if isinstance(node, exp.Anonymous) and node.name.lower() in _VALUE_FUNCS:
+        return [_unwrap(e) for e in node.expressions]
+    return []
+
+
+def _vectors_as_text(ast: exp.Expr, type_of: TypeOf) -> None:
+    """pgvector values have no JSON cast: PostgreSQL's to_json uses their text."""
+    swaps: list[tuple[exp.Expr, SqlType]] = []
+    for node in ast.walk():
+        for arg in _json_values(node):
+            try:
+                t = type_of(arg)
+            except errors.VecgresError:
+                continue
+            if t is not None and is_float_list(t):
+                swaps.append((arg, t))
+    for arg, t in swaps:
+        arg.replace(vector_text(arg.copy(), t))
+
 
 def rewrite_json(ast: exp.Expr, type_of: TypeOf) -> None:
+    rewrite_rows(ast, type_of)
+    _vectors_as_text(ast, type_of)
     memo: dict[int, str | None] = {}
     nodes = [n for n in ast.walk(bfs=False) if isinstance(n, _RELEVANT)]
     if not nodes:
@@ -212,13 +264,89 @@ def _rewrite_one(node: exp.Expr, type_of: TypeOf, memo: dict[int, str | None]) -
         )
         return
     if isinstance(node, exp.JSONArrayAgg):
-        node.replace(exp.func("vg_json_format", _text(node.copy()), exp.Literal.string("plain")))
+        node.replace(_json_agg(node, type_of, memo))
+        return
+    if isinstance(node, exp.JSONObjectAgg | exp.JSONBObjectAgg):
+        node.replace(_object_agg(node, memo))
         return
     if isinstance(node, exp.Anonymous):
         if isinstance(node.parent, exp.Table) and node.name.lower() in ("jsonb_each", "json_each"):
             _rewrite_each(node)
         else:
             _rewrite_function(node)
+
+
+def _json_text(node: exp.Expr, memo: dict[int, str | None]) -> exp.Expr:
+    """A value's JSON text (VARCHAR): json and jsonb as they are, others through to_json."""
+    if memo.get(id(node)) in ("json", "jsonb"):
+        return _text(node.copy())
+    return _text(exp.func("to_json", node.copy()))
+
+
+def _with_order(value: exp.Expr, arg: exp.Expr) -> exp.Expr:
+    """list() of ``value``, keeping the aggregate's ORDER BY."""
+    if isinstance(arg, exp.Order):
+        return _call("list", exp.Order(this=value, expressions=[e.copy() for e in arg.expressions]))
+    return _call("list", value)
+
+
+def _joined(items: exp.Expr, sep: exp.Expr | str, head: str, tail: str) -> exp.Expr:
+    """head + items joined by sep + tail; NULL when there were no rows (as PostgreSQL)."""
+    if isinstance(sep, str):
+        sep = exp.Literal.string(sep)
+    body = exp.func("array_to_string", items, sep)
+    return exp.DPipe(
+        this=exp.DPipe(this=exp.Literal.string(head), expression=body, safe=True),
+        expression=exp.Literal.string(tail),
+        safe=True,
+    )
+
+
+def _json_agg(node: exp.JSONArrayAgg, type_of: TypeOf, memo: dict[int, str | None]) -> exp.Expr:
+    """json_agg: elements as to_json prints them, ", " between them, and a line break
+    before each record or array after the first (json_agg_transfn's layout)."""
+    arg = node.this
+    value = _unwrap(arg)
+    if isinstance(value, exp.Distinct):
+        raise errors.FeatureNotSupported("json_agg(DISTINCT ...)")
+    t = type_of(value)
+    structured = is_record(value) or (t is not None and t.is_array)
+    item = exp.func("coalesce", _json_text(value, memo), exp.Literal.string("null"))
+    sep: exp.Expr = exp.Literal.string(", ")
+    if structured:
+        newline = exp.func("chr", exp.Literal.number(10))
+        sep = exp.DPipe(
+            this=exp.DPipe(this=sep, expression=newline, safe=True),
+            expression=exp.Literal.string(" "),
+            safe=True,
+        )
+    joined = _joined(_with_order(item, arg), sep, "[", "]")
+    return exp.func("vg_json_format", joined, exp.Literal.string("compact"))
+
+
+def _object_agg(node: exp.JSONObjectAgg | exp.JSONBObjectAgg, memo: dict[int, str | None]) -> exp.Expr:
+    """json_object_agg prints ``{ "k" : v, ... }``; jsonb_object_agg is canonical jsonb."""
+    if isinstance(node, exp.JSONObjectAgg):
+        key, arg = node.expressions[0], node.expressions[1]
+    else:
+        key, arg = node.this, node.expression
+    value = _unwrap(arg)
+    key_text = _text(exp.func("to_json", _text(key.copy())))
+    value_text = exp.func("coalesce", _json_text(value, memo), exp.Literal.string("null"))
+    if isinstance(node, exp.JSONObjectAgg):
+        pair = exp.DPipe(
+            this=exp.DPipe(this=key_text, expression=exp.Literal.string(" : "), safe=True),
+            expression=value_text,
+            safe=True,
+        )
+        joined = _joined(_with_order(pair, arg), ", ", "{ ", " }")
+        return exp.func("vg_json_format", joined, exp.Literal.string("compact"))
+    pair = exp.DPipe(
+        this=exp.DPipe(this=key_text, expression=exp.Literal.string(":"), safe=True),
+        expression=value_text,
+        safe=True,
+    )
+    return exp.func("vg_jsonb_in", _joined(_with_order(pair, arg), ",", "{", "}"))
 
 
 def _rewrite_each(node: exp.Anonymous) -> None:
