@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from vecgres.codec.arrow import numeric_precision_scale
+from vecgres.codec.record import record_binary
 from vecgres.codec.text import (
     DATE_INFINITY,
     DATE_NEG_INFINITY,
@@ -33,7 +34,6 @@ from vecgres.codec.text import (
     plain,
     timestamp_micros,
 )
-from vecgres.codec.record import record_binary
 from vecgres.errors import InvalidBinaryRepresentation, ProtocolViolation
 from vecgres.types import SqlType, by_oid
 from vecgres.vector import halfvec_recv, halfvec_send, parse_sparsevec, vector_recv

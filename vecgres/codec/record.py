@@ -92,6 +92,8 @@ def record_binary(arr: pa.StructArray, encode: Encoder) -> list[Cell]:
         for t, f in zip(types, fields, strict=True):
             cell = f[row]
             parts.append(struct.pack(">I", t.oid))
-            parts.append(b"\xff\xff\xff\xff" if cell is None else struct.pack(">i", len(cell)) + cell)
+            parts.append(
+                b"\xff\xff\xff\xff" if cell is None else struct.pack(">i", len(cell)) + cell
+            )
         out.append(b"".join(parts))
     return out

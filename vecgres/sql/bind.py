@@ -33,9 +33,9 @@ from vecgres.sql.dialect import DIALECT, DUCK, VectorOp
 from vecgres.sql.intinput import check_integer_literals
 from vecgres.sql.joinscope import qualify_join_conditions
 from vecgres.sql.jsonops import rewrite_json
-from vecgres.sql.records import whole_row
 from vecgres.sql.literals import scalar_literal, typed_literal
 from vecgres.sql.numerics import rewrite_float_to_numeric, rewrite_numeric_outputs
+from vecgres.sql.records import whole_row
 from vecgres.sql.typemap import duck_type, sql_type
 from vecgres.sql.vector_resolve import arithmetic_result, branch_result, branches
 from vecgres.sql.vector_rewrite import alias_unnest_columns, rewrite_vectors

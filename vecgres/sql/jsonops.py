@@ -15,7 +15,14 @@ from sqlglot import exp
 from vecgres import errors
 from vecgres.executor.jsonfuncs import dump, jsonb_in
 from vecgres.sql.literals import parse_array
-from vecgres.sql.records import ROWTYPE, is_float_list, is_record, rewrite_rows, vector_text
+from vecgres.sql.records import (
+    ROWTYPE,
+    is_float_list,
+    is_record,
+    record_fields,
+    rewrite_rows,
+    vector_text,
+)
 from vecgres.types import SqlType
 
 TypeOf = Callable[[exp.Expr], SqlType | None]
@@ -267,20 +274,46 @@ def _rewrite_one(node: exp.Expr, type_of: TypeOf, memo: dict[int, str | None]) -
         node.replace(_json_agg(node, type_of, memo))
         return
     if isinstance(node, exp.JSONObjectAgg | exp.JSONBObjectAgg):
-        node.replace(_object_agg(node, memo))
+        node.replace(_object_agg(node, type_of, memo))
         return
     if isinstance(node, exp.Anonymous):
         if isinstance(node.parent, exp.Table) and node.name.lower() in ("jsonb_each", "json_each"):
             _rewrite_each(node)
         else:
-            _rewrite_function(node)
+            _rewrite_function(node, type_of, memo)
 
 
-def _json_text(node: exp.Expr, memo: dict[int, str | None]) -> exp.Expr:
-    """A value's JSON text (VARCHAR): json and jsonb as they are, others through to_json."""
-    if memo.get(id(node)) in ("json", "jsonb"):
+def _json_text(node: exp.Expr, type_of: TypeOf, memo: dict[int, str | None]) -> exp.Expr:
+    """A value's JSON text (VARCHAR): json and jsonb as they are, records as
+    composite_to_json prints them, others through to_json."""
+    if is_record(node):
+        return _record_json(node, type_of, memo)
+    if _json_kind(node, type_of, memo) in ("json", "jsonb"):
         return _text(node.copy())
     return _text(exp.func("to_json", node.copy()))
+
+
+def _concat(*parts: exp.Expr) -> exp.Expr:
+    out = parts[0]
+    for part in parts[1:]:
+        out = exp.DPipe(this=out, expression=part, safe=True)
+    return out
+
+
+def _record_json(node: exp.Expr, type_of: TypeOf, memo: dict[int, str | None]) -> exp.Expr:
+    """A record as row_to_json prints it: ``{"a":1,"v":"[1,2]"}``, json and jsonb
+    fields embedded as their own text (DuckDB's to_json would re-print them)."""
+    parts: list[exp.Expr] = []
+    for i, (name, value) in enumerate(record_fields(node)):
+        key = json.dumps(name, ensure_ascii=False) + ":"
+        parts.append(exp.Literal.string(("," if i else "{") + key))
+        parts.append(
+            exp.func("coalesce", _json_text(value, type_of, memo), exp.Literal.string("null"))
+        )
+    if not parts:
+        return exp.Literal.string("{}")
+    parts.append(exp.Literal.string("}"))
+    return _concat(*parts)  # a constructed record is never NULL itself
 
 
 def _with_order(value: exp.Expr, arg: exp.Expr) -> exp.Expr:
@@ -310,8 +343,8 @@ def _json_agg(node: exp.JSONArrayAgg, type_of: TypeOf, memo: dict[int, str | Non
     if isinstance(value, exp.Distinct):
         raise errors.FeatureNotSupported("json_agg(DISTINCT ...)")
     t = type_of(value)
-    structured = is_record(value) or (t is not None and t.is_array)
-    item = exp.func("coalesce", _json_text(value, memo), exp.Literal.string("null"))
+    structured = is_record(value) or isinstance(value, exp.Array) or (t is not None and t.is_array)
+    item = exp.func("coalesce", _json_text(value, type_of, memo), exp.Literal.string("null"))
     sep: exp.Expr = exp.Literal.string(", ")
     if structured:
         newline = exp.func("chr", exp.Literal.number(10))
@@ -324,7 +357,9 @@ def _json_agg(node: exp.JSONArrayAgg, type_of: TypeOf, memo: dict[int, str | Non
     return exp.func("vg_json_format", joined, exp.Literal.string("compact"))
 
 
-def _object_agg(node: exp.JSONObjectAgg | exp.JSONBObjectAgg, memo: dict[int, str | None]) -> exp.Expr:
+def _object_agg(
+    node: exp.JSONObjectAgg | exp.JSONBObjectAgg, type_of: TypeOf, memo: dict[int, str | None]
+) -> exp.Expr:
     """json_object_agg prints ``{ "k" : v, ... }``; jsonb_object_agg is canonical jsonb."""
     if isinstance(node, exp.JSONObjectAgg):
         key, arg = node.expressions[0], node.expressions[1]
@@ -332,7 +367,7 @@ def _object_agg(node: exp.JSONObjectAgg | exp.JSONBObjectAgg, memo: dict[int, st
         key, arg = node.this, node.expression
     value = _unwrap(arg)
     key_text = _text(exp.func("to_json", _text(key.copy())))
-    value_text = exp.func("coalesce", _json_text(value, memo), exp.Literal.string("null"))
+    value_text = exp.func("coalesce", _json_text(value, type_of, memo), exp.Literal.string("null"))
     if isinstance(node, exp.JSONObjectAgg):
         pair = exp.DPipe(
             this=exp.DPipe(this=key_text, expression=exp.Literal.string(" : "), safe=True),
@@ -368,8 +403,17 @@ def _reformat(node: exp.Expr, kind: str) -> exp.Expr:
     return exp.func("vg_json_format", _text(node), exp.Literal.string("plain"))
 
 
-def _rewrite_function(node: exp.Anonymous) -> None:
+def _rewrite_function(node: exp.Anonymous, type_of: TypeOf, memo: dict[int, str | None]) -> None:
     name = node.name.lower()
+    if name in ("row_to_json", "to_json", "to_jsonb") and len(node.expressions) == 1:
+        arg = node.expressions[0]
+        if is_record(arg):
+            text = _record_json(arg, type_of, memo)
+            if name == "to_jsonb":
+                node.replace(exp.func("vg_jsonb_in", text))
+            else:
+                node.replace(exp.func("vg_json_format", text, exp.Literal.string("compact")))
+            return
     args = [a.copy() for a in node.expressions]
     if name in ("jsonb_typeof", "json_typeof") and len(args) == 1:
         node.replace(exp.func("vg_json_typeof", exp.func("json_type", args[0])))

@@ -23,39 +23,52 @@ RECORD = SqlType("record")
 ROWTYPE = "vg_rowtype"
 
 _LISTS = ("vector", "halfvec")  # FLOAT lists in DuckDB; sparsevec and bit are text already
+_ORIGINAL = "vg_record_field"  # meta on a field's wrapper: the value it wraps
 
 
 def is_float_list(t: SqlType | None) -> bool:
-    """vector and halfvec (and arrays of them): FLOAT lists in DuckDB."""
-    return t is not None and t.name in _LISTS
+    """A vector or halfvec value: a FLOAT list in DuckDB."""
+    return t is not None and not t.is_array and t.name in _LISTS
 
 
 def vector_text(node: exp.Expr, t: SqlType | None) -> exp.Expr:
-    """``node`` as pgvector's text when it is a vector or halfvec (or an array of them)."""
-    if t is None or not is_float_list(t):
+    """``node`` as pgvector's text when it is a vector or halfvec."""
+    if not is_float_list(t):
         return node
-    text = exp.DataType.build("text", dialect="postgres")
-    if t.is_array:
-        text = exp.DataType.build("text[]", dialect="postgres")
     # a cast, which the vector rewrite turns into pgvector's output function
-    return exp.Cast(this=node, to=text)
+    out = exp.Cast(this=node, to=exp.DataType.build("text", dialect="postgres"))
+    out.meta[_ORIGINAL] = True
+    return out
+
+
+def _field(node: exp.Expr, t: SqlType | None) -> exp.Expr:
+    """A record field: pgvector values as their text, json and jsonb as JSON (so that
+    row_to_json embeds them rather than quoting their text)."""
+    if t is not None and not t.is_array and t.name in ("json", "jsonb"):
+        out = exp.Cast(this=node, to=exp.DataType.build("json", dialect="postgres"))
+        out.meta[_ORIGINAL] = True
+        return out
+    return vector_text(node, t)
+
+
+def _record(fields: list[tuple[str, exp.Expr]], rowtype: str | None = None) -> exp.Expr:
+    struct = exp.Struct(
+        expressions=[
+            exp.PropertyEQ(this=exp.to_identifier(name), expression=value) for name, value in fields
+        ]
+    )
+    struct.meta["vg_type"] = RECORD
+    if rowtype is not None:
+        struct.meta[ROWTYPE] = rowtype
+    return struct
 
 
 def whole_row(table: Table, alias: str) -> exp.Expr:
     """A table's whole-row reference: a struct of its own columns (not DuckDB's row,
-    which has the hidden row id), pgvector fields as their text."""
-    struct = exp.Struct(
-        expressions=[
-            exp.PropertyEQ(
-                this=exp.to_identifier(c.name),
-                expression=vector_text(exp.column(c.name, alias), c.type),
-            )
-            for c in table.columns
-        ]
+    which has the hidden row id)."""
+    return _record(
+        [(c.name, _field(exp.column(c.name, alias), c.type)) for c in table.columns], table.name
     )
-    struct.meta["vg_type"] = RECORD
-    struct.meta[ROWTYPE] = table.name
-    return struct
 
 
 def is_record(node: exp.Expr) -> bool:
@@ -63,23 +76,67 @@ def is_record(node: exp.Expr) -> bool:
     return known == RECORD
 
 
+def record_fields(node: exp.Expr) -> list[tuple[str, exp.Expr]]:
+    """A record's fields as (name, value): a json/jsonb field as its own text."""
+    out: list[tuple[str, exp.Expr]] = []
+    for prop in node.expressions:
+        value = prop.expression
+        if value.meta.get(_ORIGINAL) and isinstance(value, exp.Cast) and value.to.is_type("json"):
+            value = value.this
+        out.append((prop.name, value))
+    return out
+
+
 def _row(args: list[exp.Expr], type_of: TypeOf) -> exp.Expr:
     """ROW(a, b): a record whose fields are f1, f2, ... (PostgreSQL's names for them)."""
-    fields: list[exp.Expr] = []
-    for i, arg in enumerate(args, start=1):
-        fields.append(
-            exp.PropertyEQ(
-                this=exp.to_identifier(f"f{i}"), expression=vector_text(arg.copy(), type_of(arg))
-            )
-        )
-    struct = exp.Struct(expressions=fields)
-    struct.meta["vg_type"] = RECORD
-    return struct
+    return _record(
+        [(f"f{i}", _field(arg.copy(), type_of(arg))) for i, arg in enumerate(args, start=1)]
+    )
+
+
+def _derived_row(col: exp.Expr, type_of: TypeOf) -> exp.Expr | None:
+    """A subquery's whole-row reference (``SELECT r FROM (SELECT ...) r``)."""
+    select = col.find_ancestor(exp.Select)
+    while select is not None:
+        from_ = select.args.get("from_") or select.args.get("from")
+        sources = [from_.this] if from_ is not None else []
+        sources.extend(j.this for j in select.args.get("joins") or [])
+        for src in sources:
+            if not isinstance(src, exp.Subquery) or src.alias != col.name:
+                continue
+            query = src.this
+            if not isinstance(query, exp.Select) or query.is_star:
+                return None
+            fields = []
+            for proj in query.expressions:
+                inner = proj.this if isinstance(proj, exp.Alias) else proj
+                name = proj.alias_or_name
+                fields.append((name, _field(exp.column(name, col.name), type_of(inner))))
+            return _record(fields)
+        select = select.find_ancestor(exp.Select)
+    return None
+
+
+def _field_of(dot: exp.Dot) -> exp.Expr | None:
+    """``(t).v`` of a whole-row record: the field's own value (typed as the column)."""
+    target = dot.this
+    while isinstance(target, exp.Paren):
+        target = target.this
+    if not (isinstance(target, exp.Struct) and is_record(target)):
+        return None
+    for prop in target.expressions:
+        if isinstance(prop, exp.PropertyEQ) and prop.name == dot.name:
+            value: exp.Expr = prop.expression
+            if value.meta.get(_ORIGINAL):
+                value = value.this
+            return value.copy()
+    return None
 
 
 def rewrite_rows(ast: exp.Expr, type_of: TypeOf) -> None:
-    """``ROW(...)`` and a select list's ``(a, b)`` as records (DuckDB's own row()
-    names fields differently and would keep vectors as lists)."""
+    """``ROW(...)``, a select list's ``(a, b)`` and a subquery's whole row as records
+    (DuckDB's own rows name fields differently and keep vectors as lists); ``(t).v``
+    as the field itself."""
     found: list[exp.Expr] = []
     for node in ast.walk():
         if isinstance(node, exp.Anonymous) and node.name.lower() == "row":
@@ -87,5 +144,16 @@ def rewrite_rows(ast: exp.Expr, type_of: TypeOf) -> None:
         elif isinstance(node, exp.Tuple) and isinstance(node.parent, exp.Select | exp.Alias):
             if node.arg_key == "expressions" or isinstance(node.parent, exp.Alias):
                 found.append(node)
+        elif isinstance(node, exp.TableColumn):
+            found.append(node)
     for node in reversed(found):  # innermost first: a nested ROW is built before its parent
-        node.replace(_row(list(node.expressions), type_of))
+        if isinstance(node, exp.TableColumn):
+            row = _derived_row(node, type_of)
+            if row is not None:
+                node.replace(row)
+        else:
+            node.replace(_row(list(node.expressions), type_of))
+    for dot in list(ast.find_all(exp.Dot)):
+        value = _field_of(dot)
+        if value is not None:
+            dot.replace(value)
