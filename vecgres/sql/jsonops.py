@@ -41,7 +41,13 @@ def _call(name: str, *args: exp.Expr) -> exp.Expr:
 
 
 def _canonical(node: exp.Expr) -> exp.Expr:
-    return exp.func("vg_jsonb_in", _text(node))
+    return _jsonb(exp.func("vg_jsonb_in", _text(node)))
+
+
+def _jsonb(node: exp.Expr) -> exp.Expr:
+    """Typed jsonb for the result's description (DuckDB only knows JSON)."""
+    node.meta["vg_type"] = SqlType("jsonb")
+    return node
 
 
 def _json_kind(node: exp.Expr, type_of: TypeOf, memo: dict[int, str | None]) -> str | None:
@@ -381,7 +387,7 @@ def _object_agg(
         expression=value_text,
         safe=True,
     )
-    return exp.func("vg_jsonb_in", _joined(_with_order(pair, arg), ",", "{", "}"))
+    return _jsonb(exp.func("vg_jsonb_in", _joined(_with_order(pair, arg), ",", "{", "}")))
 
 
 def _rewrite_each(node: exp.Anonymous) -> None:
@@ -410,7 +416,7 @@ def _rewrite_function(node: exp.Anonymous, type_of: TypeOf, memo: dict[int, str 
         if is_record(arg):
             text = _record_json(arg, type_of, memo)
             if name == "to_jsonb":
-                node.replace(exp.func("vg_jsonb_in", text))
+                node.replace(_jsonb(exp.func("vg_jsonb_in", text)))
             else:
                 node.replace(exp.func("vg_json_format", text, exp.Literal.string("compact")))
             return
