@@ -18,7 +18,8 @@ def _load(conn: psycopg.Connection) -> None:
     conn.execute("create extension if not exists vector")
     conn.execute("create table items (id int, v vector(3), s sparsevec(3), b bit(3), note text)")
     conn.execute(
-        "insert into items values (1, '[1,2,3]', '{1:1.5}/3', B'101', 'a b'), (2, null, null, null, null)"
+        "insert into items values (1, '[1,2,3]', '{1:1.5}/3', B'101', 'a b'),"
+        " (2, null, null, null, null)"
     )
 
 
@@ -74,7 +75,9 @@ def test_json_of_vectors_and_rows_in_text_and_binary(engine_server):
                 '[{"id":1,"v":"[1,2,3]","s":"{1:1.5}/3","b":"101","note":"a b"}, \n'
                 ' {"id":2,"v":null,"s":null,"b":null,"note":null}]'
             ),
-            "select json_object_agg(id, v order by id) from items": '{ "1" : "[1,2,3]", "2" : null }',
+            "select json_object_agg(id, v order by id) from items": (
+                '{ "1" : "[1,2,3]", "2" : null }'
+            ),
         }
         for sql, text in queries.items():
             for binary in (False, True):
