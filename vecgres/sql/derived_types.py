@@ -38,6 +38,7 @@ _UNKNOWN = SqlType("unknown")
 _TEXT = SqlType("text")
 _PGVECTOR = ("vector", "halfvec", "sparsevec")
 _BITS = ("bit", "bit varying")
+_STRINGS = ("text", "character varying", "character")
 # the types whose values only an explicit cast gives DuckDB the right form
 _CAST_TARGETS = (*_PGVECTOR, *_BITS)
 _DENSE = ("vector", "halfvec")
@@ -376,6 +377,9 @@ def _common(types: list[Column], word: str) -> Column:
     if all(t.name == first.name and t.is_array == first.is_array for t in known):
         # the type survives, a typmod only when every input had it
         return SqlType(first.name, is_array=first.is_array)
+    if all(not t.is_array and t.name in _STRINGS for t in known):
+        # text, varchar and char cast to each other implicitly: the first one stays
+        return SqlType(first.name)
     if not any(_special(t) for t in known):
         return None
     common = first

@@ -15,6 +15,7 @@ from sqlglot import exp
 from vecgres import errors
 from vecgres.executor.jsonfuncs import dump, jsonb_in
 from vecgres.sql.literals import parse_array
+from vecgres.sql.pgcatalog.signatures import udf_name
 from vecgres.sql.records import (
     ROWTYPE,
     is_float_list,
@@ -101,22 +102,45 @@ def _pg_typeof(node: exp.Anonymous, type_of: TypeOf, memo: dict[int, str | None]
         return
     kind = memo.get(id(arg))
     t = SqlType(kind) if kind is not None else type_of(arg)
+    if isinstance(arg, exp.Anonymous) and arg.name.lower() == "pg_typeof":
+        t = SqlType("regtype")
     if t is None and isinstance(arg, exp.DPipe):
         t = SqlType("text")
     if t is None and isinstance(arg, exp.Avg):
         inner = type_of(arg.this)
         integral = inner is None or inner.name in ("smallint", "integer", "bigint", "numeric")
         t = SqlType("numeric" if integral else "double precision")
+    as_oid = _compared_as_oid(node)
     if t is not None:
         shown = SqlType(t.name, is_array=t.is_array).format()
         label: exp.Expr = exp.Literal.string(shown)
+        if as_oid:
+            label = exp.Literal.number(SqlType(t.name, is_array=t.is_array).oid)
         if arg.find(exp.AggFunc) is not None:
             # still an aggregate: one row per group, as PostgreSQL gives
             label = exp.func("coalesce", exp.func("any_value", label), label.copy())
     else:
         label = exp.func("vg_pg_type_name", _call("typeof", arg.copy()))
+        if as_oid:
+            label = exp.func(udf_name("regtype_in", 1), label)
     label.meta["vg_name"] = "pg_typeof"  # the select item's name, as PostgreSQL gives it
     node.replace(label)
+
+
+_COMPARISONS = (exp.EQ, exp.NEQ, exp.LT, exp.LTE, exp.GT, exp.GTE, exp.In)
+
+
+def _compared_as_oid(node: exp.Expr) -> bool:
+    """pg_typeof's regtype is shown as its name, but compared (with another regtype or
+    an oid) or cast to a number as its OID; a quoted name it is compared with is a
+    regtype too, so such comparisons stay on the name."""
+    parent = node.parent
+    if isinstance(parent, exp.Cast):
+        return not parent.to.is_type(*exp.DataType.TEXT_TYPES)
+    if not isinstance(parent, _COMPARISONS):
+        return False
+    others = [e for e in parent.iter_expressions() if e is not node]
+    return not any(isinstance(e, exp.Literal) and e.is_string for e in others)
 
 
 _RELEVANT = (
