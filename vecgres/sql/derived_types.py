@@ -66,6 +66,8 @@ def propagate(ast: exp.Expr, type_of: TypeOf, source_of: SourceOf) -> None:
             source = _source_of(scope, col.table)
             if isinstance(source, Scope):
                 t = resolver.column(source.expression, col.name)
+                if t is not None and t.name == "unknown" and _literal_output(source, col.name):
+                    t = _TEXT  # a subquery's untyped literal leaves it as text (PostgreSQL 10+)
                 if t is not None and t.name != "unknown":
                     col.meta[TYPE] = t
                 col.meta[SOURCE] = _origin(source.expression, col.name, source_of)
@@ -344,6 +346,19 @@ def _names(query: exp.Expr, alias: exp.Expr | None) -> list[str]:
     if isinstance(query, exp.Select):
         return [p.alias_or_name for p in query.expressions]
     return []
+
+
+def _literal_output(source: Scope, name: str) -> bool:
+    """Whether a plain SELECT's output ``name`` is an untyped string literal (not NULL,
+    not a parameter, whose types are still settled by their use)."""
+    query = source.expression
+    if not isinstance(query, exp.Select):
+        return False
+    for proj in query.expressions:
+        if proj.alias_or_name == name:
+            inner = proj.this if isinstance(proj, exp.Alias) else proj
+            return isinstance(inner, exp.Literal) and inner.is_string
+    return False
 
 
 def _is_unknown(node: exp.Expr) -> bool:
