@@ -39,7 +39,10 @@ def field_type(t: pa.DataType) -> SqlType:
     if pa.types.is_floating(t):
         return SqlType("double precision")
     if pa.types.is_decimal(t):
-        return SqlType("numeric")
+        if (t.precision, t.scale) == (38, 10):
+            return SqlType("numeric")  # DuckDB's computed numerics: typemap.type_from_duck
+        # the value's own scale, as numeric_out prints it (typmod: VARHDRSZ + p << 16 | s)
+        return SqlType("numeric", ((t.precision << 16) | t.scale) + 4)
     if pa.types.is_date(t):
         return SqlType("date")
     if pa.types.is_timestamp(t):

@@ -131,16 +131,12 @@ _COMPARISONS = (exp.EQ, exp.NEQ, exp.LT, exp.LTE, exp.GT, exp.GTE, exp.In)
 
 
 def _compared_as_oid(node: exp.Expr) -> bool:
-    """pg_typeof's regtype is shown as its name, but compared (with another regtype or
-    an oid) or cast to a number as its OID; a quoted name it is compared with is a
-    regtype too, so such comparisons stay on the name."""
+    """pg_typeof's regtype is shown as its name, but compared or cast to a number as
+    its OID (regtype = regtype is oid = oid)."""
     parent = node.parent
     if isinstance(parent, exp.Cast):
         return not parent.to.is_type(*exp.DataType.TEXT_TYPES)
-    if not isinstance(parent, _COMPARISONS):
-        return False
-    others = [e for e in parent.iter_expressions() if e is not node]
-    return not any(isinstance(e, exp.Literal) and e.is_string for e in others)
+    return isinstance(parent, _COMPARISONS)
 
 
 _RELEVANT = (
