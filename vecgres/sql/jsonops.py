@@ -56,7 +56,10 @@ def _json_kind(node: exp.Expr, type_of: TypeOf, memo: dict[int, str | None]) -> 
     if key in memo:
         return memo[key]
     kind: str | None = None
-    if isinstance(node, exp.Paren | exp.JSONExtract | exp.JSONBExtract):
+    known = node.meta.get("vg_type") if node.meta else None
+    if isinstance(known, SqlType) and not known.is_array and known.name in ("json", "jsonb"):
+        kind = known.name  # a builder already rewritten (nested builders)
+    elif isinstance(node, exp.Paren | exp.JSONExtract | exp.JSONBExtract):
         kind = _json_kind(node.this, type_of, memo)
     elif isinstance(node, exp.DPipe | exp.Sub):
         kind = "jsonb" if _json_kind(node.this, type_of, memo) == "jsonb" else None
@@ -316,7 +319,15 @@ def _json_text(node: exp.Expr, type_of: TypeOf, memo: dict[int, str | None]) -> 
         return _record_json(node, type_of, memo)
     if _json_kind(node, type_of, memo) in ("json", "jsonb"):
         return _text(node.copy())
+    if _is_decimal_constant(node):
+        return _text(node.copy())  # a numeric constant keeps its scale (2.50)
     return _text(exp.func("to_json", node.copy()))
+
+
+def _is_decimal_constant(node: exp.Expr) -> bool:
+    if not isinstance(node, exp.Literal) or node.is_string:
+        return False
+    return "." in node.this and "e" not in node.this.lower()
 
 
 def _concat(*parts: exp.Expr) -> exp.Expr:
@@ -380,7 +391,7 @@ def _json_agg(node: exp.JSONArrayAgg, type_of: TypeOf, memo: dict[int, str | Non
             safe=True,
         )
     joined = _joined(_with_order(item, arg), sep, "[", "]")
-    return exp.func("vg_json_format", joined, exp.Literal.string("compact"))
+    return _json(exp.func("vg_json_format", joined, exp.Literal.string("compact")))
 
 
 def _object_agg(
@@ -401,13 +412,53 @@ def _object_agg(
             safe=True,
         )
         joined = _joined(_with_order(pair, arg), ", ", "{ ", " }")
-        return exp.func("vg_json_format", joined, exp.Literal.string("compact"))
+        return _json(exp.func("vg_json_format", joined, exp.Literal.string("compact")))
     pair = exp.DPipe(
         this=exp.DPipe(this=key_text, expression=exp.Literal.string(":"), safe=True),
         expression=value_text,
         safe=True,
     )
     return _jsonb(exp.func("vg_jsonb_in", _joined(_with_order(pair, arg), ",", "{", "}")))
+
+
+def _json(node: exp.Expr) -> exp.Expr:
+    """Typed json, so that an enclosing builder embeds it as it is."""
+    node.meta["vg_type"] = SqlType("json")
+    return node
+
+
+def _json_built(
+    name: str, args: list[exp.Expr], type_of: TypeOf, memo: dict[int, str | None]
+) -> exp.Expr:
+    """json_build_object / json_build_array as PostgreSQL prints them: ``{"k" : v, ...}``
+    and ``[a, b]``, json values (nested builders, records) embedded as their own text."""
+    values = [
+        exp.func("coalesce", _json_text(a, type_of, memo), exp.Literal.string("null")) for a in args
+    ]
+    if name == "json_build_array":
+        if not values:
+            return _json(
+                exp.func("vg_json_format", exp.Literal.string("[]"), exp.Literal.string("compact"))
+            )
+        parts: list[exp.Expr] = [exp.Literal.string("[")]
+        for i, value in enumerate(values):
+            parts.extend([exp.Literal.string(", ")] if i else [])
+            parts.append(value)
+        parts.append(exp.Literal.string("]"))
+    else:
+        if len(args) % 2:
+            raise errors.InvalidParameterValue(
+                "argument list must have even number of elements",
+                hint="The arguments of json_build_object() must consist of alternating keys"
+                " and values.",
+            )
+        parts = [exp.Literal.string("{")]
+        for i in range(0, len(args), 2):
+            key = _text(exp.func("to_json", _text(args[i].copy())))
+            parts.extend([exp.Literal.string(", ")] if i else [])
+            parts.extend([key, exp.Literal.string(" : "), values[i + 1]])
+        parts.append(exp.Literal.string("}"))
+    return _json(exp.func("vg_json_format", _concat(*parts), exp.Literal.string("compact")))
 
 
 def _rewrite_each(node: exp.Anonymous) -> None:
@@ -438,7 +489,7 @@ def _rewrite_function(node: exp.Anonymous, type_of: TypeOf, memo: dict[int, str 
             if name == "to_jsonb":
                 node.replace(_jsonb(exp.func("vg_jsonb_in", text)))
             else:
-                node.replace(exp.func("vg_json_format", text, exp.Literal.string("compact")))
+                node.replace(_json(exp.func("vg_json_format", text, exp.Literal.string("compact"))))
             return
     args = [a.copy() for a in node.expressions]
     if name in ("jsonb_typeof", "json_typeof") and len(args) == 1:
@@ -457,9 +508,7 @@ def _rewrite_function(node: exp.Anonymous, type_of: TypeOf, memo: dict[int, str 
     elif name in _JSONB_BUILDERS:
         node.replace(_canonical(exp.func(_JSONB_BUILDERS[name], *args)))
     elif name in _JSON_BUILDERS:
-        style = "object" if name == "json_build_object" else "plain"
-        built = exp.func(_JSON_BUILDERS[name], *args)
-        node.replace(exp.func("vg_json_format", _text(built), exp.Literal.string(style)))
+        node.replace(_json_built(name, list(node.expressions), type_of, memo))
     elif name == "to_jsonb" and len(args) == 1:
         node.replace(_canonical(exp.func("to_json", args[0])))
     elif name == "jsonb_agg":

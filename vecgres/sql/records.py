@@ -157,3 +157,24 @@ def rewrite_rows(ast: exp.Expr, type_of: TypeOf) -> None:
         value = _field_of(dot)
         if value is not None:
             dot.replace(value)
+    for test in list(ast.find_all(exp.Is)):
+        if isinstance(test.expression, exp.Null) and is_record(test.this):
+            _null_test(test)
+    for agg in list(ast.find_all(exp.ArrayAgg)):
+        arg = agg.this.this if isinstance(agg.this, exp.Order) else agg.this
+        if isinstance(arg, exp.Expr) and is_record(arg):
+            agg.meta["vg_type"] = RECORD.array_of()
+
+
+def _null_test(test: exp.Is) -> None:
+    """``row IS NULL``: every field is NULL; ``row IS NOT NULL``: none is (so a row
+    with some NULL fields is neither)."""
+    negate = bool(test.args.get("negate"))
+    checks: list[exp.Expr] = [
+        exp.Is(this=value.copy(), expression=exp.null(), negate=negate)
+        for _, value in record_fields(test.this)
+    ]
+    if not checks:
+        test.replace(exp.false() if not negate else exp.true())
+        return
+    test.replace(exp.Paren(this=exp.and_(*checks)))
