@@ -225,6 +225,7 @@ def rewrite_json(ast: exp.Expr, type_of: TypeOf) -> None:
         if node.parent is None and node is not ast:
             continue  # already replaced together with an ancestor
         _rewrite_one(node, type_of, memo)
+    _push_filters(ast)
 
 
 def _rewrite_one(node: exp.Expr, type_of: TypeOf, memo: dict[int, str | None]) -> None:
@@ -356,8 +357,33 @@ def _record_json(node: exp.Expr, type_of: TypeOf, memo: dict[int, str | None]) -
 def _with_order(value: exp.Expr, arg: exp.Expr) -> exp.Expr:
     """list() of ``value``, keeping the aggregate's ORDER BY."""
     if isinstance(arg, exp.Order):
-        return _call("list", exp.Order(this=value, expressions=[e.copy() for e in arg.expressions]))
-    return _call("list", value)
+        return _list(exp.Order(this=value, expressions=[e.copy() for e in arg.expressions]))
+    return _list(value)
+
+
+_LIST = "vg_json_list"  # meta on the list() aggregate inside a rewritten JSON aggregate
+
+
+def _list(arg: exp.Expr) -> exp.Expr:
+    out = _call("list", arg)
+    out.meta[_LIST] = True
+    return out
+
+
+def _push_filters(ast: exp.Expr) -> None:
+    """``json_agg(x) FILTER (WHERE ...)``: the rewritten aggregate is a scalar around
+    list(); the filter belongs on the list()."""
+    for filt in list(ast.find_all(exp.Filter)):
+        inner = filt.this
+        if isinstance(inner, exp.AggFunc) or (inner.meta and inner.meta.get(_LIST)):
+            continue
+        lists = [n for n in inner.walk() if n.meta and n.meta.get(_LIST)]
+        if not lists:
+            continue
+        where = filt.expression
+        for node in lists:
+            node.replace(exp.Filter(this=node.copy(), expression=where.copy()))
+        filt.replace(inner.copy())
 
 
 def _joined(items: exp.Expr, sep: exp.Expr | str, head: str, tail: str) -> exp.Expr:
@@ -512,7 +538,7 @@ def _rewrite_function(node: exp.Anonymous, type_of: TypeOf, memo: dict[int, str 
     elif name == "to_jsonb" and len(args) == 1:
         node.replace(_canonical(exp.func("to_json", args[0])))
     elif name == "jsonb_agg":
-        node.replace(_canonical(exp.func("to_json", _call("list", *args))))
+        node.replace(_canonical(exp.func("to_json", _list(*args))))
     elif name == "jsonb_set" and len(args) in (3, 4):
         path = args[1]
         if isinstance(path, exp.Literal) and path.is_string:
