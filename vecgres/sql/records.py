@@ -14,6 +14,7 @@ from collections.abc import Callable
 from sqlglot import exp
 
 from vecgres.catalog.model import Table
+from vecgres.sql.derived_types import COLUMN_TYPES
 from vecgres.types import SqlType
 
 TypeOf = Callable[[exp.Expr], SqlType | None]
@@ -95,26 +96,62 @@ def _row(args: list[exp.Expr], type_of: TypeOf) -> exp.Expr:
 
 
 def _derived_row(col: exp.Expr, type_of: TypeOf) -> exp.Expr | None:
-    """A subquery's whole-row reference (``SELECT r FROM (SELECT ...) r``)."""
+    """A subquery's or CTE's whole-row reference (``SELECT r FROM (SELECT ...) r``)."""
     select = col.find_ancestor(exp.Select)
     while select is not None:
         from_ = select.args.get("from_") or select.args.get("from")
         sources = [from_.this] if from_ is not None else []
         sources.extend(j.this for j in select.args.get("joins") or [])
         for src in sources:
-            if not isinstance(src, exp.Subquery) or src.alias != col.name:
+            if src.alias_or_name != col.name:
                 continue
-            query = src.this
-            if not isinstance(query, exp.Select) or query.is_star:
+            query: exp.Expr | None = None
+            if isinstance(src, exp.Subquery):
+                query = src.this
+            elif isinstance(src, exp.Table):
+                query = _cte_query(select, src.name)
+            outputs = _outputs(query, type_of) if query is not None else None
+            if outputs is None:
                 return None
             fields = []
-            for proj in query.expressions:
-                inner = proj.this if isinstance(proj, exp.Alias) else proj
-                name = proj.alias_or_name
-                fields.append((name, _field(exp.column(name, col.name), type_of(inner))))
+            for name, t in outputs:
+                value = exp.column(name, col.name)
+                if t is not None and t.name != "unknown":
+                    value.meta["vg_type"] = t  # what (r).name is, read back by _field_of
+                fields.append((name, _field(value, t)))
             return _record(fields)
         select = select.find_ancestor(exp.Select)
     return None
+
+
+def _cte_query(select: exp.Expr, name: str) -> exp.Expr | None:
+    node: exp.Expr | None = select
+    while node is not None:
+        with_ = node.args.get("with_") or node.args.get("with")
+        if isinstance(with_, exp.With):
+            for cte in with_.expressions:
+                if cte.alias_or_name == name:
+                    found: exp.Expr = cte.this
+                    return found
+        node = node.parent
+    return None
+
+
+def _outputs(query: exp.Expr, type_of: TypeOf) -> list[tuple[str, SqlType | None]] | None:
+    """A derived table's column names and types (a set operation's from its first
+    branch's names and the branches' resolved types)."""
+    first = query
+    while isinstance(first, exp.SetOperation | exp.Subquery):
+        first = first.this
+    if not isinstance(first, exp.Select) or first.is_star:
+        return None
+    resolved = query.meta.get(COLUMN_TYPES) if query is not first else None
+    out: list[tuple[str, SqlType | None]] = []
+    for i, proj in enumerate(first.expressions):
+        inner = proj.this if isinstance(proj, exp.Alias) else proj
+        t = resolved[i] if isinstance(resolved, list) and i < len(resolved) else type_of(inner)
+        out.append((proj.alias_or_name, t))
+    return out
 
 
 def _field_of(dot: exp.Dot) -> exp.Expr | None:
