@@ -86,6 +86,13 @@ def _python_values(arr: pa.Array | pa.ChunkedArray, col: ColumnInfo) -> list[Any
         while pa.types.is_list(inner) or pa.types.is_fixed_size_list(inner):
             depth, inner = depth + 1, inner.value_type
         return [_vector_text(value, depth) for value in values]
+    if t.name == "record" and not t.is_array and pa.types.is_struct(arr.type):
+        # a record comes back as its text, as psycopg gives a table's row type
+        from vecgres.codec.text import encode_text_column
+
+        chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+        cells = [c for chunk in chunks for c in encode_text_column(chunk, t)]
+        return [None if c is None else c.decode() for c in cells]
     if t.name in ("json", "jsonb") and not t.is_array:
         return [None if v is None else json.loads(v) for v in values]
     if t.name == "numeric" and not t.is_array and t.typmod < 0:

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from vecgres.codec.arrow import numeric_precision_scale
+from vecgres.codec.record import record_binary
 from vecgres.codec.text import (
     DATE_INFINITY,
     DATE_NEG_INFINITY,
@@ -316,6 +317,8 @@ def encode_binary_column(arr: pa.Array, t: SqlType) -> list[Cell]:
     if t.is_array:
         return _array(arr, t.element)
     name = t.name
+    if name == "record" and pa.types.is_struct(arr.type):
+        return record_binary(arr, encode_binary_column)
     if name in ("int2vector", "oidvector") and pa.types.is_list(arr.type):
         # int2vectorsend/oidvectorsend are array_send of the elements
         return _array(arr, SqlType("smallint" if name == "int2vector" else "oid"))

@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 
 from vecgres.codec.arrow import numeric_precision_scale
 from vecgres.codec.floats import format_float4, format_float8
+from vecgres.codec.record import record_text
 from vecgres.types import SqlType
 from vecgres.vector import format_vector, format_vectors
 
@@ -411,6 +412,8 @@ def encode_text_column(arr: pa.Array, t: SqlType) -> list[Cell]:
             return _as_bytes_cells(arr)
         return _array(arr, t.element)
     name = t.name
+    if name == "record" and pa.types.is_struct(arr.type):
+        return record_text(arr, encode_text_column)
     if name in ("int2vector", "oidvector") and pa.types.is_list(arr.type):
         # a catalog column held as a list (pg_index.indkey): PostgreSQL prints "1 2"
         return _map(arr, lambda v: " ".join(str(x) for x in v))  # type: ignore[attr-defined]

@@ -35,6 +35,7 @@ from vecgres.sql.joinscope import qualify_join_conditions
 from vecgres.sql.jsonops import rewrite_json
 from vecgres.sql.literals import scalar_literal, typed_literal
 from vecgres.sql.numerics import rewrite_float_to_numeric, rewrite_numeric_outputs
+from vecgres.sql.records import whole_row
 from vecgres.sql.typemap import duck_type, sql_type
 from vecgres.sql.vector_resolve import arithmetic_result, branch_result, branches
 from vecgres.sql.vector_rewrite import alias_unnest_columns, rewrite_vectors
@@ -604,17 +605,7 @@ def _expand_whole_rows(ast: exp.Expr, alias_tables: dict[str, Table]) -> None:
         table = alias_tables.get(col.name)
         if table is None:
             continue
-        col.replace(
-            exp.Struct(
-                expressions=[
-                    exp.PropertyEQ(
-                        this=exp.to_identifier(c.name),
-                        expression=exp.column(c.name, col.name),
-                    )
-                    for c in table.columns
-                ]
-            )
-        )
+        col.replace(whole_row(table, col.name))
 
 
 def _alias_map(ast: exp.Expr, tables: dict[str, Table]) -> dict[str, Table]:

@@ -38,6 +38,7 @@ _UNKNOWN = SqlType("unknown")
 _TEXT = SqlType("text")
 _PGVECTOR = ("vector", "halfvec", "sparsevec")
 _BITS = ("bit", "bit varying")
+_STRINGS = ("text", "character varying", "character")
 # the types whose values only an explicit cast gives DuckDB the right form
 _CAST_TARGETS = (*_PGVECTOR, *_BITS)
 _DENSE = ("vector", "halfvec")
@@ -65,6 +66,8 @@ def propagate(ast: exp.Expr, type_of: TypeOf, source_of: SourceOf) -> None:
             source = _source_of(scope, col.table)
             if isinstance(source, Scope):
                 t = resolver.column(source.expression, col.name)
+                if t is not None and t.name == "unknown" and _literal_output(source, col.name):
+                    t = _TEXT  # a subquery's untyped literal leaves it as text (PostgreSQL 10+)
                 if t is not None and t.name != "unknown":
                     col.meta[TYPE] = t
                 col.meta[SOURCE] = _origin(source.expression, col.name, source_of)
@@ -345,6 +348,19 @@ def _names(query: exp.Expr, alias: exp.Expr | None) -> list[str]:
     return []
 
 
+def _literal_output(source: Scope, name: str) -> bool:
+    """Whether a plain SELECT's output ``name`` is an untyped string literal (not NULL,
+    not a parameter, whose types are still settled by their use)."""
+    query = source.expression
+    if not isinstance(query, exp.Select):
+        return False
+    for proj in query.expressions:
+        if proj.alias_or_name == name:
+            inner = proj.this if isinstance(proj, exp.Alias) else proj
+            return isinstance(inner, exp.Literal) and inner.is_string
+    return False
+
+
 def _is_unknown(node: exp.Expr) -> bool:
     """An untyped string literal or NULL: PostgreSQL's type ``unknown``."""
     while isinstance(node, exp.Paren):
@@ -376,6 +392,9 @@ def _common(types: list[Column], word: str) -> Column:
     if all(t.name == first.name and t.is_array == first.is_array for t in known):
         # the type survives, a typmod only when every input had it
         return SqlType(first.name, is_array=first.is_array)
+    if all(not t.is_array and t.name in _STRINGS for t in known):
+        # text, varchar and char cast to each other implicitly: the first one stays
+        return SqlType(first.name)
     if not any(_special(t) for t in known):
         return None
     common = first

@@ -15,6 +15,15 @@ from sqlglot import exp
 from vecgres import errors
 from vecgres.executor.jsonfuncs import dump, jsonb_in
 from vecgres.sql.literals import parse_array
+from vecgres.sql.pgcatalog.signatures import udf_name
+from vecgres.sql.records import (
+    ROWTYPE,
+    is_float_list,
+    is_record,
+    record_fields,
+    rewrite_rows,
+    vector_text,
+)
 from vecgres.types import SqlType
 
 TypeOf = Callable[[exp.Expr], SqlType | None]
@@ -33,7 +42,13 @@ def _call(name: str, *args: exp.Expr) -> exp.Expr:
 
 
 def _canonical(node: exp.Expr) -> exp.Expr:
-    return exp.func("vg_jsonb_in", _text(node))
+    return _jsonb(exp.func("vg_jsonb_in", _text(node)))
+
+
+def _jsonb(node: exp.Expr) -> exp.Expr:
+    """Typed jsonb for the result's description (DuckDB only knows JSON)."""
+    node.meta["vg_type"] = SqlType("jsonb")
+    return node
 
 
 def _json_kind(node: exp.Expr, type_of: TypeOf, memo: dict[int, str | None]) -> str | None:
@@ -41,7 +56,10 @@ def _json_kind(node: exp.Expr, type_of: TypeOf, memo: dict[int, str | None]) -> 
     if key in memo:
         return memo[key]
     kind: str | None = None
-    if isinstance(node, exp.Paren | exp.JSONExtract | exp.JSONBExtract):
+    known = node.meta.get("vg_type") if node.meta else None
+    if isinstance(known, SqlType) and not known.is_array and known.name in ("json", "jsonb"):
+        kind = known.name  # a builder already rewritten (nested builders)
+    elif isinstance(node, exp.Paren | exp.JSONExtract | exp.JSONBExtract):
         kind = _json_kind(node.this, type_of, memo)
     elif isinstance(node, exp.DPipe | exp.Sub):
         kind = "jsonb" if _json_kind(node.this, type_of, memo) == "jsonb" else None
@@ -51,8 +69,10 @@ def _json_kind(node: exp.Expr, type_of: TypeOf, memo: dict[int, str | None]) -> 
             kind = "jsonb"
         elif name in _JSON_BUILDERS or name in ("to_json", "json_agg", "row_to_json"):
             kind = "json"
-    elif isinstance(node, exp.JSONArrayAgg):
+    elif isinstance(node, exp.JSONArrayAgg | exp.JSONObjectAgg):
         kind = "json"
+    elif isinstance(node, exp.JSONBObjectAgg):
+        kind = "jsonb"
     else:
         t = type_of(node)
         if t is not None and not t.is_array and t.name in ("json", "jsonb"):
@@ -79,24 +99,47 @@ def _json_literal_check(text: str) -> None:
 def _pg_typeof(node: exp.Anonymous, type_of: TypeOf, memo: dict[int, str | None]) -> None:
     """pg_typeof(x) as a constant where the type is evident, else from DuckDB's typeof."""
     arg = node.expressions[0]
+    if arg.meta.get(ROWTYPE):
+        # a table's whole-row reference is of the table's row type
+        node.replace(exp.Literal.string(arg.meta[ROWTYPE]))
+        return
     kind = memo.get(id(arg))
     t = SqlType(kind) if kind is not None else type_of(arg)
+    if isinstance(arg, exp.Anonymous) and arg.name.lower() == "pg_typeof":
+        t = SqlType("regtype")
     if t is None and isinstance(arg, exp.DPipe):
         t = SqlType("text")
     if t is None and isinstance(arg, exp.Avg):
         inner = type_of(arg.this)
         integral = inner is None or inner.name in ("smallint", "integer", "bigint", "numeric")
         t = SqlType("numeric" if integral else "double precision")
+    as_oid = _compared_as_oid(node)
     if t is not None:
         shown = SqlType(t.name, is_array=t.is_array).format()
         label: exp.Expr = exp.Literal.string(shown)
+        if as_oid:
+            label = exp.Literal.number(SqlType(t.name, is_array=t.is_array).oid)
         if arg.find(exp.AggFunc) is not None:
             # still an aggregate: one row per group, as PostgreSQL gives
             label = exp.func("coalesce", exp.func("any_value", label), label.copy())
     else:
         label = exp.func("vg_pg_type_name", _call("typeof", arg.copy()))
+        if as_oid:
+            label = exp.func(udf_name("regtype_in", 1), label)
     label.meta["vg_name"] = "pg_typeof"  # the select item's name, as PostgreSQL gives it
     node.replace(label)
+
+
+_COMPARISONS = (exp.EQ, exp.NEQ, exp.LT, exp.LTE, exp.GT, exp.GTE, exp.In)
+
+
+def _compared_as_oid(node: exp.Expr) -> bool:
+    """pg_typeof's regtype is shown as its name, but compared or cast to a number as
+    its OID (regtype = regtype is oid = oid)."""
+    parent = node.parent
+    if isinstance(parent, exp.Cast):
+        return not parent.to.is_type(*exp.DataType.TEXT_TYPES)
+    return isinstance(parent, _COMPARISONS)
 
 
 _RELEVANT = (
@@ -113,11 +156,56 @@ _RELEVANT = (
     exp.DPipe,
     exp.Sub,
     exp.JSONArrayAgg,
+    exp.JSONObjectAgg,
+    exp.JSONBObjectAgg,
     exp.Anonymous,
 )
 
+_VALUE_FUNCS = frozenset(
+    {"to_json", "to_jsonb", "jsonb_agg", "array_to_json", *_JSON_BUILDERS, *_JSONB_BUILDERS}
+)
+
+
+def _unwrap(node: exp.Expr) -> exp.Expr:
+    """An aggregate's argument without its ORDER BY or DISTINCT."""
+    if isinstance(node, exp.Order):
+        node = node.this
+    if isinstance(node, exp.Distinct) and len(node.expressions) == 1:
+        node = node.expressions[0]
+    return node
+
+
+def _json_values(node: exp.Expr) -> list[exp.Expr]:
+    """The arguments a JSON function turns into JSON values."""
+    if isinstance(node, exp.JSONArrayAgg):
+        return [_unwrap(node.this)]
+    if isinstance(node, exp.JSONObjectAgg):
+        return [_unwrap(e) for e in node.expressions]
+    if isinstance(node, exp.JSONBObjectAgg):
+        return [node.this, _unwrap(node.expression)]
+    if isinstance(node, exp.Anonymous) and node.name.lower() in _VALUE_FUNCS:
+        return [_unwrap(e) for e in node.expressions]
+    return []
+
+
+def _vectors_as_text(ast: exp.Expr, type_of: TypeOf) -> None:
+    """pgvector values have no JSON cast: PostgreSQL's to_json uses their text."""
+    swaps: list[tuple[exp.Expr, SqlType]] = []
+    for node in ast.walk():
+        for arg in _json_values(node):
+            try:
+                t = type_of(arg)
+            except errors.VecgresError:
+                continue
+            if t is not None and is_float_list(t):
+                swaps.append((arg, t))
+    for arg, t in swaps:
+        arg.replace(vector_text(arg.copy(), t))
+
 
 def rewrite_json(ast: exp.Expr, type_of: TypeOf) -> None:
+    rewrite_rows(ast, type_of)
+    _vectors_as_text(ast, type_of)
     memo: dict[int, str | None] = {}
     nodes = [n for n in ast.walk(bfs=False) if isinstance(n, _RELEVANT)]
     if not nodes:
@@ -137,6 +225,7 @@ def rewrite_json(ast: exp.Expr, type_of: TypeOf) -> None:
         if node.parent is None and node is not ast:
             continue  # already replaced together with an ancestor
         _rewrite_one(node, type_of, memo)
+    _push_filters(ast)
 
 
 def _rewrite_one(node: exp.Expr, type_of: TypeOf, memo: dict[int, str | None]) -> None:
@@ -212,13 +301,190 @@ def _rewrite_one(node: exp.Expr, type_of: TypeOf, memo: dict[int, str | None]) -
         )
         return
     if isinstance(node, exp.JSONArrayAgg):
-        node.replace(exp.func("vg_json_format", _text(node.copy()), exp.Literal.string("plain")))
+        node.replace(_json_agg(node, type_of, memo))
+        return
+    if isinstance(node, exp.JSONObjectAgg | exp.JSONBObjectAgg):
+        node.replace(_object_agg(node, type_of, memo))
         return
     if isinstance(node, exp.Anonymous):
         if isinstance(node.parent, exp.Table) and node.name.lower() in ("jsonb_each", "json_each"):
             _rewrite_each(node)
         else:
-            _rewrite_function(node)
+            _rewrite_function(node, type_of, memo)
+
+
+def _json_text(node: exp.Expr, type_of: TypeOf, memo: dict[int, str | None]) -> exp.Expr:
+    """A value's JSON text (VARCHAR): json and jsonb as they are, records as
+    composite_to_json prints them, others through to_json."""
+    if is_record(node):
+        return _record_json(node, type_of, memo)
+    if _json_kind(node, type_of, memo) in ("json", "jsonb"):
+        return _text(node.copy())
+    if _is_decimal_constant(node):
+        return _text(node.copy())  # a numeric constant keeps its scale (2.50)
+    return _text(exp.func("to_json", node.copy()))
+
+
+def _is_decimal_constant(node: exp.Expr) -> bool:
+    if not isinstance(node, exp.Literal) or node.is_string:
+        return False
+    return "." in node.this and "e" not in node.this.lower()
+
+
+def _concat(*parts: exp.Expr) -> exp.Expr:
+    out = parts[0]
+    for part in parts[1:]:
+        out = exp.DPipe(this=out, expression=part, safe=True)
+    return out
+
+
+def _record_json(node: exp.Expr, type_of: TypeOf, memo: dict[int, str | None]) -> exp.Expr:
+    """A record as row_to_json prints it: ``{"a":1,"v":"[1,2]"}``, json and jsonb
+    fields embedded as their own text (DuckDB's to_json would re-print them)."""
+    parts: list[exp.Expr] = []
+    for i, (name, value) in enumerate(record_fields(node)):
+        key = json.dumps(name, ensure_ascii=False) + ":"
+        parts.append(exp.Literal.string(("," if i else "{") + key))
+        parts.append(
+            exp.func("coalesce", _json_text(value, type_of, memo), exp.Literal.string("null"))
+        )
+    if not parts:
+        return exp.Literal.string("{}")
+    parts.append(exp.Literal.string("}"))
+    return _concat(*parts)  # a constructed record is never NULL itself
+
+
+def _with_order(value: exp.Expr, arg: exp.Expr) -> exp.Expr:
+    """list() of ``value``, keeping the aggregate's ORDER BY."""
+    if isinstance(arg, exp.Order):
+        return _list(exp.Order(this=value, expressions=[e.copy() for e in arg.expressions]))
+    return _list(value)
+
+
+_LIST = "vg_json_list"  # meta on the list() aggregate inside a rewritten JSON aggregate
+
+
+def _list(arg: exp.Expr) -> exp.Expr:
+    out = _call("list", arg)
+    out.meta[_LIST] = True
+    return out
+
+
+def _push_filters(ast: exp.Expr) -> None:
+    """``json_agg(x) FILTER (WHERE ...)``: the rewritten aggregate is a scalar around
+    list(); the filter belongs on the list()."""
+    for filt in list(ast.find_all(exp.Filter)):
+        inner = filt.this
+        if isinstance(inner, exp.AggFunc) or (inner.meta and inner.meta.get(_LIST)):
+            continue
+        lists = [n for n in inner.walk() if n.meta and n.meta.get(_LIST)]
+        if not lists:
+            continue
+        where = filt.expression
+        for node in lists:
+            node.replace(exp.Filter(this=node.copy(), expression=where.copy()))
+        filt.replace(inner.copy())
+
+
+def _joined(items: exp.Expr, sep: exp.Expr | str, head: str, tail: str) -> exp.Expr:
+    """head + items joined by sep + tail; NULL when there were no rows (as PostgreSQL)."""
+    if isinstance(sep, str):
+        sep = exp.Literal.string(sep)
+    body = exp.func("array_to_string", items, sep)
+    return exp.DPipe(
+        this=exp.DPipe(this=exp.Literal.string(head), expression=body, safe=True),
+        expression=exp.Literal.string(tail),
+        safe=True,
+    )
+
+
+def _json_agg(node: exp.JSONArrayAgg, type_of: TypeOf, memo: dict[int, str | None]) -> exp.Expr:
+    """json_agg: elements as to_json prints them, ", " between them, and a line break
+    before each record or array after the first (json_agg_transfn's layout)."""
+    arg = node.this
+    value = _unwrap(arg)
+    if isinstance(value, exp.Distinct):
+        raise errors.FeatureNotSupported("json_agg(DISTINCT ...)")
+    t = type_of(value)
+    structured = is_record(value) or isinstance(value, exp.Array) or (t is not None and t.is_array)
+    item = exp.func("coalesce", _json_text(value, type_of, memo), exp.Literal.string("null"))
+    sep: exp.Expr = exp.Literal.string(", ")
+    if structured:
+        newline = exp.func("chr", exp.Literal.number(10))
+        sep = exp.DPipe(
+            this=exp.DPipe(this=sep, expression=newline, safe=True),
+            expression=exp.Literal.string(" "),
+            safe=True,
+        )
+    joined = _joined(_with_order(item, arg), sep, "[", "]")
+    return _json(exp.func("vg_json_format", joined, exp.Literal.string("compact")))
+
+
+def _object_agg(
+    node: exp.JSONObjectAgg | exp.JSONBObjectAgg, type_of: TypeOf, memo: dict[int, str | None]
+) -> exp.Expr:
+    """json_object_agg prints ``{ "k" : v, ... }``; jsonb_object_agg is canonical jsonb."""
+    if isinstance(node, exp.JSONObjectAgg):
+        key, arg = node.expressions[0], node.expressions[1]
+    else:
+        key, arg = node.this, node.expression
+    value = _unwrap(arg)
+    key_text = _text(exp.func("to_json", _text(key.copy())))
+    value_text = exp.func("coalesce", _json_text(value, type_of, memo), exp.Literal.string("null"))
+    if isinstance(node, exp.JSONObjectAgg):
+        pair = exp.DPipe(
+            this=exp.DPipe(this=key_text, expression=exp.Literal.string(" : "), safe=True),
+            expression=value_text,
+            safe=True,
+        )
+        joined = _joined(_with_order(pair, arg), ", ", "{ ", " }")
+        return _json(exp.func("vg_json_format", joined, exp.Literal.string("compact")))
+    pair = exp.DPipe(
+        this=exp.DPipe(this=key_text, expression=exp.Literal.string(":"), safe=True),
+        expression=value_text,
+        safe=True,
+    )
+    return _jsonb(exp.func("vg_jsonb_in", _joined(_with_order(pair, arg), ",", "{", "}")))
+
+
+def _json(node: exp.Expr) -> exp.Expr:
+    """Typed json, so that an enclosing builder embeds it as it is."""
+    node.meta["vg_type"] = SqlType("json")
+    return node
+
+
+def _json_built(
+    name: str, args: list[exp.Expr], type_of: TypeOf, memo: dict[int, str | None]
+) -> exp.Expr:
+    """json_build_object / json_build_array as PostgreSQL prints them: ``{"k" : v, ...}``
+    and ``[a, b]``, json values (nested builders, records) embedded as their own text."""
+    values = [
+        exp.func("coalesce", _json_text(a, type_of, memo), exp.Literal.string("null")) for a in args
+    ]
+    if name == "json_build_array":
+        if not values:
+            return _json(
+                exp.func("vg_json_format", exp.Literal.string("[]"), exp.Literal.string("compact"))
+            )
+        parts: list[exp.Expr] = [exp.Literal.string("[")]
+        for i, value in enumerate(values):
+            parts.extend([exp.Literal.string(", ")] if i else [])
+            parts.append(value)
+        parts.append(exp.Literal.string("]"))
+    else:
+        if len(args) % 2:
+            raise errors.InvalidParameterValue(
+                "argument list must have even number of elements",
+                hint="The arguments of json_build_object() must consist of alternating keys"
+                " and values.",
+            )
+        parts = [exp.Literal.string("{")]
+        for i in range(0, len(args), 2):
+            key = _text(exp.func("to_json", _text(args[i].copy())))
+            parts.extend([exp.Literal.string(", ")] if i else [])
+            parts.extend([key, exp.Literal.string(" : "), values[i + 1]])
+        parts.append(exp.Literal.string("}"))
+    return _json(exp.func("vg_json_format", _concat(*parts), exp.Literal.string("compact")))
 
 
 def _rewrite_each(node: exp.Anonymous) -> None:
@@ -240,8 +506,17 @@ def _reformat(node: exp.Expr, kind: str) -> exp.Expr:
     return exp.func("vg_json_format", _text(node), exp.Literal.string("plain"))
 
 
-def _rewrite_function(node: exp.Anonymous) -> None:
+def _rewrite_function(node: exp.Anonymous, type_of: TypeOf, memo: dict[int, str | None]) -> None:
     name = node.name.lower()
+    if name in ("row_to_json", "to_json", "to_jsonb") and len(node.expressions) == 1:
+        arg = node.expressions[0]
+        if is_record(arg):
+            text = _record_json(arg, type_of, memo)
+            if name == "to_jsonb":
+                node.replace(_jsonb(exp.func("vg_jsonb_in", text)))
+            else:
+                node.replace(_json(exp.func("vg_json_format", text, exp.Literal.string("compact"))))
+            return
     args = [a.copy() for a in node.expressions]
     if name in ("jsonb_typeof", "json_typeof") and len(args) == 1:
         node.replace(exp.func("vg_json_typeof", exp.func("json_type", args[0])))
@@ -259,13 +534,11 @@ def _rewrite_function(node: exp.Anonymous) -> None:
     elif name in _JSONB_BUILDERS:
         node.replace(_canonical(exp.func(_JSONB_BUILDERS[name], *args)))
     elif name in _JSON_BUILDERS:
-        style = "object" if name == "json_build_object" else "plain"
-        built = exp.func(_JSON_BUILDERS[name], *args)
-        node.replace(exp.func("vg_json_format", _text(built), exp.Literal.string(style)))
+        node.replace(_json_built(name, list(node.expressions), type_of, memo))
     elif name == "to_jsonb" and len(args) == 1:
         node.replace(_canonical(exp.func("to_json", args[0])))
     elif name == "jsonb_agg":
-        node.replace(_canonical(exp.func("to_json", _call("list", *args))))
+        node.replace(_canonical(exp.func("to_json", _list(*args))))
     elif name == "jsonb_set" and len(args) in (3, 4):
         path = args[1]
         if isinstance(path, exp.Literal) and path.is_string:
