@@ -17,6 +17,7 @@ from vecgres import errors
 from vecgres.catalog.model import Index, Sequence, Table
 from vecgres.executor.duck import error_payload
 from vecgres.sql.pgcatalog import builtins as b
+from vecgres.sql.pgcatalog import pgvector_objects as pgv
 from vecgres.sql.pgcatalog.columns import RELATIONS
 from vecgres.sql.pgcatalog.render import (
     constraint_def,
@@ -464,6 +465,15 @@ class Functions:
             _fail(errors.UndefinedObject(f'type "{text}" does not exist'))
         return oid
 
+    def regoperator_out(self, oid: int | None) -> str | None:
+        if oid is None:
+            return None
+        for op in pgv.OPERATORS:
+            if op.oid == oid:
+                args = (format_type(SqlType(t).oid, -1) for t in (op.left, op.right))
+                return f"{op.name}({','.join(args)})"
+        return str(oid)
+
     def regtype_out(self, oid: int | None) -> str | None:
         if oid is None:
             return None
@@ -565,11 +575,12 @@ class Functions:
     def obj_description_1(self, oid: int | None) -> str | None:
         return self._description(oid, None, 0)
 
-    def obj_description_2(self, oid: int | None, catalog: str | None) -> str | None:
-        if catalog is None:
+    def obj_description_2(self, oid: str | None, catalog: str | None) -> str | None:
+        # a regproc's text is the function's name: pgvector's functions have no comments
+        if catalog is None or oid is None or not oid.strip().lstrip("-").isdigit():
             return None
         table = RELATIONS.get(("pg_catalog", catalog.split(".")[-1].lower()))
-        return None if table is None else self._description(oid, table[0], 0)
+        return None if table is None else self._description(int(oid), table[0], 0)
 
     def col_description(self, oid: int | None, attnum: int | None) -> str | None:
         if attnum is None:
