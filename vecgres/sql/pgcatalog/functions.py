@@ -470,7 +470,7 @@ class Functions:
             return None
         for op in pgv.OPERATORS:
             if op.oid == oid:
-                args = (format_type(SqlType(t).oid, -1) for t in (op.left, op.right))
+                args = [str(format_type(SqlType(t).oid, -1)) for t in (op.left, op.right)]
                 return f"{op.name}({','.join(args)})"
         return str(oid)
 

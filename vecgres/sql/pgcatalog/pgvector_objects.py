@@ -115,7 +115,6 @@ def proc_oid(sig: Signature) -> int:
 
 
 def _operators() -> list[Operator]:
-    rows: list[tuple[str, str, str, str, str, str | None, str | None, str | None, str | None]] = []
     f8 = "double precision"
     dist = {
         "<->": "l2_distance",
@@ -123,24 +122,25 @@ def _operators() -> list[Operator]:
         "<=>": "cosine_distance",
         "<+>": "l1_distance",
     }
+    # name, type, result, function, commutator, negator, restrict, join
+    rows: list[tuple[str, str, str, str, str | None, str | None, str | None, str | None]] = []
     for t in ("vector", "halfvec", "sparsevec"):
-        for op, fn in dist.items():
-            rows.append((op, t, f8, fn.format(t=t), op, None, None, None, None))
+        rows += [(op, t, f8, fn.format(t=t), op, None, None, None) for op, fn in dist.items()]
         if t != "sparsevec":
-            rows.append(("+", t, t, f"{t}_add", "+", None, None, None, None))
-            rows.append(("-", t, t, f"{t}_sub", None, None, None, None, None))
-            rows.append(("*", t, t, f"{t}_mul", "*", None, None, None, None))
-            rows.append(("||", t, t, f"{t}_concat", None, None, None, None, None))
-        for op, suffix, com, neg, rest, join in _COMPARISONS:
-            rows.append((op, t, "boolean", f"{t}_{suffix}", com, neg, rest, join, None))
-    rows.append(("<~>", "bit", f8, "hamming_distance", "<~>", None, None, None, None))
-    rows.append(("<%>", "bit", f8, "jaccard_distance", "<%>", None, None, None, None))
-    out = []
-    for i, (op, t, result, fn, com, neg, rest, join, _) in enumerate(rows):
-        out.append(
-            Operator(_FIRST_OPERATOR + i, op, t, t, result, (fn, (t, t)), com, neg, rest, join)
-        )
-    return out
+            rows.append(("+", t, t, f"{t}_add", "+", None, None, None))
+            rows.append(("-", t, t, f"{t}_sub", None, None, None, None))
+            rows.append(("*", t, t, f"{t}_mul", "*", None, None, None))
+            rows.append(("||", t, t, f"{t}_concat", None, None, None, None))
+        rows += [
+            (op, t, "boolean", f"{t}_{suffix}", com, neg, rest, join)
+            for op, suffix, com, neg, rest, join in _COMPARISONS
+        ]
+    rows.append(("<~>", "bit", f8, "hamming_distance", "<~>", None, None, None))
+    rows.append(("<%>", "bit", f8, "jaccard_distance", "<%>", None, None, None))
+    return [
+        Operator(_FIRST_OPERATOR + i, op, t, t, result, (fn, (t, t)), com, neg, rest, join)
+        for i, (op, t, result, fn, com, neg, rest, join) in enumerate(rows)
+    ]
 
 
 OPERATORS: Final = tuple(_operators())

@@ -420,8 +420,8 @@ def _cast(cast: exp.Cast) -> None:
         cast.replace(exp.cast(inner, "BIGINT", dialect="duckdb"))
         return
     if target == "regoperator":  # psql's \dAo: shown as text, "<->(vector,vector)"
-        value = exp.cast(inner, "BIGINT", dialect="duckdb")
-        cast.replace(_call(udf_name("regoperator_out", 1), [value]))
+        oid = exp.cast(inner, "BIGINT", dialect="duckdb")
+        cast.replace(_call(udf_name("regoperator_out", 1), [oid]))
         return
     if target in ("regproc", "regprocedure"):
         if isinstance(inner, exp.Literal) and inner.is_string:
