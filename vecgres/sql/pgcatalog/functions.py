@@ -575,12 +575,11 @@ class Functions:
     def obj_description_1(self, oid: int | None) -> str | None:
         return self._description(oid, None, 0)
 
-    def obj_description_2(self, oid: str | None, catalog: str | None) -> str | None:
-        # a regproc's text is the function's name: pgvector's functions have no comments
-        if catalog is None or oid is None or not oid.strip().lstrip("-").isdigit():
+    def obj_description_2(self, oid: int | None, catalog: str | None) -> str | None:
+        if catalog is None:
             return None
         table = RELATIONS.get(("pg_catalog", catalog.split(".")[-1].lower()))
-        return None if table is None else self._description(int(oid), table[0], 0)
+        return None if table is None else self._description(oid, table[0], 0)
 
     def col_description(self, oid: int | None, attnum: int | None) -> str | None:
         if attnum is None:

@@ -348,8 +348,9 @@ def _function(func: exp.Func, shift: bool = True) -> None:
         if name in _PRIVILEGE_FUNCTIONS:  # a name or an oid: the function takes text
             args = [exp.cast(a, "VARCHAR", copy=False) for a in args]
         elif name == "obj_description" and len(args) == 2:
-            # an oid, or a regproc column (pg_operator.oprcode holds the function's name)
-            args = [exp.cast(args[0], "VARCHAR", copy=False), args[1]]
+            # an oid, or a regproc column (pg_operator.oprcode holds the function's name,
+            # and pgvector's functions have no comments): NULL for a name
+            args = [exp.TryCast(this=args[0], to=exp.DataType.build("BIGINT")), args[1]]
         func.replace(_call(udf_name(name, len(args)), args))
     elif name == "_pg_expandarray" and len(args) == 1:
         func.replace(_expandarray(args[0]))

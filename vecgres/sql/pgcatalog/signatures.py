@@ -63,7 +63,7 @@ SIGNATURES: dict[tuple[str, int], tuple[list[str], str]] = {
     ("pg_tablespace_location", 1): ([I8], V),
     ("pg_size_pretty", 1): ([I8], V),
     ("obj_description", 1): ([I8], V),
-    ("obj_description", 2): ([V, V], V),
+    ("obj_description", 2): ([I8, V], V),
     ("col_description", 2): ([I8, I4], V),
 }
 
