@@ -131,9 +131,11 @@ def _create_index(session: Session, ast: exp.Create) -> Result:
     for name in columns:
         if table.column(name) is None:
             raise errors.UndefinedColumn(f'column "{name}" does not exist')
+    keys = list(params.args.get("columns") or []) if params is not None else []
+    index_ddl.check_plain_opclasses(table, method, keys)
     cat = catalog.edit()
     table = cat.tables[table.oid]
-    name = index_node.name or f"{table.name}_{'_'.join(columns)}_idx"
+    name = index_node.name or index_ddl.choose_index_name(cat, table, columns)
     if cat.name_taken(table.schema, name):
         if ast.args.get("exists"):
             session.notice(f'relation "{name}" already exists, skipping', "42P07")
