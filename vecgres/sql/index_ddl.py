@@ -312,7 +312,8 @@ def create_ann_index(session: Session_, ast: exp.Create, method: str) -> Result:
         # spherical k-means needs a direction (pgvector's ivfbuild.c, an elog)
         raise errors.InternalError("dimensions must be greater than one for this opclass")
     if type_name == "sparsevec":
-        _check_sparse_rows(session, table, column, method, predicate_text, found is not None)
+        dense = column.type.name != "sparsevec"
+        _check_sparse_rows(session, table, column, method, predicate_text, dense)
     cat = catalog.edit()
     table = cat.tables[table.oid]
     name = index_node.name
