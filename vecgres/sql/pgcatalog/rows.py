@@ -466,14 +466,15 @@ def _pg_constraint(st: CatalogState) -> Iterator[Row]:
 
 
 def _has_vector(st: CatalogState) -> bool:
-    """Whether pgvector's objects exist (``CREATE EXTENSION vector`` creates them)."""
+    """Whether pgvector's functions, operators and casts are listed (``CREATE EXTENSION
+    vector`` creates them). Its access methods and operator classes are always listed:
+    vecgres takes vector columns and their indexes without the extension, and an
+    index's relam and opclass must resolve (SQLAlchemy's reflection looks them up)."""
     return "vector" in st.catalog.extensions
 
 
 def _pg_am(st: CatalogState) -> Iterator[Row]:
     for oid, name, handler, kind in b.ACCESS_METHODS:
-        if name in ("hnsw", "ivfflat") and not _has_vector(st):
-            continue
         yield {"oid": oid, "amname": name, "amhandler": handler, "amtype": kind}
 
 
@@ -508,8 +509,6 @@ def _pg_opfamily(st: CatalogState) -> Iterator[Row]:
             "opfnamespace": PG_CATALOG_OID,
             "opfowner": b.BOOTSTRAP_SUPERUSER_OID,
         }
-    if not _has_vector(st):
-        return
     for oid, name, method, _, _ in b.VECTOR_OPCLASSES:
         yield {
             "oid": oid,
@@ -562,8 +561,6 @@ def _pg_cast(st: CatalogState) -> Iterator[Row]:
 
 
 def _pg_amop(st: CatalogState) -> Iterator[Row]:
-    if not _has_vector(st):
-        return
     for amop in pgv.AMOPS:
         ordering = amop.purpose == "o"
         yield {
@@ -596,8 +593,6 @@ def _pg_opclass(st: CatalogState) -> Iterator[Row]:
             "opcdefault": True,
             "opckeytype": 0,
         }
-    if not _has_vector(st):
-        return
     for oid, name, method, intype, default in b.VECTOR_OPCLASSES:
         yield {
             "oid": oid,
