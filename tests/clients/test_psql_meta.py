@@ -142,6 +142,24 @@ def _lines(server, command: str) -> list[str]:
 # and casts, over the rows pgvector's install script creates (sql/vector.sql). The
 # reference PostgreSQL has no pgvector: the layout is psql's, the rows pgvector's.
 VECTOR_META = {
+    "\\df vector_dims": """\
+                          List of functions
+ Schema |    Name     | Result data type | Argument data types | Type
+--------+-------------+------------------+---------------------+------
+ public | vector_dims | integer          | halfvec             | func
+ public | vector_dims | integer          | vector              | func
+(2 rows)
+
+""",
+    "\\df *to_float4": """\
+                                List of functions
+ Schema |       Name        | Result data type |    Argument data types    | Type
+--------+-------------------+------------------+---------------------------+------
+ public | halfvec_to_float4 | real[]           | halfvec, integer, boolean | func
+ public | vector_to_float4  | real[]           | vector, integer, boolean  | func
+(2 rows)
+
+""",
     "\\dC halfvec": """\
                               List of casts
     Source type     | Target type |       Function       |   Implicit?

@@ -397,18 +397,18 @@ class Functions:
         return isinstance(rel, Table) and rel.kind == "r"
 
     def _proc(self, oid: int | None) -> tuple[int, str, tuple[str, ...], str] | None:
-        for proc in b.VECTOR_FUNCTIONS:
+        for proc in pgv.FUNCTIONS:
             if proc[0] == oid:
                 return proc
         return None
 
     def pg_get_function_result(self, oid: int | None) -> str | None:
         proc = self._proc(oid)
-        return SqlType(proc[3]).format() if proc else None
+        return pgv.sql_type(proc[3]).format() if proc else None
 
     def pg_get_function_arguments(self, oid: int | None) -> str | None:
         proc = self._proc(oid)
-        return ", ".join(SqlType(a).format() for a in proc[2]) if proc else None
+        return ", ".join(pgv.sql_type(a).format() for a in proc[2]) if proc else None
 
     def to_regtype(self, text: str | None) -> int | None:
         if text is None:

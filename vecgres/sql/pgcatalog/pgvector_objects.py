@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Final, NamedTuple
 
 from vecgres.sql.pgcatalog.builtins import VECTOR_FUNCTIONS, VECTOR_OPCLASSES
+from vecgres.types import SqlType
 
 Signature = tuple[str, tuple[str, ...]]  # (name, argument type names)
 
@@ -29,6 +30,13 @@ _COMPARISONS: Final = (
     (">=", "ge", "<=", "<", "scalargesel", "scalargejoinsel"),
     (">", "gt", "<", "<=", "scalargtsel", "scalargtjoinsel"),
 )
+
+
+def sql_type(name: str) -> SqlType:
+    """A type name of these tables (``real[]`` for an array) as its SqlType."""
+    if name.endswith("[]"):
+        return SqlType(name[:-2], is_array=True)
+    return SqlType(name)
 
 
 class Operator(NamedTuple):

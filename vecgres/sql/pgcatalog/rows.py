@@ -479,9 +479,7 @@ def _pg_am(st: CatalogState) -> Iterator[Row]:
 
 
 def _type_oid(name: str) -> int:
-    if name.endswith("[]"):
-        return SqlType(name[:-2], is_array=True).oid
-    return SqlType(name).oid
+    return pgv.sql_type(name).oid
 
 
 # PostgreSQL's btree operator families of the default opclasses in BTREE_OPCLASSES
@@ -1296,7 +1294,7 @@ def _is_routines(st: CatalogState) -> Iterator[Row]:
     if "vector" not in st.catalog.extensions:
         return
     for oid, name, _, result in _proc_rows():
-        data_type, udt_schema, udt_name = _data_type(SqlType(result))
+        data_type, udt_schema, udt_name = _data_type(pgv.sql_type(result))
         yield {
             "specific_catalog": st.database,
             "specific_schema": "public",
