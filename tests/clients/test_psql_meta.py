@@ -129,9 +129,21 @@ def test_psql_extension_and_functions_after_create_extension(server):
         "(2 rows)",
         "",
     ]
-    functions = _psql(server, "\\df l2*")
-    assert " public | l2_distance  | double precision | vector, vector      | func" in functions
-    assert " public | l2_normalize | vector           | vector              | func" in functions
+    assert [line.rstrip() for line in _psql(server, "\\df l2*").splitlines()] == [
+        "                           List of functions",
+        " Schema |     Name     | Result data type | Argument data types  | Type",
+        "--------+--------------+------------------+----------------------+------",
+        " public | l2_distance  | double precision | halfvec, halfvec     | func",
+        " public | l2_distance  | double precision | sparsevec, sparsevec | func",
+        " public | l2_distance  | double precision | vector, vector       | func",
+        " public | l2_norm      | double precision | halfvec              | func",
+        " public | l2_norm      | double precision | sparsevec            | func",
+        " public | l2_normalize | halfvec          | halfvec              | func",
+        " public | l2_normalize | sparsevec        | sparsevec            | func",
+        " public | l2_normalize | vector           | vector               | func",
+        "(8 rows)",
+        "",
+    ]
 
 
 def _lines(server, command: str) -> list[str]:
