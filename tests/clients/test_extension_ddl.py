@@ -80,9 +80,55 @@ def test_drop_extension_lists_every_dependent_column(conn):
     )
     assert caught.value.diag.message_detail == (
         "column e of table a depends on type vector\n"
-        "column h of table b depends on type halfvec\n"
-        "column s of table b depends on type sparsevec"
+        "column s of table b depends on type sparsevec\n"
+        "column h of table b depends on type halfvec"
     )
     assert caught.value.diag.message_hint == (
         "Use DROP ... CASCADE to drop the dependent objects too."
     )
+
+
+def test_drop_extension_cascade_drops_the_columns(conn):
+    seen = _notices(conn)
+    conn.execute("create extension vector")
+    conn.execute("create table a (id int, e vector(2))")
+    conn.execute("create index on a using hnsw (e vector_l2_ops)")
+    conn.execute("insert into a values (1, '[1,2]'), (2, '[3,4]')")
+    conn.execute("drop extension vector cascade")
+    assert seen == [("NOTICE", "00000", "drop cascades to column e of table a")]
+    assert conn.execute("select * from a order by id").fetchall() == [(1,), (2,)]
+    assert conn.execute("select count(*) from pg_indexes where tablename = 'a'").fetchone() == (0,)
+    assert conn.execute(
+        "select count(*) from pg_extension where extname = 'vector'"
+    ).fetchone() == (0,)
+    conn.execute("create extension vector")
+    conn.execute("alter table a add column e halfvec(2)")
+    conn.execute("create table b (s sparsevec(5), x int, h halfvec(2))")
+    details: list[str] = []
+    conn.add_notice_handler(lambda d: details.append(d.message_detail or ""))
+    conn.execute("drop extension vector cascade")
+    assert seen[-1] == ("NOTICE", "00000", "drop cascades to 3 other objects")
+    assert details == [
+        "drop cascades to column e of table a\n"
+        "drop cascades to column h of table b\n"
+        "drop cascades to column s of table b"
+    ]
+    assert conn.execute("select * from b").fetchall() == []
+    assert [d.name for d in conn.execute("select * from b").description] == ["x"]
+
+
+def test_drop_extension_cascade_refusals(conn):
+    conn.execute("create extension vector")
+    conn.execute("create table only_vectors (e vector(2))")
+    with pytest.raises(psycopg.errors.FeatureNotSupported):
+        conn.execute("drop extension vector cascade")
+    conn.execute("drop table only_vectors")
+    conn.execute("create table a (id int, e vector(2))")
+    conn.execute("create view av as select id, e from a")
+    with pytest.raises(psycopg.errors.FeatureNotSupported):
+        conn.execute("drop extension vector cascade")
+    # nothing changed
+    assert conn.execute(
+        "select count(*) from pg_extension where extname = 'vector'"
+    ).fetchone() == (1,)
+    assert [d.name for d in conn.execute("select * from av").description] == ["id", "e"]

@@ -13,7 +13,8 @@ import re
 from typing import TYPE_CHECKING, Final
 
 from vecgres import errors
-from vecgres.result import Result
+from vecgres.catalog.model import Catalog, Column, Table
+from vecgres.result import Notice, Result
 from vecgres.sql import ddl
 from vecgres.sql.pgcatalog.builtins import PGVECTOR_VERSION, PGVECTOR_VERSIONS
 
@@ -173,23 +174,57 @@ def _drop(session: Session, names: list[str], if_exists: bool, behavior: str) ->
             dropping.append(name)
     if not dropping:
         return Result(None, None, "DROP EXTENSION", notices=session._take_notices())
+    # PostgreSQL reports dependents in pg_depend's order: tables as created, each
+    # table's columns last first (checked on the reference server with cube)
     dependents = [
-        f"column {col.name} of table {table.name} depends on type {col.type.name}"
+        (table, col)
         for table in sorted(catalog.tables.values(), key=lambda t: t.oid)
-        for col in table.columns
+        if table.kind == "r"
+        for col in reversed(table.columns)
         if col.type.name in VECTOR_TYPES
     ]
-    if dependents:
-        if behavior == "CASCADE":
-            raise errors.FeatureNotSupported(
-                "DROP EXTENSION ... CASCADE with dependent columns is not supported"
-            )
+    if dependents and behavior != "CASCADE":
         raise errors.DependentObjectsStillExist(
             "cannot drop extension vector because other objects depend on it",
-            detail="\n".join(dependents),
+            detail="\n".join(
+                f"column {col.name} of table {table.name} depends on type {col.type.name}"
+                for table, col in dependents
+            ),
             hint="Use DROP ... CASCADE to drop the dependent objects too.",
         )
     cat = catalog.edit()
+    if dependents:
+        _drop_columns(session, cat, dependents)
     for name in dropping:
         cat.extensions.pop(name, None)
     return session._apply_ddl(ddl.DdlResult(cat, "DROP EXTENSION"))
+
+
+def _drop_columns(session: Session, cat: Catalog, columns: list[tuple[Table, Column]]) -> None:
+    """DROP EXTENSION ... CASCADE: the columns of vector's types go, with their indexes
+    (as ALTER TABLE ... DROP COLUMN), after PostgreSQL's notice."""
+    path = session.settings.search_path()
+    for old, col in columns:
+        table = cat.tables[old.oid]
+        if ddl._dependent_views(cat, table, path):
+            raise errors.FeatureNotSupported(
+                f"DROP EXTENSION vector CASCADE is not supported while a view reads "
+                f"table {table.name}"
+            )
+        session.lock_table(table)
+        table.indexes = [i for i in table.indexes if col.name not in i.columns]
+        table.columns = [c for c in table.columns if c.name != col.name]
+        if not table.columns:
+            raise errors.FeatureNotSupported("cannot drop the last column of a table")
+    lines = [f"drop cascades to column {col.name} of table {table.name}" for table, col in columns]
+    if len(lines) == 1:
+        session.notice(lines[0])
+    else:
+        session.notices.append(
+            Notice(
+                "NOTICE",
+                "00000",
+                f"drop cascades to {len(lines)} other objects",
+                detail="\n".join(lines),
+            )
+        )
