@@ -94,7 +94,8 @@ def test_pgjdbc_metadata_and_prepared_vector_query(server, pgjdbc, tmp_path):
         "tags|_text|2003|2147483647|0|NO|null",
         # getImportedKeys/getExportedKeys: none (no foreign keys); getBestRowIdentifier
         "id|int4",
-        # getFunctions
+        # getFunctions: pgvector's vector_dims(vector) and vector_dims(halfvec)
+        "public|vector_dims",
         "public|vector_dims",
         # getTypeInfo lists the built-in types and vector
         "typeinfo true vector true",

@@ -125,10 +125,159 @@ def test_psql_extension_and_functions_after_create_extension(server):
         "  Name   | Version |   Schema   |                     Description",
         "---------+---------+------------+------------------------------------------------------",
         " plpgsql | 1.0     | pg_catalog | PL/pgSQL procedural language",
-        " vector  | 0.8.1   | public     | vector data type and ivfflat and hnsw access methods",
+        " vector  | 0.8.6   | public     | vector data type and ivfflat and hnsw access methods",
         "(2 rows)",
         "",
     ]
-    functions = _psql(server, "\\df l2*")
-    assert " public | l2_distance  | double precision | vector, vector      | func" in functions
-    assert " public | l2_normalize | vector           | vector              | func" in functions
+    assert [line.rstrip() for line in _psql(server, "\\df l2*").splitlines()] == [
+        "                           List of functions",
+        " Schema |     Name     | Result data type | Argument data types  | Type",
+        "--------+--------------+------------------+----------------------+------",
+        " public | l2_distance  | double precision | halfvec, halfvec     | func",
+        " public | l2_distance  | double precision | sparsevec, sparsevec | func",
+        " public | l2_distance  | double precision | vector, vector       | func",
+        " public | l2_norm      | double precision | halfvec              | func",
+        " public | l2_norm      | double precision | sparsevec            | func",
+        " public | l2_normalize | halfvec          | halfvec              | func",
+        " public | l2_normalize | sparsevec        | sparsevec            | func",
+        " public | l2_normalize | vector           | vector               | func",
+        "(8 rows)",
+        "",
+    ]
+
+
+def _lines(server, command: str) -> list[str]:
+    return [line.rstrip() for line in _psql(server, command).splitlines()]
+
+
+# psql's catalog queries for access methods, operator classes and families, operators
+# and casts, over the rows pgvector's install script creates (sql/vector.sql). The
+# reference PostgreSQL has no pgvector: the layout is psql's, the rows pgvector's.
+VECTOR_META = {
+    "\\df vector_dims": """\
+                          List of functions
+ Schema |    Name     | Result data type | Argument data types | Type
+--------+-------------+------------------+---------------------+------
+ public | vector_dims | integer          | halfvec             | func
+ public | vector_dims | integer          | vector              | func
+(2 rows)
+
+""",
+    "\\df *to_float4": """\
+                                List of functions
+ Schema |       Name        | Result data type |    Argument data types    | Type
+--------+-------------------+------------------+---------------------------+------
+ public | halfvec_to_float4 | real[]           | halfvec, integer, boolean | func
+ public | vector_to_float4  | real[]           | vector, integer, boolean  | func
+(2 rows)
+
+""",
+    "\\dC halfvec": """\
+                              List of casts
+    Source type     | Target type |       Function       |   Implicit?
+--------------------+-------------+----------------------+---------------
+ double precision[] | halfvec     | array_to_halfvec     | in assignment
+ halfvec            | halfvec     | halfvec              | yes
+ halfvec            | real[]      | halfvec_to_float4    | in assignment
+ halfvec            | sparsevec   | halfvec_to_sparsevec | yes
+ halfvec            | vector      | halfvec_to_vector    | in assignment
+ integer[]          | halfvec     | array_to_halfvec     | in assignment
+ numeric[]          | halfvec     | array_to_halfvec     | in assignment
+ real[]             | halfvec     | array_to_halfvec     | in assignment
+ sparsevec          | halfvec     | sparsevec_to_halfvec | in assignment
+ vector             | halfvec     | vector_to_halfvec    | yes
+(10 rows)
+
+""",
+    "\\do <=>": """\
+                                List of operators
+ Schema | Name | Left arg type | Right arg type |   Result type    | Description
+--------+------+---------------+----------------+------------------+-------------
+ public | <=>  | halfvec       | halfvec        | double precision |
+ public | <=>  | sparsevec     | sparsevec      | double precision |
+ public | <=>  | vector        | vector         | double precision |
+(3 rows)
+
+""",
+    "\\do+ <~>": """\
+                                         List of operators
+ Schema | Name | Left arg type | Right arg type |   Result type    |     Function     | Description
+--------+------+---------------+----------------+------------------+------------------+-------------
+ public | <~>  | bit           | bit            | double precision | hamming_distance |
+(1 row)
+
+""",
+    "\\dAc ivfflat": """\
+                      List of operator classes
+   AM    | Input type | Storage type |   Operator class   | Default?
+---------+------------+--------------+--------------------+----------
+ ivfflat | bit        |              | bit_hamming_ops    | no
+ ivfflat | halfvec    |              | halfvec_cosine_ops | no
+ ivfflat | halfvec    |              | halfvec_ip_ops     | no
+ ivfflat | halfvec    |              | halfvec_l2_ops     | no
+ ivfflat | vector     |              | vector_cosine_ops  | no
+ ivfflat | vector     |              | vector_ip_ops      | no
+ ivfflat | vector     |              | vector_l2_ops      | yes
+(7 rows)
+
+""",
+    "\\dAf hnsw *sparsevec*": """\
+           List of operator families
+  AM  |   Operator family    | Applicable types
+------+----------------------+------------------
+ hnsw | sparsevec_cosine_ops | sparsevec
+ hnsw | sparsevec_ip_ops     | sparsevec
+ hnsw | sparsevec_l1_ops     | sparsevec
+ hnsw | sparsevec_l2_ops     | sparsevec
+(4 rows)
+
+""",
+    "\\dAo hnsw vector_l2_ops": """\
+              List of operators of operator families
+  AM  | Operator family |      Operator      | Strategy | Purpose
+------+-----------------+--------------------+----------+----------
+ hnsw | vector_l2_ops   | <->(vector,vector) |        1 | ordering
+(1 row)
+
+""",
+    "\\dAo btree vector_ops": """\
+              List of operators of operator families
+  AM   | Operator family |     Operator      | Strategy | Purpose
+-------+-----------------+-------------------+----------+---------
+ btree | vector_ops      | <(vector,vector)  |        1 | search
+ btree | vector_ops      | <=(vector,vector) |        2 | search
+ btree | vector_ops      | =(vector,vector)  |        3 | search
+ btree | vector_ops      | >=(vector,vector) |        4 | search
+ btree | vector_ops      | >(vector,vector)  |        5 | search
+(5 rows)
+
+""",
+}
+
+
+def test_psql_vector_access_methods_operators_and_casts(server):
+    # vecgres takes vector columns and their indexes without CREATE EXTENSION, so
+    # hnsw and ivfflat are always there; operators and casts come with the extension
+    assert _lines(server, "\\do <=>")[-2:] == ["(0 rows)", ""]
+    _psql(server, "create extension vector")
+    assert _lines(server, "\\dA") == [
+        "List of access methods",
+        "  Name   | Type",
+        "---------+-------",
+        " brin    | Index",
+        " btree   | Index",
+        " gin     | Index",
+        " gist    | Index",
+        " hash    | Index",
+        " heap    | Table",
+        " hnsw    | Index",
+        " ivfflat | Index",
+        " spgist  | Index",
+        "(9 rows)",
+        "",
+    ]
+    for command, expected in VECTOR_META.items():
+        assert _lines(server, command) == expected.splitlines(), command
+    _psql(server, "drop extension vector")
+    assert _lines(server, "\\do <=>")[-2:] == ["(0 rows)", ""]
+    assert _lines(server, "\\dC halfvec")[-2:] == ["(0 rows)", ""]

@@ -44,6 +44,7 @@ DENSE_KEYS = (
     "halfvec",
     "vector>vector",
     "vector>halfvec",
+    "vector>sparsevec",
     "sparsevec>vector",
     "sparsevec>halfvec",
 )

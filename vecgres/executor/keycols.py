@@ -85,7 +85,7 @@ def _densified(column: pa.ChunkedArray, dims: int) -> np.ndarray:
 
 def key_matrix(type_name: str, column: pa.ChunkedArray, dims: int) -> np.ndarray:
     """``type_name``: the column's type, or an expression key type (``vector>halfvec``)."""
-    if type_name == "vector>vector":
+    if type_name in ("vector>vector", "vector>sparsevec"):
         return _dense(column, dims)
     if type_name == "sparsevec>vector":
         return _densified(column, dims)

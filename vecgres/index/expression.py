@@ -4,6 +4,8 @@ PostgreSQL makes by evaluating them on every row an index holds.
 Over a ``vector`` or ``halfvec`` column, with or without a typmod:
 ``(col)::vector(n)`` (key type ``vector>vector``), ``(col)::halfvec(n)``
 (``vector>halfvec``), ``(binary_quantize(col))::bit(n)`` (``vector>bit``) and
+``(col)::sparsevec(n)`` (``vector>sparsevec``: the dense rows, indexed and ranked
+as dense, which gives the same distances),
 ``(subvector(col, s, n))::vector(n)`` (``vector>sub:s``: elements s .. s+n-1;
 ``halfvec>sub:s`` and ``::halfvec(n)`` over a halfvec column). Over a
 ``sparsevec`` column: ``(col)::vector(n)``, ``::halfvec(n)`` and
@@ -43,6 +45,7 @@ EXPRESSION_TYPES = {
     "vector>vector": "vector",
     "vector>halfvec": "halfvec",
     "vector>bit": "bit",  # binary_quantize(col)::bit(n)
+    "vector>sparsevec": "sparsevec",  # col::sparsevec(n), kept dense
     "sparsevec>vector": "vector",
     "sparsevec>halfvec": "halfvec",
     "sparsevec>sparsevec": "sparsevec",
@@ -89,7 +92,7 @@ def key_source(key_type: str) -> tuple[str, ...]:
 
 def expression_key(source: str, target: str) -> str | None:
     """The key type of ``(col)::target(n)`` over a column of type ``source``."""
-    if source in _DENSE_SOURCES and target in _DENSE_SOURCES:
+    if source in _DENSE_SOURCES and target in (*_DENSE_SOURCES, "sparsevec"):
         return f"vector>{target}"
     if source == "sparsevec" and target in (*_DENSE_SOURCES, "sparsevec"):
         return f"sparsevec>{target}"
@@ -158,6 +161,16 @@ def expression_source_fits(t: SqlType, dims: int, key_type: str = "") -> bool:
     if start is not None:
         return t.dims is None or t.dims >= start + dims - 1
     return t.typmod in (-1, dims)
+
+
+def nonzeros_per_row(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Non-zero elements of each row of a dense column (its rows as sparsevec)."""
+    starts, lengths, values = ragged_rows(column)
+    if not len(starts):
+        return np.zeros(0, dtype=np.int64)
+    counts = np.concatenate(([0], np.cumsum(values != 0)))
+    out: np.ndarray = counts[starts + lengths] - counts[starts]
+    return out
 
 
 def _subvector_lengths(lengths: np.ndarray, start: int, count: int) -> np.ndarray:

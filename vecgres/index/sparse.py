@@ -57,7 +57,15 @@ def check_batch(table: Table, batch: pa.RecordBatch | pa.Table) -> None:
         column = table.column(idx.columns[0])
         if column is None or column.field_name not in batch.column_names:
             continue
-        indptr = sparse_csr(batch.column(column.field_name))[0]
+        values = batch.column(column.field_name)
+        if column.type.name != "sparsevec":  # (v::sparsevec(n)) of a dense column
+            from vecgres.index.expression import nonzeros_per_row
+
+            counts = nonzeros_per_row(values)
+            if counts.size:
+                check_nnz(idx.method, int(counts.max()))
+            continue
+        indptr = sparse_csr(values)[0]
         if len(indptr) > 1:
             check_nnz(idx.method, int(np.diff(indptr).max()))
 

@@ -10,7 +10,7 @@ from sqlglot import exp
 from vecgres import errors
 from vecgres.catalog.model import Catalog, Column, Index, Table
 from vecgres.result import Result
-from vecgres.sql import ddl, index_ddl
+from vecgres.sql import ddl, extension_ddl, index_ddl
 from vecgres.sql.bind import bind_query
 from vecgres.sql.dialect import DIALECT
 from vecgres.sql.grants import ident
@@ -56,9 +56,7 @@ def run(session: Session, ast: exp.Expr) -> Result:
                 session.db.sequences.forget(oid)
             return session._apply_ddl(result)
         if kind == "EXTENSION":
-            cat = catalog.edit()
-            cat.extensions.pop("vector", None)
-            return session._apply_ddl(ddl.DdlResult(cat, "DROP EXTENSION"))
+            return extension_ddl.run(session, ast.sql(dialect=DIALECT))
         raise errors.FeatureNotSupported(f"DROP {kind} is not supported yet")
     if isinstance(ast, exp.TruncateTable):
         cat = catalog.edit()
@@ -82,27 +80,8 @@ def run(session: Session, ast: exp.Expr) -> Result:
                 else str(ast.expression or "")
             )
         ).strip()
-        m = re.match(r"CREATE\s+EXTENSION\s+(IF\s+NOT\s+EXISTS\s+)?\"?(\w+)\"?", text, re.I)
-        if m:
-            name = m.group(2).lower()
-            if name not in ("vector", "plpgsql"):
-                raise errors.UndefinedFile(
-                    f'extension "{name}" is not available',
-                    detail=f'Could not open extension control file for "{name}".',
-                    hint="The extension must first be installed on the system where PostgreSQL "
-                    "is running.",
-                )
-            if name in catalog.extensions:
-                if m.group(1):
-                    session.notice(f'extension "{name}" already exists, skipping', "42710")
-                    return Result(None, None, "CREATE EXTENSION", notices=session._take_notices())
-                raise errors.DuplicateObject(f'extension "{name}" already exists')
-            cat = catalog.edit()
-            cat.extensions[name] = "0.8.1"
-            return session._apply_ddl(ddl.DdlResult(cat, "CREATE EXTENSION"))
-        m = re.match(r"DROP\s+EXTENSION\s+(IF\s+EXISTS\s+)?\"?(\w+)\"?\s*(\w*)\s*;?$", text, re.I)
-        if m:
-            return _drop_extension(session, m.group(2).lower(), bool(m.group(1)), m.group(3))
+        if extension_ddl.is_extension_statement(text):
+            return extension_ddl.run(session, text)
         m = _SET_STORAGE.match(text)
         if m:
             return _set_storage(session, m)
@@ -152,9 +131,11 @@ def _create_index(session: Session, ast: exp.Create) -> Result:
     for name in columns:
         if table.column(name) is None:
             raise errors.UndefinedColumn(f'column "{name}" does not exist')
+    keys = list(params.args.get("columns") or []) if params is not None else []
+    index_ddl.check_plain_opclasses(table, method, keys)
     cat = catalog.edit()
     table = cat.tables[table.oid]
-    name = index_node.name or f"{table.name}_{'_'.join(columns)}_idx"
+    name = index_node.name or index_ddl.choose_index_name(cat, table, columns)
     if cat.name_taken(table.schema, name):
         if ast.args.get("exists"):
             session.notice(f'relation "{name}" already exists, skipping', "42P07")
@@ -319,30 +300,3 @@ def _add_column(session: Session, table: Table, action: exp.ColumnDef) -> None:
             f'column "{name}" of relation "{table.name}" contains null values'
         )
     table.columns.append(col)
-
-
-def _drop_extension(session: Session, name: str, if_exists: bool, behavior: str) -> Result:
-    """DROP EXTENSION: refused while a column still has one of its types (PostgreSQL's 2BP01)."""
-    catalog = session._catalog()
-    if name not in catalog.extensions:
-        if not if_exists:
-            raise errors.UndefinedObject(f'extension "{name}" does not exist')
-        session.notice(f'extension "{name}" does not exist, skipping')
-        return Result(None, None, "DROP EXTENSION", notices=session._take_notices())
-    if name == "vector":
-        for table in catalog.tables.values():
-            for col in table.columns:
-                if col.type.name in ("vector", "halfvec", "sparsevec"):
-                    if behavior.upper() == "CASCADE":
-                        raise errors.FeatureNotSupported(
-                            "DROP EXTENSION ... CASCADE with dependent columns is not supported"
-                        )
-                    raise errors.DependentObjectsStillExist(
-                        f"cannot drop extension {name} because other objects depend on it",
-                        detail=f"column {col.name} of table {table.name} depends on type "
-                        f"{col.type.name}",
-                        hint="Use DROP ... CASCADE to drop the dependent objects too.",
-                    )
-    cat = catalog.edit()
-    cat.extensions.pop(name, None)
-    return session._apply_ddl(ddl.DdlResult(cat, "DROP EXTENSION"))

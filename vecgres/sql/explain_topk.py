@@ -174,6 +174,10 @@ def _lines(
     shown_type = expression_type(plan.key_type) if ">" in plan.key_type else plan.key_type
     if plan.query_text is not None:  # bit and sparsevec queries keep their text
         shown = f"'{plan.query_text}'::{shown_type}"
+    elif shown_type == "sparsevec":  # (v::sparsevec(n)) of a dense column: a dense query
+        from vecgres.vector import sparse
+
+        shown = f"'{sparse.from_dense(plan.query).text()}'::sparsevec"
     else:
         shown = f"'{format_vector(plan.query)}'::{shown_type}"
     key = shape.column

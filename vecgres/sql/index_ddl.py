@@ -148,6 +148,40 @@ def parse_options(method: str, props: list[exp.Expr]) -> dict[str, str]:
     return out
 
 
+def check_plain_opclasses(table: Table, method: str, keys: list[exp.Expr]) -> None:
+    """``CREATE INDEX … USING btree|hash (col opclass)``: PostgreSQL's ResolveOpClass
+    errors for an operator class of another access method or another type."""
+    from vecgres.sql.pgcatalog.pg_opclasses import PG_OPCLASSES
+
+    known = {**PG_OPCLASSES.get(method, {})}
+    if method == "btree":  # pgvector's btree opclasses
+        known.update({f"{t}_ops": t for t in ("vector", "halfvec", "sparsevec")})
+    for key in keys:
+        node = key.this if isinstance(key, exp.Ordered) else key
+        if not isinstance(node, exp.Opclass):
+            continue
+        opclass = node.expression.name.lower()
+        accepted = known.get(opclass)
+        if accepted is None:
+            raise errors.UndefinedObject(
+                f'operator class "{opclass}" does not exist for access method "{method}"'
+            )
+        column = table.column(node.this.name) if isinstance(node.this, exp.Column) else None
+        if column is None:
+            continue  # the caller reports the missing column
+        t = column.type
+        shown = SqlType(t.name, is_array=t.is_array).format()
+        fits = (
+            shown == accepted
+            or (accepted == "anyarray" and t.is_array)
+            or (accepted == "text" and shown == "character varying")  # binary coercible
+        )
+        if not fits:
+            raise errors.DatatypeMismatch(
+                f'operator class "{opclass}" does not accept data type {shown}'
+            )
+
+
 def choose_index_name(cat: Catalog, table: Table, columns: list[str]) -> str:
     """PostgreSQL's ChooseIndexName: ``<table>_<cols>_idx``, then ``…_idx1``, ``…_idx2``."""
     base = f"{table.name}_{'_'.join(columns)}_idx"
@@ -278,7 +312,8 @@ def create_ann_index(session: Session_, ast: exp.Create, method: str) -> Result:
         # spherical k-means needs a direction (pgvector's ivfbuild.c, an elog)
         raise errors.InternalError("dimensions must be greater than one for this opclass")
     if type_name == "sparsevec":
-        _check_sparse_rows(session, table, column, method)
+        dense = column.type.name != "sparsevec"
+        _check_sparse_rows(session, table, column, method, predicate_text, dense)
     cat = catalog.edit()
     table = cat.tables[table.oid]
     name = index_node.name
@@ -346,10 +381,16 @@ def _check_expression_rows(
         index_expression.check_rows(key_type, dims, values)
 
 
-def _check_sparse_rows(session: Session_, table: Table, column: Column, method: str) -> None:
-    """pgvector's build-time limit on the stored rows (``HNSW_MAX_NNZ``)."""
-    for values in _stored_values(session, table, column):
-        counts = np.diff(sparse_csr(values)[0])
+def _check_sparse_rows(
+    session: Session_, table: Table, column: Column, method: str, where: str | None, dense: bool
+) -> None:
+    """pgvector's build-time limit on the stored rows (``HNSW_MAX_NNZ``); ``dense``: the
+    key is ``(col::sparsevec(n))`` over a vector or halfvec column."""
+    for values in _stored_values(session, table, column, where if dense else None):
+        if dense:
+            counts = index_expression.nonzeros_per_row(values)
+        else:
+            counts = np.diff(sparse_csr(values)[0])
         if counts.size:
             sparse_index.check_nnz(method, int(counts.max()))
 
@@ -452,15 +493,7 @@ def _key_type(column: Column, form: _KeyForm) -> str:
     key = None if t.is_array else expression_key(source, form.target)
     if key is not None:
         return key
-    if (source, form.target) in _OTHER_CASTS:
-        raise errors.FeatureNotSupported(
-            f"expression indexes on {source} columns cast to {form.target} are not supported"
-        )
     raise errors.CannotCoerce(f"cannot cast type {shown} to {form.target}")
-
-
-# pgvector's casts that exist but have no index key here (a dense column as sparsevec)
-_OTHER_CASTS = frozenset({("vector", "sparsevec"), ("halfvec", "sparsevec")})
 
 
 def _is_call(node: exp.Expr, name: str, args: int) -> bool:

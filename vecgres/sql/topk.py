@@ -177,6 +177,9 @@ def key_column(node: exp.Expr) -> tuple[exp.Column, tuple[str, int] | None] | No
         sub = _subvector_key(inner, n)
         if sub is not None:
             return sub
+    if name == "pgv_to_sparsevec" and isinstance(inner, exp.Column) and n > 0:
+        # a vector/halfvec column as sparsevec(n): kept dense (index/expression.py)
+        return inner, ("vector>sparsevec", n)
     sparse_key = _SPARSE_CASTS.get(name)
     if sparse_key is not None and isinstance(inner, exp.Column) and n > 0:
         return inner, (sparse_key, n)
@@ -310,6 +313,12 @@ def _query_sparse(
     return np.zeros(0, np.float32), q.text()
 
 
+def _dense_query(text: str) -> np.ndarray:
+    from vecgres.vector import sparse
+
+    return np.asarray(sparse.to_dense(sparse.parse(text)), dtype=np.float32)
+
+
 def _filter_sql(bound: BoundQuery, shape: TopKShape, params: Sequence[object]) -> str:
     """DuckDB SQL selecting the row ids that pass the WHERE clause."""
     assert shape.where is not None
@@ -347,9 +356,15 @@ def parse_query(
         dims = parsed_key[2] if parsed_key is not None else dims
     query_text: str | None = None
     try:
-        if type_name == "sparsevec":
+        if type_name == "sparsevec" and key_type == "vector>sparsevec":
+            # a dense column's key ranks dense rows: the query densified
+            text = _query_sparse(node, params, dims)
+            if text is None or text[1] is None:
+                return None
+            query = _dense_query(text[1])
+        elif type_name == "sparsevec":
             return _query_sparse(node, params, dims)
-        if type_name == "bit":
+        elif type_name == "bit":
             query_text = _query_bits(node, params)
             if query_text is None or len(query_text) != dims:
                 return None

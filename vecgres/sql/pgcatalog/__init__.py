@@ -75,7 +75,16 @@ def rewrite_catalog_sql(ast: exp.Expr) -> None:
     rewrite(ast)
 
 
-REG_TYPES = ("regclass", "regtype", "regnamespace", "regrole", "regproc", "regprocedure", "oid")
+REG_TYPES = (
+    "regclass",
+    "regtype",
+    "regnamespace",
+    "regrole",
+    "regproc",
+    "regprocedure",
+    "regoperator",
+    "oid",
+)
 
 
 def _may_need_rewrite(ast: exp.Expr) -> bool:

@@ -26,6 +26,25 @@ C_COLLATION_OID: Final = 950
 PLPGSQL_OID: Final = 13559
 VECTOR_EXTENSION_OID: Final = 16200
 
+# the pgvector release vecgres implements (PGVECTOR.md), and every release before it:
+# pgvector ships update scripts from each release to the next
+PGVECTOR_VERSION: Final = "0.8.6"
+PGVECTOR_VERSIONS: Final = (
+    *(f"0.1.{i}" for i in range(9)),
+    *(f"0.2.{i}" for i in range(8)),
+    "0.3.0",
+    "0.3.1",
+    "0.3.2",
+    *(f"0.4.{i}" for i in range(5)),
+    "0.5.0",
+    "0.5.1",
+    "0.6.0",
+    "0.6.1",
+    "0.6.2",
+    *(f"0.7.{i}" for i in range(5)),
+    *(f"0.8.{i}" for i in range(7)),
+)
+
 NAMESPACES: Final[tuple[tuple[int, str, int], ...]] = (
     (PG_TOAST_OID, "pg_toast", BOOTSTRAP_SUPERUSER_OID),
     (PG_CATALOG_OID, "pg_catalog", BOOTSTRAP_SUPERUSER_OID),

@@ -17,6 +17,7 @@ from vecgres import errors
 from vecgres.catalog.model import Index, Sequence, Table
 from vecgres.executor.duck import error_payload
 from vecgres.sql.pgcatalog import builtins as b
+from vecgres.sql.pgcatalog import pgvector_objects as pgv
 from vecgres.sql.pgcatalog.columns import RELATIONS
 from vecgres.sql.pgcatalog.render import (
     constraint_def,
@@ -396,18 +397,18 @@ class Functions:
         return isinstance(rel, Table) and rel.kind == "r"
 
     def _proc(self, oid: int | None) -> tuple[int, str, tuple[str, ...], str] | None:
-        for proc in b.VECTOR_FUNCTIONS:
+        for proc in pgv.FUNCTIONS:
             if proc[0] == oid:
                 return proc
         return None
 
     def pg_get_function_result(self, oid: int | None) -> str | None:
         proc = self._proc(oid)
-        return SqlType(proc[3]).format() if proc else None
+        return pgv.sql_type(proc[3]).format() if proc else None
 
     def pg_get_function_arguments(self, oid: int | None) -> str | None:
         proc = self._proc(oid)
-        return ", ".join(SqlType(a).format() for a in proc[2]) if proc else None
+        return ", ".join(pgv.sql_type(a).format() for a in proc[2]) if proc else None
 
     def to_regtype(self, text: str | None) -> int | None:
         if text is None:
@@ -463,6 +464,15 @@ class Functions:
         if oid is None:
             _fail(errors.UndefinedObject(f'type "{text}" does not exist'))
         return oid
+
+    def regoperator_out(self, oid: int | None) -> str | None:
+        if oid is None:
+            return None
+        for op in pgv.OPERATORS:
+            if op.oid == oid:
+                args = [str(format_type(SqlType(t).oid, -1)) for t in (op.left, op.right)]
+                return f"{op.name}({','.join(args)})"
+        return str(oid)
 
     def regtype_out(self, oid: int | None) -> str | None:
         if oid is None:

@@ -321,6 +321,15 @@ def _function(func: exp.Func, shift: bool = True) -> None:
         return
     name = func.name.lower()
     args = list(func.expressions)
+    if name == "format" and args:
+        # pg_catalog.format(...) (psql's \dAc, \dAf) parses as a call, not exp.Format
+        fmt = exp.Format(this=args[0], expressions=args[1:])
+        spelled = _format(fmt)
+        if spelled is None:  # no %I/%L: printf, as bind.py does for an unqualified format
+            casts = [exp.cast(a, "VARCHAR", dialect="duckdb", copy=False) for a in args[1:]]
+            spelled = _call("printf", [args[0], *casts])
+        func.replace(spelled)
+        return
     if shift and name in _SUBSCRIPT_FUNCS and len(args) == 2 and _is_vector_column(args[0]):
         # array_lower(indkey, 1) is 0 in PostgreSQL: int2vector/oidvector start at 0
         inner = exp.Anonymous(this=func.this, expressions=args)
@@ -338,6 +347,10 @@ def _function(func: exp.Func, shift: bool = True) -> None:
             return
         if name in _PRIVILEGE_FUNCTIONS:  # a name or an oid: the function takes text
             args = [exp.cast(a, "VARCHAR", copy=False) for a in args]
+        elif name == "obj_description" and len(args) == 2:
+            # an oid, or a regproc column (pg_operator.oprcode holds the function's name,
+            # and pgvector's functions have no comments): NULL for a name
+            args = [exp.TryCast(this=args[0], to=exp.DataType.build("BIGINT")), args[1]]
         func.replace(_call(udf_name(name, len(args)), args))
     elif name == "_pg_expandarray" and len(args) == 1:
         func.replace(_expandarray(args[0]))
@@ -406,6 +419,10 @@ def _cast(cast: exp.Cast) -> None:
     to_text = _wants_text(cast)
     if target == "oid":
         cast.replace(exp.cast(inner, "BIGINT", dialect="duckdb"))
+        return
+    if target == "regoperator":  # psql's \dAo: shown as text, "<->(vector,vector)"
+        oid = exp.cast(inner, "BIGINT", dialect="duckdb")
+        cast.replace(_call(udf_name("regoperator_out", 1), [oid]))
         return
     if target in ("regproc", "regprocedure"):
         if isinstance(inner, exp.Literal) and inner.is_string:

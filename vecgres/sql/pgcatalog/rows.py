@@ -22,6 +22,7 @@ from vecgres.codec.arrow import arrow_type
 from vecgres.config import GUCS
 from vecgres.sql import acl
 from vecgres.sql.pgcatalog import builtins as b
+from vecgres.sql.pgcatalog import pgvector_objects as pgv
 from vecgres.sql.pgcatalog.columns import RELATIONS
 from vecgres.sql.pgcatalog.depend import pg_depend
 from vecgres.sql.pgcatalog.relations import system_table
@@ -464,9 +465,113 @@ def _pg_constraint(st: CatalogState) -> Iterator[Row]:
             }
 
 
+def _has_vector(st: CatalogState) -> bool:
+    """Whether pgvector's functions, operators and casts are listed (``CREATE EXTENSION
+    vector`` creates them). Its access methods and operator classes are always listed:
+    vecgres takes vector columns and their indexes without the extension, and an
+    index's relam and opclass must resolve (SQLAlchemy's reflection looks them up)."""
+    return "vector" in st.catalog.extensions
+
+
 def _pg_am(st: CatalogState) -> Iterator[Row]:
     for oid, name, handler, kind in b.ACCESS_METHODS:
         yield {"oid": oid, "amname": name, "amhandler": handler, "amtype": kind}
+
+
+def _type_oid(name: str) -> int:
+    return pgv.sql_type(name).oid
+
+
+# PostgreSQL's btree operator families of the default opclasses in BTREE_OPCLASSES
+_BTREE_FAMILIES = (
+    (424, "bool_ops"),
+    (426, "bpchar_ops"),
+    (428, "bytea_ops"),
+    (434, "datetime_ops"),
+    (1970, "float_ops"),
+    (1976, "integer_ops"),
+    (1988, "numeric_ops"),
+    (1989, "oid_ops"),
+    (1994, "text_ops"),
+    (2968, "uuid_ops"),
+    (4033, "jsonb_ops"),
+)
+
+
+def _pg_opfamily(st: CatalogState) -> Iterator[Row]:
+    for oid, name in _BTREE_FAMILIES:
+        yield {
+            "oid": oid,
+            "opfmethod": b.AM_OIDS["btree"],
+            "opfname": name,
+            "opfnamespace": PG_CATALOG_OID,
+            "opfowner": b.BOOTSTRAP_SUPERUSER_OID,
+        }
+    for oid, name, method, _, _ in b.VECTOR_OPCLASSES:
+        yield {
+            "oid": oid,
+            "opfmethod": b.AM_OIDS[method],
+            "opfname": name,
+            "opfnamespace": PUBLIC_OID,
+            "opfowner": b.BOOTSTRAP_SUPERUSER_OID,
+        }
+
+
+def _pg_operator(st: CatalogState) -> Iterator[Row]:
+    if not _has_vector(st):
+        return
+    for op in pgv.OPERATORS:
+        yield {
+            "oid": op.oid,
+            "oprname": op.name,
+            "oprnamespace": PUBLIC_OID,
+            "oprowner": b.BOOTSTRAP_SUPERUSER_OID,
+            "oprkind": "b",
+            "oprcanmerge": False,
+            "oprcanhash": False,
+            "oprleft": _type_oid(op.left),
+            "oprright": _type_oid(op.right),
+            "oprresult": _type_oid(op.result),
+            "oprcom": 0
+            if op.commutator is None
+            else pgv.operator_oid(op.commutator, op.right, op.left),
+            "oprnegate": 0
+            if op.negator is None
+            else pgv.operator_oid(op.negator, op.left, op.right),
+            "oprcode": op.proc[0],
+            "oprrest": op.restrict or "-",
+            "oprjoin": op.join or "-",
+        }
+
+
+def _pg_cast(st: CatalogState) -> Iterator[Row]:
+    if not _has_vector(st):
+        return
+    for cast in pgv.CASTS:
+        yield {
+            "oid": cast.oid,
+            "castsource": _type_oid(cast.source),
+            "casttarget": _type_oid(cast.target),
+            "castfunc": pgv.proc_oid(cast.func),
+            "castcontext": cast.context,
+            "castmethod": "f",
+        }
+
+
+def _pg_amop(st: CatalogState) -> Iterator[Row]:
+    for amop in pgv.AMOPS:
+        ordering = amop.purpose == "o"
+        yield {
+            "oid": amop.oid,
+            "amopfamily": amop.family,
+            "amoplefttype": _type_oid(amop.type),
+            "amoprighttype": _type_oid(amop.type),
+            "amopstrategy": amop.strategy,
+            "amoppurpose": amop.purpose,
+            "amopopr": pgv.operator_oid(amop.operator, amop.type, amop.type),
+            "amopmethod": b.AM_OIDS[amop.method],
+            "amopsortfamily": pgv.FLOAT_OPS_BTREE_FAMILY if ordering else 0,
+        }
 
 
 def _pg_opclass(st: CatalogState) -> Iterator[Row]:
@@ -683,7 +788,7 @@ def _number(value: float | None, kind: str) -> str | None:
 
 
 def _proc_rows() -> Iterator[tuple[int, str, tuple[str, ...], str]]:
-    yield from b.VECTOR_FUNCTIONS
+    yield from pgv.FUNCTIONS
 
 
 def _pg_proc(st: CatalogState) -> Iterator[Row]:
@@ -709,8 +814,8 @@ def _pg_proc(st: CatalogState) -> Iterator[Row]:
             "proparallel": "s",
             "pronargs": len(args),
             "pronargdefaults": 0,
-            "prorettype": SqlType(result).oid,
-            "proargtypes": [SqlType(a).oid for a in args],
+            "prorettype": _type_oid(result),
+            "proargtypes": [_type_oid(a) for a in args],
             "prosrc": name,
             "probin": "$libdir/vector",
         }
@@ -733,6 +838,38 @@ def _pg_extension(st: CatalogState) -> Iterator[Row]:
             "extnamespace": PUBLIC_OID,
             "extrelocatable": True,
             "extversion": version,
+        }
+
+
+def _pg_available_extensions(st: CatalogState) -> Iterator[Row]:
+    installed = {row["extname"]: row["extversion"] for row in _pg_extension(st)}
+    for name, default in (("plpgsql", "1.0"), ("vector", b.PGVECTOR_VERSION)):
+        yield {
+            "name": name,
+            "default_version": default,
+            "installed_version": installed.get(name),
+            "comment": _EXTENSION_COMMENTS[name],
+        }
+
+
+def _pg_available_extension_versions(st: CatalogState) -> Iterator[Row]:
+    # one installable version each: pgvector ships the install script of its current
+    # release only (older releases are reached by update scripts, not installed)
+    installed = {row["extname"]: row["extversion"] for row in _pg_extension(st)}
+    for name, version, trusted, relocatable, schema in (
+        ("plpgsql", "1.0", True, False, "pg_catalog"),
+        ("vector", b.PGVECTOR_VERSION, False, True, None),
+    ):
+        yield {
+            "name": name,
+            "version": version,
+            "installed": installed.get(name) == version,
+            "superuser": True,
+            "trusted": trusted,
+            "relocatable": relocatable,
+            "schema": schema,
+            "requires": None,
+            "comment": _EXTENSION_COMMENTS[name],
         }
 
 
@@ -1157,7 +1294,7 @@ def _is_routines(st: CatalogState) -> Iterator[Row]:
     if "vector" not in st.catalog.extensions:
         return
     for oid, name, _, result in _proc_rows():
-        data_type, udt_schema, udt_name = _data_type(SqlType(result))
+        data_type, udt_schema, udt_name = _data_type(pgv.sql_type(result))
         yield {
             "specific_catalog": st.database,
             "specific_schema": "public",
@@ -1194,6 +1331,12 @@ _BUILDERS: dict[tuple[str, str], Callable[[CatalogState], Iterator[Row]]] = {
     ("pg_catalog", "pg_constraint"): _pg_constraint,
     ("pg_catalog", "pg_am"): _pg_am,
     ("pg_catalog", "pg_opclass"): _pg_opclass,
+    ("pg_catalog", "pg_opfamily"): _pg_opfamily,
+    ("pg_catalog", "pg_operator"): _pg_operator,
+    ("pg_catalog", "pg_cast"): _pg_cast,
+    ("pg_catalog", "pg_amop"): _pg_amop,
+    ("pg_catalog", "pg_available_extensions"): _pg_available_extensions,
+    ("pg_catalog", "pg_available_extension_versions"): _pg_available_extension_versions,
     ("pg_catalog", "pg_database"): _pg_database,
     ("pg_catalog", "pg_roles"): _pg_roles,
     ("pg_catalog", "pg_authid"): _pg_authid,

@@ -55,6 +55,7 @@ SIGNATURES: dict[tuple[str, int], tuple[list[str], str]] = {
     ("regnamespace_out", 1): ([I8], V),
     ("regrole_in", 1): ([V], I8),
     ("regrole_out", 1): ([I8], V),
+    ("regoperator_out", 1): ([I8], V),
     ("quote_ident", 1): ([V], V),
     ("quote_literal", 1): ([V], V),
     ("parse_ident", 1): ([V], VLIST),
