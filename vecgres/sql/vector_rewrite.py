@@ -48,6 +48,7 @@ from vecgres.vector import text as vector_text
 
 META = "vg_type"
 NAME = "vg_name"  # the output column name PostgreSQL would give the rewritten node
+STRENGTH = "vg_name_strength"  # how FigureColname ranks that name (2 beats a cast's type)
 BIT = SqlType("bit")
 BIT_TYPES = ("bit", "bit varying")
 
@@ -286,19 +287,25 @@ class VectorRewriter:
         return None
 
     def _node(self, node: exp.Expr) -> exp.Expr:
-        name = _pg_output_name(node)
+        name, strength = _figure_colname(node)
+        literal = (
+            node.this if isinstance(node, exp.Cast) and isinstance(node.this, exp.Literal) else None
+        )
         out = self._rewrite_node(node)
         if out is not node and name is not None:
             out.meta[NAME] = name
+            out.meta[STRENGTH] = strength
             # sqlglot aliased the select item after the (innermost) literal's text; an
-            # inner cast already rewritten carries it
+            # inner cast already rewritten carries it (its literal may be reformatted)
             inner = node.this if isinstance(node, exp.Cast) else None
             while isinstance(inner, exp.Cast) and "vg_literal" not in inner.meta:
                 inner = inner.this
-            if isinstance(inner, exp.Literal):
-                out.meta["vg_literal"] = inner.name
-            elif inner is not None and isinstance(inner.meta.get("vg_literal"), str):
+            if inner is not None and isinstance(inner.meta.get("vg_literal"), str):
                 out.meta["vg_literal"] = inner.meta["vg_literal"]
+            elif literal is not None:
+                out.meta["vg_literal"] = literal.name
+            elif isinstance(inner, exp.Literal):
+                out.meta["vg_literal"] = inner.name
         return out
 
     def _rewrite_node(self, node: exp.Expr) -> exp.Expr:
@@ -860,7 +867,10 @@ class VectorRewriter:
         for kind, a in zip(kinds, args, strict=True):
             untyped = isinstance(a, exp.Literal) and a.is_string and meta_type(a) is None
             if kind == "state":
-                arg = _numeric_array_literal(a.this) if untyped else a.copy()
+                try:
+                    arg = _numeric_array_literal(a.this) if untyped else a.copy()
+                except errors.DataException as e:  # CheckStateArray: a 1-D array only
+                    raise errors.InternalError(f"{name}: expected state array") from e
                 new_args.append(exp.cast(arg, "DOUBLE[]", dialect="duckdb"))
             else:
                 new_args.append(self._operand(a, SqlType(kind)).copy())
@@ -931,31 +941,41 @@ def _shown(t: SqlType) -> str:
 def _pg_output_name(node: exp.Expr) -> str | None:
     """The column name PostgreSQL gives ``node`` as a select item (FigureColname), kept
     for the ``pgv_*`` call that replaces it."""
+    return _figure_colname(node)[0]
+
+
+def _figure_colname(node: exp.Expr) -> tuple[str | None, int]:
+    """PostgreSQL's FigureColnameInternal: (name, strength). A cast names the column
+    after its type only when its argument has no better name (strength <= 1): a column or
+    a call keeps its name through casts, ``ARRAY[...]::vector`` is ``array``."""
     known = node.meta.get(NAME) if node.meta else None
     if isinstance(known, str):
-        return known
+        strength = node.meta.get(STRENGTH)
+        return known, strength if isinstance(strength, int) else 2
+    if isinstance(node, exp.Column):
+        return node.name, 2
+    if isinstance(node, exp.Array):
+        return "array", 2
+    if isinstance(node, exp.Paren):
+        return _figure_colname(node.this)
     if isinstance(node, exp.Cast):
-        inner = node.this
-        while isinstance(inner, exp.Cast) and isinstance(inner.this, exp.Cast | exp.Column):
-            inner = inner.this  # a column keeps its name through casts: v::text::vector
-        if isinstance(inner, exp.Column):
-            return inner.name
-        if isinstance(inner, exp.Anonymous | exp.CosineDistance | exp.Avg | exp.Sum):
-            return _pg_output_name(inner)  # a call names the column over a cast
+        name, strength = _figure_colname(node.this)
+        if strength > 1:
+            return name, strength
         try:
             t = sql_type(node.to)
         except errors.VecgresError:
-            return None
-        return _TYPE_COLUMN_NAMES.get(t.name, t.name)
+            return None, 0
+        return _TYPE_COLUMN_NAMES.get(t.name, t.name), 1
     if isinstance(node, VectorOp | exp.Binary):
-        return "?column?"
+        return "?column?", 0
     if isinstance(node, exp.CosineDistance):
-        return "cosine_distance"
+        return "cosine_distance", 2
     if isinstance(node, exp.Anonymous):
-        return node.name.lower()
+        return node.name.lower(), 2
     if isinstance(node, exp.Avg | exp.Sum):
-        return "avg" if isinstance(node, exp.Avg) else "sum"
-    return None
+        return ("avg" if isinstance(node, exp.Avg) else "sum"), 2
+    return None, 0
 
 
 _TYPE_COLUMN_NAMES = {

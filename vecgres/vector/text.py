@@ -342,8 +342,8 @@ def parse_sparsevec(
                     f"sparsevec cannot have more than {SPARSEVEC_MAX_NNZ} non-zero elements"
                 )
             pt = skip(pt)
-            if pt >= n:
-                raise _sparse_syntax(lit, "Unexpected end of input.")
+            if pt >= n:  # pgvector: "empty string like float4in", no detail
+                raise _sparse_syntax(lit)
             got = _strtol(lit, pt)
             if got is None:
                 raise _sparse_syntax(lit)
@@ -356,8 +356,6 @@ def parse_sparsevec(
                 raise _sparse_syntax(lit)
             pt += 1
             pt = skip(pt)
-            if pt >= n:
-                raise _sparse_syntax(lit, "Unexpected end of input.")
             end = match_float_token(lit, pt)
             if end == pt:
                 raise _sparse_syntax(lit)
