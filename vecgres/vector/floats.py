@@ -220,8 +220,9 @@ def inside_interval(f: np.floating[Any], sci: str) -> str:
         return sci
     value = Fraction(Decimal(sci))
     x = Fraction(float(f))
-    below = float(np.nextafter(f, f.dtype.type(-np.inf)))
-    above = float(np.nextafter(f, f.dtype.type(np.inf)))
+    with np.errstate(over="ignore"):
+        below = float(np.nextafter(f, f.dtype.type(-np.inf)))
+        above = float(np.nextafter(f, f.dtype.type(np.inf)))
     # past the largest finite value the gap is the one on the other side
     down = Fraction(below) if np.isfinite(below) else 2 * x - Fraction(above)
     up = Fraction(above) if np.isfinite(above) else 2 * x - down

@@ -320,6 +320,11 @@ def parse_sparsevec(
     lit = text
     n = len(lit)
     pt = 0
+    # pgvector sizes its buffer from the commas before parsing: zeros count too
+    if lit.count(",") + 1 > SPARSEVEC_MAX_NNZ:
+        raise ProgramLimitExceeded(
+            f"sparsevec cannot have more than {SPARSEVEC_MAX_NNZ} non-zero elements"
+        )
 
     def skip(p: int) -> int:
         while p < n and lit[p] in _SPACE:
@@ -337,10 +342,6 @@ def parse_sparsevec(
         pt += 1
     else:
         while True:
-            if len(indices) == SPARSEVEC_MAX_NNZ:
-                raise ProgramLimitExceeded(
-                    f"sparsevec cannot have more than {SPARSEVEC_MAX_NNZ} non-zero elements"
-                )
             pt = skip(pt)
             if pt >= n:  # pgvector: "empty string like float4in", no detail
                 raise _sparse_syntax(lit)
