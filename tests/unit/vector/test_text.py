@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vecgres.errors import VecgresError
+from vecgres.errors import InvalidTextRepresentation, VecgresError
 from vecgres.vector import (
     format_float4,
     format_halfvec,
@@ -290,3 +290,45 @@ def test_halfvec() -> None:
 def test_sparsevec(text: str, expected: str) -> None:
     dim, idx, vals = parse_sparsevec(text)
     assert format_sparsevec(dim, idx, vals) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "detail"),
+    [
+        # input ending inside the braces is a plain syntax error (pgvector: "empty string
+        # like float4in"); only a missing '/' after '}' says the input ended early
+        ("{", None),
+        ("{ ", None),
+        ("{3:", None),
+        ("{3: ", None),
+        ("{3:1,", None),
+        ("{3:1}", "Unexpected end of input."),
+        ("{3:1} 4", "Unexpected end of input."),
+        ("{}/4 x", "Junk after closing."),
+        ("[3:1]/4", 'Vector contents must start with "{".'),
+    ],
+)
+def test_sparsevec_syntax_details(text: str, detail: str | None) -> None:
+    with pytest.raises(InvalidTextRepresentation) as info:
+        parse_sparsevec(text)
+    assert info.value.message == f'invalid input syntax for type sparsevec: "{text}"'
+    assert info.value.detail == detail
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        # the shorter decimal lies exactly on a rounding boundary: Ryu never takes it
+        (94828336.0, "9.4828336e+07"),
+        (-112386624.0, "-1.12386624e+08"),
+        (1810375936.0, "1.8103759e+09"),
+        (2799536128.0, "2.7995361e+09"),
+        (3.4028235e38, "3.4028235e+38"),
+        (16777216.0, "1.6777216e+07"),
+        (123456.0, "123456"),
+    ],
+)
+def test_float4_boundaries(value: float, text: str) -> None:
+    v = np.array([value], dtype=np.float32)
+    assert format_vector(v) == f"[{text}]"
+    assert format_float4(value) == text
