@@ -10,7 +10,8 @@ pgvector's errors before anything runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Final
 
 import numpy as np
@@ -94,6 +95,40 @@ def parse_literal(text: str, t: SqlType) -> exp.Expr:
     else:
         out = exp.Literal.string(S.parse(text, t.typmod).text())
     return typed(out, SqlType(t.name, t.typmod))
+
+
+def _positioned_literal(literal: exp.Literal, t: SqlType) -> exp.Expr:
+    """``parse_literal`` of a ``'...'::type`` constant; an input error points at the
+    literal as PostgreSQL's parser does (LINE/caret), a typmod mismatch does not (the
+    length coercion runs apart from the input function, which gets typmod -1)."""
+    try:
+        return parse_literal(literal.this, t)
+    except errors.VecgresError as exc:
+        if t.typmod >= 0:
+            try:
+                parse_literal(literal.this, SqlType(t.name))
+            except errors.VecgresError:
+                pass
+            else:
+                raise  # the text is fine: the typmod check failed
+        _point_at(exc, literal)
+        raise
+
+
+@contextlib.contextmanager
+def _at_literal(literal: exp.Expr) -> Iterator[None]:
+    """Errors raised inside point at ``literal`` (an input function's error)."""
+    try:
+        yield
+    except errors.VecgresError as exc:
+        _point_at(exc, literal)
+        raise
+
+
+def _point_at(exc: errors.VecgresError, literal: exp.Expr) -> None:
+    start = literal.meta.get("start") if literal.meta else None
+    if exc.position is None and isinstance(start, int):
+        exc.position = start + 1
 
 
 def value_literal(value: object, t: SqlType) -> exp.Expr:
@@ -424,10 +459,11 @@ class VectorRewriter:
         """``node`` as a value of ``kind``: untyped literals parsed, vector -> halfvec etc."""
         if isinstance(node, exp.Literal) and node.is_string and meta_type(node) is None:
             if kind.name in BIT_TYPES:
-                out = typed(exp.Literal.string(bits.bit_in(node.this)), BIT)
+                with _at_literal(node):
+                    out = typed(exp.Literal.string(bits.bit_in(node.this)), BIT)
                 node.replace(out)
                 return out
-            out = parse_literal(node.this, SqlType(kind.name))
+            out = _positioned_literal(node, SqlType(kind.name))
             node.replace(out)
             return out
         t = self.type_of(node)
@@ -503,7 +539,8 @@ class VectorRewriter:
                 raise errors.CannotCoerce(f"cannot cast type {_shown(source)} to {_shown(target)}")
             varying = target.name == "bit varying"
             if untyped_text:
-                value = bits.bit_cast(inner.this, target.typmod, varying)
+                with _at_literal(inner):  # an explicit cast only cuts or pads
+                    value = bits.bit_cast(inner.this, target.typmod, varying)
                 out = typed(exp.Literal.string(value), target)
             else:
                 out = typed(
@@ -522,7 +559,7 @@ class VectorRewriter:
                 return self._cast_from_vector(cast, source, target)
             return cast
         if untyped_text:
-            out = parse_literal(inner.this, target)
+            out = _positioned_literal(inner, target)
         elif isinstance(inner, exp.Parameter) and (source is None or source.is_vector):
             out = typed(inner.copy(), target)  # bound as a literal of the target type
         elif source is not None and source.is_vector:
@@ -629,6 +666,8 @@ class VectorRewriter:
             if left not in _BIT_ARGUMENTS or right not in _BIT_ARGUMENTS:
                 symbol = "<~>" if op.metric == "hamming" else "<%>"
                 raise operator_error(symbol, left_shown, right_shown, None)
+            self._operand(op.this, BIT)
+            self._operand(op.expression, BIT)
             name = f"pgv_{op.metric}_distance"
         else:
             symbol = {"l2": "<->", "ip": "<#>", "cosine": "<=>", "l1": "<+>"}[op.metric]
@@ -905,6 +944,8 @@ class VectorRewriter:
             if not all(kind in _BIT_ARGUMENTS for kind, _ in arg_info):
                 raise function_error(name, [shown for _, shown in arg_info], None)
             kind = BIT
+            for a in args[:n_vec]:
+                self._operand(a, kind)  # an unknown literal goes through bit_in
         else:
             candidates = FUNCTION_KINDS.get(name, (default,))
             resolved = resolve([a for a, _ in arg_info[:n_vec]], candidates)
