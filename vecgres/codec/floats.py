@@ -64,7 +64,10 @@ def format_float8(value: float) -> str:
         return special
     if value.is_integer() and abs(value) < 1e15 and value != 0:
         return str(int(value))
-    return _layout(inside_interval(np.float64(value), repr(value)), FLOAT8_FIXED_MAX)
+    text = repr(value)
+    if abs(value) >= 2.0**50:  # below, no shortest decimal can sit on a rounding bound
+        text = inside_interval(np.float64(value), text)
+    return _layout(text, FLOAT8_FIXED_MAX)
 
 
 def format_float4(value: float) -> str:
