@@ -81,6 +81,18 @@ def test_cast_chains_are_named_after_the_outer_type(cur) -> None:
     )
 
 
+def test_array_casts_and_reformatted_literals(cur) -> None:
+    # FigureColname: ARRAY[...] is named "array" (strength 2), which a cast keeps; a
+    # sparsevec literal reprinted in another form ('1e-3' is 0.001) still names the cast
+    cur.execute(
+        "SELECT ARRAY[1,2]::vector, ARRAY[1,0]::real[]::sparsevec, "
+        "(ARRAY[4,5])::halfvec(2), '{1:1e-3}/1'::sparsevec::vector, "
+        "('[1,2]'::vector + '[3,4]')::halfvec"
+    )
+    assert [d[0] for d in cur.description] == ["array", "array", "array", "vector", "halfvec"]
+    assert cur.fetchone() == ("[1,2]", "{1:1}/2", "[4,5]", "[0.001]", "[4,6]")
+
+
 def test_indexdef_forms(cur) -> None:
     # pg_get_indexdef(oid) and (oid, 0, false) always qualify the table; the pretty
     # form leaves out a schema on the search path and a cast operand's parentheses

@@ -14,6 +14,8 @@ import math
 
 import numpy as np
 
+from vecgres.vector.floats import inside_interval
+
 FLOAT4_FIXED_MAX = 6
 FLOAT8_FIXED_MAX = 15
 
@@ -62,7 +64,10 @@ def format_float8(value: float) -> str:
         return special
     if value.is_integer() and abs(value) < 1e15 and value != 0:
         return str(int(value))
-    return _layout(repr(value), FLOAT8_FIXED_MAX)
+    text = repr(value)
+    if abs(value) >= 2.0**50:  # below, no shortest decimal can sit on a rounding bound
+        text = inside_interval(np.float64(value), text)
+    return _layout(text, FLOAT8_FIXED_MAX)
 
 
 def format_float4(value: float) -> str:
@@ -74,4 +79,4 @@ def format_float4(value: float) -> str:
         return special
     if single.is_integer() and abs(single) < 1e6 and single != 0:
         return str(int(single))
-    return _layout(str(single), FLOAT4_FIXED_MAX)
+    return _layout(inside_interval(single, str(single)), FLOAT4_FIXED_MAX)

@@ -290,6 +290,9 @@ def create_ann_index(session: Session_, ast: exp.Create, method: str) -> Result:
         raise errors.UndefinedObject(
             f'operator class "{opclass}" does not exist for access method "{method}"'
         )
+    if accepted == "bit" and type_name == "bit varying" and not column.type.is_array:
+        # varbit is binary-coercible to bit; pgvector's build then rejects it (elog)
+        raise errors.InternalError(f"type not supported for {method} index")
     if accepted != type_name or column.type.is_array:
         raise errors.DatatypeMismatch(
             f'operator class "{opclass}" does not accept data type {shown_type}'

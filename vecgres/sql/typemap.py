@@ -67,6 +67,14 @@ def _int_param(dt: exp.DataType, index: int) -> int | None:
         node = node.this
     if isinstance(node, exp.Literal) and not node.is_string:
         return int(node.this)
+    if isinstance(node, exp.Literal):
+        # typmods are read as integers from their text (ArrayGetIntegerTypmods): vector('a')
+        try:
+            return int(node.this.strip())
+        except ValueError:
+            raise errors.InvalidTextRepresentation(
+                f'invalid input syntax for type integer: "{node.this}"'
+            ) from None
     if isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal):
         return -int(node.this.this)
     raise errors.InvalidParameterValue("invalid type modifier")

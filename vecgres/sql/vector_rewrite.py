@@ -10,7 +10,8 @@ pgvector's errors before anything runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Final
 
 import numpy as np
@@ -48,6 +49,7 @@ from vecgres.vector import text as vector_text
 
 META = "vg_type"
 NAME = "vg_name"  # the output column name PostgreSQL would give the rewritten node
+STRENGTH = "vg_name_strength"  # how FigureColname ranks that name (2 beats a cast's type)
 BIT = SqlType("bit")
 BIT_TYPES = ("bit", "bit varying")
 
@@ -93,6 +95,40 @@ def parse_literal(text: str, t: SqlType) -> exp.Expr:
     else:
         out = exp.Literal.string(S.parse(text, t.typmod).text())
     return typed(out, SqlType(t.name, t.typmod))
+
+
+def _positioned_literal(literal: exp.Literal, t: SqlType) -> exp.Expr:
+    """``parse_literal`` of a ``'...'::type`` constant; an input error points at the
+    literal as PostgreSQL's parser does (LINE/caret), a typmod mismatch does not (the
+    length coercion runs apart from the input function, which gets typmod -1)."""
+    try:
+        return parse_literal(literal.this, t)
+    except errors.VecgresError as exc:
+        if t.typmod >= 0:
+            try:
+                parse_literal(literal.this, SqlType(t.name))
+            except errors.VecgresError:
+                pass
+            else:
+                raise  # the text is fine: the typmod check failed
+        _point_at(exc, literal)
+        raise
+
+
+@contextlib.contextmanager
+def _at_literal(literal: exp.Expr) -> Iterator[None]:
+    """Errors raised inside point at ``literal`` (an input function's error)."""
+    try:
+        yield
+    except errors.VecgresError as exc:
+        _point_at(exc, literal)
+        raise
+
+
+def _point_at(exc: errors.VecgresError, literal: exp.Expr) -> None:
+    start = literal.meta.get("start") if literal.meta else None
+    if exc.position is None and isinstance(start, int):
+        exc.position = start + 1
 
 
 def value_literal(value: object, t: SqlType) -> exp.Expr:
@@ -286,19 +322,25 @@ class VectorRewriter:
         return None
 
     def _node(self, node: exp.Expr) -> exp.Expr:
-        name = _pg_output_name(node)
+        name, strength = _figure_colname(node)
+        literal = (
+            node.this if isinstance(node, exp.Cast) and isinstance(node.this, exp.Literal) else None
+        )
         out = self._rewrite_node(node)
         if out is not node and name is not None:
             out.meta[NAME] = name
+            out.meta[STRENGTH] = strength
             # sqlglot aliased the select item after the (innermost) literal's text; an
-            # inner cast already rewritten carries it
+            # inner cast already rewritten carries it (its literal may be reformatted)
             inner = node.this if isinstance(node, exp.Cast) else None
             while isinstance(inner, exp.Cast) and "vg_literal" not in inner.meta:
                 inner = inner.this
-            if isinstance(inner, exp.Literal):
-                out.meta["vg_literal"] = inner.name
-            elif inner is not None and isinstance(inner.meta.get("vg_literal"), str):
+            if inner is not None and isinstance(inner.meta.get("vg_literal"), str):
                 out.meta["vg_literal"] = inner.meta["vg_literal"]
+            elif literal is not None:
+                out.meta["vg_literal"] = literal.name
+            elif isinstance(inner, exp.Literal):
+                out.meta["vg_literal"] = inner.name
         return out
 
     def _rewrite_node(self, node: exp.Expr) -> exp.Expr:
@@ -417,10 +459,11 @@ class VectorRewriter:
         """``node`` as a value of ``kind``: untyped literals parsed, vector -> halfvec etc."""
         if isinstance(node, exp.Literal) and node.is_string and meta_type(node) is None:
             if kind.name in BIT_TYPES:
-                out = typed(exp.Literal.string(bits.bit_in(node.this)), BIT)
+                with _at_literal(node):
+                    out = typed(exp.Literal.string(bits.bit_in(node.this)), BIT)
                 node.replace(out)
                 return out
-            out = parse_literal(node.this, SqlType(kind.name))
+            out = _positioned_literal(node, SqlType(kind.name))
             node.replace(out)
             return out
         t = self.type_of(node)
@@ -496,7 +539,8 @@ class VectorRewriter:
                 raise errors.CannotCoerce(f"cannot cast type {_shown(source)} to {_shown(target)}")
             varying = target.name == "bit varying"
             if untyped_text:
-                value = bits.bit_cast(inner.this, target.typmod, varying)
+                with _at_literal(inner):  # an explicit cast only cuts or pads
+                    value = bits.bit_cast(inner.this, target.typmod, varying)
                 out = typed(exp.Literal.string(value), target)
             else:
                 out = typed(
@@ -515,7 +559,7 @@ class VectorRewriter:
                 return self._cast_from_vector(cast, source, target)
             return cast
         if untyped_text:
-            out = parse_literal(inner.this, target)
+            out = _positioned_literal(inner, target)
         elif isinstance(inner, exp.Parameter) and (source is None or source.is_vector):
             out = typed(inner.copy(), target)  # bound as a literal of the target type
         elif source is not None and source.is_vector:
@@ -622,6 +666,8 @@ class VectorRewriter:
             if left not in _BIT_ARGUMENTS or right not in _BIT_ARGUMENTS:
                 symbol = "<~>" if op.metric == "hamming" else "<%>"
                 raise operator_error(symbol, left_shown, right_shown, None)
+            self._operand(op.this, BIT)
+            self._operand(op.expression, BIT)
             name = f"pgv_{op.metric}_distance"
         else:
             symbol = {"l2": "<->", "ip": "<#>", "cosine": "<=>", "l1": "<+>"}[op.metric]
@@ -860,7 +906,10 @@ class VectorRewriter:
         for kind, a in zip(kinds, args, strict=True):
             untyped = isinstance(a, exp.Literal) and a.is_string and meta_type(a) is None
             if kind == "state":
-                arg = _numeric_array_literal(a.this) if untyped else a.copy()
+                try:
+                    arg = _numeric_array_literal(a.this) if untyped else a.copy()
+                except errors.DataException as e:  # CheckStateArray: a 1-D array only
+                    raise errors.InternalError(f"{name}: expected state array") from e
                 new_args.append(exp.cast(arg, "DOUBLE[]", dialect="duckdb"))
             else:
                 new_args.append(self._operand(a, SqlType(kind)).copy())
@@ -895,6 +944,8 @@ class VectorRewriter:
             if not all(kind in _BIT_ARGUMENTS for kind, _ in arg_info):
                 raise function_error(name, [shown for _, shown in arg_info], None)
             kind = BIT
+            for a in args[:n_vec]:
+                self._operand(a, kind)  # an unknown literal goes through bit_in
         else:
             candidates = FUNCTION_KINDS.get(name, (default,))
             resolved = resolve([a for a, _ in arg_info[:n_vec]], candidates)
@@ -931,31 +982,41 @@ def _shown(t: SqlType) -> str:
 def _pg_output_name(node: exp.Expr) -> str | None:
     """The column name PostgreSQL gives ``node`` as a select item (FigureColname), kept
     for the ``pgv_*`` call that replaces it."""
+    return _figure_colname(node)[0]
+
+
+def _figure_colname(node: exp.Expr) -> tuple[str | None, int]:
+    """PostgreSQL's FigureColnameInternal: (name, strength). A cast names the column
+    after its type only when its argument has no better name (strength <= 1): a column or
+    a call keeps its name through casts, ``ARRAY[...]::vector`` is ``array``."""
     known = node.meta.get(NAME) if node.meta else None
     if isinstance(known, str):
-        return known
+        strength = node.meta.get(STRENGTH)
+        return known, strength if isinstance(strength, int) else 2
+    if isinstance(node, exp.Column):
+        return node.name, 2
+    if isinstance(node, exp.Array):
+        return "array", 2
+    if isinstance(node, exp.Paren):
+        return _figure_colname(node.this)
     if isinstance(node, exp.Cast):
-        inner = node.this
-        while isinstance(inner, exp.Cast) and isinstance(inner.this, exp.Cast | exp.Column):
-            inner = inner.this  # a column keeps its name through casts: v::text::vector
-        if isinstance(inner, exp.Column):
-            return inner.name
-        if isinstance(inner, exp.Anonymous | exp.CosineDistance | exp.Avg | exp.Sum):
-            return _pg_output_name(inner)  # a call names the column over a cast
+        name, strength = _figure_colname(node.this)
+        if strength > 1:
+            return name, strength
         try:
             t = sql_type(node.to)
         except errors.VecgresError:
-            return None
-        return _TYPE_COLUMN_NAMES.get(t.name, t.name)
+            return None, 0
+        return _TYPE_COLUMN_NAMES.get(t.name, t.name), 1
     if isinstance(node, VectorOp | exp.Binary):
-        return "?column?"
+        return "?column?", 0
     if isinstance(node, exp.CosineDistance):
-        return "cosine_distance"
+        return "cosine_distance", 2
     if isinstance(node, exp.Anonymous):
-        return node.name.lower()
+        return node.name.lower(), 2
     if isinstance(node, exp.Avg | exp.Sum):
-        return "avg" if isinstance(node, exp.Avg) else "sum"
-    return None
+        return ("avg" if isinstance(node, exp.Avg) else "sum"), 2
+    return None, 0
 
 
 _TYPE_COLUMN_NAMES = {

@@ -100,7 +100,7 @@ def sparsevec_recv(
             f"sparsevec cannot have more than {SPARSEVEC_MAX_NNZ} non-zero elements"
         )
     if nnz > dim:
-        raise DataException("sparsevec cannot have more elements than dimensions")
+        raise ProgramLimitExceeded("sparsevec cannot have more elements than dimensions")
     check_expected_dim(typmod, dim)
     if unused != 0:
         raise DataException(f"expected unused to be 0, not {unused}")

@@ -200,11 +200,41 @@ def format_float4(x: float | np.floating[Any]) -> str:
     if not np.isfinite(f):
         # never stored in a vector; float4out spellings for completeness
         return "NaN" if np.isnan(f) else ("-Infinity" if f < 0 else "Infinity")
-    sci = np.format_float_scientific(f, unique=True, exp_digits=2)
+    sci = inside_interval(f, np.format_float_scientific(f, unique=True, exp_digits=2))
     negative = sci.startswith("-")
     mant, _, exp_text = sci.lstrip("-").partition("e")
     digits = mant.replace(".", "").rstrip("0") or "0"
     return _layout(digits, int(exp_text), negative)
+
+
+def inside_interval(f: np.floating[Any], sci: str) -> str:
+    """``sci`` unless it lies exactly on a rounding boundary of ``f``.
+
+    Dragon4 (numpy) accepts a boundary when the mantissa is even, as round-half-even
+    reading would; PostgreSQL's Ryu (f2s.c/d2s.c) never does, and prints the shortest
+    correctly rounded decimal strictly inside the interval instead (94828336 is
+    9.4828336e+07, not 9.482834e+07)."""
+    # a midpoint k*2^j (k odd, 25 or 54 bits) has a decimal expansion short enough to be
+    # printed only when j >= -2: below 2^20 (2^50 for doubles) no boundary can be hit
+    if abs(float(f)) < (2.0**50 if f.dtype == np.float64 else 2.0**20):
+        return sci
+    value = Fraction(Decimal(sci))
+    x = Fraction(float(f))
+    with np.errstate(over="ignore"):
+        below = float(np.nextafter(f, f.dtype.type(-np.inf)))
+        above = float(np.nextafter(f, f.dtype.type(np.inf)))
+    # past the largest finite value the gap is the one on the other side
+    down = Fraction(below) if np.isfinite(below) else 2 * x - Fraction(above)
+    up = Fraction(above) if np.isfinite(above) else 2 * x - down
+    lo, hi = (x + down) / 2, (x + up) / 2
+    if value != lo and value != hi:
+        return sci
+    digits = max(len(sci.lstrip("-").partition("e")[0].replace(".", "").strip("0")), 1)
+    for precision in range(digits - 1, 17 if f.dtype == np.float64 else 9):
+        candidate = np.format_float_scientific(f, precision=precision, unique=False, exp_digits=2)
+        if lo < Fraction(Decimal(candidate)) < hi:
+            return candidate
+    return sci
 
 
 # 10^k for k in [-60, 60], indexed by k + 60 (correctly rounded doubles)
@@ -298,7 +328,8 @@ def format_float8(x: float) -> str:
         return "NaN"
     if x in (float("inf"), float("-inf")):
         return "Infinity" if x > 0 else "-Infinity"
-    sci = np.format_float_scientific(np.float64(x), unique=True, exp_digits=2)
+    f = np.float64(x)
+    sci = inside_interval(f, np.format_float_scientific(f, unique=True, exp_digits=2))
     negative = sci.startswith("-")
     mant, _, exp_text = sci.lstrip("-").partition("e")
     digits = mant.replace(".", "").rstrip("0") or "0"

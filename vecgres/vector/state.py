@@ -36,10 +36,11 @@ def accum(state: list[float | None], value: F32Array, caller: str) -> list[float
     s = check_state(state, caller)
     dim = len(s) - 1
     x = np.asarray(value, dtype=np.float32).astype(np.float64)
-    if s[0] == 0.0:  # pgvector: the first value sets the dimensions (n == 1)
+    if dim > 0:  # only the bare '{0}' state takes any dimensions: '{0,0}' expects 1
+        check_expected_dim(dim, len(x))
+    if s[0] == 0.0:  # pgvector: the first value sets the sums (n == 1)
         sums = x
     else:
-        check_expected_dim(dim, len(x))
         with np.errstate(over="ignore"):
             sums = _overflow_checked(s[1:] + x)
     return [float(s[0] + 1.0), *sums.tolist()]
@@ -48,10 +49,14 @@ def accum(state: list[float | None], value: F32Array, caller: str) -> list[float
 def combine(a: list[float | None], b: list[float | None]) -> list[float]:
     """``vector_combine``: merge two partial states."""
     s1, s2 = check_state(a, "vector_combine"), check_state(b, "vector_combine")
+    # pgvector checks the dimensions of the state it keeps (CheckDim): '{0}' has none
     if s1[0] == 0.0:
+        check_dim(len(s2) - 1, "vector")
         return [float(x) for x in s2]
     if s2[0] == 0.0:
+        check_dim(len(s1) - 1, "vector")
         return [float(x) for x in s1]
+    check_dim(len(s1) - 1, "vector")
     check_expected_dim(len(s1) - 1, len(s2) - 1)
     with np.errstate(over="ignore"):
         sums = _overflow_checked(s1[1:] + s2[1:])

@@ -320,6 +320,11 @@ def parse_sparsevec(
     lit = text
     n = len(lit)
     pt = 0
+    # pgvector sizes its buffer from the commas before parsing: zeros count too
+    if lit.count(",") + 1 > SPARSEVEC_MAX_NNZ:
+        raise ProgramLimitExceeded(
+            f"sparsevec cannot have more than {SPARSEVEC_MAX_NNZ} non-zero elements"
+        )
 
     def skip(p: int) -> int:
         while p < n and lit[p] in _SPACE:
@@ -337,27 +342,21 @@ def parse_sparsevec(
         pt += 1
     else:
         while True:
-            if len(indices) == SPARSEVEC_MAX_NNZ:
-                raise ProgramLimitExceeded(
-                    f"sparsevec cannot have more than {SPARSEVEC_MAX_NNZ} non-zero elements"
-                )
             pt = skip(pt)
-            if pt >= n:
-                raise _sparse_syntax(lit, "Unexpected end of input.")
+            if pt >= n:  # pgvector: "empty string like float4in", no detail
+                raise _sparse_syntax(lit)
             got = _strtol(lit, pt)
             if got is None:
                 raise _sparse_syntax(lit)
             index, pt = got
-            # pgvector: index < INT_MIN || index > INT_MAX -> out of bounds
-            if index < -(2**31) or index > 2**31 - 1:
-                raise DataException("sparsevec index out of bounds")
+            # pgvector keeps the index in int range and reports it out of bounds later,
+            # after the value has been read (a bad value is reported first)
+            index = min(max(index, -(2**31) + 1), 2**31 - 1)
             pt = skip(pt)
             if pt >= n or lit[pt] != ":":
                 raise _sparse_syntax(lit)
             pt += 1
             pt = skip(pt)
-            if pt >= n:
-                raise _sparse_syntax(lit, "Unexpected end of input.")
             end = match_float_token(lit, pt)
             if end == pt:
                 raise _sparse_syntax(lit)
@@ -398,12 +397,14 @@ def parse_sparsevec(
     order = np.argsort(np.array(indices, dtype=np.int64), kind="stable")
     idx = np.array(indices, dtype=np.int64)[order]
     vals = np.array(values, dtype=np.float32)[order]
-    for i in range(1, len(idx)):
-        if idx[i] == idx[i - 1]:
-            raise DataException("sparsevec indices must not contain duplicates")
+    # pgvector CheckIndex, element by element in sorted order: bounds, then duplicates
+    previous = None
     for i in idx.tolist():
         if i < 0 or i >= dim:
             raise DataException("sparsevec index out of bounds")
+        if i == previous:
+            raise DataException("sparsevec indices must not contain duplicates")
+        previous = i
     return int(dim), idx.astype(np.int32), vals
 
 

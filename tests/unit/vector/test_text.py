@@ -7,10 +7,10 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from vecgres.errors import VecgresError
+from vecgres.errors import InvalidTextRepresentation, VecgresError
 from vecgres.vector import (
     format_float4,
     format_halfvec,
@@ -181,15 +181,28 @@ def _exact(x: np.float32) -> Decimal:
 
 
 def _round_trips(d: Decimal, x: np.float32) -> bool:
+    """``d`` reads back as ``x`` and is not on a rounding boundary: Ryu (PostgreSQL's
+    f2s.c) takes neither bound, though round-half-even reading would accept one."""
     val, _ = strtof(str(d))
-    return bool(val == x)
+    if val != x:
+        return False
+    with np.errstate(over="ignore"):
+        below = np.nextafter(x, np.float32(-np.inf))
+        above = np.nextafter(x, np.float32(np.inf))
+    with localcontext() as ctx:
+        ctx.prec = 200  # exact: the bounds have at most ~150 significant digits
+        bounds = [(_exact(x) + Decimal(float(n))) / 2 for n in (below, above) if np.isfinite(n)]
+    return d not in bounds
 
 
 @settings(max_examples=400, deadline=None)
 @given(st.floats(width=32, allow_nan=False, allow_infinity=False).filter(lambda f: f != 0))
+@example(36566752.0)  # 3.656675e+07 would lie on the upper bound
+@example(-94828336.0)
 def test_shortest_and_closest(f: float) -> None:
     """Ryu's contract, checked by brute force: the printed digits round-trip,
-    no shorter digit string does, and of equally short ones it is closest."""
+    no shorter digit string does (strictly inside the rounding interval), and of
+    equally short ones it is closest."""
     x = np.float32(f)
     text = format_float4(x)
     assert strtof(text)[0] == x
@@ -290,3 +303,45 @@ def test_halfvec() -> None:
 def test_sparsevec(text: str, expected: str) -> None:
     dim, idx, vals = parse_sparsevec(text)
     assert format_sparsevec(dim, idx, vals) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "detail"),
+    [
+        # input ending inside the braces is a plain syntax error (pgvector: "empty string
+        # like float4in"); only a missing '/' after '}' says the input ended early
+        ("{", None),
+        ("{ ", None),
+        ("{3:", None),
+        ("{3: ", None),
+        ("{3:1,", None),
+        ("{3:1}", "Unexpected end of input."),
+        ("{3:1} 4", "Unexpected end of input."),
+        ("{}/4 x", "Junk after closing."),
+        ("[3:1]/4", 'Vector contents must start with "{".'),
+    ],
+)
+def test_sparsevec_syntax_details(text: str, detail: str | None) -> None:
+    with pytest.raises(InvalidTextRepresentation) as info:
+        parse_sparsevec(text)
+    assert info.value.message == f'invalid input syntax for type sparsevec: "{text}"'
+    assert info.value.detail == detail
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        # the shorter decimal lies exactly on a rounding boundary: Ryu never takes it
+        (94828336.0, "9.4828336e+07"),
+        (-112386624.0, "-1.12386624e+08"),
+        (1810375936.0, "1.8103759e+09"),
+        (2799536128.0, "2.7995361e+09"),
+        (3.4028235e38, "3.4028235e+38"),
+        (16777216.0, "1.6777216e+07"),
+        (123456.0, "123456"),
+    ],
+)
+def test_float4_boundaries(value: float, text: str) -> None:
+    v = np.array([value], dtype=np.float32)
+    assert format_vector(v) == f"[{text}]"
+    assert format_float4(value) == text

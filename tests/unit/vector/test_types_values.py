@@ -101,6 +101,12 @@ def test_sparsevec_binary_round_trip_and_errors() -> None:
         "binary representation of sparsevec cannot contain zero values"
     )
     assert _err(sparsevec_recv, buf, 5).message == "expected 5 dimensions, not 6"
+    # CheckNnz: more entries than dimensions is a limit (54000), a negative count data
+    too_many = struct.pack(">iiiiiff", 1, 2, 0, 0, 1, 1.0, 2.0)
+    e = _err(sparsevec_recv, too_many)
+    assert (e.code, e.message) == ("54000", "sparsevec cannot have more elements than dimensions")
+    e = _err(sparsevec_recv, struct.pack(">iii", 3, -2, 0))
+    assert (e.code, e.message) == ("22000", "sparsevec cannot have negative number of elements")
 
 
 # ---------------------------------------------------------------- bit
