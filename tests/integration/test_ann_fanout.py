@@ -23,7 +23,9 @@ fast_runs = fastpath_spy.fast_runs
 
 def insert_rows(cur, lo: int, hi: int) -> None:
     """Rows ``lo..hi-1`` of a fixed data set (no random: the same on every run)."""
-    elems = ", ".join(f"sin(i * {0.37 + j * 0.11:.2f}) + cos(i * {j + 1}.0) / 3" for j in range(DIMS))
+    elems = ", ".join(
+        f"sin(i * {0.37 + j * 0.11:.2f}) + cos(i * {j + 1}.0) / 3" for j in range(DIMS)
+    )
     cur.execute(
         f"INSERT INTO t SELECT i, i % 10, ARRAY[{elems}]::vector({DIMS}) "
         f"FROM generate_series({lo}, {hi - 1}) AS g(i)"

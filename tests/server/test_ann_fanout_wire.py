@@ -37,7 +37,9 @@ def served(tmp_path: Path):
         seal_rows=SEGMENT,
         background_compaction=False,
     )
-    elems = ", ".join(f"sin(i * {0.37 + j * 0.11:.2f}) + cos(i * {j + 1}.0) / 3" for j in range(DIMS))
+    elems = ", ".join(
+        f"sin(i * {0.37 + j * 0.11:.2f}) + cos(i * {j + 1}.0) / 3" for j in range(DIMS)
+    )
     with serving(tmp_path, settings=settings) as srv:
         with psycopg.connect(srv.dsn(), autocommit=True) as conn:
             conn.execute(f"CREATE TABLE t (id int, v vector({DIMS}))")
