@@ -20,6 +20,7 @@ more threads than the machine has cores.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -261,7 +262,8 @@ class _AheadIndexes:
 
 # one statement fans out at a time; the helpers: one thread per further core
 _fanout = threading.Lock()
-_helpers: list[tuple[ThreadPoolExecutor, int] | None] = []  # made on first use
+# (pid, helpers, their number) made on first use; a forked child makes its own
+_helpers: list[tuple[int, ThreadPoolExecutor | None, int]] = []
 _helpers_lock = threading.Lock()
 
 
@@ -271,22 +273,22 @@ def _one_thread() -> None:
 
 def _pool() -> tuple[ThreadPoolExecutor, int] | None:
     """The helper threads and their number; None on a one-core machine."""
+    pid = os.getpid()
     with _helpers_lock:
-        if not _helpers:
+        if not _helpers or _helpers[0][0] != pid:
             from vecgres.index.segment import machine_cores  # loaded with faiss already
 
             workers = machine_cores() - 1
-            _helpers.append(
-                (
-                    ThreadPoolExecutor(
-                        workers, thread_name_prefix="vecgres-search", initializer=_one_thread
-                    ),
-                    workers,
+            pool = (
+                ThreadPoolExecutor(
+                    workers, thread_name_prefix="vecgres-search", initializer=_one_thread
                 )
                 if workers > 0
                 else None
             )
-        return _helpers[0]
+            _helpers[:] = [(pid, pool, workers)]
+        _pid, found, workers = _helpers[0]
+        return None if found is None else (found, workers)
 
 
 def _search_ahead(
@@ -324,10 +326,14 @@ def _search_ahead(
         spec = jobs[0][1].spec
         prepared = jobs[0][1].query_for(query)
         lanes = min(len(jobs), workers + 1)
-        futures: list[Future[list[tuple[int, np.ndarray | None]]]] = [
-            pool.submit(_first_searches, jobs[lane::lanes], plan, spec, prepared)
-            for lane in range(1, lanes)
-        ]
+        futures: list[Future[list[tuple[int, np.ndarray | None]]]] = []
+        try:
+            futures.extend(
+                pool.submit(_first_searches, jobs[lane::lanes], plan, spec, prepared)
+                for lane in range(1, lanes)
+            )
+        except RuntimeError:  # the interpreter is shutting down: no helpers
+            lanes = 1
         done = _first_searches(jobs[0::lanes], plan, spec, prepared)
         for future in futures:
             done += future.result()
