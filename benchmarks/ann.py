@@ -360,6 +360,15 @@ def faiss_runner(raw: faiss.Index, op: str, ef: int) -> Callable[[np.ndarray], l
     return run
 
 
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (Linux /proc; NaN elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def wire_sweep(
     args: argparse.Namespace,
     path: str,
@@ -371,7 +380,10 @@ def wire_sweep(
 ) -> None:
     """(b): the same sweep through ``vecgres serve`` and psycopg prepared statements,
     the vector sent as text (a string parameter) and in binary (pgvector-python's
-    ``register_vector``); (c) is timed again beside it (the machine's load moves)."""
+    ``register_vector``); (c) is timed again beside it (the machine's load moves).
+    The server's CPU time per query is printed too: a search over several large
+    segments runs their faiss searches side by side (executor/ann_fast.py), so its
+    latency can be below its CPU time."""
     import psycopg
     from pgvector.psycopg import register_vector
 
@@ -405,10 +417,20 @@ def wire_sweep(
         print(line(f"(c) raw faiss ef={ef}", rf))
         tcur.execute(f"SET hnsw.ef_search = {ef}")
         bcur.execute(f"SET hnsw.ef_search = {ef}")
+        start = process_cpu_s(server.pid)
         rb = timed(text_run, queries, gt)
-        print(line(f"(b) text param ef={ef}", rb) + f"  (b)/(c)={rb['qps'] / rf['qps']:.2f}")
+        middle = process_cpu_s(server.pid)
+        text_cpu = (middle - start) / len(queries) * 1000
+        print(
+            line(f"(b) text param ef={ef}", rb)
+            + f"  (b)/(c)={rb['qps'] / rf['qps']:.2f}  server CPU {text_cpu:.2f} ms/query"
+        )
         rbb = timed(binary_run, queries, gt)
-        print(line(f"(b) binary param ef={ef}", rbb) + f"  (b)/(c)={rbb['qps'] / rf['qps']:.2f}")
+        binary_cpu = (process_cpu_s(server.pid) - middle) / len(queries) * 1000
+        print(
+            line(f"(b) binary param ef={ef}", rbb)
+            + f"  (b)/(c)={rbb['qps'] / rf['qps']:.2f}  server CPU {binary_cpu:.2f} ms/query"
+        )
         sweep[ef].update({"c2": rf, "b": rb, "bb": rbb})
     faiss.omp_set_num_threads(os.cpu_count() or 1)
     text_conn.close()

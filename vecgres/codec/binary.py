@@ -421,6 +421,8 @@ def decode_binary(buf: bytes, oid: int) -> object:
     if t.is_array:
         return _decode_array(buf)
     name = t.name
+    if name == "vector":  # first: a prepared search's query vector, on every run
+        return vector_recv(buf)
     if name in _FIXED:
         dtype = np.dtype(_FIXED[name])
         _need(buf, dtype.itemsize, name)
@@ -481,8 +483,6 @@ def decode_binary(buf: bytes, oid: int) -> object:
         text = _decode_text(buf)
         _check_json(text)
         return text
-    if name == "vector":
-        return vector_recv(buf)
     if name == "halfvec":
         # stored as float16-exact float32 (Arrow's float16 does not reach DuckDB)
         return halfvec_recv(buf).astype(np.float32)

@@ -8,12 +8,23 @@ None of that changes while the snapshot's segments stay the same, and on a
 keeps it per (CSN, segments, chunks); ``search`` then runs the same per-segment
 search as ``run_topk`` (``_search_part``: same strategies, same exact
 re-ranking, same merge order), so both give identical rows.
+
+A search over several large indexed segments runs their first faiss searches
+side by side (``_search_ahead``): one on the calling thread, the others on a
+helper thread per further core (faiss releases the GIL), then ``_search_part``
+takes those candidates instead of searching again. One statement at a time
+fans out; the others, and every search while one does, search their segments
+one after another on their own thread, so concurrent clients never ask for
+more threads than the machine has cores.
 """
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import pyarrow as pa
@@ -24,6 +35,7 @@ from vecgres.executor.keycols import KeyRows
 from vecgres.executor.relation import layout_of
 from vecgres.executor.topk import (
     TopKPlan,
+    _ann_cost,
     _evaluate,
     _Fallback,
     _search_part,
@@ -33,9 +45,14 @@ from vecgres.executor.topk import (
 from vecgres.executor.vectors import null_mask
 
 if TYPE_CHECKING:
-    from vecgres.catalog.model import Table
+    from vecgres.catalog.model import Index, Table
     from vecgres.executor.annindex import AnnIndexes
+    from vecgres.index.segment import SegmentIndex
     from vecgres.storage.snapshot import SegmentSnapshot, TableSnapshot
+
+# a segment is searched on a helper thread only from this size: a smaller search is
+# over before a thread hand-off (~0.05-0.1 ms) would pay off
+FANOUT_MIN_ROWS: Final = 10_000
 
 
 class Part:
@@ -147,7 +164,12 @@ def search(
     best_off: list[np.ndarray] = []
     matching_total = 0
     threads = single_search_thread() if plan.index is not None else None
+    source: Any = ann
     try:
+        if conditions is None and plan.index is not None and len(parts) > 1:
+            ahead = _search_ahead(ann, table, plan, plan.index, parts)
+            if ahead:
+                source = _AheadIndexes(ann, ahead)
         for part_idx, part in enumerate(parts):
             check_cancel()
             usable: int | None = None
@@ -162,7 +184,7 @@ def search(
             if part.vectors is None or part.matrix is None:
                 continue  # stored before the column existed: NULL vectors only
             offsets, dist, _report = _search_part(
-                ann,
+                source,
                 table,
                 plan,
                 part.seg,
@@ -187,6 +209,166 @@ def search(
     if len(ranked_dist) < need and len(ranked_dist) < matching_total:
         return None  # rows with NULL vectors take the remaining places: DuckDB's path
     return parts, ranked_where[plan.offset :], ranked_dist[plan.offset :]
+
+
+class _Ahead:
+    """A segment's index whose first search was run ahead: that search's answer, then
+    the index itself."""
+
+    __slots__ = ("_call", "_found", "index")
+
+    def __init__(self, index: SegmentIndex, call: tuple[Any, ...], found: np.ndarray) -> None:
+        self.index = index
+        self._call = call
+        self._found: np.ndarray | None = found
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.index, name)
+
+    def search(
+        self,
+        query: np.ndarray,
+        k: int,
+        allowed: np.ndarray | None,
+        *,
+        ef_search: int,
+        probes: int,
+    ) -> np.ndarray:
+        found = self._found
+        if (
+            found is not None
+            and allowed is None
+            and query is self._call[0]
+            and (k, ef_search, probes) == self._call[1:]
+        ):
+            self._found = None
+            return found
+        return self.index.search(query, k, allowed, ef_search=ef_search, probes=probes)
+
+
+class _AheadIndexes:
+    """``AnnIndexes`` for one search: the segments searched ahead answer first."""
+
+    __slots__ = ("_ahead", "_ann")
+
+    def __init__(self, ann: AnnIndexes, ahead: dict[int, _Ahead]) -> None:
+        self._ann = ann
+        self._ahead = ahead
+
+    def get(self, table: Table, idx: Index, seg: SegmentSnapshot) -> Any:
+        found = self._ahead.get(seg.segment_id) if seg.segment_id is not None else None
+        return found if found is not None else self._ann.get(table, idx, seg)
+
+
+# one statement fans out at a time; the helpers: one thread per further core
+_fanout = threading.Lock()
+# (pid, helpers, their number) made on first use; a forked child makes its own
+_helpers: list[tuple[int, ThreadPoolExecutor | None, int]] = []
+_helpers_lock = threading.Lock()
+
+
+def _one_thread() -> None:
+    single_search_thread()  # a helper thread's searches run on one OpenMP thread
+
+
+def _pool() -> tuple[ThreadPoolExecutor, int] | None:
+    """The helper threads and their number; None on a one-core machine."""
+    pid = os.getpid()
+    with _helpers_lock:
+        if not _helpers or _helpers[0][0] != pid:
+            from vecgres.index.segment import machine_cores  # loaded with faiss already
+
+            workers = machine_cores() - 1
+            pool = (
+                ThreadPoolExecutor(
+                    workers, thread_name_prefix="vecgres-search", initializer=_one_thread
+                )
+                if workers > 0
+                else None
+            )
+            _helpers[:] = [(pid, pool, workers)]
+        _pid, found, workers = _helpers[0]
+        return None if found is None else (found, workers)
+
+
+def _search_ahead(
+    ann: AnnIndexes, table: Table, plan: TopKPlan, idx: Index, parts: list[Part]
+) -> dict[int, _Ahead]:
+    """The first faiss search of each large segment ``_search_part`` will search by
+    its index in full (no rows deleted), run concurrently with the same arguments;
+    {} when fewer than two qualify, the machine has one core or another statement is
+    fanning out."""
+    jobs: list[tuple[int, SegmentIndex, int]] = []
+    for part in parts:
+        seg, rows = part.seg, len(part.rowids)
+        if seg.segment_id is None or part.matrix is None or rows < FANOUT_MIN_ROWS:
+            continue
+        if part.usable != rows:
+            continue  # deleted rows or NULL vectors: a widened first search
+        index = ann.get(table, idx, seg)
+        if index is None or not hasattr(index, "query_for") or index.spec.binary:
+            continue  # none yet, or the sparse and Jaccard structures
+        if (
+            rows <= max(plan.exact_max_rows, plan.k)
+            or plan.exact_below_fraction > 1.0
+            or (plan.exact_max_rows > 0 and rows <= _ann_cost(index, plan, rows, 1.0))
+        ):
+            continue  # ranked exactly (``_search_part``'s test, all rows matching)
+        jobs.append((seg.segment_id, index, rows))  # type: ignore[arg-type]
+    if len(jobs) < 2:
+        return {}
+    helpers = _pool()
+    if helpers is None or not _fanout.acquire(blocking=False):
+        return {}
+    pool, workers = helpers
+    try:
+        query = plan.query
+        spec = jobs[0][1].spec
+        prepared = jobs[0][1].query_for(query)
+        lanes = min(len(jobs), workers + 1)
+        futures: list[Future[list[tuple[int, np.ndarray | None]]]] = []
+        try:
+            futures.extend(
+                pool.submit(_first_searches, jobs[lane::lanes], plan, spec, prepared)
+                for lane in range(1, lanes)
+            )
+        except RuntimeError:  # the interpreter is shutting down: no helpers
+            lanes = 1
+        done = _first_searches(jobs[0::lanes], plan, spec, prepared)
+        for future in futures:
+            done += future.result()
+    finally:
+        _fanout.release()
+    by_id = {sid: (index, rows) for sid, index, rows in jobs}
+    return {
+        sid: _Ahead(
+            by_id[sid][0], (query, min(plan.k, by_id[sid][1]), plan.ef_search, plan.probes), found
+        )
+        for sid, found in done
+        if found is not None
+    }
+
+
+def _first_searches(
+    jobs: list[tuple[int, SegmentIndex, int]], plan: TopKPlan, spec: Any, prepared: np.ndarray
+) -> list[tuple[int, np.ndarray | None]]:
+    """``_search_part``'s first search of each segment (None: it failed; the segment's
+    own search then runs again and raises)."""
+    out: list[tuple[int, np.ndarray | None]] = []
+    for sid, index, rows in jobs:
+        try:
+            found = index.search(
+                plan.query,
+                min(plan.k, rows),
+                None,
+                ef_search=plan.ef_search,
+                probes=plan.probes,
+                prepared=prepared if index.spec == spec else None,
+            )
+        except Exception:
+            found = None
+        out.append((sid, found))
+    return out
 
 
 def project(

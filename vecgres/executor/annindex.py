@@ -114,6 +114,9 @@ class AnnIndexes:
         self._worker = threading.Thread(target=self._run, name="vecgres-index-build", daemon=True)
         self._worker.start()
         self._closed = False
+        # index_spec per (table, index) objects, for searches: catalog objects are
+        # replaced, never changed, when a definition changes
+        self._specs: dict[tuple[int, int], tuple[Table, Index, IndexSpec | None]] = {}
         self.builds = 0  # segment indexes built by this process (tests, EXPLAIN ANALYZE)
 
     # --- hooks ---------------------------------------------------------------
@@ -363,7 +366,14 @@ class AnnIndexes:
     # --- searching -------------------------------------------------------------
     def get(self, table: Table, idx: Index, seg: SegmentSnapshot) -> AnyIndex | None:
         """The segment's index if built and verified; otherwise queue a build and say None."""
-        spec = index_spec(table, idx)
+        known = self._specs.get((table.oid, idx.oid))
+        if known is not None and known[0] is table and known[1] is idx:
+            spec = known[2]
+        else:
+            spec = index_spec(table, idx)
+            if len(self._specs) >= 1024:
+                self._specs.clear()
+            self._specs[(table.oid, idx.oid)] = (table, idx, spec)
         if spec is None or seg.segment_id is None:
             return None
         found = self._load(table.oid, seg.segment_id, idx.oid, spec, len(seg.rowids))

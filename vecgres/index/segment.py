@@ -135,12 +135,15 @@ class SegmentIndex:
 
     Binary (Hamming) indexes take packed uint8 rows instead of float32 ones."""
 
-    __slots__ = ("index", "rows", "spec")
+    __slots__ = ("_params", "index", "rows", "spec")
 
     def __init__(self, spec: IndexSpec, index: faiss.Index | faiss.IndexBinary, rows: int) -> None:
         self.spec = spec
         self.index = index
         self.rows = rows
+        # unfiltered search parameters by (ef_search, probes): faiss only reads them,
+        # and making one costs more than a small search's bookkeeping
+        self._params: dict[tuple[int, int], faiss.SearchParameters] = {}
 
     @classmethod
     def build(
@@ -233,29 +236,44 @@ class SegmentIndex:
         *,
         ef_search: int,
         probes: int,
+        prepared: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Offsets of up to ``candidate_count(k)`` nearest allowed rows (unordered use)."""
+        """Offsets of up to ``candidate_count(k)`` nearest allowed rows (unordered use).
+        ``prepared``: ``self.query_for(query)`` when the caller made it already (one
+        query searched on several segments of the same index)."""
         want = min(candidate_count(k, self.spec.quantization), self.rows)
         if want <= 0:
             return np.empty(0, dtype=np.int64)
         selector = None
+        bits = None
         if allowed is not None and self.filters_inside:
             bits = np.packbits(allowed.astype(np.uint8), bitorder="little")
             selector = faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bits))
-        params = _module(self.spec).search_parameters(
-            self.spec, selector, max(ef_search, want), probes
-        )
-        if self.spec.binary:
-            q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.uint8)
+        ef = max(ef_search, want)
+        if selector is None:
+            params = self._params.get((ef, probes))
+            if params is None:
+                if len(self._params) >= 64:
+                    self._params.clear()
+                params = self._params[(ef, probes)] = _module(self.spec).search_parameters(
+                    self.spec, None, ef, probes
+                )
         else:
-            q = prepare(query.reshape(1, -1), self.spec.metric)
-            if _augmented(self.spec):
-                q = _with_zero(q)
+            params = _module(self.spec).search_parameters(self.spec, selector, ef, probes)
+        q = self.query_for(query) if prepared is None else prepared
         _dist, labels = self.index.search(q, want, params=params)
         out = labels[0]
         # keep `bits` alive until faiss is done with the selector
-        del selector
+        del selector, bits
         return np.asarray(out[out >= 0], dtype=np.int64)
+
+    def query_for(self, query: np.ndarray) -> np.ndarray:
+        """The query as this index's faiss search takes it (one row: normalized for
+        cosine, a zero appended for the augmented inner product, packed bits)."""
+        if self.spec.binary:
+            return np.ascontiguousarray(query.reshape(1, -1), dtype=np.uint8)
+        q = prepare(query.reshape(1, -1), self.spec.metric)
+        return _with_zero(q) if _augmented(self.spec) else q
 
     def range_search(
         self,

@@ -1,0 +1,142 @@
+"""A prepared top-k search over two large indexed segments searches them side by side
+(vecgres/executor/ann_fast.py's fan-out): its rows are the general path's (``id + 0``
+in the select list), and the same as when another statement holds the fan-out and
+this one searches its segments one after another."""
+
+from __future__ import annotations
+
+import time
+
+import fastpath_spy
+import numpy as np
+import pytest
+from annhelpers import open_db, vec
+
+from vecgres.executor import ann_fast
+
+DIMS = 8
+SEGMENT = ann_fast.FANOUT_MIN_ROWS  # the smallest segment searched on a helper thread
+ROWS = 2 * SEGMENT
+
+fast_runs = fastpath_spy.fast_runs
+
+
+def insert_rows(cur, lo: int, hi: int) -> None:
+    """Rows ``lo..hi-1`` of a fixed data set (no random: the same on every run)."""
+    elems = ", ".join(
+        f"sin(i * {0.37 + j * 0.11:.2f}) + cos(i * {j + 1}.0) / 3" for j in range(DIMS)
+    )
+    cur.execute(
+        f"INSERT INTO t SELECT i, i % 10, ARRAY[{elems}]::vector({DIMS}) "
+        f"FROM generate_series({lo}, {hi - 1}) AS g(i)"
+    )
+
+
+def wait_indexed(cur, segments: int) -> None:
+    """Until ``segments`` sealed segments are searched by their index (built meanwhile)."""
+    probe = vec(np.ones(DIMS, dtype=np.float32))
+    deadline = time.monotonic() + 120
+    while True:
+        cur.execute(f"EXPLAIN ANALYZE SELECT id FROM t ORDER BY v <=> '{probe}' LIMIT 10")
+        plan = "\n".join(r[0] for r in cur.fetchall())
+        if plan.count(": ann") == segments or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert plan.count(": ann") == segments, plan
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory):
+    """One database for the module (building it is the slow part); the last test adds
+    to it."""
+    con = open_db(str(tmp_path_factory.mktemp("fanout") / "db"), seal_rows=SEGMENT)
+    cur = con.cursor()
+    cur.execute(f"CREATE TABLE t (id int, cat int, v vector({DIMS}))")
+    for lo in range(0, ROWS, SEGMENT):  # a segment is sealed after the INSERT filling it
+        insert_rows(cur, lo, lo + SEGMENT)
+    # cosine: the query is normalized once for both segments (one index: builds are slow)
+    cur.execute("CREATE INDEX ON t USING hnsw (v vector_cosine_ops)")
+    wait_indexed(cur, 2)
+    yield con, cur
+    con.close()
+
+
+@pytest.fixture
+def fanouts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many statements searched their segments side by side."""
+    count = [0]
+    ahead = ann_fast._search_ahead
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        found = ahead(*args, **kwargs)
+        count[0] += bool(found)
+        return found
+
+    monkeypatch.setattr(ann_fast, "_search_ahead", counting)
+    return count
+
+
+SHAPES = [
+    "SELECT id FROM t ORDER BY v {op} %s LIMIT 10",
+    "SELECT id, v {op} %s AS d FROM t ORDER BY d LIMIT 7 OFFSET 2",
+]
+
+
+def _queries() -> list[np.ndarray]:
+    rng = np.random.default_rng(11)
+    return [rng.standard_normal(DIMS).astype(np.float32) for _ in range(4)]
+
+
+def _run(cur, sql: str, q: np.ndarray) -> list[tuple]:
+    cur.execute(sql, (vec(q),))
+    return cur.fetchall()
+
+
+def _same(got: list[tuple], want: list[tuple]) -> None:
+    assert [r[0] for r in got] == [r[0] for r in want]
+    if got and len(got[0]) > 1:
+        assert [r[1] for r in got] == pytest.approx([r[1] for r in want], rel=1e-5, abs=1e-6)
+
+
+def test_fanned_out_rows_are_the_general_paths(db, fast_runs, fanouts):
+    _con, cur = db
+    for template in SHAPES:
+        fast_sql = template.format(op="<=>")
+        general_sql = fast_sql.replace("SELECT id", "SELECT id + 0", 1)
+        for q in _queries():
+            before = (fast_runs[0], fanouts[0])
+            got = _run(cur, fast_sql, q)
+            assert (fast_runs[0], fanouts[0]) == (before[0] + 1, before[1] + 1)
+            want = _run(cur, general_sql, q)
+            assert fast_runs[0] == before[0] + 1  # the general path answered that one
+            assert len(got) == (10 if "LIMIT 10" in fast_sql else 7)
+            _same(got, want)
+
+
+def test_a_busy_fanout_searches_one_segment_after_another(db, fanouts):
+    """While another statement fans out, a search runs on its own thread alone: same rows."""
+    _con, cur = db
+    sql = SHAPES[1].format(op="<=>")
+    fanned = [_run(cur, sql, q) for q in _queries()]
+    assert fanouts[0] == len(fanned)
+    with ann_fast._fanout:  # held: as by a statement fanning out on another thread
+        alone = [_run(cur, sql, q) for q in _queries()]
+    assert fanouts[0] == len(fanned)
+    assert alone == fanned
+
+
+def test_segments_with_deleted_rows_keep_their_own_search(db, fast_runs, fanouts):
+    """A segment with deleted rows searches widened (not ahead); a third large segment
+    arriving is searched ahead with the other full one."""
+    _con, cur = db
+    cur.execute("DELETE FROM t WHERE id % 97 = 5 AND id < %s", (SEGMENT,))
+    insert_rows(cur, ROWS, ROWS + SEGMENT)
+    wait_indexed(cur, 3)
+    sql = SHAPES[0].format(op="<=>")
+    for q in _queries():
+        before = fanouts[0]
+        got = _run(cur, sql, q)
+        assert fanouts[0] == before + 1
+        want = _run(cur, sql.replace("SELECT id", "SELECT id + 0", 1), q)
+        _same(got, want)
+        assert all(r[0] % 97 != 5 or r[0] >= SEGMENT for r in got)
