@@ -60,6 +60,7 @@ _JOIN_TYPES = {
 _SUBQUERY_TOPS = {"Limit", "Sort", "WindowAgg", "Append", "Unique"}
 
 _SCANS = {"TABLE_SCAN", "SEQ_SCAN", "PYTHON_ARROW_SCAN", "ARROW_SCAN", "READ_PARQUET"}
+_COLUMN_RE = re.compile(r'^(?:[\w$]+|"[^"]*")(?:\.(?:[\w$]+|"[^"]*"))?$')
 _COMPARISON_RE = re.compile(r"^\s*(\S+)\s+(=|<>|!=|<=|>=|<|>|IS NOT DISTINCT FROM)\s+(\S+)\s*$")
 # table functions DuckDB's plain EXPLAIN names by the function
 _FUNCTION_OPERATORS = {"GENERATE_SERIES", "RANGE", "UNNEST", "GENERATE_SUBSCRIPTS"}
@@ -383,11 +384,17 @@ class Translator:
             key, _, direction = item.rpartition(" ")
             if direction not in ("ASC", "DESC"):
                 key, direction = item, "ASC"
-            shown = self._expr(key, [kid] if kid else [], [])
+            shown = self._expr(key, [kid] if kid else [], [], sort=True)
             keys.append(shown if direction == "ASC" else f"{shown} DESC")
         return ", ".join(keys)
 
-    def _expr(self, text: str, kids: list[dict[str, Any]], children: list[PlanNode]) -> str:
+    def _expr(
+        self,
+        text: str,
+        kids: list[dict[str, Any]],
+        children: list[PlanNode],
+        sort: bool = False,
+    ) -> str:
         """A group or sort key: ``#i`` is column i of the input, named by the
         projection or scan below; other names are qualified when PostgreSQL would."""
         text = self._resolve(text, kids[0] if kids else None)
@@ -400,7 +407,9 @@ class Translator:
             if not children and self.relations:
                 scope.update(_unique_scope(self.relations))
         shown = self.deparse(text, scope, None)
-        if "(" in shown and not shown.startswith("("):  # count(*) DESC -> (count(*)) DESC
+        # PostgreSQL parenthesizes a sort key that is not a column: (count(*)) DESC,
+        # ((x + 1)); a group key only as the expression prints itself: abs(x), (x + 1)
+        if sort and not _COLUMN_RE.match(shown):
             shown = f"({shown})"
         return shown
 

@@ -255,3 +255,56 @@ def _node_of(text: str) -> PlanNode:
     node = PlanNode(t.group(1), relation=t.group(3), alias=t.group(4), index=t.group(2))
     node.actual = actual
     return node
+
+
+def graft(root: PlanNode, subtrees: dict[str, PlanNode], labels: dict[str, str]) -> PlanNode:
+    """``root`` with each scan of a relation in ``subtrees`` (and the Sort of it by rank
+    that keeps its rows in order) replaced by that subtree: the plan of a statement
+    whose top-k subqueries ran on their own, with their plans in place. A filter
+    DuckDB pushed into the scan stays, on a ``Subquery Scan on <labels[relation]>``."""
+
+    def replacement(node: PlanNode) -> PlanNode | None:
+        scan = node
+        if node.node_type == "Sort" and len(node.children) == 1:
+            scan = node.children[0]
+        if scan.node_type != "Seq Scan" or scan.relation not in subtrees:
+            return None
+        sub = subtrees[scan.relation]
+        filters = [d for d in scan.details if d[0] in ("Filter", "Rows Removed by Filter")]
+        if filters:
+            sub = PlanNode(
+                "Subquery Scan",
+                relation=labels.get(scan.relation),
+                details=filters,
+                children=[sub],
+                actual=scan.actual,
+            )
+        sub.label = node.label
+        return sub
+
+    def walk(node: PlanNode) -> tuple[PlanNode, float]:
+        """The node with its subtrees in place, and their milliseconds (the searches
+        ran before DuckDB: every node above one includes its time, as in PostgreSQL)."""
+        found = replacement(node)
+        if found is not None:
+            ms = found.actual.total_ms if found.actual is not None else 0.0
+            if found.actual is not None and found.children:
+                below = found.children[0].actual
+                if below is not None and found.node_type == "Subquery Scan":
+                    found.actual.total_ms += below.total_ms
+                    ms = found.actual.total_ms
+            return found, ms
+        added = 0.0
+        children = []
+        for child in node.children:
+            new, ms = walk(child)
+            children.append(new)
+            added += ms
+        node.children = children
+        if node.actual is not None and added:
+            node.actual.total_ms += added
+            if node.actual.startup_ms > 0:  # a blocking node starts after its inputs
+                node.actual.startup_ms += added
+        return node, added
+
+    return walk(root)[0]

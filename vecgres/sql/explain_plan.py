@@ -23,7 +23,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from vecgres import errors
-from vecgres.planner.duckplan import Relation, translate
+from vecgres.planner.duckplan import Deparse, Relation, translate
 from vecgres.planner.pgplan import (
     Actual,
     ExplainOptions,
@@ -222,6 +222,10 @@ def _pg_form(node: exp.Expr) -> exp.Expr:
     return node
 
 
+# expressions PostgreSQL prints as keywords, not as function calls
+_KEYWORD_CALLS = re.compile(r"\b(coalesce|greatest|least|nullif)\(")
+
+
 def pg_text(
     node: exp.Expr,
     scope: dict[str, str] | None = None,
@@ -237,6 +241,7 @@ def pg_text(
         _qualify(copy, scope or {})
     copy = copy.transform(_pg_form)
     text = str(copy.sql(dialect="postgres", normalize_functions="lower"))
+    text = _KEYWORD_CALLS.sub(lambda m: m.group(1).upper() + "(", text)
     if isinstance(copy, exp.Binary):  # PostgreSQL parenthesizes every operator
         text = f"({text})"
     return text
@@ -308,7 +313,7 @@ def explain_statement(
 ) -> Result:
     if isinstance(statement, exp.Query):
         bound = bind_query(statement, session._bind_context(), session._parse_view)
-        root, run_ms = _duck_plan(session, bound, params, opts)
+        root, run_ms = duck_plan(session, bound, params, opts)
         planning = (time.perf_counter() - started) * 1000 - run_ms
         return plan_result(root, opts, planning, run_ms)
     if isinstance(statement, exp.Insert | exp.Update | exp.Delete):
@@ -347,17 +352,30 @@ def _hidden_rows(session: Session_, name: str) -> int:
     return int(out.column(0)[0].as_py())
 
 
-def _duck_plan(
-    session: Session_, bound: BoundQuery, params: Sequence[object], opts: ExplainOptions
+def duck_plan(
+    session: Session_,
+    bound: BoundQuery,
+    params: Sequence[object],
+    opts: ExplainOptions,
+    registered: Sequence[tuple[Relation, pa.Table]] = (),
+    sql: str | None = None,
+    deparse: Deparse = duck_text,
 ) -> tuple[PlanNode, float]:
     """The PostgreSQL plan of ``bound`` as DuckDB plans it (and runs it, with
-    ANALYZE), and the milliseconds the run took."""
-    sql = bound.render(params)
+    ANALYZE), and the milliseconds the run took. ``registered``: relations the
+    statement reads besides its tables (the results of its nested searches), shown
+    as ``Seq Scan on <relation name>``; ``sql``: the statement's text when already
+    rendered; ``deparse``: how DuckDB's expressions are shown."""
+    if sql is None:
+        sql = bound.render(params)
     session._register_tables(bound.tables, session.db.snapshot(), sql)
     began = time.perf_counter()
     rows = None
     try:
         relations = _relations(session, bound, opts.analyze)
+        for relation, table in registered:
+            session.duck.register(relation.name, table, False)
+            relations.append(relation)
         tree = None
         if opts.analyze:
             tree = _json(session.duck.arrow("EXPLAIN ANALYZE (FORMAT json) " + sql))
@@ -385,7 +403,7 @@ def _duck_plan(
     root = translate(
         tree,
         relations,
-        duck_text,
+        deparse,
         opts.analyze and rows is None,
         verbose=opts.verbose,
         subquery=subqueries[0] if len(subqueries) == 1 else "unnamed_subquery",
@@ -426,7 +444,7 @@ def _explain_dml(
         except errors.VecgresError:
             bound = None  # VALUES with DEFAULT and the like: the node without DuckDB
         if bound is not None:
-            child, run_ms = _duck_plan(session, bound, params, opts)
+            child, run_ms = duck_plan(session, bound, params, opts)
         else:
             values = source.find(exp.Values)
             many = values is not None and len(values.expressions) > 1

@@ -11,19 +11,31 @@ explained by ``explain_plan.py`` from the plan DuckDB runs.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from typing import Any
 
+import pyarrow as pa
 from sqlglot import exp
 
 from vecgres.executor.rangesearch import RangePlan
 from vecgres.executor.topk import SegmentReport
 from vecgres.index.expression import expression_type
+from vecgres.planner.duckplan import Relation
+from vecgres.planner.pgplan import ExplainOptions, PlanNode, graft, parse_text
 from vecgres.planner.topk import OPERATOR_SYMBOL, AnnTopK
 from vecgres.result import Result
 from vecgres.sql.bind import BoundQuery, bind_query
-from vecgres.sql.explain_plan import explain_statement, lines_result, parse_options, pg_text
+from vecgres.sql.explain_plan import (
+    duck_plan,
+    duck_text,
+    explain_statement,
+    lines_result,
+    parse_options,
+    pg_text,
+    plan_result,
+)
 from vecgres.sql.range_query import execute_range, plan_range
 from vecgres.sql.topk import TopKShape, execute_plan, plan_for
 from vecgres.sql.topk_nested import plan_nested, rewrite
@@ -47,10 +59,10 @@ def explain(session: Session_, ast: exp.Expr, params: Sequence[object]) -> Resul
         return lines_result(_explain_range(session, bound, ranged, analyze, started), opts)
     found = plan_for(session, bound, params)
     if found is None:
-        nested = _explain_nested(session, bound, params, analyze, started)
+        nested = _explain_nested(session, bound, params, opts)
         if nested is None:
             return explain_statement(session, query, opts, params, started)
-        return lines_result(nested, opts)
+        return nested
     plan, shape = found
     planned = time.perf_counter()
     reports: list[SegmentReport] | None = None
@@ -62,7 +74,7 @@ def explain(session: Session_, ast: exp.Expr, params: Sequence[object]) -> Resul
             rows = sum(b.num_rows for b in run.batches)
     done = time.perf_counter()
     name = bound.tables[shape.rel].name
-    lines = _lines(plan, shape, name, reports, rows, analyze, (done - planned) * 1000)
+    lines = _lines(plan, shape, name, reports, rows, analyze, (done - planned) * 1000, params)
     lines.append(f"Planning Time: {(planned - started) * 1000:.3f} ms")
     if analyze:
         lines.append(f"Execution Time: {(done - planned) * 1000:.3f} ms")
@@ -104,55 +116,117 @@ def _explain_range(
 
 
 def _explain_nested(
-    session: Session_, bound: BoundQuery, params: Sequence[object], analyze: bool, started: float
-) -> list[str] | None:
-    """A statement whose subqueries or CTEs are top-k searches: DuckDB runs the rest
-    (``Custom Scan (DuckDB)``, as PostgreSQL names an extension's node) on their
-    results, and each search is shown under it as PostgreSQL shows a CTE or subquery."""
+    session: Session_, bound: BoundQuery, params: Sequence[object], opts: ExplainOptions
+) -> Result | None:
+    """A statement whose subqueries or CTEs are top-k searches: each search runs on
+    its own (as it does when the statement runs) and DuckDB plans the rest of the
+    statement on their results; the plan shows each search's ``Limit -> Index Scan``
+    where the statement reads it. None without a search the ANN path runs (none, or
+    ``vecgres.enable_ann = off``): DuckDB's own plan is the whole plan."""
     _root, searches = plan_nested(session, bound, params)
     if not searches:
         return None
-    planned = time.perf_counter()
-    rows = 0
-    if analyze:
-        snap = session.db.snapshot()
-        rewritten = rewrite(session, bound, params, snap)
-        if rewritten is not None:
-            searches = rewritten.searches
-            session._register_tables(bound.tables, snap)
-            sql = rewritten.register(session.duck)
-        else:  # vecgres.enable_ann = off: DuckDB runs every search exactly
-            session._register_tables(bound.tables, snap)
-            sql = bound.render(params)
-        try:
-            rows = session.duck.arrow(sql).num_rows
-        finally:
-            session.duck.clear()
-    done = time.perf_counter()
-    ms = (done - planned) * 1000
-    lines = [
-        "Custom Scan (DuckDB)"
-        + (f" (actual time=0.000..{ms:.3f} rows={rows} loops=1)" if analyze else "")
-    ]
-    for search in searches:
+    started = time.perf_counter()
+    rewritten = rewrite(session, bound, params, session.db.snapshot())
+    if rewritten is None or rewritten.bound is None:
+        return None
+    searched = time.perf_counter()
+    # aliases as PostgreSQL gives them: a table read again is t_1, t_2, ...
+    seen: dict[str, int] = {}
+    for node in rewritten.bound.ast.find_all(exp.Table):
+        if node.name in rewritten.bound.tables:
+            seen[node.alias_or_name] = seen.get(node.alias_or_name, 0) + 1
+    registered: list[tuple[Relation, pa.Table]] = []
+    subtrees: dict[str, PlanNode] = {}
+    labels: dict[str, str] = {}
+    # a search's columns -> (its subquery or CTE name, the column's name)
+    renames: dict[str, tuple[str, str]] = {}
+    for relation, search in rewritten.by_relation.items():
         name = search.sub.tables[search.shape.rel].name
+        own = search.shape.alias if search.shape.alias not in (search.shape.rel, name) else None
+        alias = own or name
+        n = seen.get(alias, 0)
+        seen[alias] = n + 1
+        if n:
+            alias = f"{alias}_{n}"
         run = search.run
-        reports = run.segments if run is not None else None
-        found_rows = 0
-        if run is not None:
-            batches = list(run.batches)
-            run.batches = iter(batches)
-            found_rows = sum(b.num_rows for b in batches)
-        inner = _lines(
-            search.plan, search.shape, name, reports, found_rows, analyze and run is not None, ms
+        table = rewritten.relations[relation]
+        reports = run.segments if run is not None and opts.analyze else None
+        analyze = opts.analyze and run is not None
+        lines = _lines(
+            search.plan, search.shape, name, reports, table.num_rows, analyze, search.ms, params
         )
-        lines.append(f"  {search.label}")
-        lines.append(f"    ->  {inner[0]}")
-        lines.extend(f"        {text}" for text in inner[1:])
-    lines.append(f"Planning Time: {(planned - started) * 1000:.3f} ms")
-    if analyze:
-        lines.append(f"Execution Time: {ms:.3f} ms")
-    return lines
+        subtree = parse_text(lines)
+        _realias(subtree, name, alias)
+        subtrees[relation] = subtree
+        label = search.label.rsplit(" ", 1)[-1]
+        labels[relation] = label
+        outputs = search.sub.output_names
+        columns = {c.lower() for c in table.column_names} | {o.lower() for o in outputs}
+        registered.append((Relation(relation, alias, frozenset(columns)), table))
+        for i, out in enumerate(outputs):
+            renames[f"{relation}_c{i}"] = (label, out)
+
+    def deparse(text: str, scope: dict[str, str], right: dict[str, str] | None) -> str:
+        for column, (label, out) in renames.items():
+            if column in text:  # a filter DuckDB pushed into the scan of the results
+                text = text.replace(column, _quoted(out))
+                scope = {**scope, out.lower(): label}
+        return duck_text(text, scope, right)
+
+    root, run_ms = duck_plan(
+        session, rewritten.bound, params, opts, registered, rewritten.sql, deparse
+    )
+    root = graft(root, subtrees, labels)
+    search_ms = (searched - started) * 1000
+    planning = (time.perf_counter() - started) * 1000 - run_ms - search_ms
+    execution = run_ms + search_ms if opts.analyze else None
+    return plan_result(root, opts, planning, execution)
+
+
+def _quoted(name: str) -> str:
+    return (
+        name
+        if name.isidentifier() and name == name.lower()
+        else '"' + name.replace('"', '""') + '"'
+    )
+
+
+def _realias(node: PlanNode, name: str, alias: str) -> None:
+    if node.relation == name and node.node_type.endswith("Scan"):
+        node.alias = None if alias == name else alias
+    for child in node.children:
+        _realias(child, name, alias)
+
+
+_NUMBER_RE = re.compile(r"-?\d+(\.\d+)?")
+
+
+def _with_params(node: exp.Expr, params: Sequence[object]) -> exp.Expr:
+    """``node`` with its parameters as the constants they are in this run (PostgreSQL
+    explains a statement with parameters by its plan for their values)."""
+    if not params or node.find(exp.Parameter) is None:
+        return node
+    node = node.copy()
+    for param in list(node.find_all(exp.Parameter)):
+        inner = param.this
+        if not isinstance(inner, exp.Literal) or inner.is_string:
+            continue
+        i = int(inner.this)
+        if not 1 <= i <= len(params):
+            continue
+        value = params[i - 1]
+        if value is None:
+            param.replace(exp.Null())
+        elif isinstance(value, bool):
+            param.replace(exp.Boolean(this=value))
+        elif isinstance(value, int | float) or (
+            isinstance(value, str) and _NUMBER_RE.fullmatch(value) is not None
+        ):  # over the wire parameters come as text
+            param.replace(exp.Literal.number(value))
+        else:
+            param.replace(exp.Literal.string(str(value)))
+    return node
 
 
 def _pg_text(node: exp.Expr) -> str:
@@ -168,6 +242,7 @@ def _lines(
     rows: int,
     analyze: bool,
     ms: float,
+    params: Sequence[object] = (),
 ) -> list[str]:
     actual = f" (actual time=0.000..{ms:.3f} rows={rows} loops=1)" if analyze else ""
     rel = name if shape.alias in (shape.rel, name) else f"{name} {shape.alias}"
@@ -180,7 +255,7 @@ def _lines(
     if shape.expression is not None:  # an expression key: (v)::halfvec(3)
         key = shape.expression[1]
     order = f"({key} {OPERATOR_SYMBOL[plan.metric]} {shown})"
-    where = _pg_text(shape.where) if shape.where is not None else None
+    where = _pg_text(_with_params(shape.where, params)) if shape.where is not None else None
     scanned = sum(r.rows for r in reports) if reports is not None else 0
     scan_actual = f" (actual time=0.000..{ms:.3f} rows={scanned} loops=1)" if analyze else ""
     out = [f"Limit{actual}"]
