@@ -25,6 +25,10 @@ class ExplainOptions:
     timing: bool | None = None  # None: on with ANALYZE
     summary: bool | None = None  # None: on with ANALYZE
     format: str = "text"
+    settings: bool = False
+    # SETTINGS: the planner-relevant parameters changed from their defaults, with
+    # their values as SHOW prints them (filled by the statement's session)
+    changed: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def timed(self) -> bool:
@@ -159,6 +163,8 @@ def render_json(
         return out
 
     doc: dict[str, object] = {"Plan": obj(root, None)}
+    if opts.settings:
+        doc["Settings"] = dict(opts.changed)
     if planning_ms is not None:
         doc["Planning Time"] = round(planning_ms, 3)
     doc["Triggers"] = []

@@ -23,6 +23,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from vecgres import errors
+from vecgres.config import GUCS
 from vecgres.planner.duckplan import Deparse, Relation, translate
 from vecgres.planner.pgplan import (
     Actual,
@@ -71,6 +72,46 @@ def parse_options(text: str) -> tuple[ExplainOptions, str]:
     return opts, rest
 
 
+# the parameters EXPLAIN (SETTINGS) reports when changed: PostgreSQL's planner
+# parameters (GUC_EXPLAIN) that vecgres has, and the ANN search's own
+_PLANNER_SETTINGS = (
+    "enable_bitmapscan",
+    "enable_indexscan",
+    "enable_seqscan",
+    "hnsw.ef_search",
+    "hnsw.iterative_scan",
+    "hnsw.max_scan_tuples",
+    "hnsw.scan_mem_multiplier",
+    "ivfflat.iterative_scan",
+    "ivfflat.max_probes",
+    "ivfflat.probes",
+    "jit",
+    "max_parallel_workers_per_gather",
+    "search_path",
+    "vecgres.enable_ann",
+    "work_mem",
+)
+
+
+def changed_settings(settings: Any) -> list[tuple[str, str]]:
+    """(name, value as SHOW prints it) of each planner parameter whose value is not
+    its default, in PostgreSQL's order (by name)."""
+    out = []
+    for name in _PLANNER_SETTINGS:
+        guc = GUCS[name]
+        value = settings.get(name)
+        if guc.kind in ("int", "real"):
+            try:
+                same = float(value) == float(guc.default)
+            except ValueError:
+                same = value == guc.default
+        else:
+            same = value == guc.default
+        if not same:
+            out.append((name, settings.show(name)[1]))
+    return out
+
+
 def _set_option(opts: ExplainOptions, name: str, value: str | None) -> None:
     if name == "format":
         if value is None:
@@ -91,7 +132,7 @@ def _set_option(opts: ExplainOptions, name: str, value: str | None) -> None:
         "buffers": "buffers",
         "timing": "timing",
         "summary": "summary",
-        "settings": "",
+        "settings": "settings",
         "wal": "",
     }
     if name not in fields:
@@ -119,6 +160,9 @@ def plan_result(
         lines = [render_json(root, opts, planning, execution)]
     else:
         lines = render_text(root, opts)
+        if opts.settings and opts.changed:
+            shown = ", ".join(f"{name} = '{value}'" for name, value in opts.changed)
+            lines.append(f"Settings: {shown}")
         if planning is not None:
             lines.append(f"Planning Time: {planning:.3f} ms")
         if execution is not None:

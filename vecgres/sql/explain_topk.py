@@ -28,6 +28,7 @@ from vecgres.planner.topk import OPERATOR_SYMBOL, AnnTopK
 from vecgres.result import Result
 from vecgres.sql.bind import BoundQuery, bind_query
 from vecgres.sql.explain_plan import (
+    changed_settings,
     duck_plan,
     duck_text,
     explain_statement,
@@ -48,6 +49,8 @@ Session_ = Any
 def explain(session: Session_, ast: exp.Expr, params: Sequence[object]) -> Result:
     text = ast.expression.name if isinstance(ast.expression, exp.Expr) else str(ast.expression)
     opts, sql = parse_options(text)
+    if opts.settings:
+        opts.changed = changed_settings(session.settings)
     query = session._parse_one(sql)
     started = time.perf_counter()
     if not isinstance(query, exp.Query):
