@@ -314,3 +314,54 @@ def graft(root: PlanNode, subtrees: dict[str, PlanNode], labels: dict[str, str])
         return node, added
 
     return walk(root)[0]
+
+
+# nodes that hand up their input's rows as they are: VERBOSE shows their input's columns
+_PASS_THROUGH = {"Limit", "Sort", "Hash", "Materialize", "Unique", "Incremental Sort"}
+
+
+def fill_outputs(node: PlanNode) -> None:
+    """VERBOSE: a node that does not project shows its input's ``Output:``, with the
+    expressions its input computed parenthesized, as PostgreSQL prints references to
+    them (``(x + 1)`` below, ``((x + 1))`` above; ``count(*)`` below, ``(count(*))``)."""
+    for child in node.children:
+        fill_outputs(child)
+    if node.node_type not in _PASS_THROUGH or not node.children:
+        return
+    below = next((text for label, text in node.children[0].details if label == "Output"), None)
+    if below is None:
+        return
+    shown = ", ".join(_reference(item) for item in _split_list(below))
+    node.details = [d for d in node.details if d[0] != "Output"]
+    node.details.insert(0, ("Output", shown))
+
+
+_COLUMN_REF = re.compile(r'^(?:[\w$]+|"[^"]*")(?:\.(?:[\w$]+|"[^"]*"))*$')
+_CALL = re.compile(r"^[\w$.]+\(.*\)$", re.S)
+
+
+def _reference(item: str) -> str:
+    """``item`` as a node above the one computing it shows it."""
+    if _COLUMN_REF.match(item):
+        return item
+    if item.startswith("(") and _closing(item) == len(item) - 1:
+        inner = item[1:-1]
+        if (inner.startswith("(") and _closing(inner) == len(inner) - 1) or _CALL.match(inner):
+            return item  # already a reference: ((x + 1)), (count(*))
+    return f"({item})"
+
+
+def _closing(text: str) -> int:
+    """The index of the parenthesis closing the one ``text`` opens with (-1: none)."""
+    depth = 0
+    quoted = False
+    for i, ch in enumerate(text):
+        if ch == "'":
+            quoted = not quoted
+        elif not quoted and ch == "(":
+            depth += 1
+        elif not quoted and ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+    return -1

@@ -29,6 +29,7 @@ from vecgres.planner.pgplan import (
     Actual,
     ExplainOptions,
     PlanNode,
+    fill_outputs,
     parse_text,
     render_json,
     render_text,
@@ -156,6 +157,8 @@ def plan_result(
     """The EXPLAIN result: one text column ``QUERY PLAN``."""
     planning = planning_ms if opts.summarized else None
     execution = execution_ms if opts.summarized and opts.analyze else None
+    if opts.verbose:
+        fill_outputs(root)
     if opts.format == "json":
         lines = [render_json(root, opts, planning, execution)]
     else:
@@ -383,7 +386,9 @@ def _relations(session: Session_, bound: BoundQuery, analyze: bool) -> list[Rela
         seen[alias] = n + 1
         hidden = _hidden_rows(session, node.name) if analyze else 0
         cols = frozenset(c.lower() for c in duck_names(table))
-        out.append(Relation(table.name, alias if n == 0 else f"{alias}_{n}", cols, hidden))
+        physical = tuple(c.name for c in table.columns)
+        name = alias if n == 0 else f"{alias}_{n}"
+        out.append(Relation(table.name, name, cols, hidden, physical))
     return out
 
 

@@ -77,7 +77,8 @@ def explain(session: Session_, ast: exp.Expr, params: Sequence[object]) -> Resul
             rows = sum(b.num_rows for b in run.batches)
     done = time.perf_counter()
     name = bound.tables[shape.rel].name
-    lines = _lines(plan, shape, name, reports, rows, analyze, (done - planned) * 1000, params)
+    ms = (done - planned) * 1000
+    lines = _lines(plan, shape, name, reports, rows, analyze, ms, params, bound.ast, opts.verbose)
     lines.append(f"Planning Time: {(planned - started) * 1000:.3f} ms")
     if analyze:
         lines.append(f"Execution Time: {(done - planned) * 1000:.3f} ms")
@@ -157,10 +158,20 @@ def _explain_nested(
         reports = run.segments if run is not None and opts.analyze else None
         analyze = opts.analyze and run is not None
         lines = _lines(
-            search.plan, search.shape, name, reports, table.num_rows, analyze, search.ms, params
+            search.plan,
+            search.shape,
+            name,
+            reports,
+            table.num_rows,
+            analyze,
+            search.ms,
+            params,
+            search.sub.ast if isinstance(search.sub.ast, exp.Select) else None,
+            opts.verbose,
+            alias,
+            nested=True,
         )
         subtree = parse_text(lines)
-        _realias(subtree, name, alias)
         subtrees[relation] = subtree
         label = search.label.rsplit(" ", 1)[-1]
         labels[relation] = label
@@ -195,13 +206,6 @@ def _quoted(name: str) -> str:
     )
 
 
-def _realias(node: PlanNode, name: str, alias: str) -> None:
-    if node.relation == name and node.node_type.endswith("Scan"):
-        node.alias = None if alias == name else alias
-    for child in node.children:
-        _realias(child, name, alias)
-
-
 _NUMBER_RE = re.compile(r"-?\d+(\.\d+)?")
 
 
@@ -232,6 +236,26 @@ def _with_params(node: exp.Expr, params: Sequence[object]) -> exp.Expr:
     return node
 
 
+def _outputs(
+    select: exp.Select, order: str, params: Sequence[object], prefix: str | None
+) -> list[tuple[str, bool]]:
+    """(text, is a column) of what a search's nodes hand up, as VERBOSE prints it: the
+    select list, then the distance it is ordered by unless the list has it; columns
+    qualified by ``prefix`` when given."""
+    items = []
+    for item in select.expressions:
+        node = item.this if isinstance(item, exp.Alias) else item
+        if isinstance(node, exp.Column):
+            name = _quoted(node.name)
+            items.append((f"{prefix}.{name}" if prefix else name, True))
+        else:
+            scope = {"*": prefix} if prefix else None
+            items.append((pg_text(_with_params(node, params), scope), False))
+    if all(text != order for text, _ in items):
+        items.append((order, False))
+    return items
+
+
 def _pg_text(node: exp.Expr) -> str:
     """PostgreSQL's deparse of a one-table filter: columns unqualified."""
     return pg_text(node)
@@ -246,9 +270,17 @@ def _lines(
     analyze: bool,
     ms: float,
     params: Sequence[object] = (),
+    select: exp.Select | None = None,
+    verbose: bool = False,
+    alias: str | None = None,
+    nested: bool = False,
 ) -> list[str]:
+    """The plan's lines; ``select``: the search's SELECT (VERBOSE shows its output
+    columns), ``alias``: the name the scan shows (default: the query's alias)."""
     actual = f" (actual time=0.000..{ms:.3f} rows={rows} loops=1)" if analyze else ""
-    rel = name if shape.alias in (shape.rel, name) else f"{name} {shape.alias}"
+    if alias is None:
+        alias = shape.alias if shape.alias not in (shape.rel, name) else name
+    rel = name if alias == name else f"{name} {alias}"
     shown_type = expression_type(plan.key_type) if ">" in plan.key_type else plan.key_type
     if plan.query_text is not None:  # bit and sparsevec queries keep their text
         shown = f"'{plan.query_text}'::{shown_type}"
@@ -258,13 +290,31 @@ def _lines(
     if shape.expression is not None:  # an expression key: (v)::halfvec(3)
         key = shape.expression[1]
     order = f"({key} {OPERATOR_SYMBOL[plan.metric]} {shown})"
-    where = _pg_text(_with_params(shape.where, params)) if shape.where is not None else None
+    # VERBOSE qualifies the scan's conditions and keys (PostgreSQL: useprefix)
+    qualified = f"({alias}.{key} {OPERATOR_SYMBOL[plan.metric]} {shown})" if verbose else order
+    if shape.expression is not None:
+        qualified = order
+    where = None
+    if shape.where is not None:
+        where = pg_text(_with_params(shape.where, params), {"*": alias} if verbose else None)
+    scan_output = upper_output = ""
+    if verbose and select is not None:
+        # inside a larger statement PostgreSQL qualifies every output (useprefix)
+        prefix = alias if nested else None
+        items = _outputs(select, qualified if nested else order, params, prefix)
+        scan_output = ", ".join(text for text, _ in items)
+        # a node above the scan shows an expression it takes from it parenthesized
+        upper_output = ", ".join(text if column else f"({text})" for text, column in items)
     scanned = sum(r.rows for r in reports) if reports is not None else 0
     scan_actual = f" (actual time=0.000..{ms:.3f} rows={scanned} loops=1)" if analyze else ""
     out = [f"Limit{actual}"]
+    if upper_output:
+        out.append(f"  Output: {upper_output}")
     if plan.index is not None:
         out.append(f"  ->  Index Scan using {plan.index.name} on {rel}{actual}")
-        out.append(f"        Order By: {order}")
+        if scan_output:
+            out.append(f"        Output: {scan_output}")
+        out.append(f"        Order By: {qualified}")
         if where:
             out.append(f"        Filter: {where}")
         method = plan.index.method
@@ -287,8 +337,12 @@ def _lines(
         indent = "        "
     else:
         out.append(f"  ->  Sort{actual}")
-        out.append(f"        Sort Key: ({order})")
+        if upper_output:
+            out.append(f"        Output: {upper_output}")
+        out.append(f"        Sort Key: ({qualified})")
         out.append(f"        ->  Seq Scan on {rel}{scan_actual}")
+        if scan_output:
+            out.append(f"              Output: {scan_output}")
         if where:
             out.append(f"              Filter: {where}")
         indent = "              "
