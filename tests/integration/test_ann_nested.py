@@ -95,7 +95,7 @@ def test_hybrid_full_join_uses_both_indexes_and_matches_numpy(db):
             "                    ->  Index Scan using docs_e2 on docs docs_1",
         ]
         assert "        Hash Cond: (docs.id = docs_1.id)" in plan
-        assert "                    Filter: (cat < %d)" % cut in plan
+        assert f"                    Filter: (cat < {cut})" in plan
         segments = [line for line in plan if "Segment:" in line]
         assert len(segments) == 6  # three sealed segments per search
         assert all(": ann" in line and "rows=300" in line for line in segments)
@@ -103,7 +103,8 @@ def test_hybrid_full_join_uses_both_indexes_and_matches_numpy(db):
         times = [float(line.split("..")[1].split()[0]) for line in plan if "actual time" in line]
         assert times[0] >= max(times[1:])
         counts = [int(line.split("rows=")[1].split()[0]) for line in plan if "actual time" in line]
-        assert counts[2:4] == [20, 20] and counts[5:] == [20, 20]
+        assert counts[2:4] == [20, 20]
+        assert counts[5:] == [20, 20]
         # the exact reference gives the same rows
         cur.execute("SET vecgres.enable_ann = off")
         cur.execute(HYBRID, params)

@@ -26,6 +26,7 @@ from vecgres.planner.duckplan import Relation
 from vecgres.planner.pgplan import ExplainOptions, PlanNode, graft, parse_text
 from vecgres.planner.topk import OPERATOR_SYMBOL, AnnTopK
 from vecgres.result import Result
+from vecgres.sql import prepared_sql
 from vecgres.sql.bind import BoundQuery, bind_query
 from vecgres.sql.explain_plan import (
     changed_settings,
@@ -51,6 +52,9 @@ def explain(session: Session_, ast: exp.Expr, params: Sequence[object]) -> Resul
     opts, sql = parse_options(text)
     if opts.settings:
         opts.changed = changed_settings(session.settings)
+    if prepared_sql.execute_target(sql):  # EXPLAIN EXECUTE name(values)
+        stmt, params = prepared_sql.resolve_execute(session, sql)
+        sql = stmt.sql
     query = session._parse_one(sql)
     started = time.perf_counter()
     if not isinstance(query, exp.Query):
@@ -78,7 +82,8 @@ def explain(session: Session_, ast: exp.Expr, params: Sequence[object]) -> Resul
     done = time.perf_counter()
     name = bound.tables[shape.rel].name
     ms = (done - planned) * 1000
-    lines = _lines(plan, shape, name, reports, rows, analyze, ms, params, bound.ast, opts.verbose)
+    select = bound.ast if isinstance(bound.ast, exp.Select) else None
+    lines = _lines(plan, shape, name, reports, rows, analyze, ms, params, select, opts.verbose)
     lines.append(f"Planning Time: {(planned - started) * 1000:.3f} ms")
     if analyze:
         lines.append(f"Execution Time: {(done - planned) * 1000:.3f} ms")
