@@ -4,9 +4,16 @@ PostgreSQL + pgvector shows ``Limit -> Index Scan using <index> on <table>``
 with ``Order By:`` and ``Filter:`` lines when the index is used, and
 ``Limit -> Sort -> Seq Scan`` otherwise. vecgres prints the same nodes
 (always without cost estimates, as ``COSTS OFF``) and under the scan its own
-details: the index method and search settings, and with ANALYZE what each
-segment did (strategy, rows matching, candidates). Other statements are
-explained by ``explain_plan.py`` from the plan DuckDB runs.
+details: the index method and search settings, and with ANALYZE the segments
+searched and pruned and what each did (strategy, rows, rows matching the
+filter, candidates, ANN rounds). VERBOSE adds each node's ``Output:``.
+
+A statement with top-k searches in subqueries or CTEs shows DuckDB's plan of
+the rest of it (joins, aggregates) with each search's ``Limit -> Index Scan``
+where the statement reads its rows (the searches run first, as when the
+statement runs). ``EXPLAIN EXECUTE name(values)`` explains a statement of SQL
+PREPARE with those values. Other statements are explained by
+``explain_plan.py`` from the plan DuckDB runs.
 """
 
 from __future__ import annotations
@@ -188,8 +195,9 @@ def _explain_nested(
 
     def deparse(text: str, scope: dict[str, str], right: dict[str, str] | None) -> str:
         for column, (label, out) in renames.items():
-            if column in text:  # a filter DuckDB pushed into the scan of the results
-                text = text.replace(column, _quoted(out))
+            pattern = re.compile(rf"\b{column}\b")
+            if pattern.search(text):  # a filter DuckDB pushed into the scan of the results
+                text = pattern.sub(_quoted(out), text)
                 scope = {**scope, out.lower(): label}
         return duck_text(text, scope, right)
 
@@ -352,6 +360,8 @@ def _lines(
             out.append(f"              Filter: {where}")
         indent = "              "
     if reports is not None:
+        pruned = sum(r.strategy == "pruned" for r in reports)
+        out.append(f"{indent}Segments: {len(reports) - pruned} searched, {pruned} pruned")
         for r in reports:
             name = f"segment {r.segment_id}" if r.segment_id is not None else "growing"
             # an exact segment with ANN rounds: the index search came up short
