@@ -263,11 +263,17 @@ def _node_of(text: str) -> PlanNode:
     return node
 
 
-def graft(root: PlanNode, subtrees: dict[str, PlanNode], labels: dict[str, str]) -> PlanNode:
+def graft(
+    root: PlanNode,
+    subtrees: dict[str, PlanNode],
+    labels: dict[str, str],
+    outputs: dict[str, str] | None = None,
+) -> PlanNode:
     """``root`` with each scan of a relation in ``subtrees`` (and the Sort of it by rank
     that keeps its rows in order) replaced by that subtree: the plan of a statement
     whose top-k subqueries ran on their own, with their plans in place. A filter
-    DuckDB pushed into the scan stays, on a ``Subquery Scan on <labels[relation]>``."""
+    DuckDB pushed into the scan stays, on a ``Subquery Scan on <labels[relation]>``
+    (with ``outputs[relation]`` as its VERBOSE ``Output:``)."""
 
     def replacement(node: PlanNode) -> PlanNode | None:
         scan = node
@@ -278,10 +284,11 @@ def graft(root: PlanNode, subtrees: dict[str, PlanNode], labels: dict[str, str])
         sub = subtrees[scan.relation]
         filters = [d for d in scan.details if d[0] in ("Filter", "Rows Removed by Filter")]
         if filters:
+            shown = (outputs or {}).get(scan.relation)
             sub = PlanNode(
                 "Subquery Scan",
                 relation=labels.get(scan.relation),
-                details=filters,
+                details=([("Output", shown)] if shown else []) + filters,
                 children=[sub],
                 actual=scan.actual,
             )

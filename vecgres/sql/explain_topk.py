@@ -185,7 +185,9 @@ def _explain_nested(
         )
         subtree = parse_text(lines)
         subtrees[relation] = subtree
-        label = search.label.rsplit(" ", 1)[-1]
+        # its subquery's or CTE's name; an expression's subquery (InitPlan) has none
+        named = search.label.startswith(("CTE ", "Subquery Scan on "))
+        label = search.label.rsplit(" ", 1)[-1] if named else alias
         labels[relation] = label
         outputs = search.sub.output_names
         columns = {c.lower() for c in table.column_names} | {o.lower() for o in outputs}
@@ -198,13 +200,20 @@ def _explain_nested(
             pattern = re.compile(rf"\b{column}\b")
             if pattern.search(text):  # a filter DuckDB pushed into the scan of the results
                 text = pattern.sub(_quoted(out), text)
-                scope = {**scope, out.lower(): label}
+                # where the plan's own scope names the column (a join side), it stays
+                scope = {out.lower(): label, **scope}
+                if right is not None:
+                    right = {out.lower(): label, **right}
         return duck_text(text, scope, right)
 
     root, run_ms = duck_plan(
         session, rewritten.bound, params, opts, registered, rewritten.sql, deparse
     )
-    root = graft(root, subtrees, labels)
+    shown = {
+        relation: ", ".join(f"{labels[relation]}.{_quoted(out)}" for out in search.sub.output_names)
+        for relation, search in rewritten.by_relation.items()
+    }
+    root = graft(root, subtrees, labels, shown if opts.verbose else None)
     search_ms = (searched - started) * 1000
     planning = (time.perf_counter() - started) * 1000 - run_ms - search_ms
     execution = run_ms + search_ms if opts.analyze else None
