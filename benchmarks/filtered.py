@@ -3,10 +3,11 @@
 The table: ``--rows`` unit-ish vectors around 100 centres (``--dims``, cosine),
 ``cat = i % 100`` (so the filter ``cat < p`` is correlated with the clusters,
 the hard case for a filtered HNSW search), loaded by COPY and indexed with
-HNSW. Each query runs twice, interleaved, as a reference measured in the same
-run: with the exact ranking of matching rows done by numpy on gathered rows
-(``subset_distances`` off: the code before the faiss shortlist) and as vecgres
-runs it; both answers must be identical. Recall is against numpy brute force.
+HNSW. Each selectivity runs the queries with the strategy vecgres chooses per
+segment ("auto", and which one it chose), then with each strategy forced on
+every segment: exact distances on the matching rows (the reference), ANN with
+an allow-list of matching offsets, ANN with a widened candidate list. Recall
+and the exact-answer count are against numpy brute force.
 
     python benchmarks/filtered.py --rows 100000 --queries 100
 """
@@ -14,18 +15,51 @@ runs it; both answers must be identical. Recall is against numpy brute force.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import vecgres
-from vecgres.executor import subset_distances
+from vecgres.planner import topk as planner_topk
+from vecgres.sql import fastpath_ann
+from vecgres.sql import topk as sql_topk
+
+# each strategy forced on every segment through the planner's thresholds (exact_max_rows
+# 0 lets ANN run on any number of matching rows); "auto": the planner's own choice
+STRATEGIES: dict[str, dict[str, float]] = {
+    "auto": {},
+    "exact": {"exact_max_rows": sys.maxsize},
+    "ann-allowlist": {
+        "exact_max_rows": 0,
+        "exact_below_fraction": 0.0,
+        "allowlist_below_fraction": 2.0,
+    },
+    "ann-widened": {
+        "exact_max_rows": 0,
+        "exact_below_fraction": 0.0,
+        "allowlist_below_fraction": 0.0,
+    },
+}
+_PLAN_TOPK = planner_topk.plan_topk
+
+
+def _force(label: str | None) -> None:
+    """Make every top-k plan use the thresholds of ``label`` (None: the planner's)."""
+    overrides = STRATEGIES[label] if label is not None else {}
+
+    def forced(*args: Any, **kwargs: Any) -> planner_topk.AnnTopK:
+        return dataclasses.replace(_PLAN_TOPK(*args, **kwargs), **overrides)  # type: ignore[arg-type]
+
+    for module in (sql_topk, fastpath_ann):
+        module.plan_topk = forced if overrides else _PLAN_TOPK  # type: ignore[attr-defined]
 
 
 def main() -> None:
@@ -76,38 +110,51 @@ def run(args: argparse.Namespace, work: Path) -> None:
         0, 0.05, (args.queries, dims)
     ).astype(np.float32)
     cats = np.arange(n) % 100
-    print(f"k=10, {args.queries} queries, p50/p99 latency; reference: numpy ranking")
+    print(
+        f"k=10, {args.queries} queries, p50/p99 latency, the strategies interleaved "
+        "query by query; reference: exact (exact ranking of every matching row)"
+    )
     for pct in (1, 10, 50):
         sql = f"SELECT id FROM items WHERE cat < {pct} ORDER BY embedding <=> %s LIMIT 10"
-        lat: dict[str, list[float]] = {"numpy ranking (before)": [], "vecgres": []}
-        recall = same = rows = 0.0
+        chosen: dict[str, int] = {}
+        for q in queries:  # what "auto" does to each query's segments
+            cur.execute("EXPLAIN ANALYZE " + sql, (q,))
+            for (line,) in cur.fetchall():
+                if "Segment: " in line:
+                    strategy = line.split(": ")[2].split(",")[0]
+                    rounds = " after a short ANN search" if "ann_rounds" in line else ""
+                    if strategy != "exact":
+                        rounds = ""
+                    key = strategy + rounds
+                    chosen[key] = chosen.get(key, 0) + 1
+        shown = ", ".join(f"{k} {v}" for k, v in sorted(chosen.items()))
+        print(f"  WHERE {pct:2d}%  auto chose per segment: {shown}")
+        lat: dict[str, list[float]] = {label: [] for label in STRATEGIES}
+        recall = dict.fromkeys(STRATEGIES, 0.0)
+        rows = dict.fromkeys(STRATEGIES, 0)
+        same = dict.fromkeys(STRATEGIES, 0)
         for q in queries:
-            answers = []
-            for label, min_rows in (("numpy ranking (before)", sys.maxsize), ("vecgres", 512)):
-                subset_distances.MIN_ROWS = min_rows
+            d = -(unit @ (q / np.linalg.norm(q)))
+            d[cats >= pct] = np.inf
+            truth = np.argsort(d, kind="stable")[:10].tolist()
+            for label in STRATEGIES:
+                _force(label)
                 t = time.perf_counter()
                 cur.execute(sql, (q,))
                 got = [r[0] for r in cur.fetchall()]
                 lat[label].append(time.perf_counter() - t)
-                answers.append(got)
-            same += answers[0] == answers[1]
-            d = -(unit @ (q / np.linalg.norm(q)))
-            d[cats >= pct] = np.inf
-            truth = set(np.argsort(d)[:10].tolist())
-            recall += len(truth & set(answers[1])) / 10
-            rows += len(answers[1])
-        subset_distances.MIN_ROWS = 512
-        for label, values in lat.items():
-            ms = np.array(values) * 1000
-            print(
-                f"  WHERE {pct:2d}%  {label:24s} p50={np.median(ms):7.2f} ms  "
-                f"p99={np.percentile(ms, 99):7.2f} ms"
-            )
+                recall[label] += len(set(truth) & set(got)) / 10
+                rows[label] += len(got)
+                same[label] += got == truth
+            _force(None)
         nq = len(queries)
-        print(
-            f"  WHERE {pct:2d}%  recall@10={recall / nq:.3f} rows={rows / nq:.1f} "
-            f"identical answers {int(same)}/{nq}"
-        )
+        for label in STRATEGIES:
+            ms = np.array(lat[label]) * 1000
+            print(
+                f"  WHERE {pct:2d}%  {label:14s} p50={np.median(ms):7.2f} ms  "
+                f"p99={np.percentile(ms, 99):7.2f} ms  recall@10={recall[label] / nq:.3f}  "
+                f"rows={rows[label] / nq:.1f}  exact answers {same[label]}/{nq}"
+            )
     con.close()
 
 

@@ -54,7 +54,7 @@ from vecgres.executor.keys import KeyIndexes
 from vecgres.executor.relation import PendingWrites, layout_of, stored_conversions, table_view
 from vecgres.executor.sequences import SequenceState
 from vecgres.result import ColumnInfo, Notice, Result
-from vecgres.sql import ddl, fastpath, grants, membership, pgcatalog
+from vecgres.sql import ddl, fastpath, grants, membership, pgcatalog, prepared_sql
 from vecgres.sql.bind import BindContext, BoundQuery, bind_query, count_params
 from vecgres.sql.dialect import DIALECT
 from vecgres.sql.rendercache import Template
@@ -284,6 +284,7 @@ class Session:
         self.lastval: int | None = None
         self.notices: list[Notice] = []
         self.cursors = cursors.CursorSet()
+        self.sql_prepared: dict[str, PreparedStatement] = {}  # PREPARE name AS ...
         # statement text -> (catalog and search_path it was bound under, statement)
         self._plans: OrderedDict[str, tuple[tuple[Catalog, tuple[str, ...]], PreparedStatement]] = (
             OrderedDict()
@@ -413,6 +414,8 @@ class Session:
             return PreparedStatement(sql, [], None, "admin")
         if grants.is_grant(sql):
             return PreparedStatement(sql, [], None, "grant")
+        if prepared_sql.is_statement(sql):
+            return PreparedStatement(sql, [], None, "prepared")
         if cursors.is_cursor_statement(sql):
             query = cursors.declared_query(sql)
             inner = [] if query is None else self.prepare(query, param_types).param_types
@@ -470,6 +473,9 @@ class Session:
         if stmt.kind == "txn":
             return self._transaction_control(stmt.sql)
         if stmt.kind == "noop":
+            # SQL PREPARE's statements (the server drops its own first, and says
+            # when a name is unknown: it may be one of its own)
+            pgcatalog.deallocate(stmt.sql, self.sql_prepared, missing_ok=True)
             return Result(None, None, pgcatalog.noop_tag(stmt.sql) or "")
         if self.txn is not None and self.txn.failed:
             raise errors.InFailedSqlTransaction(
@@ -486,6 +492,8 @@ class Session:
         try:
             if stmt.kind == "admin":
                 result = self._admin(stmt.sql, in_block=not autocommit)
+            elif stmt.kind == "prepared":
+                result = prepared_sql.run(self, stmt.sql)
             elif stmt.kind == "cursor":
                 result = self.cursors.run(
                     stmt.sql,

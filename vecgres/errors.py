@@ -218,6 +218,10 @@ class DuplicateObject(VecgresError):
     sqlstate = "42710"
 
 
+class DuplicatePreparedStatement(VecgresError):
+    sqlstate = "42P05"
+
+
 class GroupingError(VecgresError):
     sqlstate = "42803"
 

@@ -78,15 +78,33 @@ def test_hybrid_full_join_uses_both_indexes_and_matches_numpy(db):
             if db_ is not None:
                 assert db_ == pytest.approx(d2[rid], rel=1e-5)
         plan = explain(cur, HYBRID, params)
-        assert plan[0].startswith("Custom Scan (DuckDB)")
-        scans = [line.strip() for line in plan if "Index Scan using" in line]
-        assert [s.split(" (")[0] for s in scans] == [
-            "->  Index Scan using docs_e1 on docs",
-            "->  Index Scan using docs_e2 on docs",
+        # DuckDB's plan of the join, with each search's Limit -> Index Scan in place
+        # of the relation its rows were handed over in
+        heads = [
+            line.split(" (actual")[0]
+            for line in plan
+            if line.lstrip().startswith("->  ") or line == plan[0]
         ]
+        assert heads == [
+            "Sort",
+            "  ->  Hash Full Join",
+            "        ->  Limit",
+            "              ->  Index Scan using docs_e1 on docs",
+            "        ->  Hash",
+            "              ->  Limit",
+            "                    ->  Index Scan using docs_e2 on docs docs_1",
+        ]
+        assert "        Hash Cond: (docs.id = docs_1.id)" in plan
+        assert f"                    Filter: (cat < {cut})" in plan
         segments = [line for line in plan if "Segment:" in line]
         assert len(segments) == 6  # three sealed segments per search
-        assert all(": ann" in line for line in segments)
+        assert all(": ann" in line and "rows=300" in line for line in segments)
+        # every node's time includes the searches under it, as in PostgreSQL
+        times = [float(line.split("..")[1].split()[0]) for line in plan if "actual time" in line]
+        assert times[0] >= max(times[1:])
+        counts = [int(line.split("rows=")[1].split()[0]) for line in plan if "actual time" in line]
+        assert counts[2:4] == [20, 20]
+        assert counts[5:] == [20, 20]
         # the exact reference gives the same rows
         cur.execute("SET vecgres.enable_ann = off")
         cur.execute(HYBRID, params)

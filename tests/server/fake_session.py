@@ -50,6 +50,7 @@ class FakeSession:
         self.status = "I"
         self._cancel = threading.Event()
         self.closed = False
+        self.sql_prepared: dict[str, object] = {}
 
     @property
     def transaction_status(self) -> str:

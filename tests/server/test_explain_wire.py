@@ -109,3 +109,57 @@ def test_explain_errors_keep_the_connection(conn: psycopg.Connection) -> None:
     with pytest.raises(psycopg.errors.InvalidParameterValue, match="TIMING requires ANALYZE"):
         conn.execute("EXPLAIN (TIMING) SELECT 1")
     assert _plan(conn, "EXPLAIN SELECT 1") == ["Result"]
+
+
+def test_explain_execute_with_settings_and_verbose(conn: psycopg.Connection) -> None:
+    conn.execute(
+        "PREPARE near(vector, int) AS SELECT id FROM t WHERE cat = $2 ORDER BY v <-> $1 LIMIT 3"
+    )
+    # cat = 1: ids 1, 5, 9, 13, ...; nearest to [10,0]: 9, 13, 5
+    assert conn.execute("EXECUTE near('[10,0]', 1)").fetchall() == [(9,), (13,), (5,)]
+    conn.execute("CREATE INDEX t_v ON t USING hnsw (v vector_l2_ops)")
+    conn.execute("SET hnsw.ef_search = 64")
+    plan = _plan(conn, "EXPLAIN (COSTS OFF, VERBOSE, SETTINGS) EXECUTE near('[10,0]', 1)")
+    assert plan == [
+        "Limit",
+        "  Output: id, ((v <-> '[10,0]'::vector))",
+        "  ->  Index Scan using t_v on public.t",
+        "        Output: id, (v <-> '[10,0]'::vector)",
+        "        Order By: (t.v <-> '[10,0]'::vector)",
+        "        Filter: (t.cat = 1)",
+        "        Vecgres: hnsw per segment, ef_search=64, growing segment exact",
+        "Settings: hnsw.ef_search = '64'",
+    ]
+    plan = _plan(conn, "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) EXECUTE near('[10,0]', 1)")
+    assert plan[0] == "Limit (actual rows=3 loops=1)"
+    assert "        Segment: growing: exact, rows=40 matching=10 candidates=10" in plan
+    assert conn.execute("EXECUTE near('[10,0]', 1)").fetchall() == [(9,), (13,), (5,)]
+    with pytest.raises(psycopg.errors.SyntaxError, match="wrong number of parameters"):
+        conn.execute("EXPLAIN EXECUTE near('[10,0]')")
+    conn.execute("DEALLOCATE near")
+    with pytest.raises(psycopg.errors.InvalidSqlStatementName, match='"near" does not exist'):
+        conn.execute("EXPLAIN EXECUTE near('[10,0]', 1)")
+    assert conn.execute("SELECT count(*) FROM t").fetchone() == (40,)
+
+
+def test_explain_nested_search_shows_the_index_scan(conn: psycopg.Connection) -> None:
+    conn.execute("CREATE INDEX t_v ON t USING hnsw (v vector_l2_ops)")
+    plan = _plan(
+        conn,
+        "EXPLAIN (COSTS OFF) SELECT c.name, s.id FROM "
+        "(SELECT id, cat FROM t ORDER BY v <-> %s LIMIT 4) s JOIN c ON c.cat = s.cat",
+        ("[3,0]",),
+    )
+    assert [line.strip() for line in plan if line.strip().startswith("->")] == [
+        "->  Seq Scan on c",
+        "->  Hash",
+        "->  Limit",
+        "->  Index Scan using t_v on t",
+    ] or [line.strip() for line in plan if line.strip().startswith("->")] == [
+        "->  Limit",
+        "->  Index Scan using t_v on t",
+        "->  Hash",
+        "->  Seq Scan on c",
+    ], plan
+    assert plan[0] == "Hash Join"
+    assert "Order By: (v <-> '[3,0]'::vector)" in [line.strip() for line in plan]

@@ -33,6 +33,7 @@ class Relation:
     alias: str
     columns: frozenset[str]  # DuckDB column names (lower case)
     hidden: int = 0  # rows its scan reads that are deleted (filtered by visibility)
+    physical: tuple[str, ...] = ()  # its columns in order (a scan under an aggregate)
 
 
 # deparse(duckdb_expression_text, scope, right_scope) -> PostgreSQL text. ``scope``
@@ -60,6 +61,7 @@ _JOIN_TYPES = {
 _SUBQUERY_TOPS = {"Limit", "Sort", "WindowAgg", "Append", "Unique"}
 
 _SCANS = {"TABLE_SCAN", "SEQ_SCAN", "PYTHON_ARROW_SCAN", "ARROW_SCAN", "READ_PARQUET"}
+_COLUMN_RE = re.compile(r'^(?:[\w$]+|"[^"]*")(?:\.(?:[\w$]+|"[^"]*"))?$')
 _COMPARISON_RE = re.compile(r"^\s*(\S+)\s+(=|<>|!=|<=|>=|<|>|IS NOT DISTINCT FROM)\s+(\S+)\s*$")
 # table functions DuckDB's plain EXPLAIN names by the function
 _FUNCTION_OPERATORS = {"GENERATE_SERIES", "RANGE", "UNNEST", "GENERATE_SUBSCRIPTS"}
@@ -89,6 +91,8 @@ class Translator:
         self.deparse = deparse
         self.analyze = analyze
         self.qualify = qualify  # more than one relation: PostgreSQL qualifies upper nodes
+        # more than one relation (or a subquery): VERBOSE qualifies every Output too
+        self.several = len(relations) > 1 or subquery != "unnamed_subquery"
         self.ctes: dict[str, str] = {}  # CTE table index -> name
 
     # --- the raw tree --------------------------------------------------------------
@@ -256,12 +260,18 @@ class Translator:
         if name in ("HASH_GROUP_BY", "PERFECT_HASH_GROUP_BY", "STREAMING_GROUP_BY"):
             groups = _items(info.get("Groups", ""))
             node = PlanNode("HashAggregate" if groups else "Aggregate", children=children)
+            keys = [self._expr(g, kids, children) for g in groups]
+            if self.verbose:
+                shown = [self._expr(g, kids, children, qualify=self.several) for g in groups]
+                node.details.append(("Output", self._aggregate_output(shown, info, children)))
             if groups:
-                keys = [self._expr(g, kids, children) for g in groups]
                 node.details.append(("Group Key", ", ".join(keys)))
             return node
         if name in ("UNGROUPED_AGGREGATE", "SIMPLE_AGGREGATE"):
-            return PlanNode("Aggregate", children=children)
+            node = PlanNode("Aggregate", children=children)
+            if self.verbose:
+                node.details.append(("Output", self._aggregate_output([], info, children)))
+            return node
         if name == "ORDER_BY":
             return PlanNode(
                 "Sort",
@@ -280,6 +290,24 @@ class Translator:
         if name == "UNNEST":
             return PlanNode("ProjectSet", children=children)
         return PlanNode(name.replace("_", " ").title(), children=children)
+
+    def _aggregate_output(
+        self, keys: list[str], info: dict[str, Any], children: list[PlanNode]
+    ) -> str:
+        """VERBOSE's ``Output:`` of an aggregate: its group keys, then its aggregates."""
+        scope: dict[str, str] = {}
+        if self.several:
+            for child in children:
+                scope.update(self._scope(child))
+        aggregates = [self.deparse(a, scope, None) for a in _items(info.get("Aggregates", ""))]
+        for child in children:  # PostgreSQL's scan under an aggregate reads whole rows
+            rel = next((r for r in self.relations if r.alias == child.alias), None)
+            if child.node_type == "Seq Scan" and rel is not None and rel.physical:
+                prefix = f"{child.alias}." if self.several else ""
+                shown = ", ".join(prefix + c for c in rel.physical)
+                child.details = [d for d in child.details if d[0] != "Output"]
+                child.details.insert(0, ("Output", shown))
+        return ", ".join(keys + aggregates)
 
     def _scan(self, info: dict[str, Any]) -> PlanNode:
         function = str(info.get("Function", "")).lower()
@@ -383,24 +411,33 @@ class Translator:
             key, _, direction = item.rpartition(" ")
             if direction not in ("ASC", "DESC"):
                 key, direction = item, "ASC"
-            shown = self._expr(key, [kid] if kid else [], [])
+            shown = self._expr(key, [kid] if kid else [], [], sort=True)
             keys.append(shown if direction == "ASC" else f"{shown} DESC")
         return ", ".join(keys)
 
-    def _expr(self, text: str, kids: list[dict[str, Any]], children: list[PlanNode]) -> str:
+    def _expr(
+        self,
+        text: str,
+        kids: list[dict[str, Any]],
+        children: list[PlanNode],
+        sort: bool = False,
+        qualify: bool | None = None,
+    ) -> str:
         """A group or sort key: ``#i`` is column i of the input, named by the
         projection or scan below; other names are qualified when PostgreSQL would."""
         text = self._resolve(text, kids[0] if kids else None)
         text = self.names.get(text, text)
         scope: dict[str, str] = {}
-        if self.qualify:
+        if self.qualify if qualify is None else qualify:
             scope.update(self.keys)
             for child in children:
                 scope.update(self._scope(child))
             if not children and self.relations:
                 scope.update(_unique_scope(self.relations))
         shown = self.deparse(text, scope, None)
-        if "(" in shown and not shown.startswith("("):  # count(*) DESC -> (count(*)) DESC
+        # PostgreSQL parenthesizes a sort key that is not a column: (count(*)) DESC,
+        # ((x + 1)); a group key only as the expression prints itself: abs(x), (x + 1)
+        if sort and not _COLUMN_RE.match(shown):
             shown = f"({shown})"
         return shown
 

@@ -25,6 +25,10 @@ class ExplainOptions:
     timing: bool | None = None  # None: on with ANALYZE
     summary: bool | None = None  # None: on with ANALYZE
     format: str = "text"
+    settings: bool = False
+    # SETTINGS: the planner-relevant parameters changed from their defaults, with
+    # their values as SHOW prints them (filled by the statement's session)
+    changed: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def timed(self) -> bool:
@@ -159,6 +163,8 @@ def render_json(
         return out
 
     doc: dict[str, object] = {"Plan": obj(root, None)}
+    if opts.settings:
+        doc["Settings"] = dict(opts.changed)
     if planning_ms is not None:
         doc["Planning Time"] = round(planning_ms, 3)
     doc["Triggers"] = []
@@ -255,3 +261,114 @@ def _node_of(text: str) -> PlanNode:
     node = PlanNode(t.group(1), relation=t.group(3), alias=t.group(4), index=t.group(2))
     node.actual = actual
     return node
+
+
+def graft(
+    root: PlanNode,
+    subtrees: dict[str, PlanNode],
+    labels: dict[str, str],
+    outputs: dict[str, str] | None = None,
+) -> PlanNode:
+    """``root`` with each scan of a relation in ``subtrees`` (and the Sort of it by rank
+    that keeps its rows in order) replaced by that subtree: the plan of a statement
+    whose top-k subqueries ran on their own, with their plans in place. A filter
+    DuckDB pushed into the scan stays, on a ``Subquery Scan on <labels[relation]>``
+    (with ``outputs[relation]`` as its VERBOSE ``Output:``)."""
+
+    def replacement(node: PlanNode) -> PlanNode | None:
+        scan = node
+        if node.node_type == "Sort" and len(node.children) == 1:
+            scan = node.children[0]
+        if scan.node_type != "Seq Scan" or scan.relation not in subtrees:
+            return None
+        sub = subtrees[scan.relation]
+        filters = [d for d in scan.details if d[0] in ("Filter", "Rows Removed by Filter")]
+        if filters:
+            shown = (outputs or {}).get(scan.relation)
+            sub = PlanNode(
+                "Subquery Scan",
+                relation=labels.get(scan.relation),
+                details=([("Output", shown)] if shown else []) + filters,
+                children=[sub],
+                actual=scan.actual,
+            )
+        sub.label = node.label
+        return sub
+
+    def walk(node: PlanNode) -> tuple[PlanNode, float]:
+        """The node with its subtrees in place, and their milliseconds (the searches
+        ran before DuckDB: every node above one includes its time, as in PostgreSQL)."""
+        found = replacement(node)
+        if found is not None:
+            ms = found.actual.total_ms if found.actual is not None else 0.0
+            if found.actual is not None and found.children:
+                below = found.children[0].actual
+                if below is not None and found.node_type == "Subquery Scan":
+                    found.actual.total_ms += below.total_ms
+                    ms = found.actual.total_ms
+            return found, ms
+        added = 0.0
+        children = []
+        for child in node.children:
+            new, ms = walk(child)
+            children.append(new)
+            added += ms
+        node.children = children
+        if node.actual is not None and added:
+            node.actual.total_ms += added
+            if node.actual.startup_ms > 0:  # a blocking node starts after its inputs
+                node.actual.startup_ms += added
+        return node, added
+
+    return walk(root)[0]
+
+
+# nodes that hand up their input's rows as they are: VERBOSE shows their input's columns
+_PASS_THROUGH = {"Limit", "Sort", "Hash", "Materialize", "Unique", "Incremental Sort"}
+
+
+def fill_outputs(node: PlanNode) -> None:
+    """VERBOSE: a node that does not project shows its input's ``Output:``, with the
+    expressions its input computed parenthesized, as PostgreSQL prints references to
+    them (``(x + 1)`` below, ``((x + 1))`` above; ``count(*)`` below, ``(count(*))``)."""
+    for child in node.children:
+        fill_outputs(child)
+    if node.node_type not in _PASS_THROUGH or not node.children:
+        return
+    below = next((text for label, text in node.children[0].details if label == "Output"), None)
+    if below is None:
+        return
+    shown = ", ".join(_reference(item) for item in _split_list(below))
+    node.details = [d for d in node.details if d[0] != "Output"]
+    node.details.insert(0, ("Output", shown))
+
+
+_COLUMN_REF = re.compile(r'^(?:[\w$]+|"[^"]*")(?:\.(?:[\w$]+|"[^"]*"))*$')
+_CALL = re.compile(r"^[\w$.]+\(.*\)$", re.S)
+
+
+def _reference(item: str) -> str:
+    """``item`` as a node above the one computing it shows it."""
+    if _COLUMN_REF.match(item):
+        return item
+    if item.startswith("(") and _closing(item) == len(item) - 1:
+        inner = item[1:-1]
+        if (inner.startswith("(") and _closing(inner) == len(inner) - 1) or _CALL.match(inner):
+            return item  # already a reference: ((x + 1)), (count(*))
+    return f"({item})"
+
+
+def _closing(text: str) -> int:
+    """The index of the parenthesis closing the one ``text`` opens with (-1: none)."""
+    depth = 0
+    quoted = False
+    for i, ch in enumerate(text):
+        if ch == "'":
+            quoted = not quoted
+        elif not quoted and ch == "(":
+            depth += 1
+        elif not quoted and ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+    return -1

@@ -801,7 +801,7 @@ class Connection:
         script = self.session.execute_script(sql)
         produced = False
         try:
-            pgcatalog.deallocate(sql, self.statements)
+            pgcatalog.deallocate(sql, self.statements, self.session.sql_prepared)
             while True:
                 self.busy = True
                 try:

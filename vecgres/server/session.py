@@ -8,7 +8,7 @@ engine's contract.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from vecgres.result import ColumnInfo, Result
 from vecgres.types import SqlType
@@ -23,6 +23,8 @@ class PreparedLike(Protocol):
 
 
 class SessionLike(Protocol):
+    sql_prepared: dict[str, Any]  # SQL PREPARE's statements (DEALLOCATE drops them too)
+
     @property
     def transaction_status(self) -> str: ...
 

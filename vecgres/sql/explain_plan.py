@@ -23,11 +23,13 @@ import pyarrow as pa
 from sqlglot import exp
 
 from vecgres import errors
-from vecgres.planner.duckplan import Relation, translate
+from vecgres.config import GUCS
+from vecgres.planner.duckplan import Deparse, Relation, translate
 from vecgres.planner.pgplan import (
     Actual,
     ExplainOptions,
     PlanNode,
+    fill_outputs,
     parse_text,
     render_json,
     render_text,
@@ -71,6 +73,46 @@ def parse_options(text: str) -> tuple[ExplainOptions, str]:
     return opts, rest
 
 
+# the parameters EXPLAIN (SETTINGS) reports when changed: PostgreSQL's planner
+# parameters (GUC_EXPLAIN) that vecgres has, and the ANN search's own
+_PLANNER_SETTINGS = (
+    "enable_bitmapscan",
+    "enable_indexscan",
+    "enable_seqscan",
+    "hnsw.ef_search",
+    "hnsw.iterative_scan",
+    "hnsw.max_scan_tuples",
+    "hnsw.scan_mem_multiplier",
+    "ivfflat.iterative_scan",
+    "ivfflat.max_probes",
+    "ivfflat.probes",
+    "jit",
+    "max_parallel_workers_per_gather",
+    "search_path",
+    "vecgres.enable_ann",
+    "work_mem",
+)
+
+
+def changed_settings(settings: Any) -> list[tuple[str, str]]:
+    """(name, value as SHOW prints it) of each planner parameter whose value is not
+    its default, in PostgreSQL's order (by name)."""
+    out = []
+    for name in _PLANNER_SETTINGS:
+        guc = GUCS[name]
+        value = settings.get(name)
+        if guc.kind in ("int", "real"):
+            try:
+                same = float(value) == float(guc.default)
+            except ValueError:
+                same = value == guc.default
+        else:
+            same = value == guc.default
+        if not same:
+            out.append((name, settings.show(name)[1]))
+    return out
+
+
 def _set_option(opts: ExplainOptions, name: str, value: str | None) -> None:
     if name == "format":
         if value is None:
@@ -91,7 +133,7 @@ def _set_option(opts: ExplainOptions, name: str, value: str | None) -> None:
         "buffers": "buffers",
         "timing": "timing",
         "summary": "summary",
-        "settings": "",
+        "settings": "settings",
         "wal": "",
     }
     if name not in fields:
@@ -115,10 +157,15 @@ def plan_result(
     """The EXPLAIN result: one text column ``QUERY PLAN``."""
     planning = planning_ms if opts.summarized else None
     execution = execution_ms if opts.summarized and opts.analyze else None
+    if opts.verbose:
+        fill_outputs(root)
     if opts.format == "json":
         lines = [render_json(root, opts, planning, execution)]
     else:
         lines = render_text(root, opts)
+        if opts.settings and opts.changed:
+            shown = ", ".join(f"{name} = '{value}'" for name, value in opts.changed)
+            lines.append(f"Settings: {shown}")
         if planning is not None:
             lines.append(f"Planning Time: {planning:.3f} ms")
         if execution is not None:
@@ -222,6 +269,10 @@ def _pg_form(node: exp.Expr) -> exp.Expr:
     return node
 
 
+# expressions PostgreSQL prints as keywords, not as function calls
+_KEYWORD_CALLS = re.compile(r"\b(coalesce|greatest|least|nullif)\(")
+
+
 def pg_text(
     node: exp.Expr,
     scope: dict[str, str] | None = None,
@@ -237,6 +288,7 @@ def pg_text(
         _qualify(copy, scope or {})
     copy = copy.transform(_pg_form)
     text = str(copy.sql(dialect="postgres", normalize_functions="lower"))
+    text = _KEYWORD_CALLS.sub(lambda m: m.group(1).upper() + "(", text)
     if isinstance(copy, exp.Binary):  # PostgreSQL parenthesizes every operator
         text = f"({text})"
     return text
@@ -308,7 +360,7 @@ def explain_statement(
 ) -> Result:
     if isinstance(statement, exp.Query):
         bound = bind_query(statement, session._bind_context(), session._parse_view)
-        root, run_ms = _duck_plan(session, bound, params, opts)
+        root, run_ms = duck_plan(session, bound, params, opts)
         planning = (time.perf_counter() - started) * 1000 - run_ms
         return plan_result(root, opts, planning, run_ms)
     if isinstance(statement, exp.Insert | exp.Update | exp.Delete):
@@ -334,7 +386,9 @@ def _relations(session: Session_, bound: BoundQuery, analyze: bool) -> list[Rela
         seen[alias] = n + 1
         hidden = _hidden_rows(session, node.name) if analyze else 0
         cols = frozenset(c.lower() for c in duck_names(table))
-        out.append(Relation(table.name, alias if n == 0 else f"{alias}_{n}", cols, hidden))
+        physical = tuple(c.name for c in table.columns)
+        name = alias if n == 0 else f"{alias}_{n}"
+        out.append(Relation(table.name, name, cols, hidden, physical))
     return out
 
 
@@ -347,17 +401,30 @@ def _hidden_rows(session: Session_, name: str) -> int:
     return int(out.column(0)[0].as_py())
 
 
-def _duck_plan(
-    session: Session_, bound: BoundQuery, params: Sequence[object], opts: ExplainOptions
+def duck_plan(
+    session: Session_,
+    bound: BoundQuery,
+    params: Sequence[object],
+    opts: ExplainOptions,
+    registered: Sequence[tuple[Relation, pa.Table]] = (),
+    sql: str | None = None,
+    deparse: Deparse = duck_text,
 ) -> tuple[PlanNode, float]:
     """The PostgreSQL plan of ``bound`` as DuckDB plans it (and runs it, with
-    ANALYZE), and the milliseconds the run took."""
-    sql = bound.render(params)
+    ANALYZE), and the milliseconds the run took. ``registered``: relations the
+    statement reads besides its tables (the results of its nested searches), shown
+    as ``Seq Scan on <relation name>``; ``sql``: the statement's text when already
+    rendered; ``deparse``: how DuckDB's expressions are shown."""
+    if sql is None:
+        sql = bound.render(params)
     session._register_tables(bound.tables, session.db.snapshot(), sql)
     began = time.perf_counter()
     rows = None
     try:
         relations = _relations(session, bound, opts.analyze)
+        for relation, table in registered:
+            session.duck.register(relation.name, table, False)
+            relations.append(relation)
         tree = None
         if opts.analyze:
             tree = _json(session.duck.arrow("EXPLAIN ANALYZE (FORMAT json) " + sql))
@@ -385,7 +452,7 @@ def _duck_plan(
     root = translate(
         tree,
         relations,
-        duck_text,
+        deparse,
         opts.analyze and rows is None,
         verbose=opts.verbose,
         subquery=subqueries[0] if len(subqueries) == 1 else "unnamed_subquery",
@@ -426,7 +493,7 @@ def _explain_dml(
         except errors.VecgresError:
             bound = None  # VALUES with DEFAULT and the like: the node without DuckDB
         if bound is not None:
-            child, run_ms = _duck_plan(session, bound, params, opts)
+            child, run_ms = duck_plan(session, bound, params, opts)
         else:
             values = source.find(exp.Values)
             many = values is not None and len(values.expressions) > 1

@@ -18,6 +18,7 @@ results are compared against.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -53,6 +54,7 @@ class NestedSearch:
     plan: AnnTopK
     shape: TopKShape
     run: TopKRun | None = None
+    ms: float = 0.0  # how long its search took (EXPLAIN ANALYZE)
 
 
 @dataclass(slots=True)
@@ -62,6 +64,9 @@ class Rewritten:
     sql: str
     relations: dict[str, pa.Table] = field(default_factory=dict)
     searches: list[NestedSearch] = field(default_factory=list)
+    # the rewritten statement (EXPLAIN plans it), and the search each relation holds
+    bound: BoundQuery | None = None
+    by_relation: dict[str, NestedSearch] = field(default_factory=dict)
 
     def register(self, duck: DuckSession) -> str:
         """Register the search results (dropped by the statement's ``clear()``); the SQL."""
@@ -110,16 +115,19 @@ def rewrite(
         return None
     out = Rewritten("")
     for search in searches:
+        began = time.perf_counter()
         run = execute_plan(session, search.sub, search.plan, snap)
         if run is None:
             continue
         search.run = run
-        table = _result_table(run, search.sub.output_names)
+        name = f"{RELATION_PREFIX}{len(out.relations)}"
+        table = _result_table(run, search.sub.output_names, name)
+        search.ms = (time.perf_counter() - began) * 1000
         if table is None:
             continue
-        name = f"{RELATION_PREFIX}{len(out.relations)}"
         out.relations[name] = table
         out.searches.append(search)
+        out.by_relation[name] = search
         search.select.replace(_scan(name, search.sub.output_names))
     if not out.relations:
         return None
@@ -132,6 +140,7 @@ def rewrite(
         bound.output_sources,
     )
     out.sql = rendered.render(params)
+    out.bound = rendered
     return out
 
 
@@ -187,8 +196,9 @@ def _label(select: exp.Select) -> str | None:
     return None
 
 
-def _result_table(run: TopKRun, names: list[str]) -> pa.Table | None:
-    """The search's rows with positional column names and their rank; None when the
+def _result_table(run: TopKRun, names: list[str], relation: str) -> pa.Table | None:
+    """The search's rows with positional column names and their rank, all prefixed by
+    the relation's name (EXPLAIN tells the relations apart by them); None when the
     result has no batch to take a schema from (DuckDB then computes it)."""
     batches = list(run.batches)
     run.batches = iter(batches)
@@ -197,15 +207,16 @@ def _result_table(run: TopKRun, names: list[str]) -> pa.Table | None:
     table = pa.Table.from_batches(batches)
     if table.num_columns != len(names):
         return None
-    table = table.rename_columns([f"c{i}" for i in range(len(names))])
-    return table.append_column(RANK, pa.array(np.arange(table.num_rows, dtype=np.int64)))
+    table = table.rename_columns([f"{relation}_c{i}" for i in range(len(names))])
+    rank = pa.array(np.arange(table.num_rows, dtype=np.int64))
+    return table.append_column(relation + RANK, rank)
 
 
 def _scan(relation: str, names: list[str]) -> exp.Select:
     """``SELECT c0 AS name0, … FROM relation ORDER BY rank``: the search's rows under
     the names the SELECT gave them, in its order."""
     columns = [
-        exp.alias_(exp.column(f"c{i}"), exp.to_identifier(name, quoted=True))
+        exp.alias_(exp.column(f"{relation}_c{i}"), exp.to_identifier(name, quoted=True))
         for i, name in enumerate(names)
     ]
-    return exp.select(*columns).from_(relation).order_by(exp.column(RANK))
+    return exp.select(*columns).from_(relation).order_by(exp.column(relation + RANK))

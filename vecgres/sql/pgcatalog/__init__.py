@@ -153,13 +153,13 @@ def noop_tag(sql: str) -> str | None:
     return noops.noop_tag(sql)
 
 
-def deallocate(sql: str, statements: MutableMapping[str, Any]) -> None:
+def deallocate(sql: str, *statements: MutableMapping[str, Any], missing_ok: bool = False) -> None:
     """Drop what a ``DEALLOCATE`` statement names from a connection's prepared statements."""
     if not sql.lstrip()[:10].upper().startswith("DEALLOCATE"):
         return
     from vecgres.sql.pgcatalog import noops
 
-    noops.deallocate(sql, statements)
+    noops.deallocate(sql, *statements, missing_ok=missing_ok)
 
 
 def substitute(sql: str) -> tuple[str, tuple[SqlType, ...]] | None:

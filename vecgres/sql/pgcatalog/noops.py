@@ -31,17 +31,23 @@ def noop_tag(sql: str) -> str | None:
     return None
 
 
-def deallocate(sql: str, statements: MutableMapping[str, object]) -> None:
-    """Drop the prepared statements a ``DEALLOCATE`` names from ``statements``."""
+def deallocate(sql: str, *mappings: MutableMapping[str, object], missing_ok: bool = False) -> None:
+    """Drop the prepared statements a ``DEALLOCATE`` names from ``mappings`` (the
+    protocol-level ones and those of SQL PREPARE share one namespace)."""
     match = _DEALLOCATE.match(sql)
     if match is None:
         return
     word = match.group(1)
     if word.upper() == "ALL":
-        for name in [n for n in statements if n]:
-            del statements[name]
+        for statements in mappings:
+            for name in [n for n in statements if n]:
+                del statements[name]
         return
     name = word[1:-1].replace('""', '"') if word.startswith('"') else word.lower()
-    if name not in statements:
+    found = False
+    for statements in mappings:
+        if name in statements:
+            del statements[name]
+            found = True
+    if not found and not missing_ok:
         raise errors.InvalidSqlStatementName(f'prepared statement "{name}" does not exist')
-    del statements[name]
