@@ -1,0 +1,248 @@
+"""Adaptive IVF probing: ``ivfflat.probes`` is the floor, not the whole search.
+
+After the ``probes`` lists nearest to the query, further lists are probed (in
+order of centroid distance, in batches that double) while a bound says a list
+may still hold a row closer than the current k-th candidate; probing stops
+when no list is left that could, or at ``ivfflat.max_probes`` lists. With an
+exact bound the result equals probing every list, up to float rounding.
+
+The bounds, for list ``j`` with centroid ``c_j`` and radius ``r_j`` (largest
+distance of a member to its centroid, measured on the full-precision vectors
+at build time and stored after faiss's bytes in the index file):
+
+* L2, and cosine (rows and query are unit vectors, so ``q·x = 1 - |q-x|²/2``
+  for ``|x| <= 1``): a lower bound on ``|q - x|`` for every member ``x``,
+  the larger of the triangle bound ``|q - c_j| - r_j`` and the Voronoi bound:
+  ``x`` was assigned to ``c_j`` rather than to a centroid ``c_i`` near the
+  query, so it lies in the half-space ``{x: c_j wins over c_i}`` and is at
+  least the query's distance to that half-space away. L2 assignment gives
+  ``(|q-c_j|² - |q-c_i|²) / (2|c_j-c_i|)``; cosine's inner-product assignment
+  ``(q·c_i - q·c_j) / |c_j-c_i|``. The references ``c_i`` are the first few
+  probed centroids; the bound is the maximum over them.
+* inner product: Cauchy-Schwarz, ``q·x <= q·c_j + |q| r_j``.
+
+Only plain IVFFlat uses it: quantized lists rank by approximate distances, so
+their k-th candidate is no threshold for the bound (they keep fixed probes).
+"""
+
+from __future__ import annotations
+
+import struct
+
+import faiss
+import numpy as np
+
+MAGIC = b"VGRD"
+_TRAILER = struct.Struct("<I4s")  # list count, magic; float32 radii come before it
+# reference centroids of the Voronoi bound (the nearest to the query)
+VORONOI_REFS = 4
+# float32 distances in faiss against float64 bounds here: prune only past this margin
+_SLACK = 1e-4
+# the relaxation for high dimension: stop after this many probed lists in a row
+# left the top-k unchanged (see search)
+PATIENCE = 4
+
+
+def ivf_of(index: faiss.Index | faiss.IndexBinary) -> faiss.IndexIVF | None:
+    """The inverted-file index inside ``index`` (through an ID map), else None."""
+    if isinstance(index, faiss.IndexBinary):
+        return None
+    try:
+        return faiss.extract_index_ivf(index)
+    except RuntimeError:
+        return None
+
+
+def list_members(ivf: faiss.IndexIVF) -> tuple[np.ndarray, np.ndarray]:
+    """(list number, faiss id) of every row stored in the lists."""
+    invlists = ivf.invlists
+    assert invlists is not None
+    lists, ids = [], []
+    for j in range(ivf.nlist):
+        size = invlists.list_size(j)
+        if size:
+            ids.append(faiss.rev_swig_ptr(invlists.get_ids(j), size).copy())
+            lists.append(np.full(size, j, dtype=np.int64))
+    if not ids:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    return np.concatenate(lists), np.concatenate(ids)
+
+
+def radii(centroids: np.ndarray, lists: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Largest distance of a list's rows (``rows[i]`` in list ``lists[i]``) to its
+    centroid, rounded up; -1 for an empty list."""
+    out = np.full(len(centroids), -1.0)
+    for start in range(0, len(rows), 65536):  # bounded float64 temporaries
+        part = rows[start : start + 65536].astype(np.float64)
+        at = lists[start : start + 65536]
+        d = np.sqrt(np.einsum("ij,ij->i", part - centroids[at], part - centroids[at]))
+        np.maximum.at(out, at, d)
+    return np.where(out >= 0, out * (1 + 1e-6) + 1e-6, -1.0)
+
+
+def radii_from_codes(ivf: faiss.IndexIVF) -> np.ndarray:
+    """Radii of an IVFFlat whose file predates stored radii: its codes are the
+    full-precision (prepared) rows, so they measure the same."""
+    centroids = centroids_of(ivf)
+    out = np.full(ivf.nlist, -1.0)
+    invlists = ivf.invlists
+    assert invlists is not None
+    for j in range(ivf.nlist):
+        size = invlists.list_size(j)
+        if size:
+            codes = faiss.rev_swig_ptr(invlists.get_codes(j), size * ivf.code_size)
+            rows = np.frombuffer(codes, dtype=np.float32).reshape(size, ivf.d)
+            out[j] = radii(centroids[j : j + 1], np.zeros(size, np.int64), rows)[0]
+    return out
+
+
+def centroids_of(ivf: faiss.IndexIVF) -> np.ndarray:
+    return np.asarray(ivf.quantizer.reconstruct_n(0, ivf.nlist), dtype=np.float64)
+
+
+def trailer(r: np.ndarray) -> bytes:
+    return r.astype(np.float32).tobytes() + _TRAILER.pack(len(r), MAGIC)
+
+
+def read_trailer(path: str, nlist: int) -> np.ndarray | None:
+    """The radii stored after faiss's bytes, or None (a file without them)."""
+    with open(path, "rb") as f:
+        f.seek(0, 2)
+        size = f.tell()
+        need = nlist * 4 + _TRAILER.size
+        if size < need:
+            return None
+        f.seek(size - _TRAILER.size)
+        count, magic = _TRAILER.unpack(f.read(_TRAILER.size))
+        if magic != MAGIC or count != nlist:
+            return None
+        f.seek(size - need)
+        return np.frombuffer(f.read(nlist * 4), dtype=np.float32).astype(np.float64)
+
+
+class ListBounds:
+    """What the bounds need of one IVF index: centroids, their norms, radii."""
+
+    __slots__ = ("centroids", "l2", "metric", "norms2", "radii")
+
+    def __init__(self, centroids: np.ndarray, r: np.ndarray, metric: str) -> None:
+        self.centroids = centroids
+        self.norms2 = np.einsum("ij,ij->i", centroids, centroids)
+        self.radii = r
+        self.metric = metric  # l2 | ip | cosine
+        self.l2 = metric == "l2"
+
+    def coarse(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(lists in probing order, faiss's coarse distances in that order,
+        q·c for every list)."""
+        ip = self.centroids @ q
+        if self.l2:
+            d2 = self.norms2 - 2 * ip + float(q @ q)
+            order = np.argsort(d2, kind="stable")
+            return order, d2[order], ip
+        order = np.argsort(-ip, kind="stable")
+        return order, ip[order], ip
+
+    def limits(self, q: np.ndarray, order: np.ndarray, ip: np.ndarray) -> np.ndarray:
+        """Per list (in ``order``): for L2 and cosine the lower bound on the squared
+        L2 distance of any member to ``q``, for inner product the upper bound on
+        the inner product; +inf / -inf for empty lists."""
+        r = self.radii[order]
+        qq = float(q @ q)
+        if self.metric == "ip":
+            ub = ip[order] + np.sqrt(qq) * r
+            return np.where(r >= 0, ub, -np.inf)
+        d2 = np.maximum(self.norms2 - 2 * ip + qq, 0.0)[order]
+        lb = np.sqrt(d2) - r
+        refs = order[:VORONOI_REFS]
+        c = self.centroids[order]
+        # |c_j - c_i| for every list j and reference i
+        gap2 = (
+            self.norms2[order][:, None]
+            + self.norms2[refs][None, :]
+            - 2 * (c @ self.centroids[refs].T)
+        )
+        gap = np.sqrt(np.maximum(gap2, 0.0))
+        if self.l2:
+            num = (d2[:, None] - d2[None, : len(refs)]) / 2
+        else:
+            num = ip[refs][None, :] - ip[order][:, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            voronoi = np.where(gap > 1e-9, num / gap, 0.0)
+        lb = np.maximum(np.maximum(lb, voronoi.max(axis=1)), 0.0)
+        return np.where(r >= 0, lb * lb, np.inf)
+
+    def alive(self, limits: np.ndarray, kth: float) -> np.ndarray:
+        """Which lists may hold a row beating the k-th candidate's faiss distance."""
+        if self.metric == "ip":
+            return limits > kth - _SLACK * (abs(kth) + 1)
+        # cosine: faiss's similarity s is a squared L2 distance of 2 - 2s
+        worst = kth if self.l2 else 2 - 2 * kth
+        return limits < worst + _SLACK * (abs(worst) + 1)
+
+
+def search(
+    ivf: faiss.IndexIVF,
+    bounds: ListBounds,
+    q: np.ndarray,
+    k: int,
+    params: faiss.SearchParametersIVF,
+    probes: int,
+    max_probes: int,
+    patience: int = PATIENCE,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """(faiss distances, faiss ids, lists probed) of the best ``k`` rows (ids -1
+    when fewer). ``q``: one prepared query row (float32, shape (1, d))."""
+    nlist = ivf.nlist
+    floor = min(max(probes, 1), nlist)
+    limit = min(max(max_probes, floor), nlist)
+    qv = q[0].astype(np.float64)
+    order, coarse, ip = bounds.coarse(qv)
+    ip_metric = bounds.metric != "l2"
+
+    def probe(at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # the swig call: faiss's Python wrapper of search_preassigned takes no params
+        params.nprobe = len(at)
+        lists = np.ascontiguousarray(order[at], dtype=np.int64)
+        dists = np.ascontiguousarray(coarse[at], dtype=np.float32)
+        dist = np.empty(k, dtype=np.float32)
+        ids = np.empty(k, dtype=np.int64)
+        ivf.search_preassigned_c(  # type: ignore[attr-defined]
+            1,
+            faiss.swig_ptr(q),
+            k,
+            faiss.swig_ptr(lists),
+            faiss.swig_ptr(dists),
+            faiss.swig_ptr(dist),
+            faiss.swig_ptr(ids),
+            False,
+            params,
+        )
+        return dist, ids
+
+    dist, ids = probe(np.arange(floor))
+    probed = floor
+    if probed >= limit:
+        return dist, ids, probed
+    limits = bounds.limits(qv, order, ip)
+    rest = np.arange(floor, nlist)
+    idle = 0  # lists probed since the top-k last changed
+    if bounds.metric == "ip":
+        # no relaxation: a list's centroid says little of its best inner products
+        # (patience 4 kept recall@10 at 0.05 on uniform 10k x 3, the exact bound 1.0)
+        patience = nlist
+    while probed < limit and len(rest) and idle < patience:
+        if ids[k - 1] >= 0:
+            rest = rest[bounds.alive(limits[rest], float(dist[k - 1]))]
+            if not len(rest):
+                break
+        batch = rest[: min(floor, limit - probed)]
+        rest = rest[len(batch) :]
+        more_d, more_i = probe(batch)
+        probed += len(batch)
+        all_d = np.concatenate((dist, more_d))
+        all_i = np.concatenate((ids, more_i))
+        keep = np.argsort(-all_d if ip_metric else all_d, kind="stable")[:k]
+        idle = idle + len(batch) if (keep < k).all() else 0
+        dist, ids = all_d[keep], all_i[keep]
+    return dist, ids, probed
