@@ -147,38 +147,36 @@ class ListBounds:
         """Per list (in ``order``): for L2 and cosine the lower bound on the squared
         L2 distance of any member to ``q``, for inner product the upper bound on
         the inner product; +inf / -inf for empty lists."""
-        r = self.radii[order]
+        r = self.radii
         qq = float(q @ q)
         if self.metric == "ip":
-            ub = ip[order] + np.sqrt(qq) * r
-            return np.where(r >= 0, ub, -np.inf)
-        d2 = np.maximum(self.norms2 - 2 * ip + qq, 0.0)[order]
+            ub = ip + np.sqrt(qq) * r
+            out: np.ndarray = np.where(r >= 0, ub, -np.inf)[order]
+            return out
+        d2 = np.maximum(self.norms2 - 2 * ip + qq, 0.0)
         lb = np.sqrt(d2) - r
         refs = order[:VORONOI_REFS]
-        c = self.centroids[order]
         # |c_j - c_i| for every list j and reference i
-        gap2 = (
-            self.norms2[order][:, None]
-            + self.norms2[refs][None, :]
-            - 2 * (c @ self.centroids[refs].T)
+        cross = self.centroids @ self.centroids[refs].T
+        gap = np.sqrt(
+            np.maximum(self.norms2[:, None] + self.norms2[refs][None, :] - 2 * cross, 0.0)
         )
-        gap = np.sqrt(np.maximum(gap2, 0.0))
         if self.l2:
-            num = (d2[:, None] - d2[None, : len(refs)]) / 2
+            num = (d2[:, None] - d2[refs][None, :]) / 2
         else:
-            num = ip[refs][None, :] - ip[order][:, None]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            voronoi = np.where(gap > 1e-9, num / gap, 0.0)
+            num = ip[refs][None, :] - ip[:, None]
+        voronoi = np.divide(num, gap, out=np.zeros_like(num), where=gap > 1e-9)
         lb = np.maximum(np.maximum(lb, voronoi.max(axis=1)), 0.0)
-        return np.where(r >= 0, lb * lb, np.inf)
+        out = np.where(r >= 0, lb * lb, np.inf)[order]
+        return out
 
-    def alive(self, limits: np.ndarray, kth: float) -> np.ndarray:
-        """Which lists may hold a row beating the k-th candidate's faiss distance."""
+    def alive_one(self, limit: float, kth: float) -> bool:
+        """Whether a list may hold a row beating the k-th candidate's faiss distance."""
         if self.metric == "ip":
-            return limits > kth - _SLACK * (abs(kth) + 1)
+            return limit > kth - _SLACK * (abs(kth) + 1)
         # cosine: faiss's similarity s is a squared L2 distance of 2 - 2s
         worst = kth if self.l2 else 2 - 2 * kth
-        return limits < worst + _SLACK * (abs(worst) + 1)
+        return limit < worst + _SLACK * (abs(worst) + 1)
 
 
 def search(
@@ -186,63 +184,62 @@ def search(
     bounds: ListBounds,
     q: np.ndarray,
     k: int,
-    params: faiss.SearchParametersIVF,
+    selector: faiss.IDSelector | None,
     probes: int,
     max_probes: int,
     patience: int = PATIENCE,
 ) -> tuple[np.ndarray, np.ndarray, int]:
-    """(faiss distances, faiss ids, lists probed) of the best ``k`` rows (ids -1
-    when fewer). ``q``: one prepared query row (float32, shape (1, d))."""
+    """(faiss distances, faiss ids, lists probed) of the best ``k`` rows, unordered
+    (ids -1 when fewer). ``q``: one prepared query row (float32, shape (1, d)).
+
+    Lists are scanned one at a time onto one result heap (faiss's inverted-list
+    scanner, as IndexIVF.search does inside): its top is the k-th candidate, and
+    the scan reports whether the heap changed."""
     nlist = ivf.nlist
     floor = min(max(probes, 1), nlist)
     limit = min(max(max_probes, floor), nlist)
     qv = q[0].astype(np.float64)
     order, coarse, ip = bounds.coarse(qv)
     ip_metric = bounds.metric != "l2"
+    invlists = ivf.invlists
+    assert invlists is not None
+    scanner = ivf.get_InvertedListScanner(False, selector)
+    scanner.set_query(faiss.swig_ptr(q[0]))
+    # faiss's heap: a max-heap of distances (L2), a min-heap of similarities (IP)
+    dist = np.full(k, -np.inf if ip_metric else np.inf, dtype=np.float32)
+    ids = np.full(k, -1, dtype=np.int64)
+    dist_ptr, ids_ptr = faiss.swig_ptr(dist), faiss.swig_ptr(ids)
+    lists, coarse_at = order.tolist(), coarse.tolist()
 
-    def probe(at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        # the swig call: faiss's Python wrapper of search_preassigned takes no params
-        params.nprobe = len(at)
-        lists = np.ascontiguousarray(order[at], dtype=np.int64)
-        dists = np.ascontiguousarray(coarse[at], dtype=np.float32)
-        dist = np.empty(k, dtype=np.float32)
-        ids = np.empty(k, dtype=np.int64)
-        ivf.search_preassigned_c(  # type: ignore[attr-defined]
-            1,
-            faiss.swig_ptr(q),
-            k,
-            faiss.swig_ptr(lists),
-            faiss.swig_ptr(dists),
-            faiss.swig_ptr(dist),
-            faiss.swig_ptr(ids),
-            False,
-            params,
+    def scan(at: int) -> int:
+        """Heap updates made by list ``lists[at]``."""
+        j = lists[at]
+        size = invlists.list_size(j)
+        if not size:
+            return 0
+        scanner.set_list(j, coarse_at[at])
+        return int(
+            scanner.scan_codes(
+                size, invlists.get_codes(j), invlists.get_ids(j), dist_ptr, ids_ptr, k
+            )
         )
-        return dist, ids
 
-    dist, ids = probe(np.arange(floor))
+    for at in range(floor):
+        scan(at)
     probed = floor
     if probed >= limit:
         return dist, ids, probed
-    limits = bounds.limits(qv, order, ip)
-    rest = np.arange(floor, nlist)
-    idle = 0  # lists probed since the top-k last changed
     if bounds.metric == "ip":
         # no relaxation: a list's centroid says little of its best inner products
         # (patience 4 kept recall@10 at 0.05 on uniform 10k x 3, the exact bound 1.0)
         patience = nlist
-    while probed < limit and len(rest) and idle < patience:
-        if ids[k - 1] >= 0:
-            rest = rest[bounds.alive(limits[rest], float(dist[k - 1]))]
-            if not len(rest):
-                break
-        batch = rest[: min(floor, limit - probed)]
-        rest = rest[len(batch) :]
-        more_d, more_i = probe(batch)
-        probed += len(batch)
-        all_d = np.concatenate((dist, more_d))
-        all_i = np.concatenate((ids, more_i))
-        keep = np.argsort(-all_d if ip_metric else all_d, kind="stable")[:k]
-        idle = idle + len(batch) if (keep < k).all() else 0
-        dist, ids = all_d[keep], all_i[keep]
+    limits = bounds.limits(qv, order, ip).tolist()
+    idle = 0  # lists probed since the heap last changed
+    for at in range(floor, nlist):
+        if probed >= limit or idle >= patience:
+            break
+        if ids[0] >= 0 and not bounds.alive_one(limits[at], float(dist[0])):
+            continue
+        idle = 0 if scan(at) else idle + 1
+        probed += 1
     return dist, ids, probed

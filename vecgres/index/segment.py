@@ -321,17 +321,15 @@ class SegmentIndex:
     ) -> np.ndarray:
         assert self.ivf is not None
         assert self.bounds is not None
-        params = faiss.SearchParametersIVF()
         selector = None
         if allowed is not None:
             # the inner IVF of an ID map numbers rows by insertion: map the allow-list
             inner = allowed if self.id_map is None else allowed[self.id_map]
             bits = np.packbits(inner.astype(np.uint8), bitorder="little")
             selector = faiss.IDSelectorBitmap(len(inner), faiss.swig_ptr(bits))
-            params.sel = selector
         q = prepare(query.reshape(1, -1), self.spec.metric)
         _dist, labels, lists = ivf_probe.search(
-            self.ivf, self.bounds, q, want, params, probes, max_probes
+            self.ivf, self.bounds, q, want, selector, probes, max_probes
         )
         del selector  # keep `bits` alive until faiss is done with the selector
         if probed is not None:
