@@ -14,7 +14,11 @@ reference, one faiss index over all rows); index size on disk, RSS; then an
 ``hnsw.ef_search`` sweep with recall@10, QPS, p50/p99 for
 (a) ``vecgres.connect()`` in-process, (b) psycopg over the wire with a prepared
 statement (``--wire``), (c) raw faiss, single thread, one query at a time;
-then filtered queries at 1 %, 10 %, 50 % selectivity (recall, rows, QPS); and
+then filtered queries at 1 %, 10 %, 50 % selectivity (recall, rows, QPS); then
+IVFFlat (lists = 100): (a) at the defaults (``ivfflat.probes = 1`` with adaptive
+probing, lists probed per segment from EXPLAIN ANALYZE) and at fixed probes
+(``vecgres.ivfflat_adaptive_probes = off``) vs (c) raw faiss IndexIVFFlat per
+segment at the same nprobe, and the nprobe at which raw faiss reaches 0.95; and
 insert throughput with and without an index (runs alternated; the INSERTs alone
 and until every segment is indexed).
 
