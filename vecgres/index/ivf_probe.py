@@ -3,8 +3,18 @@
 After the ``probes`` lists nearest to the query, further lists are probed (in
 order of centroid distance, in batches that double) while a bound says a list
 may still hold a row closer than the current k-th candidate; probing stops
-when no list is left that could, or at ``ivfflat.max_probes`` lists. With an
-exact bound the result equals probing every list, up to float rounding.
+when no list is left that could, or at ``ivfflat.max_probes`` lists. With the
+exact bound alone the result equals probing every list, up to float rounding.
+
+The bounds prune well in low dimension (tests' 10k x 3 and 20k x 32 data: 2-3
+lists of 100) but not in high dimension, where rows sit far from the cell
+boundaries the bounds assume they could touch (the benchmark's 128-d L2 data:
+15 lists, its 384-d cosine data: 51, for recall 1.0; scaling the bound by
+(1 + eps) barely helps: eps = 0.5 still probes 37). So L2 and cosine also stop
+after ``PATIENCE`` probed lists in a row left the top-k unchanged (lists come
+in centroid order, so later ones are farther): 7 lists at recall 1.0 on the
+128-d data, 10 at 0.995 on the 384-d data, where fixed probes need 4 and 8 for
+0.95. Inner product keeps the exact bound only (see ``search``).
 
 The bounds, for list ``j`` with centroid ``c_j`` and radius ``r_j`` (largest
 distance of a member to its centroid, measured on the full-precision vectors
@@ -20,6 +30,9 @@ at build time and stored after faiss's bytes in the index file):
   ``(q·c_i - q·c_j) / |c_j-c_i|``. The references ``c_i`` are the first few
   probed centroids; the bound is the maximum over them.
 * inner product: Cauchy-Schwarz, ``q·x <= q·c_j + |q| r_j``.
+
+An index file written before radii were stored still loads: a plain IVFFlat's
+codes are its (prepared) rows, so the radii are measured on them at load.
 
 Only plain IVFFlat uses it: quantized lists rank by approximate distances, so
 their k-th candidate is no threshold for the bound (they keep fixed probes).
