@@ -14,7 +14,11 @@ reference, one faiss index over all rows); index size on disk, RSS; then an
 ``hnsw.ef_search`` sweep with recall@10, QPS, p50/p99 for
 (a) ``vecgres.connect()`` in-process, (b) psycopg over the wire with a prepared
 statement (``--wire``), (c) raw faiss, single thread, one query at a time;
-then filtered queries at 1 %, 10 %, 50 % selectivity (recall, rows, QPS); and
+then filtered queries at 1 %, 10 %, 50 % selectivity (recall, rows, QPS); then
+IVFFlat (lists = 100): (a) at the defaults (``ivfflat.probes = 1`` with adaptive
+probing, lists probed per segment from EXPLAIN ANALYZE) and at fixed probes
+(``vecgres.ivfflat_adaptive_probes = off``) vs (c) raw faiss IndexIVFFlat per
+segment at the same nprobe, and the nprobe at which raw faiss reaches 0.95; and
 insert throughput with and without an index (runs alternated; the INSERTs alone
 and until every segment is indexed).
 
@@ -329,6 +333,7 @@ def bench(name: str, args: argparse.Namespace) -> None:
             return [r[0] for r in cur.fetchall()]
 
         print(line(f"(a) WHERE {pct}% ", timed(frun, queries, fgt)))
+    ivfflat_sweep(con, cur, op, opclass, dims, queries, gt)
 
     if args.wire:  # the sweep over the wire on the table (a) searched: a server on its files
         con.close()
@@ -345,6 +350,111 @@ def bench(name: str, args: argparse.Namespace) -> None:
     insert_throughput(cur, dims, op, opclass, args)
     con.close()
     shutil.rmtree(work, ignore_errors=True)
+
+
+IVF_PROBES = (1, 2, 4, 8, 16, 32)
+
+
+def ivfflat_sweep(
+    con: Any,
+    cur: Any,
+    op: str,
+    opclass: str,
+    dims: int,
+    queries: np.ndarray,
+    gt: list[set[int]],
+) -> None:
+    """IVFFlat (lists = 100): (a) at vecgres's defaults (ivfflat.probes = 1, adaptive
+    probing) and at pgvector's fixed probes (``vecgres.ivfflat_adaptive_probes =
+    off``), vs (c) raw faiss IndexIVFFlat per segment (same lists, same rows, results
+    merged), single thread, at each nprobe; and the smallest nprobe reaching 0.95."""
+    cur.execute("DROP INDEX IF EXISTS items_idx")
+    start = time.perf_counter()
+    cur.execute(f"CREATE INDEX items_ivf ON items USING ivfflat (embedding {opclass})")
+    print(f"ivfflat (lists = 100) built in {time.perf_counter() - start:.2f} s; sweep (k=10):")
+    wait_sealed(cur, op, dims, indexed=True)
+    sql = f"SELECT id FROM items ORDER BY embedding {op} %s LIMIT 10"
+
+    def vecgres_run(q: np.ndarray) -> list[int]:
+        cur.execute(sql, (q,))
+        return [r[0] for r in cur.fetchall()]
+
+    lists: list[int] = []
+    for q in queries[:20]:  # lists probed per segment, from EXPLAIN ANALYZE
+        cur.execute("EXPLAIN ANALYZE " + sql, (q,))
+        for (text,) in cur.fetchall():
+            if " lists=" in text:
+                lists.append(int(text.split(" lists=")[1].split()[0]))
+    faiss.omp_set_num_threads(1)
+    ra = timed(vecgres_run, queries, gt)
+    print(
+        line("(a) default probes=1 adaptive", ra)
+        + f"  lists/segment mean={np.mean(lists):.1f} max={max(lists)}"
+    )
+    raw = raw_ivf_segments(con, op, dims)
+    reached: dict[str, int] = {}
+    for probes in IVF_PROBES:
+        cur.execute("SET vecgres.ivfflat_adaptive_probes = off")
+        cur.execute(f"SET ivfflat.probes = {probes}")
+        rf = timed(ivf_runner(raw, op, probes), queries, gt)
+        print(line(f"(c) raw faiss nprobe={probes}", rf))
+        rp = timed(vecgres_run, queries, gt)
+        print(line(f"(a) fixed probes={probes}", rp) + f"  (a)/(c)={rp['qps'] / rf['qps']:.2f}")
+        if rf["recall"] >= 0.95 and "c" not in reached:
+            reached["c"] = probes
+            print(
+                f"  -> raw faiss reaches 0.95 at nprobe={probes}: p50 {rf['p50']:.2f} ms; "
+                f"vecgres default p50 {ra['p50']:.2f} ms (recall {ra['recall']:.3f}), "
+                f"default/raw p50 = {ra['p50'] / rf['p50']:.2f}"
+            )
+    faiss.omp_set_num_threads(os.cpu_count() or 1)
+    cur.execute("RESET ivfflat.probes")
+    cur.execute("RESET vecgres.ivfflat_adaptive_probes")
+    cur.execute("DROP INDEX items_ivf")
+
+
+def raw_ivf_segments(con: Any, op: str, dims: int) -> list[tuple[np.ndarray, faiss.Index]]:
+    """(ids, IndexIVFFlat) per sealed segment, built as vecgres builds its own."""
+    db = con._db
+    tdef = next(t for t in db.catalog.tables.values() if t.name == "items")
+    fields = {c.name: c.field_name for c in tdef.columns}
+    metric = faiss.METRIC_L2 if op == "<->" else faiss.METRIC_INNER_PRODUCT
+    out = []
+    faiss.omp_set_num_threads(BUILD_THREADS)
+    for seg in db.store.snapshot().table(tdef.oid).segments:
+        if seg.segment_id is None:
+            continue
+        col = seg.data.column(fields["embedding"]).combine_chunks()
+        x = np.ascontiguousarray(col.values.to_numpy().reshape(-1, dims), dtype=np.float32)
+        if op != "<->":
+            x = x / np.linalg.norm(x, axis=1, keepdims=True)
+        ids = seg.data.column(fields["id"]).to_numpy()
+        index = faiss.IndexIVFFlat(faiss.IndexFlat(dims, metric), dims, 100, metric)
+        index.train(x)
+        index.add(x)
+        out.append((ids, index))
+    faiss.omp_set_num_threads(1)
+    return out
+
+
+def ivf_runner(
+    raw: list[tuple[np.ndarray, faiss.Index]], op: str, nprobe: int
+) -> Callable[[np.ndarray], list[int]]:
+    params = faiss.SearchParametersIVF()
+    params.nprobe = nprobe
+
+    def run(q: np.ndarray) -> list[int]:
+        qq = q if op == "<->" else q / np.linalg.norm(q)
+        qq = qq.reshape(1, -1).astype(np.float32)
+        dist, ids = [], []
+        for seg_ids, index in raw:
+            d, lab = index.search(qq, 10, params=params)
+            dist.append(d[0] if op == "<->" else -d[0])
+            ids.append(seg_ids[lab[0]])
+        order = np.argsort(np.concatenate(dist))[:10]
+        return np.concatenate(ids)[order].tolist()
+
+    return run
 
 
 def faiss_runner(raw: faiss.Index, op: str, ef: int) -> Callable[[np.ndarray], list[int]]:

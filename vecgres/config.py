@@ -169,6 +169,8 @@ GUCS: Final[dict[str, Guc]] = {
         Guc("ivfflat.max_probes", "int", "32768", min=1, max=32768),
         # vecgres
         Guc("vecgres.enable_ann", "bool", "on"),
+        # off: pgvector's fixed ivfflat.probes (index/ivf_probe.py)
+        Guc("vecgres.ivfflat_adaptive_probes", "bool", "on"),
     )
 }
 

@@ -215,12 +215,15 @@ class _Ahead:
     """A segment's index whose first search was run ahead: that search's answer, then
     the index itself."""
 
-    __slots__ = ("_call", "_found", "index")
+    __slots__ = ("_call", "_found", "_probed", "index")
 
-    def __init__(self, index: SegmentIndex, call: tuple[Any, ...], found: np.ndarray) -> None:
+    def __init__(
+        self, index: SegmentIndex, call: tuple[Any, ...], found: np.ndarray, probed: list[int]
+    ) -> None:
         self.index = index
         self._call = call
         self._found: np.ndarray | None = found
+        self._probed = probed
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.index, name)
@@ -233,17 +236,29 @@ class _Ahead:
         *,
         ef_search: int,
         probes: int,
+        max_probes: int = 0,
+        probed: list[int] | None = None,
     ) -> np.ndarray:
         found = self._found
         if (
             found is not None
             and allowed is None
             and query is self._call[0]
-            and (k, ef_search, probes) == self._call[1:]
+            and (k, ef_search, probes, max_probes) == self._call[1:]
         ):
             self._found = None
+            if probed is not None:
+                probed.extend(self._probed)
             return found
-        return self.index.search(query, k, allowed, ef_search=ef_search, probes=probes)
+        return self.index.search(
+            query,
+            k,
+            allowed,
+            ef_search=ef_search,
+            probes=probes,
+            max_probes=max_probes,
+            probed=probed,
+        )
 
 
 class _AheadIndexes:
@@ -326,7 +341,7 @@ def _search_ahead(
         spec = jobs[0][1].spec
         prepared = jobs[0][1].query_for(query)
         lanes = min(len(jobs), workers + 1)
-        futures: list[Future[list[tuple[int, np.ndarray | None]]]] = []
+        futures: list[Future[list[tuple[int, np.ndarray | None, list[int], int]]]] = []
         try:
             futures.extend(
                 pool.submit(_first_searches, jobs[lane::lanes], plan, spec, prepared)
@@ -342,20 +357,27 @@ def _search_ahead(
     by_id = {sid: (index, rows) for sid, index, rows in jobs}
     return {
         sid: _Ahead(
-            by_id[sid][0], (query, min(plan.k, by_id[sid][1]), plan.ef_search, plan.probes), found
+            by_id[sid][0],
+            (query, min(plan.k, by_id[sid][1]), plan.ef_search, plan.probes, max_probes),
+            found,
+            probed,
         )
-        for sid, found in done
+        for sid, found, probed, max_probes in done
         if found is not None
     }
 
 
 def _first_searches(
     jobs: list[tuple[int, SegmentIndex, int]], plan: TopKPlan, spec: Any, prepared: np.ndarray
-) -> list[tuple[int, np.ndarray | None]]:
+) -> list[tuple[int, np.ndarray | None, list[int], int]]:
     """``_search_part``'s first search of each segment (None: it failed; the segment's
-    own search then runs again and raises)."""
-    out: list[tuple[int, np.ndarray | None]] = []
+    own search then runs again and raises), with the IVFFlat lists it probed and the
+    adaptive-probing bound it was given (topk._ivf_options)."""
+    out: list[tuple[int, np.ndarray | None, list[int], int]] = []
     for sid, index, rows in jobs:
+        probed: list[int] = []
+        adaptive = index.spec.method == "ivfflat" and plan.adaptive_probes
+        max_probes = plan.max_probes if adaptive else 0
         try:
             found = index.search(
                 plan.query,
@@ -364,10 +386,12 @@ def _first_searches(
                 ef_search=plan.ef_search,
                 probes=plan.probes,
                 prepared=prepared if index.spec == spec else None,
+                max_probes=max_probes,
+                probed=probed,
             )
         except Exception:
             found = None
-        out.append((sid, found))
+        out.append((sid, found, probed, max_probes))
     return out
 
 

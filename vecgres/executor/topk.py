@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -102,6 +102,8 @@ class TopKPlan(Protocol):
     @property
     def max_probes(self) -> int: ...
     @property
+    def adaptive_probes(self) -> bool: ...
+    @property
     def exact_max_rows(self) -> int: ...
     @property
     def projection(self) -> tuple[tuple[str, str | None], ...] | None: ...
@@ -135,6 +137,7 @@ class SegmentReport:
     strategy: str  # skipped | exact | ann | ann-allowlist | ann-widened
     candidates: int = 0
     rounds: int = 0  # ANN searches made (an "exact" one with rounds > 0 came up short)
+    lists: int = 0  # ivfflat: lists probed by the last search (adaptive probing)
 
 
 @dataclass(slots=True)
@@ -555,6 +558,8 @@ def _search_part(
     query = _sparse_query(plan) if isinstance(index, SparseIndex) else plan.query
     rounds = 0
     scanned = 0  # candidates of the re-searches (hnsw.max_scan_tuples)
+    probed: list[int] = []  # ivfflat: lists probed per search
+    ivf = _ivf_options(index, plan, probed)
     while True:
         found = index.search(
             query,  # type: ignore[arg-type]
@@ -562,12 +567,15 @@ def _search_part(
             mask if use_allowlist else None,
             ef_search=ef,
             probes=probes,
+            **ivf,
         )
         rounds += 1
         found = found[mask[found]]
         if len(found) >= want:
             ids, dist = _best(matrix, found, plan)
             report = SegmentReport(seg_id, rows, matching, strategy, len(found), rounds)
+            if probed:
+                report.lists = probed[-1]
             return ids, dist, report
         widened = _widen(index, plan, rows, rounds, scanned, k, ef, probes)
         if widened is None:
@@ -576,6 +584,16 @@ def _search_part(
         scanned += max(k, ef)
     ids, dist = _best(matrix, np.flatnonzero(mask), plan)
     return ids, dist, SegmentReport(seg_id, rows, matching, "exact", matching, rounds)
+
+
+def _ivf_options(
+    index: SegmentIndex | SparseIndex | JaccardIndex, plan: TopKPlan, probed: list[int]
+) -> dict[str, Any]:
+    """The adaptive-probing arguments of an IVFFlat segment search (index/ivf_probe.py):
+    probe up to ``ivfflat.max_probes`` lists, and report the lists probed."""
+    if isinstance(index, SparseIndex | JaccardIndex) or index.spec.method != "ivfflat":
+        return {}
+    return {"max_probes": plan.max_probes if plan.adaptive_probes else 0, "probed": probed}
 
 
 def _widen(

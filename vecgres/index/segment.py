@@ -17,7 +17,7 @@ from types import ModuleType
 import faiss
 import numpy as np
 
-from vecgres.index import binary, flat, hnsw, ivfflat, progress
+from vecgres.index import binary, flat, hnsw, ivf_probe, ivfflat, progress
 from vecgres.index.metrics import prepare
 from vecgres.index.quantized import candidate_count
 from vecgres.index.spec import IndexSpec
@@ -122,6 +122,24 @@ def _with_zero(query: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.hstack([query, np.zeros((len(query), 1), np.float32)]))
 
 
+def _adaptive(spec: IndexSpec) -> bool:
+    """Plain IVFFlat over float vectors probes adaptively (index/ivf_probe.py)."""
+    return spec.method == "ivfflat" and not spec.binary and spec.quantization is None
+
+
+def _bounds_at_build(
+    spec: IndexSpec, index: faiss.Index, data: np.ndarray
+) -> ivf_probe.ListBounds | None:
+    ivf = ivf_probe.ivf_of(index) if _adaptive(spec) else None
+    if ivf is None:
+        return None
+    centroids = ivf_probe.centroids_of(ivf)
+    lists, ids = ivf_probe.list_members(ivf)
+    # the inner index of an ID map numbers rows 0..n-1 in the order they were added
+    r = ivf_probe.radii(centroids, lists, data[ids])
+    return ivf_probe.ListBounds(centroids, r, spec.metric)
+
+
 def _quiet_training(index: faiss.Index) -> None:
     """Small segments train k-means on few points by design: no faiss warnings."""
     for owner in (index, getattr(index, "pq", None)):
@@ -135,15 +153,28 @@ class SegmentIndex:
 
     Binary (Hamming) indexes take packed uint8 rows instead of float32 ones."""
 
-    __slots__ = ("_params", "index", "rows", "spec")
+    __slots__ = ("_params", "bounds", "id_map", "index", "ivf", "rows", "spec")
 
-    def __init__(self, spec: IndexSpec, index: faiss.Index | faiss.IndexBinary, rows: int) -> None:
+    def __init__(
+        self,
+        spec: IndexSpec,
+        index: faiss.Index | faiss.IndexBinary,
+        rows: int,
+        bounds: ivf_probe.ListBounds | None = None,
+    ) -> None:
         self.spec = spec
         self.index = index
         self.rows = rows
         # unfiltered search parameters by (ef_search, probes): faiss only reads them,
         # and making one costs more than a small search's bookkeeping
         self._params: dict[tuple[int, int], faiss.SearchParameters] = {}
+        # adaptive probing (plain IVFFlat): the inner IVF, its list bounds, and the
+        # segment offsets of its ids when an ID map (partial index) wraps it
+        self.bounds = bounds
+        self.ivf = ivf_probe.ivf_of(index) if bounds is not None else None
+        self.id_map: np.ndarray | None = None
+        if self.ivf is not None and isinstance(index, faiss.IndexIDMap):
+            self.id_map = faiss.vector_to_array(index.id_map)
 
     @classmethod
     def build(
@@ -191,7 +222,8 @@ class SegmentIndex:
                 outer.add(data)
         if report is not None:
             report(rows)
-        return cls(spec, outer, rows if ids is None else int(ids.max(initial=-1)) + 1)
+        bounds = _bounds_at_build(spec, outer, data)
+        return cls(spec, outer, rows if ids is None else int(ids.max(initial=-1)) + 1, bounds)
 
     def _max_norm2(self) -> float:
         """M² of an augmented index: every stored vector has squared norm M²."""
@@ -208,11 +240,15 @@ class SegmentIndex:
         """Whether an allow-list can be applied inside the search (IDSelector)."""
         return not self.spec.binary or binary.filters_inside(self.spec)
 
-    def serialize(self) -> memoryview:
-        """The index as faiss writes it, a view of faiss's buffer (no copy)."""
+    def serialize(self) -> memoryview | bytes:
+        """The index as faiss writes it, a view of faiss's buffer (no copy); an
+        adaptive IVFFlat appends its list radii (faiss reads past them)."""
         if isinstance(self.index, faiss.IndexBinary):
             return faiss.serialize_index_binary(self.index).data
-        return faiss.serialize_index(self.index).data
+        data = faiss.serialize_index(self.index).data
+        if self.bounds is None:
+            return data
+        return b"".join((data, ivf_probe.trailer(self.bounds.radii)))
 
     @classmethod
     def load(cls, spec: IndexSpec, path: str, rows: int) -> SegmentIndex:
@@ -226,7 +262,14 @@ class SegmentIndex:
         # a partial index holds only the rows passing its predicate
         if (index.ntotal != rows and spec.predicate is None) or index.d != dims:
             raise ValueError(f"index file {path} does not match its segment")
-        return cls(spec, index, rows)
+        bounds = None
+        ivf = ivf_probe.ivf_of(index) if _adaptive(spec) else None
+        if ivf is not None:
+            r = ivf_probe.read_trailer(path, ivf.nlist)
+            if r is None:  # written before radii were stored: its codes are the rows
+                r = ivf_probe.radii_from_codes(ivf)
+            bounds = ivf_probe.ListBounds(ivf_probe.centroids_of(ivf), r, spec.metric)
+        return cls(spec, index, rows, bounds)
 
     def search(
         self,
@@ -237,13 +280,21 @@ class SegmentIndex:
         ef_search: int,
         probes: int,
         prepared: np.ndarray | None = None,
+        max_probes: int = 0,
+        probed: list[int] | None = None,
     ) -> np.ndarray:
         """Offsets of up to ``candidate_count(k)`` nearest allowed rows (unordered use).
         ``prepared``: ``self.query_for(query)`` when the caller made it already (one
-        query searched on several segments of the same index)."""
+        query searched on several segments of the same index).
+
+        ``max_probes`` > 0: an IVFFlat probes on past ``probes`` lists while a bound
+        says a list may hold a better row, up to that many lists
+        (index/ivf_probe.py); ``probed`` gets the lists it probed."""
         want = min(candidate_count(k, self.spec.quantization), self.rows)
         if want <= 0:
             return np.empty(0, dtype=np.int64)
+        if max_probes > 0 and self.ivf is not None and self.bounds is not None:
+            return self._search_adaptive(query, want, allowed, probes, max_probes, probed)
         selector = None
         bits = None
         if allowed is not None and self.filters_inside:
@@ -260,6 +311,8 @@ class SegmentIndex:
                 )
         else:
             params = _module(self.spec).search_parameters(self.spec, selector, ef, probes)
+        if probed is not None and self.spec.method == "ivfflat":
+            probed.append(probes)
         q = self.query_for(query) if prepared is None else prepared
         _dist, labels = self.index.search(q, want, params=params)
         out = labels[0]
@@ -274,6 +327,35 @@ class SegmentIndex:
             return np.ascontiguousarray(query.reshape(1, -1), dtype=np.uint8)
         q = prepare(query.reshape(1, -1), self.spec.metric)
         return _with_zero(q) if _augmented(self.spec) else q
+
+    def _search_adaptive(
+        self,
+        query: np.ndarray,
+        want: int,
+        allowed: np.ndarray | None,
+        probes: int,
+        max_probes: int,
+        probed: list[int] | None,
+    ) -> np.ndarray:
+        assert self.ivf is not None
+        assert self.bounds is not None
+        selector = None
+        if allowed is not None:
+            # the inner IVF of an ID map numbers rows by insertion: map the allow-list
+            inner = allowed if self.id_map is None else allowed[self.id_map]
+            bits = np.packbits(inner.astype(np.uint8), bitorder="little")
+            selector = faiss.IDSelectorBitmap(len(inner), faiss.swig_ptr(bits))
+        q = prepare(query.reshape(1, -1), self.spec.metric)
+        _dist, labels, lists = ivf_probe.search(
+            self.ivf, self.bounds, q, want, selector, probes, max_probes
+        )
+        del selector  # keep `bits` alive until faiss is done with the selector
+        if probed is not None:
+            probed.append(lists)
+        labels = labels[labels >= 0]
+        if self.id_map is not None:
+            labels = self.id_map[labels]
+        return np.asarray(labels, dtype=np.int64)
 
     def range_search(
         self,

@@ -102,6 +102,9 @@ class AnnTopK:
     probes: int
     max_probes: int
     exact_max_rows: int = EXACT_MAX_ROWS
+    # ivfflat probes on past ``probes`` while a list may hold a better row
+    # (vecgres.ivfflat_adaptive_probes; index/ivf_probe.py)
+    adaptive_probes: bool = True
     # when the select list is only table columns and the ORDER BY distance:
     # (output name, column name or None for the distance) — built without DuckDB
     projection: tuple[tuple[str, str | None], ...] | None = None
@@ -169,6 +172,7 @@ def plan_topk(
     ef_search: int,
     probes: int,
     max_probes: int,
+    adaptive_probes: bool = True,
     exact_max_rows: int = EXACT_MAX_ROWS,
     projection: tuple[tuple[str, str | None], ...] | None = None,
     offset: int = 0,
@@ -211,6 +215,7 @@ def plan_topk(
         ef_search=ef_search,
         probes=probes,
         max_probes=max(max_probes, probes),
+        adaptive_probes=adaptive_probes,
         exact_max_rows=exact_max_rows,
         projection=projection,
         offset=offset,

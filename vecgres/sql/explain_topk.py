@@ -379,6 +379,8 @@ def _lines(
             name = f"segment {r.segment_id}" if r.segment_id is not None else "growing"
             # an exact segment with ANN rounds: the index search came up short
             rounds = f" ann_rounds={r.rounds}" if r.rounds else ""
+            if r.lists:  # ivfflat: lists probed (adaptive probing)
+                rounds = f" lists={r.lists}{rounds}"
             out.append(
                 f"{indent}Segment: {name}: {r.strategy}, rows={r.rows} matching={r.matching} "
                 f"candidates={r.candidates}{rounds}"

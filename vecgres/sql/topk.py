@@ -431,6 +431,7 @@ def search_settings(session: Session_) -> dict[str, Any]:
         "ef_search": settings.get_int("hnsw.ef_search"),
         "probes": settings.get_int("ivfflat.probes"),
         "max_probes": settings.get_int("ivfflat.max_probes"),
+        "adaptive_probes": settings.get("vecgres.ivfflat_adaptive_probes") == "on",
         "exact_max_rows": session.db.settings.ann_exact_max_rows,
         "hnsw_iterative_scan": settings.get("hnsw.iterative_scan"),
         "max_scan_tuples": settings.get_int("hnsw.max_scan_tuples"),
