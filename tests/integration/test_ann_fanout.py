@@ -5,6 +5,7 @@ this one searches its segments one after another."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import fastpath_spy
@@ -123,6 +124,37 @@ def test_a_busy_fanout_searches_one_segment_after_another(db, fanouts):
         alone = [_run(cur, sql, q) for q in _queries()]
     assert fanouts[0] == len(fanned)
     assert alone == fanned
+
+
+def test_ivfflat_fanout_probes_adaptively(db, fast_runs, fanouts):
+    """IVFFlat segments searched ahead probe past ``ivfflat.probes`` as their own search
+    would (vecgres.ivfflat_adaptive_probes): the general path's rows, and the EXPLAIN
+    ANALYZE line of each segment reports the lists probed."""
+    _con, cur = db
+    cur.execute(f"CREATE TABLE u (id int, cat int, v vector({DIMS}))")
+    for lo in range(0, ROWS, SEGMENT):
+        cur.execute(f"INSERT INTO u SELECT * FROM t WHERE id >= {lo} AND id < {lo + SEGMENT}")
+    cur.execute("CREATE INDEX ON u USING ivfflat (v vector_l2_ops) WITH (lists = 50)")
+    sql = "SELECT id FROM u ORDER BY v <-> %s LIMIT 10"
+    deadline = time.monotonic() + 120
+    while True:
+        cur.execute("EXPLAIN ANALYZE " + sql.replace("%s", f"'{vec(np.ones(DIMS))}'"))
+        plan = "\n".join(r[0] for r in cur.fetchall())
+        if plan.count(": ann") == 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert plan.count("lists=") == 2, plan
+    probed = []
+    for q in _queries():
+        cur.execute("EXPLAIN ANALYZE " + sql.replace("%s", f"'{vec(q)}'"))
+        plan = "\n".join(r[0] for r in cur.fetchall())
+        probed += [int(n) for n in re.findall(r"lists=(\d+)", plan)]
+        before = (fast_runs[0], fanouts[0])
+        got = _run(cur, sql, q)
+        assert (fast_runs[0], fanouts[0]) == (before[0] + 1, before[1] + 1)
+        _same(got, _run(cur, sql.replace("SELECT id", "SELECT id + 0", 1), q))
+        assert len(got) == 10
+    assert max(probed) > 1, probed  # ivfflat.probes = 1: the bound probed further
 
 
 def test_segments_with_deleted_rows_keep_their_own_search(db, fast_runs, fanouts):
