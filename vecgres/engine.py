@@ -778,17 +778,22 @@ class Session:
         return ddl_more.run(self, ast)
 
     # --- transactions ----------------------------------------------------------
-    def _end_transaction(self, *, commit: bool) -> None:
+    def _end_transaction(self, *, commit: bool) -> dict[str, str]:
+        """Commit or roll back; returns the reported settings the end changed back."""
         self.cursors.end_transaction()
         txn = self.txn
         self.txn = None
         if txn is None:
-            return
+            return self.settings.end_transaction(commit=commit)
+        committed = False
         try:
             if commit and not txn.failed:
                 self.db.commit(txn)
+                committed = True
         finally:
             self.db.locks.release_all(txn)
+            changes = self.settings.end_transaction(commit=committed)
+        return changes
 
     def _transaction_control(self, sql: str) -> Result:
         m = _TXN_RE.match(sql)
@@ -809,8 +814,8 @@ class Session:
                 self.notice("there is no transaction in progress", "25P01")
                 return Result(None, None, "COMMIT", notices=self._take_notices())
             failed = self.txn.failed
-            self._end_transaction(commit=not failed)
-            return Result(None, None, "ROLLBACK" if failed else "COMMIT")
+            changes = self._end_transaction(commit=not failed)
+            return Result(None, None, "ROLLBACK" if failed else "COMMIT", parameter_changes=changes)
         if word in ("ROLLBACK", "ABORT"):
             target = re.match(r"(?:WORK\s+|TRANSACTION\s+)?TO\s+(?:SAVEPOINT\s+)?(\S+)", rest, re.I)
             if target:
@@ -818,8 +823,8 @@ class Session:
             if self.txn is None or not self.txn.explicit:
                 self.notice("there is no transaction in progress", "25P01")
                 return Result(None, None, "ROLLBACK", notices=self._take_notices())
-            self._end_transaction(commit=False)
-            return Result(None, None, "ROLLBACK")
+            changes = self._end_transaction(commit=False)
+            return Result(None, None, "ROLLBACK", parameter_changes=changes)
         if self.txn is None or not self.txn.explicit:
             raise errors.NoActiveSqlTransaction(f"{word} can only be used in transaction blocks")
         if self.txn.failed:

@@ -8,6 +8,9 @@ from typing import Any
 from vecgres import errors
 from vecgres.config import GUCS, Guc
 
+# parameters a client is told of (ParameterStatus) when their value changes
+_REPORTED = tuple(key for key, guc in GUCS.items() if guc.report)
+
 _ALIASES = {
     "datestyle": "DateStyle",
     "timezone": "TimeZone",
@@ -34,6 +37,8 @@ class SessionSettings:
     def __init__(self, user: str) -> None:
         self._values: dict[str, str] = {}
         self._local: dict[str, str] | None = None
+        # session values as the explicit transaction found them: a ROLLBACK restores them
+        self._before: dict[str, str] | None = None
         self.user = user
 
     def _guc(self, name: str) -> Guc | None:
@@ -138,15 +143,28 @@ class SessionSettings:
                     self._local = {}
                 self._local[key] = value
             return {}
+        self._remember(txn)
         self._values[key] = value
         guc = GUCS.get(key)
         return {key: value} if guc is not None and guc.report else {}
 
-    def end_transaction(self) -> None:
+    def _remember(self, txn: Any) -> None:
+        if txn is not None and txn.explicit and self._before is None:
+            self._before = dict(self._values)
+
+    def end_transaction(self, *, commit: bool) -> dict[str, str]:
+        """SET LOCAL values end with the transaction; a rollback also undoes its SETs
+        and RESETs, as PostgreSQL does. Returns the reported parameters that changed."""
+        shown = {key: self.get(key) for key in _REPORTED}
         self._local = None
+        if not commit and self._before is not None:
+            self._values = self._before
+        self._before = None
+        return {key: value for key in _REPORTED if (value := self.get(key)) != shown[key]}
 
     def reset(self, rest: str, txn: Any) -> dict[str, str]:
         name = rest.strip()
+        self._remember(txn)
         if name.upper() == "ALL":
             self._values.clear()
             return {}
