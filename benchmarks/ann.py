@@ -333,14 +333,14 @@ def bench(name: str, args: argparse.Namespace) -> None:
             return [r[0] for r in cur.fetchall()]
 
         print(line(f"(a) WHERE {pct}% ", timed(frun, queries, fgt)))
-    ivfflat_sweep(con, cur, op, opclass, dims, queries, gt)
-
     if args.wire:  # the sweep over the wire on the table (a) searched: a server on its files
         con.close()
         wire_sweep(args, path, op, queries, gt, sweep, raw)
         con = vecgres.connect(path, fsync=False, seal_rows=args.seal_rows)
         con.autocommit = True
         cur = con.cursor()
+    # last: it replaces the HNSW index the sweeps above search
+    ivfflat_sweep(con, cur, op, opclass, dims, queries, gt)
     print(f"summary: {name}, {rows} rows, {len(queries)} queries, k=10")
     print(summary(sweep))
     if args.sweep_only:

@@ -1,7 +1,7 @@
 """Adaptive IVF probing: ``ivfflat.probes`` is the floor, not the whole search.
 
-After the ``probes`` lists nearest to the query, further lists are probed (in
-order of centroid distance, in batches that double) while a bound says a list
+After the ``probes`` lists nearest to the query, further lists are probed (one
+at a time, in order of centroid distance) while a bound says a list
 may still hold a row closer than the current k-th candidate; probing stops
 when no list is left that could, or at ``ivfflat.max_probes`` lists. With the
 exact bound alone the result equals probing every list, up to float rounding.

@@ -150,7 +150,7 @@ def render_json(
         for label, text in node.details:
             value: object = text
             if label in ("Sort Key", "Group Key", "Output"):
-                value = _split_list(text)
+                value = split_list(text)
             elif label.startswith("Rows Removed"):
                 value = int(text)
             out[label] = value
@@ -187,7 +187,7 @@ def _relationship(parent: PlanNode, child: PlanNode, position: int) -> str:
     return "Outer"
 
 
-def _split_list(text: str) -> list[str]:
+def split_list(text: str) -> list[str]:
     """``a, f(b, c)`` -> ["a", "f(b, c)"]: commas outside parentheses and quotes."""
     parts: list[str] = []
     depth = 0
@@ -338,7 +338,7 @@ def fill_outputs(node: PlanNode) -> None:
     below = next((text for label, text in node.children[0].details if label == "Output"), None)
     if below is None:
         return
-    shown = ", ".join(_reference(item) for item in _split_list(below))
+    shown = ", ".join(_reference(item) for item in split_list(below))
     node.details = [d for d in node.details if d[0] != "Output"]
     node.details.insert(0, ("Output", shown))
 

@@ -18,8 +18,10 @@ import sqlglot
 from sqlglot import exp
 
 from vecgres import errors
+from vecgres.planner.pgplan import split_list
 from vecgres.result import Result
 from vecgres.sql.dialect import DIALECT
+from vecgres.sql.grants import ident
 from vecgres.sql.typemap import sql_type
 
 # the engine's Session and PreparedStatement: sql/ may not import the engine (layers)
@@ -39,13 +41,6 @@ def is_statement(sql: str) -> bool:
     return _FIRST_RE.match(sql) is not None
 
 
-def _fold(name: str) -> str:
-    """An identifier as PostgreSQL stores it: quoted as written, otherwise lower case."""
-    if name.startswith('"'):
-        return name[1:-1].replace('""', '"')
-    return name.lower()
-
-
 def _registry(session: Session_) -> dict[str, Any]:
     registry: dict[str, Any] = session.sql_prepared
     return registry
@@ -54,7 +49,7 @@ def _registry(session: Session_) -> dict[str, Any]:
 def run(session: Session_, sql: str) -> Result:
     m = _PREPARE_RE.match(sql)
     if m is not None:
-        return _prepare(session, _fold(m.group(1)), m.group(2), m.group(3))
+        return _prepare(session, ident(m.group(1)), m.group(2), m.group(3))
     if _EXECUTE_RE.match(sql) is not None:
         stmt, params = resolve_execute(session, sql)
         result: Result = session.execute_prepared(stmt, params)
@@ -75,7 +70,7 @@ def _prepare(session: Session_, name: str, types: str | None, body: str) -> Resu
         word = body.split()[0] if body.split() else ""
         raise errors.SyntaxError_(f'syntax error at or near "{word}"')
     hints = []
-    for text in _split_args(types or ""):
+    for text in split_list(types or ""):
         try:
             hints.append(sql_type(exp.DataType.build(text, dialect=DIALECT)))
         except (sqlglot.errors.ParseError, ValueError):
@@ -96,11 +91,11 @@ def resolve_execute(session: Session_, sql: str) -> tuple[Any, list[object]]:
     """The prepared statement an ``EXECUTE name (values)`` runs, and its parameters."""
     m = _EXECUTE_RE.match(sql)
     assert m is not None
-    name = _fold(m.group(1))
+    name = ident(m.group(1))
     stmt = _registry(session).get(name)
     if stmt is None:
         raise errors.InvalidSqlStatementName(f'prepared statement "{name}" does not exist')
-    args = _split_args(m.group(2) or "")
+    args = split_list(m.group(2) or "")
     if len(args) != len(stmt.param_types):
         raise errors.SyntaxError_(
             f'wrong number of parameters for prepared statement "{name}"',
@@ -117,23 +112,3 @@ def resolve_execute(session: Session_, sql: str) -> tuple[Any, list[object]]:
             row = [batch.column(i)[0].as_py() for i in range(batch.num_columns)]
             break
     return stmt, row
-
-
-def _split_args(text: str) -> list[str]:
-    """Comma-separated expressions, commas inside parentheses, brackets and quotes kept."""
-    parts: list[str] = []
-    depth = 0
-    quoted = False
-    start = 0
-    for i, ch in enumerate(text):
-        if ch == "'":
-            quoted = not quoted
-        elif not quoted and ch in "([":
-            depth += 1
-        elif not quoted and ch in ")]":
-            depth -= 1
-        elif not quoted and depth == 0 and ch == ",":
-            parts.append(text[start:i].strip())
-            start = i + 1
-    parts.append(text[start:].strip())
-    return [p for p in parts if p]

@@ -109,7 +109,7 @@ def _derived_row(col: exp.Expr, type_of: TypeOf) -> exp.Expr | None:
             if isinstance(src, exp.Subquery):
                 query = src.this
             elif isinstance(src, exp.Table):
-                query = _cte_query(select, src.name)
+                query = cte_query(select, src.name)
             outputs = _outputs(query, type_of) if query is not None else None
             if outputs is None:
                 return None
@@ -124,7 +124,8 @@ def _derived_row(col: exp.Expr, type_of: TypeOf) -> exp.Expr | None:
     return None
 
 
-def _cte_query(select: exp.Expr, name: str) -> exp.Expr | None:
+def cte_query(select: exp.Expr, name: str) -> exp.Expr | None:
+    """The query of the CTE ``name`` visible from ``select`` (None: no such CTE)."""
     node: exp.Expr | None = select
     while node is not None:
         with_ = node.args.get("with_") or node.args.get("with")

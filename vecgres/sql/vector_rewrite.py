@@ -28,6 +28,7 @@ from vecgres.sql.bitops import (
 )
 from vecgres.sql.dialect import VectorOp
 from vecgres.sql.literals import scalar_literal
+from vecgres.sql.records import cte_query
 from vecgres.sql.typemap import sql_type
 from vecgres.sql.vector_resolve import (
     DENSE,
@@ -312,7 +313,7 @@ class VectorRewriter:
                     return t.element if t is not None and t.is_array else None
                 query = src.this if isinstance(src, exp.Subquery) else None
                 if isinstance(src, exp.Table):
-                    query = _cte_query(select, src.name)
+                    query = cte_query(select, src.name)
                 if isinstance(query, exp.Select):
                     for proj in query.expressions:
                         if proj.alias_or_name == col.name:
@@ -1026,19 +1027,6 @@ _TYPE_COLUMN_NAMES = {
     "integer": "int4",
     "character varying": "varchar",
 }
-
-
-def _cte_query(select: exp.Expr, name: str) -> exp.Expr | None:
-    node: exp.Expr | None = select
-    while node is not None:
-        with_ = node.args.get("with_") or node.args.get("with")
-        if isinstance(with_, exp.With):
-            for cte in with_.expressions:
-                if cte.alias_or_name == name:
-                    query: exp.Expr = cte.this
-                    return query
-        node = node.parent
-    return None
 
 
 def alias_unnest_columns(ast: exp.Expr) -> None:
