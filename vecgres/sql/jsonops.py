@@ -197,7 +197,7 @@ def _vectors_as_text(ast: exp.Expr, type_of: TypeOf) -> None:
                 t = type_of(arg)
             except errors.VecgresError:
                 continue
-            if t is not None and is_float_list(t):
+            if t is not None and (is_float_list(t) or is_float_list(t.element)):
                 swaps.append((arg, t))
     for arg, t in swaps:
         arg.replace(vector_text(arg.copy(), t))

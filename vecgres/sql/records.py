@@ -33,11 +33,16 @@ def is_float_list(t: SqlType | None) -> bool:
 
 
 def vector_text(node: exp.Expr, t: SqlType | None) -> exp.Expr:
-    """``node`` as pgvector's text when it is a vector or halfvec."""
-    if not is_float_list(t):
+    """``node`` as pgvector's text when it is a vector or halfvec (an array of them:
+    an array of their texts)."""
+    if t is not None and t.is_array and t.name in _LISTS:
+        to = "text[]"
+    elif is_float_list(t):
+        to = "text"
+    else:
         return node
     # a cast, which the vector rewrite turns into pgvector's output function
-    out = exp.Cast(this=node, to=exp.DataType.build("text", dialect="postgres"))
+    out = exp.Cast(this=node, to=exp.DataType.build(to, dialect="postgres"))
     out.meta[_ORIGINAL] = True
     return out
 

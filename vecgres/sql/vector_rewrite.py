@@ -555,6 +555,15 @@ class VectorRewriter:
                 )
             cast.replace(out)
             return out
+        if (
+            source is not None
+            and source.is_array
+            and source.name in KINDS
+            and target.name in ("text", "character varying")
+        ):
+            out = _vector_array_text(inner.copy(), source, target)
+            cast.replace(out)
+            return out
         if target.name not in KINDS:
             if source is not None and source.is_vector:
                 return self._cast_from_vector(cast, source, target)
@@ -1331,3 +1340,36 @@ def storage_conversion(t: SqlType, src_expr: str, src_type: str) -> str:
         f"column is of type {t} but expression is of type {src_type.lower()}",
         hint="You will need to rewrite or cast the expression.",
     )
+
+
+def _vector_array_text(inner: exp.Expr, source: SqlType, target: SqlType) -> exp.Expr:
+    """``vector[]::text[]`` applies the element's output function to each element;
+    ``vector[]::text`` is array_out over those texts: an element holding a comma or
+    a brace is double-quoted (pgvector's texts hold no quote, backslash or space)."""
+    elem = exp.column("pgv_elem")
+    text: exp.Expr = (
+        elem if source.name == "sparsevec" else exp.func(f"pgv_{source.name}_out", elem)
+    )
+    if target.is_array:
+        lam = exp.Lambda(this=text, expressions=[exp.to_identifier("pgv_elem")])
+        return typed(exp.func("list_transform", inner, lam), target)
+    quoted = sqlglot.parse_one(
+        "CASE WHEN pgv_elem IS NULL THEN 'NULL' WHEN regexp_matches(t, '[,{}]') "
+        "THEN '\"' || t || '\"' ELSE t END",
+        dialect="duckdb",
+    )
+    for col in quoted.find_all(exp.Column):
+        if col.name == "t":
+            col.replace(text.copy())
+    lam = exp.Lambda(this=quoted, expressions=[exp.to_identifier("pgv_elem")])
+    body = exp.func(
+        "array_to_string", exp.func("list_transform", inner, lam), exp.Literal.string(",")
+    )
+    out = exp.DPipe(
+        this=exp.DPipe(this=exp.Literal.string("{"), expression=body),
+        expression=exp.Literal.string("}"),
+    )
+    if target.name == "character varying" and target.typmod > 4:
+        # an explicit cast to varchar(n) cuts the text (VARHDRSZ + n typmod)
+        out = exp.func("left", exp.paren(out), exp.Literal.number(target.typmod - 4))
+    return typed(exp.paren(out), target)
