@@ -1365,7 +1365,7 @@ def _vector_array_text(inner: exp.Expr, source: SqlType, target: SqlType) -> exp
     body = exp.func(
         "array_to_string", exp.func("list_transform", inner, lam), exp.Literal.string(",")
     )
-    out = exp.DPipe(
+    out: exp.Expr = exp.DPipe(
         this=exp.DPipe(this=exp.Literal.string("{"), expression=body),
         expression=exp.Literal.string("}"),
     )
