@@ -177,3 +177,21 @@ def test_binary_results_every_type(server: RunningServer) -> None:
             assert q.fetchone() == (7,)
         q = cur.execute("SELECT id FROM t ORDER BY b <~> %s, id LIMIT 1", [row[4]])
         assert q.fetchone() == (7,)
+
+
+def test_binary_vector_param_with_bytes_left(server: RunningServer) -> None:
+    """A binary vector parameter longer than its dimensions say: PostgreSQL's Bind check
+    names the parameter (22P03); the session goes on."""
+    with psycopg.connect(server.dsn(), autocommit=True) as conn:
+        oid = conn.execute("SELECT 'vector'::regtype::oid").fetchone()[0]
+        good = struct.pack(">hhff", 2, 0, 1.0, 2.0)
+        res = conn.pgconn.exec_params(
+            b"SELECT $1::vector, $2::vector", [good, good + b"\0"], [oid, oid], [1, 1]
+        )
+        assert res.error_field(psycopg.pq.DiagnosticField.SQLSTATE) == b"22P03"
+        assert (
+            res.error_field(psycopg.pq.DiagnosticField.MESSAGE_PRIMARY)
+            == b"incorrect binary data format in bind parameter 2"
+        )
+        res = conn.pgconn.exec_params(b"SELECT $1::vector::text", [good], [oid], [1])
+        assert res.get_value(0, 0) == b"[1,2]"

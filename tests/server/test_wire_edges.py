@@ -291,6 +291,16 @@ def test_binary_int4_param_too_short(fake_server):
     assert fields(out[1][1])["M"] == "insufficient data left in message"
 
 
+def test_binary_param_with_bytes_left_names_the_parameter(fake_server):
+    """exec_bind_message's own check after the type's recv: 22P03 with the number."""
+    raw = Raw(fake_server.port)
+    raw.startup()
+    raw.send(parse("", "select $1", (23,)) + bind("", "", [b"\0\0\0\1\0"], [1]) + SYNC)
+    out = raw.until("Z")
+    assert fields(out[1][1])["C"] == "22P03"
+    assert fields(out[1][1])["M"] == "incorrect binary data format in bind parameter 1"
+
+
 def test_duplicate_named_statement(fake_server):
     raw = Raw(fake_server.port)
     raw.startup()

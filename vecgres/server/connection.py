@@ -33,6 +33,7 @@ from vecgres.errors import (
     IndeterminateDatatype,
     InternalError,
     InvalidAuthorizationSpecification,
+    InvalidBinaryRepresentation,
     InvalidCursorName,
     InvalidPassword,
     ProtocolViolation,
@@ -979,7 +980,7 @@ class Connection:
                 # integers are read here as PostgreSQL's Bind does (its errors, its range)
                 values.append(text if integer is None else parse_integer(text, integer))
             else:
-                values.append(_decode_param(raw, fmt, oids[i]))
+                values.append(_decode_param(raw, fmt, oids[i], i + 1))
         columns = stmt.columns
         formats = _result_formats(rformats, len(columns) if columns else 0)
         old = self.portals.pop(portal_name, None)
@@ -1492,7 +1493,7 @@ def _type_of(oid: int) -> SqlType | None:
     return by_oid(oid)
 
 
-def _decode_param(raw: bytes | None, fmt: int, oid: int) -> object:
+def _decode_param(raw: bytes | None, fmt: int, oid: int, number: int) -> object:
     if raw is None:
         return None
     if fmt == 0:
@@ -1503,5 +1504,14 @@ def _decode_param(raw: bytes | None, fmt: int, oid: int) -> object:
         raise IndeterminateDatatype("could not determine data type of binary parameter")
     try:
         return decode_binary(raw, oid)
-    except ProtocolViolation as exc:
+    except (ProtocolViolation, InvalidBinaryRepresentation) as exc:
+        if exc.message.startswith("incorrect binary data format"):
+            # bytes left after the value: exec_bind_message's check, which names the
+            # parameter (an array's own layout errors keep their text)
+            if exc.message != "incorrect binary data format in array":
+                raise InvalidBinaryRepresentation(
+                    f"incorrect binary data format in bind parameter {number}"
+                ) from None
+        if isinstance(exc, InvalidBinaryRepresentation):
+            raise
         raise pq.MessageFormatError(exc.message) from None

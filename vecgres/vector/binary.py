@@ -8,8 +8,8 @@ functions: dims, typmod, unused, then each element as it is read.
 Two errors come from PostgreSQL rather than pgvector: reading past the end
 is pq_getmsgint's ``insufficient data left in message`` (08P01, at ERROR
 level), and bytes left over after the value are the caller's
-``incorrect binary data format`` (22P03; PostgreSQL adds ``in bind
-parameter N`` when it knows N).
+``incorrect binary data format`` (22P03; for a Bind parameter the server
+says ``in bind parameter N``, as PostgreSQL's exec_bind_message does).
 """
 
 from __future__ import annotations
