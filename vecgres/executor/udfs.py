@@ -33,6 +33,7 @@ from duckdb.func import ARROW, SPECIAL
 
 import vecgres.errors as errors_mod
 from vecgres import vector as V
+from vecgres.codec.floats import format_float4, format_float8
 from vecgres.errors import DataException, VecgresError
 
 F32Array = npt.NDArray[np.float32]
@@ -413,6 +414,13 @@ def _aggregate_list(kind: str) -> Callable[[pa.ChunkedArray], pa.Array]:
     return fn
 
 
+def _float_text(out: Callable[[float], str]) -> Callable[[pa.ChunkedArray], pa.Array]:
+    def fn(values: pa.ChunkedArray) -> pa.Array:
+        return pa.array([None if v is None else out(v) for v in values.to_pylist()], pa.string())
+
+    return fn
+
+
 # ---------------------------------------------------------------- registration
 
 
@@ -440,6 +448,9 @@ def register_vector_udfs(con: duckdb.DuckDBPyConnection) -> None:
     ):
         add(name, _distance(metric), [vec, vec], "DOUBLE")
     add("pgv_vector_dims", _dims, [vec], "INTEGER")
+    # float4out / float8out (DuckDB's own text says 1.0, not 1)
+    add("vg_float4_text", _float_text(format_float4), ["FLOAT"], "VARCHAR")
+    add("vg_float8_text", _float_text(format_float8), ["DOUBLE"], "VARCHAR")
     add("pgv_vector_norm", _norm, [vec], "DOUBLE")
     add("pgv_l2_normalize", _normalize, [vec], vec)
     add("pgv_add", _arith("+"), [vec, vec], vec)

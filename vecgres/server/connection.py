@@ -1505,13 +1505,15 @@ def _decode_param(raw: bytes | None, fmt: int, oid: int, number: int) -> object:
     try:
         return decode_binary(raw, oid)
     except (ProtocolViolation, InvalidBinaryRepresentation) as exc:
-        if exc.message.startswith("incorrect binary data format"):
-            # bytes left after the value: exec_bind_message's check, which names the
-            # parameter (an array's own layout errors keep their text)
-            if exc.message != "incorrect binary data format in array":
-                raise InvalidBinaryRepresentation(
-                    f"incorrect binary data format in bind parameter {number}"
-                ) from None
+        # bytes left after the value: exec_bind_message's check, which names the
+        # parameter (an array's own layout errors keep their text)
+        if (
+            exc.message.startswith("incorrect binary data format")
+            and exc.message != "incorrect binary data format in array"
+        ):
+            raise InvalidBinaryRepresentation(
+                f"incorrect binary data format in bind parameter {number}"
+            ) from None
         if isinstance(exc, InvalidBinaryRepresentation):
             raise
         raise pq.MessageFormatError(exc.message) from None

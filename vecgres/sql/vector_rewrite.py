@@ -557,6 +557,21 @@ class VectorRewriter:
             return out
         if (
             source is not None
+            and not source.is_array
+            and source.name in ("real", "double precision")
+            and not target.is_array
+            and target.name in ("text", "character varying")
+        ):
+            # float4out / float8out: 1, not DuckDB's 1.0
+            fn = "vg_float4_text" if source.name == "real" else "vg_float8_text"
+            out = exp.func(fn, inner.copy())
+            if target.name == "character varying" and target.typmod > 4:
+                out = exp.func("left", out, exp.Literal.number(target.typmod - 4))
+            typed(out, target)
+            cast.replace(out)
+            return out
+        if (
+            source is not None
             and source.is_array
             and source.name in KINDS
             and target.name in ("text", "character varying")
