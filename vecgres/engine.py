@@ -833,7 +833,7 @@ class Session:
             )
         name = re.sub(r"^SAVEPOINT\s+", "", rest, flags=re.I).strip().strip('"').lower()
         if word == "SAVEPOINT":
-            self.txn.savepoints.append((name, self.txn.mark()))
+            self.txn.savepoints.append((name, (self.txn.mark(), self.settings.mark())))
             return Result(None, None, "SAVEPOINT")
         # RELEASE
         for index in range(len(self.txn.savepoints) - 1, -1, -1):
@@ -850,10 +850,12 @@ class Session:
             )
         for index in range(len(self.txn.savepoints) - 1, -1, -1):
             if self.txn.savepoints[index][0] == name:
-                self.txn.rollback_to(self.txn.savepoints[index][1])
+                txn_mark, settings_mark = self.txn.savepoints[index][1]
+                self.txn.rollback_to(txn_mark)
+                changes = self.settings.rollback_to(settings_mark)
                 del self.txn.savepoints[index + 1 :]
                 self.txn.failed = False
-                return Result(None, None, "ROLLBACK")
+                return Result(None, None, "ROLLBACK", parameter_changes=changes)
         self.txn.failed = True
         raise errors.InvalidSavepointSpecification(f'savepoint "{name}" does not exist')
 

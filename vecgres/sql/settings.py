@@ -155,11 +155,28 @@ class SessionSettings:
     def end_transaction(self, *, commit: bool) -> dict[str, str]:
         """SET LOCAL values end with the transaction; a rollback also undoes its SETs
         and RESETs, as PostgreSQL does. Returns the reported parameters that changed."""
-        shown = {key: self.get(key) for key in _REPORTED}
+        shown = self._reported()
         self._local = None
         if not commit and self._before is not None:
             self._values = self._before
         self._before = None
+        return self._changed(shown)
+
+    def mark(self) -> tuple[dict[str, str], dict[str, str] | None]:
+        """The values a SAVEPOINT keeps."""
+        return dict(self._values), None if self._local is None else dict(self._local)
+
+    def rollback_to(self, mark: tuple[dict[str, str], dict[str, str] | None]) -> dict[str, str]:
+        """ROLLBACK TO SAVEPOINT: the SETs since the mark are undone."""
+        shown = self._reported()
+        values, local = mark
+        self._values, self._local = dict(values), None if local is None else dict(local)
+        return self._changed(shown)
+
+    def _reported(self) -> dict[str, str]:
+        return {key: self.get(key) for key in _REPORTED}
+
+    def _changed(self, shown: dict[str, str]) -> dict[str, str]:
         return {key: value for key in _REPORTED if (value := self.get(key)) != shown[key]}
 
     def reset(self, rest: str, txn: Any) -> dict[str, str]:
