@@ -155,6 +155,8 @@ class SessionSettings:
     def end_transaction(self, *, commit: bool) -> dict[str, str]:
         """SET LOCAL values end with the transaction; a rollback also undoes its SETs
         and RESETs, as PostgreSQL does. Returns the reported parameters that changed."""
+        if self._local is None and self._before is None:
+            return {}  # nothing set in the transaction (every autocommit statement)
         shown = self._reported()
         self._local = None
         if not commit and self._before is not None:
