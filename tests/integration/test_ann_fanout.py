@@ -62,19 +62,7 @@ def db(tmp_path_factory):
     con.close()
 
 
-@pytest.fixture
-def fanouts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many statements searched their segments side by side."""
-    count = [0]
-    ahead = ann_fast._search_ahead
-
-    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
-        found = ahead(*args, **kwargs)
-        count[0] += bool(found)
-        return found
-
-    monkeypatch.setattr(ann_fast, "_search_ahead", counting)
-    return count
+fanouts = fastpath_spy.fanouts
 
 
 SHAPES = [

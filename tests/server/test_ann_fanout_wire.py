@@ -9,6 +9,7 @@ import threading
 import time
 from pathlib import Path
 
+import fastpath_spy
 import numpy as np
 import psycopg
 import pytest
@@ -61,20 +62,7 @@ def served(tmp_path: Path):
         yield srv
 
 
-@pytest.fixture
-def fanouts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many statements searched their segments side by side (the server runs in
-    this process)."""
-    count = [0]
-    ahead = ann_fast._search_ahead
-
-    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
-        found = ahead(*args, **kwargs)
-        count[0] += bool(found)
-        return found
-
-    monkeypatch.setattr(ann_fast, "_search_ahead", counting)
-    return count
+fanouts = fastpath_spy.fanouts
 
 
 def _search(conn: psycopg.Connection, q: np.ndarray, binary: bool) -> list[tuple]:
