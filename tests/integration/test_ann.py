@@ -20,6 +20,7 @@ from annhelpers import distances, open_db, vec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from vecgres.dbapi import Connection, Cursor
 from vecgres.dbapi import Error as VecgresError
 
 DIMS = 8
@@ -52,6 +53,17 @@ def load_synthetic(cur, n: int, start: int = 0) -> None:
         f"INSERT INTO items SELECT i, i % 100, ARRAY[{elems}]::vector({DIMS}) "
         f"FROM generate_series({start}, {start + n - 1}) AS s(i)"
     )
+
+
+def four_segments(path: str) -> tuple[Connection, Cursor]:
+    """A database at ``path`` whose table ``items`` holds ``synthetic(1200)`` in four
+    INSERTs of 300 rows (one sealed segment each); its connection and cursor."""
+    con = open_db(path)
+    cur = con.cursor()
+    cur.execute("CREATE TABLE items (id int, cat int, embedding vector(8))")
+    for start in range(0, 1200, 300):
+        load_synthetic(cur, 300, start)
+    return con, cur
 
 
 def load(cur, x: np.ndarray, start: int = 0, batch: int = 150) -> None:
@@ -92,11 +104,7 @@ def data():
 @pytest.fixture
 def db(tmp_path, data):
     path = str(tmp_path / "db")
-    con = open_db(path)
-    cur = con.cursor()
-    cur.execute("CREATE TABLE items (id int, cat int, embedding vector(8))")
-    for start in range(0, 1200, 300):  # one sealed segment each
-        load_synthetic(cur, 300, start)
+    con, cur = four_segments(path)
     yield path, con, cur
     con.close()
 
@@ -214,11 +222,7 @@ def test_updates_move_rows(db, data):
 
 def test_indexes_survive_restart_without_rebuild(tmp_path, data):
     path = str(tmp_path / "db")
-    con = open_db(path)
-    cur = con.cursor()
-    cur.execute("CREATE TABLE items (id int, cat int, embedding vector(8))")
-    for start in range(0, 1200, 300):
-        load_synthetic(cur, 300, start)
+    con, cur = four_segments(path)
     cur.execute("CREATE INDEX ON items USING hnsw (embedding vector_l2_ops)")
     files = index_files(path)
     before = {f: os.stat(f).st_mtime_ns for f in files}
@@ -236,11 +240,7 @@ def test_indexes_survive_restart_without_rebuild(tmp_path, data):
 
 def test_corrupt_or_missing_index_file_is_rebuilt_not_loaded(tmp_path, data):
     path = str(tmp_path / "db")
-    con = open_db(path)
-    cur = con.cursor()
-    cur.execute("CREATE TABLE items (id int, cat int, embedding vector(8))")
-    for start in range(0, 1200, 300):
-        load_synthetic(cur, 300, start)
+    con, cur = four_segments(path)
     cur.execute("CREATE INDEX ON items USING hnsw (embedding vector_l2_ops)")
     q = data[11]
     expected = knn(cur, "<->", q, 10)
@@ -360,11 +360,7 @@ def test_checker_verifies_index_files_and_open_rebuilds_them(tmp_path, data):
     import sys
 
     path = str(tmp_path / "db")
-    con = open_db(path)
-    cur = con.cursor()
-    cur.execute("CREATE TABLE items (id int, cat int, embedding vector(8))")
-    for start in range(0, 1200, 300):
-        load_synthetic(cur, 300, start)
+    con, cur = four_segments(path)
     cur.execute("CREATE INDEX ON items USING hnsw (embedding vector_l2_ops)")
     cur.execute("SELECT vecgres_check()")
     summary = cur.fetchone()[0]
@@ -490,11 +486,7 @@ def test_range_search_equals_brute_force(db, data, op, index):
 @pytest.mark.parametrize("method", ["flat", "hnsw"])
 def test_partial_index_used_when_where_implies_predicate(tmp_path, data, method):
     path = str(tmp_path / "db")
-    con = open_db(path)
-    cur = con.cursor()
-    cur.execute("CREATE TABLE items (id int, cat int, embedding vector(8))")
-    for start in range(0, 1200, 300):
-        load_synthetic(cur, 300, start)
+    con, cur = four_segments(path)
     cur.execute(
         f"CREATE INDEX items_part ON items USING {method} (embedding vector_l2_ops) "
         "WHERE (cat < 30)"

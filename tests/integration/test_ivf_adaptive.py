@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from annhelpers import distances, open_db, vec
-from test_ann import index_files, knn, load_synthetic, synthetic, wait_for
+from test_ann import four_segments, index_files, knn, synthetic, wait_for
 
 from vecgres.dbapi import Error as VecgresError
 
@@ -24,11 +24,8 @@ OPCLASS = {"<->": "vector_l2_ops", "<#>": "vector_ip_ops", "<=>": "vector_cosine
 @pytest.fixture
 def db(tmp_path):
     path = str(tmp_path / "db")
-    con = open_db(path)
-    cur = con.cursor()
-    cur.execute("CREATE TABLE items (id int, cat int, embedding vector(8))")
-    for start in range(0, 1200, 300):  # four sealed segments of 300 rows: 7 lists each
-        load_synthetic(cur, 300, start)
+    # four sealed segments of 300 rows: 7 lists each
+    con, cur = four_segments(path)
     yield path, con, cur
     con.close()
 
@@ -118,11 +115,7 @@ def test_max_probes_caps_and_probes_wins_over_a_lower_cap(db):
 
 def test_filtered_and_partial_indexes_probe_adaptively(tmp_path):
     path = str(tmp_path / "db")
-    con = open_db(path)
-    cur = con.cursor()
-    cur.execute("CREATE TABLE items (id int, cat int, embedding vector(8))")
-    for start in range(0, 1200, 300):
-        load_synthetic(cur, 300, start)
+    con, cur = four_segments(path)
     x = synthetic(1200)
     cur.execute(
         "CREATE INDEX ON items USING ivfflat (embedding vector_l2_ops) WITH (lists = 7) "
