@@ -3,18 +3,6 @@ names of the DuckDB functions vecgres rewrites them into."""
 
 from __future__ import annotations
 
-import pytest
-
-import vecgres
-
-
-@pytest.fixture
-def cur(tmp_path):
-    con = vecgres.connect(str(tmp_path / "db"), fsync=False)
-    con.autocommit = True
-    yield con.cursor()
-    con.close()
-
 
 def test_pgvector_expression_column_names(cur) -> None:
     cur.execute("CREATE TABLE t (v vector(2), h halfvec(2))")

@@ -6,16 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-import vecgres
 from vecgres import errors
-
-
-@pytest.fixture
-def cur(tmp_path):
-    con = vecgres.connect(str(tmp_path / "db"), fsync=False)
-    con.autocommit = True
-    yield con.cursor()
-    con.close()
 
 
 @pytest.mark.parametrize(
