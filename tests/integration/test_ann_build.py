@@ -37,14 +37,16 @@ def test_segment_about_to_merge_gets_no_index_build(tmp_path, caplog):
             if (name := os.path.basename(f).split(".")[0]) != first and os.path.exists(f + ".sum")
         ]
 
-    wait_for(lambda: len(merged()) == 1)
+    def built() -> list[int]:
+        pattern = r"built hnsw index \S+ on segment (\d+) \((\d+) rows\)"
+        return [
+            int(m.group(1)) for r in caplog.records if (m := re.search(pattern, r.getMessage()))
+        ]
+
+    # the build logs after its file is written: wait for both
+    wait_for(lambda: len(merged()) == 1 and len(built()) >= 2)
     assert len(index_files(path)) == 2
-    built = [
-        int(m.group(1))
-        for r in caplog.records
-        if (m := re.search(r"built hnsw index \S+ on segment (\d+) \((\d+) rows\)", r.getMessage()))
-    ]
-    assert built == [int(first), int(merged()[0])]
+    assert built() == [int(first), int(merged()[0])]
     assert int(merged()[0]) == int(first) + 2  # the second sealed segment's id was skipped
     data = synthetic(600)
     q = data[123]

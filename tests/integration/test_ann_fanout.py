@@ -114,6 +114,34 @@ def test_a_busy_fanout_searches_one_segment_after_another(db, fanouts):
     assert alone == fanned
 
 
+def test_kept_fanout_follows_the_settings(db, fanouts):
+    """The searches made ready for a statement are kept between its runs, per search
+    setting: changing hnsw.ef_search back and forth gives each value's rows (the
+    general path's), not the first one's."""
+    _con, cur = db
+    sql = SHAPES[0].format(op="<=>")
+    general_sql = sql.replace("SELECT id", "SELECT id + 0", 1)
+    rng = np.random.default_rng(5)
+    queries = [rng.standard_normal(DIMS).astype(np.float32) for _ in range(12)]
+    seen: dict[int, list[list[tuple]]] = {10: [], 400: []}
+    try:
+        for ef in (10, 400, 10, 400):
+            cur.execute(f"SET hnsw.ef_search = {ef}")
+            runs = []
+            for q in queries:
+                before = fanouts[0]
+                got = _run(cur, sql, q)
+                assert fanouts[0] == before + 1
+                _same(got, _run(cur, general_sql, q))
+                runs.append(got)
+            seen[ef].append(runs)
+    finally:
+        cur.execute("RESET hnsw.ef_search")
+    assert seen[10][0] == seen[10][1]
+    assert seen[400][0] == seen[400][1]
+    assert seen[10][0] != seen[400][0]  # the two settings find different rows here
+
+
 def test_ivfflat_fanout_probes_adaptively(db, fast_runs, fanouts):
     """IVFFlat segments searched ahead probe past ``ivfflat.probes`` as their own search
     would (vecgres.ivfflat_adaptive_probes): the general path's rows, and the EXPLAIN

@@ -21,9 +21,9 @@ more threads than the machine has cores.
 from __future__ import annotations
 
 import os
+import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
@@ -111,11 +111,13 @@ class Part:
 class TableParts:
     """A table's segments at one snapshot, prepared once for every run reading it."""
 
-    __slots__ = ("_key", "parts")
+    __slots__ = ("_key", "fanouts", "parts")
 
     def __init__(self, key: tuple[Any, ...], parts: list[Part]) -> None:
         self._key = key
         self.parts = parts
+        # the fan-outs made ready on these parts, by search (``_Ready.key``)
+        self.fanouts: dict[tuple[Any, ...], _Ready] = {}
 
     def matches(self, key: tuple[Any, ...]) -> bool:
         mine = self._key
@@ -154,9 +156,11 @@ def search(
     plan: TopKPlan,
     parts: list[Part],
     check_cancel: Callable[[], None],
+    view: TableParts | None = None,
 ) -> tuple[list[Part], np.ndarray, np.ndarray] | None:
     """(parts, (part, offset) of the winners in rank order, their distances) — or
-    None where ``run_topk`` would hand the statement to DuckDB."""
+    None where ``run_topk`` would hand the statement to DuckDB. ``view``: the
+    TableParts ``parts`` are (all of them), which keeps fan-outs made ready."""
     dims = len(plan.query)
     conditions = plan.filter_conditions
     best_dist: list[np.ndarray] = []
@@ -167,7 +171,8 @@ def search(
     source: Any = ann
     try:
         if conditions is None and plan.index is not None and len(parts) > 1:
-            ahead = _search_ahead(ann, table, plan, plan.index, parts)
+            kept = view if view is not None and view.parts is parts else None
+            ahead = _search_ahead(ann, table, plan, plan.index, parts, kept)
             if ahead:
                 source = _AheadIndexes(ann, ahead)
         for part_idx, part in enumerate(parts):
@@ -277,43 +282,132 @@ class _AheadIndexes:
 
 # one statement fans out at a time; the helpers: one thread per further core
 _fanout = threading.Lock()
-# (pid, helpers, their number) made on first use; a forked child makes its own
-_helpers: list[tuple[int, ThreadPoolExecutor | None, int]] = []
+# (pid, helpers) made on first use; a forked child makes its own
+_helpers: list[tuple[int, list[_Helper]]] = []
 _helpers_lock = threading.Lock()
 
+# a segment's first search, ready to run: () -> its offsets (index.segment.searcher)
+_Call = Callable[[], np.ndarray]
 
-def _one_thread() -> None:
-    single_search_thread()  # a helper thread's searches run on one OpenMP thread
+
+class _Searches:
+    """First searches handed to a helper thread, and their answers when it is done.
+    A lock, not a Future: the hand-off sits on the query's critical path."""
+
+    __slots__ = ("_calls", "_done", "_out")
+
+    def __init__(self, calls: list[tuple[int, _Call, list[int], int]]) -> None:
+        self._calls = calls
+        self._out: list[tuple[int, np.ndarray | None, list[int], int]] = []
+        self._done = threading.Lock()
+        self._done.acquire()
+
+    def run(self) -> None:
+        try:
+            self._out = _run_calls(self._calls)
+        finally:
+            self._done.release()
+
+    def result(self) -> list[tuple[int, np.ndarray | None, list[int], int]]:
+        self._done.acquire()
+        return self._out
 
 
-def _pool() -> tuple[ThreadPoolExecutor, int] | None:
-    """The helper threads and their number; None on a one-core machine."""
+class _Helper:
+    """A thread that runs the searches handed to it, one batch at a time."""
+
+    __slots__ = ("_queue",)
+
+    def __init__(self, number: int) -> None:
+        self._queue: queue.SimpleQueue[_Searches] = queue.SimpleQueue()
+        # a daemon: it holds nothing to flush, and a search is waited for by its caller
+        threading.Thread(target=self._serve, name=f"vecgres-search-{number}", daemon=True).start()
+
+    def _serve(self) -> None:
+        single_search_thread()  # its searches run on one OpenMP thread
+        take = self._queue.get
+        while True:
+            take().run()
+
+    def start(self, searches: _Searches) -> None:
+        self._queue.put(searches)
+
+
+def _pool() -> list[_Helper]:
+    """The helper threads, one per further core ([] on a one-core machine)."""
     pid = os.getpid()
     with _helpers_lock:
         if not _helpers or _helpers[0][0] != pid:
             from vecgres.index.segment import machine_cores  # loaded with faiss already
 
-            workers = machine_cores() - 1
-            pool = (
-                ThreadPoolExecutor(
-                    workers, thread_name_prefix="vecgres-search", initializer=_one_thread
-                )
-                if workers > 0
-                else None
-            )
-            _helpers[:] = [(pid, pool, workers)]
-        _pid, found, workers = _helpers[0]
-        return None if found is None else (found, workers)
+            _helpers[:] = [(pid, [_Helper(n + 1) for n in range(machine_cores() - 1)])]
+        return _helpers[0][1]
 
 
 def _search_ahead(
-    ann: AnnIndexes, table: Table, plan: TopKPlan, idx: Index, parts: list[Part]
+    ann: AnnIndexes,
+    table: Table,
+    plan: TopKPlan,
+    idx: Index,
+    parts: list[Part],
+    view: TableParts | None = None,
 ) -> dict[int, _Ahead]:
     """The first faiss search of each large segment ``_search_part`` will search by
     its index in full (no rows deleted), run concurrently with the same arguments;
     {} when fewer than two qualify, the machine has one core or another statement is
-    fanning out."""
+    fanning out.
+
+    Every search is made ready first (parameters, query, output arrays: kept on
+    ``view`` for the next run), then the helpers get theirs and this thread starts
+    its own: the helpers need the GIL only for a moment, which they get when this
+    thread enters faiss."""
+    key = _Ready.key(plan, idx)
+    ready = view.fanouts.get(key) if view is not None else None
+    if ready is None or ready.idx is not idx:
+        jobs, complete = _fanout_jobs(ann, table, plan, idx, parts)
+        if len(jobs) < 2:
+            return {}
+        ready = _Ready(idx, jobs, plan)
+        if view is not None and complete and ready.reusable:
+            if len(view.fanouts) >= 16:
+                view.fanouts.clear()
+            view.fanouts[key] = ready
+    helpers = _pool()
+    if not helpers or not _fanout.acquire(blocking=False):
+        return {}
+    try:
+        calls = ready.start(plan)  # writes the kept buffers: under the lock
+        lanes = min(len(calls), len(helpers) + 1)
+        handed = [_Searches(calls[lane::lanes]) for lane in range(1, lanes)]
+        for helper, searches in zip(helpers, handed, strict=False):
+            helper.start(searches)
+        done = _run_calls(calls[0::lanes])
+        for searches in handed:
+            done += searches.result()
+    finally:
+        _fanout.release()
+    query = plan.query
+    return {
+        sid: _Ahead(
+            index,
+            (query, min(plan.k, rows), plan.ef_search, plan.probes, max_probes),
+            found,
+            probed,
+        )
+        for (sid, index, rows), (_sid, found, probed, max_probes) in zip(
+            ready.jobs, done, strict=True
+        )
+        if found is not None
+    }
+
+
+def _fanout_jobs(
+    ann: AnnIndexes, table: Table, plan: TopKPlan, idx: Index, parts: list[Part]
+) -> tuple[list[tuple[int, SegmentIndex, int]], bool]:
+    """(segment, index, rows) of each segment ``_search_part`` will search by its
+    index in full; and whether every segment that could be one is (no index pending)."""
     jobs: list[tuple[int, SegmentIndex, int]] = []
+    complete = True
     for part in parts:
         seg, rows = part.seg, len(part.rowids)
         if seg.segment_id is None or part.matrix is None or rows < FANOUT_MIN_ROWS:
@@ -322,6 +416,7 @@ def _search_ahead(
             continue  # deleted rows or NULL vectors: a widened first search
         index = ann.get(table, idx, seg)
         if index is None or not hasattr(index, "query_for") or index.spec.binary:
+            complete = False
             continue  # none yet, or the sparse and Jaccard structures
         if (
             rows <= max(plan.exact_max_rows, plan.k)
@@ -330,65 +425,97 @@ def _search_ahead(
         ):
             continue  # ranked exactly (``_search_part``'s test, all rows matching)
         jobs.append((seg.segment_id, index, rows))  # type: ignore[arg-type]
-    if len(jobs) < 2:
-        return {}
-    helpers = _pool()
-    if helpers is None or not _fanout.acquire(blocking=False):
-        return {}
-    pool, workers = helpers
-    try:
-        query = plan.query
-        spec = jobs[0][1].spec
-        prepared = jobs[0][1].query_for(query)
-        lanes = min(len(jobs), workers + 1)
-        futures: list[Future[list[tuple[int, np.ndarray | None, list[int], int]]]] = []
-        try:
-            futures.extend(
-                pool.submit(_first_searches, jobs[lane::lanes], plan, spec, prepared)
-                for lane in range(1, lanes)
-            )
-        except RuntimeError:  # the interpreter is shutting down: no helpers
-            lanes = 1
-        done = _first_searches(jobs[0::lanes], plan, spec, prepared)
-        for future in futures:
-            done += future.result()
-    finally:
-        _fanout.release()
-    by_id = {sid: (index, rows) for sid, index, rows in jobs}
-    return {
-        sid: _Ahead(
-            by_id[sid][0],
-            (query, min(plan.k, by_id[sid][1]), plan.ef_search, plan.probes, max_probes),
-            found,
-            probed,
+    return jobs, complete
+
+
+class _Ready:
+    """The first searches of a fan-out, made ready: the query buffers (one per index
+    spec), each segment's call reading its buffer. Kept on a TableParts and reused
+    by later runs with the same search settings (one fan-out runs at a time, so the
+    buffers are never shared by two)."""
+
+    __slots__ = ("_queries", "calls", "idx", "jobs", "reusable")
+
+    @staticmethod
+    def key(plan: TopKPlan, idx: Index) -> tuple[Any, ...]:
+        return (
+            idx.oid,
+            plan.k,
+            plan.ef_search,
+            plan.probes,
+            plan.max_probes,
+            plan.adaptive_probes,
+            plan.exact_max_rows,
+            plan.exact_below_fraction,
         )
-        for sid, found, probed, max_probes in done
-        if found is not None
-    }
+
+    def __init__(
+        self, idx: Index, jobs: list[tuple[int, SegmentIndex, int]], plan: TopKPlan
+    ) -> None:
+        self.idx = idx
+        self.jobs = jobs
+        self._queries: list[tuple[SegmentIndex, np.ndarray]] = []
+        self.calls: list[tuple[int, _Call, list[int], int]] = []
+        # an adaptive IVFFlat search takes the query itself: made again per run
+        self.reusable = not any(
+            index.spec.method == "ivfflat" and plan.adaptive_probes for _sid, index, _rows in jobs
+        )
+        for sid, index, rows in jobs:
+            buffer = next((b for i, b in self._queries if i.spec == index.spec), None)
+            if buffer is None:
+                buffer = index.query_for(plan.query).copy()
+                self._queries.append((index, buffer))
+            self.calls.append((sid, *_first_call(index, plan, rows, buffer)))
+
+    def start(self, plan: TopKPlan) -> list[tuple[int, _Call, list[int], int]]:
+        """The calls, their buffers holding ``plan``'s query."""
+        if self.reusable:
+            for index, buffer in self._queries:
+                buffer[...] = index.query_for(plan.query)
+        return self.calls
 
 
-def _first_searches(
-    jobs: list[tuple[int, SegmentIndex, int]], plan: TopKPlan, spec: Any, prepared: np.ndarray
-) -> list[tuple[int, np.ndarray | None, list[int], int]]:
-    """``_search_part``'s first search of each segment (None: it failed; the segment's
-    own search then runs again and raises), with the IVFFlat lists it probed and the
-    adaptive-probing bound it was given (topk._ivf_options)."""
-    out: list[tuple[int, np.ndarray | None, list[int], int]] = []
-    for sid, index, rows in jobs:
-        probed: list[int] = []
-        adaptive = index.spec.method == "ivfflat" and plan.adaptive_probes
-        max_probes = plan.max_probes if adaptive else 0
-        try:
-            found = index.search(
+def _first_call(
+    index: SegmentIndex, plan: TopKPlan, rows: int, prepared: np.ndarray
+) -> tuple[_Call, list[int], int]:
+    """``_search_part``'s first search of a segment, ready to run: (the call, the
+    IVFFlat lists it probes, the adaptive-probing bound it is given (topk._ivf_options))."""
+    k = min(plan.k, rows)
+    probed: list[int] = []
+    if index.spec.method == "ivfflat" and plan.adaptive_probes:
+        max_probes = plan.max_probes
+
+        def adaptive() -> np.ndarray:
+            return index.search(
                 plan.query,
-                min(plan.k, rows),
+                k,
                 None,
                 ef_search=plan.ef_search,
                 probes=plan.probes,
-                prepared=prepared if index.spec == spec else None,
+                prepared=prepared,
                 max_probes=max_probes,
                 probed=probed,
             )
+
+        return adaptive, probed, max_probes
+    if index.spec.method == "ivfflat":
+        probed.append(plan.probes)
+    return (
+        index.searcher(k, ef_search=plan.ef_search, probes=plan.probes, prepared=prepared),
+        (probed),
+        0,
+    )
+
+
+def _run_calls(
+    calls: list[tuple[int, _Call, list[int], int]],
+) -> list[tuple[int, np.ndarray | None, list[int], int]]:
+    """Run first searches: (segment, offsets or None when it failed — the segment's own
+    search then runs again and raises —, lists probed, adaptive bound)."""
+    out: list[tuple[int, np.ndarray | None, list[int], int]] = []
+    for sid, call, probed, max_probes in calls:
+        try:
+            found: np.ndarray | None = call()
         except Exception:
             found = None
         out.append((sid, found, probed, max_probes))

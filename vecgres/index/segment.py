@@ -302,13 +302,7 @@ class SegmentIndex:
             selector = faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bits))
         ef = max(ef_search, want)
         if selector is None:
-            params = self._params.get((ef, probes))
-            if params is None:
-                if len(self._params) >= 64:
-                    self._params.clear()
-                params = self._params[(ef, probes)] = _module(self.spec).search_parameters(
-                    self.spec, None, ef, probes
-                )
+            params = self._plain_params(ef, probes)
         else:
             params = _module(self.spec).search_parameters(self.spec, selector, ef, probes)
         if probed is not None and self.spec.method == "ivfflat":
@@ -319,6 +313,49 @@ class SegmentIndex:
         # keep `bits` alive until faiss is done with the selector
         del selector, bits
         return np.asarray(out[out >= 0], dtype=np.int64)
+
+    def _plain_params(self, ef: int, probes: int) -> faiss.SearchParameters:
+        """The search parameters of an unfiltered search, made once per (ef, probes)."""
+        params = self._params.get((ef, probes))
+        if params is None:
+            if len(self._params) >= 64:
+                self._params.clear()
+            params = self._params[(ef, probes)] = _module(self.spec).search_parameters(
+                self.spec, None, ef, probes
+            )
+        return params
+
+    def searcher(
+        self, k: int, *, ef_search: int, probes: int, prepared: np.ndarray
+    ) -> Callable[[], np.ndarray]:
+        """``search(query, k, None, ...)`` with fixed probes, made ready to run: the
+        call holds the GIL for a few microseconds around faiss's (a helper thread runs
+        it while the caller's own search runs). ``prepared``: ``query_for(query)``."""
+        want = min(candidate_count(k, self.spec.quantization), self.rows)
+        if want <= 0:
+            return lambda: np.empty(0, dtype=np.int64)
+        params = self._plain_params(max(ef_search, want), probes)
+        query = np.ascontiguousarray(prepared, dtype=np.float32)
+        distances = np.empty((1, want), dtype=np.float32)
+        labels = np.empty((1, want), dtype=np.int64)
+        # what faiss's Python ``search`` wraps (not in faiss's stubs)
+        call: Callable[..., None] = self.index.search_c  # type: ignore[union-attr]
+        args = (
+            1,
+            faiss.swig_ptr(query),
+            want,
+            faiss.swig_ptr(distances),
+            faiss.swig_ptr(labels),
+            params,
+        )
+
+        # ``keep``: the arrays behind the pointers live as long as the call
+        def run(keep: tuple[np.ndarray, ...] = (query, distances, labels)) -> np.ndarray:
+            call(*args)
+            out: np.ndarray = keep[2][0]
+            return out[out >= 0]
+
+        return run
 
     def query_for(self, query: np.ndarray) -> np.ndarray:
         """The query as this index's faiss search takes it (one row: normalized for

@@ -188,7 +188,7 @@ class FastTopK:
         parts = view.parts
         if self.where:
             parts = [p for p in parts if not pruned(p.seg, table, self.where)]
-        found = ann_fast.search(session.db.ann, table, plan, parts, session._check_cancel)
+        found = ann_fast.search(session.db.ann, table, plan, parts, session._check_cancel, view)
         if found is None:
             return None
         batch = ann_fast.project(table, self.projection, *found)

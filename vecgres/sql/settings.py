@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
 
 from vecgres import errors
 from vecgres.config import GUCS, Guc
+
+T = TypeVar("T")
 
 # parameters a client is told of (ParameterStatus) when their value changes
 _REPORTED = tuple(key for key, guc in GUCS.items() if guc.report)
@@ -40,6 +43,9 @@ class SessionSettings:
         # session values as the explicit transaction found them: a ROLLBACK restores them
         self._before: dict[str, str] | None = None
         self.user = user
+        # bumped by every change: values derived from the settings are kept until then
+        self._generation = 0
+        self._derived: dict[tuple[Any, Hashable], tuple[int, Any]] = {}
 
     def _guc(self, name: str) -> Guc | None:
         return GUCS.get(canonical(name))
@@ -63,6 +69,20 @@ class SessionSettings:
 
     def get_int(self, name: str) -> int:
         return int(float(self.get(name)))
+
+    def derived(self, make: Callable[[SessionSettings, Any], T], arg: Hashable = None) -> T:
+        """``make(self, arg)``, a value computed from these settings, kept until one
+        changes (what every statement of a kind reads, such as the top-k search's
+        settings). ``make`` and ``arg`` are the key: pass the same callable each time."""
+        key = (make, arg)
+        found = self._derived.get(key)
+        if found is not None and found[0] == self._generation:
+            return found[1]  # type: ignore[no-any-return]
+        value = make(self, arg)
+        if len(self._derived) >= 16:
+            self._derived.clear()
+        self._derived[key] = (self._generation, value)
+        return value
 
     def search_path(self) -> list[str]:
         out = []
@@ -137,6 +157,7 @@ class SessionSettings:
 
     def set(self, name: str, value: str, *, local: bool, txn: Any) -> dict[str, str]:
         key, value = self.validate(name, value)
+        self._generation += 1
         if local:
             if txn is not None and txn.explicit:
                 if self._local is None:
@@ -145,6 +166,8 @@ class SessionSettings:
             return {}
         self._remember(txn)
         self._values[key] = value
+        if self._local is not None:
+            self._local.pop(key, None)  # a SET after SET LOCAL wins, as in PostgreSQL
         guc = GUCS.get(key)
         return {key: value} if guc is not None and guc.report else {}
 
@@ -158,6 +181,7 @@ class SessionSettings:
         if self._local is None and self._before is None:
             return {}  # nothing set in the transaction (every autocommit statement)
         shown = self._reported()
+        self._generation += 1
         self._local = None
         if not commit and self._before is not None:
             self._values = self._before
@@ -171,6 +195,7 @@ class SessionSettings:
     def rollback_to(self, mark: tuple[dict[str, str], dict[str, str] | None]) -> dict[str, str]:
         """ROLLBACK TO SAVEPOINT: the SETs since the mark are undone."""
         shown = self._reported()
+        self._generation += 1
         values, local = mark
         self._values, self._local = dict(values), None if local is None else dict(local)
         return self._changed(shown)
@@ -184,6 +209,7 @@ class SessionSettings:
     def reset(self, rest: str, txn: Any) -> dict[str, str]:
         name = rest.strip()
         self._remember(txn)
+        self._generation += 1
         if name.upper() == "ALL":
             self._values.clear()
             return {}

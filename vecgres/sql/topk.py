@@ -424,15 +424,18 @@ def plan_for(
 
 def search_settings(session: Session_) -> dict[str, Any]:
     """The session's settings ``plan_topk`` reads, as its keyword arguments (every
-    top-k path reads them here)."""
-    settings = session.settings
+    top-k path reads them here; kept until a setting changes: do not modify)."""
+    return session.settings.derived(_search_settings, session.db.settings.ann_exact_max_rows)  # type: ignore[no-any-return]
+
+
+def _search_settings(settings: Any, exact_max_rows: int) -> dict[str, Any]:
     return {
         "enable_ann": settings.get("vecgres.enable_ann") == "on",
         "ef_search": settings.get_int("hnsw.ef_search"),
         "probes": settings.get_int("ivfflat.probes"),
         "max_probes": settings.get_int("ivfflat.max_probes"),
         "adaptive_probes": settings.get("vecgres.ivfflat_adaptive_probes") == "on",
-        "exact_max_rows": session.db.settings.ann_exact_max_rows,
+        "exact_max_rows": exact_max_rows,
         "hnsw_iterative_scan": settings.get("hnsw.iterative_scan"),
         "max_scan_tuples": settings.get_int("hnsw.max_scan_tuples"),
         "ivfflat_iterative_scan": settings.get("ivfflat.iterative_scan"),

@@ -160,8 +160,10 @@ def cosine_distances(matrix: F32Array, q: F32Array) -> F64Array:
     with np.errstate(all="ignore"):
         dot = (m @ qq).astype(np.float64)
         na = np.einsum("ij,ij->i", m, m, dtype=np.float32).astype(np.float64)
-        nb = np.float64(np.dot(qq, qq))
-    return _cosine_from_parts(dot, na, np.full_like(na, nb))
+        sim = dot / np.sqrt(na * np.float64(np.dot(qq, qq)))
+    # _cosine_from_parts's clamps in two ufuncs (re-ranking calls this per query):
+    # NaN propagates through both
+    return np.asarray(1.0 - np.minimum(np.maximum(sim, -1.0), 1.0), dtype=np.float64)
 
 
 def l1_distances(matrix: F32Array, q: F32Array) -> F64Array:
