@@ -299,9 +299,9 @@ def normalize_statement(ast: exp.Expr, sql: str = "") -> exp.Expr:
         if isinstance(places, exp.Literal) and not places.is_string and places.this.isdigit():
             # round(x, n) exists only for numeric: its result has exactly n decimals
             if int(places.this) <= 38:
-                rnd.replace(
-                    exp.cast(rnd.copy(), f"DECIMAL(38,{int(places.this)})", dialect="duckdb")
-                )
+                scaled = exp.cast(rnd.copy(), f"DECIMAL(38,{int(places.this)})", dialect="duckdb")
+                scaled.meta["vg_name"] = "round"  # the column is still named round
+                rnd.replace(scaled)
             continue
         if (
             isinstance(arg, exp.Cast)

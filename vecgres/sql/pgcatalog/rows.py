@@ -574,6 +574,19 @@ def _pg_amop(st: CatalogState) -> Iterator[Row]:
         }
 
 
+def _pg_amproc(st: CatalogState) -> Iterator[Row]:
+    for amproc in pgv.AMPROCS:
+        yield {
+            "oid": amproc.oid,
+            "amprocfamily": amproc.family,
+            "amproclefttype": _type_oid(amproc.type),
+            "amprocrighttype": _type_oid(amproc.type),
+            "amprocnum": amproc.number,
+            # the OID in text: psql joins it to pg_proc.oid, and ::regprocedure names it
+            "amproc": str(amproc.proc),
+        }
+
+
 def _pg_opclass(st: CatalogState) -> Iterator[Row]:
     seen = set()
     for type_oid, (oid, name, family) in b.BTREE_OPCLASSES.items():
@@ -816,6 +829,31 @@ def _pg_proc(st: CatalogState) -> Iterator[Row]:
             "pronargdefaults": 0,
             "prorettype": _type_oid(result),
             "proargtypes": [_type_oid(a) for a in args],
+            "prosrc": name,
+            "probin": "$libdir/vector",
+        }
+    for oid, name in pgv.SUPPORT_FUNCTIONS:
+        yield {
+            "oid": oid,
+            "proname": name,
+            "pronamespace": PUBLIC_OID,
+            "proowner": b.BOOTSTRAP_SUPERUSER_OID,
+            "prolang": 13,
+            "procost": 1.0,
+            "prorows": 0.0,
+            "provariadic": 0,
+            "prosupport": "-",
+            "prokind": "f",
+            "prosecdef": False,
+            "proleakproof": False,
+            "proisstrict": False,
+            "proretset": False,
+            "provolatile": "v",
+            "proparallel": "u",
+            "pronargs": 1,
+            "pronargdefaults": 0,
+            "prorettype": pgv.INTERNAL_OID,
+            "proargtypes": [pgv.INTERNAL_OID],
             "prosrc": name,
             "probin": "$libdir/vector",
         }
@@ -1335,6 +1373,7 @@ _BUILDERS: dict[tuple[str, str], Callable[[CatalogState], Iterator[Row]]] = {
     ("pg_catalog", "pg_operator"): _pg_operator,
     ("pg_catalog", "pg_cast"): _pg_cast,
     ("pg_catalog", "pg_amop"): _pg_amop,
+    ("pg_catalog", "pg_amproc"): _pg_amproc,
     ("pg_catalog", "pg_available_extensions"): _pg_available_extensions,
     ("pg_catalog", "pg_available_extension_versions"): _pg_available_extension_versions,
     ("pg_catalog", "pg_database"): _pg_database,

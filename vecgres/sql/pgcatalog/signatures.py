@@ -56,6 +56,8 @@ SIGNATURES: dict[tuple[str, int], tuple[list[str], str]] = {
     ("regrole_in", 1): ([V], I8),
     ("regrole_out", 1): ([I8], V),
     ("regoperator_out", 1): ([I8], V),
+    ("regproc_out", 1): ([V], V),
+    ("regprocedure_out", 1): ([V], V),
     ("quote_ident", 1): ([V], V),
     ("quote_literal", 1): ([V], V),
     ("parse_ident", 1): ([V], VLIST),
