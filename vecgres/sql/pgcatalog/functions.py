@@ -416,6 +416,23 @@ class Functions:
         proc = self._proc(oid)
         return ", ".join(pgv.sql_type(a).format() for a in proc[2]) if proc else None
 
+    def amvalidate(self, oid: int | None) -> bool | None:
+        """Whether an operator class is complete: a pgvector opclass has its
+        operator(s) in pg_amop and its distance (or comparison) function as support
+        function 1 in pg_amproc; PostgreSQL's own btree opclasses are valid."""
+        if oid is None:
+            return None
+        for opclass_oid, _, method, _, _ in b.VECTOR_OPCLASSES:
+            if opclass_oid == oid:
+                operators = {a.strategy for a in pgv.AMOPS if a.family == oid}
+                support = {a.number for a in pgv.AMPROCS if a.family == oid}
+                wanted = {1, 2, 3, 4, 5} if method == "btree" else {1}
+                return operators == wanted and 1 in support
+        if any(opclass[0] == oid for opclass in b.BTREE_OPCLASSES.values()):
+            return True
+        _fail(errors.InternalError(f"cache lookup failed for operator class {oid}"))
+        return None
+
     def regproc_out(self, value: str | None) -> str | None:
         """``x::regproc`` of a function's OID (as text): its name. A name stays a name."""
         return self._regproc(value, with_arguments=False)

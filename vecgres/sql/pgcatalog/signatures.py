@@ -57,6 +57,7 @@ SIGNATURES: dict[tuple[str, int], tuple[list[str], str]] = {
     ("regrole_out", 1): ([I8], V),
     ("regoperator_out", 1): ([I8], V),
     ("regproc_out", 1): ([V], V),
+    ("amvalidate", 1): ([I8], BOOL),
     ("regprocedure_out", 1): ([V], V),
     ("quote_ident", 1): ([V], V),
     ("quote_literal", 1): ([V], V),
