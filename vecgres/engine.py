@@ -371,7 +371,7 @@ class Session:
         """Queries run again by their text skip parsing and binding (simple protocol, DB-API)."""
         if self.txn is not None and self.txn.catalog is not None:
             return self.prepare(sql, describe=False)  # uncommitted DDL: bind afresh
-        key = (self.db.catalog, tuple(self.settings.search_path()))
+        key = (self.db.catalog, self._plan_path())
         hit = self._plans.get(sql)
         if hit is not None and hit[0][0] is key[0] and hit[0][1] == key[1]:
             self._plans.move_to_end(sql)
@@ -550,7 +550,8 @@ class Session:
         return self.db.catalog
 
     def _bind_context(self) -> BindContext:
-        return BindContext(self._catalog(), self.settings.search_path())
+        index_scans = self.settings.get("enable_seqscan") == "off"
+        return BindContext(self._catalog(), self.settings.search_path(), index_scans=index_scans)
 
     def _check_cancel(self) -> None:
         if self._timed_out or (self._deadline is not None and time.monotonic() > self._deadline):
@@ -698,7 +699,12 @@ class Session:
         hit = self._plans.get(sql.strip())
         if hit is None or hit[0][0] is not self.db.catalog:
             return False
-        return hit[0][1] == tuple(self.settings.search_path()) and self.runs_inline(hit[1])
+        return hit[0][1] == self._plan_path() and self.runs_inline(hit[1])
+
+    def _plan_path(self) -> tuple[str, ...]:
+        """What a cached plan depends on besides the catalog: the search path, and
+        enable_seqscan (it changes what a distance order returns: sql/index_scan.py)."""
+        return (*self.settings.search_path(), self.settings.get("enable_seqscan"))
 
     def _take_notices(self) -> list[Notice]:
         out, self.notices = self.notices, []

@@ -65,7 +65,7 @@ from vecgres.server.errors import (
     notice_fields,
 )
 from vecgres.server.stream import ClientGone, WireStream
-from vecgres.sql import pgcatalog
+from vecgres.sql import pgcatalog, prepared_sql
 from vecgres.sql.intinput import INTEGER_OIDS, parse_integer
 from vecgres.types import SqlType, by_oid
 
@@ -464,6 +464,7 @@ class Connection:
         self.session = await self.run_blocking(
             self.server.cluster.session, self.database, self.user
         )
+        prepared_sql.attach_protocol(self.session, self.statements)  # EXECUTE runs them too
         reported = {name: GUCS[name].default for name in STARTUP_REPORTED}
         reported["session_authorization"] = self.user
         for name, value in settings.items():
@@ -927,7 +928,7 @@ class Connection:
 
     async def _parse(self, msg: pq.Parse) -> None:
         assert self.session is not None
-        if msg.name and msg.name in self.statements:
+        if msg.name and prepared_sql.name_taken(self.session, msg.name):
             raise DuplicatePreparedStatement(f'prepared statement "{msg.name}" already exists')
         hints: list[SqlType | None] = [
             None if oid == 0 else _type_of(oid) for oid in msg.param_oids
@@ -947,6 +948,7 @@ class Connection:
                     oids[i] = oid
             stmt = Statement(msg.sql, prepared, oids)
         self.statements[msg.name] = stmt
+        prepared_sql.protocol_parsed(self.session, msg.name)
         self.send(pq.parse_complete())
 
     def _statement(self, name: str) -> Statement:
@@ -987,6 +989,7 @@ class Connection:
         if old is not None:
             old.close()
         self.portals[portal_name] = Portal(stmt, values, formats)
+        prepared_sql.protocol_bound(self.session, stmt_name)
         self.send(_BIND_COMPLETE)
         return True
 

@@ -27,7 +27,7 @@ from vecgres import errors
 from vecgres.catalog.model import Catalog, Table
 from vecgres.executor.relation import duck_names
 from vecgres.index.predicate import COMPARISON_SYMBOLS
-from vecgres.sql import derived_types, pgcatalog
+from vecgres.sql import derived_types, index_scan, pgcatalog
 from vecgres.sql.arrayops import rewrite_arrays
 from vecgres.sql.dialect import DIALECT, DUCK, VectorOp
 from vecgres.sql.intinput import check_integer_literals
@@ -84,6 +84,8 @@ class BindContext:
     search_path: list[str]
     # column type lookup for the vector-aware rewrites: (relation alias, column) -> type
     column_types: dict[tuple[str, str], SqlType] = field(default_factory=dict)
+    # enable_seqscan = off: distance orders go through their index (sql/index_scan.py)
+    index_scans: bool = False
 
 
 @dataclass(slots=True)
@@ -299,9 +301,9 @@ def normalize_statement(ast: exp.Expr, sql: str = "") -> exp.Expr:
         if isinstance(places, exp.Literal) and not places.is_string and places.this.isdigit():
             # round(x, n) exists only for numeric: its result has exactly n decimals
             if int(places.this) <= 38:
-                rnd.replace(
-                    exp.cast(rnd.copy(), f"DECIMAL(38,{int(places.this)})", dialect="duckdb")
-                )
+                scaled = exp.cast(rnd.copy(), f"DECIMAL(38,{int(places.this)})", dialect="duckdb")
+                scaled.meta["vg_name"] = "round"  # the column is still named round
+                rnd.replace(scaled)
             continue
         if (
             isinstance(arg, exp.Cast)
@@ -430,6 +432,8 @@ def bind_query(
     rewrite_arrays(ast, lambda node: expr_type(node, alias_tables, param_types))
     rewrite_typed_literals(ast)
     _rewrite_vectors(ast, alias_tables, param_types)
+    if ctx.index_scans:
+        index_scan.exclude_unindexed(ast, alias_tables)
     _rewrite_functions(ast)
     names, types, sources = _outputs(ast, alias_tables)
     param_types = [TEXT if t.name == "unknown" else t for t in param_types]

@@ -65,6 +65,7 @@ def run(session: Session, ast: exp.Expr) -> Result:
             table = cat.resolve_table(node.name, node.db or None, path)
             session.lock_table(table)
             oids.append(table.oid)
+            index_ddl.truncate_notices(session, table)
         return session._apply_ddl(ddl.DdlResult(catalog, "TRUNCATE TABLE", truncated_tables=oids))
     if isinstance(ast, exp.Alter):
         return _alter(session, ast)

@@ -513,6 +513,20 @@ def _integer(node: exp.Expr) -> int | None:
     return None
 
 
+def truncate_notices(session: Session_, table: Table) -> None:
+    """TRUNCATE rebuilds every index on an empty table: pgvector's ivfflat build warns
+    that it has fewer rows than lists, once per ivfflat index."""
+    for idx in table.indexes:
+        if idx.method == "ivfflat":
+            session.notices.append(
+                _notice(
+                    "ivfflat index created with little data",
+                    "This will cause low recall.",
+                    "Drop the index until the table has more data.",
+                )
+            )
+
+
 def _notice(message: str, detail: str, hint: str) -> Notice:
     return Notice("NOTICE", "00000", message, detail=detail, hint=hint)
 

@@ -1259,7 +1259,7 @@ RELATIONS: Final[dict[tuple[str, str], tuple[int, str, tuple[Column, ...]]]] = {
             ("name", "text", False, False),
             ("statement", "text", False, False),
             ("prepare_time", "timestamp with time zone", False, False),
-            ("parameter_types", "oid", True, False),
+            ("parameter_types", "regtype", True, False),
             ("from_sql", "boolean", False, False),
             ("generic_plans", "bigint", False, False),
             ("custom_plans", "bigint", False, False),

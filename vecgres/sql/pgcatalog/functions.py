@@ -39,6 +39,8 @@ from vecgres.types import SqlType, base_types
 if TYPE_CHECKING:
     from vecgres.sql.pgcatalog.session import CatalogSession as Session
 
+_SUPPORT_NAMES = dict(pgv.SUPPORT_FUNCTIONS)  # OID -> name of the (internal) functions
+
 
 def _version() -> str:
     # not vecgres.__version__: the package root sits above sql/ in the layers
@@ -403,12 +405,55 @@ class Functions:
         return None
 
     def pg_get_function_result(self, oid: int | None) -> str | None:
+        if oid in _SUPPORT_NAMES:
+            return "internal"
         proc = self._proc(oid)
         return pgv.sql_type(proc[3]).format() if proc else None
 
     def pg_get_function_arguments(self, oid: int | None) -> str | None:
+        if oid in _SUPPORT_NAMES:
+            return "internal"
         proc = self._proc(oid)
         return ", ".join(pgv.sql_type(a).format() for a in proc[2]) if proc else None
+
+    def amvalidate(self, oid: int | None) -> bool | None:
+        """Whether an operator class is complete: a pgvector opclass has its
+        operator(s) in pg_amop and its distance (or comparison) function as support
+        function 1 in pg_amproc; PostgreSQL's own btree opclasses are valid."""
+        if oid is None:
+            return None
+        for opclass_oid, _, method, _, _ in b.VECTOR_OPCLASSES:
+            if opclass_oid == oid:
+                operators = {a.strategy for a in pgv.AMOPS if a.family == oid}
+                support = {a.number for a in pgv.AMPROCS if a.family == oid}
+                wanted = {1, 2, 3, 4, 5} if method == "btree" else {1}
+                return operators == wanted and 1 in support
+        if any(opclass[0] == oid for opclass in b.BTREE_OPCLASSES.values()):
+            return True
+        _fail(errors.InternalError(f"cache lookup failed for operator class {oid}"))
+        return None
+
+    def regproc_out(self, value: str | None) -> str | None:
+        """``x::regproc`` of a function's OID (as text): its name. A name stays a name."""
+        return self._regproc(value, with_arguments=False)
+
+    def regprocedure_out(self, value: str | None) -> str | None:
+        """``x::regprocedure``: ``name(argument types)`` (psql's ``\\dAp+``)."""
+        return self._regproc(value, with_arguments=True)
+
+    def _regproc(self, value: str | None, with_arguments: bool) -> str | None:
+        if value is None or not value.strip().isdigit():
+            return value
+        oid = int(value)
+        if oid in _SUPPORT_NAMES:
+            return f"{_SUPPORT_NAMES[oid]}(internal)" if with_arguments else _SUPPORT_NAMES[oid]
+        proc = self._proc(oid)
+        if proc is None:
+            return value.strip()
+        if not with_arguments:
+            return proc[1]
+        args = ",".join(str(format_type(pgv.sql_type(a).oid, -1)) for a in proc[2])
+        return f"{proc[1]}({args})"
 
     def to_regtype(self, text: str | None) -> int | None:
         if text is None:

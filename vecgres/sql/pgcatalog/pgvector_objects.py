@@ -211,8 +211,82 @@ def _amops() -> list[AmOp]:
 AMOPS: Final = tuple(_amops())
 FLOAT_OPS_BTREE_FAMILY: Final = 1970  # float_ops, the sort family of every distance operator
 
+INTERNAL_OID: Final = 2281  # PostgreSQL's pseudo-type ``internal``
+# the index support functions pgvector's opclasses name: (oid, name), each
+# ``(internal) RETURNS internal``; they take the OIDs 16203.. that initdb leaves unused
+SUPPORT_FUNCTIONS: Final[tuple[tuple[int, str], ...]] = (
+    (16203, "ivfflat_halfvec_support"),
+    (16204, "ivfflat_bit_support"),
+    (16205, "hnsw_halfvec_support"),
+    (16206, "hnsw_bit_support"),
+    (16207, "hnsw_sparsevec_support"),
+)
+_SUPPORT_OIDS: Final = {name: oid for oid, name in SUPPORT_FUNCTIONS}
+_FIRST_AMPROC: Final = 15300
+
+
+class AmProc(NamedTuple):
+    oid: int
+    family: int  # the opclass's OID, as for AmOp
+    type: str  # left and right type
+    number: int  # support function number (FUNCTION n of CREATE OPERATOR CLASS)
+    proc: int  # the function's OID
+
+
+def _distance_support(method: str, t: str, metric: str) -> list[tuple[int, str | Signature]]:
+    """FUNCTION n of pgvector's ivfflat/hnsw opclass for type ``t`` and ``metric``
+    (sql/vector.sql): 1 the distance the index computes, 2 the norm checked for
+    cosine, 3 ivfflat's distance to the centers (hnsw: the type's support function),
+    4 ivfflat's norm for spherical k-means, 5 ivfflat's type support function."""
+    pair = (t, t)
+    if t == "bit":
+        distance: Signature = (f"{metric}_distance", pair)
+        if method == "hnsw":
+            return [(1, distance), (3, "hnsw_bit_support")]
+        return [(1, distance), (3, distance), (5, "ivfflat_bit_support")]
+    norm: Signature = ("vector_norm" if t == "vector" else "l2_norm", (t,))
+    negative_ip: Signature = (f"{t}_negative_inner_product", pair)
+    first: dict[str, Signature] = {
+        "l2": (f"{t}_l2_squared_distance", pair),
+        "ip": negative_ip,
+        "cosine": negative_ip,
+        "l1": ("l1_distance", pair),
+    }
+    out: list[tuple[int, str | Signature]] = [(1, first[metric])]
+    if metric == "cosine":
+        out.append((2, norm))
+    if method == "hnsw":
+        if t != "vector":
+            out.append((3, f"hnsw_{t}_support"))
+        return out
+    if metric == "l2":
+        out.append((3, ("l2_distance", pair)))
+    else:
+        out += [(3, (f"{t}_spherical_distance", pair)), (4, norm)]
+    if t != "vector":
+        out.append((5, f"ivfflat_{t}_support"))
+    return out
+
+
+def _amprocs() -> list[AmProc]:
+    out: list[AmProc] = []
+    for oid, name, method, intype, _ in VECTOR_OPCLASSES:
+        if method == "btree":
+            members: list[tuple[int, str | Signature]] = [(1, (f"{intype}_cmp", (intype, intype)))]
+        else:
+            metric = name.removeprefix(f"{intype}_").removesuffix("_ops")
+            members = _distance_support(method, intype, metric)
+        for number, proc in members:
+            proc_id = _SUPPORT_OIDS[proc] if isinstance(proc, str) else proc_oid(proc)
+            out.append(AmProc(0, oid, intype, number, proc_id))
+    return [a._replace(oid=_FIRST_AMPROC + i) for i, a in enumerate(out)]
+
+
+AMPROCS: Final = tuple(_amprocs())
+
 # the ranges must not overlap (a new function or operator may need the ranges moved)
 assert FUNCTIONS[-1][0] < _FIRST_OPERATOR
 assert OPERATORS[-1].oid < 16384
 assert CASTS[-1].oid < _FIRST_AMOP
-assert AMOPS[-1].oid < 15300
+assert AMOPS[-1].oid < _FIRST_AMPROC
+assert AMPROCS[-1].oid < 15400

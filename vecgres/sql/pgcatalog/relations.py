@@ -20,6 +20,13 @@ from vecgres.types import SqlType
 _AS = {"regproc": "text", "pg_node_tree": "text", "xid": "bigint", "regtype": "oid"}
 
 
+def _shown(base: str, is_array: bool) -> SqlType:
+    if is_array and base == "regtype":
+        # regtype[] (pg_prepared_statements.parameter_types) holds the types' names
+        return SqlType("text", is_array=True)
+    return SqlType(_AS.get(base, base), is_array=is_array)
+
+
 @cache
 def system_table(schema: str, name: str) -> Table | None:
     spec = RELATIONS.get((schema, name))
@@ -27,7 +34,7 @@ def system_table(schema: str, name: str) -> Table | None:
         return None
     oid, kind, cols = spec
     columns = [
-        Column(index, col, SqlType(_AS.get(base, base), is_array=arr), not_null=nn)
+        Column(index, col, _shown(base, arr), not_null=nn)
         for index, (col, base, arr, nn) in enumerate(cols, start=1)
     ]
     # views over the catalog are plain relations here: the rows are computed

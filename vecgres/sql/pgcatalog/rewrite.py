@@ -428,7 +428,9 @@ def _cast(cast: exp.Cast) -> None:
         if isinstance(inner, exp.Literal) and inner.is_string:
             cast.replace(exp.Literal.string(inner.this.split(".")[-1].split("(")[0]))
         else:
-            cast.replace(exp.cast(inner, "VARCHAR", dialect="duckdb"))
+            # a name stays a name; an OID (pg_amproc.amproc, p.oid) becomes the function
+            text = exp.cast(inner, "VARCHAR", dialect="duckdb")
+            cast.replace(_call(udf_name(f"{target}_out", 1), [text]))
         return
     if target in ("regclass", "regtype", "regnamespace", "regrole"):
         if isinstance(inner, exp.Parameter):

@@ -26,6 +26,7 @@ from vecgres.sql.pgcatalog import pgvector_objects as pgv
 from vecgres.sql.pgcatalog.columns import RELATIONS
 from vecgres.sql.pgcatalog.depend import pg_depend
 from vecgres.sql.pgcatalog.relations import system_table
+from vecgres.sql.pgcatalog.render import format_type
 from vecgres.types import VECTOR_TYPES, SqlType, base_types
 
 Row = dict[str, Any]
@@ -51,6 +52,8 @@ class CatalogState:
     # the server's roles (oid, name, attributes, member_of), or None in-process (one user)
     role_rows: list[Row] | None = None
     database_owner: str = "postgres"
+    # the session's prepared statements (pg_prepared_statements), or None: none known
+    prepared: Callable[[], list[Row]] | None = None
 
     @property
     def user_oid(self) -> int:
@@ -382,11 +385,13 @@ def _pg_attribute(st: CatalogState) -> Iterator[Row]:
         for num, name in enumerate(("last_value", "log_cnt"), start=1):
             yield _attribute_row(seq.oid, num, name, bigint, True)
         yield _attribute_row(seq.oid, 3, "is_called", SqlType("boolean"), True)
-    for schema, name in RELATIONS:
+    for (schema, name), (_, _, specs) in RELATIONS.items():
         rel = system_table(schema, name)
         assert rel is not None
-        for num, col in enumerate(rel.columns, start=1):
-            yield _attribute_row(rel.oid, num, col.name, col.type, col.not_null)
+        for num, (col, spec) in enumerate(zip(rel.columns, specs, strict=True), start=1):
+            # the type PostgreSQL declares (regproc, regtype[], xid), not the one kept
+            declared = SqlType(spec[1], is_array=spec[2])
+            yield _attribute_row(rel.oid, num, col.name, declared, col.not_null)
 
 
 def _pg_attrdef(st: CatalogState) -> Iterator[Row]:
@@ -572,6 +577,27 @@ def _pg_amop(st: CatalogState) -> Iterator[Row]:
             "amopmethod": b.AM_OIDS[amop.method],
             "amopsortfamily": pgv.FLOAT_OPS_BTREE_FAMILY if ordering else 0,
         }
+
+
+def _pg_amproc(st: CatalogState) -> Iterator[Row]:
+    for amproc in pgv.AMPROCS:
+        yield {
+            "oid": amproc.oid,
+            "amprocfamily": amproc.family,
+            "amproclefttype": _type_oid(amproc.type),
+            "amprocrighttype": _type_oid(amproc.type),
+            "amprocnum": amproc.number,
+            # the OID in text: psql joins it to pg_proc.oid, and ::regprocedure names it
+            "amproc": str(amproc.proc),
+        }
+
+
+def _pg_prepared_statements(st: CatalogState) -> Iterator[Row]:
+    for row in st.prepared() if st.prepared is not None else ():
+        oids = row["parameter_types"]
+        assert isinstance(oids, list)
+        # regtype[]: the parameters' type names, as regtypeout spells them
+        yield {**row, "parameter_types": [format_type(oid, -1) for oid in oids]}
 
 
 def _pg_opclass(st: CatalogState) -> Iterator[Row]:
@@ -816,6 +842,31 @@ def _pg_proc(st: CatalogState) -> Iterator[Row]:
             "pronargdefaults": 0,
             "prorettype": _type_oid(result),
             "proargtypes": [_type_oid(a) for a in args],
+            "prosrc": name,
+            "probin": "$libdir/vector",
+        }
+    for oid, name in pgv.SUPPORT_FUNCTIONS:
+        yield {
+            "oid": oid,
+            "proname": name,
+            "pronamespace": PUBLIC_OID,
+            "proowner": b.BOOTSTRAP_SUPERUSER_OID,
+            "prolang": 13,
+            "procost": 1.0,
+            "prorows": 0.0,
+            "provariadic": 0,
+            "prosupport": "-",
+            "prokind": "f",
+            "prosecdef": False,
+            "proleakproof": False,
+            "proisstrict": False,
+            "proretset": False,
+            "provolatile": "v",
+            "proparallel": "u",
+            "pronargs": 1,
+            "pronargdefaults": 0,
+            "prorettype": pgv.INTERNAL_OID,
+            "proargtypes": [pgv.INTERNAL_OID],
             "prosrc": name,
             "probin": "$libdir/vector",
         }
@@ -1335,6 +1386,8 @@ _BUILDERS: dict[tuple[str, str], Callable[[CatalogState], Iterator[Row]]] = {
     ("pg_catalog", "pg_operator"): _pg_operator,
     ("pg_catalog", "pg_cast"): _pg_cast,
     ("pg_catalog", "pg_amop"): _pg_amop,
+    ("pg_catalog", "pg_amproc"): _pg_amproc,
+    ("pg_catalog", "pg_prepared_statements"): _pg_prepared_statements,
     ("pg_catalog", "pg_available_extensions"): _pg_available_extensions,
     ("pg_catalog", "pg_available_extension_versions"): _pg_available_extension_versions,
     ("pg_catalog", "pg_database"): _pg_database,

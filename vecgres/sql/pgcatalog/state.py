@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from vecgres import errors
+from vecgres.sql import prepared_sql
 from vecgres.sql.pgcatalog.rows import CatalogState, build
 from vecgres.storage.indexfiles import INDEX_DIR
 
@@ -66,6 +67,7 @@ def session_state(session: Session) -> CatalogState:
         _datacl(session),
         _role_rows(session),
         _database_owner(session),
+        lambda: prepared_sql.statement_rows(session),
     )
 
 
