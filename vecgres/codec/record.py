@@ -57,7 +57,7 @@ def field_type(t: pa.DataType) -> SqlType:
     return SqlType("text")
 
 
-def _quote(cell: bytes) -> bytes:
+def quote_field(cell: bytes) -> bytes:
     """record_out's quoting: empty, or holding quotes, backslashes, parentheses,
     commas or white space."""
     if cell and not _SPECIALS.intersection(cell) and not any(c in b" \t\n\r\x0b\x0c" for c in cell):
@@ -75,7 +75,7 @@ def record_text(arr: pa.StructArray, encode: Encoder) -> list[Cell]:
         if not ok:
             out.append(None)
             continue
-        cells = [b"" if f[row] is None else _quote(f[row]) for f in fields]  # type: ignore[arg-type]
+        cells = [b"" if f[row] is None else quote_field(f[row]) for f in fields]  # type: ignore[arg-type]
         out.append(b"(" + b",".join(cells) + b")")
     return out
 
