@@ -704,6 +704,8 @@ def expr_type(
         inner = expr_type(arg, alias_tables, params) if isinstance(arg, exp.Expr) else None
         if inner is not None and inner.is_vector:
             return SqlType(inner.name).array_of()
+        if inner is not None and inner.name == "oid" and not inner.is_array:
+            return inner.array_of()  # oid[], not DuckDB's BIGINT[] (asyncpg's typeinfo query)
     values = branches(node)
     if values:  # CASE/COALESCE/... over pgvector values
         return branch_result([expr_type(v, alias_tables, params) for v in values])
