@@ -61,13 +61,13 @@ def _restore(child: pa.Array, t: SqlType) -> pa.Array:
     vec = pa.list_(pa.float32())
     if not t.is_array and (pa.types.is_string(child.type) or pa.types.is_large_string(child.type)):
         return pa.array([None if v is None else _floats(v) for v in child.to_pylist()], vec)
-    if t.is_array and (pa.types.is_list(child.type) or pa.types.is_large_list(child.type)):
-        if pa.types.is_string(child.type.value_type):
-            rows = [
-                None if row is None else [None if v is None else _floats(v) for v in row]
-                for row in child.to_pylist()
-            ]
-            return pa.array(rows, pa.list_(vec))
+    listed = pa.types.is_list(child.type) or pa.types.is_large_list(child.type)
+    if t.is_array and listed and pa.types.is_string(child.type.value_type):
+        rows = [
+            None if row is None else [None if v is None else _floats(v) for v in row]
+            for row in child.to_pylist()
+        ]
+        return pa.array(rows, pa.list_(vec))
     return child
 
 

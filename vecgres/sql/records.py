@@ -14,8 +14,8 @@ from collections.abc import Callable
 from sqlglot import exp
 
 from vecgres.catalog.model import Table
-from vecgres.sql.derived_types import COLUMN_TYPES
 from vecgres.codec.record import register_row_type
+from vecgres.sql.derived_types import COLUMN_TYPES
 from vecgres.types import SqlType, rowtype_oid
 
 TypeOf = Callable[[exp.Expr], SqlType | None]
