@@ -38,6 +38,22 @@ def register_row_type(typmod: int, fields: Sequence[tuple[str, SqlType]]) -> Non
             _ROW_TYPES[typmod] = value
 
 
+_ANONYMOUS: dict[tuple[tuple[str, SqlType], ...], int] = {}
+
+
+def anonymous_row_type(fields: Sequence[tuple[str, SqlType]]) -> int:
+    """The typmod of an anonymous record (``ROW(1, v)``) whose fields have these
+    types: like PostgreSQL's blessed record typmods, it says what each field is
+    (the record's OID stays 2249)."""
+    key = tuple(fields)
+    found = _ANONYMOUS.get(key)
+    if found is None:
+        with _ROW_TYPES_LOCK:
+            found = _ANONYMOUS.setdefault(key, len(_ANONYMOUS) + 1)
+            _ROW_TYPES[found] = key
+    return found
+
+
 def _declared(t: SqlType | None, children: list[pa.Array]) -> list[SqlType] | None:
     """The registered field types of row type ``t``, when they fit the struct's fields."""
     if t is None or t.typmod <= 0:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from sqlglot import exp
 
 from vecgres.catalog.model import Table
-from vecgres.codec.record import register_row_type
+from vecgres.codec.record import anonymous_row_type, register_row_type
 from vecgres.sql.derived_types import COLUMN_TYPES
 from vecgres.types import SqlType, rowtype_oid
 
@@ -107,10 +107,16 @@ def record_fields(node: exp.Expr) -> list[tuple[str, exp.Expr]]:
 
 
 def _row(args: list[exp.Expr], type_of: TypeOf) -> exp.Expr:
-    """ROW(a, b): a record whose fields are f1, f2, ... (PostgreSQL's names for them)."""
-    return _record(
-        [(f"f{i}", _field(arg.copy(), type_of(arg))) for i, arg in enumerate(args, start=1)]
-    )
+    """ROW(a, b): a record whose fields are f1, f2, ... (PostgreSQL's names for them);
+    when every field's type is known, record_send tags each with it."""
+    names = [f"f{i}" for i in range(1, len(args) + 1)]
+    types = [type_of(arg) for arg in args]
+    t = RECORD
+    known = [ft for ft in types if ft is not None and ft.name not in ("unknown", "record")]
+    if args and len(known) == len(args):
+        t = SqlType("record", anonymous_row_type(list(zip(names, known, strict=True))))
+    fields = [(n, _field(arg.copy(), ft)) for n, arg, ft in zip(names, args, types, strict=True)]
+    return _record(fields, None, t)
 
 
 def _derived_row(col: exp.Expr, type_of: TypeOf) -> exp.Expr | None:

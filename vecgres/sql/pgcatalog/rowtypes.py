@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from vecgres.catalog.model import Table
-from vecgres.types import rowtype_oid
+from vecgres.types import ROWTYPE_OID_BASE, rowtype_oid
 
 Row = dict[str, Any]
 
@@ -75,4 +75,22 @@ def row_type_rows(
         }
 
 
-__all__ = ["row_type_rows"]
+def row_type_name(tables: Sequence[Table], oid: int) -> str | None:
+    """format_type() of a table's row type or its array type (``t``, ``t[]``)."""
+    if oid < ROWTYPE_OID_BASE:
+        return None
+    for table in tables:
+        base = rowtype_oid(table.oid)
+        if oid in (base, base + 1):
+            return table.name + ("[]" if oid == base + 1 else "")
+    return None
+
+
+def row_type_oid(table: Table | None, is_array: bool) -> int | None:
+    """to_regtype() of a table's name (``t``, ``t[]``, ``_t``)."""
+    if table is None:
+        return None
+    return rowtype_oid(table.oid) + (1 if is_array else 0)
+
+
+__all__ = ["row_type_name", "row_type_oid", "row_type_rows"]
