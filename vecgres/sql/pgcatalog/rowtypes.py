@@ -86,9 +86,10 @@ def row_type_name(tables: Sequence[Table], oid: int) -> str | None:
     return None
 
 
-def row_type_oid(table: Table | None, is_array: bool) -> int | None:
-    """to_regtype() of a table's name (``t``, ``t[]``, ``_t``)."""
-    if table is None:
+def row_type_oid(table: object, is_array: bool) -> int | None:
+    """to_regtype() of a table's name (``t``, ``t[]``, ``_t``): None for anything else
+    a name resolves to (a sequence has no row type here)."""
+    if not isinstance(table, Table):
         return None
     return rowtype_oid(table.oid) + (1 if is_array else 0)
 
