@@ -65,6 +65,10 @@ def _parse(text: str, pos: int) -> tuple[DuckType, int]:
                 pos += 2
         out = DuckType("STRUCT", fields=tuple(fields))
         pos += 1
+    elif text.startswith('"', pos):  # a quoted type name: "NULL" for an untyped NULL
+        end = text.index('"', pos + 1)
+        out = DuckType(text[pos + 1 : end].upper())
+        pos = end + 1
     else:
         match = _WORD.match(text, pos)
         if match is None:
@@ -91,11 +95,17 @@ def _parse(text: str, pos: int) -> tuple[DuckType, int]:
     return out, pos
 
 
+ANY = DuckType("ANY")  # a type this parser does not read: the JSON value's shape decides
+
+
 @functools.lru_cache(maxsize=256)
 def parse_duck_type(text: str) -> DuckType:
     """``typeof()``'s text as a DuckType (``STRUCT(a INTEGER, b VARCHAR[])``)."""
-    out, _ = _parse(text, 0)
-    return out
+    try:
+        out, pos = _parse(text, 0)
+    except (ValueError, IndexError):
+        return ANY
+    return out if pos == len(text) else ANY
 
 
 def _json_text(value: object) -> str:
@@ -184,6 +194,10 @@ def _record(t: DuckType, value: dict[str, Any]) -> str:
 
 def format_value(t: DuckType, value: Any, pg_name: str) -> str:
     """PostgreSQL's text of one non-NULL value, read from its JSON."""
+    if t.name == "ANY" and isinstance(value, list):
+        t = DuckType("LIST", element=ANY)
+    elif t.name == "ANY" and isinstance(value, dict):
+        t = DuckType("STRUCT", fields=tuple((k, ANY) for k in value))
     if t.name == "LIST" and isinstance(value, list):
         return _array(t, value)
     if t.name == "STRUCT" and isinstance(value, dict):
