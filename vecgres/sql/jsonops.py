@@ -102,7 +102,11 @@ def _pg_typeof(node: exp.Anonymous, type_of: TypeOf, memo: dict[int, str | None]
     arg = node.expressions[0]
     if arg.meta.get(ROWTYPE):
         # a table's whole-row reference is of the table's row type
-        node.replace(exp.Literal.string(arg.meta[ROWTYPE]))
+        rowtype = arg.meta.get("vg_type")
+        if _compared_as_oid(node) and isinstance(rowtype, SqlType):
+            node.replace(exp.Literal.number(rowtype.oid))
+        else:
+            node.replace(exp.Literal.string(arg.meta[ROWTYPE]))
         return
     kind = memo.get(id(arg))
     t = SqlType(kind) if kind is not None else type_of(arg)
