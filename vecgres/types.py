@@ -56,6 +56,16 @@ _BASE: Final[dict[str, tuple[int, int, int, str]]] = {
 
 VECTOR_TYPES: Final = frozenset({"vector", "halfvec", "sparsevec"})
 
+# A table's row type is SqlType("record", typmod=its pg_type OID): that OID (and the
+# next, its array type's) lies in a range of its own, so that no catalog object's OID
+# has to be taken for it
+ROWTYPE_OID_BASE: Final = 1 << 30
+
+
+def rowtype_oid(table_oid: int) -> int:
+    """The pg_type OID of the composite row type of the table with OID ``table_oid``."""
+    return ROWTYPE_OID_BASE + 2 * table_oid
+
 
 @dataclass(frozen=True, slots=True)
 class SqlType:
@@ -75,6 +85,8 @@ class SqlType:
 
     @property
     def oid(self) -> int:
+        if self.name == "record" and self.typmod >= ROWTYPE_OID_BASE:
+            return self.typmod + 1 if self.is_array else self.typmod  # a table's row type
         base = _BASE[self.name]
         return base[1] if self.is_array else base[0]
 

@@ -318,7 +318,7 @@ def encode_binary_column(arr: pa.Array, t: SqlType) -> list[Cell]:
         return _array(arr, t.element)
     name = t.name
     if name == "record" and pa.types.is_struct(arr.type):
-        return record_binary(arr, encode_binary_column)
+        return record_binary(arr, encode_binary_column, t)
     if name in ("int2vector", "oidvector") and pa.types.is_list(arr.type):
         # int2vectorsend/oidvectorsend are array_send of the elements
         return _array(arr, SqlType("smallint" if name == "int2vector" else "oid"))

@@ -2,13 +2,18 @@
 
 A record reaches the codec as an Arrow struct; each field's SQL type is read
 off its Arrow type (the binder has already turned pgvector fields into their
-text, which is what record_out prints for them).
+text, which is what record_out prints for them). A table's row type
+(``SqlType("record", typmod=its pg_type OID)``) has its columns' types
+registered by the binder (``register_row_type``): record_send then tags each
+field with its column's type OID and sends a pgvector field in that type's
+binary format, as PostgreSQL does.
 """
 
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
 
 import pyarrow as pa
 
@@ -18,6 +23,68 @@ Cell = bytes | None
 Encoder = Callable[[pa.Array, SqlType], list[Cell]]
 
 _SPECIALS = frozenset(b'"\\(),')
+
+
+# a row type's typmod -> its fields' (name, type): what the binder resolved for the table
+_ROW_TYPES: dict[int, tuple[tuple[str, SqlType], ...]] = {}
+_ROW_TYPES_LOCK = threading.Lock()
+
+
+def register_row_type(typmod: int, fields: Sequence[tuple[str, SqlType]]) -> None:
+    """Record the columns of the row type ``SqlType("record", typmod)``."""
+    value = tuple(fields)
+    if _ROW_TYPES.get(typmod) != value:
+        with _ROW_TYPES_LOCK:
+            _ROW_TYPES[typmod] = value
+
+
+_ANONYMOUS: dict[tuple[tuple[str, SqlType], ...], int] = {}
+
+
+def anonymous_row_type(fields: Sequence[tuple[str, SqlType]]) -> int:
+    """The typmod of an anonymous record (``ROW(1, v)``) whose fields have these
+    types: like PostgreSQL's blessed record typmods, it says what each field is
+    (the record's OID stays 2249)."""
+    key = tuple(fields)
+    found = _ANONYMOUS.get(key)
+    if found is None:
+        with _ROW_TYPES_LOCK:
+            found = _ANONYMOUS.setdefault(key, len(_ANONYMOUS) + 1)
+            _ROW_TYPES[found] = key
+    return found
+
+
+def _declared(t: SqlType | None, children: list[pa.Array]) -> list[SqlType] | None:
+    """The registered field types of row type ``t``, when they fit the struct's fields."""
+    if t is None or t.typmod <= 0:
+        return None
+    fields = _ROW_TYPES.get(t.typmod)
+    if fields is None or len(fields) != len(children):
+        return None
+    return [ft for _, ft in fields]
+
+
+def _floats(text: str) -> list[float]:
+    body = text.strip()[1:-1]
+    return [float(x) for x in body.split(",")] if body.strip() else []
+
+
+def _restore(child: pa.Array, t: SqlType) -> pa.Array:
+    """A vector or halfvec field (or an array of them) the binder turned into text,
+    back as the float lists their binary output reads."""
+    if t.name not in ("vector", "halfvec"):
+        return child
+    vec = pa.list_(pa.float32())
+    if not t.is_array and (pa.types.is_string(child.type) or pa.types.is_large_string(child.type)):
+        return pa.array([None if v is None else _floats(v) for v in child.to_pylist()], vec)
+    listed = pa.types.is_list(child.type) or pa.types.is_large_list(child.type)
+    if t.is_array and listed and pa.types.is_string(child.type.value_type):
+        rows = [
+            None if row is None else [None if v is None else _floats(v) for v in row]
+            for row in child.to_pylist()
+        ]
+        return pa.array(rows, pa.list_(vec))
+    return child
 
 
 def field_type(t: pa.DataType) -> SqlType:
@@ -57,7 +124,7 @@ def field_type(t: pa.DataType) -> SqlType:
     return SqlType("text")
 
 
-def _quote(cell: bytes) -> bytes:
+def quote_field(cell: bytes) -> bytes:
     """record_out's quoting: empty, or holding quotes, backslashes, parentheses,
     commas or white space."""
     if cell and not _SPECIALS.intersection(cell) and not any(c in b" \t\n\r\x0b\x0c" for c in cell):
@@ -75,15 +142,20 @@ def record_text(arr: pa.StructArray, encode: Encoder) -> list[Cell]:
         if not ok:
             out.append(None)
             continue
-        cells = [b"" if f[row] is None else _quote(f[row]) for f in fields]  # type: ignore[arg-type]
+        cells = [b"" if f[row] is None else quote_field(f[row]) for f in fields]  # type: ignore[arg-type]
         out.append(b"(" + b",".join(cells) + b")")
     return out
 
 
-def record_binary(arr: pa.StructArray, encode: Encoder) -> list[Cell]:
+def record_binary(arr: pa.StructArray, encode: Encoder, t: SqlType | None = None) -> list[Cell]:
     """record_send for each row: field count, then (type oid, length, bytes) per field."""
     children = arr.flatten()
-    types = [field_type(c.type) for c in children]
+    declared = _declared(t, children)
+    if declared is None:
+        types = [field_type(c.type) for c in children]
+    else:
+        children = [_restore(c, ft) for c, ft in zip(children, declared, strict=True)]
+        types = declared
     fields = [encode(c, t) for c, t in zip(children, types, strict=True)]
     valid = arr.is_valid().to_pylist()
     out: list[Cell] = []

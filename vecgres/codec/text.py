@@ -412,8 +412,15 @@ def encode_text_column(arr: pa.Array, t: SqlType) -> list[Cell]:
             return _as_bytes_cells(arr)
         return _array(arr, t.element)
     name = t.name
-    if name == "record" and pa.types.is_struct(arr.type):
+    if pa.types.is_struct(arr.type):
+        # a record, also where the statement's analysis did not know the type
         return record_text(arr, encode_text_column)
+    if (
+        name in ("text", "unknown")
+        and _is_list(arr.type)
+        and pa.types.is_struct(arr.type.value_type)
+    ):
+        return _array(arr, SqlType("record"))
     if name in ("int2vector", "oidvector") and pa.types.is_list(arr.type):
         # a catalog column held as a list (pg_index.indkey): PostgreSQL prints "1 2"
         return _map(arr, lambda v: " ".join(str(x) for x in v))  # type: ignore[attr-defined]

@@ -474,6 +474,9 @@ def register_vector_udfs(con: duckdb.DuckDBPyConnection) -> None:
     from vecgres.executor.udfs_types import register_type_udfs
 
     register_type_udfs(con, add)
+    from vecgres.executor.textcast import register_text_udfs
+
+    register_text_udfs(add)
 
 
 __all__ = ["UdfError", "decode_udf_error", "encode_udf_error", "register_vector_udfs"]

@@ -175,7 +175,13 @@ def field_descriptions(
 ) -> list[pq.FieldDescription]:
     return [
         pq.FieldDescription(
-            c.name, c.table_oid, c.column_number, c.type.oid, type_size(c.type), c.type.typmod, f
+            c.name,
+            c.table_oid,
+            c.column_number,
+            c.type.oid,
+            type_size(c.type),
+            -1 if c.type.name == "record" else c.type.typmod,  # a row type's typmod names it
+            f,
         )
         for c, f in zip(columns, formats, strict=True)
     ]

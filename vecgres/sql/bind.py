@@ -36,6 +36,7 @@ from vecgres.sql.jsonops import rewrite_json
 from vecgres.sql.literals import scalar_literal, typed_literal
 from vecgres.sql.numerics import rewrite_float_to_numeric, rewrite_numeric_outputs
 from vecgres.sql.records import whole_row
+from vecgres.sql.textcast import rewrite_text_casts
 from vecgres.sql.typemap import duck_type, sql_type
 from vecgres.sql.vector_resolve import arithmetic_result, branch_result, branches
 from vecgres.sql.vector_rewrite import alias_unnest_columns, rewrite_vectors
@@ -427,6 +428,7 @@ def bind_query(
             # char(n)'s padding is not part of its value
             length.set("this", exp.Anonymous(this="rtrim", expressions=[length.this.copy()]))
     rewrite_json(ast, lambda node: expr_type(node, alias_tables, param_types))
+    rewrite_text_casts(ast, lambda node: expr_type(node, alias_tables, param_types))
     rewrite_float_to_numeric(ast, lambda node: expr_type(node, alias_tables, param_types))
     rewrite_numeric_outputs(ast, lambda node: expr_type(node, alias_tables, param_types))
     rewrite_arrays(ast, lambda node: expr_type(node, alias_tables, param_types))
@@ -706,6 +708,8 @@ def expr_type(
         inner = expr_type(arg, alias_tables, params) if isinstance(arg, exp.Expr) else None
         if inner is not None and inner.is_vector:
             return SqlType(inner.name).array_of()
+        if inner is not None and inner.name == "oid" and not inner.is_array:
+            return inner.array_of()  # oid[], not DuckDB's BIGINT[] (asyncpg's typeinfo query)
     values = branches(node)
     if values:  # CASE/COALESCE/... over pgvector values
         return branch_result([expr_type(v, alias_tables, params) for v in values])

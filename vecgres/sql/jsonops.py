@@ -24,6 +24,7 @@ from vecgres.sql.records import (
     rewrite_rows,
     vector_text,
 )
+from vecgres.sql.textcast import float_json, float_json_value
 from vecgres.types import SqlType
 
 TypeOf = Callable[[exp.Expr], SqlType | None]
@@ -101,7 +102,11 @@ def _pg_typeof(node: exp.Anonymous, type_of: TypeOf, memo: dict[int, str | None]
     arg = node.expressions[0]
     if arg.meta.get(ROWTYPE):
         # a table's whole-row reference is of the table's row type
-        node.replace(exp.Literal.string(arg.meta[ROWTYPE]))
+        rowtype = arg.meta.get("vg_type")
+        if _compared_as_oid(node) and isinstance(rowtype, SqlType):
+            node.replace(exp.Literal.number(rowtype.oid))
+        else:
+            node.replace(exp.Literal.string(arg.meta[ROWTYPE]))
         return
     kind = memo.get(id(arg))
     t = SqlType(kind) if kind is not None else type_of(arg)
@@ -322,7 +327,7 @@ def _json_text(node: exp.Expr, type_of: TypeOf, memo: dict[int, str | None]) -> 
         return _text(node.copy())
     if _is_decimal_constant(node):
         return _text(node.copy())  # a numeric constant keeps its scale (2.50)
-    return _text(exp.func("to_json", node.copy()))
+    return float_json(node, type_of) or _text(exp.func("to_json", node.copy()))
 
 
 def _is_decimal_constant(node: exp.Expr) -> bool:
@@ -517,6 +522,10 @@ def _rewrite_function(node: exp.Anonymous, type_of: TypeOf, memo: dict[int, str 
             else:
                 node.replace(_json(exp.func("vg_json_format", text, exp.Literal.string("compact"))))
             return
+        floated = float_json(arg, type_of)
+        if floated is not None:
+            node.replace(_canonical(floated) if name == "to_jsonb" else _json(floated))
+            return
     args = [a.copy() for a in node.expressions]
     if name in ("jsonb_typeof", "json_typeof") and len(args) == 1:
         node.replace(exp.func("vg_json_typeof", exp.func("json_type", args[0])))
@@ -532,12 +541,14 @@ def _rewrite_function(node: exp.Anonymous, type_of: TypeOf, memo: dict[int, str 
         elems = exp.Explode(this=_call("json_extract", args[0], exp.Literal.string("$[*]")))
         node.replace(_reformat(elems, "jsonb" if name.startswith("jsonb") else "json"))
     elif name in _JSONB_BUILDERS:
+        args = [float_json_value(a, type_of) for a in args]
         node.replace(_canonical(exp.func(_JSONB_BUILDERS[name], *args)))
     elif name in _JSON_BUILDERS:
         node.replace(_json_built(name, list(node.expressions), type_of, memo))
     elif name == "to_jsonb" and len(args) == 1:
         node.replace(_canonical(exp.func("to_json", args[0])))
     elif name == "jsonb_agg":
+        args = [float_json_value(a, type_of) for a in args]
         node.replace(_canonical(exp.func("to_json", _list(*args))))
     elif name == "jsonb_set" and len(args) in (3, 4):
         path = args[1]

@@ -14,8 +14,9 @@ from collections.abc import Callable
 from sqlglot import exp
 
 from vecgres.catalog.model import Table
+from vecgres.codec.record import anonymous_row_type, register_row_type
 from vecgres.sql.derived_types import COLUMN_TYPES
-from vecgres.types import SqlType
+from vecgres.types import SqlType, rowtype_oid
 
 TypeOf = Callable[[exp.Expr], SqlType | None]
 
@@ -57,13 +58,15 @@ def _field(node: exp.Expr, t: SqlType | None) -> exp.Expr:
     return vector_text(node, t)
 
 
-def _record(fields: list[tuple[str, exp.Expr]], rowtype: str | None = None) -> exp.Expr:
+def _record(
+    fields: list[tuple[str, exp.Expr]], rowtype: str | None = None, t: SqlType = RECORD
+) -> exp.Expr:
     struct = exp.Struct(
         expressions=[
             exp.PropertyEQ(this=exp.to_identifier(name), expression=value) for name, value in fields
         ]
     )
-    struct.meta["vg_type"] = RECORD
+    struct.meta["vg_type"] = t
     if rowtype is not None:
         struct.meta[ROWTYPE] = rowtype
     return struct
@@ -71,15 +74,25 @@ def _record(fields: list[tuple[str, exp.Expr]], rowtype: str | None = None) -> e
 
 def whole_row(table: Table, alias: str) -> exp.Expr:
     """A table's whole-row reference: a struct of its own columns (not DuckDB's row,
-    which has the hidden row id)."""
+    which has the hidden row id), of the table's row type."""
+    t = row_type(table)
     return _record(
-        [(c.name, _field(exp.column(c.name, alias), c.type)) for c in table.columns], table.name
+        [(c.name, _field(exp.column(c.name, alias), c.type)) for c in table.columns],
+        table.name,
+        t,
     )
+
+
+def row_type(table: Table) -> SqlType:
+    """The table's composite row type (its columns' types registered for record_send)."""
+    t = SqlType("record", rowtype_oid(table.oid))
+    register_row_type(t.typmod, [(c.name, c.type) for c in table.columns])
+    return t
 
 
 def is_record(node: exp.Expr) -> bool:
     known = node.meta.get("vg_type") if node.meta else None
-    return known == RECORD
+    return isinstance(known, SqlType) and known.name == "record" and not known.is_array
 
 
 def record_fields(node: exp.Expr) -> list[tuple[str, exp.Expr]]:
@@ -94,10 +107,16 @@ def record_fields(node: exp.Expr) -> list[tuple[str, exp.Expr]]:
 
 
 def _row(args: list[exp.Expr], type_of: TypeOf) -> exp.Expr:
-    """ROW(a, b): a record whose fields are f1, f2, ... (PostgreSQL's names for them)."""
-    return _record(
-        [(f"f{i}", _field(arg.copy(), type_of(arg))) for i, arg in enumerate(args, start=1)]
-    )
+    """ROW(a, b): a record whose fields are f1, f2, ... (PostgreSQL's names for them);
+    when every field's type is known, record_send tags each with it."""
+    names = [f"f{i}" for i in range(1, len(args) + 1)]
+    types = [type_of(arg) for arg in args]
+    t = RECORD
+    known = [ft for ft in types if ft is not None and ft.name not in ("unknown", "record")]
+    if args and len(known) == len(args):
+        t = SqlType("record", anonymous_row_type(list(zip(names, known, strict=True))))
+    fields = [(n, _field(arg.copy(), ft)) for n, arg, ft in zip(names, args, types, strict=True)]
+    return _record(fields, None, t)
 
 
 def _derived_row(col: exp.Expr, type_of: TypeOf) -> exp.Expr | None:
@@ -206,7 +225,7 @@ def rewrite_rows(ast: exp.Expr, type_of: TypeOf) -> None:
     for agg in list(ast.find_all(exp.ArrayAgg)):
         arg = agg.this.this if isinstance(agg.this, exp.Order) else agg.this
         if isinstance(arg, exp.Expr) and is_record(arg):
-            agg.meta["vg_type"] = RECORD.array_of()
+            agg.meta["vg_type"] = arg.meta["vg_type"].array_of()
 
 
 def _null_test(test: exp.Is) -> None:

@@ -194,6 +194,8 @@ _DUCK: dict[str, str] = {
 def type_from_duck(duck: str) -> SqlType:
     """Best PostgreSQL type for a DuckDB result type (used when analysis did not say)."""
     d = duck.upper()
+    if d.startswith("STRUCT(") and d.endswith(")"):
+        return SqlType("record")  # a ROW whose type analysis lost (a UNION's, a CASE's)
     if d.endswith("[]"):
         inner = type_from_duck(d[:-2])
         if inner.name == "numeric":

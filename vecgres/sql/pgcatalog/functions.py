@@ -271,7 +271,13 @@ class Functions:
         return self._state().pid
 
     def format_type(self, oid: int | None, typmod: int | None) -> str | None:
-        return format_type(oid, typmod)
+        row = self._row_type_name(oid)
+        return row if row is not None else format_type(oid, typmod)
+
+    def _row_type_name(self, oid: int | None) -> str | None:
+        from vecgres.sql.pgcatalog.rowtypes import row_type_name
+
+        return None if oid is None else row_type_name(self._state().tables(), oid)
 
     def pg_get_userbyid(self, oid: int | None) -> str | None:
         if oid is None:
@@ -498,7 +504,19 @@ class Functions:
         full = aliases.get(base.lower())
         if full is not None and full in types:
             return SqlType(full, is_array=is_array).oid
-        return None
+        return self._table_row_type(text.strip(), is_array)
+
+    def _table_row_type(self, text: str, is_array: bool) -> int | None:
+        """A table's row type by the table's name (its array type: ``t[]`` or ``_t``)."""
+        from vecgres.sql.pgcatalog.rowtypes import row_type_oid
+
+        name = text[:-2].strip() if is_array else text
+        catalog, path = self._state().catalog, self._search_path()
+        schema, rel = _split(name)
+        found = row_type_oid(catalog.resolve(rel, schema, path), is_array)
+        if found is None and not is_array and rel.startswith("_"):
+            found = row_type_oid(catalog.resolve(rel[1:], schema, path), True)
+        return found
 
     def regtype_in(self, text: str | None) -> int | None:
         if text is not None and text.strip().isdigit():
@@ -522,6 +540,9 @@ class Functions:
     def regtype_out(self, oid: int | None) -> str | None:
         if oid is None:
             return None
+        row = self._row_type_name(oid)
+        if row is not None:
+            return row
         t = format_type(oid, -1)
         return str(oid) if t == "???" else t
 

@@ -27,7 +27,8 @@ from vecgres.sql.pgcatalog.columns import RELATIONS
 from vecgres.sql.pgcatalog.depend import pg_depend
 from vecgres.sql.pgcatalog.relations import system_table
 from vecgres.sql.pgcatalog.render import format_type
-from vecgres.types import VECTOR_TYPES, SqlType, base_types
+from vecgres.sql.pgcatalog.rowtypes import row_type_rows
+from vecgres.types import VECTOR_TYPES, SqlType, base_types, rowtype_oid
 
 Row = dict[str, Any]
 
@@ -244,7 +245,8 @@ def _type_rows() -> Iterator[Row]:
 
 
 def _pg_type(st: CatalogState) -> Iterator[Row]:
-    return _type_rows()
+    yield from _type_rows()
+    yield from row_type_rows(st.tables(), st.nsp_oid, st.oid_of)
 
 
 def _relkind_am(table: Table) -> tuple[str, int]:
@@ -289,6 +291,7 @@ def _pg_class(st: CatalogState) -> Iterator[Row]:
         kind, am = _relkind_am(table)
         yield _class_row(
             oid=table.oid,
+            reltype=rowtype_oid(table.oid),
             relname=table.name,
             relnamespace=st.nsp_oid(table.schema),
             relowner=st.oid_of(table.owner),
