@@ -36,6 +36,7 @@ from vecgres.executor.relation import layout_of
 from vecgres.executor.topk import (
     TopKPlan,
     _ann_cost,
+    _best,
     _evaluate,
     _Fallback,
     _search_part,
@@ -167,6 +168,7 @@ def search(
     best_part: list[np.ndarray] = []
     best_off: list[np.ndarray] = []
     matching_total = 0
+    parts_done = False  # every part ranked from its search run ahead
     threads = single_search_thread() if plan.index is not None else None
     source: Any = ann
     try:
@@ -174,8 +176,10 @@ def search(
             kept = view if view is not None and view.parts is parts else None
             ahead = _search_ahead(ann, table, plan, plan.index, parts, kept)
             if ahead:
+                if _rank_ahead(parts, ahead, plan, best_dist, best_part, best_off):
+                    parts_done = True
                 source = _AheadIndexes(ann, ahead)
-        for part_idx, part in enumerate(parts):
+        for part_idx, part in enumerate(() if parts_done else parts):
             check_cancel()
             usable: int | None = None
             if conditions is not None:
@@ -211,9 +215,40 @@ def search(
             threads()
     need = plan.k
     _order, ranked_dist, ranked_where = rank_parts(best_dist, best_part, best_off, need)
-    if len(ranked_dist) < need and len(ranked_dist) < matching_total:
+    if not parts_done and len(ranked_dist) < need and len(ranked_dist) < matching_total:
         return None  # rows with NULL vectors take the remaining places: DuckDB's path
     return parts, ranked_where[plan.offset :], ranked_dist[plan.offset :]
+
+
+def _rank_ahead(
+    parts: list[Part],
+    ahead: dict[int, _Ahead],
+    plan: TopKPlan,
+    best_dist: list[np.ndarray],
+    best_part: list[np.ndarray],
+    best_off: list[np.ndarray],
+) -> bool:
+    """Each part's best ``k`` from the candidates its search ahead found, ranked
+    exactly as ``_search_part`` ranks them (``_best``), appended to the lists; False
+    (nothing appended) unless every part was searched ahead and found enough: the
+    general loop then searches what is missing. Parts searched ahead are full (no
+    deleted rows, no NULL vectors), so their candidates need no mask."""
+    found: list[np.ndarray] = []
+    for part in parts:
+        sid = part.seg.segment_id
+        done = ahead.get(sid) if sid is not None else None
+        candidates = done.pending if done is not None else None
+        if candidates is None or len(candidates) < min(plan.k, part.usable):
+            return False  # not searched ahead, or came up short: widened by the loop
+        found.append(candidates)
+    for part_idx, (part, candidates) in enumerate(zip(parts, found, strict=True)):
+        assert part.matrix is not None  # searched ahead: it has vectors
+        offsets, dist = _best(part.matrix, candidates, plan)
+        if len(offsets):
+            best_dist.append(dist)
+            best_part.append(np.full(len(offsets), part_idx))
+            best_off.append(offsets)
+    return True
 
 
 class _Ahead:
@@ -229,6 +264,11 @@ class _Ahead:
         self._call = call
         self._found: np.ndarray | None = found
         self._probed = probed
+
+    @property
+    def pending(self) -> np.ndarray | None:
+        """The search's answer, until ``search`` hands it out."""
+        return self._found
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.index, name)
