@@ -105,6 +105,25 @@ def test_fast_path_rows_are_the_general_paths(db, fast_runs, op):
             _same(got, want)
 
 
+def test_projected_numbers_keep_their_nulls(db, fast_runs):
+    """Numeric output columns are taken from every segment's values laid end to end:
+    NULLs stay NULL, in rank order, as the general path returns them."""
+    _con, cur, x, _live = db
+    cur.execute("UPDATE t SET cat = NULL WHERE id % 4 = 0")
+    fast_sql = "SELECT id, cat FROM t ORDER BY v <-> %s LIMIT 30"
+    general_sql = fast_sql.replace("SELECT id", "SELECT id + 0", 1)
+    nulls = 0
+    for q in (x[3] + 0.01, x[777] - 0.01, x[402]):
+        before = fast_runs[0]
+        got = _rows(cur, fast_sql, (vec(q),))
+        assert fast_runs[0] == before + 1
+        want = _rows(cur, general_sql, (vec(q),))
+        assert [(r[0], r[1]) for r in got] == [(r[0], r[1]) for r in want]
+        assert all((r[1] is None) == (r[0] % 4 == 0) for r in got)
+        nulls += sum(r[1] is None for r in got)
+    assert nulls > 0
+
+
 @pytest.mark.parametrize("op", ["<->", "<=>"])
 def test_exact_fast_path_is_numpy_brute_force(db, fast_runs, op):
     _con, cur, x, live = db

@@ -112,13 +112,34 @@ class Part:
 class TableParts:
     """A table's segments at one snapshot, prepared once for every run reading it."""
 
-    __slots__ = ("_key", "fanouts", "parts")
+    __slots__ = ("_bases", "_key", "_numbers", "fanouts", "parts")
 
     def __init__(self, key: tuple[Any, ...], parts: list[Part]) -> None:
         self._key = key
         self.parts = parts
         # the fan-outs made ready on these parts, by search (``_Ready.key``)
         self.fanouts: dict[tuple[Any, ...], _Ready] = {}
+        # each part's first row in the parts' numeric columns laid end to end
+        self._bases = np.cumsum([0] + [len(p.rowids) for p in parts[:-1]], dtype=np.int64)
+        self._numbers: dict[str, tuple[np.ndarray, np.ndarray | None, pa.DataType] | None] = {}
+
+    def numbers(
+        self, table: Table, source: str, part_of: np.ndarray, offsets: np.ndarray
+    ) -> pa.Array | None:
+        """The values of numeric column ``source`` at (part, offset) pairs, from one
+        array of every part's values (one fancy index per run); None when the column
+        is not numeric."""
+        if source not in self._numbers:
+            self._numbers[source] = _joined([part.output(table, source) for part in self.parts])
+        found = self._numbers[source]
+        if found is None:
+            return None
+        values, nulls, type_ = found
+        at = self._bases[part_of] + offsets
+        mask = nulls[at] if nulls is not None else None
+        return pa.array(
+            values[at], type=type_, mask=mask if mask is not None and mask.any() else None
+        )
 
     def matches(self, key: tuple[Any, ...]) -> bool:
         mine = self._key
@@ -568,10 +589,25 @@ def project(
     parts: list[Part],
     ranked_where: np.ndarray,
     ranked_dist: np.ndarray,
+    view: TableParts | None = None,
 ) -> pa.RecordBatch:
-    """The winners' output columns in rank order (``_project_parts`` on cached arrays)."""
-    arrays: list[pa.Array] = []
+    """The winners' output columns in rank order (``_project_parts`` on cached arrays;
+    ``view``: the TableParts ``parts`` are, which keeps numeric columns joined)."""
     part_of, offsets = ranked_where[:, 0], ranked_where[:, 1]
+    if view is not None and view.parts is parts and len(ranked_where):
+        joined: list[pa.Array] = []
+        for _name, source in projection:
+            found = (
+                pa.array(ranked_dist, pa.float64())
+                if source is None
+                else view.numbers(table, source, part_of, offsets)
+            )
+            if found is None:
+                break
+            joined.append(found)
+        else:
+            return pa.RecordBatch.from_arrays(joined, names=[f"c{i}" for i in range(len(joined))])
+    arrays: list[pa.Array] = []
     single = len(ranked_where) and bool((part_of == part_of[0]).all())
     holding = [int(part_of[0])] if single else sorted(set(part_of.tolist()))
     for _name, source in projection:
@@ -603,6 +639,21 @@ def project(
             rank_order[by_part] = np.arange(len(by_part))
             arrays.append(pa.concat_arrays(chunks).take(pa.array(rank_order, pa.int64())))
     return pa.RecordBatch.from_arrays(arrays, names=[f"c{i}" for i in range(len(arrays))])
+
+
+def _joined(
+    outputs: list[pa.Array | pa.ChunkedArray | _Numbers],
+) -> tuple[np.ndarray, np.ndarray | None, pa.DataType] | None:
+    """Numeric output columns of every part laid end to end: (values, NULL mask or None,
+    type); None unless all are numeric."""
+    numbers = [out for out in outputs if isinstance(out, _Numbers)]
+    if not numbers or len(numbers) != len(outputs):
+        return None
+    values = np.concatenate([n.values for n in numbers])
+    if all(n.nulls is None for n in numbers):
+        return values, None, numbers[0].type
+    nulls = [n.nulls if n.nulls is not None else np.zeros(len(n.values), bool) for n in numbers]
+    return values, np.concatenate(nulls), numbers[0].type
 
 
 class _Numbers:

@@ -191,7 +191,7 @@ class FastTopK:
         found = ann_fast.search(session.db.ann, table, plan, parts, session._check_cancel, view)
         if found is None:
             return None
-        batch = ann_fast.project(table, self.projection, *found)
+        batch = ann_fast.project(table, self.projection, *found, view)
         return Result(list(self.columns), iter([batch] if batch.num_rows else []), _tag)
 
 
