@@ -142,6 +142,32 @@ def test_kept_fanout_follows_the_settings(db, fanouts):
     assert seen[10][0] != seen[400][0]  # the two settings find different rows here
 
 
+def test_kept_fanout_is_made_again_after_reindex(db, fanouts, monkeypatch):
+    """The searches made ready for a statement are kept between its runs; after REINDEX
+    they are made again, on the new indexes."""
+    _con, cur = db
+    made: list[list[object]] = []
+    ready_init = ann_fast._Ready.__init__
+
+    def counting(self, idx, jobs, plan, generation):  # type: ignore[no-untyped-def]
+        made.append([index for _sid, index, _rows in jobs])
+        ready_init(self, idx, jobs, plan, generation)
+
+    monkeypatch.setattr(ann_fast._Ready, "__init__", counting)
+    sql = "SELECT id FROM t ORDER BY v <=> %s LIMIT 9"  # a statement no other test runs
+    q = _queries()[0]
+    first = [_run(cur, sql, q) for _ in range(3)]
+    assert len(made) == 1  # made on the first run, reused by the next two
+    cur.execute("REINDEX INDEX t_v_idx")
+    wait_indexed(cur, 2)
+    again = _run(cur, sql, q)
+    assert len(made) == 2
+    assert not set(map(id, made[0])) & set(map(id, made[1]))  # other index objects
+    assert fanouts[0] == 4
+    _same(again, _run(cur, sql.replace("SELECT id", "SELECT id + 0", 1), q))
+    assert len(first[0]) == len(again) == 9
+
+
 def test_ivfflat_fanout_probes_adaptively(db, fast_runs, fanouts):
     """IVFFlat segments searched ahead probe past ``ivfflat.probes`` as their own search
     would (vecgres.ivfflat_adaptive_probes): the general path's rows, and the EXPLAIN

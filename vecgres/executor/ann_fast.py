@@ -424,11 +424,12 @@ def _search_ahead(
     thread enters faiss."""
     key = _Ready.key(plan, idx)
     ready = view.fanouts.get(key) if view is not None else None
-    if ready is None or ready.idx is not idx:
+    if ready is None or ready.idx is not idx or ready.generation != ann.generation:
+        generation = ann.generation  # before the lookups: a change meanwhile is seen next run
         jobs, complete = _fanout_jobs(ann, table, plan, idx, parts)
         if len(jobs) < 2:
             return {}
-        ready = _Ready(idx, jobs, plan)
+        ready = _Ready(idx, jobs, plan, generation)
         if view is not None and complete and ready.reusable:
             if len(view.fanouts) >= 16:
                 view.fanouts.clear()
@@ -495,7 +496,7 @@ class _Ready:
     by later runs with the same search settings (one fan-out runs at a time, so the
     buffers are never shared by two)."""
 
-    __slots__ = ("_queries", "calls", "idx", "jobs", "reusable")
+    __slots__ = ("_queries", "calls", "generation", "idx", "jobs", "reusable")
 
     @staticmethod
     def key(plan: TopKPlan, idx: Index) -> tuple[Any, ...]:
@@ -511,9 +512,14 @@ class _Ready:
         )
 
     def __init__(
-        self, idx: Index, jobs: list[tuple[int, SegmentIndex, int]], plan: TopKPlan
+        self,
+        idx: Index,
+        jobs: list[tuple[int, SegmentIndex, int]],
+        plan: TopKPlan,
+        generation: int,
     ) -> None:
         self.idx = idx
+        self.generation = generation  # AnnIndexes.generation the indexes were read at
         self.jobs = jobs
         self._queries: list[tuple[SegmentIndex, np.ndarray]] = []
         self.calls: list[tuple[int, _Call, list[int], int]] = []

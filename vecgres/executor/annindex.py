@@ -108,6 +108,9 @@ class AnnIndexes:
         self.files = IndexFiles(root)
         self._catalog = catalog
         self._cache: dict[tuple[int, int, str], AnyIndex] = {}
+        # bumped whenever an index is loaded, built, rebuilt or dropped from the cache:
+        # what callers keep of ``get``'s answers is good while it is unchanged
+        self.generation = 0
         self._pending: set[tuple[int, int, str]] = set()
         self._lock = threading.Lock()
         self._queue: queue.Queue[_Job | None] = queue.Queue()
@@ -174,6 +177,7 @@ class AnnIndexes:
                     self.files.remove(table.oid, seg.segment_id, idx.oid)
                     with self._lock:
                         self._cache.pop((seg.segment_id, idx.oid, spec.key()), None)
+                        self.generation += 1
                 job = _Job(table, idx, seg.segment_id, command, threading.Event())
                 self._queue.put(job)
                 jobs.append(job)
@@ -260,6 +264,7 @@ class AnnIndexes:
         self._forget_compacted()
         with self._lock:
             self._cache[(job.segment_id, job.idx.oid, spec.key())] = built
+            self.generation += 1
             self.builds += 1
         _log.info(
             f"built {spec.method} index {job.idx.name} on segment {job.segment_id} "
@@ -303,6 +308,7 @@ class AnnIndexes:
         self._forget_compacted()
         with self._lock:
             self._cache[(job.segment_id, job.idx.oid, spec.key())] = built
+            self.generation += 1
             self.builds += 1
         _log.info(f"built {spec.metric} index {job.idx.name} on segment {job.segment_id}")
 
@@ -331,6 +337,7 @@ class AnnIndexes:
         with self._lock:
             for key in [k for k in self._cache if k[0] not in live]:
                 del self._cache[key]
+                self.generation += 1
 
     def _load(
         self, table_id: int, segment_id: int, index_oid: int, spec: IndexSpec, rows: int
@@ -361,6 +368,7 @@ class AnnIndexes:
             return None
         with self._lock:
             self._cache[key] = loaded
+            self.generation += 1
         return loaded
 
     # --- searching -------------------------------------------------------------
