@@ -446,14 +446,19 @@ def _best(
     elif plan.query_text is not None:
         d = np.asarray(BIT_DISTANCES[plan.metric](matrix[offsets], plan.query_text))
     else:
-        picked = _shortlist(matrix, offsets, plan)
+        # few rows (a search's candidates) are ranked as they are: no shortlist
+        picked = (
+            _shortlist(matrix, offsets, plan) if len(offsets) >= subset_distances.MIN_ROWS else None
+        )
         if picked is not None:
             offsets = offsets[picked]
         d = np.asarray(DISTANCES[plan.metric](matrix[offsets], plan.query), dtype=np.float64)
     if not np.isfinite(d).all():
         raise _Fallback
     take = min(plan.k, len(offsets))
-    idx = np.argpartition(d, take - 1)[:take] if take < len(offsets) else np.arange(len(offsets))
+    if take == len(offsets):
+        return offsets, d  # all of them (a search's own candidates, most often)
+    idx = np.argpartition(d, take - 1)[:take]
     return offsets[idx], d[idx]
 
 
