@@ -20,6 +20,7 @@ more threads than the machine has cores.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import threading
@@ -388,7 +389,10 @@ class _Helper:
         single_search_thread()  # its searches run on one OpenMP thread
         take = self._queue.get
         while True:
-            take().run()
+            searches = take()
+            # its caller is released whatever happens; the thread serves the next one
+            with contextlib.suppress(BaseException):
+                searches.run()
 
     def start(self, searches: _Searches) -> None:
         self._queue.put(searches)
