@@ -152,7 +152,7 @@ def literal(value: object, t: SqlType) -> exp.Expr:
         if t.name == "unknown":
             return exp.null()
         return exp.cast(exp.null(), duck_type(t), dialect="duckdb")
-    if t.is_vector or (t.is_array and t.element.is_vector and isinstance(value, list)):
+    if t.is_vector or (t.is_array and t.element.is_vector and isinstance(value, list | str)):
         from vecgres.sql.vector_rewrite import value_literal
 
         return value_literal(value, t)

@@ -20,6 +20,7 @@ from sqlglot import exp
 
 from vecgres import errors
 from vecgres.index.predicate import COMPARISON_SYMBOLS
+from vecgres.sql import vector_arrays
 from vecgres.sql.bitops import (
     is_bit_operation,
     rewrite_bit_aggregate,
@@ -140,6 +141,8 @@ def value_literal(value: object, t: SqlType) -> exp.Expr:
         parts = [exp.null() if v is None else value_literal(v, elem) for v in value]
         duck = "VARCHAR[]" if elem.name == "sparsevec" else "FLOAT[][]"
         return typed(exp.cast(exp.Array(expressions=parts), duck, dialect="duckdb"), t)
+    if t.is_array and isinstance(value, str):
+        return _array_literal(exp.Literal.string(value), t)  # array_in of a text parameter
     if isinstance(value, str):
         return parse_literal(value, t)
     if t.name == "sparsevec":
@@ -237,11 +240,13 @@ def _numeric_array_literal(text: str) -> exp.Expr:
     return exp.cast(exp.Array(expressions=parts), "DOUBLE[]", dialect="duckdb")
 
 
-def _array_literal(text: str, t: SqlType) -> exp.Expr:
+def _array_literal(literal: exp.Literal, t: SqlType) -> exp.Expr:
+    """``'{...}'::vector(3)[]``: array_in runs vector_in on each element (its errors
+    point at the literal), then the length coercion checks each element's typmod."""
     elem = t.element
-    parts = [
-        exp.null() if item is None else parse_literal(item, elem) for item in _pg_array_items(text)
-    ]
+    with _at_literal(literal):
+        items = vector_arrays.element_texts(literal.this, t)
+    parts = [exp.null() if item is None else parse_literal(item, elem) for item in items]
     duck = "VARCHAR[]" if elem.name == "sparsevec" else "FLOAT[][]"
     return typed(exp.cast(exp.Array(expressions=parts), duck, dialect="duckdb"), t)
 
@@ -526,7 +531,7 @@ class VectorRewriter:
         )
         if target.is_array and target.name in KINDS:
             if untyped_text:
-                out = _array_literal(inner.this, target)
+                out = _array_literal(inner, target)
                 cast.replace(out)
                 return out
             duck = "VARCHAR[]" if target.name == "sparsevec" else "FLOAT[][]"
@@ -757,7 +762,7 @@ class VectorRewriter:
             return node
         kind = SqlType(t.name)
         if isinstance(arr, exp.Literal) and arr.is_string and meta_type(arr) is None:
-            arr = arr.replace(_array_literal(arr.this, kind.array_of()))
+            arr = arr.replace(_array_literal(arr, kind.array_of()))
         elif isinstance(arr, exp.Array):
             for e in list(arr.expressions):
                 self._operand(e, kind)

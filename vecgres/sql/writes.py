@@ -22,6 +22,7 @@ from vecgres.sql.bind import BoundQuery, bind_query, expr_type, literal, rel_nam
 from vecgres.sql.dialect import DIALECT, DUCK
 from vecgres.sql.literals import typed_literal
 from vecgres.sql.typemap import duck_type, sql_type, type_from_duck
+from vecgres.sql.vector_arrays import assigned_literal, handles
 from vecgres.types import SqlType
 
 if TYPE_CHECKING:
@@ -379,6 +380,10 @@ def _values_with_defaults(
                 new_values.append(
                     session._parse_one(f"SELECT {col.default or 'NULL'}").expressions[0]
                 )
+            elif (
+                isinstance(value, exp.Literal) and value.is_string and handles(columns[index].type)
+            ):
+                new_values.append(assigned_literal(value, columns[index].type))
             elif isinstance(value, exp.Literal) and value.is_string:
                 # an untyped literal takes its column's type, with PostgreSQL's input syntax
                 typed = typed_literal(value.this, columns[index].type)
@@ -783,6 +788,8 @@ def run_update(
         else:
             if _sparse_cast(value, col):
                 value = _assignment_cast(session, value.copy(), col)
+            elif isinstance(value, exp.Literal) and value.is_string and handles(col.type):
+                value = assigned_literal(value, col.type)
             projections.append(exp.alias_(value.copy(), col.name, quoted=True))
     key_cols = sorted({c for index in table.unique_indexes for c in index.columns})
     projections += [exp.alias_(_col(name, alias), f"__old_{name}") for name in key_cols]

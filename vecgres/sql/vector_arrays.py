@@ -1,0 +1,78 @@
+"""Text literals of pgvector's types, and arrays of them, assigned to a column.
+
+PostgreSQL coerces an untyped literal in ``INSERT ... VALUES`` or ``UPDATE ... SET``
+to the column's type while it parses the statement: the type's input function
+runs with typmod -1 under an error callback that points at the literal (the
+``position`` of the ErrorResponse, psql's caret), and the typmod (``vector(3)``)
+is applied afterwards by the length coercion, whose errors carry no position.
+For ``vector[]`` the input function is ``array_in``, which calls ``vector_in``
+on each element: a bad element fails with pgvector's own message.
+
+So here the input step runs at bind time, on every literal, whether or not any
+row is ever written; the stored value is still produced (and its typmod checked
+for every element) by the write path's conversion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final
+
+from sqlglot import exp
+
+from vecgres import errors
+from vecgres.sql.literals import parse_array
+from vecgres.types import SqlType
+from vecgres.vector import bits
+from vecgres.vector import sparse as S
+from vecgres.vector import text as vector_text
+
+KINDS: Final = ("vector", "halfvec", "sparsevec")
+_BITS: Final = ("bit", "bit varying")
+
+_INPUT: Final[dict[str, Callable[[str], object]]] = {
+    "vector": vector_text.parse_vector,
+    "halfvec": vector_text.parse_halfvec,
+    "sparsevec": S.parse,
+    "bit": bits.bit_in,
+    "bit varying": bits.bit_in,
+}
+
+
+def handles(t: SqlType) -> bool:
+    """A column type whose literal input is checked here."""
+    return t.name in KINDS or (t.name in _BITS and not t.is_array)
+
+
+def element_texts(text: str, t: SqlType) -> list[str | None]:
+    """``array_in`` for an array of a pgvector type: the element texts, each run
+    through the element's input function (typmod -1, so pgvector's input errors
+    come first; the typmod is checked later, per element)."""
+    items = parse_array(text)
+    check = _INPUT[t.name]
+    for item in items:
+        if item is not None:
+            check(item)
+    return items
+
+
+def point_at(exc: errors.VecgresError, literal: exp.Expr) -> None:
+    """An input function's error carries the literal's position (1-based)."""
+    start = literal.meta.get("start") if literal.meta else None
+    if exc.position is None and isinstance(start, int):
+        exc.position = start + 1
+
+
+def assigned_literal(literal: exp.Literal, t: SqlType) -> exp.Expr:
+    """The untyped string ``literal`` assigned to a column of type ``t``, checked by
+    the type's input function; arrays become a DuckDB VARCHAR[] of element texts."""
+    try:
+        if t.is_array:
+            items = element_texts(literal.this, t)
+            parts = [exp.null() if i is None else exp.Literal.string(i) for i in items]
+            return exp.cast(exp.Array(expressions=parts), "VARCHAR[]", dialect="duckdb")
+        _INPUT[t.name](literal.this)
+    except errors.VecgresError as exc:
+        point_at(exc, literal)
+        raise
+    return literal
