@@ -159,7 +159,7 @@ class Vecgres(Postgres):
             # where the type name starts: a typmod error points there (typenameTypeMod)
             first = self._curr
             out = super()._parse_types(check_func, schema, allow_identifiers, with_collation)
-            if isinstance(out, exp.DataType) and first is not None and "start" not in out.meta:
+            if isinstance(out, exp.DataType) and "start" not in out.meta:
                 out.meta["start"] = first.start
             return out
 

@@ -18,9 +18,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
+import sqlglot
 from sqlglot import exp
 
 from vecgres import errors
+from vecgres.sql.dialect import DIALECT
 from vecgres.sql.literals import parse_array
 from vecgres.types import SqlType
 from vecgres.vector import bits
@@ -65,12 +67,15 @@ def point_at(exc: errors.VecgresError, literal: exp.Expr) -> None:
 
 def assigned_literal(literal: exp.Literal, t: SqlType) -> exp.Expr:
     """The untyped string ``literal`` assigned to a column of type ``t``, checked by
-    the type's input function; arrays become a DuckDB VARCHAR[] of element texts."""
+    the type's input function; an array becomes a cast to the unconstrained array type
+    (the write path's conversion checks each element's typmod)."""
     try:
         if t.is_array:
-            items = element_texts(literal.this, t)
-            parts = [exp.null() if i is None else exp.Literal.string(i) for i in items]
-            return exp.cast(exp.Array(expressions=parts), "VARCHAR[]", dialect="duckdb")
+            element_texts(literal.this, t)
+            # read as the array type (typmod -1) by the vector rewrite, as a cast would be
+            to = sqlglot.parse_one(f"SELECT NULL::{t.name}[]", dialect=DIALECT)
+            assert isinstance(to, exp.Select)
+            return exp.Cast(this=literal, to=to.expressions[0].to)
         _INPUT[t.name](literal.this)
     except errors.VecgresError as exc:
         point_at(exc, literal)
