@@ -694,6 +694,11 @@ def expr_type(
         inner = expr_type(arg, alias_tables, params) if isinstance(arg, exp.Expr) else None
         if inner is not None and inner.is_array and inner.element.is_vector:
             return inner.element
+    if isinstance(node, exp.Bracket) and node.expressions:
+        # vector[] subscripted is a vector, sliced a vector[] (DuckDB would say float[2])
+        inner = expr_type(node.this, alias_tables, params)
+        if inner is not None and inner.is_array and inner.element.is_vector:
+            return inner if isinstance(node.expressions[0], exp.Slice) else inner.element
     if isinstance(node, exp.ArrayAgg):
         # DuckDB's FLOAT[n][] says vector[] for halfvec too
         arg = node.this.this if isinstance(node.this, exp.Order) else node.this

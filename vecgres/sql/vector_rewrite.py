@@ -861,6 +861,8 @@ class VectorRewriter:
             return node
         for e in list(node.expressions):
             self._operand(e, kind)
+        if kind.name != "sparsevec":
+            _unsized_elements(node, [self.type_of(e) for e in node.expressions])
         return typed(node, kind.array_of())
 
     def _cast_function(self, node: exp.Expr, name: str, args: list[exp.Expr]) -> exp.Expr:
@@ -1002,6 +1004,18 @@ class VectorRewriter:
 
 # types whose values a pgvector type reads by I/O conversion in an explicit cast
 _VIA_TEXT = ("text", "character varying", "character", "name", "unknown")
+
+
+def _unsized_elements(node: exp.Array, types: list[SqlType | None]) -> None:
+    """ARRAY['[1,2]'::vector(2), '[1,2,3]']: elements of different typmods make an
+    array of unconstrained vectors (transformArrayExpr keeps a typmod only when all
+    agree); DuckDB's fixed-size FLOAT[n] would not mix, so each becomes a FLOAT[]."""
+    if len({t.typmod for t in types if t is not None}) < 2:
+        return
+    for e in list(node.expressions):
+        if not isinstance(e, exp.Null):
+            to = exp.DataType.build("FLOAT[]", dialect="duckdb")
+            e.replace(exp.Cast(this=e.copy(), to=to))  # exp.cast() sees FLOAT[2] as FLOAT[]
 
 
 def _shown(t: SqlType) -> str:
