@@ -8,15 +8,16 @@ is applied afterwards by the length coercion, whose errors carry no position.
 For ``vector[]`` the input function is ``array_in``, which calls ``vector_in``
 on each element: a bad element fails with pgvector's own message.
 
-So here the input step runs at bind time, on every literal, whether or not any
-row is ever written; the stored value is still produced (and its typmod checked
-for every element) by the write path's conversion.
+So here the input step runs at bind time (for INSERT ... VALUES of plain vectors,
+when the statement failed: the write path parses those anyway); the stored value is
+still produced, and its typmod checked for every element, by the write path's
+conversion.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Final
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Final
 
 import sqlglot
 from sqlglot import exp
@@ -28,6 +29,9 @@ from vecgres.types import SqlType
 from vecgres.vector import bits
 from vecgres.vector import sparse as S
 from vecgres.vector import text as vector_text
+
+if TYPE_CHECKING:
+    from vecgres.catalog.model import Column
 
 KINDS: Final = ("vector", "halfvec", "sparsevec")
 _BITS: Final = ("bit", "bit varying")
@@ -63,6 +67,22 @@ def point_at(exc: errors.VecgresError, literal: exp.Expr) -> None:
     start = literal.meta.get("start") if literal.meta else None
     if exc.position is None and isinstance(start, int):
         exc.position = start + 1
+
+
+def recheck_inputs(values: exp.Expr | None, columns: Sequence[Column]) -> None:
+    """An INSERT ... VALUES failed: if one of its pgvector literals fails its input
+    function, that error (pointing at the literal) is the one PostgreSQL reports, as
+    it reads every literal before any row is converted. Checked only on failure, so a
+    bulk VALUES of good vectors is parsed once, by the write path."""
+    if isinstance(values, exp.Values):
+        for row in values.expressions:
+            for value, col in zip(row.expressions, columns, strict=False):
+                if _scalar_literal(value, col.type):
+                    assigned_literal(value, col.type)
+
+
+def _scalar_literal(value: exp.Expr, t: SqlType) -> bool:
+    return isinstance(value, exp.Literal) and value.is_string and handles(t) and not t.is_array
 
 
 def assigned_literal(literal: exp.Literal, t: SqlType) -> exp.Expr:

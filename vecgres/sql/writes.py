@@ -22,7 +22,7 @@ from vecgres.sql.bind import BoundQuery, bind_query, expr_type, literal, rel_nam
 from vecgres.sql.dialect import DIALECT, DUCK
 from vecgres.sql.literals import typed_literal
 from vecgres.sql.typemap import duck_type, sql_type, type_from_duck
-from vecgres.sql.vector_arrays import assigned_literal, handles
+from vecgres.sql.vector_arrays import assigned_literal, handles, recheck_inputs
 from vecgres.types import SqlType
 
 if TYPE_CHECKING:
@@ -383,7 +383,9 @@ def _values_with_defaults(
             elif (
                 isinstance(value, exp.Literal) and value.is_string and handles(columns[index].type)
             ):
-                new_values.append(assigned_literal(value, columns[index].type))
+                # arrays now; plain values only if the INSERT fails (recheck_inputs)
+                col_type = columns[index].type
+                new_values.append(assigned_literal(value, col_type) if col_type.is_array else value)
             elif isinstance(value, exp.Literal) and value.is_string:
                 # an untyped literal takes its column's type, with PostgreSQL's input syntax
                 typed = typed_literal(value.this, columns[index].type)
@@ -454,6 +456,24 @@ def _materialize_dml_ctes(
 
 
 def run_insert(
+    session: Session, ast: exp.Insert, params: Sequence[object], param_types: list[SqlType]
+) -> Result:
+    try:
+        return _run_insert(session, ast, params, param_types)
+    except Exception:
+        # a bad pgvector literal's input error comes first, as in PostgreSQL
+        recheck_inputs(ast.expression, _columns_or_none(session, ast))
+        raise
+
+
+def _columns_or_none(session: Session, ast: exp.Insert) -> list[Column]:
+    try:
+        return _insert_columns(ast, _target(session, ast.this)[0])
+    except errors.VecgresError:
+        return []
+
+
+def _run_insert(
     session: Session, ast: exp.Insert, params: Sequence[object], param_types: list[SqlType]
 ) -> Result:
     if ast.args.get("with_") is not None:
