@@ -474,6 +474,9 @@ def register_vector_udfs(con: duckdb.DuckDBPyConnection) -> None:
     from vecgres.executor.udfs_types import register_type_udfs
 
     register_type_udfs(con, add)
+    from vecgres.executor import vector_array_udfs
+
+    vector_array_udfs.register(add)
 
 
 __all__ = ["UdfError", "decode_udf_error", "encode_udf_error", "register_vector_udfs"]

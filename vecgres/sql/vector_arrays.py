@@ -24,9 +24,8 @@ from sqlglot import exp
 
 from vecgres import errors
 from vecgres.sql.dialect import DIALECT
-from vecgres.sql.literals import parse_array
 from vecgres.types import SqlType
-from vecgres.vector import bits
+from vecgres.vector import arrays, bits
 from vecgres.vector import sparse as S
 from vecgres.vector import text as vector_text
 
@@ -51,15 +50,8 @@ def handles(t: SqlType) -> bool:
 
 
 def element_texts(text: str, t: SqlType) -> list[str | None]:
-    """``array_in`` for an array of a pgvector type: the element texts, each run
-    through the element's input function (typmod -1, so pgvector's input errors
-    come first; the typmod is checked later, per element)."""
-    items = parse_array(text)
-    check = _INPUT[t.name]
-    for item in items:
-        if item is not None:
-            check(item)
-    return items
+    """``array_in`` for an array of a pgvector type (vecgres/vector/arrays.py)."""
+    return arrays.element_texts(text, t.name)
 
 
 def point_at(exc: errors.VecgresError, literal: exp.Expr) -> None:
@@ -101,3 +93,25 @@ def assigned_literal(literal: exp.Literal, t: SqlType) -> exp.Expr:
         point_at(exc, literal)
         raise
     return literal
+
+
+def from_texts(inner: exp.Expr, source: SqlType | None, target: SqlType) -> exp.Expr:
+    """DuckDB SQL for ``text::vector(3)[]`` (array_in, then each element's typmod)
+    and ``text[]::vector[]`` (each element by the element's input function)."""
+    scalar = not source.is_array if source is not None else not isinstance(inner, exp.Array)
+    if scalar:
+        texts: exp.Expr = exp.func(
+            "pgv_array_in",
+            exp.cast(inner, "VARCHAR", dialect="duckdb"),
+            exp.Literal.string(target.name),
+        )
+    else:
+        texts = exp.cast(inner, "VARCHAR[]", dialect="duckdb")
+    elem = exp.func(
+        f"pgv_{target.name}_in", exp.column("pgv_text"), exp.Literal.number(target.typmod)
+    )
+    body = exp.func(
+        "list_transform", texts, exp.Lambda(this=elem, expressions=[exp.to_identifier("pgv_text")])
+    )
+    duck = "VARCHAR[]" if target.name == "sparsevec" else "FLOAT[][]"
+    return exp.cast(body, duck, dialect="duckdb")

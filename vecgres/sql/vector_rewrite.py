@@ -538,6 +538,8 @@ class VectorRewriter:
             out = typed(exp.cast(inner.copy(), duck, dialect="duckdb"), target)
             if source is not None and source.is_array and source.name in KINDS:
                 out = self._convert_elements(inner.copy(), source, target)
+            elif _texts_source(inner, source):
+                out = typed(vector_arrays.from_texts(inner.copy(), source, target), target)
             cast.replace(out)
             return out
         if target.name in BIT_TYPES and not target.is_array:
@@ -1004,6 +1006,22 @@ class VectorRewriter:
 
 # types whose values a pgvector type reads by I/O conversion in an explicit cast
 _VIA_TEXT = ("text", "character varying", "character", "name", "unknown")
+
+
+def _texts_source(inner: exp.Expr, source: SqlType | None) -> bool:
+    """A text value or an array of texts: cast to vector[] by array_in or by the
+    element's input function (I/O conversion), not by DuckDB's list parsing."""
+    if source is not None:
+        return source.name in _VIA_TEXT
+    if isinstance(inner, exp.Array):
+        return all(_is_text(e) or isinstance(e, exp.Null) for e in inner.expressions)
+    return _is_text(inner)
+
+
+def _is_text(node: exp.Expr) -> bool:
+    while isinstance(node, exp.Paren):
+        node = node.this
+    return isinstance(node, exp.DPipe) or (isinstance(node, exp.Literal) and node.is_string)
 
 
 def _unsized_elements(node: exp.Array, types: list[SqlType | None]) -> None:
