@@ -108,6 +108,16 @@ def test_binary_results_are_array_send_with_pgvector_elements(engine_server):
         ).fetchone()
         assert empty == struct.pack(">iii", 0, 0, oids["vector"][0])  # no dimensions
         assert sparse_null == _array(oids["sparsevec"][0], [None])
+        # array_agg of a vector(2) column and a slice are vector[] too
+        conn.execute("create table v (id int, e vector(2))")
+        conn.execute("insert into v values (1, '[1,2]'), (2, NULL), (3, '[0.5,-1]')")
+        agg, sliced = conn.execute(
+            "select array_agg(e order by id), (array_agg(e order by id))[2:3] from v",
+            binary=True,
+        ).fetchone()
+        one, half = struct.pack(">hhff", 2, 0, 1, 2), struct.pack(">hhff", 2, 0, 0.5, -1)
+        assert agg == _array(oids["vector"][0], [one, None, half])
+        assert sliced == _array(oids["vector"][0], [None, half])
 
 
 def test_pgvector_python_reads_and_writes_arrays(engine_server):

@@ -77,22 +77,40 @@ def _scalar_literal(value: exp.Expr, t: SqlType) -> bool:
     return isinstance(value, exp.Literal) and value.is_string and handles(t) and not t.is_array
 
 
-def assigned_literal(literal: exp.Literal, t: SqlType) -> exp.Expr:
+def assigned_literal(literal: exp.Literal, t: SqlType, *, fold: bool = False) -> exp.Expr:
     """The untyped string ``literal`` assigned to a column of type ``t``, checked by
     the type's input function; an array becomes a cast to the unconstrained array type
-    (the write path's conversion checks each element's typmod)."""
+    (the write path's conversion checks each element's typmod). ``fold``: the typmod is
+    checked now too, as PostgreSQL's planner folds the length coercion of a constant
+    (``UPDATE t SET v = '[1,2,3]' WHERE false`` fails on a vector(2))."""
     try:
-        if t.is_array:
-            element_texts(literal.this, t)
-            # read as the array type (typmod -1) by the vector rewrite, as a cast would be
-            to = sqlglot.parse_one(f"SELECT NULL::{t.name}[]", dialect=DIALECT)
-            assert isinstance(to, exp.Select)
-            return exp.Cast(this=literal, to=to.expressions[0].to)
-        _INPUT[t.name](literal.this)
+        items = element_texts(literal.this, t) if t.is_array else [literal.this]
+        if not t.is_array:
+            _INPUT[t.name](literal.this)
     except errors.VecgresError as exc:
         point_at(exc, literal)
         raise
+    if fold and t.typmod >= 0:
+        for item in items:
+            if item is not None:
+                _typmod_check(item, t)
+    if t.is_array:
+        # read as the array type (typmod -1) by the vector rewrite, as a cast would be
+        to = sqlglot.parse_one(f"SELECT NULL::{t.name}[]", dialect=DIALECT)
+        assert isinstance(to, exp.Select)
+        return exp.Cast(this=literal, to=to.expressions[0].to)
     return literal
+
+
+def _typmod_check(text: str, t: SqlType) -> None:
+    if t.name in _BITS:
+        bits.bit_in(text, t.typmod, t.name == "bit varying")
+    elif t.name == "sparsevec":
+        S.parse(text, t.typmod)
+    elif t.name == "halfvec":
+        vector_text.parse_halfvec(text, t.typmod)
+    else:
+        vector_text.parse_vector(text, t.typmod)
 
 
 def from_texts(inner: exp.Expr, source: SqlType | None, target: SqlType) -> exp.Expr:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import numpy as np
 import pyarrow as pa
@@ -466,6 +466,10 @@ def run_insert(
         raise
 
 
+def _plain_literal(value: exp.Expr) -> TypeGuard[exp.Literal]:
+    return isinstance(value, exp.Literal) and value.is_string
+
+
 def _columns_or_none(session: Session, ast: exp.Insert) -> list[Column]:
     try:
         return _insert_columns(ast, _target(session, ast.this)[0])
@@ -793,6 +797,9 @@ def run_update(
                 f'column "{name}" of relation "{table.name}" does not exist'
             )
         assignments[name] = assign.expression
+        column = table.column(name)
+        if column is not None and _plain_literal(assign.expression) and handles(column.type):
+            assigned_literal(assign.expression, column.type)  # input errors first, SET order
     projections: list[exp.Expr] = [exp.alias_(_col(ROWID, alias), "__rowid")]
     for col in table.columns:
         value = assignments.get(col.name)
@@ -808,8 +815,8 @@ def run_update(
         else:
             if _sparse_cast(value, col):
                 value = _assignment_cast(session, value.copy(), col)
-            elif isinstance(value, exp.Literal) and value.is_string and handles(col.type):
-                value = assigned_literal(value, col.type)
+            elif _plain_literal(value) and handles(col.type):
+                value = assigned_literal(value, col.type, fold=True)
             projections.append(exp.alias_(value.copy(), col.name, quoted=True))
     key_cols = sorted({c for index in table.unique_indexes for c in index.columns})
     projections += [exp.alias_(_col(name, alias), f"__old_{name}") for name in key_cols]
