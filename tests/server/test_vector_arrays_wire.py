@@ -392,3 +392,43 @@ def test_embedded_rows_hold_vector_texts_like_a_single_vector(tmp_path: Path):
         assert cur.fetchall() == [(["[1,2]", None], ["[1.5,2]"], ["{2:1}/2"], "[1,2]", "[1,2]")]
     finally:
         conn.close()
+
+
+def test_asyncpg_finds_the_array_types_through_pg_type(engine_server):
+    import asyncio
+
+    import asyncpg
+    from pgvector.asyncpg import register_vector as register_asyncpg
+
+    async def run() -> tuple[list[asyncpg.Record], list[asyncpg.Record]]:
+        dsn = f"postgresql://postgres@127.0.0.1:{engine_server.port}/postgres?sslmode=disable"
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute("create extension if not exists vector")
+            await register_asyncpg(conn)
+            await conn.execute("create table t (id int, vs vector[], hs halfvec[], ss sparsevec[])")
+            await conn.execute(
+                """insert into t values (1, '{"[1,2]",NULL}', '{"[1.5,2]"}', '{"{1:1}/3"}')"""
+            )
+            # binary array_recv of each type, elements in pgvector's binary format
+            await conn.execute(
+                "insert into t values (2, $1, $2, $3)",
+                [Vector([3, 4])],
+                [HalfVector([1, 2]), None],
+                [SparseVector({1: 2}, 3)],
+            )
+            read = await conn.fetch("select vs, hs, ss from t where id = 1")
+            texts = await conn.fetch("select vs::text, hs::text, ss::text from t order by id")
+            return read, texts
+        finally:
+            await conn.close()
+
+    read, texts = asyncio.run(run())
+    vs, hs, ss = read[0]
+    assert [None if v is None else v.to_list() for v in vs] == [[1, 2], None]
+    assert [h.to_list() for h in hs] == [[1.5, 2]]
+    assert [(s.dimensions(), s.indices(), s.values()) for s in ss] == [(3, [0], [1])]
+    assert [tuple(r) for r in texts] == [
+        ('{"[1,2]",NULL}', '{"[1.5,2]"}', '{"{1:1}/3"}'),
+        ('{"[3,4]"}', '{"[1,2]",NULL}', '{"{2:2}/3"}'),
+    ]
