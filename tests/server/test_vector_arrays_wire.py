@@ -432,3 +432,18 @@ def test_asyncpg_finds_the_array_types_through_pg_type(engine_server):
         ('{"[1,2]",NULL}', '{"[1.5,2]"}', '{"{1:1}/3"}'),
         ('{"[3,4]"}', '{"[1,2]",NULL}', '{"{2:2}/3"}'),
     ]
+
+
+def test_a_position_counts_from_the_start_of_a_multi_statement_query(engine_server):
+    # the simple protocol's string holds several statements: PostgreSQL's cursor
+    # position is an offset into the whole string (psql's caret on its line)
+    with psycopg.connect(engine_server.dsn(), autocommit=True) as conn:
+        conn.execute("create extension if not exists vector")
+        for sql, position in [
+            ("select 1; select '[1,x]'::vector", "18"),
+            ("select 1;\n  select '{\"[1,x]\"}'::vector[]", "20"),
+            ("create table a (id int);  create table b (e vector(0))", "45"),
+        ]:
+            with pytest.raises(psycopg.Error) as info:
+                conn.execute(sql)
+            assert info.value.diag.statement_position == position, sql
