@@ -59,6 +59,12 @@ def test_literal_error_positions(cur, sql: str, message: str, position: int | No
             'invalid input syntax for type vector: "[1,,2]"',
             18,
         ),
+        (
+            "INSERT INTO t (h, v) SELECT NULL, '[1,x]'",
+            'invalid input syntax for type vector: "[1,x]"',
+            35,
+        ),
+        ("UPDATE t SET v = '[1,2,3]' WHERE false", "expected 2 dimensions, not 3", None),
         ("INSERT INTO t (v) VALUES ('[1,2,3]')", "expected 2 dimensions, not 3", None),
         (
             'INSERT INTO t (vs) VALUES (\'{"[1,2]","[1,2,3]"}\')',

@@ -73,6 +73,18 @@ def recheck_inputs(values: exp.Expr | None, columns: Sequence[Column]) -> None:
                     assigned_literal(value, col.type)
 
 
+def assign_select_literals(select: exp.Select, columns: Sequence[Column]) -> None:
+    """INSERT ... SELECT '[1,2]': an untyped literal in the select list is coerced to
+    its column's type like a VALUES literal (PostgreSQL leaves it unresolved for the
+    INSERT to coerce), so its input error points at it, rows or not."""
+    if any(isinstance(item, exp.Star) or item.is_star for item in select.expressions):
+        return  # the select list's positions are not the columns'
+    for item, col in zip(select.expressions, columns, strict=False):
+        value = item.this if isinstance(item, exp.Alias) else item
+        if isinstance(value, exp.Literal) and value.is_string and handles(col.type):
+            value.replace(assigned_literal(value, col.type))
+
+
 def _scalar_literal(value: exp.Expr, t: SqlType) -> bool:
     return isinstance(value, exp.Literal) and value.is_string and handles(t) and not t.is_array
 

@@ -22,7 +22,12 @@ from vecgres.sql.bind import BoundQuery, bind_query, expr_type, literal, rel_nam
 from vecgres.sql.dialect import DIALECT, DUCK
 from vecgres.sql.literals import typed_literal
 from vecgres.sql.typemap import duck_type, sql_type, type_from_duck
-from vecgres.sql.vector_arrays import assigned_literal, handles, recheck_inputs
+from vecgres.sql.vector_arrays import (
+    assign_select_literals,
+    assigned_literal,
+    handles,
+    recheck_inputs,
+)
 from vecgres.types import SqlType
 
 if TYPE_CHECKING:
@@ -104,7 +109,9 @@ def _vector_array_conversion(col: Column, src_expr: str, src_type: str, table: T
     if up.endswith("[]"):
         source, element_type = src_expr, src_type[:-2]
     else:
-        source, element_type = f"CAST({src_expr} AS VARCHAR[])", "VARCHAR"
+        # a text value: array_in, each element checked by the element's input function
+        source = f"pgv_array_in(CAST({src_expr} AS VARCHAR), '{col.type.name}')"
+        element_type = "VARCHAR"
     element = _conversion(replace(col, type=col.type.element), "x", element_type, table)
     return f"CAST(list_transform({source}, lambda x: {element}) AS {duck_type(col.type)})"
 
@@ -496,6 +503,8 @@ def _run_insert(
         query = _values_with_defaults(session, source, columns, explicit)
     elif isinstance(source, exp.Query):
         query = source
+        if isinstance(query, exp.Select):
+            assign_select_literals(query, columns)
     elif source is None:
         columns = []
         query = exp.select(exp.Literal.number(1).as_("__one"))
