@@ -469,7 +469,7 @@ def run_insert(
         return _run_insert(session, ast, params, param_types)
     except Exception:
         # a bad pgvector literal's input error comes first, as in PostgreSQL
-        recheck_inputs(ast.expression, _columns_or_none(session, ast))
+        recheck_inputs(ast.expression, _target_columns(session, ast))
         raise
 
 
@@ -477,7 +477,7 @@ def _plain_literal(value: exp.Expr) -> TypeGuard[exp.Literal]:
     return isinstance(value, exp.Literal) and value.is_string
 
 
-def _columns_or_none(session: Session, ast: exp.Insert) -> list[Column]:
+def _target_columns(session: Session, ast: exp.Insert) -> list[Column]:
     try:
         return _insert_columns(ast, _target(session, ast.this)[0])
     except errors.VecgresError:
@@ -504,6 +504,7 @@ def _run_insert(
     elif isinstance(source, exp.Query):
         query = source
         if isinstance(query, exp.Select):
+            query = query.copy()  # the prepared statement keeps its literals
             assign_select_literals(query, columns)
     elif source is None:
         columns = []
