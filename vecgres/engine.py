@@ -389,8 +389,17 @@ class Session:
         if implicit:
             self.txn = Transaction(explicit=False)
         try:
+            end = 0
             for text in statements:
-                result = self.execute(text)
+                start = max(sql.find(text, end), 0)
+                end = start + len(text)
+                try:
+                    result = self.execute(text)
+                except errors.VecgresError as exc:
+                    # PostgreSQL's position counts from the start of the whole query string
+                    if exc.position is not None:
+                        exc.position += start
+                    raise
                 yield result
         except BaseException:
             if implicit and self.txn is not None and not self.txn.explicit:

@@ -34,7 +34,7 @@ from vecgres.codec.text import (
     plain,
     timestamp_micros,
 )
-from vecgres.errors import InvalidBinaryRepresentation, ProtocolViolation
+from vecgres.errors import DatatypeMismatch, InvalidBinaryRepresentation, ProtocolViolation
 from vecgres.types import SqlType, by_oid
 from vecgres.vector import halfvec_recv, halfvec_send, parse_sparsevec, vector_recv
 from vecgres.vector.binary import sparsevec_recv, sparsevec_send
@@ -419,6 +419,8 @@ def decode_binary(buf: bytes, oid: int) -> object:
     if t is None:
         raise InvalidBinaryRepresentation(f"no binary input function available for type {oid}")
     if t.is_array:
+        if t.element.is_vector and len(buf) >= 12 and buf[8:12] != t.element.oid.to_bytes(4, "big"):
+            raise DatatypeMismatch("wrong element type")  # array_recv
         return _decode_array(buf)
     name = t.name
     if name == "vector":  # first: a prepared search's query vector, on every run

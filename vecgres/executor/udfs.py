@@ -477,6 +477,9 @@ def register_vector_udfs(con: duckdb.DuckDBPyConnection) -> None:
     from vecgres.executor.textcast import register_text_udfs
 
     register_text_udfs(add)
+    from vecgres.executor import vector_array_udfs
+
+    vector_array_udfs.register(add)
 
 
 __all__ = ["UdfError", "decode_udf_error", "encode_udf_error", "register_vector_udfs"]

@@ -155,7 +155,7 @@ def literal(value: object, t: SqlType) -> exp.Expr:
         if t.name == "unknown":
             return exp.null()
         return exp.cast(exp.null(), duck_type(t), dialect="duckdb")
-    if t.is_vector or (t.is_array and t.element.is_vector and isinstance(value, list)):
+    if t.is_vector or (t.is_array and t.element.is_vector and isinstance(value, list | str)):
         from vecgres.sql.vector_rewrite import value_literal
 
         return value_literal(value, t)
@@ -700,6 +700,11 @@ def expr_type(
         inner = expr_type(arg, alias_tables, params) if isinstance(arg, exp.Expr) else None
         if inner is not None and inner.is_array and inner.element.is_vector:
             return inner.element
+    if isinstance(node, exp.Bracket) and node.expressions:
+        # vector[] subscripted is a vector, sliced a vector[] (DuckDB would say float[2])
+        inner = expr_type(node.this, alias_tables, params)
+        if inner is not None and inner.is_array and inner.element.is_vector:
+            return inner if isinstance(node.expressions[0], exp.Slice) else inner.element
     if isinstance(node, exp.ArrayAgg):
         # DuckDB's FLOAT[n][] says vector[] for halfvec too
         arg = node.this.this if isinstance(node.this, exp.Order) else node.this

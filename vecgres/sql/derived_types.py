@@ -438,6 +438,11 @@ def _shown(t: SqlType) -> str:
 
 def _data_type(t: SqlType) -> exp.DataType:
     """The type name a cast to ``t`` (without its typmod) is written with."""
+    if t.is_array and t.name in _CAST_TARGETS:
+        # vector[]: an array of the user-defined type, not a type named "vector[]"
+        return exp.DataType(
+            this=exp.DType.ARRAY, expressions=[_data_type(SqlType(t.name))], nested=True
+        )
     name = SqlType(t.name, is_array=t.is_array).format()
     if t.name == "bit varying":
         name = name.replace("bit varying", "varbit")  # sqlglot reads "bit varying" as bit

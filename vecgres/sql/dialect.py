@@ -149,6 +149,20 @@ class Vecgres(Postgres):
             # pgvector's vector(n): the parameters are typmods, not an element type
             return expressions
 
+        def _parse_types(
+            self,
+            check_func: bool = False,
+            schema: bool = False,
+            allow_identifiers: bool = True,
+            with_collation: bool = False,
+        ) -> exp.Expr | None:
+            # where the type name starts: a typmod error points there (typenameTypeMod)
+            first = self._curr
+            out = super()._parse_types(check_func, schema, allow_identifiers, with_collation)
+            if isinstance(out, exp.DataType) and "start" not in out.meta:
+                out.meta["start"] = first.start
+            return out
+
         def _parse_type_size(self) -> exp.DataTypeParam | None:
             # a typmod is an expression in PostgreSQL's grammar: vector(-1) reaches
             # pgvector's typmod check ("dimensions ... must be at least 1"), not the

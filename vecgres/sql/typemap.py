@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlglot import exp
 
 from vecgres import errors
@@ -58,6 +60,10 @@ _USER_DEFINED: dict[str, str] = {
 SERIAL_TYPES = {DT.SERIAL, DT.BIGSERIAL, DT.SMALLSERIAL}
 
 
+# pg_strtoint32's syntax
+_TYPMOD_INT = re.compile(r"\s*[+-]?\d+\s*")
+
+
 def _int_param(dt: exp.DataType, index: int) -> int | None:
     params = dt.expressions
     if len(params) <= index:
@@ -65,23 +71,33 @@ def _int_param(dt: exp.DataType, index: int) -> int | None:
     node = params[index]
     if isinstance(node, exp.DataTypeParam):
         node = node.this
-    if isinstance(node, exp.Literal) and not node.is_string:
-        return int(node.this)
+    if isinstance(node, exp.Var | exp.Column) and node.name:
+        node = exp.Literal.string(node.name.lower())  # an identifier typmod: its name's text
+    if isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal):
+        node = exp.Literal.string("-" + node.this.this)
     if isinstance(node, exp.Literal):
         # typmods are read as integers from their text (ArrayGetIntegerTypmods): vector('a')
-        try:
-            return int(node.this.strip())
-        except ValueError:
-            raise errors.InvalidTextRepresentation(
-                f'invalid input syntax for type integer: "{node.this}"'
-            ) from None
-    if isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal):
-        return -int(node.this.this)
+        if _TYPMOD_INT.fullmatch(node.this):
+            return int(node.this)
+        raise errors.InvalidTextRepresentation(
+            f'invalid input syntax for type integer: "{node.this}"'
+        )
     raise errors.InvalidParameterValue("invalid type modifier")
 
 
 def sql_type(dt: exp.Expr) -> SqlType:
-    """The SqlType of a parsed type name, with pgvector's typmod checks."""
+    """The SqlType of a parsed type name, with pgvector's typmod checks; an error points
+    at the type name, as PostgreSQL's typenameTypeMod reports a typmod's."""
+    try:
+        return _sql_type(dt)
+    except errors.VecgresError as exc:
+        start = dt.meta.get("start") if dt.meta else None
+        if exc.position is None and isinstance(start, int):
+            exc.position = start + 1
+        raise
+
+
+def _sql_type(dt: exp.Expr) -> SqlType:
     if isinstance(dt, exp.ObjectIdentifier):
         name = dt.name.lower()
         return SqlType(name if name in ("oid", "regclass", "regtype", "regproc") else "oid")

@@ -20,6 +20,7 @@ from sqlglot import exp
 
 from vecgres import errors
 from vecgres.index.predicate import COMPARISON_SYMBOLS
+from vecgres.sql import vector_arrays
 from vecgres.sql.bitops import (
     is_bit_operation,
     rewrite_bit_aggregate,
@@ -140,6 +141,8 @@ def value_literal(value: object, t: SqlType) -> exp.Expr:
         parts = [exp.null() if v is None else value_literal(v, elem) for v in value]
         duck = "VARCHAR[]" if elem.name == "sparsevec" else "FLOAT[][]"
         return typed(exp.cast(exp.Array(expressions=parts), duck, dialect="duckdb"), t)
+    if t.is_array and isinstance(value, str):
+        return _array_literal(exp.Literal.string(value), t)  # array_in of a text parameter
     if isinstance(value, str):
         return parse_literal(value, t)
     if t.name == "sparsevec":
@@ -237,11 +240,13 @@ def _numeric_array_literal(text: str) -> exp.Expr:
     return exp.cast(exp.Array(expressions=parts), "DOUBLE[]", dialect="duckdb")
 
 
-def _array_literal(text: str, t: SqlType) -> exp.Expr:
+def _array_literal(literal: exp.Literal, t: SqlType) -> exp.Expr:
+    """``'{...}'::vector(3)[]``: array_in runs vector_in on each element (its errors
+    point at the literal), then the length coercion checks each element's typmod."""
     elem = t.element
-    parts = [
-        exp.null() if item is None else parse_literal(item, elem) for item in _pg_array_items(text)
-    ]
+    with _at_literal(literal):
+        items = vector_arrays.element_texts(literal.this, t)
+    parts = [exp.null() if item is None else parse_literal(item, elem) for item in items]
     duck = "VARCHAR[]" if elem.name == "sparsevec" else "FLOAT[][]"
     return typed(exp.cast(exp.Array(expressions=parts), duck, dialect="duckdb"), t)
 
@@ -526,13 +531,15 @@ class VectorRewriter:
         )
         if target.is_array and target.name in KINDS:
             if untyped_text:
-                out = _array_literal(inner.this, target)
+                out = _array_literal(inner, target)
                 cast.replace(out)
                 return out
             duck = "VARCHAR[]" if target.name == "sparsevec" else "FLOAT[][]"
             out = typed(exp.cast(inner.copy(), duck, dialect="duckdb"), target)
             if source is not None and source.is_array and source.name in KINDS:
                 out = self._convert_elements(inner.copy(), source, target)
+            elif _texts_source(inner, source):
+                out = typed(vector_arrays.from_texts(inner.copy(), source, target), target)
             cast.replace(out)
             return out
         if target.name in BIT_TYPES and not target.is_array:
@@ -757,7 +764,7 @@ class VectorRewriter:
             return node
         kind = SqlType(t.name)
         if isinstance(arr, exp.Literal) and arr.is_string and meta_type(arr) is None:
-            arr = arr.replace(_array_literal(arr.this, kind.array_of()))
+            arr = arr.replace(_array_literal(arr, kind.array_of()))
         elif isinstance(arr, exp.Array):
             for e in list(arr.expressions):
                 self._operand(e, kind)
@@ -856,6 +863,8 @@ class VectorRewriter:
             return node
         for e in list(node.expressions):
             self._operand(e, kind)
+        if kind.name != "sparsevec":
+            _unsized_elements(node, [self.type_of(e) for e in node.expressions])
         return typed(node, kind.array_of())
 
     def _cast_function(self, node: exp.Expr, name: str, args: list[exp.Expr]) -> exp.Expr:
@@ -997,6 +1006,34 @@ class VectorRewriter:
 
 # types whose values a pgvector type reads by I/O conversion in an explicit cast
 _VIA_TEXT = ("text", "character varying", "character", "name", "unknown")
+
+
+def _texts_source(inner: exp.Expr, source: SqlType | None) -> bool:
+    """A text value or an array of texts: cast to vector[] by array_in or by the
+    element's input function (I/O conversion), not by DuckDB's list parsing."""
+    if source is not None:
+        return source.name in _VIA_TEXT
+    if isinstance(inner, exp.Array):
+        return all(_is_text(e) or isinstance(e, exp.Null) for e in inner.expressions)
+    return _is_text(inner)
+
+
+def _is_text(node: exp.Expr) -> bool:
+    while isinstance(node, exp.Paren):
+        node = node.this
+    return isinstance(node, exp.DPipe) or (isinstance(node, exp.Literal) and node.is_string)
+
+
+def _unsized_elements(node: exp.Array, types: list[SqlType | None]) -> None:
+    """ARRAY['[1,2]'::vector(2), '[1,2,3]']: elements of different typmods make an
+    array of unconstrained vectors (transformArrayExpr keeps a typmod only when all
+    agree); DuckDB's fixed-size FLOAT[n] would not mix, so each becomes a FLOAT[]."""
+    if len({t.typmod for t in types if t is not None}) < 2:
+        return
+    for e in list(node.expressions):
+        if not isinstance(e, exp.Null):
+            to = exp.DataType.build("FLOAT[]", dialect="duckdb")
+            e.replace(exp.Cast(this=e.copy(), to=to))  # exp.cast() sees FLOAT[2] as FLOAT[]
 
 
 def _shown(t: SqlType) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import numpy as np
 import pyarrow as pa
@@ -22,6 +22,12 @@ from vecgres.sql.bind import BoundQuery, bind_query, expr_type, literal, rel_nam
 from vecgres.sql.dialect import DIALECT, DUCK
 from vecgres.sql.literals import typed_literal
 from vecgres.sql.typemap import duck_type, sql_type, type_from_duck
+from vecgres.sql.vector_arrays import (
+    assign_select_literals,
+    assigned_literal,
+    handles,
+    recheck_inputs,
+)
 from vecgres.types import SqlType
 
 if TYPE_CHECKING:
@@ -103,7 +109,9 @@ def _vector_array_conversion(col: Column, src_expr: str, src_type: str, table: T
     if up.endswith("[]"):
         source, element_type = src_expr, src_type[:-2]
     else:
-        source, element_type = f"CAST({src_expr} AS VARCHAR[])", "VARCHAR"
+        # a text value: array_in, each element checked by the element's input function
+        source = f"pgv_array_in(CAST({src_expr} AS VARCHAR), '{col.type.name}')"
+        element_type = "VARCHAR"
     element = _conversion(replace(col, type=col.type.element), "x", element_type, table)
     return f"CAST(list_transform({source}, lambda x: {element}) AS {duck_type(col.type)})"
 
@@ -379,6 +387,12 @@ def _values_with_defaults(
                 new_values.append(
                     session._parse_one(f"SELECT {col.default or 'NULL'}").expressions[0]
                 )
+            elif (
+                isinstance(value, exp.Literal) and value.is_string and handles(columns[index].type)
+            ):
+                # arrays now; plain values only if the INSERT fails (recheck_inputs)
+                col_type = columns[index].type
+                new_values.append(assigned_literal(value, col_type) if col_type.is_array else value)
             elif isinstance(value, exp.Literal) and value.is_string:
                 # an untyped literal takes its column's type, with PostgreSQL's input syntax
                 typed = typed_literal(value.this, columns[index].type)
@@ -451,6 +465,28 @@ def _materialize_dml_ctes(
 def run_insert(
     session: Session, ast: exp.Insert, params: Sequence[object], param_types: list[SqlType]
 ) -> Result:
+    try:
+        return _run_insert(session, ast, params, param_types)
+    except Exception:
+        # a bad pgvector literal's input error comes first, as in PostgreSQL
+        recheck_inputs(ast.expression, _target_columns(session, ast))
+        raise
+
+
+def _plain_literal(value: exp.Expr) -> TypeGuard[exp.Literal]:
+    return isinstance(value, exp.Literal) and value.is_string
+
+
+def _target_columns(session: Session, ast: exp.Insert) -> list[Column]:
+    try:
+        return _insert_columns(ast, _target(session, ast.this)[0])
+    except errors.VecgresError:
+        return []
+
+
+def _run_insert(
+    session: Session, ast: exp.Insert, params: Sequence[object], param_types: list[SqlType]
+) -> Result:
     if ast.args.get("with_") is not None:
         ast = ast.copy()  # the prepared statement keeps its data-modifying CTEs
         _materialize_dml_ctes(session, ast, params, param_types)
@@ -467,6 +503,9 @@ def run_insert(
         query = _values_with_defaults(session, source, columns, explicit)
     elif isinstance(source, exp.Query):
         query = source
+        if isinstance(query, exp.Select):
+            query = query.copy()  # the prepared statement keeps its literals
+            assign_select_literals(query, columns)
     elif source is None:
         columns = []
         query = exp.select(exp.Literal.number(1).as_("__one"))
@@ -768,6 +807,9 @@ def run_update(
                 f'column "{name}" of relation "{table.name}" does not exist'
             )
         assignments[name] = assign.expression
+        column = table.column(name)
+        if column is not None and _plain_literal(assign.expression) and handles(column.type):
+            assigned_literal(assign.expression, column.type)  # input errors first, SET order
     projections: list[exp.Expr] = [exp.alias_(_col(ROWID, alias), "__rowid")]
     for col in table.columns:
         value = assignments.get(col.name)
@@ -783,6 +825,8 @@ def run_update(
         else:
             if _sparse_cast(value, col):
                 value = _assignment_cast(session, value.copy(), col)
+            elif _plain_literal(value) and handles(col.type):
+                value = assigned_literal(value, col.type, fold=True)
             projections.append(exp.alias_(value.copy(), col.name, quoted=True))
     key_cols = sorted({c for index in table.unique_indexes for c in index.columns})
     projections += [exp.alias_(_col(name, alias), f"__old_{name}") for name in key_cols]
