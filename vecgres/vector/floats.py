@@ -126,6 +126,9 @@ def strtof(token: str) -> tuple[np.float32, bool]:
     return f, bool(np.isinf(f))
 
 
+_LOW_28_BITS: Final = np.uint64((1 << 28) - 1)
+
+
 def _f32_from_double(d: float) -> np.float32 | None:
     """Round a double to float32, or None when the double sits exactly on a
     float32 rounding midpoint (the only case where double rounding can differ
@@ -153,13 +156,21 @@ def doubles_to_f32(
     elements that need exact re-rounding (midpoints and the overflow edge)."""
     with np.errstate(over="ignore", invalid="ignore"):
         f = values.astype(np.float32)
-        fd = f.astype(np.float64)
-        toward = np.where(values > fd, np.float32(np.inf), np.float32(-np.inf)).astype(np.float32)
-        other = np.nextafter(f, toward)
-        mid = (fd + other.astype(np.float64)) / 2.0
-    suspicious = ((fd != values) & (mid == values) & np.isfinite(other)) | (
-        np.abs(values) == _OVERFLOW_EDGE
-    )
+    # a float32 midpoint (the overflow edge is one) has at most 25 significant bits,
+    # so the low 28 bits of its double significand are zero: most parsed decimals
+    # have some set and need no exact test
+    maybe = (values.view(np.uint64) & _LOW_28_BITS) == 0
+    if not maybe.any():
+        return f, maybe
+    suspicious = np.zeros(len(values), dtype=bool)
+    at = np.flatnonzero(maybe)
+    d, g = values[at], f[at]
+    with np.errstate(over="ignore", invalid="ignore"):
+        gd = g.astype(np.float64)
+        toward = np.where(d > gd, np.float32(np.inf), np.float32(-np.inf)).astype(np.float32)
+        other = np.nextafter(g, toward)
+        mid = (gd + other.astype(np.float64)) / 2.0
+    suspicious[at] = ((gd != d) & (mid == d) & np.isfinite(other)) | (np.abs(d) == _OVERFLOW_EDGE)
     return f, suspicious
 
 
