@@ -14,7 +14,6 @@ from sqlglot import exp
 
 from vecgres import errors
 from vecgres.executor.jsonfuncs import dump, jsonb_in
-from vecgres.sql.literals import parse_array
 from vecgres.sql.pgcatalog.signatures import udf_name
 from vecgres.sql.records import (
     ROWTYPE,
@@ -26,6 +25,7 @@ from vecgres.sql.records import (
 )
 from vecgres.sql.textcast import float_json, float_json_value
 from vecgres.types import SqlType
+from vecgres.vector.arrays import split_array as parse_array
 
 TypeOf = Callable[[exp.Expr], SqlType | None]
 

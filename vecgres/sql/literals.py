@@ -14,64 +14,7 @@ from vecgres import errors
 from vecgres.sql.intinput import parse_integer
 from vecgres.sql.typemap import duck_type
 from vecgres.types import SqlType
-
-
-def _malformed(text: str, detail: str) -> errors.VecgresError:
-    return errors.InvalidTextRepresentation(f'malformed array literal: "{text}"', detail=detail)
-
-
-def parse_array(text: str) -> list[str | None]:
-    """The elements of a one-dimensional array literal (``None`` for NULL)."""
-    s = text.strip()
-    if not s.startswith("{"):
-        raise _malformed(text, 'Array value must start with "{" or dimension information.')
-    items: list[str | None] = []
-    i, n = 1, len(s)
-    expect_item = True
-    while True:
-        while i < n and s[i].isspace():
-            i += 1
-        if i >= n:
-            raise _malformed(text, "Unexpected end of input.")
-        ch = s[i]
-        if ch == "}" and (not items or not expect_item):
-            i += 1
-            break
-        if not expect_item:
-            if ch != ",":
-                raise _malformed(text, f'Unexpected "{ch}" character.')
-            i += 1
-            expect_item = True
-            continue
-        if ch == "{":
-            raise errors.FeatureNotSupported("multidimensional arrays are not supported yet")
-        if ch == '"':
-            i += 1
-            buf = []
-            while i < n and s[i] != '"':
-                if s[i] == "\\" and i + 1 < n:
-                    i += 1
-                buf.append(s[i])
-                i += 1
-            if i >= n:
-                raise _malformed(text, "Unexpected end of input.")
-            i += 1
-            items.append("".join(buf))
-        else:
-            buf = []
-            while i < n and s[i] not in ',}"{':
-                if s[i] == "\\" and i + 1 < n:
-                    i += 1
-                buf.append(s[i])
-                i += 1
-            word = "".join(buf).strip()
-            if not word:
-                raise _malformed(text, f'Unexpected "{s[i] if i < n else ""}" character.')
-            items.append(None if word.upper() == "NULL" else word)
-        expect_item = False
-    if s[i:].strip():
-        raise _malformed(text, "Junk after closing right brace.")
-    return items
+from vecgres.vector.arrays import split_array as parse_array
 
 
 def bytea_literal(text: str) -> exp.Expr:

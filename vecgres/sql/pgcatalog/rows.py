@@ -824,55 +824,48 @@ def _pg_proc(st: CatalogState) -> Iterator[Row]:
     if "vector" not in st.catalog.extensions:
         return
     for oid, name, args, result in _proc_rows():
-        yield {
-            "oid": oid,
-            "proname": name,
-            "pronamespace": PUBLIC_OID,
-            "proowner": b.BOOTSTRAP_SUPERUSER_OID,
-            "prolang": 13,
-            "procost": 1.0,
-            "prorows": 0.0,
-            "provariadic": 0,
-            "prosupport": "-",
-            "prokind": "f",
-            "prosecdef": False,
-            "proleakproof": False,
-            "proisstrict": True,
-            "proretset": False,
-            "provolatile": "i",
-            "proparallel": "s",
-            "pronargs": len(args),
-            "pronargdefaults": 0,
-            "prorettype": _type_oid(result),
-            "proargtypes": [_type_oid(a) for a in args],
-            "prosrc": name,
-            "probin": "$libdir/vector",
-        }
+        yield _pgvector_proc(oid, name, [_type_oid(a) for a in args], _type_oid(result))
     for oid, name in pgv.SUPPORT_FUNCTIONS:
-        yield {
-            "oid": oid,
-            "proname": name,
-            "pronamespace": PUBLIC_OID,
-            "proowner": b.BOOTSTRAP_SUPERUSER_OID,
-            "prolang": 13,
-            "procost": 1.0,
-            "prorows": 0.0,
-            "provariadic": 0,
-            "prosupport": "-",
-            "prokind": "f",
-            "prosecdef": False,
-            "proleakproof": False,
-            "proisstrict": False,
-            "proretset": False,
-            "provolatile": "v",
-            "proparallel": "u",
-            "pronargs": 1,
-            "pronargdefaults": 0,
-            "prorettype": pgv.INTERNAL_OID,
-            "proargtypes": [pgv.INTERNAL_OID],
-            "prosrc": name,
-            "probin": "$libdir/vector",
-        }
+        # pgvector's index support functions: (internal) RETURNS internal, volatile,
+        # not strict, parallel unsafe (as sql/vector.sql declares them)
+        internal = pgv.INTERNAL_OID
+        yield _pgvector_proc(oid, name, [internal], internal, strict=False, volatile="v")
+
+
+def _pgvector_proc(
+    oid: int,
+    name: str,
+    args: list[int],
+    result: int,
+    *,
+    strict: bool = True,
+    volatile: str = "i",
+) -> Row:
+    """A pg_proc row of one of pgvector's C functions."""
+    return {
+        "oid": oid,
+        "proname": name,
+        "pronamespace": PUBLIC_OID,
+        "proowner": b.BOOTSTRAP_SUPERUSER_OID,
+        "prolang": 13,
+        "procost": 1.0,
+        "prorows": 0.0,
+        "provariadic": 0,
+        "prosupport": "-",
+        "prokind": "f",
+        "prosecdef": False,
+        "proleakproof": False,
+        "proisstrict": strict,
+        "proretset": False,
+        "provolatile": volatile,
+        "proparallel": "s" if volatile == "i" else "u",
+        "pronargs": len(args),
+        "pronargdefaults": 0,
+        "prorettype": result,
+        "proargtypes": args,
+        "prosrc": name,
+        "probin": "$libdir/vector",
+    }
 
 
 def _pg_extension(st: CatalogState) -> Iterator[Row]:
