@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Final, NamedTuple
 
+from vecgres.planner.topk import OPERATOR_SYMBOL
 from vecgres.sql.pgcatalog.builtins import VECTOR_FUNCTIONS, VECTOR_OPCLASSES
 from vecgres.types import SqlType
 
@@ -186,15 +187,6 @@ def _casts() -> list[Cast]:
 
 CASTS: Final = tuple(_casts())
 
-_ANN_OPERATOR: Final = {
-    "l2": "<->",
-    "ip": "<#>",
-    "cosine": "<=>",
-    "l1": "<+>",
-    "hamming": "<~>",
-    "jaccard": "<%>",
-}
-
 
 def _amops() -> list[AmOp]:
     out: list[AmOp] = []
@@ -204,7 +196,7 @@ def _amops() -> list[AmOp]:
                 out.append(AmOp(0, oid, intype, strategy, op, "s", method))
         else:
             metric = name.removeprefix(f"{intype}_").removesuffix("_ops")
-            out.append(AmOp(0, oid, intype, 1, _ANN_OPERATOR[metric], "o", method))
+            out.append(AmOp(0, oid, intype, 1, OPERATOR_SYMBOL[metric], "o", method))
     return [a._replace(oid=_FIRST_AMOP + i) for i, a in enumerate(out)]
 
 
