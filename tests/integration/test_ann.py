@@ -281,10 +281,8 @@ def test_compaction_rebuilds_indexes_of_new_segments(tmp_path, data):
         found = index_files(path)
         return len(found) == 1 and os.path.exists(found[0] + ".sum")
 
-    # small segments are merged in the background; only the merged one keeps an index
-    con.close()
-    con = open_db(path, background_compaction=True, compaction_small_rows=10_000)
-    cur = con.cursor()
+    # small segments are merged in the background; only the merged one keeps an
+    # index: the files of the merged-away segments go while the database stays open
     wait_for(one_merged_index)
     q = data[50]
     got = knn(cur, "<->", q, 10)
@@ -292,6 +290,22 @@ def test_compaction_rebuilds_indexes_of_new_segments(tmp_path, data):
     d[:100] = np.inf
     assert got == list(np.argsort(d)[:10])
     con.close()
+
+
+def test_truncate_and_drop_table_remove_index_files(tmp_path, data):
+    path = str(tmp_path / "db")
+    con, cur = four_segments(path)
+    cur.execute("CREATE INDEX ON items USING hnsw (embedding vector_l2_ops)")
+    assert len(index_files(path)) == 4
+    cur.execute("TRUNCATE items")
+    load_synthetic(cur, 600)  # sealing writes the manifest that drops the old segments
+    cur.execute("SELECT count(*) FROM items")
+    assert cur.fetchone() == (600,)
+    wait_for(lambda: len(index_files(path)) == 1)  # one INSERT seals one segment
+    cur.execute("DROP TABLE items")
+    con.close()  # closing writes the manifest that no longer lists the table
+    assert index_files(path) == []
+    assert os.listdir(os.path.join(path, "indexes")) == []
 
 
 def test_reindex_and_drop(db, data):

@@ -261,7 +261,8 @@ class AnnIndexes:
 
         built = SegmentIndex.build(spec, vectors, report, ids)
         self.files.write(job.table.oid, job.segment_id, job.idx.oid, built.serialize(), spec.key())
-        self._forget_compacted()
+        if self._forget_compacted(job):
+            return
         with self._lock:
             self._cache[(job.segment_id, job.idx.oid, spec.key())] = built
             self.generation += 1
@@ -305,7 +306,8 @@ class AnnIndexes:
 
     def _store(self, job: _Job, spec: IndexSpec, built: SparseIndex | JaccardIndex) -> None:
         self.files.write(job.table.oid, job.segment_id, job.idx.oid, built.serialize(), spec.key())
-        self._forget_compacted()
+        if self._forget_compacted(job):
+            return
         with self._lock:
             self._cache[(job.segment_id, job.idx.oid, spec.key())] = built
             self.generation += 1
@@ -326,8 +328,13 @@ class AnnIndexes:
             columns[name] = data.column(column.field_name)
         return np.flatnonzero(predicate.evaluate(conds, columns, data.num_rows))
 
-    def _forget_compacted(self) -> None:
-        """Drop cached indexes of segments that compaction or DROP removed (ids are unique)."""
+    def _forget_compacted(self, job: _Job) -> bool:
+        """Drop cached indexes of segments that compaction or DROP removed (ids are
+        unique); True, with the file just written removed, if the job's segment is
+        one of them. The store removes a vanished segment's index files when it
+        drops the segment from its manifest, which is after the segment left its
+        state: a file written before that is removed by the store, one written
+        after is removed here."""
         snap = self.store.snapshot()
         live: set[int | None] = set()
         for tid in snap.table_ids():
@@ -338,6 +345,10 @@ class AnnIndexes:
             for key in [k for k in self._cache if k[0] not in live]:
                 del self._cache[key]
                 self.generation += 1
+        if job.segment_id in live:
+            return False
+        self.files.remove(job.table.oid, job.segment_id, job.idx.oid)
+        return True
 
     def _load(
         self, table_id: int, segment_id: int, index_oid: int, spec: IndexSpec, rows: int

@@ -80,6 +80,18 @@ class IndexFiles:
             if fileio.exists(p):
                 fileio.unlink(p)
 
+    def remove_segments(self, table_id: int, segment_ids: set[int]) -> None:
+        """Delete every index file of these segments (compacted away, truncated or
+        dropped: segment ids are never reused, so no later segment owns them)."""
+        folder = os.path.join(self.root, str(table_id))
+        if not fileio.exists(folder):
+            return
+        for path in fileio.walk_files(folder):
+            head = os.path.basename(path).split(".", 1)[0]
+            if head.isdigit() and int(head) in segment_ids:
+                fileio.unlink(path)
+        fileio.rmdir(folder)  # kept while it holds files of live segments
+
     def remove_unless(self, live: set[tuple[int, int, int]]) -> list[str]:
         """Delete index files of segments or indexes that no longer exist."""
         removed: list[str] = []

@@ -22,6 +22,7 @@ from vecgres.errors import DataCorrupted, DiskFull, InternalError, IoError, Pani
 from vecgres.storage import check as check_mod
 from vecgres.storage import compaction, deletes, fileio, manifest, recovery, segment, wal
 from vecgres.storage.batch import ROWID, CommitBatch, TableChange, TableLayout
+from vecgres.storage.indexfiles import IndexFiles
 from vecgres.storage.manifest import Manifest, SegmentEntry, TableEntry
 from vecgres.storage.snapshot import SegmentSnapshot, Snapshot, TableSnapshot
 from vecgres.storage.table import SealedSegment, TableState
@@ -67,6 +68,7 @@ class Store:
         self._csn = 0
         self._next_segment_id = 1
         self._manifest_files: set[str] = set()
+        self._index_files = IndexFiles(root)
         self._broken: str | None = None
         self._closed = False
         self._dir_lock: fileio.DirLock | None = None
@@ -628,11 +630,24 @@ class Store:
             new_files = m.files()
             for rel in sorted(self._manifest_files - new_files):
                 fileio.unlink(os.path.join(self._root, rel))
+            self._remove_index_files(self._manifest_files - new_files)
             for tid in {int(rel.split(os.sep)[1]) for rel in self._manifest_files - new_files}:
                 if tid not in m.tables:
                     fileio.rmdir(os.path.join(self._root, recovery.SEGMENTS_DIR, str(tid)))
             self._manifest_files = new_files
             w.recycle(bound)
+
+    def _remove_index_files(self, gone: set[str]) -> None:
+        """Index files of segments no longer in the manifest go with them, as the
+        segment files do (a builder that finishes later removes its own file)."""
+        by_table: dict[int, set[int]] = {}
+        for rel in gone:
+            parts = rel.split(os.sep)
+            name = parts[-1]
+            if len(parts) == 3 and name.endswith(".arrow") and name[: -len(".arrow")].isdigit():
+                by_table.setdefault(int(parts[1]), set()).add(int(name[: -len(".arrow")]))
+        for table_id, segment_ids in by_table.items():
+            self._index_files.remove_segments(table_id, segment_ids)
 
     def _persist_deletes(self, table_id: int, seg: SealedSegment, flushed: int) -> None:
         """Write a new delete file if deletes <= flushed changed since the last one."""
