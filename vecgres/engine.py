@@ -155,8 +155,24 @@ class Database:
                         self.store.set_layout(table.oid, layout_of(table))
             self.store.commit(CommitBatch(tables=changes, catalog=blob))
             if txn.catalog is not None:
+                dropped = _dropped_indexes(self.catalog, txn.catalog)
                 self.catalog = txn.catalog
+                if dropped:
+                    self.ann.forget_indexes(dropped)
             self.keys.apply_commit(self.catalog, txn)
+
+
+def _dropped_indexes(old: Catalog, new: Catalog) -> list[tuple[int, int]]:
+    """(table oid, index oid) of the indexes ``old`` has on tables ``new`` still has,
+    and ``new`` lacks (a dropped table's files go with its segments)."""
+    gone: list[tuple[int, int]] = []
+    for oid, table in old.tables.items():
+        kept = new.tables.get(oid)
+        if kept is None or not table.indexes:
+            continue
+        now = {idx.oid for idx in kept.indexes}
+        gone.extend((oid, idx.oid) for idx in table.indexes if idx.oid not in now)
+    return gone
 
 
 def _drop_rowids(batches: list[pa.RecordBatch], deleted: np.ndarray) -> list[pa.RecordBatch]:

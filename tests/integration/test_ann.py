@@ -317,7 +317,14 @@ def test_reindex_and_drop(db, data):
     time.sleep(0.01)
     cur.execute("REINDEX INDEX items_idx")
     assert [os.stat(f).st_mtime_ns for f in index_files(path)] != stamps
+    con = cur.connection
+    con.autocommit = False
     cur.execute("DROP INDEX items_idx")
+    con.rollback()  # an uncommitted DROP leaves the files
+    assert len(index_files(path)) == 4
+    con.autocommit = True
+    cur.execute("DROP INDEX items_idx")
+    assert index_files(path) == []
     plan = explain_analyze(
         cur, f"SELECT id FROM items ORDER BY embedding <-> '{vec(data[0])}' LIMIT 5"
     )

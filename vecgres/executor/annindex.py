@@ -160,6 +160,17 @@ class AnnIndexes:
         self._queue.put(None)
         self._worker.join(timeout=30)
 
+    def forget_indexes(self, dropped: list[tuple[int, int]]) -> None:
+        """Files and cached searches of indexes a committed DROP INDEX removed.
+        A search still running on an older snapshot keeps the index it mapped."""
+        oids = {index_oid for _table, index_oid in dropped}
+        with self._lock:
+            for key in [k for k in self._cache if k[1] in oids]:
+                del self._cache[key]
+                self.generation += 1
+        for table_id, index_oid in dropped:
+            self.files.remove_index(table_id, index_oid)
+
     # --- building ------------------------------------------------------------
     def build_all(self, table: Table, idx: Index, command: str, *, force: bool = False) -> None:
         """Build (or with ``force`` rebuild) the index on every sealed segment; wait."""

@@ -80,6 +80,16 @@ class IndexFiles:
             if fileio.exists(p):
                 fileio.unlink(p)
 
+    def remove_index(self, table_id: int, index_oid: int) -> None:
+        """Delete the index's files on every segment (DROP INDEX)."""
+        folder = os.path.join(self.root, str(table_id))
+        if not fileio.exists(folder):
+            return
+        for path in fileio.walk_files(folder):
+            parts = os.path.basename(path).split(".")
+            if len(parts) >= 3 and parts[1] == str(index_oid):
+                fileio.unlink(path)
+
     def remove_segments(self, table_id: int, segment_ids: set[int]) -> None:
         """Delete every index file of these segments (compacted away, truncated or
         dropped: segment ids are never reused, so no later segment owns them)."""
