@@ -15,6 +15,8 @@ from typing import Final
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from vecgres.config import VECTOR_MAX_DIM
 from vecgres.errors import (
@@ -164,19 +166,29 @@ def plain_f32(lit: str, max_dim: int = VECTOR_MAX_DIM) -> F32Array | None:
     inner = body[1:-1]
     if inner.translate(_NOT_PLAIN):
         return None  # a character no plain decimal literal has
-    parts = inner.split(",")
-    if len(parts) > max_dim:
+    if inner.count(",") >= max_dim:
         return None
-    # over digits, signs, points, exponents and [ \t\n\r\v\f] around them float()
-    # accepts exactly one plain decimal per part (spaces stripped) and raises otherwise;
-    # the slow path then says what pgvector says
+    parts: list[str] | None = None
     try:
-        doubles = np.array(parts, dtype=np.float64)  # float() on each, in C
-    except ValueError:
-        return None
+        # Arrow's string -> double cast (correctly rounded, as float() is) splits and
+        # parses in one C pass, twice as fast as float() per part; it refuses spaces,
+        # and over this alphabet it accepts nothing float() refuses (fuzzed)
+        split = pc.split_pattern(pa.array([inner], pa.string()), ",").flatten()
+        doubles = pc.cast(split, pa.float64()).to_numpy()
+    except pa.ArrowInvalid:
+        # over digits, signs, points, exponents and [ \t\n\r\v\f] around them float()
+        # accepts exactly one plain decimal per part (spaces stripped) and raises
+        # otherwise; the slow path then says what pgvector says
+        parts = inner.split(",")
+        try:
+            doubles = np.array(parts, dtype=np.float64)  # float() on each, in C
+        except ValueError:
+            return None
     f, suspicious = doubles_to_f32(doubles)
-    for i in np.flatnonzero(suspicious):
-        f[i] = f32_exact_round(parts[i].strip(" \t\n\r\v\f"))
+    if suspicious.any():
+        parts = parts if parts is not None else inner.split(",")
+        for i in np.flatnonzero(suspicious):
+            f[i] = f32_exact_round(parts[i].strip(" \t\n\r\v\f"))
     return f
 
 

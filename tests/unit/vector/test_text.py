@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
 
 import numpy as np
@@ -238,6 +239,34 @@ def test_round_trip(values: list[float]) -> None:
     back = parse_vector(text)
     assert back.tobytes() == v.tobytes()  # bit-exact, -0 included
     assert format_vector(back) == text
+
+
+_TOKEN = st.text(alphabet="0123456789+-.eE", min_size=0, max_size=8) | st.builds(
+    "{}{}.{}e{}".format,
+    st.sampled_from(["", "-", "+"]),
+    st.integers(0, 10**30),
+    st.integers(0, 10**30),
+    st.integers(-60, 60),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_TOKEN, min_size=1, max_size=12), st.sampled_from([",", ", ", " ,"]))
+def test_fast_parse_matches_element_by_element(tokens: list[str], sep: str) -> None:
+    """The whole-literal parse (Arrow's cast, or float() per part when spaces are
+    around) agrees with pgvector's element-by-element strtof, value and error alike."""
+    from vecgres.vector.text import _convert_vector_elem, _scan
+
+    text = "[" + sep.join(tokens) + "]"
+
+    def outcome(parse: Callable[[], np.ndarray]) -> tuple[str, bytes]:
+        try:
+            return "ok", parse().tobytes()
+        except VecgresError as exc:
+            return f"{type(exc).__name__}: {exc}", b""
+
+    slow = outcome(lambda: np.array(_scan(text, "vector", 16000, _convert_vector_elem), "f4"))
+    assert outcome(lambda: parse_vector(text)) == slow
 
 
 @settings(max_examples=100, deadline=None)
