@@ -3,6 +3,8 @@ names of the DuckDB functions vecgres rewrites them into."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 
 def test_pgvector_expression_column_names(cur) -> None:
     cur.execute("CREATE TABLE t (v vector(2), h halfvec(2))")
@@ -119,3 +121,25 @@ def test_array_function_and_subscript_column_names(cur) -> None:
         "x",
     ]
     assert cur.fetchone() == (2, "[1:2]", [3, 2], 2, "[3,4]", 5, "y", 1)
+
+
+def test_number_literals_and_their_casts(cur) -> None:
+    # an exponent literal is still a constant (?column?); a cast of a number literal
+    # is named after its type, as PostgreSQL 15 names them
+    cur.execute("SELECT 1e2, 1.5e-2, 1.5::numeric, 1::int8, 2::numeric(5,2), -1.5::numeric")
+    assert [d[0] for d in cur.description] == [
+        "?column?",
+        "?column?",
+        "numeric",
+        "int8",
+        "numeric",
+        "?column?",
+    ]
+    assert cur.fetchone() == (
+        Decimal("100"),
+        Decimal("0.015"),
+        Decimal("1.5"),
+        1,
+        Decimal("2.00"),
+        Decimal("-1.5"),
+    )

@@ -15,6 +15,7 @@ import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import numpy as np
@@ -277,6 +278,24 @@ _PG_COMMANDS = frozenset(
 )
 
 
+def _exponent_literal(text: str) -> exp.Expr:
+    """``1.5e3`` as PostgreSQL reads it: a numeric (DuckDB would read a double and
+    lose digits), with the scale numeric_in gives it (``1.50e1`` is 15.0)."""
+    try:
+        fixed = format(Decimal(text), "f")
+    except InvalidOperation:
+        return exp.Literal.number(text)
+    digits = len(fixed) - ("." in fixed)
+    if "." in fixed and digits <= 38:
+        return exp.Literal.number(fixed)  # DuckDB's DECIMAL(w, s), numeric's scale s
+    if "." in fixed or digits > 28:
+        # beyond DuckDB's DECIMAL(38) (numeric's 28 integer digits): a double, as before
+        return exp.Literal.number(text)
+    number = exp.cast(exp.Literal.number(fixed), "numeric")
+    number.meta["vg_name"] = "?column?"  # still a literal, to a client
+    return number
+
+
 def normalize_statement(ast: exp.Expr, sql: str = "") -> exp.Expr:
     """A parsed statement as PostgreSQL reads it: unquoted names folded to lower case,
     a bare VALUES list as the query it stands for, LIMIT/OFFSET constants checked."""
@@ -295,6 +314,9 @@ def normalize_statement(ast: exp.Expr, sql: str = "") -> exp.Expr:
     # sqlglot reads E'...' strings (escapes already applied) as byte strings: they are text
     for estr in list(ast.find_all(exp.ByteString)):
         estr.replace(exp.Literal.string(estr.this))
+    for lit in list(ast.find_all(exp.Literal)):
+        if not lit.is_string and ("e" in lit.this or "E" in lit.this):
+            lit.replace(_exponent_literal(lit.this))
     for rnd in list(ast.find_all(exp.Round)):
         # PostgreSQL rounds float8 halves to even, numeric ones away from zero
         arg = rnd.this
@@ -972,7 +994,10 @@ def _output_name(proj: exp.Expr) -> str:
         return named  # set by vector_rewrite for what it replaced
     if isinstance(proj, exp.Alias):
         # sqlglot names an unaliased literal after its value; PostgreSQL says ?column?
-        generated = isinstance(proj.this, exp.Literal) and proj.alias == proj.this.name
+        inner = proj.this
+        while isinstance(inner, exp.Cast):
+            inner = inner.this  # sqlglot names `1.5::numeric` after its literal too
+        generated = isinstance(inner, exp.Literal) and proj.alias == inner.name
         generated = generated or proj.alias == proj.this.meta.get("vg_literal")
         if _GENERATED_ALIAS.match(proj.alias) or generated:
             return _output_name(proj.this)
