@@ -113,3 +113,22 @@ def test_checkpoint_seals_and_the_manifest_forgets_dropped_tables(tmp_path):
     assert [s.rows for s in m.tables[keep].segments] == [50]
     assert not os.path.exists(os.path.join(path, "segments", str(gone)))
     con.close()
+
+
+def test_vacuum_full_seals_the_growing_segment_without_its_deleted_rows(tmp_path):
+    path = str(tmp_path / "db")
+    con = open_db(path, seal_rows=100_000)
+    cur = con.cursor()
+    cur.execute("CREATE TABLE t (id int, v text)")
+    cur.execute("INSERT INTO t SELECT g, repeat('x', 100) FROM generate_series(1, 1000) g")
+    cur.execute("DELETE FROM t WHERE id > 100")
+    oid = table_oid(cur, "t")
+    cur.execute("VACUUM t")  # plain VACUUM leaves the growing segment alone
+    assert segment_files(path, oid) == {}
+    cur.execute("VACUUM FULL t")
+    m = manifest.load(os.path.join(path, "MANIFEST"))
+    assert [(s.rows, s.del_count) for s in m.tables[oid].segments] == [(100, 0)]
+    assert len(segment_files(path, oid)) == 1
+    cur.execute("SELECT count(*), min(id), max(id) FROM t")
+    assert cur.fetchone() == (100, 1, 100)
+    con.close()

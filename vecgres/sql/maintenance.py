@@ -8,10 +8,11 @@ What each does in vecgres:
   named), synchronously, by its compaction policy (a segment is rewritten once more
   than ``compaction_deleted_ratio`` of its rows are deleted; small ones are merged).
   Rows still in the growing segment (the WAL) are not touched: they are sealed when
-  the segment fills or at CHECKPOINT. The ANN indexes of the new segments are built
-  before VACUUM answers, as CREATE INDEX waits for its builds, so a search right
-  after uses them. VACUUM FULL also takes the table lock (ACCESS EXCLUSIVE); plain
-  VACUUM takes none (SHARE UPDATE EXCLUSIVE does not conflict with writers).
+  the segment fills, at CHECKPOINT, or by VACUUM FULL, which seals them first. The
+  ANN indexes of the new segments are built before VACUUM answers, as CREATE INDEX
+  waits for its builds, so a search right after uses them. VACUUM FULL also takes
+  the table lock (ACCESS EXCLUSIVE); plain VACUUM takes none (SHARE UPDATE
+  EXCLUSIVE does not conflict with writers).
 * ``ANALYZE`` checks the relations and columns it names and does nothing else:
   vecgres keeps no planner statistics (pg_class.reltuples stays -1, as for a
   table never analyzed; pg_stat_user_tables shows live rows from storage).
@@ -388,9 +389,11 @@ def _vacuum(session: Session_, stmt: _Vacuum, *, in_block: bool) -> Result:
                 f'skipping "{found.name}" --- cannot {verb} non-tables or special system tables',
             )
             continue
-        if vacuum and _may_process(session, found, "vacuum"):
+        if vacuum:
+            if not _may_process(session, found, "vacuum"):
+                continue  # its ANALYZE is skipped too, without a second warning
             _compact(session, found, full=bool(opts.get("full")), verbose=verbose)
-        if analyze and _may_process(session, found, "analyze"):
+        if analyze and (vacuum or _may_process(session, found, "analyze")):
             _analyze(session, found, rel.columns if rel is not None else [], verbose=verbose)
     return Result(None, None, stmt.command, notices=session._take_notices())
 
@@ -443,6 +446,10 @@ def _compact(session: Session_, table: Table, *, full: bool, verbose: bool) -> N
         _info(session, f'vacuuming "{name}"')
     before = _sealed(db.store.snapshot(), table.oid)
     session._check_cancel()
+    if full:
+        # FULL rewrites the whole table: the growing segment's rows are sealed first,
+        # so compaction sees their deleted rows too
+        db.store.flush(table.oid)
     db.store.compact(table.oid)
     after = _sealed(db.store.snapshot(), table.oid)
     # the new segments' ANN indexes are built before VACUUM answers (CREATE INDEX waits too)
