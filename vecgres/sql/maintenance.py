@@ -452,12 +452,14 @@ def _compact(session: Session_, table: Table, *, full: bool, verbose: bool) -> N
         db.store.flush(table.oid)
     db.store.compact(table.oid)
     after = _sealed(db.store.snapshot(), table.oid)
-    # the new segments' ANN indexes are built before VACUUM answers (CREATE INDEX waits too)
-    for idx in table.indexes:
-        db.ann.build_all(table, idx, "BUILD")
+    gone = [sid for sid in before if sid not in after]
+    new = [sid for sid in after if sid not in before]
+    if new:
+        # the new segments' ANN indexes are built before VACUUM answers (CREATE INDEX
+        # waits too); the other segments' are loaded from their files
+        for idx in table.indexes:
+            db.ann.build_all(table, idx, "BUILD")
     if verbose:
-        gone = [sid for sid in before if sid not in after]
-        new = [sid for sid in after if sid not in before]
         purged = sum(before[sid][0] - before[sid][1] for sid in gone)
         live = sum(rows for rows, _ in after.values())
         _info(
