@@ -54,7 +54,7 @@ from vecgres.executor.keys import KeyIndexes
 from vecgres.executor.relation import PendingWrites, layout_of, stored_conversions, table_view
 from vecgres.executor.sequences import SequenceState
 from vecgres.result import ColumnInfo, Notice, Result
-from vecgres.sql import ddl, fastpath, grants, membership, pgcatalog, prepared_sql
+from vecgres.sql import ddl, fastpath, grants, maintenance, membership, pgcatalog, prepared_sql
 from vecgres.sql.bind import BindContext, BoundQuery, bind_query, count_params
 from vecgres.sql.dialect import DIALECT
 from vecgres.sql.rendercache import Template
@@ -208,6 +208,15 @@ class LockManager:
                 if remaining is not None and remaining <= 0:
                     raise errors.LockNotAvailable("canceling statement due to lock timeout")
                 self._cond.wait(0.05 if remaining is None else min(remaining, 0.05))
+
+    def try_acquire(self, oid: int, owner: object) -> bool:
+        """Take the lock if no one else holds it (LOCK ... NOWAIT); never waits."""
+        with self._cond:
+            current = self._owners.get(oid)
+            if current is None or current is owner:
+                self._owners[oid] = owner
+                return True
+            return False
 
     def release_all(self, owner: object) -> None:
         with self._cond:
@@ -437,6 +446,8 @@ class Session:
             return PreparedStatement(sql, [], None, "txn")
         if admin.is_admin(sql):
             return PreparedStatement(sql, [], None, "admin")
+        if maintenance.is_statement(sql):  # VACUUM, ANALYZE, CHECKPOINT, DISCARD, LOCK
+            return PreparedStatement(sql, [], None, "maintenance")
         if grants.is_grant(sql):
             return PreparedStatement(sql, [], None, "grant")
         if prepared_sql.is_statement(sql):
@@ -519,6 +530,8 @@ class Session:
                 result = self._admin(stmt.sql, in_block=not autocommit)
             elif stmt.kind == "prepared":
                 result = prepared_sql.run(self, stmt.sql)
+            elif stmt.kind == "maintenance":
+                result = maintenance.run(self, stmt.sql, in_block=not autocommit)
             elif stmt.kind == "cursor":
                 result = self.cursors.run(
                     stmt.sql,

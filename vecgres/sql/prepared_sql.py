@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import weakref
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -232,3 +232,12 @@ def resolve_execute(session: Session_, sql: str) -> tuple[Any, list[object]]:
             row = [batch.column(i)[0].as_py() for i in range(batch.num_columns)]
             break
     return stmt, row
+
+
+def drop_protocol_statements(session: Session_) -> None:
+    """DISCARD ALL: the server's named protocol-level statements go too (the unnamed
+    one is the statement running, as PostgreSQL keeps it)."""
+    wire = _known(session).wire
+    if isinstance(wire, MutableMapping):
+        for name in [n for n in wire if n]:
+            del wire[name]
