@@ -132,3 +132,22 @@ def test_vacuum_full_seals_the_growing_segment_without_its_deleted_rows(tmp_path
     cur.execute("SELECT count(*), min(id), max(id) FROM t")
     assert cur.fetchone() == (100, 1, 100)
     con.close()
+
+
+def test_vacuum_full_purges_a_few_deleted_rows_plain_vacuum_leaves(tmp_path):
+    path = str(tmp_path / "db")
+    con = open_db(path, compaction_small_rows=100)
+    cur = con.cursor()
+    cur.execute("CREATE TABLE items (id int, cat int, embedding vector(8))")
+    load_synthetic(cur, 300, 0)
+    oid = table_oid(cur, "items")
+    cur.execute("DELETE FROM items WHERE id < 10")  # 3 %: below the compaction ratio
+    cur.execute("VACUUM items")
+    m = manifest.load(os.path.join(path, "MANIFEST"))
+    assert [s.rows for s in m.tables[oid].segments] == [300]
+    cur.execute("VACUUM FULL items")
+    m = manifest.load(os.path.join(path, "MANIFEST"))
+    assert [(s.rows, s.del_count) for s in m.tables[oid].segments] == [(290, 0)]
+    cur.execute("SELECT count(*), min(id) FROM items")
+    assert cur.fetchone() == (290, 10)
+    con.close()

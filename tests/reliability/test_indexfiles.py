@@ -289,7 +289,11 @@ def _run_case(root: str, data: np.ndarray, read_log: list[Read], case: str) -> d
     rebuilt = _wait(
         lambda: _healthy(target) and json.loads(Path(target + ".sum").read_bytes())["tag"] == tag
     )
-    leftovers = glob.glob(os.path.join(root, "indexes", "*", "*.tmp"))
+    # a rebuild that writes the same bytes is healthy beside the old sum file before
+    # its own sum's ``.tmp`` is renamed: give that write its moment
+    tmp = os.path.join(root, "indexes", "*", "*.tmp")
+    _wait(lambda: not glob.glob(tmp), timeout=5.0)
+    leftovers = glob.glob(tmp)
     cur.execute("SELECT vecgres_check()")
     (online,) = cur.fetchone()
     con.close()

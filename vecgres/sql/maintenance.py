@@ -450,7 +450,7 @@ def _compact(session: Session_, table: Table, *, full: bool, verbose: bool) -> N
         # FULL rewrites the whole table: the growing segment's rows are sealed first,
         # so compaction sees their deleted rows too
         db.store.flush(table.oid)
-    db.store.compact(table.oid)
+    db.store.compact(table.oid, force=full)
     after = _sealed(db.store.snapshot(), table.oid)
     gone = [sid for sid in before if sid not in after]
     new = [sid for sid in after if sid not in before]

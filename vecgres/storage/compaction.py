@@ -22,16 +22,17 @@ def deleted_by(seg: SealedSegment, csn: int) -> int:
 
 
 def plan(
-    segments: tuple[SealedSegment, ...], csn: int, settings: Settings
+    segments: tuple[SealedSegment, ...], csn: int, settings: Settings, *, force: bool = False
 ) -> list[list[SealedSegment]]:
-    """Groups of segments to merge, each into one new segment."""
+    """Groups of segments to merge, each into one new segment; ``force`` (VACUUM
+    FULL) rewrites every segment with a deleted row, whatever their share."""
     heavy: list[SealedSegment] = []
     small: list[SealedSegment] = []
     live: dict[int, int] = {}
     for seg in segments:
         dead = deleted_by(seg, csn)
         live[seg.segment_id] = seg.num_rows - dead
-        if seg.num_rows and dead / seg.num_rows > settings.compaction_deleted_ratio:
+        if dead and (force or dead / seg.num_rows > settings.compaction_deleted_ratio):
             heavy.append(seg)
         elif seg.num_rows < settings.compaction_small_rows:
             small.append(seg)

@@ -507,15 +507,16 @@ class Store:
 
     # --- compaction --------------------------------------------------------
 
-    def compact(self, table_id: int | None = None) -> None:
-        """Merge small segments and purge deleted rows now, synchronously."""
+    def compact(self, table_id: int | None = None, *, force: bool = False) -> None:
+        """Merge small segments and purge deleted rows now, synchronously; ``force``
+        purges every deleted row, not only those of segments past the ratio."""
         self._check_usable()
         ids = self.table_ids() if table_id is None else [table_id]
         with self._io_errors():
             for tid in ids:
-                self._compact(tid)
+                self._compact(tid, force=force)
 
-    def _compact(self, table_id: int) -> None:
+    def _compact(self, table_id: int, *, force: bool = False) -> None:
         new_ids: list[tuple[int, int]] = []
         with self._maint:
             with self._lock:
@@ -523,7 +524,7 @@ class Store:
                 if t is None:
                     return
                 csn, gen, layout = self._csn, t.generation, t.layout
-                groups = compaction.plan(t.segments, csn, self._settings)
+                groups = compaction.plan(t.segments, csn, self._settings, force=force)
             for group in groups:
                 sid = self._compact_group(t, gen, group, csn, layout)
                 if sid is not None:
