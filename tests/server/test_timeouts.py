@@ -3,6 +3,8 @@ against the real engine."""
 
 from __future__ import annotations
 
+import logging
+import struct
 import threading
 import time
 
@@ -139,3 +141,25 @@ def test_shutdown_cancels_a_running_statement(tmp_path):
     finally:
         if not stopped:
             srv.stop()
+
+
+def test_authentication_timeout_closes_without_a_message(tmp_path, caplog):
+    # PostgreSQL ends a backend whose client stalls in the startup exchange and tells
+    # only its log; the client sees the connection close, with no ErrorResponse
+    caplog.set_level(logging.INFO, logger="vecgres.server")
+    srv = start_server(tmp_path, settings=Settings(port=0, fsync=False, authentication_timeout_s=1))
+    try:
+        with psycopg.connect(srv.dsn(), autocommit=True) as conn:  # the first one warms up
+            assert conn.execute("select 1").fetchone() == (1,)
+        raw = Raw(srv.port)
+        raw.send(struct.pack(">i", 40) + struct.pack(">i", 3 << 16))  # a startup cut short
+        start = time.monotonic()
+        assert raw.closed()
+        assert raw.buf == b""
+        assert 0.5 < time.monotonic() - start < 4.5
+        assert "canceling authentication due to timeout" in caplog.text
+        assert "internal error" not in caplog.text
+        with psycopg.connect(srv.dsn(), autocommit=True) as conn:
+            assert conn.execute("select 2").fetchone() == (2,)
+    finally:
+        srv.stop()

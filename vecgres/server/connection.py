@@ -343,7 +343,14 @@ class Connection:
 
     async def serve(self) -> None:
         try:
-            if not await self._startup():
+            try:
+                started = await self._startup()
+            except TimeoutError:
+                # authentication_timeout: PostgreSQL ends the backend and tells only its
+                # log (FATAL 57014 "canceling authentication due to timeout")
+                log.info("canceling authentication due to timeout: %s", self.address)
+                return
+            if not started:
                 return
             self._inline = getattr(self.session, "execute_inline", None)
             self._inline_script = getattr(self.session, "runs_inline_script", None)
