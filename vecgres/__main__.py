@@ -118,6 +118,14 @@ async def _serve(args: argparse.Namespace) -> int:
         log.error("could not start: %s", getattr(exc, "message", exc))
         return 1
     try:
+        # as PostgreSQL replays its WAL before it accepts connections: the default
+        # database recovers (and the engine loads) now, not in the first client's login
+        cluster.database("postgres")
+    except (OSError, VecgresError) as exc:
+        cluster.close()
+        log.error("could not start: %s", getattr(exc, "message", exc))
+        return 1
+    try:
         server = Server(cluster, settings, tls=tls, hba_file=args.hba, users=users)
         await server.start()
     except (OSError, HbaError, ValueError, VecgresError) as exc:
