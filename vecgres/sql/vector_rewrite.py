@@ -297,8 +297,9 @@ class VectorRewriter:
         """Type of a column read from a subquery, CTE or unnest() in the FROM clause."""
         select = col.find_ancestor(exp.Select)
         if not col.table:
-            # qualified names are table columns; a bare one in ORDER BY is an output alias
-            if col.find_ancestor(exp.Ordered) is None:
+            # qualified names are table columns; a bare one standing alone as an ORDER BY
+            # item is an output alias (inside an expression it is an input column: PG)
+            if not isinstance(col.parent, exp.Ordered):
                 return None
             for proj in select.expressions if select is not None else []:
                 if isinstance(proj, exp.Alias) and proj.alias == col.name:
