@@ -54,7 +54,16 @@ from vecgres.executor.keys import KeyIndexes
 from vecgres.executor.relation import PendingWrites, layout_of, stored_conversions, table_view
 from vecgres.executor.sequences import SequenceState
 from vecgres.result import ColumnInfo, Notice, Result
-from vecgres.sql import ddl, fastpath, grants, maintenance, membership, pgcatalog, prepared_sql
+from vecgres.sql import (
+    ddl,
+    fastpath,
+    grants,
+    maintenance,
+    membership,
+    pgcatalog,
+    prepared_sql,
+    row_locks,
+)
 from vecgres.sql.bind import BindContext, BoundQuery, bind_query, count_params
 from vecgres.sql.dialect import DIALECT
 from vecgres.sql.rendercache import Template
@@ -160,6 +169,13 @@ class Database:
                 if dropped:
                     self.ann.forget_indexes(dropped)
             self.keys.apply_commit(self.catalog, txn)
+
+
+def _skipped(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """No rows: the query still runs to its end (its stream cleans up after itself)."""
+    for _batch in batches:
+        pass
+    yield from ()
 
 
 def _dropped_indexes(old: Catalog, new: Catalog) -> list[tuple[int, int]]:
@@ -547,8 +563,11 @@ class Session:
                 end_with_copy(self, result.copy, autocommit, mark)
                 return result
             if stmt.kind == "query" and result.columns is not None and autocommit:
-                # a read-only statement: nothing to commit, stream lazily
+                # a read-only statement: nothing to commit, stream lazily (the rows are
+                # the snapshot's: FOR UPDATE's table locks end with the statement)
                 self.txn = None
+                if stmt.ast is not None and row_locks.META in stmt.ast.meta:
+                    self.db.locks.release_all(txn)
                 return result
             if autocommit:
                 self._end_transaction(commit=True)
@@ -664,6 +683,25 @@ class Session:
         return self._run_ddl(stmt.ast)
 
     def _run_query(self, stmt: PreparedStatement, params: Sequence[object]) -> Result:
+        if stmt.ast is None or row_locks.META not in stmt.ast.meta:
+            return self._query(stmt, params)
+        # FOR UPDATE/SHARE: the table locks come before the statement's snapshot
+        txn = self.txn
+        assert txn is not None
+        got = row_locks.acquire(
+            stmt.ast,
+            self._catalog(),
+            self.settings.search_path(),
+            self._parse_view,
+            self.lock_table,
+            lambda table: self.db.locks.try_acquire(table.oid, txn),
+        )
+        result = self._query(stmt, params)
+        if not got and result._batches is not None:
+            result._batches = _skipped(result._batches)  # SKIP LOCKED: every row is locked
+        return result
+
+    def _query(self, stmt: PreparedStatement, params: Sequence[object]) -> Result:
         if stmt.bound is None or stmt.catalog_version != self._catalog().version:
             assert stmt.ast is not None
             stmt.bound = bind_query(

@@ -28,7 +28,7 @@ from vecgres import errors
 from vecgres.catalog.model import Catalog, Table
 from vecgres.executor.relation import duck_names
 from vecgres.index.predicate import COMPARISON_SYMBOLS
-from vecgres.sql import derived_types, index_scan, pgcatalog
+from vecgres.sql import derived_types, index_scan, pgcatalog, row_locks
 from vecgres.sql.arrayops import rewrite_arrays
 from vecgres.sql.dialect import DIALECT, DUCK, VectorOp
 from vecgres.sql.intinput import check_integer_literals
@@ -365,8 +365,7 @@ def normalize_statement(ast: exp.Expr, sql: str = "") -> exp.Expr:
         )
     for select in ast.find_all(exp.Select):
         _check_distinct_on(select)
-    if ast.args.get("locks"):
-        raise errors.FeatureNotSupported("SELECT FOR UPDATE/SHARE is not supported yet")
+    row_locks.strip(ast)  # FOR UPDATE/SHARE: checked here, its locks taken at run time
     for clause in ast.find_all(exp.Limit, exp.Offset):
         value = clause.expression
         if isinstance(value, exp.Neg) and isinstance(value.this, exp.Literal):

@@ -30,7 +30,7 @@ from sqlglot import exp
 from vecgres.codec.arrow import storage_reader
 from vecgres.executor.relation import ROWID, duck_names, execution_layout, layout_of
 from vecgres.result import ColumnInfo, Result
-from vecgres.sql import grants
+from vecgres.sql import grants, row_locks
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -394,7 +394,9 @@ def plan_of(stmt: Any) -> Plan:
     """The shortcut of a prepared statement's current binding, made once per binding."""
     cached = stmt.fast
     if cached is None or cached[0] is not stmt.bound:
-        cached = stmt.fast = (stmt.bound, plan_for(stmt.bound))
+        locks = stmt.ast is not None and stmt.ast.meta.get(row_locks.META)
+        # FOR UPDATE takes its table locks before the snapshot: the normal path
+        cached = stmt.fast = (stmt.bound, NO_PLAN if locks else plan_for(stmt.bound))
     plan: Plan = cached[1]
     return plan
 
