@@ -143,3 +143,23 @@ def test_number_literals_and_their_casts(cur) -> None:
         Decimal("2.00"),
         Decimal("-1.5"),
     )
+
+
+def test_casts_are_named_after_a_named_operand(cur) -> None:
+    # FigureColname: a cast of a column, function or ARRAY[] keeps that name; of an
+    # unnamed expression (or a constant) it takes its type's name; a written alias wins
+    cur.execute(
+        "SELECT count(*)::int, length('a')::bigint, coalesce(1, 2)::text, now()::date, "
+        "ARRAY[1, 2]::text[], (1 + 2)::text, '{1,2}'::int[], '{1}'::bigint[] AS b "
+        "FROM generate_series(1, 2)"
+    )
+    assert [d[0] for d in cur.description] == [
+        "count",
+        "length",
+        "coalesce",
+        "now",
+        "array",
+        "text",
+        "int4",
+        "b",
+    ]

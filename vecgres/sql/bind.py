@@ -387,6 +387,10 @@ def bind_query(
 ) -> BoundQuery:
     """Bind a SELECT/VALUES/WITH query for DuckDB."""
     ast = ast.copy()
+    for select in ast.find_all(exp.Select):
+        for proj in select.expressions:
+            if isinstance(proj, exp.Alias):
+                proj.meta[_USER_ALIAS] = True  # qualify names the others after themselves
     tables: dict[str, Table] = {}
     _expand_views(ast, ctx, parse_view)
     pgcatalog.rewrite_catalog_sql(ast)
@@ -627,7 +631,9 @@ def _expand_whole_rows(ast: exp.Expr, alias_tables: dict[str, Table]) -> None:
         table = alias_tables.get(col.name)
         if table is None:
             continue
-        col.replace(whole_row(table, col.name))
+        row = whole_row(table, col.name)
+        row.meta["vg_name"] = col.name  # FigureColname: `SELECT t FROM t` is column t
+        col.replace(row)
 
 
 def _alias_map(ast: exp.Expr, tables: dict[str, Table]) -> dict[str, Table]:
@@ -893,6 +899,9 @@ def rewrite_typed_literals(ast: exp.Expr) -> None:
             continue  # pgvector's types (arrays of them, arrays cast to them): vector_rewrite
         replacement = typed_literal(inner.this, target) or scalar_literal(inner.this, target)
         if replacement is not None:
+            # still a cast of a constant to a client: named after its type
+            replacement.meta["vg_literal"] = inner.this
+            replacement.meta["vg_name"] = _type_label(cast)
             cast.replace(replacement)
 
 
@@ -980,6 +989,7 @@ def _mixed_number_columns(op: exp.SetOperation) -> set[int]:
 
 
 _GENERATED_ALIAS = re.compile(r"^_col_\d+$")
+_USER_ALIAS = "vg_user_alias"  # meta of a select item's alias the statement wrote
 
 
 def _output_name(proj: exp.Expr) -> str:
@@ -987,15 +997,11 @@ def _output_name(proj: exp.Expr) -> str:
     if isinstance(named, str):
         return named  # set by vector_rewrite for what it replaced
     if isinstance(proj, exp.Alias):
-        # sqlglot names an unaliased literal after its value; PostgreSQL says ?column?
-        inner = proj.this
-        while isinstance(inner, exp.Cast):
-            inner = inner.this  # sqlglot names `1.5::numeric` after its literal too
-        generated = isinstance(inner, exp.Literal) and proj.alias == inner.name
-        generated = generated or proj.alias == proj.this.meta.get("vg_literal")
-        if _GENERATED_ALIAS.match(proj.alias) or generated:
-            return _output_name(proj.this)
-        return proj.alias
+        # sqlglot names an unaliased item after its value (`1.5`, `count(*)::int` is
+        # "*"); PostgreSQL's FigureColname names it after its expression
+        if proj.meta.get(_USER_ALIAS) and not _GENERATED_ALIAS.match(proj.alias):
+            return proj.alias
+        return _output_name(proj.this)
     if isinstance(proj, exp.Column):
         return proj.name
     if isinstance(proj, exp.Subquery) and not isinstance(proj.this, exp.SetOperation):
@@ -1005,7 +1011,9 @@ def _output_name(proj: exp.Expr) -> str:
         inner = proj.this.expressions if isinstance(proj.this, exp.Select) else []
         return _output_name(inner[0]) if len(inner) == 1 else "?column?"
     if isinstance(proj, exp.Cast):
-        return _output_name(proj.this) if isinstance(proj.this, exp.Column) else _type_label(proj)
+        # FigureColname: a named operand (column, function, ARRAY[...]) names the cast
+        named = _output_name(proj.this)
+        return named if named != "?column?" else _type_label(proj)
     if isinstance(proj, exp.Anonymous):
         name = proj.name.lower()
         for pg_name, (udf, _) in {**_VECTOR_FUNCS, **_SESSION_FUNCS}.items():
@@ -1061,7 +1069,8 @@ def _type_label(cast: exp.Cast) -> str:
         "timestamp without time zone": "timestamp",
         "time without time zone": "time",
     }
-    return names.get(t.name, t.name) if not t.is_array else "?column?"
+    # FigureColname takes the type name's last word, so int[] names its column int4
+    return names.get(t.name, t.name)
 
 
 def _unused(*_: Any) -> None:
