@@ -225,6 +225,7 @@ class Transaction:
     savepoints: list[tuple[str, Any]] = field(default_factory=list)
     failed: bool = False
     ddl: bool = False
+    constraints: Any = None  # sql.foreign_keys.DeferState: deferred constraint checks
 
     def writes(self, oid: int) -> PendingWrites:
         found = self.pending.get(oid)
@@ -811,6 +812,15 @@ class Session:
     # --- transactions ----------------------------------------------------------
     def _end_transaction(self, *, commit: bool) -> dict[str, str]:
         """Commit or roll back; returns the reported settings the end changed back."""
+        if commit and self.txn is not None and self.txn.constraints is not None:
+            from vecgres.sql.foreign_keys import check_deferred
+
+            if not self.txn.failed:
+                try:
+                    check_deferred(self)  # DEFERRABLE INITIALLY DEFERRED checks at COMMIT
+                except BaseException:
+                    self._end_transaction(commit=False)
+                    raise
         self.cursors.end_transaction()
         txn = self.txn
         self.txn = None
@@ -896,6 +906,10 @@ class Session:
         assert m is not None
         verb = m.group(1).upper()
         rest = m.group(2).strip().rstrip(";").strip()
+        if verb == "SET" and re.match(r"CONSTRAINTS?\s", rest, re.I):
+            from vecgres.sql.foreign_keys import set_constraints
+
+            return set_constraints(self, rest)
         done = membership.role_setting(self, verb, rest)
         if done is not None:
             return done
