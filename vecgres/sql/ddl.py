@@ -8,7 +8,7 @@ from sqlglot import exp
 
 from vecgres import errors
 from vecgres.catalog.model import Catalog, Column, Index, Sequence, Table
-from vecgres.sql import constraint_build
+from vecgres.sql import constraint_build, constraint_ddl
 from vecgres.sql.dialect import DIALECT
 from vecgres.sql.typemap import SERIAL_TYPES, sql_type
 from vecgres.types import SqlType
@@ -268,6 +268,14 @@ def drop_objects(stmt: exp.Drop, catalog: Catalog, search_path: list[str]) -> Dd
         if isinstance(found_rel, Sequence):
             del cat.sequences[found_rel.oid]
             continue
+        if found_rel.kind == "r":
+            constraint_ddl.drop_table_dependents(
+                cat,
+                found_rel,
+                constraint_ddl.dropping_oids(cat, targets, search_path),
+                bool(stmt.args.get("cascade")),
+                result.notices,
+            )
         for view in _dependent_views(cat, found_rel, search_path):
             if not stmt.args.get("cascade"):
                 noun = "view" if found_rel.kind == "v" else "table"
