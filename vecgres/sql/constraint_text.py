@@ -148,7 +148,7 @@ class _Deparser:
 
 def check_clause(table: Table, expression: str, pretty: bool = False) -> str:
     """The expression as information_schema.check_constraints shows it: ``((a > 0))``."""
-    parsed = DIALECT.parse_one(f"SELECT {expression}")
+    parsed = DIALECT.parse(f"SELECT {expression}")[0]
     node = parsed.expressions[0] if isinstance(parsed, exp.Select) else parsed
     text = _Deparser(table, pretty).expr(node, top=True)
     if not pretty and not text.startswith("("):
