@@ -159,7 +159,7 @@ class Database:
                 self.catalog = txn.catalog
                 if dropped:
                     self.ann.forget_indexes(dropped)
-            self.keys.apply_commit(self.catalog, txn)
+            self.keys.apply_commit(self.catalog, txn, self.store.snapshot)
 
 
 def _dropped_indexes(old: Catalog, new: Catalog) -> list[tuple[int, int]]:
