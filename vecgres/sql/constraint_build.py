@@ -141,6 +141,7 @@ def _foreign_key(
     catalog: Catalog, table: Table, spec: Spec, search_path: list[str], taken: set[str]
 ) -> Constraint:
     ref = spec.node
+    assert isinstance(ref, exp.Reference)
     target = ref.this
     ref_names: list[str] = []
     if isinstance(target, exp.Schema):

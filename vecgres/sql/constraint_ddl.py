@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Final
 
+import pyarrow as pa
 from sqlglot import exp
 
 from vecgres import errors
@@ -54,6 +55,7 @@ def command(session: Session, text: str) -> Result | None:
             validate(session, table, _ident(m.group(4)))
         else:
             parsed = session._parse_one(f"ALTER TABLE t ADD CONSTRAINT __unnamed {m.group(4)}")
+            assert isinstance(parsed, exp.Alter)
             action = parsed.args["actions"][0]
             action.expressions[0].set("this", None)
             add(session, cat, table, action, parsed)
@@ -155,7 +157,7 @@ def _add_key(
     session.db.keys.check_new_index(table, idx, session)
 
 
-def _rows(session: Session, table: Table) -> object:
+def _rows(session: Session, table: Table) -> pa.Table:
     assert session.txn is not None
     pending = session.txn.pending.get(table.oid)
     data, masked = table_view(table, session.db.snapshot().table(table.oid), pending)
@@ -167,7 +169,7 @@ def _rows(session: Session, table: Table) -> object:
 def _require_not_null(session: Session, table: Table, cols: list[str]) -> None:
     data = _rows(session, table)
     for name in cols:
-        if data.column(name).null_count:  # type: ignore[attr-defined]
+        if data.column(name).null_count:
             raise errors.NotNullViolation(
                 f'column "{name}" of relation "{table.name}" contains null values'
             )
@@ -180,7 +182,7 @@ def _validate_existing(session: Session, table: Table, con: Constraint) -> None:
                 f'check constraint "{con.name}" of relation "{table.name}" is violated by some row'
             )
         return
-    foreign_keys.check_keys(session, table, con, _rows(session, table))  # type: ignore[arg-type]
+    foreign_keys.check_keys(session, table, con, _rows(session, table))
 
 
 def validate(session: Session, table: Table, name: str) -> None:

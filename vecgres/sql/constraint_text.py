@@ -66,7 +66,7 @@ class _Deparser:
             if want is not None and want.name not in ("text", "character varying"):
                 return f"{text}::{want.format()}"
             return f"{text}::text"
-        text = node.this
+        text = str(node.this)
         is_int = text.lstrip("-").isdigit()
         if want is not None and is_int and (want.name == "numeric" or want.name in _FLOATS):
             return f"{text}::{want.name}" if self.pretty else f"({text})::{want.name}"
@@ -77,7 +77,9 @@ class _Deparser:
         if isinstance(node, exp.Literal):
             return self.literal(node, want)
         if isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal):
-            return self.literal(exp.Literal.number(f"-{node.this.this}"), want)
+            negative = exp.Literal.number(f"-{node.this.this}")
+            assert isinstance(negative, exp.Literal)
+            return self.literal(negative, want)
         mine = self.type_of(node)
         if (
             mine is not None
@@ -149,7 +151,8 @@ class _Deparser:
 def check_clause(table: Table, expression: str, pretty: bool = False) -> str:
     """The expression as information_schema.check_constraints shows it: ``((a > 0))``."""
     parsed = DIALECT.parse(f"SELECT {expression}")[0]
-    node = parsed.expressions[0] if isinstance(parsed, exp.Select) else parsed
+    assert isinstance(parsed, exp.Select)
+    node = parsed.expressions[0]
     text = _Deparser(table, pretty).expr(node, top=True)
     if not pretty and not text.startswith("("):
         text = f"({text})"

@@ -11,7 +11,7 @@ from vecgres.sql.constraint_text import check_clause, constraint_def, rule_name
 
 if TYPE_CHECKING:
     from vecgres.catalog.model import Catalog, Constraint, Table
-    from vecgres.sql.pgcatalog.state import CatalogState
+    from vecgres.sql.pgcatalog.rows import CatalogState
 
 Row = dict[str, Any]
 
