@@ -64,6 +64,18 @@ def pg_constraint(st: CatalogState) -> Iterator[Row]:
             }
 
 
+def class_flags(catalog: Catalog, table: Table) -> Row:
+    """pg_class.relchecks and relhastriggers (foreign keys are triggers in PostgreSQL):
+    psql's ``\\d`` reads them to decide which constraint sections to print."""
+    checks = sum(1 for c in table.constraints if c.kind == "c")
+    triggers = any(c.kind == "f" for c in table.constraints) or any(
+        c.kind == "f" and c.ref_table == table.oid
+        for other in catalog.tables.values()
+        for c in other.constraints
+    )
+    return {"relchecks": checks, "relhastriggers": triggers}
+
+
 def find(catalog: Catalog, oid: int) -> tuple[Table, Constraint] | None:
     for table in catalog.tables.values():
         for con in table.constraints:

@@ -303,6 +303,7 @@ def _pg_class(st: CatalogState) -> Iterator[Row]:
             relhasindex=bool(table.indexes),
             relhasrules=kind == "v",
             relacl=acl.items(table.acl, table.owner),
+            **constraint_rows.class_flags(st.catalog, table),
         )
         for idx in table.indexes:
             options = [f"{k}={v}" for k, v in idx.options.items()] or None
