@@ -132,6 +132,7 @@ def rewrite(ast: exp.Expr) -> None:
             and len(table.this.expressions) == 1
         ):
             # no partitioning: a table's only "ancestor" is itself (psql's \d asks)
+            assert isinstance(table, exp.Table)
             found[exp.Func] = [f for f in found.get(exp.Func, []) if f is not table.this]
             table.replace(_ancestors(table))
             continue
