@@ -10,10 +10,11 @@ import pyarrow as pa
 from sqlglot import exp
 
 from vecgres import errors
-from vecgres.catalog.model import Catalog, Constraint, Index, Table
+from vecgres.catalog.model import Catalog, Column, Constraint, Index, Table
 from vecgres.executor.relation import table_view
 from vecgres.result import Result
 from vecgres.sql import checks, constraint_build, foreign_keys
+from vecgres.sql.dialect import DIALECT
 
 if TYPE_CHECKING:
     from vecgres.engine import Session
@@ -317,3 +318,36 @@ def truncate_targets(session: Session, cat: Catalog, oids: list[int], cascade: b
             out.append(child.oid)
         i += 1
     return out
+
+
+def drop_column(session: Session, cat: Catalog, table: Table, col: Column, cascade: bool) -> None:
+    """DROP COLUMN: the table's constraints on the column go with it; another table's
+    foreign key referencing it goes only with CASCADE."""
+    table.constraints = [c for c in table.constraints if col.id not in c.columns]
+    for child, con in foreign_keys.referencing(cat, table):
+        if col.id not in con.ref_columns or child.oid == table.oid:
+            continue
+        if not cascade:
+            raise errors.DependentObjectsStillExist(
+                f"cannot drop column {col.name} of table {table.name} because other objects "
+                "depend on it",
+                detail=f"constraint {con.name} on table {child.name} depends on column "
+                f"{col.name} of table {table.name}",
+                hint="Use DROP ... CASCADE to drop the dependent objects too.",
+            )
+        session.notice(f"drop cascades to constraint {con.name} on table {child.name}")
+        child.constraints = [c for c in child.constraints if c is not con]
+
+
+def rename_column(table: Table, old: str, new: str) -> None:
+    """RENAME COLUMN: CHECK expressions name the column (keys hold column ids)."""
+    for con in table.constraints:
+        if con.kind != "c" or con.expression is None:
+            continue
+        parsed = DIALECT.parse(f"SELECT {con.expression}")[0]
+        assert isinstance(parsed, exp.Select)
+        body = parsed.expressions[0]
+        for node in body.find_all(exp.Column):
+            if node.name == old:
+                node.set("this", exp.to_identifier(new, quoted=True))
+        con.expression = body.sql(dialect=DIALECT)

@@ -204,6 +204,7 @@ def _alter(session: Session, ast: exp.Alter) -> Result:
             if any(name in idx.columns for idx in table.indexes if idx.primary):
                 table.indexes = [i for i in table.indexes if name not in i.columns]
             table.indexes = [i for i in table.indexes if name not in i.columns]
+            constraint_ddl.drop_column(session, cat, table, col, bool(action.args.get("cascade")))
             table.columns = [c for c in table.columns if c.name != name]
             if not table.columns:
                 raise errors.FeatureNotSupported("cannot drop the last column of a table")
@@ -217,6 +218,7 @@ def _alter(session: Session, ast: exp.Alter) -> Result:
                 raise errors.DuplicateColumn(
                     f'column "{new}" of relation "{table.name}" already exists'
                 )
+            constraint_ddl.rename_column(table, old, new)
             col.name = new
             for idx in table.indexes:
                 idx.columns = [new if c == old else c for c in idx.columns]
