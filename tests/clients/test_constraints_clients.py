@@ -5,6 +5,7 @@ deferred foreign keys and CHECK constraints with ALTER TABLE."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -208,3 +209,51 @@ def _run_django(script: str, port: int) -> dict[str, object]:
     assert done.returncode == 0, done.stderr[-3000:]
     result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
+
+
+def _psql(server, command: str) -> list[str]:
+    conn = f"host=127.0.0.1 port={server.port} user=postgres dbname=postgres sslmode=disable"
+    done = subprocess.run(
+        ["psql", conn, "-X", "-c", command], capture_output=True, text=True, timeout=30
+    )
+    assert done.stderr == "", done.stderr
+    return [line.rstrip() for line in done.stdout.splitlines()]
+
+
+@pytest.mark.skipif(shutil.which("psql") is None, reason="psql not installed")
+def test_psql_describe_shows_constraint_sections(server):
+    """``\\d`` as PostgreSQL 15's psql prints it against PostgreSQL 15."""
+    _psql(
+        server,
+        "create table p (id int primary key, u int unique); "
+        "create table c (cid int, pid int references p on delete cascade, pu int, "
+        "foreign key (pu) references p(u) on update set null deferrable initially deferred, "
+        "score numeric check (score >= 0), check (cid < pid), "
+        "constraint named_c check (cid > 0 and pid < 100))",
+    )
+    assert _psql(server, "\\d c") == [
+        '                 Table "public.c"',
+        " Column |  Type   | Collation | Nullable | Default",
+        "--------+---------+-----------+----------+---------",
+        " cid    | integer |           |          |",
+        " pid    | integer |           |          |",
+        " pu     | integer |           |          |",
+        " score  | numeric |           |          |",
+        "Check constraints:",
+        '    "c_check" CHECK (cid < pid)',
+        '    "c_score_check" CHECK (score >= 0::numeric)',
+        '    "named_c" CHECK (cid > 0 AND pid < 100)',
+        "Foreign-key constraints:",
+        '    "c_pid_fkey" FOREIGN KEY (pid) REFERENCES p(id) ON DELETE CASCADE',
+        '    "c_pu_fkey" FOREIGN KEY (pu) REFERENCES p(u) ON UPDATE SET NULL '
+        "DEFERRABLE INITIALLY DEFERRED",
+        "",
+    ]
+    assert _psql(server, "\\d p")[-4:] == [
+        "Referenced by:",
+        '    TABLE "c" CONSTRAINT "c_pid_fkey" FOREIGN KEY (pid) REFERENCES p(id) ON DELETE '
+        "CASCADE",
+        '    TABLE "c" CONSTRAINT "c_pu_fkey" FOREIGN KEY (pu) REFERENCES p(u) ON UPDATE SET '
+        "NULL DEFERRABLE INITIALLY DEFERRED",
+        "",
+    ]
