@@ -171,6 +171,9 @@ def _foreign_key(
         )
     cols = _column_ids(table, spec.columns)
     ref_cols = _column_ids(parent, ref_names, referenced=True)
+    name = spec.name or choose_name(set(taken), table.name, "_".join(spec.columns), "fkey")
+    for own, ref_name in zip(spec.columns, ref_names, strict=True):
+        _check_comparable(name, table, own, parent, ref_name)
     if key_index(parent, ref_names) is None:
         raise errors.InvalidForeignKey(
             "there is no unique constraint matching given keys for referenced table "
@@ -204,6 +207,34 @@ def _foreign_key(
         deferrable=deferrable,
         deferred=deferred,
         validated=not spec.not_valid,
+    )
+
+
+# btree operator families: key columns compare only within one (PostgreSQL's rule)
+_FAMILIES = (
+    {"smallint", "integer", "bigint"},
+    {"real", "double precision"},
+    {"text", "character varying", "character"},
+)
+
+
+def _family(type_name: str) -> frozenset[str]:
+    for family in _FAMILIES:
+        if type_name in family:
+            return frozenset(family)
+    return frozenset({type_name})
+
+
+def _check_comparable(name: str, table: Table, own: str, parent: Table, ref: str) -> None:
+    a, b = table.column(own), parent.column(ref)
+    assert a is not None
+    assert b is not None
+    if a.type.is_array == b.type.is_array and _family(a.type.name) == _family(b.type.name):
+        return
+    raise errors.DatatypeMismatch(
+        f'foreign key constraint "{name}" cannot be implemented',
+        detail=f'Key columns "{own}" and "{ref}" are of incompatible types: '
+        f"{a.type.format()} and {b.type.format()}.",
     )
 
 

@@ -60,7 +60,10 @@ def pg_constraint(st: CatalogState) -> Iterator[Row]:
                 "connoinherit": False,
                 "conkey": _attnums(table, con.columns),
                 "confkey": _attnums(parent, con.ref_columns) if parent is not None else None,
-                "conbin": con.expression if con.kind == "c" else None,
+                # pg_get_expr(conbin, conrelid) prints it as PostgreSQL does
+                "conbin": check_clause(table, con.expression or "true")[1:-1]
+                if con.kind == "c"
+                else None,
             }
 
 
