@@ -170,13 +170,13 @@ def _referencing_rows(
     data = data.rename_columns([ROWID, *(c.name for c in child.columns)])
     if not data.num_rows:
         return data
-    probe = pa.table(
-        {
-            f"__k{i}": pa.array([k[i] for k in keys]).cast(data.column(c).type)
-            for i, c in enumerate(cols)
-        }
-    )
     try:
+        probe = pa.table(
+            {
+                f"__k{i}": pa.array([k[i] for k in keys]).cast(data.column(c).type)
+                for i, c in enumerate(cols)
+            }
+        )
         hits = data.join(
             probe,
             keys=cols,
@@ -184,7 +184,8 @@ def _referencing_rows(
             join_type="left semi",
         )
         return hits.sort_by(ROWID)
-    except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid, pa.ArrowTypeError):
+        # a key type Arrow's hash join does not take: compare in Python
         wanted = set(keys)
         mask = [k in wanted for k in _tuples(data, cols)]
         return data.filter(pa.array(mask, pa.bool_()))
