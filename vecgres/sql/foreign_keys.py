@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from vecgres import errors
+from vecgres.codec.text import encode_text_column
 from vecgres.executor.keys import named
 from vecgres.executor.relation import ROWID, table_view
 from vecgres.result import Result
@@ -66,16 +67,15 @@ def _names(table: Table, ids: list[int]) -> list[str]:
     return [col.name for i in ids if (col := table.column_by_id(i)) is not None]
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    return str(value)
-
-
-def _key_text(values: tuple[Any, ...]) -> str:
-    return ", ".join(_text(v) for v in values)
+def _key_text(table: Table, rows: pa.Table, row: int, cols: list[str]) -> str:
+    """The key of one row as PostgreSQL's DETAIL shows it: each value's text output."""
+    out = []
+    for name in cols:
+        col = table.column(name)
+        assert col is not None
+        cell = encode_text_column(rows.column(name).slice(row, 1).combine_chunks(), col.type)[0]
+        out.append("null" if cell is None else cell.decode())
+    return ", ".join(out)
 
 
 def _tuples(rows: pa.Table, names: list[str]) -> list[tuple[Any, ...]]:
@@ -104,8 +104,8 @@ def check_keys(session: Session, table: Table, con: Constraint, rows: pa.Table) 
     index = key_index(parent, ref_cols)
     if index is None:
         return
-    wanted: dict[tuple[Any, ...], None] = {}
-    for key in _tuples(rows, cols):
+    wanted: dict[tuple[Any, ...], int] = {}
+    for position, key in enumerate(_tuples(rows, cols)):
         nulls = sum(v is None for v in key)
         if nulls:
             if con.match == "f" and nulls != len(key):
@@ -115,7 +115,7 @@ def check_keys(session: Session, table: Table, con: Constraint, rows: pa.Table) 
                     detail="MATCH FULL does not allow mixing of null and nonnull key values.",
                 )
             continue
-        wanted[key] = None
+        wanted.setdefault(key, position)
     if not wanted:
         return
     order = [ref_cols.index(c) for c in index.columns]
@@ -131,8 +131,8 @@ def check_keys(session: Session, table: Table, con: Constraint, rows: pa.Table) 
             raise errors.ForeignKeyViolation(
                 f'insert or update on table "{table.name}" violates foreign key '
                 f'constraint "{con.name}"',
-                detail=f"Key ({', '.join(cols)})=({_key_text(key)}) is not present in table "
-                f'"{parent.name}".',
+                detail=f"Key ({', '.join(cols)})=({_key_text(table, rows, wanted[key], cols)}) "
+                f'is not present in table "{parent.name}".',
             )
 
 
@@ -221,18 +221,18 @@ def after_change(
         if not hits.num_rows:
             continue
         if rule in ("a", "r"):
-            raise _still_referenced(table, child, con, ref_cols, _tuples(hits, cols)[0])
+            raise _still_referenced(table, child, con, ref_cols, _key_text(child, hits, 0, cols))
         session.lock_table(child)
         _act(session, child, con, rule, cols, hits, mapping, delete=new is None)
 
 
 def _still_referenced(
-    parent: Table, child: Table, con: Constraint, ref_cols: list[str], key: tuple[Any, ...]
+    parent: Table, child: Table, con: Constraint, ref_cols: list[str], key: str
 ) -> errors.ForeignKeyViolation:
     return errors.ForeignKeyViolation(
         f'update or delete on table "{parent.name}" violates foreign key constraint '
         f'"{con.name}" on table "{child.name}"',
-        detail=f"Key ({', '.join(ref_cols)})=({_key_text(key)}) is still referenced from "
+        detail=f"Key ({', '.join(ref_cols)})=({key}) is still referenced from "
         f'table "{child.name}".',
     )
 
@@ -326,7 +326,7 @@ def check_deferred(session: Session, only: set[str] | None = None) -> None:
         cols = _names(child, con.columns)
         hits = _referencing_rows(session, child, cols, gone) if gone else None
         if hits is not None and hits.num_rows:
-            raise _still_referenced(parent, child, con, ref_cols, _tuples(hits, cols)[0])
+            raise _still_referenced(parent, child, con, ref_cols, _key_text(child, hits, 0, cols))
         state.removed.remove((parent_oid, con_oid, keys))
 
 
