@@ -238,10 +238,11 @@ class Transaction:
             self.catalog,
             {oid: p.mark() for oid, p in self.pending.items()},
             list(self.dropped),
+            None if self.constraints is None else self.constraints.copy(),
         )
 
     def rollback_to(self, mark: Any) -> None:
-        catalog, marks, dropped = mark
+        catalog, marks, dropped, self.constraints = mark
         self.catalog = catalog
         for oid in list(self.pending):
             if oid in marks:

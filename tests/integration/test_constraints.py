@@ -146,3 +146,33 @@ def test_deferred_foreign_key_is_checked_at_commit(tmp_path):
     cur.execute("SELECT id FROM p")
     assert cur.fetchall() == [(1,)]
     con.close()
+
+
+def test_rollback_to_savepoint_forgets_deferred_checks(tmp_path):
+    con = vecgres.connect(str(tmp_path / "db"))
+    cur = con.cursor()
+    cur.execute("CREATE TABLE p (id int PRIMARY KEY)")
+    cur.execute(
+        "CREATE TABLE c (pid int REFERENCES p DEFERRABLE INITIALLY DEFERRED, n int CHECK (n <> 13))"
+    )
+    con.commit()
+    cur.execute("INSERT INTO c VALUES (NULL, 1)")
+    cur.execute("SAVEPOINT s")
+    cur.execute("INSERT INTO c VALUES (5, 2)")  # would fail at COMMIT
+    cur.execute("ROLLBACK TO SAVEPOINT s")
+    con.commit()
+    cur.execute("SELECT pid, n FROM c")
+    assert cur.fetchall() == [(None, 1)]
+    # SET CONSTRAINTS inside a rolled-back savepoint is undone with it
+    cur.execute("SAVEPOINT s")
+    cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    cur.execute("ROLLBACK TO SAVEPOINT s")
+    cur.execute("INSERT INTO c VALUES (5, 3)")  # deferred again: no error yet
+    with pytest.raises(errors.VecgresError) as info:
+        con.commit()
+    assert info.value.detail == 'Key (pid)=(5) is not present in table "p".'
+    # a CHECK failure inside the block leaves the transaction failed, as in PostgreSQL
+    err = _error(cur, "INSERT INTO c VALUES (NULL, 13)")
+    assert err.sqlstate == "23514"
+    con.rollback()
+    con.close()

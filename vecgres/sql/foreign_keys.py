@@ -40,6 +40,10 @@ class DeferState:
     inserted: set[tuple[int, int]] = field(default_factory=set)  # (table oid, constraint oid)
     removed: list[tuple[int, int, list[Any]]] = field(default_factory=list)  # parent, con, keys
 
+    def copy(self) -> DeferState:
+        """For a savepoint (or a statement's start): ROLLBACK TO forgets what came later."""
+        return DeferState(self.all_mode, dict(self.by_name), set(self.inserted), list(self.removed))
+
 
 def _state(session: Session) -> DeferState:
     txn = session.txn
