@@ -198,3 +198,18 @@ def referential_constraints(st: CatalogState) -> Iterator[Row]:
                 "update_rule": rule_name(con.on_update),
                 "delete_rule": rule_name(con.on_delete),
             }
+
+
+def constraint_table_usage(st: CatalogState) -> Iterator[Row]:
+    """A foreign key uses the table it references (CHECK constraints are not listed)."""
+    for table in st.tables():
+        for con in table.constraints:
+            parent = st.catalog.tables.get(con.ref_table) if con.kind == "f" else None
+            if parent is None:
+                continue
+            yield {
+                "table_catalog": st.database,
+                "table_schema": parent.schema,
+                "table_name": parent.name,
+                **_base(st, table, con),
+            }

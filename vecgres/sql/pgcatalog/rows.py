@@ -1324,6 +1324,7 @@ def _is_constraint_table_usage(st: CatalogState) -> Iterator[Row]:
                 "constraint_schema": table.schema,
                 "constraint_name": idx.constraint_name or idx.name,
             }
+    yield from constraint_rows.constraint_table_usage(st)
 
 
 def _is_views(st: CatalogState) -> Iterator[Row]:
