@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from vecgres import errors
 from vecgres.codec.text import encode_text_column
@@ -193,6 +194,21 @@ def _referencing_rows(
         wanted = set(keys)
         mask = [k in wanted for k in _tuples(data, cols)]
         return data.filter(pa.array(mask, pa.bool_()))
+
+
+def rows_before(session: Session, table: Table, rowids: np.ndarray) -> pa.Table | None:
+    """ON CONFLICT DO UPDATE: the rows it is about to replace, in ``rowids`` order, when
+    some foreign key references ``table`` (else None: nothing to check)."""
+    if not rowids.size or not referencing(session._catalog(), table):
+        return None
+    assert session.txn is not None
+    pending = session.txn.pending.get(table.oid)
+    data, masked = table_view(table, session.db.snapshot().table(table.oid), pending)
+    if masked:
+        data = data.filter(data.column("__vis")).drop_columns(["__vis"])
+    data = data.rename_columns([ROWID, *(c.name for c in table.columns)])
+    positions = pc.index_in(pa.array(rowids), value_set=data.column(ROWID))
+    return data.take(positions)
 
 
 def after_change(

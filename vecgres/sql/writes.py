@@ -546,6 +546,7 @@ def _run_insert(
         rows, replaced, updated = _on_conflict(session, table, alias, conflict, rows, params)
     session.db.keys.check(table, rows, pending, replaced)
     batch = _allocate(session, table, rows)
+    before = foreign_keys.rows_before(session, table, replaced)  # referenced keys it changes
     if replaced.size:
         pending.deletes.append(replaced)
     pending.inserts.append(batch)
@@ -554,6 +555,8 @@ def _run_insert(
     if updated is not None and updated.num_rows:
         upd_batch = _allocate(session, table, updated)
         pending.inserts.append(upd_batch)
+        if before is not None:
+            foreign_keys.after_change(session, table, before, updated)
         count += updated.num_rows
         all_rows = pa.concat_tables(
             [
