@@ -168,7 +168,7 @@ class Database:
                 self.catalog = txn.catalog
                 if dropped:
                     self.ann.forget_indexes(dropped)
-            self.keys.apply_commit(self.catalog, txn)
+            self.keys.apply_commit(self.catalog, txn, self.store.snapshot)
 
 
 def _skipped(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -250,6 +250,7 @@ class Transaction:
     savepoints: list[tuple[str, Any]] = field(default_factory=list)
     failed: bool = False
     ddl: bool = False
+    constraints: Any = None  # sql.foreign_keys.DeferState: deferred constraint checks
 
     def writes(self, oid: int) -> PendingWrites:
         found = self.pending.get(oid)
@@ -262,10 +263,11 @@ class Transaction:
             self.catalog,
             {oid: p.mark() for oid, p in self.pending.items()},
             list(self.dropped),
+            None if self.constraints is None else self.constraints.copy(),
         )
 
     def rollback_to(self, mark: Any) -> None:
-        catalog, marks, dropped = mark
+        catalog, marks, dropped, self.constraints = mark
         self.catalog = catalog
         for oid in list(self.pending):
             if oid in marks:
@@ -862,6 +864,15 @@ class Session:
     # --- transactions ----------------------------------------------------------
     def _end_transaction(self, *, commit: bool) -> dict[str, str]:
         """Commit or roll back; returns the reported settings the end changed back."""
+        if commit and self.txn is not None and self.txn.constraints is not None:
+            from vecgres.sql.foreign_keys import check_deferred
+
+            if not self.txn.failed:
+                try:
+                    check_deferred(self)  # DEFERRABLE INITIALLY DEFERRED checks at COMMIT
+                except BaseException:
+                    self._end_transaction(commit=False)
+                    raise
         self.cursors.end_transaction()
         txn = self.txn
         self.txn = None
@@ -947,6 +958,10 @@ class Session:
         assert m is not None
         verb = m.group(1).upper()
         rest = m.group(2).strip().rstrip(";").strip()
+        if verb == "SET" and re.match(r"CONSTRAINTS?\s", rest, re.I):
+            from vecgres.sql.foreign_keys import set_constraints
+
+            return set_constraints(self, rest)
         done = membership.role_setting(self, verb, rest)
         if done is not None:
             return done

@@ -131,6 +131,10 @@ class CheckViolation(VecgresError):
     sqlstate = "23514"
 
 
+class ForeignKeyViolation(VecgresError):
+    sqlstate = "23503"
+
+
 class ActiveSqlTransaction(VecgresError):
     sqlstate = "25001"
 
@@ -228,6 +232,10 @@ class GroupingError(VecgresError):
 
 class DatatypeMismatch(VecgresError):
     sqlstate = "42804"
+
+
+class InvalidForeignKey(VecgresError):
+    sqlstate = "42830"
 
 
 class WrongObjectType(VecgresError):

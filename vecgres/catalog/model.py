@@ -52,6 +52,27 @@ class Index:
 
 
 @dataclass(slots=True)
+class Constraint:
+    """A CHECK (kind "c") or FOREIGN KEY (kind "f") constraint. Key and unique
+    constraints live on their ``Index``. Columns are stable column ids, so renames
+    leave them right."""
+
+    oid: int
+    name: str
+    kind: str
+    columns: list[int] = field(default_factory=list)  # conkey (column ids)
+    expression: str | None = None  # CHECK: the expression (PostgreSQL text)
+    ref_table: int = 0  # FOREIGN KEY: referenced table oid (confrelid)
+    ref_columns: list[int] = field(default_factory=list)  # confkey (column ids)
+    on_update: str = "a"  # confupdtype: a no action, r restrict, c cascade, n null, d default
+    on_delete: str = "a"
+    match: str = "s"  # s simple, f full
+    deferrable: bool = False
+    deferred: bool = False
+    validated: bool = True
+
+
+@dataclass(slots=True)
 class Table:
     oid: int
     schema: str
@@ -64,10 +85,17 @@ class Table:
     owner: str = "postgres"
     acl: dict[str, list[str]] = field(default_factory=dict)  # grantee (or "public") -> privileges
     comment: str | None = None  # COMMENT ON TABLE/VIEW
+    constraints: list[Constraint] = field(default_factory=list)  # CHECK and FOREIGN KEY
 
     def column(self, name: str) -> Column | None:
         for col in self.columns:
             if col.name == name:
+                return col
+        return None
+
+    def column_by_id(self, column_id: int) -> Column | None:
+        for col in self.columns:
+            if col.id == column_id:
                 return col
         return None
 
@@ -223,7 +251,8 @@ def _decode(d: dict[str, Any]) -> Catalog:
     for t in d["tables"]:
         cols = [Column(**{**c, "type": _type_from_json(c["type"])}) for c in t["columns"]]
         idxs = [Index(**i) for i in t["indexes"]]
-        table = Table(**{**t, "columns": cols, "indexes": idxs})
+        cons = [Constraint(**c) for c in t.get("constraints", [])]
+        table = Table(**{**t, "columns": cols, "indexes": idxs, "constraints": cons})
         tables[table.oid] = table
     seqs = {}
     for s in d["sequences"]:

@@ -73,8 +73,11 @@ class KeyIndexes:
         km = self._maps.get((table.oid, index.oid))
         return None if km is None else km.by_key.get(key)
 
-    def apply_commit(self, catalog: Catalog, txn: Any) -> None:
-        from vecgres.executor.relation import layout_of  # noqa: F401  (keeps import order simple)
+    def apply_commit(self, catalog: Catalog, txn: Any, snapshot: Any = None) -> None:
+        """``snapshot``: a callable giving the committed snapshot, from which the map of
+        a unique index new in this commit (ADD CONSTRAINT, CREATE UNIQUE INDEX on a
+        table with rows) is built."""
+        from vecgres.executor.relation import table_view
 
         with self._lock:
             live = {(t.oid, i.oid) for t in catalog.tables.values() for i in t.unique_indexes}
@@ -87,11 +90,21 @@ class KeyIndexes:
                 new_index = [
                     i for i in table.unique_indexes if (table.oid, i.oid) not in self._maps
                 ]
+                built: set[int] = set()
                 for index in new_index:
-                    self._maps[(table.oid, index.oid)] = KeyMap()
+                    km = self._maps[(table.oid, index.oid)] = KeyMap()
+                    if snapshot is not None:
+                        data, masked = table_view(table, snapshot().table(table.oid), None)
+                        if masked:
+                            data = data.filter(data.column("__vis"))
+                        data = data.rename_columns(["_rowid", *(c.name for c in table.columns)])
+                        km.add(_keys(data, index), data.column("_rowid").to_pylist())
+                        built.add(index.oid)
                 if pending is None:
                     continue
                 for index in table.unique_indexes:
+                    if index.oid in built:
+                        continue
                     km = self._maps[(table.oid, index.oid)]
                     if pending.truncated:
                         km.by_key.clear()

@@ -8,6 +8,7 @@ from sqlglot import exp
 
 from vecgres import errors
 from vecgres.catalog.model import Catalog, Column, Index, Sequence, Table
+from vecgres.sql import constraint_build, constraint_ddl
 from vecgres.sql.dialect import DIALECT
 from vecgres.sql.typemap import SERIAL_TYPES, sql_type
 from vecgres.types import SqlType
@@ -69,6 +70,7 @@ def create_table(stmt: exp.Create, catalog: Catalog, search_path: list[str]) -> 
     columns: list[Column] = []
     primary: list[str] | None = None
     uniques: list[list[str]] = []
+    specs: list[constraint_build.Spec] = []
     next_id = 1
     for item in schema_node.expressions:
         if isinstance(item, exp.ColumnDef):
@@ -100,8 +102,9 @@ def create_table(stmt: exp.Create, catalog: Catalog, search_path: list[str]) -> 
                 elif isinstance(ckind, exp.GeneratedAsIdentityColumnConstraint):
                     is_serial = True
                 elif isinstance(ckind, exp.CheckColumnConstraint | exp.Reference):
-                    raise errors.FeatureNotSupported(
-                        f"{ckind.key.upper()} constraints are not supported yet"
+                    named = constraint.args.get("this")
+                    specs.append(
+                        constraint_build.Spec(ckind, named.name if named else None, [col_name])
                     )
             if is_serial:
                 seq_name = _serial_name(name, col_name, cat, schema)
@@ -141,7 +144,14 @@ def create_table(stmt: exp.Create, catalog: Catalog, search_path: list[str]) -> 
                 )
                 uniques.append(cols)
             else:
-                raise errors.FeatureNotSupported(f"constraint {item.sql()} is not supported yet")
+                spec = constraint_build.spec_of(item)
+                if spec is None:
+                    raise errors.FeatureNotSupported(
+                        f"constraint {item.sql()} is not supported yet"
+                    )
+                specs.append(spec)
+        elif (spec := constraint_build.spec_of(item)) is not None:
+            specs.append(spec)
         else:
             if "MATCH PARTIAL" in item.sql().upper():
                 raise errors.FeatureNotSupported("MATCH PARTIAL not yet implemented")
@@ -174,6 +184,9 @@ def create_table(stmt: exp.Create, catalog: Catalog, search_path: list[str]) -> 
         table.indexes.append(
             Index(cat.allocate_oid(), idx_name, cols, unique=True, constraint_name=idx_name)
         )
+    taken = constraint_build.constraint_names(cat, schema)
+    for spec in specs:
+        table.constraints.append(constraint_build.build(cat, table, spec, search_path, taken))
     cat.tables[oid] = table
     return DdlResult(cat, "CREATE TABLE", created_table=table)
 
@@ -255,6 +268,14 @@ def drop_objects(stmt: exp.Drop, catalog: Catalog, search_path: list[str]) -> Dd
         if isinstance(found_rel, Sequence):
             del cat.sequences[found_rel.oid]
             continue
+        if found_rel.kind == "r":
+            constraint_ddl.drop_table_dependents(
+                cat,
+                found_rel,
+                constraint_ddl.dropping_oids(cat, targets, search_path),
+                bool(stmt.args.get("cascade")),
+                result.notices,
+            )
         for view in _dependent_views(cat, found_rel, search_path):
             if not stmt.args.get("cascade"):
                 noun = "view" if found_rel.kind == "v" else "table"

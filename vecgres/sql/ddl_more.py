@@ -10,7 +10,7 @@ from sqlglot import exp
 from vecgres import errors
 from vecgres.catalog.model import Catalog, Column, Index, Table
 from vecgres.result import Result
-from vecgres.sql import ddl, extension_ddl, index_ddl
+from vecgres.sql import constraint_ddl, ddl, extension_ddl, index_ddl
 from vecgres.sql.bind import bind_query
 from vecgres.sql.dialect import DIALECT
 from vecgres.sql.grants import ident
@@ -65,7 +65,11 @@ def run(session: Session, ast: exp.Expr) -> Result:
             table = cat.resolve_table(node.name, node.db or None, path)
             session.lock_table(table)
             oids.append(table.oid)
-            index_ddl.truncate_notices(session, table)
+        oids = constraint_ddl.truncate_targets(
+            session, cat, oids, str(ast.args.get("option") or "").upper() == "CASCADE"
+        )
+        for oid in oids:
+            index_ddl.truncate_notices(session, cat.tables[oid])
         return session._apply_ddl(ddl.DdlResult(catalog, "TRUNCATE TABLE", truncated_tables=oids))
     if isinstance(ast, exp.Alter):
         return _alter(session, ast)
@@ -81,6 +85,9 @@ def run(session: Session, ast: exp.Expr) -> Result:
                 else str(ast.expression or "")
             )
         ).strip()
+        done = constraint_ddl.command(session, text)
+        if done is not None:
+            return done
         if extension_ddl.is_extension_statement(text):
             return extension_ddl.run(session, text)
         m = _SET_STORAGE.match(text)
@@ -180,7 +187,9 @@ def _alter(session: Session, ast: exp.Alter) -> Result:
         return _skipped_alter(session)
     cat, table = altered
     for action in ast.args.get("actions") or []:
-        if isinstance(action, exp.ColumnDef):
+        if constraint_ddl.is_constraint_action(action):
+            constraint_ddl.alter_action(session, cat, table, action, ast)
+        elif isinstance(action, exp.ColumnDef):
             _add_column(session, table, action)
         elif isinstance(action, exp.Drop):
             dropped = action.args.get("tables") or [action.this]
@@ -195,6 +204,7 @@ def _alter(session: Session, ast: exp.Alter) -> Result:
             if any(name in idx.columns for idx in table.indexes if idx.primary):
                 table.indexes = [i for i in table.indexes if name not in i.columns]
             table.indexes = [i for i in table.indexes if name not in i.columns]
+            constraint_ddl.drop_column(session, cat, table, col, bool(action.args.get("cascade")))
             table.columns = [c for c in table.columns if c.name != name]
             if not table.columns:
                 raise errors.FeatureNotSupported("cannot drop the last column of a table")
@@ -208,6 +218,7 @@ def _alter(session: Session, ast: exp.Alter) -> Result:
                 raise errors.DuplicateColumn(
                     f'column "{new}" of relation "{table.name}" already exists'
                 )
+            constraint_ddl.rename_column(table, old, new)
             col.name = new
             for idx in table.indexes:
                 idx.columns = [new if c == old else c for c in idx.columns]

@@ -18,6 +18,7 @@ from vecgres.executor.relation import ROWID, duck_names, storage_schema
 from vecgres.index import expression as index_expression
 from vecgres.index import sparse as sparse_index
 from vecgres.result import ColumnInfo, Result
+from vecgres.sql import foreign_keys
 from vecgres.sql.bind import BoundQuery, bind_query, expr_type, literal, rel_name
 from vecgres.sql.dialect import DIALECT, DUCK
 from vecgres.sql.literals import typed_literal
@@ -228,6 +229,11 @@ def _allocate(session: Session, table: Table, rows: pa.Table) -> pa.RecordBatch:
         *(to_storage(c, col.type) for c, col in zip(rows.columns, table.columns, strict=True)),
     ]
     batch = pa.Table.from_arrays(arrays, schema=storage_schema(table)).combine_chunks()
+    if table.constraints:
+        from vecgres.sql import checks
+
+        checks.check_rows(session, table, rows, batch)
+        foreign_keys.check_new_rows(session, table, rows)
     if table.indexes:
         sparse_index.check_batch(table, batch)  # pgvector's per-row index limits
         index_expression.check_batch(table, batch)  # index expressions evaluated per row
@@ -540,6 +546,7 @@ def _run_insert(
         rows, replaced, updated = _on_conflict(session, table, alias, conflict, rows, params)
     session.db.keys.check(table, rows, pending, replaced)
     batch = _allocate(session, table, rows)
+    before = foreign_keys.rows_before(session, table, replaced)  # referenced keys it changes
     if replaced.size:
         pending.deletes.append(replaced)
     pending.inserts.append(batch)
@@ -548,6 +555,8 @@ def _run_insert(
     if updated is not None and updated.num_rows:
         upd_batch = _allocate(session, table, updated)
         pending.inserts.append(upd_batch)
+        if before is not None:
+            foreign_keys.after_change(session, table, before, updated)
         count += updated.num_rows
         all_rows = pa.concat_tables(
             [
@@ -770,6 +779,8 @@ def run_delete(
     if rowids.size:
         session.txn.writes(table.oid).deletes.append(rowids)
     rows = rows.rename_columns([ROWID, *(c.name for c in table.columns)])
+    if rowids.size:
+        foreign_keys.after_change(session, table, rows)
     result = _returning(session, ast, table, alias, rows, params)
     result._tag = f"DELETE {rowids.size}"
     return result
@@ -850,6 +861,7 @@ def run_update(
         pending.deletes.append(old)
         batch = _allocate(session, table, rows)
         pending.inserts.append(batch)
+        foreign_keys.after_change(session, table, old_keys, rows)
         ret_rows = pa.Table.from_batches([batch]).rename_columns([ROWID, *rows.schema.names])
     else:
         ret_rows = rows

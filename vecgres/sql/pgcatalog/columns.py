@@ -169,6 +169,18 @@ RELATIONS: Final[dict[tuple[str, str], tuple[int, str, tuple[Column, ...]]]] = {
             ("constraint_name", "name", False, False),
         ),
     ),
+    ("information_schema", "constraint_table_usage"): (
+        13305,
+        "v",
+        (
+            ("table_catalog", "name", False, False),
+            ("table_schema", "name", False, False),
+            ("table_name", "name", False, False),
+            ("constraint_catalog", "name", False, False),
+            ("constraint_schema", "name", False, False),
+            ("constraint_name", "name", False, False),
+        ),
+    ),
     ("information_schema", "domains"): (
         13320,
         "v",

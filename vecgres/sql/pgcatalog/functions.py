@@ -17,6 +17,7 @@ from vecgres import errors
 from vecgres.catalog.model import Index, Sequence, Table
 from vecgres.executor.duck import error_payload
 from vecgres.sql.pgcatalog import builtins as b
+from vecgres.sql.pgcatalog import constraint_rows
 from vecgres.sql.pgcatalog import pgvector_objects as pgv
 from vecgres.sql.pgcatalog.columns import RELATIONS
 from vecgres.sql.pgcatalog.render import (
@@ -333,9 +334,13 @@ class Functions:
             for idx in table.indexes:
                 if constraint_oid(idx) == oid:
                     return constraint_def(table, idx)
-        return None
+        return constraint_rows.definition(self._state().catalog, oid, False)
 
     def pg_get_constraintdef_2(self, oid: int | None, pretty: bool | None) -> str | None:
+        if pretty and oid is not None:
+            found = constraint_rows.definition(self._state().catalog, oid, True)
+            if found is not None:
+                return found
         return self.pg_get_constraintdef_1(oid)
 
     def pg_get_viewdef_1(self, oid: int | None) -> str | None:

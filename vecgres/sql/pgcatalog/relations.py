@@ -84,7 +84,7 @@ TRULY_EMPTY = frozenset(
             "pg_conversion",
         )
     }
-    | {("information_schema", "referential_constraints"), ("information_schema", "triggers")}
+    | {("information_schema", "triggers")}
 )
 
 

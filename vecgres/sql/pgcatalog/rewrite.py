@@ -59,7 +59,6 @@ _CONSTANT: dict[str, exp.Expr] = {
 _MISSING = frozenset(
     {
         "pg_get_keywords",  # in a select list; in FROM it is the keyword list
-        "pg_partition_ancestors",
         "pg_partition_tree",
         "pg_get_function_sqlbody",
         "pg_show_all_settings",
@@ -127,6 +126,16 @@ def rewrite(ast: exp.Expr) -> None:
             index = bracket.expressions[0]
             bracket.set("expressions", [exp.Add(this=index, expression=exp.Literal.number(1))])
     for table in found.get(exp.Table, []):
+        if (
+            isinstance(table.this, exp.Anonymous)
+            and table.this.name.lower() == "pg_partition_ancestors"
+            and len(table.this.expressions) == 1
+        ):
+            # no partitioning: a table's only "ancestor" is itself (psql's \d asks)
+            assert isinstance(table, exp.Table)
+            found[exp.Func] = [f for f in found.get(exp.Func, []) if f is not table.this]
+            table.replace(_ancestors(table))
+            continue
         if isinstance(table.this, exp.Anonymous) and table.this.name.lower() == "pg_get_keywords":
             assert isinstance(table, exp.Table)
             found[exp.Func] = [f for f in found.get(exp.Func, []) if f is not table.this]
@@ -352,6 +361,8 @@ def _function(func: exp.Func, shift: bool = True) -> None:
             # and pgvector's functions have no comments): NULL for a name
             args = [exp.TryCast(this=args[0], to=exp.DataType.build("BIGINT")), args[1]]
         func.replace(_call(udf_name(name, len(args)), args))
+    elif name == "pg_partition_ancestors" and len(args) == 1:
+        func.replace(_call(udf_name("regclass_in", 1), [args[0]]))
     elif name == "_pg_expandarray" and len(args) == 1:
         func.replace(_expandarray(args[0]))
     elif name in _MISSING or (name.startswith("pg_") and name in _unsupported()):
@@ -568,6 +579,24 @@ def _srf_subquery(table: exp.Table) -> exp.Expr:
     if args and _is_vector_column(args[0]):
         call = exp.Sub(this=call, expression=exp.Literal.number(1))
     select = exp.select(exp.alias_(call, column, quoted=True))
+    return exp.Subquery(this=select, alias=exp.TableAlias(this=exp.to_identifier(name)))
+
+
+def _ancestors(table: exp.Table) -> exp.Expr:
+    """``FROM pg_partition_ancestors(rel)`` without partitions: one row, ``relid`` = rel."""
+    arg = table.this.expressions[0]
+    value = _call(udf_name("regclass_in", 1), [arg]) if isinstance(arg, exp.Literal) else arg
+    alias = table.args.get("alias")
+    name = (
+        alias.name if isinstance(alias, exp.TableAlias) and alias.name else "pg_partition_ancestors"
+    )
+    given = [c.name for c in alias.columns] if isinstance(alias, exp.TableAlias) else []
+    names = given + ["relid", "ordinality"][len(given) :]
+    # WITH ORDINALITY AS a(relid, depth): the one row is the first
+    values = [value, exp.Literal.number(1)][: max(len(given), 1)]
+    select = exp.select(
+        *[exp.alias_(v, n, quoted=True) for v, n in zip(values, names[: len(values)], strict=True)]
+    )
     return exp.Subquery(this=select, alias=exp.TableAlias(this=exp.to_identifier(name)))
 
 

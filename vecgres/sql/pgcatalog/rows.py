@@ -22,6 +22,7 @@ from vecgres.codec.arrow import arrow_type
 from vecgres.config import GUCS
 from vecgres.sql import acl
 from vecgres.sql.pgcatalog import builtins as b
+from vecgres.sql.pgcatalog import constraint_rows
 from vecgres.sql.pgcatalog import pgvector_objects as pgv
 from vecgres.sql.pgcatalog.columns import RELATIONS
 from vecgres.sql.pgcatalog.depend import pg_depend
@@ -302,6 +303,7 @@ def _pg_class(st: CatalogState) -> Iterator[Row]:
             relhasindex=bool(table.indexes),
             relhasrules=kind == "v",
             relacl=acl.items(table.acl, table.owner),
+            **constraint_rows.class_flags(st.catalog, table),
         )
         for idx in table.indexes:
             options = [f"{k}={v}" for k, v in idx.options.items()] or None
@@ -471,6 +473,7 @@ def _pg_constraint(st: CatalogState) -> Iterator[Row]:
                 "connoinherit": True,
                 "conkey": index_key_attnums(table, idx),
             }
+    yield from constraint_rows.pg_constraint(st)
 
 
 def _has_vector(st: CatalogState) -> bool:
@@ -1273,6 +1276,7 @@ def _is_table_constraints(st: CatalogState) -> Iterator[Row]:
                 "enforced": "YES",
                 "nulls_distinct": "YES" if not idx.primary else None,
             }
+    yield from constraint_rows.table_constraints(st)
 
 
 def _is_key_column_usage(st: CatalogState) -> Iterator[Row]:
@@ -1289,6 +1293,7 @@ def _is_key_column_usage(st: CatalogState) -> Iterator[Row]:
                     "column_name": col,
                     "ordinal_position": pos,
                 }
+    yield from constraint_rows.key_column_usage(st)
 
 
 def _is_constraint_column_usage(st: CatalogState) -> Iterator[Row]:
@@ -1305,6 +1310,7 @@ def _is_constraint_column_usage(st: CatalogState) -> Iterator[Row]:
                     "constraint_schema": table.schema,
                     "constraint_name": idx.constraint_name or idx.name,
                 }
+    yield from constraint_rows.constraint_column_usage(st)
 
 
 def _is_constraint_table_usage(st: CatalogState) -> Iterator[Row]:
@@ -1318,6 +1324,7 @@ def _is_constraint_table_usage(st: CatalogState) -> Iterator[Row]:
                 "constraint_schema": table.schema,
                 "constraint_name": idx.constraint_name or idx.name,
             }
+    yield from constraint_rows.constraint_table_usage(st)
 
 
 def _is_views(st: CatalogState) -> Iterator[Row]:
@@ -1416,6 +1423,8 @@ _BUILDERS: dict[tuple[str, str], Callable[[CatalogState], Iterator[Row]]] = {
     ("information_schema", "key_column_usage"): _is_key_column_usage,
     ("information_schema", "constraint_column_usage"): _is_constraint_column_usage,
     ("information_schema", "constraint_table_usage"): _is_constraint_table_usage,
+    ("information_schema", "check_constraints"): constraint_rows.check_constraints,
+    ("information_schema", "referential_constraints"): constraint_rows.referential_constraints,
     ("information_schema", "views"): _is_views,
     ("information_schema", "routines"): _is_routines,
 }
