@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -300,6 +302,7 @@ class Connection:
         self._session: Session = db.session()
         self.autocommit = False
         self.closed = False
+        self._scratch: str | None = None  # a ":memory:" database's directory
 
     def _check(self) -> None:
         if self.closed:
@@ -342,6 +345,8 @@ class Connection:
                 self._session.close()
             finally:
                 self._db.close()
+                if self._scratch is not None:
+                    shutil.rmtree(self._scratch, ignore_errors=True)
 
     def __enter__(self) -> Connection:
         return self
@@ -357,6 +362,22 @@ class Connection:
             self.close()
 
 
+MEMORY = ":memory:"
+
+
 def connect(path: str | Path = "vecgres-data", **settings: Any) -> Connection:
-    db = Database.open(path, Settings(**settings) if settings else None)
-    return Connection(db)
+    """``":memory:"`` (as sqlite3 and DuckDB spell it) is a private database in a
+    temporary directory that is removed when the connection closes."""
+    scratch: str | None = None
+    if str(path) == MEMORY:
+        scratch = tempfile.mkdtemp(prefix="vecgres-memory-")
+        path = scratch
+    try:
+        db = Database.open(path, Settings(**settings) if settings else None)
+    except BaseException:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    con = Connection(db)
+    con._scratch = scratch
+    return con
