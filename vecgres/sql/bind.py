@@ -160,11 +160,16 @@ def literal(value: object, t: SqlType) -> exp.Expr:
         from vecgres.sql.vector_rewrite import value_literal
 
         return value_literal(value, t)
-    if t.name == "unknown" or (t.name == "text" and isinstance(value, str)):
+    if t.name == "unknown" or (t.name == "text" and not t.is_array and isinstance(value, str)):
         if isinstance(value, str):
             return exp.Literal.string(value)
         return _python_literal(value)
     if isinstance(value, str):
+        # a text-format value: arrays ('{a,b}') and bytea ('\x01') in PostgreSQL's
+        # format, which DuckDB's cast does not read
+        typed = typed_literal(value, t) if t.is_array or t.name == "bytea" else None
+        if typed is not None:
+            return typed
         return exp.cast(exp.Literal.string(value), duck_type(t), dialect="duckdb")
     return exp.cast(_python_literal(value), duck_type(t), dialect="duckdb")
 

@@ -1092,17 +1092,25 @@ _TYPE_COLUMN_NAMES = {
 
 
 def alias_unnest_columns(ast: exp.Expr) -> None:
-    """``FROM unnest(x) v`` names its one column ``v``, as PostgreSQL does."""
+    """``FROM unnest(x) v`` names its one column ``v``, as PostgreSQL does; without an
+    alias the columns are ``unnest`` (several arrays: ``unnest`` each, which the star
+    expansion needs spelled out to count them)."""
     for node in ast.find_all(exp.Unnest):
+        if not isinstance(node.parent, exp.From | exp.Join):
+            continue
         alias = node.args.get("alias")
-        if (
-            isinstance(alias, exp.TableAlias)
-            and alias.this is not None
-            and not alias.columns
-            and len(node.expressions) == 1
-            and isinstance(node.parent, exp.From | exp.Join)
-        ):
+        if isinstance(alias, exp.TableAlias) and alias.columns:
+            continue
+        if not (isinstance(alias, exp.TableAlias) and alias.this is not None):
+            alias = exp.TableAlias(this=exp.to_identifier("unnest"))
+            node.set("alias", alias)
+        if len(node.expressions) == 1:
             alias.set("columns", [exp.to_identifier(alias.name)])
+        else:
+            alias.set(
+                "columns",
+                [exp.to_identifier(f"unnest{i or ''}") for i in range(len(node.expressions))],
+            )
 
 
 def rewrite_array_fill(node: exp.Anonymous) -> exp.Expr | None:
