@@ -201,7 +201,11 @@ def named(batch: pa.RecordBatch, table: Table) -> pa.Table:
     data = pa.Table.from_batches([batch])
     by_field = {col.field_name: col.name for col in table.columns}
     names = [by_field.get(name, name) for name in data.schema.names]
-    return data.rename_columns(names)
+    data = data.rename_columns(names)
+    for col in table.columns:
+        if col.name not in names:  # a batch written before ALTER COLUMN ... TYPE
+            data = data.append_column(col.name, pa.nulls(data.num_rows))
+    return data
 
 
 def key_text(key: Any) -> str:

@@ -10,7 +10,7 @@ from sqlglot import exp
 from vecgres import errors
 from vecgres.catalog.model import Catalog, Column, Index, Table
 from vecgres.result import Result
-from vecgres.sql import ddl, extension_ddl, index_ddl
+from vecgres.sql import alter_column, alter_objects, ddl, extension_ddl, index_ddl
 from vecgres.sql.bind import bind_query
 from vecgres.sql.dialect import DIALECT
 from vecgres.sql.grants import ident
@@ -86,6 +86,8 @@ def run(session: Session, ast: exp.Expr) -> Result:
         m = _SET_STORAGE.match(text)
         if m:
             return _set_storage(session, m)
+        if alter_objects.is_set_schema(text):
+            return alter_objects.set_schema(session, text)
         raise errors.FeatureNotSupported(
             f"statement is not supported yet: {text.split()[0] if text else ''}"
         )
@@ -172,6 +174,8 @@ def _skipped_alter(session: Session) -> Result:
 
 
 def _alter(session: Session, ast: exp.Alter) -> Result:
+    if (ast.args.get("kind") or "").upper() == "INDEX":
+        return alter_objects.alter_index(session, ast)
     if (ast.args.get("kind") or "TABLE").upper() != "TABLE":
         raise errors.FeatureNotSupported(f"ALTER {ast.args.get('kind')} is not supported yet")
     target = ast.this
@@ -179,8 +183,12 @@ def _alter(session: Session, ast: exp.Alter) -> Result:
     if altered is None:
         return _skipped_alter(session)
     cat, table = altered
+    before, changes = session._catalog().tables[table.oid], []
     for action in ast.args.get("actions") or []:
-        if isinstance(action, exp.ColumnDef):
+        if isinstance(action, exp.AlterColumn) and action.args.get("dtype") is not None:
+            change = alter_column.change_type(cat, table, action)
+            changes += [change] if change is not None else []
+        elif isinstance(action, exp.ColumnDef):
             _add_column(session, table, action)
         elif isinstance(action, exp.Drop):
             dropped = action.args.get("tables") or [action.this]
@@ -225,13 +233,15 @@ def _alter(session: Session, ast: exp.Alter) -> Result:
             elif action.args.get("default") is not None:
                 col.default = action.args["default"].sql(dialect=DIALECT)
             elif action.args.get("allow_null") is not None:
-                col.not_null = not action.args["allow_null"]
+                alter_column.set_not_null(session, table, col, not action.args["allow_null"])
             else:
                 raise errors.FeatureNotSupported("this ALTER COLUMN form is not supported yet")
         else:
             raise errors.FeatureNotSupported(
                 f"ALTER TABLE {type(action).__name__} is not supported yet"
             )
+    if changes:
+        alter_column.rewrite(session, before, table, changes)
     return session._apply_ddl(ddl.DdlResult(cat, "ALTER TABLE"))
 
 
@@ -271,6 +281,11 @@ def _set_storage(session: Session, m: re.Match[str]) -> Result:
 
 def _add_column(session: Session, table: Table, action: exp.ColumnDef) -> None:
     name = action.name
+    if table.column(name) is not None and action.args.get("exists"):
+        session.notice(
+            f'column "{name}" of relation "{table.name}" already exists, skipping', "42701"
+        )
+        return
     if table.column(name) is not None:
         raise errors.DuplicateColumn(f'column "{name}" of relation "{table.name}" already exists')
     kind = action.args.get("kind")
