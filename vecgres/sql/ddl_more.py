@@ -10,7 +10,7 @@ from sqlglot import exp
 from vecgres import errors
 from vecgres.catalog.model import Catalog, Column, Index, Table
 from vecgres.result import Result
-from vecgres.sql import alter_column, alter_objects, ddl, extension_ddl, index_ddl
+from vecgres.sql import alter_column, alter_objects, create_as, ddl, extension_ddl, index_ddl
 from vecgres.sql.bind import bind_query
 from vecgres.sql.dialect import DIALECT
 from vecgres.sql.grants import ident
@@ -25,6 +25,8 @@ def run(session: Session, ast: exp.Expr) -> Result:
     path = session.settings.search_path()
     if isinstance(ast, exp.Create):
         kind = (ast.kind or "").upper()
+        if kind == "TABLE" and isinstance(ast.expression, exp.Query):
+            return create_as.create_table_as(session, ast)
         if kind == "TABLE":
             return session._apply_ddl(ddl.create_table(ast, catalog, path))
         if kind == "SCHEMA":
@@ -69,6 +71,8 @@ def run(session: Session, ast: exp.Expr) -> Result:
         return session._apply_ddl(ddl.DdlResult(catalog, "TRUNCATE TABLE", truncated_tables=oids))
     if isinstance(ast, exp.Alter):
         return _alter(session, ast)
+    if isinstance(ast, exp.Select) and ast.args.get("into") is not None:
+        return create_as.select_into(session, ast)
     if isinstance(ast, exp.Command) and ast.name.upper() == "REINDEX":
         return index_ddl.reindex(session, f"REINDEX {ast.expression.name}")
     if isinstance(ast, exp.Command):
