@@ -8,6 +8,7 @@ from sqlglot import exp
 
 from vecgres import errors
 from vecgres.catalog.model import Catalog, Column, Index, Sequence, Table
+from vecgres.sql import create_like
 from vecgres.sql.dialect import DIALECT
 from vecgres.sql.typemap import SERIAL_TYPES, sql_type
 from vecgres.types import SqlType
@@ -70,8 +71,16 @@ def create_table(stmt: exp.Create, catalog: Catalog, search_path: list[str]) -> 
     primary: list[str] | None = None
     uniques: list[list[str]] = []
     next_id = 1
+    likes: list[create_like.Like] = []
     for item in schema_node.expressions:
-        if isinstance(item, exp.ColumnDef):
+        if isinstance(item, exp.LikeProperty):
+            likes.append(create_like.like_of(item, catalog, search_path))
+            for copied in likes[-1].columns(next_id):
+                if any(c.name == copied.name for c in columns):
+                    raise errors.DuplicateColumn(f'column "{copied.name}" specified more than once')
+                columns.append(copied)
+                next_id += 1
+        elif isinstance(item, exp.ColumnDef):
             col_name = item.name
             if any(c.name == col_name for c in columns):
                 raise errors.DuplicateColumn(f'column "{col_name}" specified more than once')
@@ -174,6 +183,8 @@ def create_table(stmt: exp.Create, catalog: Catalog, search_path: list[str]) -> 
         table.indexes.append(
             Index(cat.allocate_oid(), idx_name, cols, unique=True, constraint_name=idx_name)
         )
+    for like in likes:
+        like.copy_indexes(cat, table)
     cat.tables[oid] = table
     return DdlResult(cat, "CREATE TABLE", created_table=table)
 
