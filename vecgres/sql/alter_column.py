@@ -24,7 +24,7 @@ from vecgres.codec.arrow import storage_type
 from vecgres.executor.relation import ROWID, VISIBLE, table_view
 from vecgres.sql.bind import bind_query
 from vecgres.sql.index_ddl import DEFAULT_OPCLASS, OPCLASSES, is_ann
-from vecgres.sql.typemap import sql_type, type_from_duck
+from vecgres.sql.typemap import sql_type
 from vecgres.sql.writes import _allocate, _prepare_rows
 from vecgres.types import SqlType
 
@@ -103,10 +103,9 @@ def change_type(cat: Catalog, table: Table, action: exp.AlterColumn) -> TypeChan
     new_type = sql_type(action.args["dtype"])
     using = action.args.get("using") or None
     if using is None and not assignment_castable(col.type, new_type):
-        shown = new_type.format()
         raise errors.DatatypeMismatch(
-            f'column "{name}" cannot be cast automatically to type {shown}',
-            hint=f'You might need to specify "USING {name}::{shown}".',
+            f'column "{name}" cannot be cast automatically to type {_type_be(new_type)}',
+            hint=f'You might need to specify "USING {name}::{new_type.format()}".',
         )
     _check_indexes(cat, table, col, new_type)
     old = copy(col)
@@ -117,6 +116,11 @@ def change_type(cat: Catalog, table: Table, action: exp.AlterColumn) -> TypeChan
     table.next_column_id += 1
     col.missing = None  # every row gets a value of its own
     return TypeChange(old, col, using)
+
+
+def _type_be(t: SqlType) -> str:
+    """The type as PostgreSQL's format_type_be names it: without its typmod."""
+    return SqlType(t.name, -1, t.is_array).format()
 
 
 def _binary_coercible(old: SqlType, new: SqlType) -> bool:
@@ -137,6 +141,7 @@ def _check_indexes(cat: Catalog, table: Table, col: Column, new_type: SqlType) -
     """ANN indexes on the column are rebuilt (a new OID, so their files and cached
     searches go) when their operator class takes the new type, else the change fails
     as PostgreSQL's re-creation of the index would."""
+    shown = _type_be(new_type)
     for idx in table.indexes:
         if col.name not in idx.columns or not is_ann(idx.method):
             continue
@@ -150,13 +155,13 @@ def _check_indexes(cat: Catalog, table: Table, col: Column, new_type: SqlType) -
             if DEFAULT_OPCLASS.get(idx.method, {}).get(col.type.name) == opclass:
                 # a default opclass is not part of the index definition PostgreSQL replays
                 raise errors.UndefinedObject(
-                    f"data type {new_type.format()} has no default operator class for "
+                    f"data type {shown} has no default operator class for "
                     f'access method "{idx.method}"',
                     hint="You must specify an operator class for the index or define a "
                     "default operator class for the data type.",
                 )
             raise errors.DatatypeMismatch(
-                f'operator class "{opclass}" does not accept data type {new_type.format()}'
+                f'operator class "{opclass}" does not accept data type {shown}'
             )
         if new_type.dims is None and new_type.name != "sparsevec":
             raise errors.InternalError("column does not have dimensions")
@@ -182,6 +187,18 @@ def rewrite(session: Session, old: Table, new: Table, changes: list[TypeChange])
         columns.append(col)
     query = exp.select(*items).from_(exp.table_(old.name, db=old.schema, quoted=True))
     bound = bind_query(query, session._bind_context(), session._parse_view, [])
+    # the USING results' types (DuckDB's where analysis cannot tell) before any row runs
+    described = session._describe_by_running(type("P", (), {"bound": bound})())
+    for position, col in enumerate(columns):
+        change = converted.get(col.id)
+        if change is None or change.using is None:
+            continue
+        if not assignment_castable(described[position].type, col.type):
+            raise errors.DatatypeMismatch(
+                f'result of USING clause for column "{change.old.name}" cannot be cast '
+                f"automatically to type {_type_be(col.type)}",
+                hint="You might need to add an explicit cast.",
+            )
     snap = session.db.snapshot()
     assert session.txn is not None
     pending = session.txn.pending.get(old.oid)
@@ -190,21 +207,9 @@ def rewrite(session: Session, old: Table, new: Table, changes: list[TypeChange])
         src = session.duck.arrow(bound.render([]))
     finally:
         session.duck.clear()
-    source_types = list(bound.output_types)
-    for position, col in enumerate(columns):
-        change = converted.get(col.id)
-        if change is None or change.using is None:
-            continue
-        given = source_types[position] if position < len(source_types) else None
-        if given is None:
-            given = type_from_duck(str(src.schema.field(position).type))
-        if not assignment_castable(given, col.type):
-            raise errors.DatatypeMismatch(
-                f'result of USING clause for column "{change.old.name}" cannot be cast '
-                f"automatically to type {col.type.format()}",
-                hint="You might need to add an explicit cast.",
-            )
-    rows = _prepare_rows(session, new, columns, src, fill_defaults=True, source_types=source_types)
+    rows = _prepare_rows(
+        session, new, columns, src, fill_defaults=True, source_types=list(bound.output_types)
+    )
     data, masked = table_view(old, snap.table(old.oid), pending, stored=True)
     if masked:
         data = data.filter(data.column(VISIBLE))
