@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Final
 from sqlglot import exp
 
 from vecgres import errors
+from vecgres.catalog.model import Catalog, Table
 from vecgres.result import Result
 from vecgres.sql import ddl
 from vecgres.sql.grants import ident
@@ -31,8 +32,10 @@ def alter_index(session: Session, ast: exp.Alter) -> Result:
         if found is not None:
             break
     if found is None:
-        if catalog.resolve(target.name, target.db or None, session.settings.search_path()):
-            raise errors.WrongObjectType(f'"{target.name}" is not an index')
+        relation = catalog.resolve(target.name, target.db or None, session.settings.search_path())
+        if isinstance(relation, Table):
+            # PostgreSQL's RenameRelation renames whatever relation ALTER INDEX names
+            return _rename_table(session, catalog, relation, actions[0].this.name)
         if ast.args.get("exists"):
             session.notice(f'relation "{target.name}" does not exist, skipping')
             return Result(None, None, "ALTER INDEX", notices=session._take_notices())
@@ -48,6 +51,15 @@ def alter_index(session: Session, ast: exp.Alter) -> Result:
             idx.name = new
             if idx.constraint_name == index.name:
                 idx.constraint_name = new
+    return session._apply_ddl(ddl.DdlResult(cat, "ALTER INDEX"))
+
+
+def _rename_table(session: Session, catalog: Catalog, table: Table, new: str) -> Result:
+    if catalog.name_taken(table.schema, new):
+        raise errors.DuplicateTable(f'relation "{new}" already exists')
+    session.lock_table(table)
+    cat = catalog.edit()
+    cat.tables[table.oid].name = new
     return session._apply_ddl(ddl.DdlResult(cat, "ALTER INDEX"))
 
 
@@ -71,7 +83,7 @@ def set_schema(session: Session, text: str) -> Result:
     name = ident(m.group(3))
     schema = ident(m.group(2)) if m.group(2) else None
     found = catalog.resolve(name, schema, session.settings.search_path())
-    if found is None or not hasattr(found, "columns"):
+    if not isinstance(found, Table):
         if m.group(1):
             session.notice(f'relation "{name}" does not exist, skipping')
             return Result(None, None, "ALTER TABLE", notices=session._take_notices())
