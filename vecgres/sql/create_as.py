@@ -81,7 +81,12 @@ def _create(
     for position, (col_name, info) in enumerate(zip(names, described, strict=True), start=1):
         if any(c.name == col_name for c in columns):
             raise errors.DuplicateColumn(f'column "{col_name}" specified more than once')
-        columns.append(Column(position, col_name, _storable(info.type)))
+        col_type = _storable(info.type)
+        known = position <= len(bound.output_types) and bound.output_types[position - 1]
+        if not known and col_type.name == "numeric":
+            # DuckDB gives every decimal a precision; PostgreSQL's computed numerics have none
+            col_type = SqlType("numeric", -1, col_type.is_array)
+        columns.append(Column(position, col_name, col_type))
     cat = catalog.edit()
     table = Table(cat.allocate_oid(), schema, name, columns, len(columns) + 1)
     rows = None
