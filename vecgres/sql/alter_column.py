@@ -23,6 +23,7 @@ from vecgres import errors
 from vecgres.codec.arrow import storage_type
 from vecgres.executor.relation import ROWID, VISIBLE, table_view
 from vecgres.sql.bind import bind_query
+from vecgres.sql.dialect import DIALECT
 from vecgres.sql.index_ddl import DEFAULT_OPCLASS, OPCLASSES, is_ann
 from vecgres.sql.typemap import sql_type
 from vecgres.sql.writes import _allocate, _prepare_rows
@@ -88,12 +89,13 @@ class TypeChange:
     """One column whose stored values the statement converts."""
 
     old: Column  # as the table had it before the statement
-    new: Column  # in the edited catalog (new column id, new type)
+    new: Column  # in the edited catalog (new type; a new column id when rewritten)
     using: exp.Expr | None
+    rewritten: bool  # False: the stored values stay valid as they are
 
 
-def change_type(cat: Catalog, table: Table, action: exp.AlterColumn) -> TypeChange | None:
-    """Change the column's type in the edited catalog; the rows to convert, if any."""
+def change_type(cat: Catalog, table: Table, action: exp.AlterColumn) -> TypeChange:
+    """Change the column's type in the edited catalog."""
     from copy import copy
 
     name = action.this.name
@@ -111,11 +113,22 @@ def change_type(cat: Catalog, table: Table, action: exp.AlterColumn) -> TypeChan
     old = copy(col)
     col.type = new_type
     if using is None and _binary_coercible(old.type, new_type):
-        return None
+        return TypeChange(old, col, using, rewritten=False)
     col.id = table.next_column_id
     table.next_column_id += 1
     col.missing = None  # every row gets a value of its own
-    return TypeChange(old, col, using)
+    return TypeChange(old, col, using, rewritten=True)
+
+
+def finish(
+    session: Session, cat: Catalog, old: Table, new: Table, changes: list[TypeChange]
+) -> None:
+    """After every action of the statement: check what depends on the changed columns,
+    then convert the stored rows if any change needs it."""
+    check_dependents(cat, new, changes)
+    rewritten = [change for change in changes if change.rewritten]
+    if rewritten:
+        rewrite(session, old, new, rewritten)
 
 
 def _type_be(t: SqlType) -> str:
@@ -166,6 +179,33 @@ def _check_indexes(cat: Catalog, table: Table, col: Column, new_type: SqlType) -
         if new_type.dims is None and new_type.name != "sparsevec":
             raise errors.InternalError("column does not have dimensions")
         idx.oid = cat.allocate_oid()
+
+
+def check_dependents(cat: Catalog, table: Table, changes: list[TypeChange]) -> None:
+    """A view reading a changed column blocks the change; a default kept from before
+    must take the new type by an assignment cast (PostgreSQL stores it coerced to the
+    old type, so that is the cast it needs)."""
+    from vecgres.sql.ddl import _dependent_views
+
+    for change in changes:
+        before, col = change.old, change.new
+        kept_default = col.default is not None and col.default == before.default
+        if kept_default and not assignment_castable(before.type, col.type):
+            raise errors.DatatypeMismatch(
+                f'default for column "{col.name}" cannot be cast automatically to type '
+                f"{_type_be(col.type)}"
+            )
+        for view in _dependent_views(cat, table, [table.schema]):
+            parsed = DIALECT.parse(view.view_sql or "SELECT 1")[0]
+            if parsed is None:
+                continue
+            if any(isinstance(n, exp.Star) for n in parsed.find_all(exp.Star)) or any(
+                n.name == before.name for n in parsed.find_all(exp.Column)
+            ):
+                raise errors.FeatureNotSupported(
+                    "cannot alter type of a column used by a view or rule",
+                    detail=f'rule _RETURN on view {view.name} depends on column "{before.name}"',
+                )
 
 
 def rewrite(session: Session, old: Table, new: Table, changes: list[TypeChange]) -> None:

@@ -190,8 +190,7 @@ def _alter(session: Session, ast: exp.Alter) -> Result:
     before, changes = session._catalog().tables[table.oid], []
     for action in ast.args.get("actions") or []:
         if isinstance(action, exp.AlterColumn) and action.args.get("dtype") is not None:
-            change = alter_column.change_type(cat, table, action)
-            changes += [change] if change is not None else []
+            changes.append(alter_column.change_type(cat, table, action))
         elif isinstance(action, exp.ColumnDef):
             _add_column(session, table, action)
         elif isinstance(action, exp.Drop):
@@ -245,7 +244,7 @@ def _alter(session: Session, ast: exp.Alter) -> Result:
                 f"ALTER TABLE {type(action).__name__} is not supported yet"
             )
     if changes:
-        alter_column.rewrite(session, before, table, changes)
+        alter_column.finish(session, cat, before, table, changes)
     return session._apply_ddl(ddl.DdlResult(cat, "ALTER TABLE"))
 
 
