@@ -103,15 +103,12 @@ class KeyIndexes:
                         if not batch.num_rows:
                             continue
                         data = named(batch, table)
-                        rowids = data.column("_rowid").to_pylist()
-                        keep = (
-                            [r for r in rowids if r not in set(deleted.tolist())]
-                            if deleted.size
-                            else rowids
-                        )
-                        if len(keep) != len(rowids):
-                            mask = pa.array([r in set(keep) for r in rowids])
-                            data = data.filter(mask)
+                        if deleted.size:
+                            # one vectorized membership test (a set per row was quadratic)
+                            rowids = data.column("_rowid").to_numpy()
+                            alive = ~np.isin(rowids, deleted)
+                            if not alive.all():
+                                data = data.filter(pa.array(alive))
                         km.add(_keys(data, index), data.column("_rowid").to_pylist())
 
     def check(self, table: Table, rows: pa.Table, pending: Any, replaced: np.ndarray) -> None:

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlglot import exp
 
 from vecgres import errors
@@ -30,7 +32,7 @@ from vecgres.sql.writes import _allocate, _prepare_rows
 from vecgres.types import SqlType
 
 if TYPE_CHECKING:
-    from vecgres.catalog.model import Catalog, Column, Table
+    from vecgres.catalog.model import Catalog, Column, Index, Table
     from vecgres.engine import Session
 
 _NUMERIC = frozenset({"smallint", "integer", "bigint", "real", "double precision", "numeric"})
@@ -260,7 +262,21 @@ def rewrite(session: Session, old: Table, new: Table, changes: list[TypeChange])
     if rows.num_rows:
         writes.inserts.append(_allocate(session, new, rows))
     for index in new.unique_indexes:
-        session.db.keys.check_new_index(new, index, session)
+        # the rows just converted are the whole table now: its keys must be unique
+        if not _unique_keys(index, rows):
+            session.db.keys.check_new_index(new, index, session)  # names the duplicate
+
+
+def _unique_keys(index: Index, rows: pa.Table) -> bool:
+    """Whether no two rows share a non-null key (one Arrow group-by, no Python loop)."""
+    keys = rows.select(index.columns)
+    for name in index.columns:
+        keys = keys.filter(pc.is_valid(keys.column(name)))
+    try:
+        counts = keys.group_by(index.columns).aggregate([([], "count_all")])
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+        return False  # key types Arrow cannot group: the row-by-row check decides
+    return bool(counts.num_rows == keys.num_rows)
 
 
 def _ref(name: str) -> exp.Column:
