@@ -238,3 +238,35 @@ def test_add_column_if_not_exists_and_not_null_checks(tmp_path):
             session.execute("INSERT INTO t VALUES (2, NULL)")
     finally:
         db.close()
+
+
+def test_notices_and_tags_of_skipped_statements(tmp_path):
+    db = Database.open(str(tmp_path / "db"))
+    try:
+        session = db.session()
+        session.execute("CREATE TABLE t (id int PRIMARY KEY, v vector(2))")
+        session.execute("INSERT INTO t VALUES (1, '[1,2]'), (2, '[3,4]')")
+        created = session.execute("CREATE TABLE c AS SELECT * FROM t")
+        assert created.command_tag == "SELECT 2"
+        skipped = session.execute("CREATE TABLE IF NOT EXISTS c AS SELECT 1")
+        assert skipped.command_tag == "CREATE TABLE AS"
+        assert [(n.sqlstate, n.message) for n in skipped.notices] == [
+            ("42P07", 'relation "c" already exists, skipping')
+        ]
+        empty = session.execute("CREATE TABLE e AS SELECT * FROM t WITH NO DATA")
+        assert empty.command_tag == "CREATE TABLE AS"
+        into = session.execute("SELECT id INTO i FROM t WHERE id > 1")
+        assert into.command_tag == "SELECT 1"
+        index = session.execute("ALTER INDEX IF EXISTS nope RENAME TO x")
+        assert index.command_tag == "ALTER INDEX"
+        assert [n.message for n in index.notices] == ['relation "nope" does not exist, skipping']
+        moved = session.execute("ALTER TABLE IF EXISTS nope SET SCHEMA public")
+        assert moved.command_tag == "ALTER TABLE"
+        assert [n.message for n in moved.notices] == ['relation "nope" does not exist, skipping']
+        rows = session.execute("SELECT id, v::text FROM c ORDER BY id")
+        assert [r for b in rows.batches() for r in b.to_pylist()] == [
+            {"id": 1, "v": "[1,2]"},
+            {"id": 2, "v": "[3,4]"},
+        ]
+    finally:
+        db.close()
