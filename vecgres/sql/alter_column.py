@@ -101,6 +101,12 @@ def change_type(cat: Catalog, table: Table, action: exp.AlterColumn) -> TypeChan
     from copy import copy
 
     name = action.this.name
+    if table.kind == "v":
+        raise errors.WrongObjectType(
+            "ALTER action ALTER COLUMN ... SET DATA TYPE cannot be performed on relation "
+            f'"{table.name}"',
+            detail="This operation is not supported for views.",
+        )
     col = table.column(name)
     if col is None:
         raise errors.UndefinedColumn(f'column "{name}" of relation "{table.name}" does not exist')
