@@ -27,6 +27,7 @@ from vecgres.executor.relation import ROWID, VISIBLE, table_view
 from vecgres.sql.bind import bind_query
 from vecgres.sql.dialect import DIALECT
 from vecgres.sql.index_ddl import DEFAULT_OPCLASS, OPCLASSES, is_ann
+from vecgres.sql.pgcatalog.render import quote_ident
 from vecgres.sql.typemap import sql_type
 from vecgres.sql.writes import _allocate, _prepare_rows
 from vecgres.types import SqlType
@@ -115,7 +116,7 @@ def change_type(cat: Catalog, table: Table, action: exp.AlterColumn) -> TypeChan
     if using is None and not assignment_castable(col.type, new_type):
         raise errors.DatatypeMismatch(
             f'column "{name}" cannot be cast automatically to type {_type_be(new_type)}',
-            hint=f'You might need to specify "USING {name}::{new_type.format()}".',
+            hint=f'You might need to specify "USING {quote_ident(name)}::{new_type.format()}".',
         )
     _check_indexes(cat, table, col, new_type)
     old = copy(col)
