@@ -983,7 +983,7 @@ class Session:
 
 def _kind(ast: exp.Expr) -> str:
     if isinstance(ast, exp.Query):
-        return "query"
+        return "ddl" if ast.args.get("into") is not None else "query"  # SELECT INTO creates
     if isinstance(ast, exp.Insert):
         return "insert"
     if isinstance(ast, exp.Update):

@@ -116,15 +116,12 @@ class KeyIndexes:
                         if not batch.num_rows:
                             continue
                         data = named(batch, table)
-                        rowids = data.column("_rowid").to_pylist()
-                        keep = (
-                            [r for r in rowids if r not in set(deleted.tolist())]
-                            if deleted.size
-                            else rowids
-                        )
-                        if len(keep) != len(rowids):
-                            mask = pa.array([r in set(keep) for r in rowids])
-                            data = data.filter(mask)
+                        if deleted.size:
+                            # one vectorized membership test (a set per row was quadratic)
+                            rowids = data.column("_rowid").to_numpy()
+                            alive = ~np.isin(rowids, deleted)
+                            if not alive.all():
+                                data = data.filter(pa.array(alive))
                         km.add(_keys(data, index), data.column("_rowid").to_pylist())
 
     def check(self, table: Table, rows: pa.Table, pending: Any, replaced: np.ndarray) -> None:
@@ -214,7 +211,11 @@ def named(batch: pa.RecordBatch, table: Table) -> pa.Table:
     data = pa.Table.from_batches([batch])
     by_field = {col.field_name: col.name for col in table.columns}
     names = [by_field.get(name, name) for name in data.schema.names]
-    return data.rename_columns(names)
+    data = data.rename_columns(names)
+    for col in table.columns:
+        if col.name not in names:  # a batch written before ALTER COLUMN ... TYPE
+            data = data.append_column(col.name, pa.nulls(data.num_rows))
+    return data
 
 
 def key_text(key: Any) -> str:

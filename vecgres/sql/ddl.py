@@ -8,7 +8,7 @@ from sqlglot import exp
 
 from vecgres import errors
 from vecgres.catalog.model import Catalog, Column, Index, Sequence, Table
-from vecgres.sql import constraint_build, constraint_ddl
+from vecgres.sql import constraint_build, constraint_ddl, create_like
 from vecgres.sql.dialect import DIALECT
 from vecgres.sql.typemap import SERIAL_TYPES, sql_type
 from vecgres.types import SqlType
@@ -72,8 +72,16 @@ def create_table(stmt: exp.Create, catalog: Catalog, search_path: list[str]) -> 
     uniques: list[list[str]] = []
     specs: list[constraint_build.Spec] = []
     next_id = 1
+    likes: list[create_like.Like] = []
     for item in schema_node.expressions:
-        if isinstance(item, exp.ColumnDef):
+        if isinstance(item, exp.LikeProperty):
+            likes.append(create_like.like_of(item, catalog, search_path))
+            for copied in likes[-1].columns(next_id):
+                if any(c.name == copied.name for c in columns):
+                    raise errors.DuplicateColumn(f'column "{copied.name}" specified more than once')
+                columns.append(copied)
+                next_id += 1
+        elif isinstance(item, exp.ColumnDef):
             col_name = item.name
             if any(c.name == col_name for c in columns):
                 raise errors.DuplicateColumn(f'column "{col_name}" specified more than once')
@@ -187,6 +195,9 @@ def create_table(stmt: exp.Create, catalog: Catalog, search_path: list[str]) -> 
     taken = constraint_build.constraint_names(cat, schema)
     for spec in specs:
         table.constraints.append(constraint_build.build(cat, table, spec, search_path, taken))
+    for like in likes:
+        like.copy_indexes(cat, table)
+        like.copy_checks(cat, table)
     cat.tables[oid] = table
     return DdlResult(cat, "CREATE TABLE", created_table=table)
 

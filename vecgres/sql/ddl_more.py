@@ -10,7 +10,15 @@ from sqlglot import exp
 from vecgres import errors
 from vecgres.catalog.model import Catalog, Column, Index, Table
 from vecgres.result import Result
-from vecgres.sql import constraint_ddl, ddl, extension_ddl, index_ddl
+from vecgres.sql import (
+    alter_column,
+    alter_objects,
+    constraint_ddl,
+    create_as,
+    ddl,
+    extension_ddl,
+    index_ddl,
+)
 from vecgres.sql.bind import bind_query
 from vecgres.sql.dialect import DIALECT
 from vecgres.sql.grants import ident
@@ -25,6 +33,8 @@ def run(session: Session, ast: exp.Expr) -> Result:
     path = session.settings.search_path()
     if isinstance(ast, exp.Create):
         kind = (ast.kind or "").upper()
+        if kind == "TABLE" and isinstance(ast.expression, exp.Query):
+            return create_as.create_table_as(session, ast)
         if kind == "TABLE":
             return session._apply_ddl(ddl.create_table(ast, catalog, path))
         if kind == "SCHEMA":
@@ -73,6 +83,8 @@ def run(session: Session, ast: exp.Expr) -> Result:
         return session._apply_ddl(ddl.DdlResult(catalog, "TRUNCATE TABLE", truncated_tables=oids))
     if isinstance(ast, exp.Alter):
         return _alter(session, ast)
+    if isinstance(ast, exp.Select) and ast.args.get("into") is not None:
+        return create_as.select_into(session, ast)
     if isinstance(ast, exp.Command) and ast.name.upper() == "REINDEX":
         return index_ddl.reindex(session, f"REINDEX {ast.expression.name}")
     if isinstance(ast, exp.Command):
@@ -93,6 +105,8 @@ def run(session: Session, ast: exp.Expr) -> Result:
         m = _SET_STORAGE.match(text)
         if m:
             return _set_storage(session, m)
+        if alter_objects.is_set_schema(text):
+            return alter_objects.set_schema(session, text)
         raise errors.FeatureNotSupported(
             f"statement is not supported yet: {text.split()[0] if text else ''}"
         )
@@ -179,6 +193,8 @@ def _skipped_alter(session: Session) -> Result:
 
 
 def _alter(session: Session, ast: exp.Alter) -> Result:
+    if (ast.args.get("kind") or "").upper() == "INDEX":
+        return alter_objects.alter_index(session, ast)
     if (ast.args.get("kind") or "TABLE").upper() != "TABLE":
         raise errors.FeatureNotSupported(f"ALTER {ast.args.get('kind')} is not supported yet")
     target = ast.this
@@ -186,9 +202,12 @@ def _alter(session: Session, ast: exp.Alter) -> Result:
     if altered is None:
         return _skipped_alter(session)
     cat, table = altered
+    before, changes = session._catalog().tables[table.oid], []
     for action in ast.args.get("actions") or []:
         if constraint_ddl.is_constraint_action(action):
             constraint_ddl.alter_action(session, cat, table, action, ast)
+        elif isinstance(action, exp.AlterColumn) and action.args.get("dtype") is not None:
+            changes.append(alter_column.change_type(cat, table, action))
         elif isinstance(action, exp.ColumnDef):
             _add_column(session, table, action)
         elif isinstance(action, exp.Drop):
@@ -236,13 +255,15 @@ def _alter(session: Session, ast: exp.Alter) -> Result:
             elif action.args.get("default") is not None:
                 col.default = action.args["default"].sql(dialect=DIALECT)
             elif action.args.get("allow_null") is not None:
-                col.not_null = not action.args["allow_null"]
+                alter_column.set_not_null(session, table, col, not action.args["allow_null"])
             else:
                 raise errors.FeatureNotSupported("this ALTER COLUMN form is not supported yet")
         else:
             raise errors.FeatureNotSupported(
                 f"ALTER TABLE {type(action).__name__} is not supported yet"
             )
+    if changes:
+        alter_column.finish(session, cat, before, table, changes)
     return session._apply_ddl(ddl.DdlResult(cat, "ALTER TABLE"))
 
 
@@ -282,6 +303,11 @@ def _set_storage(session: Session, m: re.Match[str]) -> Result:
 
 def _add_column(session: Session, table: Table, action: exp.ColumnDef) -> None:
     name = action.name
+    if table.column(name) is not None and action.args.get("exists"):
+        session.notice(
+            f'column "{name}" of relation "{table.name}" already exists, skipping', "42701"
+        )
+        return
     if table.column(name) is not None:
         raise errors.DuplicateColumn(f'column "{name}" of relation "{table.name}" already exists')
     kind = action.args.get("kind")

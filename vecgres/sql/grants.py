@@ -434,6 +434,19 @@ def _check_ddl(session: Session, ast: exp.Expr) -> None:
                 if rel is not None:
                     _require(session, session.user, rel, "TRUNCATE")
         return
+    if isinstance(ast, exp.Alter) and str(ast.args.get("kind")).upper() == "INDEX":
+        found_index = catalog.find_index(ast.this.db or _first(catalog, path), ast.this.name)
+        if found_index is not None and not _owns(session, found_index[0].owner):
+            raise errors.InsufficientPrivilege(f"must be owner of index {found_index[1].name}")
+        return
+    if isinstance(ast, exp.Select) and isinstance(ast.args.get("into"), exp.Into):
+        # SELECT INTO creates a table (CREATE on its schema) and reads its sources now
+        target = ast.args["into"].this
+        _require_schema(session, session.user, target.db or _first(catalog, path), "CREATE")
+        query = ast.copy()
+        query.set("into", None)
+        _check_reads(session, query, session.user)
+        return
     if isinstance(ast, exp.Alter) and isinstance(ast.this, exp.Table):
         rel = _resolve(session, ast.this)
         if rel is not None:
