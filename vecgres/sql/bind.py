@@ -755,8 +755,11 @@ def _infer_params(ast: exp.Expr, alias_tables: dict[str, Table], params: list[Sq
             continue
         parent = node.parent
         inferred: SqlType | None = None
-        if isinstance(parent, exp.Cast):
-            inferred = expr_type(parent, alias_tables, params)
+        outer = parent
+        while isinstance(outer, exp.Paren):
+            outer = outer.parent  # ($1)::T is $1::T (Django writes its casts so)
+        if isinstance(outer, exp.Cast):
+            inferred = expr_type(outer, alias_tables, params)
         elif isinstance(parent, VectorOp):
             other = parent.expression if parent.this is node else parent.this
             inferred = expr_type(other, alias_tables, params) or SqlType("vector")
@@ -892,6 +895,8 @@ def rewrite_typed_literals(ast: exp.Expr) -> None:
     """'...'::T for the types whose text input DuckDB reads differently (arrays, bytea)."""
     for cast in list(ast.find_all(exp.Cast)):
         inner = cast.this
+        while isinstance(inner, exp.Paren):
+            inner = inner.this  # ('{a,b}')::text[], as Django's client-side binding writes
         if not (isinstance(inner, exp.Literal) and inner.is_string):
             continue
         try:
