@@ -96,7 +96,7 @@ class KeyIndexes:
                     if snapshot is not None:
                         data, masked = table_view(table, snapshot().table(table.oid), None)
                         if masked:
-                            data = data.filter(data.column("__vis"))
+                            data = data.filter(data.column("__vis")).drop_columns(["__vis"])
                         data = data.rename_columns(["_rowid", *(c.name for c in table.columns)])
                         km.add(_keys(data, index), data.column("_rowid").to_pylist())
                         built.add(index.oid)

@@ -63,10 +63,10 @@ def _rename_table(session: Session, catalog: Catalog, table: Table, new: str) ->
     return session._apply_ddl(ddl.DdlResult(cat, "ALTER INDEX"))
 
 
-_IDENT = r'(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*)'
+IDENT: Final = r'(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*)'  # one name, quoted or not
 _SET_SCHEMA: Final = re.compile(
-    rf"ALTER\s+TABLE\s+(IF\s+EXISTS\s+)?(?:ONLY\s+)?(?:({_IDENT})\.)?({_IDENT})\s+"
-    rf"SET\s+SCHEMA\s+({_IDENT})\s*;?\s*$",
+    rf"ALTER\s+TABLE\s+(IF\s+EXISTS\s+)?(?:ONLY\s+)?(?:({IDENT})\.)?({IDENT})\s+"
+    rf"SET\s+SCHEMA\s+({IDENT})\s*;?\s*$",
     re.I | re.S,
 )
 

@@ -19,6 +19,7 @@ from vecgres.sql import (
     extension_ddl,
     index_ddl,
 )
+from vecgres.sql.alter_objects import IDENT
 from vecgres.sql.bind import bind_query
 from vecgres.sql.dialect import DIALECT
 from vecgres.sql.grants import ident
@@ -267,10 +268,9 @@ def _alter(session: Session, ast: exp.Alter) -> Result:
     return session._apply_ddl(ddl.DdlResult(cat, "ALTER TABLE"))
 
 
-_IDENT = r'(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*)'
 _SET_STORAGE: Final = re.compile(
-    rf"ALTER\s+TABLE\s+(IF\s+EXISTS\s+)?(?:ONLY\s+)?(?:({_IDENT})\.)?({_IDENT})\s+"
-    rf"ALTER\s+(?:COLUMN\s+)?({_IDENT})\s+SET\s+STORAGE\s+(\w+)\s*;?\s*$",
+    rf"ALTER\s+TABLE\s+(IF\s+EXISTS\s+)?(?:ONLY\s+)?(?:({IDENT})\.)?({IDENT})\s+"
+    rf"ALTER\s+(?:COLUMN\s+)?({IDENT})\s+SET\s+STORAGE\s+(\w+)\s*;?\s*$",
     re.I | re.S,
 )
 _STORAGE_CODES: Final = {"plain": "p", "external": "e", "extended": "x", "main": "m"}
