@@ -27,7 +27,9 @@ from vecgres.config import Settings
 def server(tmp_path: Path) -> Iterator[RunningServer]:
     with serving(
         tmp_path,
-        settings=Settings(port=0, fsync=False, max_connections=50, authentication_timeout_s=2.0),
+        # a login is ~50 ms idle, but seconds on a loaded 2-core machine (a DuckDB database
+        # and its UDFs per session): the timeout ends stalled fuzz logins, not slow ones
+        settings=Settings(port=0, fsync=False, max_connections=50, authentication_timeout_s=10.0),
     ) as srv:
         yield srv
 
