@@ -77,7 +77,7 @@ class KeyIndexes:
         """``snapshot``: a callable giving the committed snapshot, from which the map of
         a unique index new in this commit (ADD CONSTRAINT, CREATE UNIQUE INDEX on a
         table with rows) is built."""
-        from vecgres.executor.relation import table_view
+        from vecgres.executor.relation import visible_rows
 
         with self._lock:
             live = {(t.oid, i.oid) for t in catalog.tables.values() for i in t.unique_indexes}
@@ -94,10 +94,7 @@ class KeyIndexes:
                 for index in new_index:
                     km = self._maps[(table.oid, index.oid)] = KeyMap()
                     if snapshot is not None:
-                        data, masked = table_view(table, snapshot().table(table.oid), None)
-                        if masked:
-                            data = data.filter(data.column("__vis")).drop_columns(["__vis"])
-                        data = data.rename_columns(["_rowid", *(c.name for c in table.columns)])
+                        data = visible_rows(table, snapshot().table(table.oid), None)
                         km.add(_keys(data, index), data.column("_rowid").to_pylist())
                         built.add(index.oid)
                 if pending is None:

@@ -126,6 +126,17 @@ def table_view(
     return combined.append_column(VISIBLE, pa.array(full)), True
 
 
+def visible_rows(
+    table: Table, snap: TableSnapshot | None, pending: PendingWrites | None
+) -> pa.Table:
+    """The rows ``table_view`` shows a statement, invisible ones dropped, named
+    ``_rowid`` + catalog column names (not DuckDB's: for Python-side checks)."""
+    data, masked = table_view(table, snap, pending)
+    if masked:
+        data = data.filter(data.column(VISIBLE)).drop_columns([VISIBLE])
+    return data.rename_columns([ROWID, *(c.name for c in table.columns)])
+
+
 def stored_conversions(table: Table) -> dict[str, str]:
     """DuckDB column name -> the function turning its stored layout into the one
     DuckDB computes on, for the columns whose layouts differ."""

@@ -11,7 +11,7 @@ from sqlglot import exp
 
 from vecgres import errors
 from vecgres.catalog.model import Catalog, Column, Constraint, Index, Table
-from vecgres.executor.relation import table_view
+from vecgres.executor.relation import visible_rows
 from vecgres.result import Result
 from vecgres.sql import checks, constraint_build, foreign_keys
 from vecgres.sql.dialect import DIALECT
@@ -161,10 +161,7 @@ def _add_key(
 def _rows(session: Session, table: Table) -> pa.Table:
     assert session.txn is not None
     pending = session.txn.pending.get(table.oid)
-    data, masked = table_view(table, session.db.snapshot().table(table.oid), pending)
-    if masked:
-        data = data.filter(data.column("__vis")).drop_columns(["__vis"])
-    return data.rename_columns(["_rowid", *(c.name for c in table.columns)])
+    return visible_rows(table, session.db.snapshot().table(table.oid), pending)
 
 
 def _require_not_null(session: Session, table: Table, cols: list[str]) -> None:

@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 from vecgres import errors
 from vecgres.codec.text import encode_text_column
 from vecgres.executor.keys import named
-from vecgres.executor.relation import ROWID, table_view
+from vecgres.executor.relation import ROWID, visible_rows
 from vecgres.result import Result
 from vecgres.sql.constraint_build import key_index
 
@@ -169,10 +169,7 @@ def _referencing_rows(
     """Rows of ``child`` (``_rowid`` + catalog names) whose ``cols`` equal one of ``keys``."""
     assert session.txn is not None
     pending = session.txn.pending.get(child.oid)
-    data, masked = table_view(child, session.db.snapshot().table(child.oid), pending)
-    if masked:
-        data = data.filter(data.column("__vis")).drop_columns(["__vis"])
-    data = data.rename_columns([ROWID, *(c.name for c in child.columns)])
+    data = visible_rows(child, session.db.snapshot().table(child.oid), pending)
     if not data.num_rows:
         return data
     try:
@@ -203,10 +200,7 @@ def rows_before(session: Session, table: Table, rowids: np.ndarray) -> pa.Table 
         return None
     assert session.txn is not None
     pending = session.txn.pending.get(table.oid)
-    data, masked = table_view(table, session.db.snapshot().table(table.oid), pending)
-    if masked:
-        data = data.filter(data.column("__vis")).drop_columns(["__vis"])
-    data = data.rename_columns([ROWID, *(c.name for c in table.columns)])
+    data = visible_rows(table, session.db.snapshot().table(table.oid), pending)
     positions = pc.index_in(pa.array(rowids), value_set=data.column(ROWID))
     return data.take(positions)
 
