@@ -317,6 +317,12 @@ def normalize_statement(ast: exp.Expr, sql: str = "") -> exp.Expr:
     for lit in list(ast.find_all(exp.Literal)):
         if not lit.is_string and ("e" in lit.this or "E" in lit.this):
             lit.replace(_exponent_literal(lit.this))
+    for cast in ast.find_all(exp.Cast):
+        # ('{a,b}')::text[] and ($1)::int[] (Django's spelling) are the bare cast
+        while isinstance(cast.this, exp.Paren) and isinstance(
+            cast.this.this, exp.Literal | exp.Parameter | exp.Paren
+        ):
+            cast.set("this", cast.this.this)
     for rnd in list(ast.find_all(exp.Round)):
         # PostgreSQL rounds float8 halves to even, numeric ones away from zero
         arg = rnd.this
@@ -755,11 +761,8 @@ def _infer_params(ast: exp.Expr, alias_tables: dict[str, Table], params: list[Sq
             continue
         parent = node.parent
         inferred: SqlType | None = None
-        outer = parent
-        while isinstance(outer, exp.Paren):
-            outer = outer.parent  # ($1)::T is $1::T (Django writes its casts so)
-        if isinstance(outer, exp.Cast):
-            inferred = expr_type(outer, alias_tables, params)
+        if isinstance(parent, exp.Cast):
+            inferred = expr_type(parent, alias_tables, params)
         elif isinstance(parent, VectorOp):
             other = parent.expression if parent.this is node else parent.this
             inferred = expr_type(other, alias_tables, params) or SqlType("vector")
@@ -895,8 +898,6 @@ def rewrite_typed_literals(ast: exp.Expr) -> None:
     """'...'::T for the types whose text input DuckDB reads differently (arrays, bytea)."""
     for cast in list(ast.find_all(exp.Cast)):
         inner = cast.this
-        while isinstance(inner, exp.Paren):
-            inner = inner.this  # ('{a,b}')::text[], as Django's client-side binding writes
         if not (isinstance(inner, exp.Literal) and inner.is_string):
             continue
         try:

@@ -302,20 +302,16 @@ def returning_columns(
 def infer_params(session: Session, ast: exp.Expr, param_types: list[SqlType]) -> None:
     """Types of $n in INSERT VALUES and UPDATE SET from their target columns."""
     for node in ast.find_all(exp.Parameter):
-        # ``$1::integer`` (SQLAlchemy with asyncpg), ``($1)::integer[]`` (Django): the
-        # cast names the parameter's type
+        # ``$1::integer`` (SQLAlchemy with asyncpg): the cast names the parameter's type
         number = _param_number(node)
-        outer = node.parent
-        while isinstance(outer, exp.Paren):
-            outer = outer.parent
         if (
-            isinstance(outer, exp.Cast)
+            isinstance(node.parent, exp.Cast)
             and number is not None
             and number < len(param_types)
             and param_types[number].name == "text"
         ):
             with contextlib.suppress(errors.VecgresError):
-                param_types[number] = sql_type(outer.to)
+                param_types[number] = sql_type(node.parent.to)
     if isinstance(ast, exp.Insert):
         table, _ = _target(session, ast.this)
         columns = _insert_columns(ast, table)
