@@ -66,16 +66,9 @@ _LOCK_MODES: Final = (
     ("exclusive",),
     ("access", "exclusive"),
 )
-# the modes that conflict with ROW EXCLUSIVE (a writer), and ROW EXCLUSIVE itself:
+# ROW EXCLUSIVE (a writer) and every stronger mode: those conflicting with writers.
 # vecgres's writers take the one table lock exclusively, so it is the lock they wait on
-_WRITE_CONFLICTING: Final = {
-    ("row", "exclusive"),
-    ("share", "update", "exclusive"),
-    ("share", "row", "exclusive"),
-    ("share",),
-    ("exclusive",),
-    ("access", "exclusive"),
-}
+_WRITE_CONFLICTING: Final = frozenset(_LOCK_MODES[_LOCK_MODES.index(("row", "exclusive")) :])
 
 
 def is_statement(sql: str) -> bool:
