@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import zlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from vecgres.catalog.model import Catalog
@@ -82,25 +83,24 @@ class IndexFiles:
 
     def remove_index(self, table_id: int, index_oid: int) -> None:
         """Delete the index's files on every segment (DROP INDEX)."""
-        folder = os.path.join(self.root, str(table_id))
-        if not fileio.exists(folder):
-            return
-        for path in fileio.walk_files(folder):
-            parts = os.path.basename(path).split(".")
-            if len(parts) >= 3 and parts[1] == str(index_oid):
-                fileio.unlink(path)
+        self._remove_where(table_id, lambda key: key[2] == index_oid)
 
     def remove_segments(self, table_id: int, segment_ids: set[int]) -> None:
         """Delete every index file of these segments (compacted away, truncated or
         dropped: segment ids are never reused, so no later segment owns them)."""
+        self._remove_where(table_id, lambda key: key[1] in segment_ids)
+        folder = os.path.join(self.root, str(table_id))
+        if fileio.exists(folder):
+            fileio.rmdir(folder)  # stays while it holds files of live segments
+
+    def _remove_where(self, table_id: int, doomed: Callable[[tuple[int, int, int]], bool]) -> None:
         folder = os.path.join(self.root, str(table_id))
         if not fileio.exists(folder):
             return
         for path in fileio.walk_files(folder):
-            head = os.path.basename(path).split(".", 1)[0]
-            if head.isdigit() and int(head) in segment_ids:
+            key = _key_of(path)  # ``.tmp`` files too: their names start with the key
+            if key is not None and doomed(key):
                 fileio.unlink(path)
-        fileio.rmdir(folder)  # kept while it holds files of live segments
 
     def remove_unless(self, live: set[tuple[int, int, int]]) -> list[str]:
         """Delete index files of segments or indexes that no longer exist."""
